@@ -1,0 +1,38 @@
+// Package pcm describes the PCM highway that carries voice between the line
+// chips (SLIC/DAA) and the host: a TDM bus of timeslots at 8 kHz, moved in
+// frames of FrameSamples samples. Backends live in sub-packages: sim (a virtual
+// highway for the simulated board) and, later, alsa (ALSA TDM through ioctls).
+//
+// Every slot carries 16-bit linear samples: the chips are programmed for linear
+// PCM and the host does the companding, so any codec can be used on the IP leg.
+package pcm
+
+import (
+	"context"
+	"time"
+)
+
+// SampleRate is the sampling rate of every timeslot in Hz.
+const SampleRate = 8000
+
+// FrameSamples is the number of samples per slot in one highway frame.
+const FrameSamples = 80
+
+// FrameDuration is the time one frame covers.
+const FrameDuration = FrameSamples * time.Second / SampleRate
+
+// Highway is a PCM bus seen from the host. It is used by exactly one goroutine,
+// the real-time media loop, which calls Exchange once per frame.
+type Highway interface {
+	// Slots returns the number of timeslots on the bus.
+	Slots() int
+	// Exchange blocks until the next frame boundary, sends tx[slot] towards the
+	// chips (playout) and fills rx[slot] with what the chips captured. tx and rx
+	// hold Slots() slices of FrameSamples each; a nil slice skips that slot.
+	// It returns the frame's sequence number (frames since start: a jump of more
+	// than one means frames were missed) and how late after the frame boundary it
+	// returned (always 0 on a virtual clock).
+	Exchange(ctx context.Context, tx, rx [][]int16) (seq uint64, late time.Duration, err error)
+	// Close stops the bus.
+	Close() error
+}

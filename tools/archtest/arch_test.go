@@ -1,0 +1,103 @@
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/loopstart/loopstart"
+
+type pkg struct {
+	ImportPath string
+	Name       string
+	Doc        string
+	Imports    []string
+	Deps       []string
+}
+
+func list(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json", module+"/...")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// rule forbids packages under prefix from depending (directly or not) on
+// anything matching one of the forbidden prefixes.
+type rule struct {
+	prefix    string
+	forbidden []string
+	why       string
+}
+
+var rules = []rule{
+	{"drivers/", []string{module + "/voice", module + "/webui", module + "/firmware", module + "/board", "github.com/emiago/sipgo", "net/http"},
+		"drivers never import voice/, SIP or net/http"},
+	{"voice/", []string{"net/http", module + "/webui", module + "/firmware", module + "/board/sim", module + "/drivers/si3215"},
+		"voice/ never imports net/http, the web UI, firmware or a concrete board"},
+	{"board", []string{module + "/voice/line", module + "/voice/sip", module + "/voice/media", module + "/voice/gateway", "github.com/emiago/sipgo", "net/http"},
+		"board/ sits below voice/ (only the std-only voice/dsp is allowed, for the sim's test equipment)"},
+	{"firmware/config", []string{module + "/"}, "firmware/config imports the standard library only"},
+	{"webui", []string{module + "/board", module + "/drivers", "github.com/emiago/sipgo"}, "webui reaches the board only through interfaces"},
+}
+
+func TestImportRules(t *testing.T) {
+	for _, p := range list(t) {
+		rel := strings.TrimPrefix(p.ImportPath, module+"/")
+		for _, r := range rules {
+			if !strings.HasPrefix(rel, r.prefix) {
+				continue
+			}
+			for _, d := range p.Deps {
+				for _, f := range r.forbidden {
+					if d == f || strings.HasPrefix(d, f) {
+						t.Errorf("%s depends on %s: %s", rel, d, r.why)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestDSPIsStdOnly: voice/dsp imports only the standard library.
+func TestDSPIsStdOnly(t *testing.T) {
+	for _, p := range list(t) {
+		if p.ImportPath != module+"/voice/dsp" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if strings.Contains(strings.Split(imp, "/")[0], ".") {
+				t.Errorf("voice/dsp imports %s", imp)
+			}
+		}
+		return
+	}
+	t.Fatal("voice/dsp not found")
+}
+
+// TestPackageDocs: every package has a doc comment.
+func TestPackageDocs(t *testing.T) {
+	for _, p := range list(t) {
+		if p.Doc == "" {
+			t.Errorf("package %s has no doc comment", p.ImportPath)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package lab
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Baresip is a running baresip far phone: it auto-answers, plays a WAV file
+// as its microphone and records every call (sndfile module) as
+// dump-*-dec.wav (what it heard) in Dir.
+type Baresip struct {
+	// User is the SIP user it registered as.
+	User string
+	// Dir holds the config and the recordings.
+	Dir  string
+	proc *Proc
+	ctrl net.Conn
+
+	mu     sync.Mutex
+	events []map[string]any
+}
+
+// BaresipOpts configures StartBaresip.
+type BaresipOpts struct {
+	// User and Password are the account at Kamailio (e.g. 1003, secret3).
+	User, Password string
+	// Registrar is Kamailio's host:port.
+	Registrar string
+	// SourceWAV is the 8 kHz mono 16-bit WAV it plays into calls.
+	SourceWAV string
+}
+
+// StartBaresip configures and starts baresip; it returns once the account
+// has registered.
+func StartBaresip(t testing.TB, o BaresipOpts) *Baresip {
+	t.Helper()
+	Need(t, "baresip")
+	dir := t.TempDir()
+	sipPort := FreePort(t, 2) // baresip binds TLS on the next port
+	ctrlPort := FreePort(t, 1)
+	cfg := strings.NewReplacer("@SIPPORT@", strconv.Itoa(sipPort), "@CTRLPORT@", strconv.Itoa(ctrlPort),
+		"@SOURCE@", o.SourceWAV, "@SNDPATH@", dir).Replace(baresipCfg)
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	acct := fmt.Sprintf("<sip:%s@%s;transport=udp>;auth_pass=%s;answermode=auto;audio_codecs=pcmu,pcma;regint=600\n",
+		o.User, o.Registrar, o.Password)
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"contacts", "current_contact"} {
+		_ = os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+	}
+	b := &Baresip{User: o.User, Dir: dir}
+	b.proc = Start(t, dir, "baresip", "-f", dir)
+	var err error
+	Eventually(t, 10*time.Second, "baresip ctrl_tcp", func() error {
+		b.ctrl, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ctrlPort))
+		if b.proc.Exited() {
+			t.Fatalf("baresip exited:\n%s", tail(b.proc.Log(), 40))
+		}
+		return err
+	})
+	t.Cleanup(func() { b.ctrl.Close() })
+	go b.readEvents()
+	Eventually(t, 10*time.Second, "baresip registered", func() error {
+		if b.HasEvent("REGISTER_OK") {
+			return nil
+		}
+		return fmt.Errorf("no REGISTER_OK event yet")
+	})
+	return b
+}
+
+// readEvents collects ctrl_tcp netstring events.
+func (b *Baresip) readEvents() {
+	r := bufio.NewReader(b.ctrl)
+	for {
+		lenStr, err := r.ReadString(':')
+		if err != nil {
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(lenStr, ":")))
+		if err != nil || n < 0 || n > 1<<20 {
+			return
+		}
+		buf := make([]byte, n+1) // payload and ','
+		if _, err := ioReadFull(r, buf); err != nil {
+			return
+		}
+		var m map[string]any
+		if json.Unmarshal(buf[:n], &m) == nil {
+			b.mu.Lock()
+			b.events = append(b.events, m)
+			b.mu.Unlock()
+		}
+	}
+}
+
+func ioReadFull(r *bufio.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// HasEvent reports whether baresip has sent an event of the given type
+// (e.g. CALL_ESTABLISHED, CALL_CLOSED, REGISTER_OK).
+func (b *Baresip) HasEvent(typ string) bool { return b.EventCount(typ) > 0 }
+
+// EventCount counts events of the given type.
+func (b *Baresip) EventCount(typ string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, e := range b.events {
+		if e["type"] == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// Command sends a ctrl_tcp command such as ("dial", "sip:1001@127.0.0.1:5060") or ("hangup", "").
+func (b *Baresip) Command(cmd, params string) error {
+	m := map[string]string{"command": cmd, "params": params, "token": cmd}
+	body, _ := json.Marshal(m)
+	_, err := fmt.Fprintf(b.ctrl, "%d:%s,", len(body), body)
+	return err
+}
+
+// Recordings returns the paths of the WAV files of what baresip heard.
+func (b *Baresip) Recordings() []string {
+	m, _ := filepath.Glob(filepath.Join(b.Dir, "dump-*-dec.wav"))
+	return m
+}
+
+// Log returns baresip's output so far.
+func (b *Baresip) Log() string { return b.proc.Log() }

@@ -1,0 +1,23 @@
+// Package dsp holds the telephony signal processing used by the media loop,
+// the line state machines and the simulated phones: G.711 companding, signal
+// levels, call-progress tone and DTMF generation, DTMF detection and a small
+// spectrum analyser.
+//
+// Everything works on 8 kHz linear 16-bit PCM ([SampleRate]), the format of the
+// PCM highway (drivers/pcm). Functions meant for the real-time path (called
+// once per 10 ms frame) never allocate; each has a zero-allocation test.
+//
+// Standards and sources:
+//   - ITU-T G.711: µ-law and A-law companding, bit-exact with the reference
+//     algorithm also used by spandsp (µ-law bias 0x84, A-law even-bit
+//     inversion 0x55).
+//   - ITU-T G.711/G.168 level convention: 0 dBm0 is a sine whose µ-law peak is
+//     3.17 dB below digital full scale.
+//   - ITU-T Q.23 (DTMF frequencies) and Q.24 / Telcordia GR-506 (DTMF receiver
+//     limits: duration, twist, level).
+//   - ITU-T E.180 and its Supplement 2 (national call-progress tones), values
+//     as collected in Asterisk's indications.conf.sample; the US levels come
+//     from the North American "precise tone plan" (ANSI T1.401).
+//
+// The package imports only the Go standard library.
+package dsp

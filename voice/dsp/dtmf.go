@@ -1,0 +1,384 @@
+package dsp
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// DTMF frequencies (ITU-T Q.23): rows are the low group, columns the high group.
+var (
+	dtmfLow  = [4]float64{697, 770, 852, 941}
+	dtmfHigh = [4]float64{1209, 1336, 1477, 1633}
+)
+
+// dtmfKeys is the keypad, indexed [low][high].
+const dtmfKeys = "123A456B789C*0#D"
+
+// DTMFFreqs returns the low- and high-group frequencies of a DTMF digit
+// (0-9, *, #, A-D; a-d are accepted too). ok is false for anything else.
+func DTMFFreqs(digit byte) (low, high float64, ok bool) {
+	if digit >= 'a' && digit <= 'd' {
+		digit -= 'a' - 'A'
+	}
+	for i := range len(dtmfKeys) {
+		if dtmfKeys[i] == digit {
+			return dtmfLow[i/4], dtmfHigh[i%4], true
+		}
+	}
+	return 0, 0, false
+}
+
+// Errors returned (wrapped) by DTMFGen.Queue.
+var (
+	ErrQueueFull    = errors.New("dsp: dtmf queue full")
+	ErrInvalidDigit = errors.New("dsp: invalid dtmf digit")
+	ErrDuration     = errors.New("dsp: invalid dtmf duration")
+	ErrLevel        = errors.New("dsp: invalid dtmf level")
+)
+
+// DTMFQueueLen is the number of digits a DTMFGen can hold.
+const DTMFQueueLen = 64
+
+// dtmfLowOffset is how much weaker, in dB, the low-group tone is generated
+// than the high group (the usual pre-emphasis; within the 4 dB twist limit).
+const dtmfLowOffset = 2
+
+type dtmfItem struct {
+	low, high       float64 // Hz
+	ampLow, ampHigh float64
+	on, total       int // samples
+}
+
+// DTMFGen generates queued DTMF digits. Its zero value is usable and idle.
+// It is not safe for concurrent use.
+type DTMFGen struct {
+	q      [DTMFQueueLen]dtmfItem
+	head   int
+	count  int
+	cur    dtmfItem
+	active bool
+	pos    int
+	phLow  float64
+	phHigh float64
+}
+
+// Queue appends digits to the generator's queue, each played as a tone burst
+// of duration on followed by off silence. level is the high-group tone level
+// in dBm0 (at most +3.17, full scale); the low-group tone is 2 dB lower.
+// Either all digits are queued or, on error (invalid digit, level or
+// duration, or not enough room in the DTMFQueueLen-digit queue), none. Queue does not
+// allocate unless it returns an error.
+func (g *DTMFGen) Queue(digits string, on, off time.Duration, level float64) error {
+	if on <= 0 || off < 0 || durationSamples(on) == 0 || on > time.Hour || off > time.Hour {
+		return fmt.Errorf("queue dtmf on %v off %v: %w", on, off, ErrDuration)
+	}
+	if math.IsNaN(level) || math.IsInf(level, 0) || level > dBm0Offset {
+		return fmt.Errorf("queue dtmf level %v dBm0: %w", level, ErrLevel)
+	}
+	for i := range len(digits) {
+		if _, _, ok := DTMFFreqs(digits[i]); !ok {
+			return fmt.Errorf("queue dtmf %q at %d: %w", digits[i], i, ErrInvalidDigit)
+		}
+	}
+	if g.count+len(digits) > DTMFQueueLen {
+		return fmt.Errorf("queue %d dtmf digits with %d pending: %w", len(digits), g.count, ErrQueueFull)
+	}
+	onN := durationSamples(on)
+	total := onN + durationSamples(off)
+	ampHigh := DBm0ToAmplitude(level)
+	ampLow := DBm0ToAmplitude(level - dtmfLowOffset)
+	for i := range len(digits) {
+		lo, hi, _ := DTMFFreqs(digits[i])
+		g.q[(g.head+g.count)%DTMFQueueLen] = dtmfItem{
+			low: lo, high: hi, ampLow: ampLow, ampHigh: ampHigh, on: onN, total: total,
+		}
+		g.count++
+	}
+	return nil
+}
+
+// Busy reports whether a digit is playing or queued.
+func (g *DTMFGen) Busy() bool { return g.active || g.count > 0 }
+
+// Fill overwrites dst with the next len(dst) samples (silence when idle).
+// It does not allocate.
+func (g *DTMFGen) Fill(dst []int16) { g.render(dst, false) }
+
+// Add mixes the next len(dst) samples onto dst, saturating at the int16
+// limits. It does not allocate.
+func (g *DTMFGen) Add(dst []int16) { g.render(dst, true) }
+
+func (g *DTMFGen) render(dst []int16, add bool) {
+	for i := range dst {
+		if !g.active {
+			if g.count == 0 {
+				if !add {
+					clear(dst[i:])
+				}
+				return
+			}
+			g.cur = g.q[g.head]
+			g.head = (g.head + 1) % DTMFQueueLen
+			g.count--
+			g.active = true
+			g.pos = 0
+			g.phLow, g.phHigh = 0, 0
+		}
+		var v float64
+		if g.pos < g.cur.on {
+			v = g.cur.ampLow*math.Sin(2*math.Pi*g.phLow) + g.cur.ampHigh*math.Sin(2*math.Pi*g.phHigh)
+			g.phLow += g.cur.low / SampleRate
+			if g.phLow >= 1 {
+				g.phLow--
+			}
+			g.phHigh += g.cur.high / SampleRate
+			if g.phHigh >= 1 {
+				g.phHigh--
+			}
+		}
+		if add {
+			v += float64(dst[i])
+		}
+		dst[i] = saturate(v)
+		g.pos++
+		if g.pos >= g.cur.total {
+			g.active = false
+		}
+	}
+}
+
+// Detector parameters.
+const (
+	// dtmfBlock is the Goertzel window length: 102 samples (12.75 ms) gives
+	// ~78 Hz bins, narrow enough to separate adjacent DTMF frequencies.
+	dtmfBlock = 102
+	// dtmfHop is the distance between window starts: two interleaved Goertzel
+	// banks give half-overlapping windows, one result every 6.4 ms.
+	dtmfHop = dtmfBlock / 2
+	// dtmfMinLevel is the weakest tone (dBm0, per frequency) accepted.
+	dtmfMinLevel = -36
+	// dtmfNormalTwist: the low group may be this many dB stronger.
+	dtmfNormalTwist = 8
+	// dtmfReverseTwist: the high group may be this many dB stronger.
+	dtmfReverseTwist = 4
+	// dtmfDominance: each tone must beat the others of its group by this many dB.
+	dtmfDominance = 8
+	// dtmfPurity is the minimum fraction of the window's power that the two
+	// tones must carry. It rejects speech, noise and off-frequency tones, and
+	// windows only partly covered by a tone (the fraction falls in
+	// proportion to the covered part).
+	dtmfPurity = 0.7
+	// dtmfGuard is the relative offset of the guard frequencies evaluated on
+	// both sides of each detected tone: a tone nearer a guard than its
+	// nominal frequency (off by more than dtmfGuard/2 = 2.5%) is rejected.
+	dtmfGuard = 0.05
+	// dtmfHoldPurity is the relaxed purity that keeps an already reported
+	// digit alive (hysteresis, so a marginal tone is not reported twice);
+	// dominance is relaxed to 4 dB and the guard check skipped likewise.
+	dtmfHoldPurity = 0.5
+	// dtmfConfirm consecutive windows must agree before a digit is
+	// reported. A tone of 40 ms (320 samples) always covers at least four
+	// whole windows; a 23 ms tone covers at most three windows by more than
+	// 70%, so it cannot pass the purity check four times.
+	dtmfConfirm = 4
+	// dtmfRelease consecutive windows without the digit end it. A 10 ms
+	// dropout spoils at most three windows and is bridged; a 40 ms pause
+	// spoils at least seven.
+	dtmfRelease = 4
+)
+
+// DTMFDetector finds DTMF digits in 8 kHz linear audio. It runs Goertzel
+// filters for the eight DTMF frequencies over half-overlapping 102-sample
+// windows and classifies a window as a digit when both groups carry enough
+// energy (≥ −36 dBm0 per tone), each tone dominates its group by 8 dB, the
+// twist is within 8 dB (low stronger) / 4 dB (high stronger), and the two
+// tones carry at least 70% of the window's power; guard filters at ±5%
+// reject tones more than 2.5% off frequency. A digit is reported once,
+// when four consecutive windows agree (about 32 ms after it starts; any tone
+// of 40 ms or more qualifies, 20 ms bursts do not); it is reported again
+// only after four windows without it. Create one with NewDTMFDetector (the
+// zero value also works).
+type DTMFDetector struct {
+	coef   [8]float64
+	guard  [8][2]float64 // Goertzel coefficients at f·(1−g), f·(1+g)
+	minPow float64
+	buf    [2][dtmfBlock]float64 // each bank's window samples
+	s1, s2 [2][8]float64         // per bank Goertzel state
+	energy [2]float64
+	cnt    [2]int // samples in each bank's window; negative = not started
+	last   byte   // previous window's classification, 0 = none
+	run    int    // consecutive windows classified as last
+	held   byte   // digit currently reported, 0 = none
+	miss   int    // consecutive windows without held
+}
+
+// NewDTMFDetector returns a detector ready for 8 kHz linear samples.
+func NewDTMFDetector() *DTMFDetector {
+	d := &DTMFDetector{}
+	d.init()
+	return d
+}
+
+func (d *DTMFDetector) init() {
+	*d = DTMFDetector{}
+	for i := range 4 {
+		d.coef[i] = 2 * math.Cos(2*math.Pi*dtmfLow[i]/SampleRate)
+		d.coef[i+4] = 2 * math.Cos(2*math.Pi*dtmfHigh[i]/SampleRate)
+	}
+	for k := range 8 {
+		f := dtmfLow[k%4]
+		if k >= 4 {
+			f = dtmfHigh[k-4]
+		}
+		d.guard[k][0] = 2 * math.Cos(2*math.Pi*f*(1-dtmfGuard)/SampleRate)
+		d.guard[k][1] = 2 * math.Cos(2*math.Pi*f*(1+dtmfGuard)/SampleRate)
+	}
+	a := DBm0ToAmplitude(dtmfMinLevel)
+	d.minPow = a * a / 2
+	d.cnt[1] = -dtmfHop
+}
+
+// Reset forgets all state, as if no samples had been processed.
+func (d *DTMFDetector) Reset() { d.init() }
+
+// Process consumes samples (any number; a partial window is kept for the
+// next call), appends each newly detected digit to out once and returns out.
+// It does not allocate when out has spare capacity.
+func (d *DTMFDetector) Process(samples []int16, out []byte) []byte {
+	if d.coef[0] == 0 { // zero value
+		d.init()
+	}
+	for _, s := range samples {
+		x := float64(s)
+		for b := range 2 {
+			if d.cnt[b] < 0 {
+				d.cnt[b]++
+				continue
+			}
+			d.energy[b] += x * x
+			d.buf[b][d.cnt[b]] = x
+			s1, s2 := &d.s1[b], &d.s2[b]
+			for k := range 8 {
+				s0 := x + d.coef[k]*s1[k] - s2[k]
+				s2[k] = s1[k]
+				s1[k] = s0
+			}
+			d.cnt[b]++
+			if d.cnt[b] == dtmfBlock {
+				out = d.endWindow(b, out)
+			}
+		}
+	}
+	return out
+}
+
+// endWindow classifies bank b's finished window and updates the digit state.
+func (d *DTMFDetector) endWindow(b int, out []byte) []byte {
+	r := d.classify(b, false)
+	if r == 0 && d.held != 0 && d.classify(b, true) == d.held {
+		r = d.held
+	}
+	d.s1[b], d.s2[b] = [8]float64{}, [8]float64{}
+	d.energy[b] = 0
+	d.cnt[b] = 0
+
+	if r == d.last {
+		d.run++
+	} else {
+		d.last, d.run = r, 1
+	}
+	switch {
+	case r != 0 && r == d.held:
+		d.miss = 0
+	case r != 0 && d.run >= dtmfConfirm:
+		d.held = r
+		d.miss = 0
+		out = append(out, r)
+	default:
+		d.miss++
+		if d.miss >= dtmfRelease {
+			d.held = 0
+		}
+	}
+	return out
+}
+
+// Linear power ratios of dtmfNormalTwist, dtmfReverseTwist and dtmfDominance.
+const (
+	normalTwist  = 6.309573444801933 // 10^(8/10)
+	reverseTwist = 2.51188643150958  // 10^(4/10)
+	dominance    = 6.309573444801933 // 10^(8/10)
+	// holdDominance (4 dB) replaces dominance while a digit is held.
+	holdDominance = 2.51188643150958
+)
+
+// classify returns the digit present in bank b's window, or 0. hold selects
+// the relaxed criteria that keep an already reported digit alive: lower
+// purity and dominance, no frequency guard.
+func (d *DTMFDetector) classify(b int, hold bool) byte {
+	if d.energy[b] == 0 {
+		return 0
+	}
+	// Tone power (A²/2) estimated from each Goertzel output: 2|X|²/N².
+	var pow [8]float64
+	const scale = 2.0 / (dtmfBlock * dtmfBlock)
+	s1, s2 := &d.s1[b], &d.s2[b]
+	for k := range 8 {
+		mag2 := s1[k]*s1[k] + s2[k]*s2[k] - d.coef[k]*s1[k]*s2[k]
+		pow[k] = max(mag2, 0) * scale
+	}
+	row, rowPow := strongest(pow[:4])
+	col, colPow := strongest(pow[4:])
+	if rowPow < d.minPow || colPow < d.minPow {
+		return 0
+	}
+	if rowPow > colPow*normalTwist || colPow > rowPow*reverseTwist {
+		return 0
+	}
+	dom, purity := dominance, dtmfPurity
+	if hold {
+		dom, purity = holdDominance, dtmfHoldPurity
+	}
+	for k := range 4 {
+		if k != row && pow[k]*dom > rowPow {
+			return 0
+		}
+		if k != col && pow[4+k]*dom > colPow {
+			return 0
+		}
+	}
+	meanPow := d.energy[b] / dtmfBlock
+	if rowPow+colPow < purity*meanPow {
+		return 0
+	}
+	if !hold {
+		for _, k := range [2]int{row, 4 + col} {
+			p := pow[k] / scale
+			if goertzel(d.buf[b][:], d.guard[k][0]) > p || goertzel(d.buf[b][:], d.guard[k][1]) > p {
+				return 0
+			}
+		}
+	}
+	return dtmfKeys[row*4+col]
+}
+
+// goertzel returns |X|² of x at the frequency whose coefficient is coef.
+func goertzel(x []float64, coef float64) float64 {
+	var s1, s2 float64
+	for _, v := range x {
+		s1, s2 = v+coef*s1-s2, s1
+	}
+	return s1*s1 + s2*s2 - coef*s1*s2
+}
+
+func strongest(p []float64) (int, float64) {
+	best := 0
+	for i := range p {
+		if p[i] > p[best] {
+			best = i
+		}
+	}
+	return best, p[best]
+}

@@ -1,0 +1,129 @@
+package dsp
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Profile is a country's set of call-progress tones and its ringing signal.
+type Profile struct {
+	// Country is the lower-case ISO 3166 code ("us").
+	Country string
+	// Dial, Ringback, Busy and Reorder (congestion) are the call-progress tones.
+	Dial, Ringback, Busy, Reorder Tone
+	// RingCadence alternates ringing on and off durations; it repeats.
+	RingCadence []time.Duration
+	// RingHz is the ringing signal frequency.
+	RingHz float64
+}
+
+// ErrUnknownCountry is returned (wrapped) by LookupProfile for a country
+// without a profile.
+var ErrUnknownCountry = errors.New("dsp: unknown country")
+
+// Countries lists the country codes LookupProfile knows, sorted.
+func Countries() []string { return []string{"cn", "de", "fr", "jp", "uk", "us"} }
+
+func ms(v ...int) []time.Duration {
+	out := make([]time.Duration, len(v))
+	for i, x := range v {
+		out[i] = time.Duration(x) * time.Millisecond
+	}
+	return out
+}
+
+// Levels. The US values follow the North American precise tone plan
+// (dial −13, ringback −19, busy and reorder −24 dBm0 per frequency). The
+// source table for the other countries gives no levels; they use −13 dBm0 for
+// dial tone and −16 dBm0 for the others, inside the range ITU-T E.180 suggests.
+const (
+	usDial  = -13
+	usRing  = -19
+	usBusy  = -24
+	etcDial = -13
+	etcTone = -16
+)
+
+func single(name string, f, level float64, cadence []time.Duration) Tone {
+	return Tone{Name: name, Freqs: [2]float64{f, 0}, Level: level, Cadence: cadence}
+}
+
+func dual(name string, f1, f2, level float64, cadence []time.Duration) Tone {
+	return Tone{Name: name, Freqs: [2]float64{f1, f2}, Level: level, Cadence: cadence}
+}
+
+// LookupProfile returns a fresh copy of the tone profile for a country code
+// (case-insensitive): us, uk, de, fr, jp or cn. Frequencies and cadences are
+// those of ITU-T E.180 Supplement 2 as collected in Asterisk's
+// indications.conf.sample. Unknown countries give an error wrapping
+// ErrUnknownCountry that names the country.
+func LookupProfile(country string) (*Profile, error) {
+	c := strings.ToLower(strings.TrimSpace(country))
+	switch c {
+	case "us":
+		return &Profile{
+			Country:     c,
+			Dial:        dual("dial", 350, 440, usDial, nil),
+			Ringback:    dual("ringback", 440, 480, usRing, ms(2000, 4000)),
+			Busy:        dual("busy", 480, 620, usBusy, ms(500, 500)),
+			Reorder:     dual("reorder", 480, 620, usBusy, ms(250, 250)),
+			RingCadence: ms(2000, 4000),
+			RingHz:      20,
+		}, nil
+	case "uk", "gb":
+		return &Profile{
+			Country:     "uk",
+			Dial:        dual("dial", 350, 440, etcDial, nil),
+			Ringback:    dual("ringback", 400, 450, etcTone, ms(400, 200, 400, 2000)),
+			Busy:        single("busy", 400, etcTone, ms(375, 375)),
+			Reorder:     single("reorder", 400, etcTone, ms(400, 350, 225, 525)),
+			RingCadence: ms(400, 200, 400, 2000),
+			RingHz:      25,
+		}, nil
+	case "de":
+		return &Profile{
+			Country:     c,
+			Dial:        single("dial", 425, etcDial, nil),
+			Ringback:    single("ringback", 425, etcTone, ms(1000, 4000)),
+			Busy:        single("busy", 425, etcTone, ms(480, 480)),
+			Reorder:     single("reorder", 425, etcTone, ms(240, 240)),
+			RingCadence: ms(1000, 4000),
+			RingHz:      25,
+		}, nil
+	case "fr":
+		return &Profile{
+			Country:     c,
+			Dial:        single("dial", 440, etcDial, nil),
+			Ringback:    single("ringback", 440, etcTone, ms(1500, 3500)),
+			Busy:        single("busy", 440, etcTone, ms(500, 500)),
+			Reorder:     single("reorder", 440, etcTone, ms(250, 250)),
+			RingCadence: ms(1500, 3500),
+			RingHz:      50,
+		}, nil
+	case "jp":
+		rb := single("ringback", 400, etcTone, ms(1000, 2000))
+		rb.ModHz = 16
+		return &Profile{
+			Country:     c,
+			Dial:        single("dial", 400, etcDial, nil),
+			Ringback:    rb,
+			Busy:        single("busy", 400, etcTone, ms(500, 500)),
+			Reorder:     single("reorder", 400, etcTone, ms(500, 500)),
+			RingCadence: ms(1000, 2000),
+			RingHz:      16,
+		}, nil
+	case "cn":
+		return &Profile{
+			Country:     c,
+			Dial:        single("dial", 450, etcDial, nil),
+			Ringback:    single("ringback", 450, etcTone, ms(1000, 4000)),
+			Busy:        single("busy", 450, etcTone, ms(350, 350)),
+			Reorder:     single("reorder", 450, etcTone, ms(700, 700)),
+			RingCadence: ms(1000, 4000),
+			RingHz:      25,
+		}, nil
+	}
+	return nil, fmt.Errorf("tone profile for country %q: %w", country, ErrUnknownCountry)
+}

@@ -1,0 +1,231 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/loopstart/loopstart/drivers/pcm"
+)
+
+// Channel is what the loop drives for one timeslot every frame. Tick runs on
+// the loop goroutine and must neither block nor allocate.
+type Channel interface {
+	// Tick gets the frame the highway captured on the channel's slot and
+	// fills playout with what the slot sends next. now is the frame clock:
+	// time since the loop started, in whole frames.
+	Tick(now time.Duration, capture, playout []int16)
+}
+
+// ErrQueueFull is returned by Do when the command queue has no room.
+var ErrQueueFull = errors.New("media: loop command queue full")
+
+// ErrStopped is returned by Do and Call once the loop has stopped.
+var ErrStopped = errors.New("media: loop stopped")
+
+// LatenessBuckets are the upper bounds of the tick-lateness histogram; the
+// last bucket counts everything above the last bound.
+var LatenessBuckets = [...]time.Duration{
+	500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond,
+	5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond,
+}
+
+// Stats are the loop's health counters.
+type Stats struct {
+	// Running is true between the start and the end of Run.
+	Running bool
+	// Ticks counts frames processed.
+	Ticks uint64
+	// Late counts frames processed more than one frame after their boundary.
+	Late uint64
+	// Missed counts frames the loop skipped because it ran behind.
+	Missed uint64
+	// MaxLateness is the worst lateness seen.
+	MaxLateness time.Duration
+	// Histogram counts ticks by lateness: Histogram[i] counts ticks with
+	// lateness up to LatenessBuckets[i]; the last entry counts the rest.
+	Histogram [len(LatenessBuckets) + 1]uint64
+	// LastTick is the wall-clock time of the last processed frame.
+	LastTick time.Time
+}
+
+// Loop is the real-time media loop.
+type Loop struct {
+	hw       pcm.Highway
+	tx, rx   [][]int16
+	channels []loopChannel
+	cmds     chan func()
+
+	running  atomic.Bool
+	stopped  atomic.Bool
+	ticks    atomic.Uint64
+	late     atomic.Uint64
+	missed   atomic.Uint64
+	maxLate  atomic.Int64
+	lastTick atomic.Int64
+	hist     [len(LatenessBuckets) + 1]atomic.Uint64
+}
+
+type loopChannel struct {
+	slot int
+	ch   Channel
+}
+
+// LoopOpts configures a Loop.
+type LoopOpts struct {
+	// QueueLen bounds the command queue; 0 means 256.
+	QueueLen int
+}
+
+// NewLoop makes a loop over hw. Add the channels, then Run it.
+func NewLoop(hw pcm.Highway, opts LoopOpts) *Loop {
+	if opts.QueueLen <= 0 {
+		opts.QueueLen = 256
+	}
+	n := hw.Slots()
+	l := &Loop{
+		hw:   hw,
+		tx:   make([][]int16, n),
+		rx:   make([][]int16, n),
+		cmds: make(chan func(), opts.QueueLen),
+	}
+	return l
+}
+
+// Add attaches ch to highway slot. It must be called before Run.
+func (l *Loop) Add(slot int, ch Channel) error {
+	if l.running.Load() {
+		return errors.New("media: channels must be added before the loop runs")
+	}
+	if slot < 0 || slot >= len(l.tx) {
+		return fmt.Errorf("media: slot %d outside the highway's %d slots", slot, len(l.tx))
+	}
+	if l.tx[slot] != nil {
+		return fmt.Errorf("media: slot %d already has a channel", slot)
+	}
+	l.tx[slot] = make([]int16, pcm.FrameSamples)
+	l.rx[slot] = make([]int16, pcm.FrameSamples)
+	l.channels = append(l.channels, loopChannel{slot: slot, ch: ch})
+	return nil
+}
+
+// Do queues f to run on the loop goroutine before the next frame's
+// processing. It never blocks: a full queue returns ErrQueueFull.
+func (l *Loop) Do(f func()) error {
+	if l.stopped.Load() {
+		return ErrStopped
+	}
+	select {
+	case l.cmds <- f:
+		return nil
+	default:
+		return ErrQueueFull
+	}
+}
+
+// Call runs f on the loop goroutine and waits until it has run, ctx ends or
+// the loop stops.
+func (l *Loop) Call(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	if err := l.Do(func() { f(); close(done) }); err != nil {
+		return err
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if l.stopped.Load() {
+				return ErrStopped
+			}
+			t.Reset(time.Second)
+		}
+	}
+}
+
+// Run processes frames until ctx ends or the highway fails. It locks its
+// goroutine to an OS thread.
+func (l *Loop) Run(ctx context.Context) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	l.running.Store(true)
+	defer func() {
+		l.running.Store(false)
+		l.stopped.Store(true)
+	}()
+	var prev uint64
+	first := true
+	for {
+		seq, late, err := l.hw.Exchange(ctx, l.tx, l.rx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("media: pcm highway: %w", err)
+		}
+		if !first && seq > prev+1 {
+			l.missed.Add(seq - prev - 1)
+		}
+		first = false
+		prev = seq
+		l.account(late)
+		l.runCommands()
+		now := time.Duration(seq) * pcm.FrameDuration
+		for i := range l.channels {
+			c := &l.channels[i]
+			c.ch.Tick(now, l.rx[c.slot], l.tx[c.slot])
+		}
+	}
+}
+
+func (l *Loop) runCommands() {
+	for {
+		select {
+		case f := <-l.cmds:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+func (l *Loop) account(late time.Duration) {
+	l.ticks.Add(1)
+	l.lastTick.Store(time.Now().UnixNano())
+	if late > pcm.FrameDuration {
+		l.late.Add(1)
+	}
+	if int64(late) > l.maxLate.Load() {
+		l.maxLate.Store(int64(late))
+	}
+	i := 0
+	for i < len(LatenessBuckets) && late > LatenessBuckets[i] {
+		i++
+	}
+	l.hist[i].Add(1)
+}
+
+// Stats returns the loop's counters; safe from any goroutine.
+func (l *Loop) Stats() Stats {
+	s := Stats{
+		Running:     l.running.Load(),
+		Ticks:       l.ticks.Load(),
+		Late:        l.late.Load(),
+		Missed:      l.missed.Load(),
+		MaxLateness: time.Duration(l.maxLate.Load()),
+	}
+	if t := l.lastTick.Load(); t != 0 {
+		s.LastTick = time.Unix(0, t)
+	}
+	for i := range l.hist {
+		s.Histogram[i] = l.hist[i].Load()
+	}
+	return s
+}

@@ -1,0 +1,269 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/loopstart/loopstart/drivers/pcm"
+	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
+	"github.com/loopstart/loopstart/voice/dsp"
+)
+
+var loopback = netip.MustParseAddrPort("127.0.0.1:0")
+
+func newPair(t *testing.T, codec Codec) (a, b *Stream) {
+	t.Helper()
+	var err error
+	if a, err = NewStream(loopback); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = NewStream(loopback); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	pt := uint8(0)
+	if codec == PCMA {
+		pt = 8
+	}
+	a.Start(Session{Remote: b.LocalAddr(), Codec: codec, PT: pt})
+	b.Start(Session{Remote: a.LocalAddr(), Codec: codec, PT: pt})
+	return a, b
+}
+
+func sine(buf []int16, hz, amp float64, phase *float64) {
+	for i := range buf {
+		buf[i] = int16(amp * math.Sin(*phase))
+		*phase += 2 * math.Pi * hz / pcm.SampleRate
+	}
+}
+
+// TestStreamCarriesAudio sends a tone each way in real time and checks what
+// comes out of the other end's jitter buffer.
+func TestStreamCarriesAudio(t *testing.T) {
+	for _, codec := range []Codec{PCMU, PCMA} {
+		t.Run(codec.String(), func(t *testing.T) {
+			a, b := newPair(t, codec)
+			capA, capB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
+			outA, outB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
+			var heardA, heardB []int16
+			var pa, pb float64
+			tick := time.NewTicker(pcm.FrameDuration)
+			defer tick.Stop()
+			for range 100 {
+				<-tick.C
+				sine(capA, 700, 8000, &pa)
+				sine(capB, 1300, 8000, &pb)
+				a.Send(capA)
+				b.Send(capB)
+				a.Receive(outA)
+				b.Receive(outB)
+				heardA = append(heardA, outA...)
+				heardB = append(heardB, outB...)
+			}
+			if tones := dsp.DominantTones(heardB[len(heardB)-4000:], 2); len(tones) != 1 || math.Abs(tones[0]-700) > 2 {
+				t.Errorf("b heard %v, want 700 Hz", tones)
+			}
+			if tones := dsp.DominantTones(heardA[len(heardA)-4000:], 2); len(tones) != 1 || math.Abs(tones[0]-1300) > 2 {
+				t.Errorf("a heard %v, want 1300 Hz", tones)
+			}
+			st := a.Stats()
+			if st.PacketsSent != 50 || st.PacketsReceived < 45 {
+				t.Errorf("stats %+v: want 50 sent, ~50 received", st)
+			}
+		})
+	}
+}
+
+// TestStreamStopsAndRestarts: after Stop nothing is sent or played; a new
+// Start works with a new SSRC.
+func TestStreamStopsAndRestarts(t *testing.T) {
+	a, b := newPair(t, PCMU)
+	frame := make([]int16, pcm.FrameSamples)
+	a.Stop()
+	a.Send(frame)
+	a.Send(frame)
+	if a.Stats().PacketsSent != 0 {
+		t.Fatal("stopped stream sent")
+	}
+	out := make([]int16, pcm.FrameSamples)
+	for i := range out {
+		out[i] = 1
+	}
+	a.Receive(out)
+	for _, v := range out {
+		if v != 0 {
+			t.Fatal("stopped stream played audio")
+		}
+	}
+	a.Start(Session{Remote: b.LocalAddr(), Codec: PCMU, PT: 0})
+	a.Send(frame)
+	a.Send(frame)
+	if a.Stats().PacketsSent != 1 {
+		t.Fatalf("sent %d packets after restart, want 1", a.Stats().PacketsSent)
+	}
+}
+
+// TestJitterBuffer covers reordering, duplicates, late packets, timestamp
+// jumps and SSRC changes through the buffer alone.
+func TestJitterBuffer(t *testing.T) {
+	put := func(j *jitterBuffer, ts uint32, v int16) bool {
+		ok, _ := j.place(ts, 160)
+		if ok {
+			for i := range uint32(160) {
+				j.put(ts+i, v)
+			}
+		}
+		return ok
+	}
+	out := make([]int16, 80)
+	t.Run("reorder", func(t *testing.T) {
+		j := &jitterBuffer{target: 160}
+		put(j, 1000, 1)
+		put(j, 1320, 3) // arrives before 1160
+		put(j, 1160, 2)
+		want := []int16{0, 0, 1, 1, 2, 2, 3, 3}
+		for i, w := range want {
+			if m := j.play(out); out[0] != w || (w != 0 && m != 0) {
+				t.Fatalf("frame %d: got %d (missing %d), want %d", i, out[0], m, w)
+			}
+		}
+	})
+	t.Run("late dropped then resync", func(t *testing.T) {
+		j := &jitterBuffer{target: 160}
+		put(j, 1000, 1)
+		for range 6 {
+			j.play(out)
+		}
+		if put(j, 1000, 9) {
+			t.Fatal("a packet in the past was accepted")
+		}
+		put(j, 1000, 9)
+		if !put(j, 1000, 9) {
+			t.Fatal("third late packet in a row should resync")
+		}
+		j.play(out)
+		j.play(out)
+		if j.play(out); out[0] != 9 {
+			t.Fatalf("after resync got %d", out[0])
+		}
+	})
+	t.Run("timestamp jump", func(t *testing.T) {
+		j := &jitterBuffer{target: 160}
+		put(j, 1000, 1)
+		put(j, 1000+1_000_000, 5)
+		j.play(out)
+		j.play(out)
+		if j.play(out); out[0] != 5 {
+			t.Fatalf("after jump got %d", out[0])
+		}
+	})
+}
+
+// TestSteadyCallAllocatesNothing runs 5000 frames of a call both ways —
+// send, socket, reader, ring, jitter buffer, decode — and counts allocations.
+func TestSteadyCallAllocatesNothing(t *testing.T) {
+	a, b := newPair(t, PCMA)
+	frame, out := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
+	var ph float64
+	sine(frame, 1000, 8000, &ph)
+	step := func() {
+		a.Send(frame)
+		b.Send(frame)
+		// AllocsPerRun runs with GOMAXPROCS=1: let the socket readers run,
+		// as the loop's frame wait does in the product.
+		runtime.Gosched()
+		a.Receive(out)
+		b.Receive(out)
+	}
+	for range 200 { // warm up: sockets, ring, jitter buffer sync
+		step()
+	}
+	if n := testing.AllocsPerRun(5000, step); n != 0 {
+		t.Fatalf("%v allocations per frame in a steady call", n)
+	}
+	if a.Stats().PacketsReceived == 0 || b.Stats().PacketsReceived == 0 {
+		t.Fatal("no packets flowed")
+	}
+}
+
+type countChan struct {
+	ticks int
+	last  time.Duration
+}
+
+func (c *countChan) Tick(now time.Duration, capture, playout []int16) {
+	c.ticks++
+	c.last = now
+	copy(playout, capture)
+}
+
+// TestLoopRunsChannelsAndCommands drives the loop on a gated virtual clock.
+func TestLoopRunsChannelsAndCommands(t *testing.T) {
+	clock := &simpcm.VirtualClock{}
+	hw := simpcm.New(simpcm.Opts{Slots: 4, Clock: clock})
+	l := NewLoop(hw, LoopOpts{QueueLen: 2})
+	ch := &countChan{}
+	if err := l.Add(1, ch); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Add(1, ch); err == nil {
+		t.Fatal("second channel on one slot accepted")
+	}
+	if err := l.Add(9, ch); err == nil {
+		t.Fatal("slot outside the highway accepted")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clock.Allow(0)
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	if err := clock.Step(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if ch.ticks != 10 || ch.last != 9*pcm.FrameDuration {
+		t.Fatalf("ticks %d last %v", ch.ticks, ch.last)
+	}
+	ran := false
+	if err := l.Do(func() { ran = true }); err != nil {
+		t.Fatal(err)
+	}
+	_ = l.Do(func() {})
+	if err := l.Do(func() {}); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("third command in a queue of 2: %v", err)
+	}
+	if err := clock.Step(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if !ran {
+		t.Fatal("command did not run")
+	}
+	if st := l.Stats(); !st.Running || st.Ticks != 11 || st.Late != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Do(func() {}); !errors.Is(err, ErrStopped) {
+		t.Fatalf("Do after stop: %v", err)
+	}
+}
+
+// BenchmarkStreamFrame is the per-frame cost of one channel both ways:
+// encode+send every other frame, drain+decode+playout every frame.
+func BenchmarkStreamFrame(b *testing.B) {
+	a, c := newPair(&testing.T{}, PCMU)
+	defer a.Close()
+	defer c.Close()
+	frame, out := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Send(frame)
+		c.Receive(out)
+	}
+}
