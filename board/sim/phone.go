@@ -1,0 +1,477 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/loopstart/loopstart/drivers/pcm"
+	"github.com/loopstart/loopstart/voice/dsp"
+)
+
+// Phone timing and test-equipment constants.
+const (
+	// HistoryDuration is how much earpiece audio a phone keeps for Heard.
+	HistoryDuration = 30 * time.Second
+	// HearingWindow is the stretch of recent earpiece audio State analyses.
+	HearingWindow = 500 * time.Millisecond
+	// RingHold is how long after the ring voltage drops the phone still reports
+	// ringing, so that the silent part of a cadence (4 s in the US) does not
+	// read as "stopped ringing".
+	RingHold = 4500 * time.Millisecond
+	// FlashDuration is how long a hook flash holds the loop open.
+	FlashDuration = 500 * time.Millisecond
+	// PulseBreak and PulseMake are one dial pulse (10 pulses per second, 60/40).
+	PulseBreak = 60 * time.Millisecond
+	PulseMake  = 40 * time.Millisecond
+	// InterDigit is the closed-loop pause after each pulse-dialled digit.
+	InterDigit = 700 * time.Millisecond
+	// DTMFOn and DTMFOff are the keypad's tone burst and gap.
+	DTMFOn  = 100 * time.Millisecond
+	DTMFOff = 100 * time.Millisecond
+	// DTMFLevel is the keypad's high-group tone level in dBm0.
+	DTMFLevel = -7.0
+)
+
+const (
+	historySamples = int(HistoryDuration / time.Second * pcm.SampleRate)
+	windowSamples  = int(HearingWindow * pcm.SampleRate / time.Second)
+	maxHeardDigits = 256  // DTMFHeard keeps the latest this many digits
+	maxDetections  = 64   // recent detections kept for Hearing.DTMF
+	maxPlan        = 2048 // hook segments a phone holds (about 100 pulse digits)
+)
+
+// MaxDialDigits is the most digits one Dial takes.
+const MaxDialDigits = dsp.DTMFQueueLen
+
+// frames converts a duration to whole PCM frames.
+func frames(d time.Duration) int { return int(d / pcm.FrameDuration) }
+
+// ErrNotOffHook is returned by Dial (and a flash) when the phone is on hook.
+var ErrNotOffHook = errors.New("board/sim: phone is on hook")
+
+// PhoneState is a virtual FXS phone's state as the sim control API reports it
+// (DESIGN.md contract 5, FXS).
+type PhoneState struct {
+	// Port is the port number, from 1.
+	Port int `json:"port"`
+	// Kind is "fxs".
+	Kind string `json:"kind"`
+	// Hook is the hook switch: "on" or "off" (a flash or a pulse break in
+	// progress still reads "off").
+	Hook string `json:"hook"`
+	// Ringing is true while ring voltage is on or was on within RingHold.
+	Ringing bool `json:"ringing"`
+	// Rings counts ring bursts since ringing last started after a quiet line.
+	Rings int `json:"rings"`
+	// CallerID is the last caller ID received; null for now (FSK decoding is
+	// not built yet).
+	CallerID *CallerID `json:"caller_id"`
+	// MWI is the message waiting indicator; always false for now.
+	MWI bool `json:"mwi"`
+	// Hearing describes the last HearingWindow of earpiece audio.
+	Hearing Hearing `json:"hearing"`
+	// LastRingMS is the duration of the last complete ring burst.
+	LastRingMS int `json:"last_ring_ms"`
+	// LastPauseMS is the duration of the last pause between two ring bursts.
+	LastPauseMS int `json:"last_pause_ms"`
+	// DTMFHeard is every DTMF digit heard since the phone last went off hook
+	// (the latest 256).
+	DTMFHeard string `json:"dtmf_heard"`
+}
+
+// Hearing is an analysis of the last HearingWindow of earpiece audio.
+type Hearing struct {
+	// TonesHz are the dominant tones (up to 4); empty, not null, in silence.
+	TonesHz []float64 `json:"tones_hz"`
+	// LevelDBFS is the RMS level on the sine scale; -120 is silence.
+	LevelDBFS float64 `json:"level_dbfs"`
+	// DTMF holds the digits detected within the window.
+	DTMF string `json:"dtmf"`
+}
+
+// CallerID is a received caller ID message.
+type CallerID struct {
+	// Number is the calling number.
+	Number string `json:"number"`
+	// Name is the calling name.
+	Name string `json:"name"`
+	// Time is the message's date and time, as sent (MMDDhhmm).
+	Time string `json:"time"`
+}
+
+// hookSeg is one stretch of a scheduled hook pattern (a pulse, a flash).
+type hookSeg struct {
+	open   bool // loop open (on hook) during the stretch
+	frames int
+}
+
+// detection is a DTMF digit the earpiece heard, with the frame it was heard in.
+type detection struct {
+	digit byte
+	seq   uint64
+}
+
+// Phone is a virtual analog phone on an FXS port. The chip model drives it as
+// its model.Terminal, once per frame (Audio) and on ring edges (Ring); the sim
+// control API drives its hook and keypad and reads its state. All methods are
+// safe for concurrent use.
+//
+// The phone's test equipment (keypad tones, the tone sender, the earpiece
+// analyser and DTMF receiver) is the project's own voice/dsp library, so the
+// sim board checks the product with the same code the product uses; dsp has
+// its own tests against the standards.
+type Phone struct {
+	port int
+
+	mu  sync.Mutex
+	seq uint64 // the last frame seen in Audio: the phone's clock
+	// Hook switch and scheduled hook patterns (flash, pulse dialling).
+	offHook bool
+	plan    []hookSeg
+	planPos int // index of the running segment
+	planRun int // frames run in it
+	// Mouthpiece.
+	keypad dsp.DTMFGen
+	say    dsp.ToneGen
+	// Ringer.
+	ringOn    bool
+	burst     bool   // the current burst is a counted ring
+	ringStart uint64 // frame the current/last burst started
+	ringEnd   uint64 // frame the last burst ended
+	rang      bool   // a burst has ended before (ringEnd is valid)
+	rings     int
+	lastRing  time.Duration
+	lastPause time.Duration
+	// Earpiece.
+	hist     []int16 // ring buffer of historySamples
+	histPos  int     // next write index
+	histLen  int     // valid samples
+	det      *dsp.DTMFDetector
+	detOut   [16]byte
+	dets     [maxDetections]detection
+	detPos   int
+	detLen   int
+	heard    [maxHeardDigits]byte
+	heardLen int
+}
+
+// NewPhone makes an on-hook phone for port n. All its buffers are made here.
+func NewPhone(n int) *Phone {
+	return &Phone{
+		port: n,
+		plan: make([]hookSeg, 0, 64),
+		hist: make([]int16, historySamples),
+		det:  dsp.NewDTMFDetector(),
+	}
+}
+
+// Port returns the phone's port number.
+func (p *Phone) Port() int { return p.port }
+
+// now is the phone's clock; called with mu held.
+func (p *Phone) now() time.Duration { return time.Duration(p.seq) * pcm.FrameDuration }
+
+// loopClosed tells whether DC flows; called with mu held.
+func (p *Phone) loopClosed() bool {
+	if !p.offHook {
+		return false
+	}
+	if p.planPos < len(p.plan) && p.plan[p.planPos].open {
+		return false
+	}
+	return true
+}
+
+// LoopClosed implements model.Terminal: true while the phone draws loop
+// current (off hook and not in a flash or a dial-pulse break).
+func (p *Phone) LoopClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.loopClosed()
+}
+
+// Ring implements model.Terminal: the ring voltage turned on or off. Rising
+// edges while on hook count as rings; burst and pause lengths are measured on
+// the frame clock.
+func (p *Phone) Ring(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if on == p.ringOn {
+		return
+	}
+	wasRinging := p.ringingLocked()
+	p.ringOn = on
+	if on {
+		if p.offHook {
+			return // ring trip: the chip ends ringing; not a ring
+		}
+		p.burst = true
+		if !wasRinging {
+			// A new ringing episode on a quiet line: start counting afresh.
+			p.rings = 0
+			p.lastRing, p.lastPause = 0, 0
+		} else if p.rang {
+			p.lastPause = time.Duration(p.seq-p.ringEnd) * pcm.FrameDuration
+		}
+		p.rings++
+		p.ringStart = p.seq
+		return
+	}
+	if !p.burst {
+		return
+	}
+	p.burst = false
+	p.lastRing = time.Duration(p.seq-p.ringStart) * pcm.FrameDuration
+	p.ringEnd = p.seq
+	p.rang = true
+}
+
+// ringingLocked reports ringing as State does, ignoring the hook; mu held.
+func (p *Phone) ringingLocked() bool {
+	if p.ringOn {
+		return true
+	}
+	return p.rang && p.now()-time.Duration(p.ringEnd)*pcm.FrameDuration < RingHold
+}
+
+// Audio implements model.Terminal. Once per frame it advances the hook
+// schedule, writes the mouthpiece signal (keypad DTMF plus the Say tones,
+// silent on hook or in a pulse break) and records and listens to the
+// earpiece. It does not allocate.
+func (p *Phone) Audio(seq uint64, earpiece, mouth []int16) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seq = seq
+
+	// Hook schedule: the segment running now decides this frame's loop state.
+	if p.planPos < len(p.plan) {
+		p.planRun++
+		if p.planRun > p.plan[p.planPos].frames {
+			p.planPos++
+			p.planRun = 1
+		}
+		if p.planPos >= len(p.plan) {
+			p.plan = p.plan[:0]
+			p.planPos, p.planRun = 0, 0
+		}
+	}
+
+	if p.loopClosed() {
+		p.keypad.Fill(mouth)
+		p.say.Add(mouth)
+	} else {
+		clear(mouth)
+	}
+
+	// Earpiece history.
+	in := earpiece
+	for len(in) > 0 {
+		n := copy(p.hist[p.histPos:], in)
+		in = in[n:]
+		p.histPos = (p.histPos + n) % len(p.hist)
+		p.histLen = min(p.histLen+n, len(p.hist))
+	}
+	// DTMF receiver.
+	for _, d := range p.det.Process(earpiece, p.detOut[:0]) {
+		p.dets[p.detPos] = detection{digit: d, seq: seq}
+		p.detPos = (p.detPos + 1) % len(p.dets)
+		p.detLen = min(p.detLen+1, len(p.dets))
+		if p.heardLen == len(p.heard) {
+			copy(p.heard[:], p.heard[1:])
+			p.heardLen--
+		}
+		p.heard[p.heardLen] = d
+		p.heardLen++
+	}
+}
+
+// SetHook moves the hook switch: "off" lifts the handset, "on" hangs up,
+// "flash" opens the loop for FlashDuration and closes it again (the phone must
+// be off hook).
+func (p *Phone) SetHook(state string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch state {
+	case "off":
+		if !p.offHook {
+			p.offHook = true
+			p.heardLen = 0
+			p.rang, p.burst = false, false // answered: the ringing episode is over
+		}
+	case "on":
+		p.offHook = false
+		p.plan = p.plan[:0]
+		p.planPos, p.planRun = 0, 0
+		p.keypad = dsp.DTMFGen{}
+	case "flash":
+		if !p.offHook {
+			return fmt.Errorf("flash: %w", ErrNotOffHook)
+		}
+		if len(p.plan) >= maxPlan {
+			return errors.New("board/sim: flash: too many hook events pending")
+		}
+		p.schedule(hookSeg{open: true, frames: frames(FlashDuration)})
+	default:
+		return fmt.Errorf("board/sim: hook state %q: want off, on or flash", state)
+	}
+	return nil
+}
+
+// schedule appends segments to the hook plan; mu held.
+func (p *Phone) schedule(segs ...hookSeg) {
+	p.plan = append(p.plan, segs...)
+}
+
+// Dial dials digits in mode "dtmf" (the default when empty: keypad tones into
+// the mouthpiece, DTMFOn/DTMFOff at DTMFLevel dBm0, digits 0-9 * # A-D) or
+// "pulse" (loop breaks at 10 pulses per second, "0" is ten pulses, InterDigit
+// between digits). The phone must be off hook. Invalid input queues nothing.
+func (p *Phone) Dial(digits string, mode string) error {
+	if digits == "" {
+		return errors.New("board/sim: dial: no digits")
+	}
+	if len(digits) > MaxDialDigits {
+		return fmt.Errorf("board/sim: dial: %d digits, at most %d", len(digits), MaxDialDigits)
+	}
+	var pulses []hookSeg
+	switch mode {
+	case "", "dtmf":
+		for i := range len(digits) {
+			if _, _, ok := dsp.DTMFFreqs(digits[i]); !ok {
+				return fmt.Errorf("board/sim: dial: %q is not a dtmf digit", digits[i])
+			}
+		}
+	case "pulse":
+		for i := range len(digits) {
+			c := digits[i]
+			if c < '0' || c > '9' {
+				return fmt.Errorf("board/sim: dial: %q cannot be pulse dialled", c)
+			}
+			n := int(c - '0')
+			if n == 0 {
+				n = 10
+			}
+			for k := range n {
+				pulses = append(pulses, hookSeg{open: true, frames: frames(PulseBreak)})
+				mk := frames(PulseMake)
+				if k == n-1 {
+					mk = frames(InterDigit)
+				}
+				pulses = append(pulses, hookSeg{frames: mk})
+			}
+		}
+	default:
+		return fmt.Errorf("board/sim: dial mode %q: want dtmf or pulse", mode)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.offHook {
+		return fmt.Errorf("board/sim: dial: %w", ErrNotOffHook)
+	}
+	if pulses != nil {
+		if len(p.plan)+len(pulses) > maxPlan {
+			return errors.New("board/sim: dial: too many pulse digits pending")
+		}
+		p.schedule(pulses...)
+		return nil
+	}
+	if err := p.keypad.Queue(digits, DTMFOn, DTMFOff, DTMFLevel); err != nil {
+		return fmt.Errorf("board/sim: dial: %w", err)
+	}
+	return nil
+}
+
+// Say sends the given tones (up to four) into the mouthpiece at levelDBFS in
+// total, continuously while off hook, until called with no tones.
+func (p *Phone) Say(tonesHz []float64, levelDBFS float64) error {
+	if len(tonesHz) > 4 {
+		return fmt.Errorf("board/sim: say: %d tones, at most 4", len(tonesHz))
+	}
+	for _, f := range tonesHz {
+		if !(f > 0 && f < pcm.SampleRate/2) {
+			return fmt.Errorf("board/sim: say: tone %v Hz out of range (0, %d)", f, pcm.SampleRate/2)
+		}
+	}
+	if len(tonesHz) > 0 && (math.IsNaN(levelDBFS) || levelDBFS > 0 || levelDBFS < -120) {
+		return fmt.Errorf("board/sim: say: level %v dBFS out of range [-120, 0]", levelDBFS)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(tonesHz) == 0 {
+		p.say.Stop()
+		return nil
+	}
+	p.say.PlayFreqs(tonesHz, levelDBFS)
+	return nil
+}
+
+// Heard returns the last d of earpiece audio (clamped to what was recorded,
+// at most HistoryDuration), oldest sample first.
+func (p *Phone) Heard(d time.Duration) []int16 {
+	n := 0
+	if d > 0 {
+		n = int(min(d, HistoryDuration) * pcm.SampleRate / time.Second)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastLocked(n)
+}
+
+// lastLocked copies out the last n recorded samples (fewer if not recorded).
+func (p *Phone) lastLocked(n int) []int16 {
+	n = min(n, p.histLen)
+	out := make([]int16, n)
+	start := (p.histPos - n + len(p.hist)) % len(p.hist)
+	k := copy(out, p.hist[start:min(start+n, len(p.hist))])
+	copy(out[k:], p.hist[:n-k])
+	return out
+}
+
+// State reports the phone's state; the earpiece analysis covers the last
+// HearingWindow.
+func (p *Phone) State() PhoneState {
+	p.mu.Lock()
+	st := PhoneState{
+		Port:        p.port,
+		Kind:        "fxs",
+		Hook:        "on",
+		Rings:       p.rings,
+		LastRingMS:  int(p.lastRing / time.Millisecond),
+		LastPauseMS: int(p.lastPause / time.Millisecond),
+		DTMFHeard:   string(p.heard[:p.heardLen]),
+	}
+	if p.offHook {
+		st.Hook = "off"
+	} else {
+		st.Ringing = p.ringingLocked()
+	}
+	window := p.lastLocked(windowSamples)
+	var recent []byte
+	since := uint64(0)
+	if w := uint64(frames(HearingWindow)); p.seq >= w {
+		since = p.seq - w + 1
+	}
+	for i := range p.detLen {
+		d := p.dets[(p.detPos-p.detLen+i+len(p.dets))%len(p.dets)]
+		if d.seq >= since {
+			recent = append(recent, d.digit)
+		}
+	}
+	p.mu.Unlock()
+
+	st.Hearing = Hearing{
+		TonesHz:   dsp.DominantTones(window, 4),
+		LevelDBFS: dsp.LevelDBFS(window),
+		DTMF:      string(recent),
+	}
+	if st.Hearing.TonesHz == nil {
+		st.Hearing.TonesHz = []float64{}
+	}
+	if l := st.Hearing.LevelDBFS; math.IsNaN(l) || math.IsInf(l, 0) {
+		st.Hearing.LevelDBFS = -120
+	}
+	return st
+}

@@ -1,0 +1,151 @@
+// Package sim is a virtual PCM highway for the simulated board. It implements
+// pcm.Highway: each Exchange waits for the next frame on a Clock (real time,
+// or a VirtualClock that runs as fast as the loop asks), puts the host's
+// playout on the bus, lets every attached Device (a chip model) read and write
+// the timeslots it is programmed for, and hands back what the chips captured.
+//
+// The highway keeps one buffer per slot and direction, made in New, so a frame
+// costs no allocation.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/loopstart/loopstart/drivers/pcm"
+)
+
+// DefaultSlots is the number of timeslots a highway has when Opts.Slots is 0.
+const DefaultSlots = 4
+
+// DefaultBacklog is the number of frames the bus buffers for a late host when
+// Opts.Backlog is 0.
+const DefaultBacklog = 2
+
+// ErrClosed is returned by Exchange after Close.
+var ErrClosed = errors.New("pcm/sim: highway closed")
+
+// Device is a chip on the bus. Transfer is called once per frame, on the media
+// loop's goroutine: fromHost holds what the host plays out on every slot,
+// toHost is where the chip writes what it captured, on the slots it is
+// programmed for (slots nobody writes carry silence). Each slot holds
+// pcm.FrameSamples samples. A Device must not keep the slices.
+type Device interface {
+	Transfer(seq uint64, fromHost, toHost [][]int16)
+}
+
+// Opts configures a highway.
+type Opts struct {
+	// Slots is the number of timeslots; 0 means DefaultSlots.
+	Slots int
+	// Clock paces frames; nil means RealClock().
+	Clock Clock
+	// Backlog is how many frames of lateness the bus absorbs before it drops
+	// frames, like a hardware buffer of that many periods: a host that comes
+	// back Backlog or more frames late finds the frames in between lost and the
+	// sequence number jumps to the current frame. 0 means DefaultBacklog.
+	Backlog int
+}
+
+// Highway is a virtual PCM bus. Attach devices before the media loop starts;
+// Exchange is then called from one goroutine. Close may be called from any
+// goroutine.
+type Highway struct {
+	slots    int
+	clock    Clock
+	backlog  time.Duration
+	devs     []Device
+	fromHost [][]int16
+	toHost   [][]int16
+	next     uint64
+	closed   atomic.Bool
+}
+
+var _ pcm.Highway = (*Highway)(nil)
+
+// New makes a highway.
+func New(opts Opts) *Highway {
+	h := &Highway{slots: opts.Slots, clock: opts.Clock}
+	if h.slots <= 0 {
+		h.slots = DefaultSlots
+	}
+	if h.clock == nil {
+		h.clock = RealClock()
+	}
+	backlog := opts.Backlog
+	if backlog <= 0 {
+		backlog = DefaultBacklog
+	}
+	h.backlog = time.Duration(backlog) * pcm.FrameDuration
+	h.fromHost = make([][]int16, h.slots)
+	h.toHost = make([][]int16, h.slots)
+	for i := range h.slots {
+		h.fromHost[i] = make([]int16, pcm.FrameSamples)
+		h.toHost[i] = make([]int16, pcm.FrameSamples)
+	}
+	return h
+}
+
+// Attach puts a device on the bus. Call it before the loop starts.
+func (h *Highway) Attach(d Device) {
+	h.devs = append(h.devs, d)
+}
+
+// Slots implements pcm.Highway.
+func (h *Highway) Slots() int { return h.slots }
+
+// Exchange implements pcm.Highway. tx and rx may be shorter than Slots();
+// missing and nil entries are skipped (a skipped tx slot plays silence). An
+// entry shorter than pcm.FrameSamples is used as far as it goes.
+func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.Duration, error) {
+	if h.closed.Load() {
+		return 0, 0, ErrClosed
+	}
+	if len(tx) > h.slots || len(rx) > h.slots {
+		return 0, 0, fmt.Errorf("pcm/sim: %d tx and %d rx slots on a %d-slot highway", len(tx), len(rx), h.slots)
+	}
+	seq := h.next
+	late, err := h.clock.WaitFrame(ctx, seq)
+	if err != nil {
+		return 0, 0, err
+	}
+	if h.closed.Load() {
+		return 0, 0, ErrClosed
+	}
+	if late >= h.backlog {
+		// Overrun: the frames since seq were lost; resume at the current one.
+		skip := uint64(late / pcm.FrameDuration)
+		seq += skip
+		late -= time.Duration(skip) * pcm.FrameDuration
+	}
+	h.next = seq + 1
+
+	for i, buf := range h.fromHost {
+		var src []int16
+		if i < len(tx) {
+			src = tx[i]
+		}
+		n := copy(buf, src)
+		clear(buf[n:])
+		clear(h.toHost[i])
+	}
+	for _, d := range h.devs {
+		d.Transfer(seq, h.fromHost, h.toHost)
+	}
+	for i, dst := range rx {
+		if dst != nil {
+			copy(dst, h.toHost[i])
+		}
+	}
+	return seq, late, nil
+}
+
+// Close stops the bus: later Exchanges return ErrClosed. It does not interrupt
+// an Exchange blocked on its clock; cancel that call's context for that.
+func (h *Highway) Close() error {
+	h.closed.Store(true)
+	return nil
+}
