@@ -72,11 +72,13 @@ func StartBaresip(t testing.TB, o BaresipOpts) *Baresip {
 	})
 	t.Cleanup(func() { b.ctrl.Close() })
 	go b.readEvents()
+	// Registration may finish before ctrl_tcp is connected, so its event can
+	// be missed: read the log line baresip prints for a successful REGISTER.
 	Eventually(t, 10*time.Second, "baresip registered", func() error {
-		if b.HasEvent("REGISTER_OK") {
+		if strings.Contains(b.proc.Log(), "} 200 OK") || b.HasEvent("REGISTER_OK") {
 			return nil
 		}
-		return fmt.Errorf("no REGISTER_OK event yet")
+		return fmt.Errorf("no 200 OK to its REGISTER yet")
 	})
 	return b
 }
@@ -147,6 +149,17 @@ func (b *Baresip) Command(cmd, params string) error {
 func (b *Baresip) Recordings() []string {
 	m, _ := filepath.Glob(filepath.Join(b.Dir, "dump-*-dec.wav"))
 	return m
+}
+
+// Events returns the types of the events received so far, for failure messages.
+func (b *Baresip) Events() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, e := range b.events {
+		out = append(out, fmt.Sprint(e["type"]))
+	}
+	return out
 }
 
 // Log returns baresip's output so far.

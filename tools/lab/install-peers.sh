@@ -6,7 +6,8 @@
 set -eu
 
 pkgs="kamailio kamailio-extra-modules kamailio-tls-modules kamailio-utils-modules
-baresip-core sip-tester sox libsox-fmt-all procps iproute2 ca-certificates"
+baresip-core sip-tester sox libsox-fmt-all procps iproute2 ca-certificates
+libspandsp-dev espeak-ng"
 
 missing=""
 for p in $pkgs; do

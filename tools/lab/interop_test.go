@@ -55,11 +55,17 @@ func TestInteropFirstCall(t *testing.T) {
 			}
 			return nil
 		})
-		g.Say(t, 1, []float64{600}, -12)
 		g.Dial(t, 1, "1003#")
+		Eventually(t, 3*time.Second, "dialing done", func() error {
+			if st := g.Status(t).Ports[0].State; st == "dialtone" || st == "dialing" {
+				return fmt.Errorf("state %s", st)
+			}
+			return nil
+		})
+		g.Say(t, 1, []float64{600}, -12)
 		Eventually(t, 10*time.Second, "baresip answers", func() error {
 			if !b.HasEvent("CALL_ESTABLISHED") {
-				return fmt.Errorf("no CALL_ESTABLISHED")
+				return fmt.Errorf("no CALL_ESTABLISHED in %v", b.Events())
 			}
 			return nil
 		})
@@ -151,8 +157,6 @@ func TestInteropFirstCall(t *testing.T) {
 	t.Run("d/phone-calls-phone-through-kamailio", func(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond) // both lines back to idle after the hang-ups above
 		g.Hook(t, 1, "off")
-		g.Say(t, 1, []float64{500}, -12)
-		g.Say(t, 2, []float64{900}, -12)
 		g.Dial(t, 1, "1002#")
 		Eventually(t, 10*time.Second, "phone 2 rings", func() error {
 			if p := g.Phone(t, 2); !p.Ringing {
@@ -167,6 +171,8 @@ func TestInteropFirstCall(t *testing.T) {
 			return nil
 		})
 		g.Hook(t, 2, "off")
+		g.Say(t, 1, []float64{500}, -12)
+		g.Say(t, 2, []float64{900}, -12)
 		Eventually(t, 5*time.Second, "audio both ways", func() error {
 			h1, h2 := g.Phone(t, 1).Hearing, g.Phone(t, 2).Hearing
 			if !Hears(h1.TonesHz, 900) || !Hears(h2.TonesHz, 500) {

@@ -1,0 +1,53 @@
+// Command loopstart is the gateway firmware's one binary.
+//
+//	loopstart run --board sim --data DIR --http 127.0.0.1:8080 --sip 127.0.0.1:5062 [--config FILE]
+//	loopstart config check FILE
+//	loopstart phone [--http ADDR] N status|off|on|flash|dial DIGITS|say HZ [DBFS]|quiet|heard -o FILE|list
+//	loopstart version
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is the firmware version; the build sets it with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(args[1:], stdout, stderr)
+	case "config":
+		return configCmd(args[1:], stdout, stderr)
+	case "phone":
+		return phoneCmd(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "loopstart", version)
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "loopstart: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  loopstart run --board sim --data DIR --http ADDR --sip ADDR [--config FILE]
+  loopstart config check FILE
+  loopstart phone [--http ADDR] N status|off|on|flash|dial DIGITS|say HZ[,HZ] [DBFS]|quiet|heard -o FILE|list
+  loopstart version
+`)
+}

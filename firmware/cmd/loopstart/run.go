@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	simboard "github.com/loopstart/loopstart/board/sim"
+	"github.com/loopstart/loopstart/firmware/config"
+	"github.com/loopstart/loopstart/voice/gateway"
+	"github.com/loopstart/loopstart/voice/sip"
+	"github.com/loopstart/loopstart/webui"
+)
+
+// runOpts are the flags of `loopstart run` (DESIGN.md contract 2).
+type runOpts struct {
+	board, data, http, sip, config, logLevel string
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o runOpts
+	fs.StringVar(&o.board, "board", "sim", "board definition (sim)")
+	fs.StringVar(&o.data, "data", "", "data directory (config, state); default a temporary directory")
+	fs.StringVar(&o.http, "http", "127.0.0.1:8080", "web UI listen address")
+	fs.StringVar(&o.sip, "sip", "127.0.0.1:5062", "SIP listen address (UDP and TCP)")
+	fs.StringVar(&o.config, "config", "", "config file (default DATA/config.xml, else the built-in default)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "loopstart run: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, stderr); err != nil {
+		fmt.Fprintf(stderr, "loopstart: %v\n", oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+func run(ctx context.Context, o runOpts, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	if o.board != "sim" {
+		return fmt.Errorf("--board %q: unknown board (known: sim)", o.board)
+	}
+	if o.data == "" {
+		dir, err := os.MkdirTemp("", "loopstart-data-")
+		if err != nil {
+			return err
+		}
+		o.data = dir
+	}
+	if err := os.MkdirAll(o.data, 0o755); err != nil {
+		return fmt.Errorf("--data: %w", err)
+	}
+	cfg, source, err := loadConfig(o)
+	if err != nil {
+		return err
+	}
+	sipAddr, err := netip.ParseAddrPort(o.sip)
+	if err != nil {
+		return fmt.Errorf("--sip %q: want IP:PORT: %w", o.sip, err)
+	}
+	httpLn, err := net.Listen("tcp", o.http)
+	if err != nil {
+		return fmt.Errorf("--http: %w", err)
+	}
+	defer httpLn.Close()
+
+	b, err := simboard.New(simboard.Opts{Logger: log})
+	if err != nil {
+		return fmt.Errorf("board sim: %w", err)
+	}
+	gcfg := gatewayConfig(cfg, b, sipAddr, log)
+	gw, err := gateway.New(gcfg)
+	if err != nil {
+		return err
+	}
+	ui := webui.New(webui.Options{Status: gw.Status, Sim: simControl{b}, Logger: log, Version: version})
+	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("web server", "err", err)
+		}
+	}()
+	log.Info("loopstart running", "version", version, "board", "sim", "config", source,
+		"http", "http://"+httpLn.Addr().String(), "sip", o.sip, "data", o.data)
+	err = gw.Run(ctx)
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	return err
+}
+
+// loadConfig reads --config, else DATA/config.xml, else the built-in default.
+func loadConfig(o runOpts) (*config.Config, string, error) {
+	path := o.config
+	if path == "" {
+		p := filepath.Join(o.data, "config.xml")
+		if _, err := os.Stat(p); err == nil {
+			path = p
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, "", err
+		}
+	}
+	if path == "" {
+		return config.Default(2), "built-in default", nil
+	}
+	cfg, err := config.ParseFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, path, nil
+}
+
+// gatewayConfig maps the stored config onto the gateway's runtime config.
+func gatewayConfig(cfg *config.Config, b *simboard.Board, sipAddr netip.AddrPort, log *slog.Logger) gateway.Config {
+	gc := gateway.Config{
+		Board:   &b.Board,
+		RTPAddr: sipAddr.Addr(),
+		Version: version,
+		Logger:  log,
+		SIP: sip.Config{
+			Listen:    sipAddr.String(),
+			UserAgent: "Loopstart/" + version,
+			Logger:    log,
+		},
+	}
+	if cfg.SIP != nil && cfg.SIP.UserAgent != "" {
+		gc.SIP.UserAgent = cfg.SIP.UserAgent
+	}
+	for _, a := range cfg.Accounts {
+		gc.SIP.Accounts = append(gc.SIP.Accounts, sip.Account{
+			ID: a.ID, User: a.User, AuthUser: a.AuthUser, Password: a.Password,
+			Display: a.DisplayName, Registrar: a.Registrar,
+			Expires: time.Duration(a.Expires) * time.Second,
+		})
+	}
+	for _, p := range cfg.Ports {
+		pc := gateway.PortConfig{N: p.N, Account: p.Account, Country: p.Country, DigitMap: p.DialPlan}
+		for _, a := range cfg.Accounts {
+			if a.ID == p.Account && a.Codecs != "" {
+				for _, c := range strings.Split(a.Codecs, ",") {
+					if c = strings.TrimSpace(c); c == "pcmu" || c == "pcma" {
+						pc.Codecs = append(pc.Codecs, c)
+					}
+				}
+			}
+		}
+		gc.Ports = append(gc.Ports, pc)
+	}
+	return gc
+}

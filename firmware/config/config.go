@@ -1,0 +1,227 @@
+// Package config is the gateway's native configuration: an XML document with
+// a typed schema, documented defaults, strict validation that names the
+// exact field (and line) of every problem, and an atomic file store.
+//
+// A minimal file:
+//
+//	<loopstart>
+//	  <account id="1"><registrar>sip:127.0.0.1:5060</registrar><user>1001</user><password>secret1</password></account>
+//	  <port n="1" account="1"/>
+//	</loopstart>
+//
+// Parsing is strict: unknown elements and attributes, repeated single
+// elements, text where none belongs and values that do not fit are all
+// errors. Every problem is reported, not only the first, as a
+// *ValidationError whose Problems carry a path such as
+// loopstart/account[id=2]/expires and, for parsed files, a line number.
+//
+// Leading and trailing white space of every element's text is ignored.
+package config
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"strconv"
+)
+
+// Defaults filled in by ApplyDefaults.
+const (
+	// DefaultExpires is the registration lifetime asked for, in seconds,
+	// when an account has no <expires>.
+	DefaultExpires = 3600
+	// MinExpires and MaxExpires bound <expires>.
+	MinExpires, MaxExpires = 60, 86400
+	// DefaultTransport is used when neither <transport> nor the registrar
+	// URI says otherwise (a sips: registrar or ;transport=tls means tls).
+	DefaultTransport = "udp"
+	// DefaultSRTP is the media encryption policy when <srtp> is absent.
+	DefaultSRTP = "off"
+	// DefaultCodecs is the codec preference when <codecs> is absent.
+	DefaultCodecs = "pcmu,pcma"
+	// DefaultCountry selects the tones, ring cadence and line impedance
+	// when a port has no <country>.
+	DefaultCountry = "us"
+	// DefaultProvisioningInterval is the resync period, in seconds, when
+	// <provisioning> has no <interval>.
+	DefaultProvisioningInterval = 86400
+	// MinProvisioningInterval and MaxProvisioningInterval bound <interval>.
+	MinProvisioningInterval, MaxProvisioningInterval = 60, 30 * 86400
+	// MaxPorts is the highest port number a board may have.
+	MaxPorts = 8
+	// DefaultDialPlan is the digit map of the built-in configuration: a
+	// three-digit local extension 1xx, or any number starting 2-9 or 0
+	// (ended by the inter-digit timeout or #).
+	DefaultDialPlan = "(1xx|[2-9]x.|0x.)"
+)
+
+// Allowed values of the enumerated fields.
+var (
+	transports = []string{"udp", "tcp", "tls"}
+	srtpModes  = []string{"off", "optional", "mandatory"}
+	codecNames = []string{"pcmu", "pcma", "g722"}
+	countries  = []string{"us", "uk", "de", "fr", "jp", "cn"}
+)
+
+// Config is the whole gateway configuration, the <loopstart> document.
+type Config struct {
+	XMLName xml.Name `xml:"loopstart"`
+	// Accounts are the SIP identities ports use.
+	Accounts []Account `xml:"account"`
+	// Ports binds analog ports to accounts.
+	Ports []Port `xml:"port"`
+	// SIP holds user agent wide settings; nil means all defaults. The
+	// listen address comes from the --sip flag, not from the file.
+	SIP *SIP `xml:"sip,omitempty"`
+	// Provisioning says where to fetch configuration from; nil means the
+	// gateway does not provision itself.
+	Provisioning *Provisioning `xml:"provisioning,omitempty"`
+
+	// src remembers where each element and field came from in the parsed
+	// file, so semantic problems can name a line. Nil for built configs.
+	src *source
+}
+
+// Account is one SIP identity, <account id="...">.
+type Account struct {
+	// ID names the account for <port account="...">; unique, non-empty.
+	ID string `xml:"id,attr"`
+	// Registrar is the registrar URI, sip:host[:port][;transport=udp|tcp|tls]
+	// or sips:host[:port]. Empty means a direct (local) account that does
+	// not register: calls reach it at the gateway's own address.
+	Registrar string `xml:"registrar,omitempty"`
+	// User is the SIP user part, usually the extension number.
+	User string `xml:"user"`
+	// AuthUser is the digest authentication user; empty means User.
+	AuthUser string `xml:"auth-user,omitempty"`
+	// Password is the digest password; required with a registrar.
+	Password string `xml:"password,omitempty"`
+	// DisplayName is shown to the called party.
+	DisplayName string `xml:"display-name,omitempty"`
+	// Expires is the registration lifetime in seconds; 0 means
+	// DefaultExpires, otherwise MinExpires..MaxExpires.
+	Expires int `xml:"expires,omitempty"`
+	// Transport is udp, tcp or tls. Empty means tls for a sips: registrar
+	// or the registrar's ;transport= parameter, else DefaultTransport.
+	Transport string `xml:"transport,omitempty"`
+	// CAFile is a PEM file of trusted CAs for TLS; empty means the system
+	// roots. Certificate verification is always on.
+	CAFile string `xml:"ca-file,omitempty"`
+	// SRTP is off, optional or mandatory; empty means DefaultSRTP.
+	SRTP string `xml:"srtp,omitempty"`
+	// Codecs is a comma separated preference list of pcmu, pcma and g722;
+	// empty means DefaultCodecs.
+	Codecs string `xml:"codecs,omitempty"`
+}
+
+// Port is one analog port, <port n="1" account="1">.
+type Port struct {
+	// N is the port number, 1..MaxPorts.
+	N int `xml:"n,attr"`
+	// Account is the id of the account the port uses; each account serves
+	// at most one port.
+	Account string `xml:"account,attr"`
+	// Country is us, uk, de, fr, jp or cn; empty means DefaultCountry.
+	Country string `xml:"country,omitempty"`
+	// DialPlan is an MGCP style digit map (RFC 3435 section 2.1.5), for
+	// example "(1xx|[2-9]x.)": digits, x (any digit), [ranges], "." (repeat
+	// the previous element), *, #, T (timer), alternatives separated by |.
+	// Empty means dial until the inter-digit timeout or #.
+	DialPlan string `xml:"dial-plan,omitempty"`
+	// Extension is the local number other ports dial to reach this one;
+	// empty means the port is reached only through its account.
+	Extension string `xml:"extension,omitempty"`
+}
+
+// SIP holds user agent wide SIP settings, <sip>.
+type SIP struct {
+	// UserAgent is sent in User-Agent and Server headers; empty means
+	// "Loopstart/VERSION", chosen by the SIP stack.
+	UserAgent string `xml:"user-agent,omitempty"`
+}
+
+// Provisioning says where the gateway fetches its configuration, <provisioning>.
+type Provisioning struct {
+	// URL is a tftp://, http:// or https:// address.
+	URL string `xml:"url"`
+	// Interval is the resync period in seconds; 0 means
+	// DefaultProvisioningInterval.
+	Interval int `xml:"interval,omitempty"`
+}
+
+// ApplyDefaults fills every empty optional field with its documented
+// default (see the Default* constants). Values already set are kept.
+func (c *Config) ApplyDefaults() {
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		if a.Expires == 0 {
+			a.Expires = DefaultExpires
+		}
+		if a.Transport == "" {
+			a.Transport = DefaultTransport
+			if r, err := ParseRegistrar(a.Registrar); err == nil && r.Transport != "" {
+				a.Transport = r.Transport
+			}
+		}
+		if a.SRTP == "" {
+			a.SRTP = DefaultSRTP
+		}
+		if a.Codecs == "" {
+			a.Codecs = DefaultCodecs
+		}
+	}
+	for i := range c.Ports {
+		if c.Ports[i].Country == "" {
+			c.Ports[i].Country = DefaultCountry
+		}
+	}
+	if c.Provisioning != nil && c.Provisioning.Interval == 0 {
+		c.Provisioning.Interval = DefaultProvisioningInterval
+	}
+}
+
+// Default is the built-in configuration used when no file is given: ports
+// 1..ports, each with a direct (non-registering) account whose id is the
+// port number and whose user is extension 10n (101, 102, ...), the port's
+// Extension also 10n, and DefaultDialPlan. Defaults are applied. ports
+// should be 1..MaxPorts; a larger value gives a config Validate rejects.
+func Default(ports int) *Config {
+	c := &Config{}
+	for n := 1; n <= ports; n++ {
+		id := strconv.Itoa(n)
+		ext := strconv.Itoa(100 + n)
+		c.Accounts = append(c.Accounts, Account{ID: id, User: ext, DisplayName: "Port " + id})
+		c.Ports = append(c.Ports, Port{N: n, Account: id, DialPlan: DefaultDialPlan, Extension: ext})
+	}
+	c.ApplyDefaults()
+	return c
+}
+
+// Account returns the account with the given id, or nil.
+func (c *Config) Account(id string) *Account {
+	for i := range c.Accounts {
+		if c.Accounts[i].ID == id {
+			return &c.Accounts[i]
+		}
+	}
+	return nil
+}
+
+// Marshal renders the configuration as canonical, indented XML with an XML
+// declaration. The output parses back to an equal Config.
+func (c *Config) Marshal() ([]byte, error) {
+	out := *c
+	out.XMLName = xml.Name{Local: "loopstart"}
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	enc := xml.NewEncoder(&b)
+	enc.Indent("", "  ")
+	if err := enc.Encode(&out); err != nil {
+		return nil, fmt.Errorf("marshal config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("marshal config: %w", err)
+	}
+	b.WriteByte('\n')
+	return b.Bytes(), nil
+}

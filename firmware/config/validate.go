@@ -1,0 +1,474 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Validate checks the configuration's meaning: account ids present and
+// unique, users present and well formed, registrar URIs, numeric ranges,
+// enumerated values, codec lists, port numbers 1..MaxPorts and unique,
+// port accounts defined and not shared, dial plans, extensions and the
+// provisioning URL. Empty optional fields are valid (they mean the
+// default). It returns a *ValidationError listing every problem, or nil.
+func (c *Config) Validate() error {
+	return c.render(c.check())
+}
+
+func (c *Config) check() []problem {
+	m := &mapper{}
+	c.checkAccounts(m)
+	c.checkPorts(m)
+	if c.SIP != nil {
+		if msg := checkText(c.SIP.UserAgent, 128); msg != "" {
+			m.add(sectSIP, 0, "user-agent", "user-agent", 0, "%s", msg)
+		}
+	}
+	if p := c.Provisioning; p != nil {
+		if msg := checkProvisioningURL(p.URL); msg != "" {
+			m.add(sectProvisioning, 0, "url", "url", 0, "%s", msg)
+		}
+		if p.Interval != 0 && (p.Interval < MinProvisioningInterval || p.Interval > MaxProvisioningInterval) {
+			m.add(sectProvisioning, 0, "interval", "interval", 0, "%d is out of range %d..%d seconds",
+				p.Interval, MinProvisioningInterval, MaxProvisioningInterval)
+		}
+	}
+	return m.ps
+}
+
+func (c *Config) checkAccounts(m *mapper) {
+	firstByID := map[string]int{}
+	for i, a := range c.Accounts {
+		switch j, dup := firstByID[a.ID]; {
+		case a.ID == "":
+			m.add(sectAccount, i, "", "@id", 0, "id attribute missing")
+		case dup:
+			m.add(sectAccount, i, "", "@id", 0, "duplicate id %q (account[%d] has it too)", a.ID, j+1)
+		default:
+			firstByID[a.ID] = i
+			if msg := checkToken(a.ID, 32); msg != "" {
+				m.add(sectAccount, i, "", "@id", 0, "id %s", msg)
+			}
+		}
+		if a.User == "" {
+			m.add(sectAccount, i, "user", "user", 0, "missing")
+		} else if msg := checkSIPUser(a.User); msg != "" {
+			m.add(sectAccount, i, "user", "user", 0, "%s", msg)
+		}
+		if a.AuthUser != "" {
+			if msg := checkSIPUser(a.AuthUser); msg != "" {
+				m.add(sectAccount, i, "auth-user", "auth-user", 0, "%s", msg)
+			}
+		}
+		var reg Registrar
+		regOK := false
+		if a.Registrar != "" {
+			r, err := ParseRegistrar(a.Registrar)
+			if err != nil {
+				m.add(sectAccount, i, "registrar", "registrar", 0, "%v", err)
+			} else {
+				reg, regOK = r, true
+			}
+			if a.Password == "" {
+				m.add(sectAccount, i, "password", "password", 0, "missing (an account with a registrar needs one)")
+			}
+		}
+		if msg := checkText(a.Password, 128); msg != "" {
+			m.add(sectAccount, i, "password", "password", 0, "%s", msg)
+		}
+		if msg := checkText(a.DisplayName, 64); msg != "" {
+			m.add(sectAccount, i, "display-name", "display-name", 0, "%s", msg)
+		}
+		if a.Expires != 0 && (a.Expires < MinExpires || a.Expires > MaxExpires) {
+			m.add(sectAccount, i, "expires", "expires", 0, "%d is out of range %d..%d seconds", a.Expires, MinExpires, MaxExpires)
+		}
+		transport := a.Transport
+		if a.Transport != "" {
+			if msg := checkEnum(a.Transport, transports); msg != "" {
+				m.add(sectAccount, i, "transport", "transport", 0, "%s", msg)
+			} else if regOK {
+				switch {
+				case reg.Scheme == "sips" && a.Transport != "tls":
+					m.add(sectAccount, i, "transport", "transport", 0, "%q conflicts with the sips: registrar, which needs tls", a.Transport)
+				case reg.Transport != "" && reg.Transport != a.Transport:
+					m.add(sectAccount, i, "transport", "transport", 0, "%q conflicts with the registrar's ;transport=%s", a.Transport, reg.Transport)
+				}
+			}
+		} else if regOK && reg.Transport != "" {
+			transport = reg.Transport
+		}
+		if a.CAFile != "" {
+			if transport != "tls" {
+				m.add(sectAccount, i, "ca-file", "ca-file", 0, "only applies to transport tls")
+			} else if msg := checkText(a.CAFile, 4096); msg != "" {
+				m.add(sectAccount, i, "ca-file", "ca-file", 0, "%s", msg)
+			}
+		}
+		if a.SRTP != "" {
+			if msg := checkEnum(a.SRTP, srtpModes); msg != "" {
+				m.add(sectAccount, i, "srtp", "srtp", 0, "%s", msg)
+			}
+		}
+		if a.Codecs != "" {
+			if _, err := ParseCodecs(a.Codecs); err != nil {
+				m.add(sectAccount, i, "codecs", "codecs", 0, "%v", err)
+			}
+		}
+	}
+}
+
+func (c *Config) checkPorts(m *mapper) {
+	firstByN := map[int]int{}
+	portByAccount := map[string]int{}
+	portByExt := map[string]int{}
+	for i, p := range c.Ports {
+		switch j, dup := firstByN[p.N]; {
+		case p.N == 0:
+			m.add(sectPort, i, "", "@n", 0, "n attribute missing (the port number, 1..%d)", MaxPorts)
+		case p.N < 1 || p.N > MaxPorts:
+			m.add(sectPort, i, "", "@n", 0, "n %d is out of range 1..%d", p.N, MaxPorts)
+		case dup:
+			m.add(sectPort, i, "", "@n", 0, "duplicate port n=%d (port[%d] has it too)", p.N, j+1)
+		default:
+			firstByN[p.N] = i
+		}
+		switch j, shared := portByAccount[p.Account]; {
+		case p.Account == "":
+			m.add(sectPort, i, "", "@account", 0, "account attribute missing")
+		case c.Account(p.Account) == nil:
+			m.add(sectPort, i, "", "@account", 0, "account %q is not defined", p.Account)
+		case shared:
+			m.add(sectPort, i, "", "@account", 0, "account %q is already used by %s", p.Account, c.path(sectPort, j, "")[len("loopstart/"):])
+		default:
+			portByAccount[p.Account] = i
+		}
+		if p.Country != "" {
+			if msg := checkEnum(p.Country, countries); msg != "" {
+				m.add(sectPort, i, "country", "country", 0, "%s", msg)
+			}
+		}
+		if p.DialPlan != "" {
+			if err := CheckDialPlan(p.DialPlan); err != nil {
+				m.add(sectPort, i, "dial-plan", "dial-plan", 0, "%v", err)
+			}
+		}
+		if p.Extension != "" {
+			if msg := checkExtension(p.Extension); msg != "" {
+				m.add(sectPort, i, "extension", "extension", 0, "%s", msg)
+			} else if j, dup := portByExt[p.Extension]; dup {
+				m.add(sectPort, i, "extension", "extension", 0, "%q is already the extension of %s", p.Extension, c.path(sectPort, j, "")[len("loopstart/"):])
+			} else {
+				portByExt[p.Extension] = i
+			}
+		}
+	}
+}
+
+func checkEnum(v string, allowed []string) string {
+	if slices.Contains(allowed, v) {
+		return ""
+	}
+	return fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+// checkText rejects control characters and overlong values.
+func checkText(v string, max int) string {
+	if len(v) > max {
+		return fmt.Sprintf("longer than %d bytes", max)
+	}
+	for _, r := range v {
+		if r == unicode.ReplacementChar || unicode.IsControl(r) {
+			return "contains a control or invalid character"
+		}
+	}
+	return ""
+}
+
+// checkToken accepts letters, digits and . _ : -.
+func checkToken(v string, max int) string {
+	if len(v) > max {
+		return fmt.Sprintf("is longer than %d characters", max)
+	}
+	if !simpleID.MatchString(v) {
+		return fmt.Sprintf("%q may only hold letters, digits and . _ : -", v)
+	}
+	return ""
+}
+
+// checkSIPUser accepts the characters RFC 3261 allows unescaped in a user part.
+func checkSIPUser(v string) string {
+	if len(v) > 64 {
+		return "longer than 64 characters"
+	}
+	for _, r := range v {
+		ok := r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.!~*'()&=+$,;?/", r))
+		if !ok {
+			return fmt.Sprintf("%q has a character not allowed in a SIP user: %q", v, r)
+		}
+	}
+	return ""
+}
+
+func checkExtension(v string) string {
+	if len(v) > 15 {
+		return "longer than 15 digits"
+	}
+	for _, r := range v {
+		if !(r >= '0' && r <= '9' || r == '*' || r == '#') {
+			return fmt.Sprintf("%q may only hold digits, * and #", v)
+		}
+	}
+	return ""
+}
+
+func checkProvisioningURL(v string) string {
+	if v == "" {
+		return "missing"
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return fmt.Sprintf("%q is not a URL", v)
+	}
+	switch u.Scheme {
+	case "tftp", "http", "https":
+	default:
+		return fmt.Sprintf("%q: scheme must be tftp, http or https", v)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Sprintf("%q has no host", v)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("%q: port must be 1..65535", v)
+		}
+	}
+	return ""
+}
+
+// Registrar is a parsed registrar URI.
+type Registrar struct {
+	// Scheme is "sip" or "sips".
+	Scheme string
+	// Host is a host name or IP address (IPv6 without brackets).
+	Host string
+	// Port is the port, 0 when the URI gives none.
+	Port int
+	// Transport is the ;transport= parameter, or "tls" for sips:, or "".
+	Transport string
+}
+
+// HostPort is Host and Port joined for dialing; the port defaults to 5060
+// (5061 for tls).
+func (r Registrar) HostPort() string {
+	p := r.Port
+	if p == 0 {
+		p = 5060
+		if r.Transport == "tls" {
+			p = 5061
+		}
+	}
+	return net.JoinHostPort(r.Host, strconv.Itoa(p))
+}
+
+// ParseRegistrar parses sip:host[:port][;transport=udp|tcp|tls] or
+// sips:host[:port]. A user part is refused: it belongs in <user>.
+func ParseRegistrar(s string) (Registrar, error) {
+	var r Registrar
+	rest, ok := strings.CutPrefix(s, "sip:")
+	r.Scheme = "sip"
+	if !ok {
+		if rest, ok = strings.CutPrefix(s, "sips:"); !ok {
+			return r, fmt.Errorf("%q must start with \"sip:\" or \"sips:\"", s)
+		}
+		r.Scheme = "sips"
+		r.Transport = "tls"
+	}
+	hostport, params, _ := strings.Cut(rest, ";")
+	if strings.Contains(hostport, "@") {
+		return r, fmt.Errorf("%q: give only the registrar's host, the user goes in <user>", s)
+	}
+	if hostport == "" {
+		return r, fmt.Errorf("%q has no host", s)
+	}
+	host, port := hostport, ""
+	if strings.HasPrefix(hostport, "[") {
+		end := strings.Index(hostport, "]")
+		if end < 0 {
+			return r, fmt.Errorf("%q: unclosed [ in IPv6 address", s)
+		}
+		host, port = hostport[1:end], hostport[end+1:]
+		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil {
+			return r, fmt.Errorf("%q: %q is not an IPv6 address", s, host)
+		}
+		if port != "" {
+			p, ok := strings.CutPrefix(port, ":")
+			if !ok {
+				return r, fmt.Errorf("%q: unexpected %q after the address", s, port)
+			}
+			port = p
+		}
+	} else {
+		if h, p, ok := strings.Cut(hostport, ":"); ok {
+			host, port = h, p
+		}
+		if !validHost(host) {
+			return r, fmt.Errorf("%q: %q is not a host name or IP address", s, host)
+		}
+	}
+	if port != "" || strings.HasSuffix(hostport, ":") {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || port[0] == '+' {
+			return r, fmt.Errorf("%q: port %q must be 1..65535", s, port)
+		}
+		r.Port = n
+	}
+	r.Host = host
+	if params != "" {
+		for _, p := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(p, "=")
+			if !strings.EqualFold(k, "transport") {
+				return r, fmt.Errorf("%q: unsupported parameter %q (only ;transport= is allowed)", s, p)
+			}
+			v = strings.ToLower(v)
+			if !slices.Contains(transports, v) {
+				return r, fmt.Errorf("%q: transport %q is not one of %s", s, v, strings.Join(transports, ", "))
+			}
+			if r.Scheme == "sips" && v != "tls" {
+				return r, fmt.Errorf("%q: sips: needs transport tls", s)
+			}
+			r.Transport = v
+		}
+	}
+	return r, nil
+}
+
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ParseCodecs splits a codec preference list such as "g722, pcmu" into
+// names, refusing unknown and repeated codecs.
+func ParseCodecs(s string) ([]string, error) {
+	var out []string
+	for _, c := range strings.Split(s, ",") {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			return nil, fmt.Errorf("%q has an empty entry", s)
+		}
+		if !slices.Contains(codecNames, c) {
+			return nil, fmt.Errorf("%q is not one of %s", c, strings.Join(codecNames, ", "))
+		}
+		if slices.Contains(out, c) {
+			return nil, fmt.Errorf("%q is listed twice", c)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// CodecList is the account's codec preference, DefaultCodecs if unset.
+func (a Account) CodecList() []string {
+	s := a.Codecs
+	if s == "" {
+		s = DefaultCodecs
+	}
+	l, err := ParseCodecs(s)
+	if err != nil {
+		l, _ = ParseCodecs(DefaultCodecs)
+	}
+	return l
+}
+
+// CheckDialPlan checks the syntax of an MGCP style digit map: an optional
+// pair of parentheses around alternatives separated by |, each a sequence
+// of digits, *, #, x/X (any digit), T (timer), [ranges] such as [2-9] or
+// [135*#], where "." after an element means "zero or more of it".
+func CheckDialPlan(s string) error {
+	if len(s) > 256 {
+		return fmt.Errorf("longer than 256 characters")
+	}
+	body := s
+	if strings.HasPrefix(body, "(") {
+		if !strings.HasSuffix(body, ")") {
+			return fmt.Errorf("%q: ( without a closing )", s)
+		}
+		body = body[1 : len(body)-1]
+	} else if strings.HasSuffix(body, ")") {
+		return fmt.Errorf("%q: ) without an opening (", s)
+	}
+	for i, alt := range strings.Split(body, "|") {
+		alt = strings.TrimSpace(alt)
+		if alt == "" {
+			return fmt.Errorf("%q: alternative %d is empty", s, i+1)
+		}
+		prev := false // an element precedes, so "." may follow
+		for j := 0; j < len(alt); j++ {
+			ch := alt[j]
+			switch {
+			case ch >= '0' && ch <= '9', ch == '*', ch == '#', ch == 'x', ch == 'X', ch == 'T':
+				prev = true
+			case ch == '.':
+				if !prev {
+					return fmt.Errorf("%q: \".\" must follow a digit, x or [range]", s)
+				}
+				prev = false
+			case ch == '[':
+				end := strings.IndexByte(alt[j:], ']')
+				if end < 0 {
+					return fmt.Errorf("%q: [ without a closing ]", s)
+				}
+				if err := checkRange(alt[j+1 : j+end]); err != nil {
+					return fmt.Errorf("%q: %w", s, err)
+				}
+				j += end
+				prev = true
+			default:
+				return fmt.Errorf("%q: unexpected %q (use digits, x, [ranges], ., *, #, T and |)", s, ch)
+			}
+		}
+	}
+	return nil
+}
+
+func checkRange(r string) error {
+	if r == "" {
+		return fmt.Errorf("empty []")
+	}
+	for i := 0; i < len(r); i++ {
+		ch := r[i]
+		isDigit := ch >= '0' && ch <= '9'
+		switch {
+		case isDigit && i+2 < len(r) && r[i+1] == '-':
+			hi := r[i+2]
+			if hi < '0' || hi > '9' || hi < ch {
+				return fmt.Errorf("bad range %q", r[i:i+3])
+			}
+			i += 2
+		case isDigit, ch == '*', ch == '#':
+		default:
+			return fmt.Errorf("unexpected %q in [%s]", ch, r)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+// Loopstart status page: refreshes from /api/status and, on the sim
+// board, drives the virtual phones through /api/sim. Plain JS, no framework.
+"use strict";
+
+function cell(row, text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text === undefined || text === null ? "" : String(text);
+  if (cls) td.className = cls;
+  row.appendChild(td);
+  return td;
+}
+
+function showError(msg) {
+  const p = document.getElementById("error");
+  p.textContent = msg || "";
+  p.hidden = !msg;
+}
+
+function render(st) {
+  document.getElementById("version").textContent = st.version;
+  document.getElementById("board").textContent = st.board;
+  document.getElementById("uptime").textContent = Math.round(st.uptime_s);
+  for (const p of st.ports) {
+    const row = document.querySelector('#ports tr[data-port="' + p.port + '"]');
+    if (!row) continue;
+    row.querySelector(".hook").textContent = p.hook;
+    const state = row.querySelector(".state");
+    state.textContent = p.state + (p.fault ? " (" + p.fault + ")" : "");
+    state.className = "state state-" + p.state;
+    row.querySelector(".peer").textContent = p.peer || "";
+    row.querySelector(".call").textContent = p.call_s ? Math.round(p.call_s) + " s" : "";
+  }
+  const acc = document.getElementById("accounts");
+  acc.replaceChildren();
+  for (const a of st.accounts) {
+    const row = document.createElement("tr");
+    cell(row, a.id); cell(row, a.user); cell(row, a.registrar);
+    cell(row, a.state + (a.last_code ? " (" + a.last_code + ")" : ""), "state-" + a.state);
+    cell(row, a.last_error);
+    acc.appendChild(row);
+  }
+  const l = st.loop;
+  document.getElementById("loop").textContent = (l.running ? "running" : "stopped") +
+    " · ticks " + l.ticks + " · late " + l.late + " · missed " + l.missed +
+    " · worst lateness " + l.max_lateness_us + " µs";
+}
+
+async function refresh() {
+  try {
+    const r = await fetch("/api/status", {cache: "no-store"});
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error || r.statusText);
+    render(body);
+    showError("");
+  } catch (e) {
+    showError("status: " + e.message);
+  }
+}
+
+async function post(port, what, body) {
+  try {
+    const r = await fetch("/api/sim/ports/" + port + "/" + what, {
+      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+    });
+    if (!r.ok) {
+      const b = await r.json().catch(() => ({}));
+      throw new Error(b.error || r.statusText);
+    }
+    showError("");
+    refresh();
+  } catch (e) {
+    showError(what + ": " + e.message);
+  }
+}
+
+document.addEventListener("click", (ev) => {
+  const b = ev.target.closest("button[data-action]");
+  if (!b) return;
+  const port = b.closest("tr[data-port]").dataset.port;
+  if (b.dataset.action === "hook") post(port, "hook", {state: b.dataset.state});
+  if (b.dataset.action === "dial") post(port, "dial", {digits: b.dataset.digit, mode: "dtmf"});
+});
+
+setInterval(refresh, 2000);
