@@ -1,0 +1,653 @@
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// EventKind says what happened to a call.
+type EventKind int
+
+// Call events.
+const (
+	// EventProgress is a provisional response to our INVITE (Code 180, 183, ...).
+	EventProgress EventKind = iota + 1
+	// EventAnswered: outgoing, a 2xx arrived and was ACKed; incoming, the
+	// caller ACKed our 200. Remote() is valid.
+	EventAnswered
+	// EventFailed is a final non-2xx answer to our INVITE (Code, Reason set),
+	// or a transport error or timeout. It is the last event.
+	EventFailed
+	// EventEnded: the far end hung up (BYE), our hang-up completed, the
+	// caller cancelled before answer (Reason "cancelled"), or an incoming call
+	// was rejected. It is the last event.
+	EventEnded
+)
+
+// String names the kind for logs.
+func (k EventKind) String() string {
+	switch k {
+	case EventProgress:
+		return "progress"
+	case EventAnswered:
+		return "answered"
+	case EventFailed:
+		return "failed"
+	case EventEnded:
+		return "ended"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is one step in a call's life.
+type Event struct {
+	Kind   EventKind
+	Code   int    // SIP status code, when there is one
+	Reason string // reason phrase or a short explanation
+}
+
+// Reasons used in EventEnded.
+const (
+	ReasonCancelled    = "cancelled"     // caller cancelled before answer (either side)
+	ReasonRemoteHangup = "remote hangup" // far end sent BYE
+	ReasonLocalHangup  = "local hangup"  // our Hangup completed
+)
+
+const eventBuffer = 16
+
+type callState int
+
+const (
+	stateCalling  callState = iota // outgoing: INVITE sent; incoming: not yet answered
+	stateAnswered                  // 2xx sent or received
+	stateEnded
+)
+
+// Call is one INVITE dialog, incoming or outgoing.
+type Call struct {
+	ua       *UA
+	acct     *Account
+	id       string
+	incoming bool
+	peer     string
+	leg      *leg
+	events   chan Event
+	done     chan struct{} // closed by finish
+
+	mu       sync.Mutex
+	state    callState
+	remote   RemoteMedia
+	hangup   bool // we started the end of the call
+	rejected bool
+	finished bool
+
+	// outgoing
+	dcs          *sipgo.DialogClientSession
+	cancelInvite context.CancelFunc
+	waitDone     chan struct{} // closed when the INVITE transaction is over
+	prefs        []string
+
+	// incoming
+	dss      *sipgo.DialogServerSession
+	offer    audioDesc
+	answered chan struct{} // closed when Answer or Reject sent the final response
+	sessID   uint64
+}
+
+// ID returns the Call-ID.
+func (c *Call) ID() string { return c.id }
+
+// Incoming reports whether the far end called us.
+func (c *Call) Incoming() bool { return c.incoming }
+
+// Account returns the account the call belongs to.
+func (c *Call) Account() *Account { return c.acct }
+
+// Peer names the other party: the From of an incoming call, the To of an
+// outgoing one, as "Display <user>" or just "user".
+func (c *Call) Peer() string { return c.peer }
+
+// Events delivers the call's progress. It is closed after EventEnded or
+// EventFailed.
+func (c *Call) Events() <-chan Event { return c.events }
+
+// Done is closed when the call is over.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Remote returns the negotiated media. Outgoing calls: valid from
+// EventAnswered. Incoming calls: from the offer before Answer (the offerer's
+// first codec), the negotiated codec after it.
+func (c *Call) Remote() RemoteMedia {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remote
+}
+
+// emit delivers a non-final event; progress is dropped rather than block when
+// nobody reads, keeping room for the answer and the final event.
+func (c *Call) emit(ev Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished {
+		return
+	}
+	if ev.Kind == EventProgress && len(c.events) >= cap(c.events)-2 {
+		return
+	}
+	select {
+	case c.events <- ev:
+	default:
+	}
+}
+
+// finish delivers the final event once and closes the channel.
+func (c *Call) finish(ev Event) bool {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return false
+	}
+	c.finished = true
+	c.state = stateEnded
+	select {
+	case c.events <- ev:
+	default:
+		// Cannot happen: emit keeps two slots free and at most one
+		// EventAnswered precedes the final event.
+	}
+	close(c.events)
+	close(c.done)
+	c.mu.Unlock()
+	c.ua.removeCall(c)
+	c.ua.log.Debug("sip call over", "call", c.id, "event", ev.Kind.String(), "code", ev.Code, "reason", ev.Reason)
+	return true
+}
+
+func newSessionID() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:]) >> 2 // keep it well inside int64 for picky parsers
+}
+
+// peerName renders a name-addr as "Display <user>" or "user".
+func peerName(display string, uri sipmsg.Uri) string {
+	user := uri.User
+	if user == "" {
+		user = uri.Host
+	}
+	display = strings.TrimSpace(strings.Trim(display, `"`))
+	if display == "" || display == user {
+		return user
+	}
+	return display + " <" + user + ">"
+}
+
+// Dial places a call from account accountID to target: digits/a user
+// ("1003") or a full sip: URI. With a registrar the request goes to
+// sip:<target>@<registrar>; in direct mode to sip:<target>@<our listen
+// address>. It returns once the INVITE is sent; progress arrives on Events.
+func (u *UA) Dial(ctx context.Context, accountID, target string, local LocalMedia) (*Call, error) {
+	if u.closing.Load() {
+		return nil, ErrClosed
+	}
+	if !u.started.Load() {
+		return nil, ErrNotStarted
+	}
+	acct := u.account(accountID)
+	if acct == nil {
+		return nil, fmt.Errorf("%w %q", ErrUnknownAccount, accountID)
+	}
+	prefs, err := normalizeCodecs(local.Codecs)
+	if err != nil {
+		return nil, err
+	}
+	recipient, err := u.targetURI(acct, target)
+	if err != nil {
+		return nil, err
+	}
+	sessID := newSessionID()
+	body, err := buildOffer(local, sessID, sessID)
+	if err != nil {
+		return nil, err
+	}
+	l := u.legs[acct.Transport]
+	req := sipmsg.NewRequest(sipmsg.INVITE, recipient)
+	if acct.Transport != "udp" {
+		req.SetTransport(strings.ToUpper(acct.Transport))
+	}
+	from := &sipmsg.FromHeader{DisplayName: acct.Display, Address: u.aor(acct), Params: sipmsg.NewParams()}
+	from.Params.Add("tag", sipmsg.GenerateTagN(16))
+	to := &sipmsg.ToHeader{Address: sipmsg.Uri{Scheme: "sip", User: recipient.User, Host: recipient.Host, Port: recipient.Port}}
+	if acct.Registrar != "" {
+		to.Address.Port = 0 // the AOR of the callee
+	}
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contactURI(acct.User, acct.Transport)})
+	req.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
+	req.AppendHeader(u.userAgentHeader())
+	ct := sipmsg.ContentTypeHeader("application/sdp")
+	req.AppendHeader(&ct)
+	req.SetBody(body)
+
+	dcs, err := l.dcc.WriteInvite(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("send invite to %s: %w", recipient.String(), err)
+	}
+	waitCtx, cancel := context.WithCancel(context.Background())
+	c := &Call{
+		ua:           u,
+		acct:         acct,
+		id:           req.CallID().Value(),
+		peer:         peerName("", recipient),
+		leg:          l,
+		events:       make(chan Event, eventBuffer),
+		done:         make(chan struct{}),
+		dcs:          dcs,
+		cancelInvite: cancel,
+		waitDone:     make(chan struct{}),
+		prefs:        prefs,
+		sessID:       sessID,
+	}
+	u.addCall(c)
+	u.handlers.Add(1)
+	go func() {
+		defer u.handlers.Done()
+		c.runOutgoing(waitCtx)
+	}()
+	return c, nil
+}
+
+// targetURI builds the request URI for a dial string.
+func (u *UA) targetURI(acct *Account, target string) (sipmsg.Uri, error) {
+	target = strings.TrimSpace(target)
+	if target == "" {
+		return sipmsg.Uri{}, errors.New("empty dial target")
+	}
+	var uri sipmsg.Uri
+	if strings.HasPrefix(strings.ToLower(target), "sip:") {
+		if err := sipmsg.ParseUri(target, &uri); err != nil {
+			return uri, fmt.Errorf("dial target %q: %w", target, err)
+		}
+		if uri.Host == "" {
+			return uri, fmt.Errorf("dial target %q: no host", target)
+		}
+		return uri, nil
+	}
+	if strings.ContainsAny(target, "@:;<> \t") {
+		return uri, fmt.Errorf("dial target %q: want digits, a user name or a sip: URI", target)
+	}
+	if acct.Registrar != "" {
+		if err := sipmsg.ParseUri(acct.Registrar, &uri); err != nil {
+			return uri, fmt.Errorf("registrar %q: %w", acct.Registrar, err)
+		}
+		uri.User = target
+		return uri, nil
+	}
+	return sipmsg.Uri{Scheme: "sip", User: target, Host: u.host, Port: u.port}, nil
+}
+
+// aor is the account's address of record (From of our requests).
+func (u *UA) aor(acct *Account) sipmsg.Uri {
+	if acct.Registrar != "" {
+		var reg sipmsg.Uri
+		if sipmsg.ParseUri(acct.Registrar, &reg) == nil {
+			return sipmsg.Uri{Scheme: "sip", User: acct.User, Host: reg.Host}
+		}
+	}
+	return sipmsg.Uri{Scheme: "sip", User: acct.User, Host: u.host, Port: u.port}
+}
+
+// runOutgoing waits for the answer to our INVITE and then for the end of
+// the dialog.
+func (c *Call) runOutgoing(waitCtx context.Context) {
+	defer c.ua.removeCall(c)
+	opts := sipgo.AnswerOptions{
+		OnResponse: func(r *sipmsg.Response) error {
+			if r.StatusCode > 100 && r.StatusCode < 200 {
+				c.emit(Event{Kind: EventProgress, Code: r.StatusCode, Reason: r.Reason})
+			}
+			return nil
+		},
+	}
+	if c.acct.Password != "" {
+		opts.Username = c.acct.AuthUser
+		if opts.Username == "" {
+			opts.Username = c.acct.User
+		}
+		opts.Password = c.acct.Password
+	}
+	err := c.dcs.WaitAnswer(waitCtx, opts)
+	close(c.waitDone)
+	if err != nil {
+		c.inviteFailed(waitCtx, err)
+		return
+	}
+	res := c.dcs.InviteResponse
+	rm, perr := c.answerMedia(res)
+	if aerr := c.dcs.Ack(context.Background()); aerr != nil {
+		c.ua.log.Warn("sip ack failed", "call", c.id, "error", aerr)
+	}
+	if perr != nil {
+		// The callee answered with media we cannot use: end it politely.
+		c.bye()
+		c.finish(Event{Kind: EventFailed, Code: 488, Reason: "unusable answer: " + perr.Error()})
+		return
+	}
+	c.mu.Lock()
+	hung := c.hangup
+	c.remote = rm
+	c.state = stateAnswered
+	c.mu.Unlock()
+	if hung {
+		// Hangup raced with the 200: finish it with a BYE.
+		c.bye()
+		c.finish(Event{Kind: EventEnded, Reason: ReasonLocalHangup})
+		return
+	}
+	c.emit(Event{Kind: EventAnswered, Code: res.StatusCode, Reason: res.Reason})
+	select {
+	case <-c.dcs.Context().Done():
+		c.mu.Lock()
+		local := c.hangup
+		c.mu.Unlock()
+		if local {
+			c.finish(Event{Kind: EventEnded, Reason: ReasonLocalHangup})
+		} else {
+			c.finish(Event{Kind: EventEnded, Reason: ReasonRemoteHangup})
+		}
+	case <-c.done:
+	}
+	c.dcs.Close()
+}
+
+// answerMedia reads the SDP answer of a 2xx.
+func (c *Call) answerMedia(res *sipmsg.Response) (RemoteMedia, error) {
+	if res == nil || len(res.Body()) == 0 {
+		return RemoteMedia{}, errors.New("no sdp in answer")
+	}
+	desc, err := parseSDP(res.Body())
+	if err != nil {
+		return RemoteMedia{}, err
+	}
+	// The answerer chose; take its first codec that we offered.
+	for _, rc := range desc.codecs {
+		for _, p := range c.prefs {
+			if rc.name == p {
+				return RemoteMedia{Addr: desc.addr, Codec: rc.name, PT: rc.pt, DTMFPT: desc.dtmfPT, PTime: desc.ptime}, nil
+			}
+		}
+	}
+	return RemoteMedia{}, ErrNoCommonCodec
+}
+
+// inviteFailed turns a WaitAnswer error into the final event.
+func (c *Call) inviteFailed(waitCtx context.Context, err error) {
+	defer c.dcs.Close()
+	var de *sipgo.ErrDialogResponse
+	switch {
+	case errors.As(err, &de) && de.Res != nil:
+		if de.Res.StatusCode == 487 && waitCtx.Err() != nil {
+			c.finish(Event{Kind: EventEnded, Code: 487, Reason: ReasonCancelled})
+			return
+		}
+		c.finish(Event{Kind: EventFailed, Code: de.Res.StatusCode, Reason: de.Res.Reason})
+	case waitCtx.Err() != nil:
+		// We cancelled. A 200 may have crossed our CANCEL: then ACK and BYE.
+		if r := c.dcs.InviteResponse; r != nil && r.IsSuccess() {
+			_ = c.dcs.Ack(context.Background())
+			c.byeRaw(r)
+		}
+		c.finish(Event{Kind: EventEnded, Code: 487, Reason: ReasonCancelled})
+	case errors.Is(err, sipmsg.ErrTransactionTimeout):
+		c.finish(Event{Kind: EventFailed, Code: 408, Reason: "no response from " + c.dcs.InviteRequest.Recipient.Addr()})
+	default:
+		c.finish(Event{Kind: EventFailed, Reason: err.Error()})
+	}
+}
+
+// bye ends an answered outgoing dialog; errors are logged.
+func (c *Call) bye() {
+	c.byeRaw(c.dcs.InviteResponse)
+}
+
+func (c *Call) byeRaw(res *sipmsg.Response) {
+	ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
+	defer cancel()
+	bye := c.newUACBye(res)
+	if err := c.dcs.WriteBye(ctx, bye); err != nil {
+		c.ua.log.Warn("sip bye failed", "call", c.id, "error", err)
+	}
+}
+
+// newUACBye builds the caller's BYE; unlike sipgo's own it pins the local
+// address so UDP requests leave from the listener.
+func (c *Call) newUACBye(res *sipmsg.Response) *sipmsg.Request {
+	inv := c.dcs.InviteRequest
+	recipient := inv.Recipient
+	if res != nil {
+		if ct := res.Contact(); ct != nil {
+			recipient = ct.Address
+		}
+	}
+	bye := sipmsg.NewRequest(sipmsg.BYE, *recipient.Clone())
+	bye.AppendHeader(sipmsg.HeaderClone(inv.From()))
+	if res != nil && res.To() != nil {
+		bye.AppendHeader(sipmsg.HeaderClone(res.To()))
+	}
+	bye.AppendHeader(sipmsg.HeaderClone(inv.CallID()))
+	bye.AppendHeader(&sipmsg.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sipmsg.BYE})
+	bye.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactURI(c.acct.User, c.leg.transport)})
+	bye.AppendHeader(c.ua.userAgentHeader())
+	bye.SetTransport(inv.Transport())
+	bye.Laddr = c.leg.laddr
+	return bye
+}
+
+// Ringing sends 180 Ringing for an incoming call.
+func (c *Call) Ringing() error {
+	if !c.incoming {
+		return fmt.Errorf("ringing: %w (outgoing call)", ErrCallState)
+	}
+	c.mu.Lock()
+	st := c.state
+	c.mu.Unlock()
+	if st != stateCalling {
+		return fmt.Errorf("ringing: %w", ErrCallState)
+	}
+	contact := &sipmsg.ContactHeader{Address: c.ua.contactURI(c.acct.User, c.leg.transport)}
+	if err := c.dss.Respond(180, "Ringing", nil, contact, c.ua.userAgentHeader()); err != nil {
+		return fmt.Errorf("ringing: %w", err)
+	}
+	return nil
+}
+
+// Answer accepts an incoming call with a 200 OK carrying our SDP answer. The
+// codec is the first of local.Codecs (our preference order) that the offer
+// has; telephone-event is answered with the offer's payload type when
+// offered. It returns ErrNoCommonCodec (reject with 488 then) when there is
+// none. Answer does not wait for the ACK: EventAnswered follows when it
+// arrives, and EventEnded if it never does.
+func (c *Call) Answer(local LocalMedia) error {
+	if !c.incoming {
+		return fmt.Errorf("answer: %w (outgoing call)", ErrCallState)
+	}
+	body, rm, err := buildAnswer(local, c.offer, c.sessID, c.sessID)
+	if err != nil {
+		return fmt.Errorf("answer: %w", err)
+	}
+	c.mu.Lock()
+	if c.state != stateCalling || c.finished {
+		c.mu.Unlock()
+		return fmt.Errorf("answer: %w", ErrCallState)
+	}
+	c.state = stateAnswered
+	c.remote = rm
+	c.mu.Unlock()
+
+	res := sipmsg.NewSDPResponseFromRequest(c.dss.InviteRequest, body)
+	res.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactURI(c.acct.User, c.leg.transport)})
+	res.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
+	res.AppendHeader(c.ua.userAgentHeader())
+	close(c.answered)
+	c.ua.handlers.Add(1)
+	go func() {
+		defer c.ua.handlers.Done()
+		// WriteResponse blocks until the ACK (or ~32 s without one).
+		if err := c.dss.WriteResponse(res); err != nil {
+			c.mu.Lock()
+			over := c.finished || c.hangup
+			c.mu.Unlock()
+			if over {
+				return
+			}
+			if errors.Is(context.Cause(c.dss.Context()), sipmsg.ErrTransactionCanceled) {
+				c.finish(Event{Kind: EventEnded, Code: 487, Reason: ReasonCancelled})
+				return
+			}
+			c.ua.log.Warn("sip call: no ACK for our 200", "call", c.id, "error", err)
+			c.byeUAS(context.Background())
+			c.finish(Event{Kind: EventEnded, Code: 408, Reason: "no ACK received"})
+			return
+		}
+		c.emit(Event{Kind: EventAnswered, Code: 200, Reason: "OK"})
+	}()
+	return nil
+}
+
+// Reject refuses an incoming call that is not answered yet, e.g. 486 Busy
+// Here, 480 Temporarily Unavailable, 488 Not Acceptable Here.
+func (c *Call) Reject(code int, reason string) error {
+	if !c.incoming {
+		return fmt.Errorf("reject: %w (outgoing call)", ErrCallState)
+	}
+	if code < 300 || code > 699 {
+		return fmt.Errorf("reject: status %d is not a failure code", code)
+	}
+	if reason == "" {
+		reason = reasonPhrase(code)
+	}
+	c.mu.Lock()
+	if c.state != stateCalling || c.finished {
+		c.mu.Unlock()
+		return fmt.Errorf("reject: %w", ErrCallState)
+	}
+	c.state = stateEnded
+	c.rejected = true
+	c.mu.Unlock()
+	close(c.answered)
+	// Respond waits for the ACK of the final response.
+	err := c.dss.Respond(code, reason, nil, c.ua.userAgentHeader())
+	c.finish(Event{Kind: EventEnded, Code: code, Reason: "rejected: " + reason})
+	if err != nil {
+		return fmt.Errorf("reject: %w", err)
+	}
+	return nil
+}
+
+// Hangup ends the call in whatever state it is: an outgoing call not yet
+// answered is cancelled (CANCEL), an answered call gets a BYE, an incoming
+// call not yet answered is rejected with 480. It waits for the end, bounded
+// by ctx, and is idempotent.
+func (c *Call) Hangup(ctx context.Context) error {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return nil
+	}
+	first := !c.hangup
+	c.hangup = true
+	st := c.state
+	c.mu.Unlock()
+
+	switch {
+	case c.incoming && st == stateCalling:
+		if err := c.Reject(480, "Temporarily Unavailable"); err != nil && !errors.Is(err, ErrCallState) {
+			return err
+		}
+	case c.incoming && st == stateAnswered:
+		if first {
+			err := c.byeUAS(ctx)
+			c.finish(Event{Kind: EventEnded, Reason: ReasonLocalHangup})
+			if err != nil {
+				return fmt.Errorf("hangup: %w", err)
+			}
+		}
+	case !c.incoming && st == stateCalling:
+		c.cancelInvite()
+		select {
+		case <-c.waitDone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	case !c.incoming && st == stateAnswered:
+		if first {
+			bctx, cancel := context.WithTimeout(ctx, 32*time.Second)
+			err := c.dcs.WriteBye(bctx, c.newUACBye(c.dcs.InviteResponse))
+			cancel()
+			c.finish(Event{Kind: EventEnded, Reason: ReasonLocalHangup})
+			if err != nil {
+				return fmt.Errorf("hangup: %w", err)
+			}
+		}
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// byeUAS sends the callee's BYE with the local address pinned.
+func (c *Call) byeUAS(ctx context.Context) error {
+	inv := c.dss.InviteRequest
+	ct := inv.Contact()
+	if ct == nil {
+		return errors.New("caller sent no contact")
+	}
+	bye := sipmsg.NewRequest(sipmsg.BYE, *ct.Address.Clone())
+	bye.SetTransport(inv.Transport())
+	bye.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactURI(c.acct.User, c.leg.transport)})
+	bye.AppendHeader(c.ua.userAgentHeader())
+	bye.Laddr = c.leg.laddr
+	bctx, cancel := context.WithTimeout(ctx, 32*time.Second)
+	defer cancel()
+	return c.dss.WriteBye(bctx, bye)
+}
+
+// reasonPhrase is the standard phrase of the failure codes a gateway uses.
+func reasonPhrase(code int) string {
+	switch code {
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 480:
+		return "Temporarily Unavailable"
+	case 486:
+		return "Busy Here"
+	case 487:
+		return "Request Terminated"
+	case 488:
+		return "Not Acceptable Here"
+	case 500:
+		return "Server Internal Error"
+	case 503:
+		return "Service Unavailable"
+	case 600:
+		return "Busy Everywhere"
+	case 603:
+		return "Decline"
+	}
+	return "Rejected"
+}

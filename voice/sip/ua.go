@@ -1,0 +1,528 @@
+// Package sip is Loopstart's SIP user agent, built on emiago/sipgo: one
+// account per analog port, digest-authenticated registration with refresh and
+// back-off, outgoing and incoming INVITE dialogs, and SDP offer/answer for
+// G.711 audio with RFC 4733 telephone events (through pion/sdp).
+//
+// A UA listens on one address for UDP and TCP. Accounts with a registrar
+// register there and place calls through it; accounts without one work in
+// direct mode, where calls to another account's user are sent to our own
+// listen address, so port-to-port calls run through this SIP stack.
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// Account is one SIP identity, normally bound to one analog port.
+type Account struct {
+	ID        string        // config id, e.g. "1"
+	User      string        // SIP user / extension, e.g. "1001"
+	AuthUser  string        // digest user; "" = User
+	Password  string        // digest password
+	Display   string        // display name, optional
+	Registrar string        // e.g. "sip:127.0.0.1:5060"; "" = direct mode, no registration
+	Transport string        // "udp" (default) or "tcp"; ";transport=" in Registrar also counts
+	Expires   time.Duration // requested registration lifetime; 0 = 3600 s
+}
+
+// Config configures a UA.
+type Config struct {
+	Listen    string       // local address for UDP and TCP, e.g. "127.0.0.1:5062" (port 0 = any)
+	UserAgent string       // User-Agent header, e.g. "Loopstart/1.0"
+	Accounts  []Account    // accounts; IDs and users must be unique
+	Logger    *slog.Logger // our log; nil = slog.Default()
+	Handler   Handler      // receives incoming calls; nil = they are refused with 480
+	// SIPLogger, when set, becomes sipgo's package-wide logger (it is a
+	// global in sipgo, so it is only touched when asked for).
+	SIPLogger *slog.Logger
+}
+
+// Handler receives incoming calls.
+type Handler interface {
+	// Incoming is called for each new INVITE addressed to one of our
+	// accounts, in its own goroutine, after the UA has sent 100 Trying. The
+	// gateway then calls c.Ringing, c.Answer or c.Reject, at once or later;
+	// Incoming may return immediately.
+	Incoming(acct *Account, c *Call)
+}
+
+// RegStatus is the registration state of one account.
+type RegStatus struct {
+	AccountID string
+	User      string
+	Registrar string
+	State     string    // "none", "registering", "registered", "failed", "unregistered"
+	LastError string    // a sentence for people; "" when fine
+	LastCode  int       // last final SIP status code from the registrar, 0 = none
+	Expires   time.Time // when the current registration runs out (zero if not registered)
+}
+
+// Registration states reported in RegStatus.State.
+const (
+	RegNone         = "none"
+	RegRegistering  = "registering"
+	RegRegistered   = "registered"
+	RegFailed       = "failed"
+	RegUnregistered = "unregistered"
+)
+
+// Errors callers may branch on.
+var (
+	ErrClosed         = errors.New("sip user agent closed")
+	ErrNotStarted     = errors.New("sip user agent not started")
+	ErrUnknownAccount = errors.New("unknown account")
+	ErrCallState      = errors.New("not possible in this call state")
+)
+
+const (
+	defaultExpires  = 3600 * time.Second
+	allowMethods    = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+	answerTimeout   = 3 * time.Minute // an incoming call nobody answers or rejects gets 480
+	listenReadyWait = 2 * time.Second
+)
+
+// leg is the sipgo machinery for one transport.
+type leg struct {
+	transport string // "udp" or "tcp"
+	client    *sipgo.Client
+	dcc       *sipgo.DialogClientCache
+	dsc       *sipgo.DialogServerCache
+	laddr     sipmsg.Addr // forced local address for requests (UDP only)
+}
+
+// UA is a SIP user agent serving a set of accounts.
+type UA struct {
+	cfg      Config
+	log      *slog.Logger
+	accounts []*Account
+	byUser   map[string]*Account
+	byID     map[string]*Account
+
+	// after is the clock used for registration timers (tests replace it).
+	after func(time.Duration) <-chan time.Time
+
+	sua     *sipgo.UserAgent
+	srv     *sipgo.Server
+	legs    map[string]*leg
+	host    string // advertised host (Via, Contact, SDP is the caller's business)
+	port    int    // actual listen port
+	udpConn net.PacketConn
+	tcpLn   net.Listener
+
+	started atomic.Bool
+	closing atomic.Bool
+
+	loopCtx    context.Context
+	loopCancel context.CancelFunc
+	loops      sync.WaitGroup // registration loops
+	serving    sync.WaitGroup // transport serve goroutines
+	handlers   sync.WaitGroup // INVITE handlers and call goroutines
+
+	regs []*registration
+
+	mu    sync.Mutex
+	calls map[*Call]struct{}
+}
+
+// New validates cfg and returns a UA that is not yet listening.
+func New(cfg Config) (*UA, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.SIPLogger != nil {
+		sipmsg.SetDefaultLogger(cfg.SIPLogger)
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "Loopstart"
+	}
+	if _, _, err := splitListen(cfg.Listen); err != nil {
+		return nil, err
+	}
+	u := &UA{
+		cfg:    cfg,
+		log:    log,
+		byUser: map[string]*Account{},
+		byID:   map[string]*Account{},
+		after:  time.After,
+		calls:  map[*Call]struct{}{},
+	}
+	for i := range cfg.Accounts {
+		a := cfg.Accounts[i] // copy: the caller's slice stays theirs
+		if a.ID == "" {
+			return nil, fmt.Errorf("account %d: empty id", i+1)
+		}
+		if a.User == "" {
+			return nil, fmt.Errorf("account %s: empty user", a.ID)
+		}
+		if _, dup := u.byID[a.ID]; dup {
+			return nil, fmt.Errorf("account %s: duplicate id", a.ID)
+		}
+		if _, dup := u.byUser[a.User]; dup {
+			return nil, fmt.Errorf("account %s: user %s is used by another account", a.ID, a.User)
+		}
+		if a.Expires <= 0 {
+			a.Expires = defaultExpires
+		}
+		tp, err := accountTransport(&a)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", a.ID, err)
+		}
+		a.Transport = tp
+		acct := &a
+		u.accounts = append(u.accounts, acct)
+		u.byID[a.ID] = acct
+		u.byUser[a.User] = acct
+		if a.Registrar != "" {
+			u.regs = append(u.regs, newRegistration(u, acct))
+		}
+	}
+	return u, nil
+}
+
+// accountTransport checks the registrar URI and decides the transport.
+func accountTransport(a *Account) (string, error) {
+	tp := strings.ToLower(a.Transport)
+	if a.Registrar != "" {
+		var uri sipmsg.Uri
+		if err := sipmsg.ParseUri(a.Registrar, &uri); err != nil {
+			return "", fmt.Errorf("registrar %q: %w", a.Registrar, err)
+		}
+		if uri.Scheme != "sip" || uri.Host == "" {
+			return "", fmt.Errorf("registrar %q: want sip:host[:port]", a.Registrar)
+		}
+		if v, ok := uri.UriParams.Get("transport"); ok && v != "" {
+			if tp != "" && tp != strings.ToLower(v) {
+				return "", fmt.Errorf("registrar %q: transport %s contradicts %s", a.Registrar, v, tp)
+			}
+			tp = strings.ToLower(v)
+		}
+	}
+	switch tp {
+	case "":
+		return "udp", nil
+	case "udp", "tcp":
+		return tp, nil
+	}
+	return "", fmt.Errorf("transport %q not supported (udp or tcp)", tp)
+}
+
+// splitListen parses cfg.Listen.
+func splitListen(listen string) (string, int, error) {
+	host, ps, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("listen address %q: %w", listen, err)
+	}
+	port, err := strconv.Atoi(ps)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("listen address %q: bad port", listen)
+	}
+	return host, port, nil
+}
+
+// Start binds the UDP and TCP listeners and starts one registration loop per
+// account with a registrar. It returns a one-line error when the address
+// cannot be bound.
+func (u *UA) Start(ctx context.Context) error {
+	if u.closing.Load() {
+		return ErrClosed
+	}
+	if !u.started.CompareAndSwap(false, true) {
+		return errors.New("sip user agent already started")
+	}
+	host, port, _ := splitListen(u.cfg.Listen)
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	network := "udp"
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+		network = "udp4"
+	}
+	pc, err := net.ListenPacket(network, net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("sip: %w", err)
+	}
+	_, aport, _ := splitListen(pc.LocalAddr().String())
+	ln, err := net.Listen(strings.Replace(network, "udp", "tcp", 1), net.JoinHostPort(host, strconv.Itoa(aport)))
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("sip: %w", err)
+	}
+	u.udpConn, u.tcpLn, u.port = pc, ln, aport
+	u.host = advertisedHost(host, u.accounts)
+
+	sua, err := sipgo.NewUA(sipgo.WithUserAgent(u.cfg.UserAgent), sipgo.WithUserAgentHostname(u.host))
+	if err != nil {
+		return u.abortStart(fmt.Errorf("sip: %w", err))
+	}
+	u.sua = sua
+	srv, err := sipgo.NewServer(sua)
+	if err != nil {
+		return u.abortStart(fmt.Errorf("sip: %w", err))
+	}
+	u.srv = srv
+	u.legs = map[string]*leg{}
+	for _, tp := range []string{"udp", "tcp"} {
+		opts := []sipgo.ClientOption{sipgo.WithClientHostname(u.host)}
+		if tp == "udp" {
+			// Requests must leave from the listener (SIPGO.md pitfall 1).
+			opts = append(opts, sipgo.WithClientConnectionAddr(pc.LocalAddr().String()))
+		}
+		cl, err := sipgo.NewClient(sua, opts...)
+		if err != nil {
+			return u.abortStart(fmt.Errorf("sip: %w", err))
+		}
+		contact := sipmsg.ContactHeader{Address: u.contactURI("", tp)}
+		l := &leg{
+			transport: tp,
+			client:    cl,
+			dcc:       sipgo.NewDialogClientCache(cl, contact),
+			dsc:       sipgo.NewDialogServerCache(cl, contact),
+		}
+		if tp == "udp" {
+			h, p, _ := sipmsg.ParseAddr(pc.LocalAddr().String())
+			l.laddr = sipmsg.Addr{IP: net.ParseIP(h), Port: p, Hostname: h}
+		}
+		u.legs[tp] = l
+	}
+	srv.OnInvite(u.onInvite)
+	srv.OnAck(u.onAck)
+	srv.OnBye(u.onBye)
+	srv.OnCancel(u.onCancel)
+	srv.OnOptions(u.onOptions)
+	srv.OnNoRoute(u.onNoRoute)
+
+	u.serving.Add(2)
+	go func() {
+		defer u.serving.Done()
+		if err := srv.ServeUDP(pc); err != nil && !u.closing.Load() {
+			u.log.Error("sip udp listener stopped", "error", err)
+		}
+	}()
+	go func() {
+		defer u.serving.Done()
+		if err := srv.ServeTCP(ln); err != nil && !u.closing.Load() {
+			u.log.Error("sip tcp listener stopped", "error", err)
+		}
+	}()
+	// Wait until ServeUDP registered the listener, or requests would leave
+	// from another socket (pitfall 1).
+	if err := u.waitUDPReady(ctx, pc.LocalAddr().String()); err != nil {
+		return u.abortStart(err)
+	}
+	u.loopCtx, u.loopCancel = context.WithCancel(context.Background())
+	for _, r := range u.regs {
+		u.loops.Add(1)
+		go func() {
+			defer u.loops.Done()
+			r.run(u.loopCtx)
+		}()
+	}
+	u.log.Info("sip listening", "udp", pc.LocalAddr().String(), "tcp", ln.Addr().String(), "accounts", len(u.accounts))
+	return nil
+}
+
+func (u *UA) abortStart(err error) error {
+	u.closing.Store(true)
+	if u.sua != nil {
+		u.sua.Close()
+	}
+	if u.udpConn != nil {
+		u.udpConn.Close()
+	}
+	if u.tcpLn != nil {
+		u.tcpLn.Close()
+	}
+	u.serving.Wait()
+	return err
+}
+
+func (u *UA) waitUDPReady(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(listenReadyWait)
+	for {
+		if c, err := u.sua.TransportLayer().GetConnection("udp", addr); err == nil {
+			c.TryClose() // undo the reference Get took; listeners stay open
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sip: udp listener %s did not become ready", addr)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// advertisedHost is the host we put in Via and Contact: the listen host, or
+// when that is a wildcard, the local address used to reach the first
+// registrar (127.0.0.1 without one).
+func advertisedHost(host string, accts []*Account) string {
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsUnspecified() {
+		return host
+	}
+	for _, a := range accts {
+		if a.Registrar == "" {
+			continue
+		}
+		var uri sipmsg.Uri
+		if sipmsg.ParseUri(a.Registrar, &uri) != nil {
+			continue
+		}
+		port := uri.Port
+		if port == 0 {
+			port = 5060
+		}
+		c, err := net.Dial("udp", net.JoinHostPort(uri.Host, strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		h, _, _ := net.SplitHostPort(c.LocalAddr().String())
+		c.Close()
+		return h
+	}
+	return "127.0.0.1"
+}
+
+// Addr returns the address the UA listens on (valid after Start).
+func (u *UA) Addr() netip.AddrPort {
+	if u.udpConn == nil {
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(u.udpConn.LocalAddr().String())
+	return ap
+}
+
+// contactURI is our Contact for user over transport tp (pitfall 3: with our
+// port and, for TCP, the transport parameter).
+func (u *UA) contactURI(user, tp string) sipmsg.Uri {
+	uri := sipmsg.Uri{Scheme: "sip", User: user, Host: u.host, Port: u.port}
+	if tp != "udp" {
+		uri.UriParams = sipmsg.NewParams()
+		uri.UriParams.Add("transport", tp)
+	}
+	return uri
+}
+
+// Registrations returns the registration state of every account, in
+// configuration order; accounts without a registrar report "none".
+func (u *UA) Registrations() []RegStatus {
+	out := make([]RegStatus, 0, len(u.accounts))
+	for _, a := range u.accounts {
+		st := RegStatus{AccountID: a.ID, User: a.User, Registrar: a.Registrar, State: RegNone}
+		for _, r := range u.regs {
+			if r.acct == a {
+				st = r.status()
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Close unregisters every registered account (bounded by ctx), hangs up all
+// calls and stops the listeners. It is safe to call more than once.
+func (u *UA) Close(ctx context.Context) error {
+	if !u.closing.CompareAndSwap(false, true) {
+		return nil
+	}
+	if !u.started.Load() {
+		return nil
+	}
+	u.loopCancel()
+	u.loops.Wait()
+
+	var wg sync.WaitGroup
+	u.mu.Lock()
+	calls := make([]*Call, 0, len(u.calls))
+	for c := range u.calls {
+		calls = append(calls, c)
+	}
+	u.mu.Unlock()
+	for _, c := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Hangup(ctx); err != nil {
+				u.log.Debug("hangup on close", "call", c.ID(), "error", err)
+			}
+		}()
+	}
+	for _, r := range u.regs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.unregister(ctx)
+		}()
+	}
+	wg.Wait()
+
+	// Calls whose hang-up did not finish in time end now.
+	for _, c := range calls {
+		c.finish(Event{Kind: EventEnded, Reason: "user agent closed"})
+	}
+	err := u.sua.Close()
+	u.udpConn.Close()
+	u.tcpLn.Close()
+	u.serving.Wait()
+	// Handler goroutines end with their transactions, which closing the
+	// sipgo UA terminates; do not wait past ctx for them.
+	waited := make(chan struct{})
+	go func() {
+		u.handlers.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+	}
+	if err != nil {
+		return fmt.Errorf("sip close: %w", err)
+	}
+	return nil
+}
+
+// account looks up an account by id.
+func (u *UA) account(id string) *Account {
+	return u.byID[id]
+}
+
+func (u *UA) addCall(c *Call) {
+	u.mu.Lock()
+	u.calls[c] = struct{}{}
+	u.mu.Unlock()
+}
+
+func (u *UA) removeCall(c *Call) {
+	u.mu.Lock()
+	delete(u.calls, c)
+	u.mu.Unlock()
+}
+
+// legFor returns the leg for a message transport ("UDP", "tcp", ...).
+func (u *UA) legFor(transport string) *leg {
+	if l, ok := u.legs[strings.ToLower(transport)]; ok {
+		return l
+	}
+	return u.legs["udp"]
+}
+
+// userAgentHeader is our User-Agent header.
+func (u *UA) userAgentHeader() sipmsg.Header {
+	return sipmsg.NewHeader("User-Agent", u.cfg.UserAgent)
+}
