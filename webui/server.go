@@ -17,7 +17,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/loopstart/loopstart/voice/gateway"
+	"github.com/loopstart/loopstart/voice/status"
 )
 
 //go:embed templates/*.html static/*
@@ -27,7 +27,7 @@ var assets embed.FS
 type Options struct {
 	// Status returns a fresh snapshot of the gateway; required. Without
 	// it /api/status and the status page answer 503.
-	Status func() gateway.Status
+	Status func() status.Status
 	// Sim controls the simulated board's virtual phones; nil when the
 	// gateway does not run on the sim board, and /api/sim/* is then 404.
 	Sim SimControl
@@ -138,19 +138,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-func (s *Server) status() (gateway.Status, bool) {
+func (s *Server) status() (status.Status, bool) {
 	if s.opts.Status == nil {
-		return gateway.Status{}, false
+		return status.Status{}, false
 	}
 	st := s.opts.Status()
 	if st.Version == "" {
 		st.Version = s.opts.Version
 	}
 	if st.Ports == nil {
-		st.Ports = []gateway.PortStatus{}
+		st.Ports = []status.PortStatus{}
 	}
 	if st.Accounts == nil {
-		st.Accounts = []gateway.AccountStatus{}
+		st.Accounts = []status.AccountStatus{}
 	}
 	return st, true
 }
@@ -167,7 +167,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 // pageData feeds templates/status.html.
 type pageData struct {
 	Version string
-	Status  gateway.Status
+	Status  status.Status
 	Sim     bool
 	// SimPorts are the virtual phones, keyed by port number.
 	SimPorts map[int]SimPort

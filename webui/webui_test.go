@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loopstart/loopstart/voice/gateway"
+	"github.com/loopstart/loopstart/voice/status"
 )
 
 // fakeSim records calls and answers from a fixed set of ports.
@@ -93,18 +93,18 @@ func (f *fakeSim) Heard(n int, d time.Duration) ([]int16, error) {
 	return f.heard, nil
 }
 
-func fakeStatus() gateway.Status {
-	return gateway.Status{
+func fakeStatus() status.Status {
+	return status.Status{
 		Version: "test-1", Board: "sim", Uptime: 12.5,
-		Ports: []gateway.PortStatus{
+		Ports: []status.PortStatus{
 			{Port: 1, Kind: "fxs", Account: "1", Hook: "off", State: "talking", Peer: "sip:102@127.0.0.1", CallSeconds: 3},
 			{Port: 2, Kind: "fxs", Account: "2", Hook: "on", State: "idle"},
 		},
-		Accounts: []gateway.AccountStatus{
+		Accounts: []status.AccountStatus{
 			{ID: "1", User: "1001", Registrar: "sip:127.0.0.1:5060", State: "registered", LastCode: 200},
 			{ID: "2", User: "1002", Registrar: "sip:127.0.0.1:5060", State: "failed", LastCode: 403, LastError: "wrong <password>"},
 		},
-		Loop: gateway.LoopStatus{Running: true, Ticks: 1250, Late: 1, MaxLatenessUS: 800},
+		Loop: status.LoopStatus{Running: true, Ticks: 1250, Late: 1, MaxLatenessUS: 800},
 	}
 }
 
@@ -157,7 +157,7 @@ func TestAPIStatus(t *testing.T) {
 		if w.Code != 200 {
 			t.Fatalf("from %s: %d %s", remote, w.Code, w.Body)
 		}
-		var got gateway.Status
+		var got status.Status
 		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +185,7 @@ func TestAPIStatus(t *testing.T) {
 		jsonError(t, w)
 	})
 	t.Run("empty lists are arrays", func(t *testing.T) {
-		s := New(Options{Status: func() gateway.Status { return gateway.Status{} }, Version: "v9"})
+		s := New(Options{Status: func() status.Status { return status.Status{} }, Version: "v9"})
 		w := do(t, s, request{method: "GET", path: "/api/status"})
 		if !strings.Contains(w.Body.String(), `"ports": []`) || !strings.Contains(w.Body.String(), `"version": "v9"`) {
 			t.Errorf("body = %s", w.Body)

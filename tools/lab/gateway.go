@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loopstart/loopstart/voice/gateway"
+	"github.com/loopstart/loopstart/voice/status"
 	"github.com/loopstart/loopstart/webui"
 )
 
@@ -105,15 +105,15 @@ func (g *Gateway) Log() string { return g.proc.Log() }
 func (g *Gateway) Stop() { g.proc.Stop() }
 
 // Status fetches /api/status.
-func (g *Gateway) Status(t testing.TB) gateway.Status {
+func (g *Gateway) Status(t testing.TB) status.Status {
 	t.Helper()
-	var st gateway.Status
+	var st status.Status
 	g.getJSON(t, "/api/status", &st)
 	return st
 }
 
 // Account returns the status of account id.
-func (g *Gateway) Account(t testing.TB, id string) gateway.AccountStatus {
+func (g *Gateway) Account(t testing.TB, id string) status.AccountStatus {
 	t.Helper()
 	for _, a := range g.Status(t).Accounts {
 		if a.ID == id {
@@ -121,7 +121,7 @@ func (g *Gateway) Account(t testing.TB, id string) gateway.AccountStatus {
 		}
 	}
 	t.Fatalf("no account %s in status", id)
-	return gateway.AccountStatus{}
+	return status.AccountStatus{}
 }
 
 // Phone fetches the sim state of port n.

@@ -14,6 +14,7 @@ import (
 	"github.com/loopstart/loopstart/voice/line"
 	"github.com/loopstart/loopstart/voice/media"
 	"github.com/loopstart/loopstart/voice/sip"
+	"github.com/loopstart/loopstart/voice/status"
 )
 
 // PortConfig configures one analog port.
@@ -171,8 +172,8 @@ func (g *Gateway) Incoming(acct *sip.Account, c *sip.Call) {
 func (g *Gateway) UA() *sip.UA { return g.ua }
 
 // Status returns a snapshot for the status page; safe from any goroutine.
-func (g *Gateway) Status() Status {
-	st := Status{Version: g.cfg.Version, Board: g.cfg.Board.Name}
+func (g *Gateway) Status() status.Status {
+	st := status.Status{Version: g.cfg.Version, Board: g.cfg.Board.Name}
 	if !g.start.IsZero() {
 		st.Uptime = time.Since(g.start).Seconds()
 	}
@@ -180,13 +181,13 @@ func (g *Gateway) Status() Status {
 		st.Ports = append(st.Ports, p.status())
 	}
 	for _, r := range g.ua.Registrations() {
-		st.Accounts = append(st.Accounts, AccountStatus{
+		st.Accounts = append(st.Accounts, status.AccountStatus{
 			ID: r.AccountID, User: r.User, Registrar: r.Registrar, State: r.State,
 			LastError: r.LastError, LastCode: r.LastCode, Expires: r.Expires,
 		})
 	}
 	ls := g.loop.Stats()
-	st.Loop = LoopStatus{Running: ls.Running, Ticks: ls.Ticks, Late: ls.Late, Missed: ls.Missed,
+	st.Loop = status.LoopStatus{Running: ls.Running, Ticks: ls.Ticks, Late: ls.Late, Missed: ls.Missed,
 		MaxLatenessUS: ls.MaxLateness.Microseconds()}
 	return st
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/loopstart/loopstart/voice/line"
 	"github.com/loopstart/loopstart/voice/media"
 	"github.com/loopstart/loopstart/voice/sip"
+	"github.com/loopstart/loopstart/voice/status"
 )
 
 // port is one analog port: its line state machine and RTP stream (both owned
@@ -259,8 +260,8 @@ func (p *port) setPeer(peer string, answered bool) {
 	}
 }
 
-func (p *port) status() PortStatus {
-	ps := PortStatus{Port: p.cfg.N, Kind: string(p.kind), Account: p.cfg.Account, Hook: "on", State: "idle"}
+func (p *port) status() status.PortStatus {
+	ps := status.PortStatus{Port: p.cfg.N, Kind: string(p.kind), Account: p.cfg.Account, Hook: "on", State: "idle"}
 	if p.fault != nil {
 		ps.State, ps.Fault = "fault", p.fault.Error()
 		return ps

@@ -162,7 +162,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	}()
 	var prev uint64
 	first := true
-	for {
+	for ctx.Err() == nil {
 		seq, late, err := l.hw.Exchange(ctx, l.tx, l.rx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -183,6 +183,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			c.ch.Tick(now, l.rx[c.slot], l.tx[c.slot])
 		}
 	}
+	return nil
 }
 
 func (l *Loop) runCommands() {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loopstart/loopstart/voice/gateway"
+	"github.com/loopstart/loopstart/voice/status"
 	"github.com/loopstart/loopstart/webui"
 )
 
@@ -73,7 +73,7 @@ func startSim(t *testing.T) (*phoneSim, string) {
 	t.Helper()
 	sim := &phoneSim{}
 	srv := httptest.NewServer(webui.New(webui.Options{
-		Status: func() gateway.Status { return gateway.Status{} },
+		Status: func() status.Status { return status.Status{} },
 		Sim:    sim,
 	}))
 	t.Cleanup(srv.Close)

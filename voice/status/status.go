@@ -1,4 +1,7 @@
-package gateway
+// Package status holds the gateway's status snapshot types, shared by the
+// gateway that fills them and the web UI that shows them. It imports only the
+// standard library, so readers of the status need not link the voice stack.
+package status
 
 import "time"
 
