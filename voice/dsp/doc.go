@@ -1,7 +1,8 @@
 // Package dsp holds the telephony signal processing used by the media loop,
 // the line state machines and the simulated phones: G.711 companding, signal
-// levels, call-progress tone and DTMF generation, DTMF detection and a small
-// spectrum analyser.
+// levels, call-progress tone and DTMF generation, DTMF detection, FSK modems
+// (Bell 202, V.23) with the caller ID codec (SDMF, MDMF, VMWI, DTMF caller
+// ID), CAS / DT-AS alerting signals and a small spectrum analyser.
 //
 // Everything works on 8 kHz linear 16-bit PCM ([SampleRate]), the format of the
 // PCM highway (drivers/pcm). Functions meant for the real-time path (called
@@ -18,6 +19,12 @@
 //   - ITU-T E.180 and its Supplement 2 (national call-progress tones), values
 //     as collected in Asterisk's indications.conf.sample; the US levels come
 //     from the North American "precise tone plan" (ANSI T1.401).
+//   - Telcordia GR-30-CORE and ETSI EN 300 659-1/-3 (on-hook data: FSK,
+//     message formats, seizure and mark timing), ETSI ES 200 778 variants for
+//     DTMF caller ID, SR-TSV-002476 (CAS).
+//
+// The tests cross-check G.711, DTMF detection and caller ID against spandsp
+// through a C oracle (internal/oracle); see docs/DSP.md for the results.
 //
 // The package imports only the Go standard library.
 package dsp

@@ -159,12 +159,19 @@ const (
 	dtmfHop = dtmfBlock / 2
 	// dtmfMinLevel is the weakest tone (dBm0, per frequency) accepted.
 	dtmfMinLevel = -36
-	// dtmfNormalTwist: the low group may be this many dB stronger.
-	dtmfNormalTwist = 8
-	// dtmfReverseTwist: the high group may be this many dB stronger.
-	dtmfReverseTwist = 4
-	// dtmfDominance: each tone must beat the others of its group by this many dB.
-	dtmfDominance = 8
+	// dtmfNormalTwist: the low group may be this many dB stronger. Q.24
+	// requires acceptance up to 8 dB; the 2 dB margin covers the estimate's
+	// scatter (µ-law noise, the other tone's leakage, ±1.5 % offsets), which
+	// at exactly 8 dB would otherwise reject about half the digits.
+	dtmfNormalTwist = 10
+	// dtmfReverseTwist: the high group may be this many dB stronger (Q.24:
+	// accept 4 dB; same 2 dB margin).
+	dtmfReverseTwist = 6
+	// dtmfDominance: each tone must beat the others of its group by this
+	// many dB. With 102-sample windows the leakage of 1336 Hz and of an
+	// 8 dB stronger 941 Hz into the 1209 Hz filter adds up to about −8 dB,
+	// so 6 dB leaves room for Q.24's twist.
+	dtmfDominance = 6
 	// dtmfPurity is the minimum fraction of the window's power that the two
 	// tones must carry. It rejects speech, noise and off-frequency tones, and
 	// windows only partly covered by a tone (the fraction falls in
@@ -192,8 +199,9 @@ const (
 // DTMFDetector finds DTMF digits in 8 kHz linear audio. It runs Goertzel
 // filters for the eight DTMF frequencies over half-overlapping 102-sample
 // windows and classifies a window as a digit when both groups carry enough
-// energy (≥ −36 dBm0 per tone), each tone dominates its group by 8 dB, the
-// twist is within 8 dB (low stronger) / 4 dB (high stronger), and the two
+// energy (≥ −36 dBm0 per tone), each tone dominates its group by 6 dB, the
+// twist is within 10 dB (low stronger) / 6 dB (high stronger), which
+// accepts Q.24's 8 dB / 4 dB with margin, and the two
 // tones carry at least 70% of the window's power; guard filters at ±5%
 // reject tones more than 2.5% off frequency. A digit is reported once,
 // when four consecutive windows agree (about 32 ms after it starts; any tone
@@ -307,9 +315,9 @@ func (d *DTMFDetector) endWindow(b int, out []byte) []byte {
 
 // Linear power ratios of dtmfNormalTwist, dtmfReverseTwist and dtmfDominance.
 const (
-	normalTwist  = 6.309573444801933 // 10^(8/10)
-	reverseTwist = 2.51188643150958  // 10^(4/10)
-	dominance    = 6.309573444801933 // 10^(8/10)
+	normalTwist  = 10                // 10^(10/10)
+	reverseTwist = 3.981071705534973 // 10^(6/10)
+	dominance    = 3.981071705534973 // 10^(6/10)
 	// holdDominance (4 dB) replaces dominance while a digit is held.
 	holdDominance = 2.51188643150958
 )

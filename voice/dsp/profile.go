@@ -13,6 +13,9 @@ type Profile struct {
 	Country string
 	// Dial, Ringback, Busy and Reorder (congestion) are the call-progress tones.
 	Dial, Ringback, Busy, Reorder Tone
+	// CallWaiting is the call-waiting tone; Stutter the message-waiting
+	// (stutter) dial tone: interrupted dial tone that becomes steady.
+	CallWaiting, Stutter Tone
 	// RingCadence alternates ringing on and off durations; it repeats.
 	RingCadence []time.Duration
 	// RingHz is the ringing signal frequency.
@@ -50,6 +53,17 @@ func single(name string, f, level float64, cadence []time.Duration) Tone {
 	return Tone{Name: name, Freqs: [2]float64{f, 0}, Level: level, Cadence: cadence}
 }
 
+// stutterCadence is ten 100 ms / 100 ms interruptions, then steady tone
+// (an hour-long "on" segment), the North American message-waiting dial tone
+// (Telcordia GR-506) also used by the other profiles.
+func stutterCadence() []time.Duration {
+	v := make([]int, 0, 21)
+	for range 10 {
+		v = append(v, 100, 100)
+	}
+	return ms(append(v, 3600000)...)
+}
+
 func dual(name string, f1, f2, level float64, cadence []time.Duration) Tone {
 	return Tone{Name: name, Freqs: [2]float64{f1, f2}, Level: level, Cadence: cadence}
 }
@@ -57,7 +71,10 @@ func dual(name string, f1, f2, level float64, cadence []time.Duration) Tone {
 // LookupProfile returns a fresh copy of the tone profile for a country code
 // (case-insensitive): us, uk, de, fr, jp or cn. Frequencies and cadences are
 // those of ITU-T E.180 Supplement 2 as collected in Asterisk's
-// indications.conf.sample. Unknown countries give an error wrapping
+// indications.conf.sample. Call-waiting tones: US 440 Hz 0.3 s (GR-506),
+// UK 400 Hz 0.1 s every 4 s (BT SIN 350), the others from the same
+// collection; every profile's stutter dial tone is its dial tone with ten
+// 100/100 ms interruptions. Unknown countries give an error wrapping
 // ErrUnknownCountry that names the country.
 func LookupProfile(country string) (*Profile, error) {
 	c := strings.ToLower(strings.TrimSpace(country))
@@ -69,6 +86,8 @@ func LookupProfile(country string) (*Profile, error) {
 			Ringback:    dual("ringback", 440, 480, usRing, ms(2000, 4000)),
 			Busy:        dual("busy", 480, 620, usBusy, ms(500, 500)),
 			Reorder:     dual("reorder", 480, 620, usBusy, ms(250, 250)),
+			CallWaiting: single("callwaiting", 440, usDial, ms(300, 9700)),
+			Stutter:     dual("stutter", 350, 440, usDial, stutterCadence()),
 			RingCadence: ms(2000, 4000),
 			RingHz:      20,
 		}, nil
@@ -79,6 +98,8 @@ func LookupProfile(country string) (*Profile, error) {
 			Ringback:    dual("ringback", 400, 450, etcTone, ms(400, 200, 400, 2000)),
 			Busy:        single("busy", 400, etcTone, ms(375, 375)),
 			Reorder:     single("reorder", 400, etcTone, ms(400, 350, 225, 525)),
+			CallWaiting: single("callwaiting", 400, etcTone, ms(100, 4000)),
+			Stutter:     dual("stutter", 350, 440, etcDial, stutterCadence()),
 			RingCadence: ms(400, 200, 400, 2000),
 			RingHz:      25,
 		}, nil
@@ -89,6 +110,8 @@ func LookupProfile(country string) (*Profile, error) {
 			Ringback:    single("ringback", 425, etcTone, ms(1000, 4000)),
 			Busy:        single("busy", 425, etcTone, ms(480, 480)),
 			Reorder:     single("reorder", 425, etcTone, ms(240, 240)),
+			CallWaiting: single("callwaiting", 425, etcTone, ms(200, 200, 200, 5000)),
+			Stutter:     single("stutter", 425, etcDial, stutterCadence()),
 			RingCadence: ms(1000, 4000),
 			RingHz:      25,
 		}, nil
@@ -99,6 +122,8 @@ func LookupProfile(country string) (*Profile, error) {
 			Ringback:    single("ringback", 440, etcTone, ms(1500, 3500)),
 			Busy:        single("busy", 440, etcTone, ms(500, 500)),
 			Reorder:     single("reorder", 440, etcTone, ms(250, 250)),
+			CallWaiting: single("callwaiting", 440, etcTone, ms(300, 10000)),
+			Stutter:     single("stutter", 440, etcDial, stutterCadence()),
 			RingCadence: ms(1500, 3500),
 			RingHz:      50,
 		}, nil
@@ -111,6 +136,8 @@ func LookupProfile(country string) (*Profile, error) {
 			Ringback:    rb,
 			Busy:        single("busy", 400, etcTone, ms(500, 500)),
 			Reorder:     single("reorder", 400, etcTone, ms(500, 500)),
+			CallWaiting: single("callwaiting", 400, etcTone, ms(500, 8000)),
+			Stutter:     single("stutter", 400, etcDial, stutterCadence()),
 			RingCadence: ms(1000, 2000),
 			RingHz:      16,
 		}, nil
@@ -121,6 +148,8 @@ func LookupProfile(country string) (*Profile, error) {
 			Ringback:    single("ringback", 450, etcTone, ms(1000, 4000)),
 			Busy:        single("busy", 450, etcTone, ms(350, 350)),
 			Reorder:     single("reorder", 450, etcTone, ms(700, 700)),
+			CallWaiting: single("callwaiting", 450, etcTone, ms(400, 4000)),
+			Stutter:     single("stutter", 450, etcDial, stutterCadence()),
 			RingCadence: ms(1000, 4000),
 			RingHz:      25,
 		}, nil

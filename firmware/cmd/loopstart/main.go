@@ -31,6 +31,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return configCmd(args[1:], stdout, stderr)
 	case "phone":
 		return phoneCmd(args[1:], stdout, stderr)
+	case "dsp":
+		return dspCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "loopstart", version)
 		return 0

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/webui"
+)
+
+func runDSP(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	rc := dspCmd(args, &out, &errb)
+	return out.String(), errb.String(), rc
+}
+
+func TestDSPCIDRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	for _, std := range []string{"bell202", "v23", "dtmf"} {
+		t.Run(std, func(t *testing.T) {
+			f := filepath.Join(dir, std+".wav")
+			args := []string{"cid-encode", "--standard", std, "--number", "5551234", "-o", f}
+			if std != "dtmf" {
+				args = append(args, "--name", "DOE JANE", "--time", "01021304")
+			}
+			if _, e, rc := runDSP(t, args...); rc != 0 {
+				t.Fatalf("cid-encode rc %d: %s", rc, e)
+			}
+			out, e, rc := runDSP(t, "cid-decode", f)
+			if rc != 0 {
+				t.Fatalf("cid-decode rc %d: %s", rc, e)
+			}
+			if !strings.Contains(out, `number="5551234"`) || !strings.HasPrefix(out, std+":") {
+				t.Errorf("cid-decode printed %q", out)
+			}
+			if std != "dtmf" && (!strings.Contains(out, `name="DOE JANE"`) || !strings.Contains(out, "time=01021304")) {
+				t.Errorf("cid-decode printed %q", out)
+			}
+		})
+	}
+}
+
+func TestDSPDTMFDetect(t *testing.T) {
+	var g dsp.DTMFGen
+	if err := g.Queue("19#", 60e6, 60e6, -10); err != nil {
+		t.Fatal(err)
+	}
+	x := make([]int16, 8000)
+	g.Fill(x)
+	var buf bytes.Buffer
+	if err := webui.WriteWAV(&buf, x, 8000); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "d.wav")
+	if err := os.WriteFile(f, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, e, rc := runDSP(t, "dtmf-detect", f)
+	if rc != 0 {
+		t.Fatalf("rc %d: %s", rc, e)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasSuffix(lines[0], " 1") || !strings.HasSuffix(lines[2], " #") || !strings.Contains(lines[0], "0.0") {
+		t.Errorf("dtmf-detect printed %q", out)
+	}
+}
+
+func TestDSPTone(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		country, tone string
+		want          string
+	}{{"us", "dial", "[350 440]"}, {"de", "busy", "[425]"}, {"uk", "callwaiting", "[400]"}, {"us", "stutter", "[350 440]"}, {"cn", "congestion", "[450]"}} {
+		f := filepath.Join(dir, tc.country+tc.tone+".wav")
+		if _, e, rc := runDSP(t, "tone", "--country", tc.country, "--tone", tc.tone, "--seconds", "3", "-o", f); rc != 0 {
+			t.Fatalf("%v rc %d: %s", tc, rc, e)
+		}
+		b, _ := os.ReadFile(f)
+		x, rate, err := webui.ReadWAV(bytes.NewReader(b))
+		if err != nil || rate != 8000 || len(x) != 24000 {
+			t.Fatalf("%v: %d samples at %d: %v", tc, len(x), rate, err)
+		}
+		// Analyse the first 80 ms: every tone starts with an "on" segment.
+		if got := dsp.DominantTones(x[:640], 2); fmtFloats(got) != tc.want {
+			t.Errorf("%v: tones %v, want %s", tc, got, tc.want)
+		}
+	}
+}
+
+func fmtFloats(v []float64) string { return fmt.Sprint(v) }
+
+func TestDSPErrors(t *testing.T) {
+	for _, args := range [][]string{
+		nil, {"nope"}, {"tone", "--country", "xx", "-o", "/dev/null"}, {"tone", "--tone", "nope", "-o", "/dev/null"},
+		{"cid-encode", "--number", "1"}, {"dtmf-detect"}, {"dtmf-detect", "/nonexistent.wav"},
+		{"cid-encode", "--standard", "x", "--number", "1", "-o", "/dev/null"},
+	} {
+		if _, _, rc := runDSP(t, args...); rc == 0 {
+			t.Errorf("dsp %q succeeded", args)
+		}
+	}
+}

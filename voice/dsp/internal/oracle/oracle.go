@@ -1,0 +1,234 @@
+// Package oracle builds and runs a small C program linked against spandsp
+// (Debian libspandsp-dev), the reference telephony DSP library, so that
+// voice/dsp's tests can cross-check their results against it. It is imported
+// only by _test.go files; the firmware never links C.
+//
+// The program is compiled once per source version with
+// `gcc -O2 oracle.c -lspandsp -lm` into a content-addressed directory under
+// os.TempDir and reused by later test runs. When gcc or spandsp is missing,
+// New skips the test loudly — or fails it when LOOPSTART_REQUIRE_PEERS=1,
+// as `make test` sets.
+package oracle
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+//go:embed csrc/oracle.c
+var source []byte
+
+// Oracle runs the compiled spandsp program.
+type Oracle struct {
+	bin string
+}
+
+// New returns an Oracle, building the program when needed. It skips tb when
+// gcc or libspandsp-dev is unavailable, and fails it instead when the
+// environment variable LOOPSTART_REQUIRE_PEERS is "1".
+func New(tb testing.TB) *Oracle {
+	tb.Helper()
+	bin, err := build()
+	if err != nil {
+		msg := fmt.Sprintf("spandsp oracle unavailable (install gcc and libspandsp-dev, or run tools/lab/install-peers.sh): %v", err)
+		if os.Getenv("LOOPSTART_REQUIRE_PEERS") == "1" {
+			tb.Fatal(msg)
+		}
+		tb.Skip("SKIP: " + msg)
+	}
+	return &Oracle{bin: bin}
+}
+
+func build() (string, error) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		return "", fmt.Errorf("gcc: %w", err)
+	}
+	sum := sha256.Sum256(source)
+	dir := filepath.Join(os.TempDir(), "loopstart-spandsp-oracle-"+hex.EncodeToString(sum[:8]))
+	bin := filepath.Join(dir, "oracle")
+	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("oracle dir: %w", err)
+	}
+	tmp, err := os.MkdirTemp(dir, "build")
+	if err != nil {
+		return "", fmt.Errorf("oracle build dir: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	src := filepath.Join(tmp, "oracle.c")
+	if err := os.WriteFile(src, source, 0o644); err != nil {
+		return "", fmt.Errorf("write oracle source: %w", err)
+	}
+	out := filepath.Join(tmp, "oracle")
+	cmd := exec.Command(gcc, "-O2", "-o", out, src, "-lspandsp", "-lm")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("gcc oracle.c -lspandsp: %w: %s", err, firstLines(string(msg), 4))
+	}
+	if err := os.Rename(out, bin); err != nil {
+		return "", fmt.Errorf("install oracle: %w", err)
+	}
+	return bin, nil
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// Run runs the oracle with args, feeding stdin, and returns its stdout.
+func (o *Oracle) Run(stdin []byte, args ...string) ([]byte, error) {
+	cmd := exec.Command(o.bin, args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("oracle %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.Bytes(), nil
+}
+
+// PCM encodes samples as little-endian int16 bytes.
+func PCM(x []int16) []byte {
+	b := make([]byte, 2*len(x))
+	for i, v := range x {
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
+	}
+	return b
+}
+
+// Samples decodes little-endian int16 bytes.
+func Samples(b []byte) []int16 {
+	x := make([]int16, len(b)/2)
+	for i := range x {
+		x[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+	}
+	return x
+}
+
+// Encode runs spandsp's G.711 encoder (law is "ulaw" or "alaw").
+func (o *Oracle) Encode(law string, x []int16) ([]byte, error) {
+	return o.Run(PCM(x), law+"-enc")
+}
+
+// Decode runs spandsp's G.711 decoder (law is "ulaw" or "alaw").
+func (o *Oracle) Decode(law string, codes []byte) ([]int16, error) {
+	b, err := o.Run(codes, law+"-dec")
+	return Samples(b), err
+}
+
+// Digit is one digit reported by spandsp's DTMF receiver, with the sample
+// positions (10 ms resolution) at which it started and ended; End is -1
+// when the input ended during the digit.
+type Digit struct {
+	Digit      byte
+	Start, End int
+}
+
+// DTMF runs spandsp's dtmf_rx over x with its default parameters.
+func (o *Oracle) DTMF(x []int16) ([]Digit, error) {
+	b, err := o.Run(PCM(x), "dtmf-rx")
+	if err != nil {
+		return nil, err
+	}
+	var out []Digit
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 4 || f[0] != "digit" || len(f[1]) != 1 {
+			return nil, fmt.Errorf("oracle dtmf-rx: bad line %q", sc.Text())
+		}
+		s, err1 := strconv.Atoi(f[2])
+		e, err2 := strconv.Atoi(f[3])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("oracle dtmf-rx: bad line %q", sc.Text())
+		}
+		out = append(out, Digit{Digit: f[1][0], Start: s, End: e})
+	}
+	return out, nil
+}
+
+// Digits returns just the digit characters of ds.
+func Digits(ds []Digit) string {
+	var sb strings.Builder
+	for _, d := range ds {
+		sb.WriteByte(d.Digit)
+	}
+	return sb.String()
+}
+
+// ADSI standards, as spandsp numbers them.
+const (
+	StandardCLASS    = 1 // Bell 202, Telcordia
+	StandardCLIP     = 2 // V.23, ETSI
+	StandardACLIP    = 3
+	StandardJCLIP    = 4
+	StandardCLIPDTMF = 5
+)
+
+// ADSITx returns the audio of spandsp's adsi_tx sending msg: for FSK
+// standards type, length and body without the checksum (spandsp appends it
+// and rewrites the length byte); for CLIP_DTMF the digit string.
+func (o *Oracle) ADSITx(standard int, msg []byte) ([]int16, error) {
+	b, err := o.Run(msg, "adsi-tx", strconv.Itoa(standard))
+	return Samples(b), err
+}
+
+// ADSIRx returns the messages spandsp's adsi_rx finds in x. For FSK
+// standards spandsp verifies and strips the checksum: each message is type,
+// length and body; for CLIP_DTMF it is the digit string.
+func (o *Oracle) ADSIRx(standard int, x []int16) ([][]byte, error) {
+	b, err := o.Run(PCM(x), "adsi-rx", strconv.Itoa(standard))
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 1 || f[0] != "msg" {
+			return nil, fmt.Errorf("oracle adsi-rx: bad line %q", sc.Text())
+		}
+		var m []byte
+		if len(f) > 1 {
+			if m, err = hex.DecodeString(f[1]); err != nil {
+				return nil, fmt.Errorf("oracle adsi-rx: %w", err)
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Time runs kernel over input reps times inside the oracle and returns the
+// nanoseconds it spent per 10 ms frame of the kernel's input. Kernels:
+// ulaw-enc, alaw-enc (input int16), ulaw-dec, alaw-dec (input codes),
+// dtmf-rx, adsi-rx-<standard> (input int16), g722-enc (16 kHz int16),
+// g722-dec (codes).
+func (o *Oracle) Time(kernel string, input []byte, reps int) (float64, error) {
+	b, err := o.Run(input, "time", kernel, strconv.Itoa(reps))
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 || f[0] != "ns_per_frame" {
+		return 0, fmt.Errorf("oracle time: bad output %q", b)
+	}
+	return strconv.ParseFloat(f[1], 64)
+}

@@ -1,0 +1,134 @@
+package dsp
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/loopstart/loopstart/voice/dsp/internal/oracle"
+)
+
+// Per-kernel benchmarks: one op is one 10 ms frame (80 samples).
+
+func benchFrames() []int16 {
+	x := noise(8000, 3000, 1)
+	return mix(x, dtmfSignalNoT(allDigits))
+}
+
+func dtmfSignalNoT(digits string) []int16 {
+	var g DTMFGen
+	_ = g.Queue(digits, 100e6, 100e6, -10)
+	x := make([]int16, 8000)
+	g.Fill(x)
+	return x
+}
+
+func BenchmarkFSKRxFrame(b *testing.B) {
+	m, _ := cidCases[2].m.Marshal()
+	x, _ := EncodeCallerIDFSK(Bell202, m, CIDOnHook, -13.5)
+	r, _ := NewCIDRx(Bell202)
+	var out [][]byte
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i+80 > len(x) {
+			i = 0
+		}
+		out = r.Process(x[i:i+80], out[:0])
+		i += 80
+	}
+}
+
+func BenchmarkCASFrame(b *testing.B) {
+	x := benchFrames()
+	d := NewCASDetector()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i+80 > len(x) {
+			i = 0
+		}
+		d.Process(x[i : i+80])
+		i += 80
+	}
+}
+
+// TestSpeedVsSpandsp prints ns per 10 ms frame for each kernel, ours (Go,
+// testing.Benchmark) beside spandsp's (timed inside the C oracle on the
+// same input). It only runs with LOOPSTART_BENCH=1 (make bench sets it).
+func TestSpeedVsSpandsp(t *testing.T) {
+	if os.Getenv("LOOPSTART_BENCH") != "1" {
+		t.Skip("set LOOPSTART_BENCH=1 to compare speed with spandsp")
+	}
+	o := oracle.New(t)
+	x := benchFrames()
+	codes := make([]byte, len(x))
+	EncodeMulaw(codes, x)
+	m, _ := cidCases[2].m.Marshal()
+	fsk, _ := EncodeCallerIDFSK(Bell202, m, CIDOnHook, -13.5)
+	fsk = fsk[:len(fsk)/80*80]
+	frames := func(n int) float64 { return float64(n) / 80 }
+
+	type kernel struct {
+		name, spName string
+		input        []byte
+		ours         func(b *testing.B)
+	}
+	ks := []kernel{
+		{"G.711 µ-law encode", "ulaw-enc", oracle.PCM(x), func(b *testing.B) {
+			dst := make([]byte, len(x))
+			for b.Loop() {
+				EncodeMulaw(dst, x)
+			}
+		}},
+		{"G.711 µ-law decode", "ulaw-dec", codes, func(b *testing.B) {
+			dst := make([]int16, len(codes))
+			for b.Loop() {
+				DecodeMulaw(dst, codes)
+			}
+		}},
+		{"G.711 A-law encode", "alaw-enc", oracle.PCM(x), func(b *testing.B) {
+			dst := make([]byte, len(x))
+			for b.Loop() {
+				EncodeAlaw(dst, x)
+			}
+		}},
+		{"DTMF detect", "dtmf-rx", oracle.PCM(x), func(b *testing.B) {
+			out := make([]byte, 0, 64)
+			for b.Loop() {
+				d := NewDTMFDetector()
+				for i := 0; i < len(x); i += 80 {
+					out = d.Process(x[i:i+80], out[:0])
+				}
+			}
+		}},
+		{"caller ID FSK receive (Bell 202)", "adsi-rx-1", oracle.PCM(fsk), func(b *testing.B) {
+			var out [][]byte
+			for b.Loop() {
+				r, _ := NewCIDRx(Bell202)
+				for i := 0; i < len(fsk); i += 80 {
+					out = r.Process(fsk[i:i+80], out[:0])
+				}
+			}
+		}},
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n| kernel | ours ns/frame | allocs/frame | spandsp ns/frame | ours/spandsp |\n|---|---|---|---|---|\n")
+	for _, k := range ks {
+		n := len(k.input)
+		if k.spName != "ulaw-dec" {
+			n /= 2
+		}
+		r := testing.Benchmark(k.ours)
+		ours := float64(r.NsPerOp()) / frames(n)
+		allocs := float64(r.AllocsPerOp()) / frames(n)
+		reps := max(1, int(2e6/float64(n)))
+		sp, err := o.Time(k.spName, k.input, reps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&sb, "| %s | %.0f | %.2f | %.0f | %.2f× |\n", k.name, ours, allocs, sp, ours/sp)
+	}
+	t.Log(sb.String())
+}
