@@ -125,7 +125,7 @@ type Port struct {
 	Country string `xml:"country,omitempty"`
 	// DialPlan is an MGCP style digit map (RFC 3435 section 2.1.5), for
 	// example "(1xx|[2-9]x.)": digits, x (any digit), [ranges], "." (repeat
-	// the previous element), *, #, T (timer), alternatives separated by |.
+	// the previous element), *, #, alternatives separated by |.
 	// Empty means dial until the inter-digit timeout or #.
 	DialPlan string `xml:"dial-plan,omitempty"`
 	// Extension is the local number other ports dial to reach this one;

@@ -416,8 +416,8 @@ func TestParseRegistrar(t *testing.T) {
 }
 
 func TestCheckDialPlan(t *testing.T) {
-	good := []string{"(1xx|[2-9]x.|0x.)", "1xx", "x.T", "[0-9*#]x", "*xx|#", "(911)", "[135]xxx", "xX"}
-	bad := []string{"", "()", "(1xx", "1xx)", "1xx||2", ".1", "1x..", "[2-", "[]", "[a]", "[9-2]", "1-2", "1 2", strings.Repeat("x", 257)}
+	good := []string{"(1xx|[2-9]x.|0x.)", "1xx", "[0-9*#]x", "*xx|#", "(911)", "[135]xxx", "xX"}
+	bad := []string{"", "()", "(1xx", "1xx)", "1xx||2", ".1", "1x..", "[2-", "[]", "[a]", "[9-2]", "1-2", "1 2", "x.T", "1\fx", strings.Repeat("x", 257)}
 	for _, s := range good {
 		if err := CheckDialPlan(s); err != nil {
 			t.Errorf("CheckDialPlan(%q) = %v", s, err)

@@ -402,9 +402,11 @@ func (a Account) CodecList() []string {
 
 // CheckDialPlan checks the syntax of an MGCP style digit map: an optional
 // pair of parentheses around alternatives separated by |, each a sequence
-// of digits, *, #, x/X (any digit), T (timer), [ranges] such as [2-9] or
+// of digits, *, #, x/X (any digit), [ranges] such as [2-9] or
 // [135*#], where "." after an element means "zero or more of it".
 func CheckDialPlan(s string) error {
+	// The line's digit map engine takes at most 63 elements per alternative.
+	const maxDialPlanElements = 63
 	if len(s) > 256 {
 		return fmt.Errorf("longer than 256 characters")
 	}
@@ -418,16 +420,18 @@ func CheckDialPlan(s string) error {
 		return fmt.Errorf("%q: ) without an opening (", s)
 	}
 	for i, alt := range strings.Split(body, "|") {
-		alt = strings.TrimSpace(alt)
+		alt = strings.Trim(alt, " ")
 		if alt == "" {
 			return fmt.Errorf("%q: alternative %d is empty", s, i+1)
 		}
 		prev := false // an element precedes, so "." may follow
+		elems := 0
 		for j := 0; j < len(alt); j++ {
 			ch := alt[j]
 			switch {
-			case ch >= '0' && ch <= '9', ch == '*', ch == '#', ch == 'x', ch == 'X', ch == 'T':
+			case ch >= '0' && ch <= '9', ch == '*', ch == '#', ch == 'x', ch == 'X':
 				prev = true
+				elems++
 			case ch == '.':
 				if !prev {
 					return fmt.Errorf("%q: \".\" must follow a digit, x or [range]", s)
@@ -443,9 +447,13 @@ func CheckDialPlan(s string) error {
 				}
 				j += end
 				prev = true
+				elems++
 			default:
-				return fmt.Errorf("%q: unexpected %q (use digits, x, [ranges], ., *, #, T and |)", s, ch)
+				return fmt.Errorf("%q: unexpected %q (use digits, x, [ranges], ., *, # and |)", s, ch)
 			}
+		}
+		if elems > maxDialPlanElements {
+			return fmt.Errorf("%q: alternative %d has more than %d elements", s, i+1, maxDialPlanElements)
 		}
 	}
 	return nil
