@@ -2,10 +2,13 @@
 // the line state machines and the simulated phones: G.711 companding, signal
 // levels, call-progress tone and DTMF generation, DTMF detection, FSK modems
 // (Bell 202, V.23) with the caller ID codec (SDMF, MDMF, VMWI, DTMF caller
-// ID), CAS / DT-AS alerting signals and a small spectrum analyser.
+// ID), CAS / DT-AS alerting signals, G.711 packet loss concealment ([PLC]),
+// the G.722 wideband codec ([G722Encoder], [G722Decoder], 16 kHz), a line
+// echo canceller ([EchoCanceller]) and a small spectrum analyser.
 //
 // Everything works on 8 kHz linear 16-bit PCM ([SampleRate]), the format of the
-// PCM highway (drivers/pcm). Functions meant for the real-time path (called
+// PCM highway (drivers/pcm), except G.722, which works at 16 kHz
+// ([G722SampleRate]). Functions meant for the real-time path (called
 // once per 10 ms frame) never allocate; each has a zero-allocation test.
 //
 // Standards and sources:
@@ -22,8 +25,15 @@
 //   - Telcordia GR-30-CORE and ETSI EN 300 659-1/-3 (on-hook data: FSK,
 //     message formats, seizure and mark timing), ETSI ES 200 778 variants for
 //     DTMF caller ID, SR-TSV-002476 (CAS).
+//   - ITU-T G.711 Appendix I (packet loss concealment by pitch-period
+//     repetition; see [PLC] for the two departures).
+//   - ITU-T G.722 (7 kHz audio coding within 64 kbit/s), mode 1, bit-exact
+//     with spandsp; RFC 3551 for its RTP payload type and clock rate.
+//   - ITU-T G.168 (line echo cancellers: 64 ms tail, ERLE, double talk,
+//     non-linear processor), as a design target.
 //
-// The tests cross-check G.711, DTMF detection and caller ID against spandsp
+// The tests cross-check G.711, G.722, DTMF detection, caller ID, packet loss
+// concealment and echo cancellation against spandsp
 // through a C oracle (internal/oracle); see docs/DSP.md for the results.
 //
 // The package imports only the Go standard library.

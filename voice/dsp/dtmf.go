@@ -258,28 +258,68 @@ func (d *DTMFDetector) Process(samples []int16, out []byte) []byte {
 	if d.coef[0] == 0 { // zero value
 		d.init()
 	}
-	for _, s := range samples {
-		x := float64(s)
+	for len(samples) > 0 {
+		// Advance both banks to the next window end (or the end of the
+		// input), then classify that window: the same order of events as
+		// sample-by-sample processing, with the filter state in registers.
+		n := len(samples)
 		for b := range 2 {
 			if d.cnt[b] < 0 {
-				d.cnt[b]++
-				continue
+				n = min(n, -d.cnt[b]+dtmfBlock)
+			} else {
+				n = min(n, dtmfBlock-d.cnt[b])
 			}
-			d.energy[b] += x * x
-			d.buf[b][d.cnt[b]] = x
-			s1, s2 := &d.s1[b], &d.s2[b]
-			for k := range 8 {
-				s0 := x + d.coef[k]*s1[k] - s2[k]
-				s2[k] = s1[k]
-				s1[k] = s0
+		}
+		seg := samples[:n]
+		samples = samples[n:]
+		for b := range 2 {
+			x := seg
+			if d.cnt[b] < 0 {
+				skip := min(len(x), -d.cnt[b])
+				d.cnt[b] += skip
+				x = x[skip:]
 			}
-			d.cnt[b]++
+			d.run8(b, x)
+		}
+		for b := range 2 {
 			if d.cnt[b] == dtmfBlock {
 				out = d.endWindow(b, out)
 			}
 		}
 	}
 	return out
+}
+
+// run8 feeds x (which fits in the current window) to bank b's eight
+// Goertzel filters, buffer and energy.
+func (d *DTMFDetector) run8(b int, x []int16) {
+	if len(x) == 0 {
+		return
+	}
+	c := &d.coef
+	c0, c1, c2, c3, c4, c5, c6, c7 := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+	s1, s2 := &d.s1[b], &d.s2[b]
+	a0, a1, a2, a3, a4, a5, a6, a7 := s1[0], s1[1], s1[2], s1[3], s1[4], s1[5], s1[6], s1[7]
+	b0, b1, b2, b3, b4, b5, b6, b7 := s2[0], s2[1], s2[2], s2[3], s2[4], s2[5], s2[6], s2[7]
+	energy := d.energy[b]
+	buf := d.buf[b][d.cnt[b] : d.cnt[b]+len(x)]
+	for i, v := range x {
+		f := float64(v)
+		energy += f * f
+		buf[i] = f
+		a0, b0 = f+c0*a0-b0, a0
+		a1, b1 = f+c1*a1-b1, a1
+		a2, b2 = f+c2*a2-b2, a2
+		a3, b3 = f+c3*a3-b3, a3
+		a4, b4 = f+c4*a4-b4, a4
+		a5, b5 = f+c5*a5-b5, a5
+		a6, b6 = f+c6*a6-b6, a6
+		a7, b7 = f+c7*a7-b7, a7
+	}
+	*s1 = [8]float64{a0, a1, a2, a3, a4, a5, a6, a7}
+	*s2 = [8]float64{b0, b1, b2, b3, b4, b5, b6, b7}
+	d.energy[b] = energy
+	d.cnt[b] += len(x)
 }
 
 // endWindow classifies bank b's finished window and updates the digit state.
@@ -361,24 +401,33 @@ func (d *DTMFDetector) classify(b int, hold bool) byte {
 	if rowPow+colPow < purity*meanPow {
 		return 0
 	}
-	if !hold {
-		for _, k := range [2]int{row, 4 + col} {
-			p := pow[k] / scale
-			if goertzel(d.buf[b][:], d.guard[k][0]) > p || goertzel(d.buf[b][:], d.guard[k][1]) > p {
-				return 0
-			}
+	digit := dtmfKeys[row*4+col]
+	// The guard check is skipped for the digit already held: if it failed,
+	// the relaxed (hold) classification would return the same digit.
+	if !hold && digit != d.held {
+		r, c := row, 4+col
+		g0, g1, g2, g3 := goertzel4(d.buf[b][:], d.guard[r][0], d.guard[r][1], d.guard[c][0], d.guard[c][1])
+		pr, pc := pow[r]/scale, pow[c]/scale
+		if g0 > pr || g1 > pr || g2 > pc || g3 > pc {
+			return 0
 		}
 	}
-	return dtmfKeys[row*4+col]
+	return digit
 }
 
-// goertzel returns |X|² of x at the frequency whose coefficient is coef.
-func goertzel(x []float64, coef float64) float64 {
-	var s1, s2 float64
+// goertzel4 returns |X|² of x at the four frequencies whose Goertzel
+// coefficients are c0..c3, in one pass (the four independent recurrences
+// overlap in the pipeline).
+func goertzel4(x []float64, c0, c1, c2, c3 float64) (float64, float64, float64, float64) {
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
 	for _, v := range x {
-		s1, s2 = v+coef*s1-s2, s1
+		a0, b0 = v+c0*a0-b0, a0
+		a1, b1 = v+c1*a1-b1, a1
+		a2, b2 = v+c2*a2-b2, a2
+		a3, b3 = v+c3*a3-b3, a3
 	}
-	return s1*s1 + s2*s2 - coef*s1*s2
+	return a0*a0 + b0*b0 - c0*a0*b0, a1*a1 + b1*b1 - c1*a1*b1,
+		a2*a2 + b2*b2 - c2*a2*b2, a3*a3 + b3*b3 - c3*a3*b3
 }
 
 func strongest(p []float64) (int, float64) {

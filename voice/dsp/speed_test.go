@@ -74,6 +74,17 @@ func TestSpeedVsSpandsp(t *testing.T) {
 		name, spName string
 		input        []byte
 		ours         func(b *testing.B)
+		frames       float64 // 10 ms frames in input; 0 = 80-sample int16 frames
+	}
+	x16 := noise(16000, 3000, 8)
+	var g7e G722Encoder
+	g722codes := make([]byte, len(x16)/2)
+	g7e.Encode(g722codes, x16)
+	ecTx := noise(8000, 3000, 9)
+	ecRx := mix(noise(8000, 30, 10), ecTx)
+	ecPairs := make([]int16, 2*len(ecTx))
+	for i := range ecTx {
+		ecPairs[2*i], ecPairs[2*i+1] = ecTx[i], ecRx[i]
 	}
 	ks := []kernel{
 		{"G.711 µ-law encode", "ulaw-enc", oracle.PCM(x), func(b *testing.B) {
@@ -81,19 +92,19 @@ func TestSpeedVsSpandsp(t *testing.T) {
 			for b.Loop() {
 				EncodeMulaw(dst, x)
 			}
-		}},
+		}, 0},
 		{"G.711 µ-law decode", "ulaw-dec", codes, func(b *testing.B) {
 			dst := make([]int16, len(codes))
 			for b.Loop() {
 				DecodeMulaw(dst, codes)
 			}
-		}},
+		}, 0},
 		{"G.711 A-law encode", "alaw-enc", oracle.PCM(x), func(b *testing.B) {
 			dst := make([]byte, len(x))
 			for b.Loop() {
 				EncodeAlaw(dst, x)
 			}
-		}},
+		}, 0},
 		{"DTMF detect", "dtmf-rx", oracle.PCM(x), func(b *testing.B) {
 			out := make([]byte, 0, 64)
 			for b.Loop() {
@@ -102,7 +113,7 @@ func TestSpeedVsSpandsp(t *testing.T) {
 					out = d.Process(x[i:i+80], out[:0])
 				}
 			}
-		}},
+		}, 0},
 		{"caller ID FSK receive (Bell 202)", "adsi-rx-1", oracle.PCM(fsk), func(b *testing.B) {
 			var out [][]byte
 			for b.Loop() {
@@ -111,7 +122,32 @@ func TestSpeedVsSpandsp(t *testing.T) {
 					out = r.Process(fsk[i:i+80], out[:0])
 				}
 			}
-		}},
+		}, 0},
+		{"G.722 encode (16 kHz)", "g722-enc", oracle.PCM(x16), func(b *testing.B) {
+			dst := make([]byte, len(x16)/2)
+			for b.Loop() {
+				var e G722Encoder
+				e.Encode(dst, x16)
+			}
+		}, float64(len(x16)) / 160},
+		{"G.722 decode (16 kHz)", "g722-dec", g722codes, func(b *testing.B) {
+			dst := make([]int16, 2*len(g722codes))
+			for b.Loop() {
+				var d G722Decoder
+				d.Decode(dst, g722codes)
+			}
+		}, float64(len(g722codes)) / 80},
+		{"echo canceller 64 ms + NLP", "echo-128", oracle.PCM(ecPairs), func(b *testing.B) {
+			fr := make([]int16, 80)
+			e := NewEchoCanceller()
+			for b.Loop() {
+				e.Reset()
+				for i := 0; i < len(ecTx); i += 80 {
+					copy(fr, ecRx[i:i+80])
+					e.Process(fr, ecTx[i:i+80])
+				}
+			}
+		}, float64(len(ecTx)) / 80},
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\n| kernel | ours ns/frame | allocs/frame | spandsp ns/frame | ours/spandsp |\n|---|---|---|---|---|\n")
@@ -120,9 +156,13 @@ func TestSpeedVsSpandsp(t *testing.T) {
 		if k.spName != "ulaw-dec" {
 			n /= 2
 		}
+		fr := frames(n)
+		if k.frames != 0 {
+			fr = k.frames
+		}
 		r := testing.Benchmark(k.ours)
-		ours := float64(r.NsPerOp()) / frames(n)
-		allocs := float64(r.AllocsPerOp()) / frames(n)
+		ours := float64(r.NsPerOp()) / fr
+		allocs := float64(r.AllocsPerOp()) / fr
 		reps := max(1, int(2e6/float64(n)))
 		sp, err := o.Time(k.spName, k.input, reps)
 		if err != nil {

@@ -82,6 +82,12 @@ func requirePeer(t *testing.T, bin string) string {
 // a hash of the inputs.
 func speech(t *testing.T, espeak, voice, text string, speed, pitch int) []int16 {
 	t.Helper()
+	return speechAt(t, espeak, voice, text, speed, pitch, SampleRate)
+}
+
+// speechAt is speech resampled to rate instead of 8 kHz.
+func speechAt(t *testing.T, espeak, voice, text string, speed, pitch, rate int) []int16 {
+	t.Helper()
 	key := fmt.Sprintf("%s|%d|%d|%s", voice, speed, pitch, text)
 	sum := sha256.Sum256([]byte(key))
 	dir := filepath.Join(os.TempDir(), "loopstart-talkoff")
@@ -103,11 +109,11 @@ func speech(t *testing.T, espeak, voice, text string, speed, pitch int) []int16 
 			t.Fatal(err)
 		}
 	}
-	rate, pcm, err := parseWAV(b)
+	wavRate, pcm, err := parseWAV(b)
 	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
-	x := resample(pcm, rate, SampleRate)
+	x := resample(pcm, wavRate, rate)
 	peak := 0.0
 	for _, v := range x {
 		peak = math.Max(peak, math.Abs(v))

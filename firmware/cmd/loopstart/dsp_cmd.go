@@ -27,6 +27,8 @@ commands:
                              write an on-hook caller ID signal (MDMF for FSK)
   tone --country C --tone dial|busy|ringback|congestion|callwaiting|stutter --seconds S -o FILE
                              write a call-progress tone of a country profile
+  g722-encode FILE -o OUT    encode a 16 kHz mono WAV into raw G.722 (64 kbit/s)
+  g722-decode FILE -o OUT    decode raw G.722 into a 16 kHz mono WAV
 `
 
 // dspCmd runs "loopstart dsp ...".
@@ -48,6 +50,10 @@ func dspCmd(args []string, stdout, stderr io.Writer) int {
 		err = dspCIDEncode(args[1:], stdout)
 	case "tone":
 		err = dspTone(args[1:], stdout)
+	case "g722-encode":
+		err = dspG722Encode(args[1:], stdout)
+	case "g722-decode":
+		err = dspG722Decode(args[1:], stdout)
 	default:
 		err = fmt.Errorf("unknown command %q", args[0])
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +104,49 @@ func TestDSPErrors(t *testing.T) {
 		if _, _, rc := runDSP(t, args...); rc == 0 {
 			t.Errorf("dsp %q succeeded", args)
 		}
+	}
+}
+
+func TestDSPG722RoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	x := make([]int16, 16000)
+	for i := range x {
+		x[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/16000))
+	}
+	var buf bytes.Buffer
+	if err := webui.WriteWAV(&buf, x, 16000); err != nil {
+		t.Fatal(err)
+	}
+	in, enc, dec := filepath.Join(dir, "in.wav"), filepath.Join(dir, "x.g722"), filepath.Join(dir, "out.wav")
+	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, e, rc := runDSP(t, "g722-encode", in, "-o", enc); rc != 0 {
+		t.Fatalf("g722-encode rc %d: %s", rc, e)
+	}
+	codes, _ := os.ReadFile(enc)
+	if len(codes) != 8000 {
+		t.Fatalf("g722-encode wrote %d bytes, want 8000", len(codes))
+	}
+	if _, e, rc := runDSP(t, "g722-decode", enc, "-o", dec); rc != 0 {
+		t.Fatalf("g722-decode rc %d: %s", rc, e)
+	}
+	b, _ := os.ReadFile(dec)
+	y, rate, err := webui.ReadWAV(bytes.NewReader(b))
+	if err != nil || rate != 16000 || len(y) != 16000 {
+		t.Fatalf("decoded %d samples at %d Hz: %v", len(y), rate, err)
+	}
+	if lv := dsp.LevelDBFS(y[1000:]); math.Abs(lv-dsp.LevelDBFS(x[1000:])) > 0.5 {
+		t.Errorf("decoded level %.1f dBFS, input %.1f", lv, dsp.LevelDBFS(x[1000:]))
+	}
+	// An 8 kHz WAV is refused.
+	buf.Reset()
+	_ = webui.WriteWAV(&buf, x, 8000)
+	_ = os.WriteFile(in, buf.Bytes(), 0o644)
+	if _, _, rc := runDSP(t, "g722-encode", in, "-o", enc); rc == 0 {
+		t.Error("g722-encode accepted an 8 kHz WAV")
+	}
+	if _, _, rc := runDSP(t, "g722-decode", enc); rc == 0 {
+		t.Error("g722-decode without -o succeeded")
 	}
 }

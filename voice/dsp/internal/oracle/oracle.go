@@ -232,3 +232,44 @@ func (o *Oracle) Time(kernel string, input []byte, reps int) (float64, error) {
 	}
 	return strconv.ParseFloat(f[1], 64)
 }
+
+// PLC runs spandsp's packet loss concealer over x cut into frames of flen
+// samples: frames whose lost flag is set are replaced by plc_fillin, the
+// others pass through plc_rx (which may blend their start after a loss).
+func (o *Oracle) PLC(x []int16, flen int, lost []bool) ([]int16, error) {
+	if flen <= 0 || len(x) < len(lost)*flen {
+		return nil, fmt.Errorf("oracle plc: %d samples for %d frames of %d", len(x), len(lost), flen)
+	}
+	in := make([]byte, 4, 4+len(lost)+2*len(lost)*flen)
+	binary.LittleEndian.PutUint32(in, uint32(len(lost)))
+	for _, l := range lost {
+		if l {
+			in = append(in, 1)
+		} else {
+			in = append(in, 0)
+		}
+	}
+	in = append(in, PCM(x[:len(lost)*flen])...)
+	b, err := o.Run(in, "plc", strconv.Itoa(flen))
+	return Samples(b), err
+}
+
+// Echo canceller modes of spandsp's echo_can_init.
+const (
+	EchoAdaption = 0x01
+	EchoNLP      = 0x02
+	EchoCNG      = 0x04
+)
+
+// Echo runs spandsp's echo canceller (taps long, mode a combination of
+// Echo*) over the reference tx and the line signal rx and returns the
+// cleaned rx.
+func (o *Oracle) Echo(tx, rx []int16, taps, mode int) ([]int16, error) {
+	n := min(len(tx), len(rx))
+	pairs := make([]int16, 2*n)
+	for i := range n {
+		pairs[2*i], pairs[2*i+1] = tx[i], rx[i]
+	}
+	b, err := o.Run(PCM(pairs), "echo", strconv.Itoa(taps), strconv.Itoa(mode))
+	return Samples(b), err
+}

@@ -12,6 +12,9 @@
  *   oracle adsi-rx <standard>     audio on stdin -> "msg <hex>" lines
  *   oracle g722-enc | g722-dec    64 kbit/s, 16 kHz audio
  *   oracle echo <taps> <mode>     interleaved (tx, rx) pairs in -> clean rx out
+ *   oracle plc <frame_len>        stdin: uint32 frame count n, n loss flags
+ *       (1 = lost), n*frame_len samples; stdout: the samples after plc_rx /
+ *       plc_fillin (lost frames are concealed, good ones passed through plc_rx)
  *   oracle time <kernel> <reps>   input on stdin, prints "ns_per_frame <x>"
  *       where a frame is 80 samples (10 ms) of the kernel's input.
  */
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 #include <spandsp.h>
 
 static uint8_t *read_all(size_t *n)
@@ -38,9 +42,21 @@ static uint8_t *read_all(size_t *n)
     return buf;
 }
 
+/* Results go to out, normally stdout; commands whose spandsp code prints
+   debug text on stdout (echo_can in 0.0.6) move stdout to /dev/null. */
+static FILE *out;
+
 static void write_all(const void *p, size_t n)
 {
-    if (n > 0 && fwrite(p, 1, n, stdout) != n)
+    if (n > 0 && fwrite(p, 1, n, out) != n)
+        exit(3);
+}
+
+static void quiet_stdout(void)
+{
+    fflush(stdout);
+    out = fdopen(dup(1), "wb");
+    if (out == NULL || freopen("/dev/null", "w", stdout) == NULL)
         exit(3);
 }
 
@@ -174,6 +190,31 @@ static void run_echo(int taps, int mode, const int16_t *x, size_t pairs, int16_t
     echo_can_free(ec);
 }
 
+/* ---- PLC ---- */
+static int run_plc(int flen, const uint8_t *in, size_t n)
+{
+    if (flen <= 0 || n < 4)
+        return 2;
+    uint32_t frames;
+    memcpy(&frames, in, 4);
+    if (n < 4 + frames + (size_t) frames * flen * 2)
+        return 2;
+    const uint8_t *lost = in + 4;
+    int16_t *x = malloc((size_t) frames * flen * 2 + 2);
+    memcpy(x, in + 4 + frames, (size_t) frames * flen * 2);
+    plc_state_t *s = plc_init(NULL);
+    for (uint32_t f = 0; f < frames; f++) {
+        if (lost[f])
+            plc_fillin(s, x + (size_t) f * flen, flen);
+        else
+            plc_rx(s, x + (size_t) f * flen, flen);
+    }
+    write_all(x, (size_t) frames * flen * 2);
+    plc_free(s);
+    free(x);
+    return 0;
+}
+
 static double now_ns(void)
 {
     struct timespec ts;
@@ -191,7 +232,7 @@ static int run_time(const char *k, int reps, const uint8_t *in, size_t n)
     size_t ns = n / 2;
     double frames = 0, t0 = now_ns();
     uint8_t *ob = malloc(n + 16);
-    int16_t *os = malloc(2 * n + 32);
+    int16_t *os = malloc(4 * n + 32); /* g722-dec writes two samples per byte */
     for (int r = 0; r < reps; r++) {
         if (!strcmp(k, "ulaw-enc")) {
             for (size_t i = 0; i < ns; i++)
@@ -231,7 +272,7 @@ static int run_time(const char *k, int reps, const uint8_t *in, size_t n)
         sink += ob[0] + os[0];
     }
     double t1 = now_ns();
-    printf("ns_per_frame %.1f\n", (t1 - t0) / frames);
+    fprintf(out, "ns_per_frame %.1f\n", (t1 - t0) / frames);
     free(ob);
     free(os);
     return 0;
@@ -244,6 +285,9 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    out = stdout;
+    if (!strcmp(cmd, "echo") || (!strcmp(cmd, "time") && argc >= 3 && !strncmp(argv[2], "echo", 4)))
+        quiet_stdout();
     size_t n;
     uint8_t *in = read_all(&n);
     const int16_t *x = (const int16_t *) in;
@@ -276,6 +320,8 @@ int main(int argc, char **argv)
         int16_t *o = malloc(n + 2);
         run_echo(atoi(argv[2]), atoi(argv[3]), x, ns / 2, o);
         write_all(o, ns / 2 * 2);
+    } else if (!strcmp(cmd, "plc") && argc >= 3) {
+        rc = run_plc(atoi(argv[2]), in, n);
     } else if (!strcmp(cmd, "time") && argc >= 4) {
         rc = run_time(argv[2], atoi(argv[3]), in, n);
     } else {
@@ -283,5 +329,6 @@ int main(int argc, char **argv)
         rc = 2;
     }
     fflush(stdout);
+    fflush(out);
     return rc;
 }
