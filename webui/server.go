@@ -1,12 +1,28 @@
-// Package webui is the gateway's HTTP face: the status page, the JSON
-// status API and, on the simulated board, the sim control API that
-// drives the virtual phones (contract 5).
+// Package webui is the gateway's HTTP face: setup and login, the status
+// page and the settings pages (server-rendered html/template with embedded
+// assets), the JSON API (the same handlers answer JSON for
+// Accept: application/json), live logs as server-sent events and, on the
+// simulated board, the sim control API that drives the virtual phones
+// (contract 5).
 //
-// Until authentication arrives, everything but /healthz answers only
-// requests from loopback addresses; others get 403.
+// Security: there is no default password. With a data directory
+// (Options.DataDir) the first visit must set the admin password
+// (POST /api/setup, argon2id hash stored in the data directory); every page
+// and API then needs a session: the HttpOnly, SameSite=Strict cookie set by
+// POST /api/login (Secure under HTTPS), or Authorization: Bearer TOKEN with
+// the token /api/login returns. Browser (cookie) requests that change state
+// must carry the session's CSRF token in the X-CSRF-Token header (or the
+// csrf_token form field), and cross-origin browser requests are refused.
+// Wrong passwords lock the client out for a growing time. Exceptions: the
+// sim API answers loopback without login (contract 5), and /api/status
+// answers loopback without login on the sim board (contract 6).
+//
+// Without a data directory there is no authentication at all, and
+// everything but /healthz answers only loopback addresses.
 package webui
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -15,7 +31,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/loopstart/loopstart/voice/status"
 )
@@ -35,17 +53,45 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is shown on the status page.
 	Version string
+
+	// DataDir is the data directory: it holds the admin password hash
+	// (PasswordFile) and the HTTPS certificate. Empty means no
+	// authentication: the web UI then answers only loopback.
+	DataDir string
+	// Config shows and changes the configuration (/api/config and the
+	// settings pages); nil means the configuration cannot be changed here.
+	Config Configurator
+	// Provisioning reports on provisioning and starts a resync; nil
+	// means the provisioning page only shows the configured URL.
+	Provisioning Provisioner
+	// Firmware reports on and performs firmware upgrades; nil means the
+	// firmware page only shows the version.
+	Firmware Firmware
+	// Diagnostics turns the SIP trace on and off; nil hides it.
+	Diagnostics Diagnostics
+	// Logs is the ring of recent log records the logs page shows and
+	// streams; nil means the page is empty.
+	Logs *LogRing
+	// Now is the clock for sessions and the login lockout; nil means time.Now.
+	Now func() time.Time
 }
 
 // Server is the web UI and API; it implements http.Handler.
 type Server struct {
-	opts Options
-	log  *slog.Logger
-	mux  *http.ServeMux
-	page *template.Template
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler
+	auth    *auth
+	pages   map[string]*template.Template
 	// pageErr is set if the embedded templates do not parse (a build
-	// defect that TestTemplates catches); the page then answers 500.
+	// defect that TestTemplates catches); pages then answer 500.
 	pageErr error
+	// initErr is set when the data directory cannot be used; every
+	// request then answers 503 with it.
+	initErr error
+	// certs is the HTTPS certificate once EnableTLS ran.
+	certs *certStore
 }
 
 // New builds the server and its routes.
@@ -54,14 +100,18 @@ func New(opts Options) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.page, s.pageErr = template.New("").Funcs(template.FuncMap{
-		"join": func(f []float64) string {
-			b, _ := json.Marshal(f)
-			return strings.Trim(string(b), "[]")
-		},
-	}).ParseFS(assets, "templates/*.html")
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	s.pages, s.pageErr = parsePages()
 	if s.pageErr != nil {
 		s.log.Error("webui: parse templates", "err", s.pageErr)
+	}
+	if opts.DataDir != "" {
+		s.auth, s.initErr = newAuth(opts.DataDir, s.opts.Now, defaultArgon)
+		if s.initErr != nil {
+			s.log.Error("webui: data directory", "err", s.initErr)
+		}
 	}
 
 	static, _ := fs.Sub(assets, "static")
@@ -70,22 +120,42 @@ func New(opts Options) *Server {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	s.mux.Handle("GET /{$}", s.loopbackOnly(http.HandlerFunc(s.handlePage)))
-	s.mux.Handle("GET /api/status", s.loopbackOnly(http.HandlerFunc(s.handleStatus)))
+	s.mux.Handle("GET /api/status", s.statusGate(http.HandlerFunc(s.handleStatus)))
 	s.mux.Handle("/api/status", methodNotAllowed("GET, HEAD"))
 	s.mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.URL.Path)
 	}))
+	if s.auth != nil {
+		s.mux.HandleFunc("GET /setup", s.handleSetupPage)
+		s.mux.HandleFunc("GET /login", s.handleLoginPage)
+		s.mux.HandleFunc("POST /api/setup", s.handleSetup)
+		s.mux.HandleFunc("POST /api/login", s.handleLogin)
+		s.mux.Handle("POST /api/logout", s.requireAuth(http.HandlerFunc(s.handleLogout)))
+		s.mux.Handle("POST /api/password", s.requireAuth(http.HandlerFunc(s.handlePassword)))
+		s.mux.Handle("POST /api/tls", s.requireAuth(http.HandlerFunc(s.handleCertUpload)))
+	}
+	s.pageRoutes()
+	s.configRoutes()
 	if opts.Sim != nil {
 		s.simRoutes()
 	}
+	cop := http.NewCrossOriginProtection()
+	s.handler = cop.Handler(s.mux)
 	return s
 }
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	s.mux.ServeHTTP(w, r)
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	if s.initErr != nil && r.URL.Path != "/healthz" {
+		writeError(w, http.StatusServiceUnavailable, "web UI unavailable: "+s.initErr.Error())
+		return
+	}
+	s.handler.ServeHTTP(w, r)
 }
 
 // isLoopback reports whether the request comes from a loopback address.
@@ -98,15 +168,29 @@ func isLoopback(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// loopbackOnly refuses requests from other hosts with 403, until the web
-// UI has authentication.
+// loopbackOnly refuses requests from other hosts with 403.
 func (s *Server) loopbackOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isLoopback(r) {
-			writeError(w, http.StatusForbidden, "only allowed from loopback until authentication is configured")
+			writeError(w, http.StatusForbidden, "only allowed from loopback")
 			return
 		}
 		h.ServeHTTP(w, r)
+	})
+}
+
+// statusGate lets /api/status through from loopback on the sim board
+// (contract 6) and otherwise asks for a login.
+func (s *Server) statusGate(h http.Handler) http.Handler {
+	authed := s.requireAuth(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.auth != nil && s.opts.Sim != nil && isLoopback(r) {
+			if ss, _ := s.requestSession(r); ss == nil {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		authed.ServeHTTP(w, r)
 	})
 }
 
@@ -164,48 +248,6 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// pageData feeds templates/status.html.
-type pageData struct {
-	Version string
-	Status  status.Status
-	Sim     bool
-	// SimPorts are the virtual phones, keyed by port number.
-	SimPorts map[int]SimPort
-	Keys     []string
-}
-
-func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.status()
-	if !ok {
-		http.Error(w, "status is not available", http.StatusServiceUnavailable)
-		return
-	}
-	d := pageData{Version: s.opts.Version, Status: st, Sim: s.opts.Sim != nil,
-		Keys: []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"}}
-	if d.Version == "" {
-		d.Version = st.Version
-	}
-	if s.opts.Sim != nil {
-		d.SimPorts = map[int]SimPort{}
-		for _, p := range s.opts.Sim.Ports() {
-			d.SimPorts[p.Port] = p
-		}
-	}
-	if s.pageErr != nil {
-		http.Error(w, "cannot render the page", http.StatusInternalServerError)
-		return
-	}
-	var b strings.Builder
-	if err := s.page.ExecuteTemplate(&b, "status.html", d); err != nil {
-		s.log.Error("webui: render status page", "err", err)
-		http.Error(w, "cannot render the page", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write([]byte(b.String()))
-}
-
 // errStatus maps an error from SimControl to an HTTP status.
 func errStatus(err error) int {
 	switch {
@@ -216,4 +258,26 @@ func errStatus(err error) int {
 	default:
 		return http.StatusInternalServerError
 	}
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func withSession(ctx context.Context, ss *session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, ss)
+}
+
+// sessionOf returns the request's session, nil without authentication.
+func sessionOf(r *http.Request) *session {
+	ss, _ := r.Context().Value(sessionKey{}).(*session)
+	return ss
+}
+
+// audit records a security or configuration event in the log.
+func (s *Server) audit(msg string, args ...any) {
+	s.log.Info("webui: "+msg, args...)
+}
+
+// wantsJSON reports a request for the JSON form of a page.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
 }

@@ -72,7 +72,30 @@ type SimLine struct {
 	State string `json:"state"`
 	// Digits are the digits the central office received.
 	Digits string `json:"digits"`
+	// Volts is the tip-ring voltage the DAA sees, negative when reversed;
+	// LoopMA the loop current while the DAA is off hook.
+	Volts  float64 `json:"volts"`
+	LoopMA float64 `json:"loop_ma"`
+	// Polarity is "normal" or "reversed".
+	Polarity string `json:"polarity,omitempty"`
+	// Battery is false while the office has cut the line's battery.
+	Battery bool `json:"battery"`
+	// Extension is true while a parallel phone on the line is off hook.
+	Extension bool `json:"extension"`
 }
+
+// SimPSTN is implemented by a SimControl whose board has FXO ports: it
+// performs an action of the far side of a port's PSTN line (DESIGN.md
+// contract 5): "ring" (with an optional caller ID), "answer", "hangup", and
+// the extensions "reverse", "disconnect", "reconnect", "extension-off",
+// "extension-on". It is a separate interface so that SimControls without
+// FXO ports need not change; POST .../pstn answers 404 without it.
+type SimPSTN interface {
+	PSTN(n int, action string, cid *CallerID) error
+}
+
+// pstnActions are the actions POST /api/sim/ports/{n}/pstn takes.
+var pstnActions = []string{"ring", "answer", "hangup", "reverse", "disconnect", "reconnect", "extension-off", "extension-on"}
 
 // Hearing describes what a phone heard recently.
 type Hearing struct {
@@ -115,6 +138,7 @@ func (s *Server) simRoutes() {
 	s.mux.Handle("POST /api/sim/ports/{n}/dial", sim(s.handleDial))
 	s.mux.Handle("POST /api/sim/ports/{n}/say", sim(s.handleSay))
 	s.mux.Handle("GET /api/sim/ports/{n}/heard.wav", sim(s.handleHeard))
+	s.mux.Handle("POST /api/sim/ports/{n}/pstn", sim(s.handlePSTN))
 	// Other methods on known paths: 405 with a JSON body, after the
 	// loopback check so other hosts learn nothing.
 	for path, allow := range map[string]string{
@@ -124,6 +148,7 @@ func (s *Server) simRoutes() {
 		"/api/sim/ports/{n}/dial":      "POST",
 		"/api/sim/ports/{n}/say":       "POST",
 		"/api/sim/ports/{n}/heard.wav": "GET, HEAD",
+		"/api/sim/ports/{n}/pstn":      "POST",
 	} {
 		s.mux.Handle(path, s.loopbackOnly(methodNotAllowed(allow)))
 	}
@@ -356,4 +381,40 @@ func (s *Server) handleHeard(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b.Bytes())
+}
+
+func (s *Server) handlePSTN(w http.ResponseWriter, r *http.Request) {
+	n, ok := portArg(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Action   string    `json:"action"`
+		CallerID *CallerID `json:"caller_id"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	known := false
+	for _, a := range pstnActions {
+		known = known || a == req.Action
+	}
+	if !known {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("action %q is not one of %s", req.Action, strings.Join(pstnActions, ", ")))
+		return
+	}
+	if req.CallerID != nil && req.Action != "ring" {
+		writeError(w, http.StatusBadRequest, "caller_id goes with action ring only")
+		return
+	}
+	ps, ok := s.opts.Sim.(SimPSTN)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("port %d has no PSTN line", n))
+		return
+	}
+	if err := ps.PSTN(n, req.Action, req.CallerID); err != nil {
+		s.simError(w, r, err)
+		return
+	}
+	s.ok(w)
 }

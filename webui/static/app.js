@@ -1,6 +1,11 @@
-// Loopstart status page: refreshes from /api/status and, on the sim
-// board, drives the virtual phones through /api/sim. Plain JS, no framework.
+// Loopstart web UI: the status page refreshes from /api/status and, on the
+// sim board, drives the virtual phones through /api/sim; the logs page
+// follows /api/logs/stream. Plain JS, no framework.
 "use strict";
+
+const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+const csrf = csrfMeta ? csrfMeta.content : "";
+const page = document.body.dataset.page;
 
 function cell(row, text, cls) {
   const td = document.createElement("td");
@@ -34,6 +39,7 @@ function render(st) {
   acc.replaceChildren();
   for (const a of st.accounts) {
     const row = document.createElement("tr");
+    row.dataset.account = a.id;
     cell(row, a.id); cell(row, a.user); cell(row, a.registrar);
     cell(row, a.state + (a.last_code ? " (" + a.last_code + ")" : ""), "state-" + a.state);
     cell(row, a.last_error);
@@ -45,7 +51,19 @@ function render(st) {
     " · worst lateness " + l.max_lateness_us + " µs";
 }
 
+async function refreshSim() {
+  if (!document.body.dataset.sim) return;
+  const r = await fetch("/api/sim/ports", {cache: "no-store"});
+  if (!r.ok) return;
+  for (const p of await r.json()) {
+    const span = document.querySelector('#ports tr[data-port="' + p.port + '"] .simstate');
+    if (span) span.textContent = "hook " + p.hook + (p.ringing ? " · ringing" : "") +
+      " · hears " + (p.hearing.tones_hz || []).map(Math.round).join(",") + " Hz";
+  }
+}
+
 async function refresh() {
+  refreshSim().catch(() => {});
   try {
     const r = await fetch("/api/status", {cache: "no-store"});
     const body = await r.json();
@@ -60,7 +78,8 @@ async function refresh() {
 async function post(port, what, body) {
   try {
     const r = await fetch("/api/sim/ports/" + port + "/" + what, {
-      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+      method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+      body: JSON.stringify(body),
     });
     if (!r.ok) {
       const b = await r.json().catch(() => ({}));
@@ -75,10 +94,20 @@ async function post(port, what, body) {
 
 document.addEventListener("click", (ev) => {
   const b = ev.target.closest("button[data-action]");
-  if (!b) return;
+  if (!b || !b.closest("tr[data-port]")) return;
   const port = b.closest("tr[data-port]").dataset.port;
   if (b.dataset.action === "hook") post(port, "hook", {state: b.dataset.state});
   if (b.dataset.action === "dial") post(port, "dial", {digits: b.dataset.digit, mode: "dtmf"});
 });
 
-setInterval(refresh, 2000);
+if (page === "/") setInterval(refresh, 1000);
+
+const logs = document.getElementById("logs");
+if (logs && window.EventSource) {
+  logs.textContent = "";
+  const es = new EventSource(logs.dataset.stream);
+  es.onmessage = (ev) => {
+    const r = JSON.parse(ev.data);
+    logs.textContent += r.time + " " + r.level + " " + r.text + "\n";
+  };
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/loopstart/loopstart/webui"
+)
+
+// serveHTTPS starts the web UI on --https with the data directory's
+// certificate (self-signed on first start) and, with --http-redirect,
+// turns the plain listener's server into a redirect to it. It returns a
+// function that stops the HTTPS server.
+func serveHTTPS(o runOpts, ui *webui.Server, plain *http.Server, log *slog.Logger) (func(), error) {
+	host, port, err := net.SplitHostPort(o.https)
+	if err != nil {
+		return nil, fmt.Errorf("--https %q: %w", o.https, err)
+	}
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if host != "" {
+		hosts = append(hosts, host)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				hosts = append(hosts, ipn.IP.String())
+			}
+		}
+	}
+	tcfg, err := ui.EnableTLS(hosts)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.https)
+	if err != nil {
+		return nil, fmt.Errorf("--https: %w", err)
+	}
+	srv := &http.Server{Handler: ui, TLSConfig: tcfg, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(tls.NewListener(ln, tcfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("https server", "err", err)
+		}
+	}()
+	if o.httpRedirect {
+		plain.Handler = webui.RedirectToHTTPS(port)
+	}
+	log.Info("web UI on https", "addr", ln.Addr().String(), "redirect_http", o.httpRedirect)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}

@@ -1,0 +1,316 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/loopstart/loopstart/firmware/config"
+)
+
+// Timing of resyncs.
+const (
+	// DefaultFirstDelay bounds the random delay before the first sync
+	// after start, so a site's boxes do not all ask at once.
+	DefaultFirstDelay = 30 * time.Second
+	// RetryDelay is the wait after a failed attempt (capped by the interval).
+	RetryDelay = 5 * time.Minute
+	// BusyPoll is how often a deferred periodic resync checks for the
+	// end of the call.
+	BusyPoll = 5 * time.Second
+)
+
+// Options configure a Provisioner.
+type Options struct {
+	// Identity fills the URL macros and the MAC file names.
+	Identity Identity
+	// Current returns the configuration in force; required.
+	Current func() *config.Config
+	// Apply makes a merged, validated configuration the one in force
+	// (stored and applied); an error keeps the old one; required.
+	Apply func(*config.Config) error
+	// Busy reports a call in progress; periodic resyncs wait for its end.
+	// Nil means never busy.
+	Busy func() bool
+	// Fetcher gets the files; nil means a default Fetcher.
+	Fetcher *Fetcher
+	// Logger receives the provisioning log; nil means slog.Default().
+	Logger *slog.Logger
+	// Now and After are the clock; nil means the real one.
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
+	// Jitter returns a random duration in [0, d); nil means math/rand.
+	Jitter func(d time.Duration) time.Duration
+	// FirstDelay bounds the random delay before the first sync; 0 means
+	// DefaultFirstDelay, negative means none.
+	FirstDelay time.Duration
+}
+
+// Status describes provisioning for the status page and the API.
+type Status struct {
+	// Servers are the server URLs in use (credentials hidden).
+	Servers []string
+	// Source is "config", "dhcp" or "" when there is no server.
+	Source string
+	// State is off (no server), idle, fetching or deferred.
+	State string
+	// LastAttempt, LastSuccess, LastFailure are when those happened.
+	LastAttempt, LastSuccess, LastFailure time.Time
+	// LastFile is the URL of the last file applied.
+	LastFile string
+	// LastError is why the last attempt failed; "" after a success.
+	LastError string
+	// Next is when the next periodic resync is due.
+	Next time.Time
+}
+
+// Provisioner fetches and applies the configuration: periodically, when
+// asked (Resync, CheckSync) and once after start.
+type Provisioner struct {
+	opts Options
+	log  *slog.Logger
+	kick chan struct{}
+
+	mu      sync.Mutex
+	dhcp    []*url.URL
+	st      Status
+	syncing sync.Mutex
+}
+
+// New makes a Provisioner; it does nothing until Run or Sync.
+func New(opts Options) *Provisioner {
+	if opts.Fetcher == nil {
+		opts.Fetcher = &Fetcher{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.After == nil {
+		opts.After = time.After
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = func(d time.Duration) time.Duration {
+			if d <= 0 {
+				return 0
+			}
+			return rand.N(d)
+		}
+	}
+	if opts.Busy == nil {
+		opts.Busy = func() bool { return false }
+	}
+	if opts.FirstDelay == 0 {
+		opts.FirstDelay = DefaultFirstDelay
+	}
+	return &Provisioner{opts: opts, log: opts.Logger, kick: make(chan struct{}, 1), st: Status{State: "idle"}}
+}
+
+// SetDHCPServers records the servers a DHCP lease named (see
+// ServerFromDHCP); they are used when the configuration names none.
+func (p *Provisioner) SetDHCPServers(us []*url.URL) {
+	p.mu.Lock()
+	p.dhcp = us
+	p.mu.Unlock()
+}
+
+// servers returns the servers to use and where they came from.
+func (p *Provisioner) servers() ([]*url.URL, string, error) {
+	c := p.opts.Current()
+	if c.Provisioning != nil && strings.TrimSpace(c.Provisioning.URL) != "" {
+		u, err := parseServer(strings.TrimSpace(c.Provisioning.URL))
+		if err != nil {
+			return nil, "config", fmt.Errorf("provisioning url: %w", err)
+		}
+		return []*url.URL{u}, "config", nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.dhcp) > 0 {
+		return append([]*url.URL(nil), p.dhcp...), "dhcp", nil
+	}
+	return nil, "", nil
+}
+
+// Status returns a snapshot of the provisioning state.
+func (p *Provisioner) Status() Status {
+	srv, src, _ := p.servers()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.st
+	st.Servers, st.Source = nil, src
+	for _, u := range srv {
+		st.Servers = append(st.Servers, u.Redacted())
+	}
+	if len(srv) == 0 && st.State == "idle" {
+		st.State = "off"
+	}
+	return st
+}
+
+// Resync asks for a sync now; Run does it in the background.
+func (p *Provisioner) Resync() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// CheckSync handles the Event header of a SIP NOTIFY: check-sync (with
+// or without ;reboot=...), resync, sys-control and report start a
+// resync. It reports whether the event was one of them. A reboot request
+// is honoured as a resync only: applying a configuration never needs one.
+func (p *Provisioner) CheckSync(event string) bool {
+	name, params, _ := strings.Cut(strings.ToLower(strings.TrimSpace(event)), ";")
+	switch strings.TrimSpace(name) {
+	case "check-sync", "resync", "sys-control", "report", "reboot_now", "restart_now":
+		p.log.Info("provisioning: resync asked by SIP NOTIFY", "event", event, "params", params)
+		p.Resync()
+		return true
+	}
+	return false
+}
+
+// Run syncs once after a random first delay, then every interval (with
+// random jitter, deferred while Busy), and whenever Resync is called,
+// until ctx ends.
+func (p *Provisioner) Run(ctx context.Context) error {
+	wait := time.Duration(0)
+	if p.opts.FirstDelay > 0 {
+		wait = p.opts.Jitter(p.opts.FirstDelay)
+	}
+	periodic := true
+	for {
+		p.setNext(p.opts.Now().Add(wait))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.kick:
+			periodic = false
+		case <-p.opts.After(wait):
+			periodic = true
+		}
+		if periodic && p.opts.Busy() {
+			p.setState("deferred")
+			wait = BusyPoll
+			continue
+		}
+		err := p.Sync(ctx)
+		interval := time.Duration(config.DefaultProvisioningInterval) * time.Second
+		if c := p.opts.Current(); c.Provisioning != nil && c.Provisioning.Interval > 0 {
+			interval = time.Duration(c.Provisioning.Interval) * time.Second
+		}
+		wait = interval
+		if err != nil && !errors.Is(err, ErrNoServers) {
+			wait = min(RetryDelay, interval)
+		}
+		wait += p.opts.Jitter(wait / 10)
+	}
+}
+
+// ErrNoServers means neither the configuration nor DHCP names a server.
+var ErrNoServers = errors.New("no provisioning server (set <provisioning><url> or DHCP option 66/160/150/43)")
+
+func (p *Provisioner) setNext(t time.Time) {
+	p.mu.Lock()
+	p.st.Next = t
+	p.mu.Unlock()
+}
+
+func (p *Provisioner) setState(s string) {
+	p.mu.Lock()
+	p.st.State = s
+	p.mu.Unlock()
+}
+
+// Sync fetches, validates and applies the configuration once. On any
+// failure the old configuration stays, and the reason is returned,
+// logged and kept in Status.
+func (p *Provisioner) Sync(ctx context.Context) error {
+	p.syncing.Lock()
+	defer p.syncing.Unlock()
+	servers, _, err := p.servers()
+	if err == nil && len(servers) == 0 {
+		return ErrNoServers
+	}
+	p.mu.Lock()
+	p.st.State = "fetching"
+	p.st.LastAttempt = p.opts.Now()
+	p.mu.Unlock()
+	var file string
+	if err == nil {
+		file, err = p.syncFrom(ctx, servers)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.st.State = "idle"
+	if err != nil {
+		p.st.LastFailure = p.opts.Now()
+		p.st.LastError = err.Error()
+		p.log.Warn("provisioning failed; the old configuration stays", "err", err)
+		return err
+	}
+	p.st.LastSuccess = p.opts.Now()
+	p.st.LastError = ""
+	p.st.LastFile = file
+	return nil
+}
+
+// syncFrom tries each server's candidates in order; the first file
+// found is merged, validated and applied. It returns its URL.
+func (p *Provisioner) syncFrom(ctx context.Context, servers []*url.URL) (string, error) {
+	var errs []string
+	for _, srv := range servers {
+		cands, err := Candidates(srv, p.opts.Identity)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", srv.Redacted(), err))
+			continue
+		}
+		var tried []string
+		for _, u := range cands {
+			data, err := p.opts.Fetcher.Fetch(ctx, u)
+			if errors.Is(err, ErrNotFound) {
+				tried = append(tried, u.Redacted())
+				continue
+			}
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", u.Redacted(), err))
+				break // the server itself failed: next server
+			}
+			return u.Redacted(), p.use(u, data)
+		}
+		if len(tried) == len(cands) {
+			errs = append(errs, "none of "+strings.Join(tried, ", ")+" exists")
+		}
+	}
+	return "", errors.New(strings.Join(errs, "; "))
+}
+
+// use merges, validates and applies one fetched file.
+func (p *Provisioner) use(u *url.URL, data []byte) error {
+	cur := p.opts.Current()
+	next, err := Merge(cur, data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", u.Redacted(), err)
+	}
+	a, _ := cur.Marshal()
+	b, _ := next.Marshal()
+	if bytes.Equal(a, b) {
+		p.log.Info("provisioning: configuration unchanged", "file", u.Redacted())
+		return nil
+	}
+	if err := p.opts.Apply(next); err != nil {
+		return fmt.Errorf("%s: not applied: %w", u.Redacted(), err)
+	}
+	p.log.Info("provisioning: new configuration applied", "file", u.Redacted())
+	return nil
+}

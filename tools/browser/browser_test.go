@@ -1,0 +1,55 @@
+package browser
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/loopstart/loopstart/tools/lab"
+)
+
+// TestBrowser runs webui.mjs against a fresh gateway on the sim board:
+// first-run password setup, login, a wrong password, a POST without the
+// CSRF token, a call between the virtual phones with the page's buttons,
+// and an account changed to register at Kamailio. Screenshots go to
+// $LOOPSTART_ARTIFACTS (default a temporary directory, named in the log).
+func TestBrowser(t *testing.T) {
+	lab.Need(t, "chromium", "node", "npm")
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(file)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		cmd := exec.Command("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			msg := "PEER MISSING: npm ci in tools/browser failed: " + err.Error() + "\n" + string(out)
+			if os.Getenv("LOOPSTART_REQUIRE_PEERS") == "1" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+	kam := lab.StartKamailio(t, lab.KamailioOpts{})
+	gw := lab.StartGateway(t, lab.GatewayOpts{})
+	art := os.Getenv("LOOPSTART_ARTIFACTS")
+	if art == "" {
+		var err error
+		if art, err = os.MkdirTemp("", "loopstart-browser-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	art = filepath.Join(art, "browser")
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", "webui.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BASE_URL="+gw.HTTP, "KAMAILIO="+kam.Addr, "ARTIFACTS="+art)
+	out, err := cmd.CombinedOutput()
+	t.Logf("browser test output:\n%s", out)
+	t.Logf("screenshots in %s", art)
+	if err != nil {
+		t.Fatalf("browser test failed: %v\ngateway log:\n%s", err, gw.Log())
+	}
+}

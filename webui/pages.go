@@ -1,0 +1,510 @@
+package webui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loopstart/loopstart/firmware/config"
+	"github.com/loopstart/loopstart/voice/status"
+)
+
+// Provisioner reports on provisioning and starts a resync.
+type Provisioner interface {
+	// ProvisioningStatus describes the last attempts.
+	ProvisioningStatus() ProvisioningStatus
+	// Resync fetches the configuration now (in the background).
+	Resync() error
+}
+
+// ProvisioningStatus is what the provisioning page and the status page show.
+type ProvisioningStatus struct {
+	// Servers are the server URLs in use and where they came from.
+	Servers []string `json:"servers"`
+	// Source says where the servers came from: "config", "dhcp option 66", ...
+	Source string `json:"source,omitempty"`
+	// State is idle, fetching or deferred (waiting for a call to end).
+	State string `json:"state"`
+	// LastAttempt, LastSuccess and LastFailure are the times of the last
+	// attempt, success and failure; zero when none.
+	LastAttempt time.Time `json:"last_attempt,omitzero"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	LastFailure time.Time `json:"last_failure,omitzero"`
+	// LastFile is the URL of the last file applied.
+	LastFile string `json:"last_file,omitempty"`
+	// LastError says why the last attempt failed, "" after a success.
+	LastError string `json:"last_error,omitempty"`
+	// Next is when the next periodic resync is due.
+	Next time.Time `json:"next,omitzero"`
+}
+
+// Firmware reports on and performs firmware upgrades.
+type Firmware interface {
+	// FirmwareStatus describes the slots and any upgrade in progress.
+	FirmwareStatus() FirmwareStatus
+	// Upgrade verifies a signed image and installs it in the inactive slot.
+	Upgrade(ctx context.Context, image io.Reader) error
+}
+
+// FirmwareStatus is what the firmware page shows.
+type FirmwareStatus struct {
+	// Version is the running version.
+	Version string `json:"version"`
+	// Slot is the running slot ("a" or "b"), "" when there are none.
+	Slot string `json:"slot,omitempty"`
+	// Progress describes an upgrade in progress, "" when none.
+	Progress string `json:"progress,omitempty"`
+	// LastError is why the last upgrade failed.
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Diagnostics are the tools of the diagnostics page.
+type Diagnostics interface {
+	// SIPTrace reports whether SIP messages are logged.
+	SIPTrace() bool
+	// SetSIPTrace turns logging of SIP messages on or off.
+	SetSIPTrace(on bool) error
+}
+
+// pageNames are the pages, in navigation order.
+var pageNames = []struct{ Path, File, Title string }{
+	{"/", "status.html", "Status"},
+	{"/accounts", "accounts.html", "Accounts"},
+	{"/ports", "ports.html", "Ports"},
+	{"/network", "network.html", "Network"},
+	{"/provisioning", "provisioning.html", "Provisioning"},
+	{"/firmware", "firmware.html", "Firmware"},
+	{"/logs", "logs.html", "Logs"},
+	{"/diagnostics", "diagnostics.html", "Diagnostics"},
+}
+
+var funcs = template.FuncMap{
+	"join": func(f []float64) string {
+		b, _ := json.Marshal(f)
+		return strings.Trim(string(b), "[]")
+	},
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+}
+
+// parsePages parses each page with the layout.
+func parsePages() (map[string]*template.Template, error) {
+	out := map[string]*template.Template{}
+	files := []string{"login.html", "setup.html"}
+	for _, p := range pageNames {
+		files = append(files, p.File)
+	}
+	for _, f := range files {
+		t, err := template.New("").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+f)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", f, err)
+		}
+		out[f] = t
+	}
+	return out, nil
+}
+
+// pageData feeds the templates.
+type pageData struct {
+	Title   string
+	Path    string
+	Nav     []struct{ Path, File, Title string }
+	Version string
+	// Auth is true when the web UI has logins (a logout button is shown).
+	Auth bool
+	CSRF string
+	// Msg and Err are a notice and an error for the top of the page.
+	Msg, Err string
+	Status   status.Status
+	Sim      bool
+	// SimPorts are the virtual phones, keyed by port number.
+	SimPorts map[int]SimPort
+	Keys     []string
+	Config   *config.Config
+	// CanEdit is true when settings can be changed here.
+	CanEdit   bool
+	Prov      *ProvisioningStatus
+	Firmware  *FirmwareStatus
+	Trace     *bool
+	Logs      []LogRecord
+	Network   []netInterface
+	Countries []string
+}
+
+// netInterface is one network interface on the network page.
+type netInterface struct {
+	Name  string   `json:"name"`
+	MAC   string   `json:"mac,omitempty"`
+	Up    bool     `json:"up"`
+	Addrs []string `json:"addrs"`
+}
+
+func (s *Server) pageRoutes() {
+	for _, p := range pageNames {
+		pat := "GET " + p.Path
+		if p.Path == "/" {
+			pat = "GET /{$}"
+		}
+		s.mux.Handle(pat, s.requireAuth(s.pageHandler(p.File, p.Title, p.Path)))
+	}
+	post := func(path string, h http.HandlerFunc) {
+		s.mux.Handle("POST "+path, s.requireAuth(h))
+	}
+	post("/accounts", s.handleAccountsForm)
+	post("/ports", s.handlePortsForm)
+	post("/provisioning", s.handleProvisioningForm)
+	post("/diagnostics", s.handleDiagnosticsForm)
+	s.mux.Handle("GET /api/logs", s.requireAuth(http.HandlerFunc(s.handleLogs)))
+	s.mux.Handle("GET /api/logs/stream", s.requireAuth(http.HandlerFunc(s.handleLogStream)))
+	s.mux.Handle("POST /api/provisioning/resync", s.requireAuth(http.HandlerFunc(s.handleResync)))
+	s.mux.Handle("GET /api/provisioning", s.requireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.provStatus())
+	})))
+	s.mux.Handle("POST /api/firmware", s.requireAuth(http.HandlerFunc(s.handleFirmwareUpload)))
+}
+
+func (s *Server) provStatus() ProvisioningStatus {
+	if s.opts.Provisioning == nil {
+		return ProvisioningStatus{Servers: []string{}, State: "off"}
+	}
+	ps := s.opts.Provisioning.ProvisioningStatus()
+	if ps.Servers == nil {
+		ps.Servers = []string{}
+	}
+	return ps
+}
+
+// data fills the parts every page shows.
+func (s *Server) data(r *http.Request, title, path string) (pageData, bool) {
+	d := pageData{Title: title, Path: path, Nav: pageNames, Version: s.opts.Version, Auth: s.auth != nil,
+		Msg: r.URL.Query().Get("msg"), Err: r.URL.Query().Get("err"),
+		Keys:      []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"},
+		Countries: []string{"us", "uk", "de", "fr", "jp", "cn"},
+		CanEdit:   s.opts.Config != nil}
+	if ss := sessionOf(r); ss != nil {
+		d.CSRF = ss.csrf
+	}
+	st, ok := s.status()
+	if !ok {
+		return d, false
+	}
+	d.Status = st
+	if d.Version == "" {
+		d.Version = st.Version
+	}
+	return d, true
+}
+
+func (s *Server) pageHandler(file, title, path string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, ok := s.data(r, title, path)
+		if !ok && file == "status.html" {
+			if wantsJSON(r) {
+				writeError(w, http.StatusServiceUnavailable, "status is not available")
+			} else {
+				http.Error(w, "status is not available", http.StatusServiceUnavailable)
+			}
+			return
+		}
+		var js any
+		switch file {
+		case "status.html":
+			d.Sim = s.opts.Sim != nil
+			if d.Sim {
+				d.SimPorts = map[int]SimPort{}
+				for _, p := range s.opts.Sim.Ports() {
+					d.SimPorts[p.Port] = p
+				}
+			}
+			ps := s.provStatus()
+			d.Prov = &ps
+			js = d.Status
+		case "accounts.html", "ports.html":
+			if s.opts.Config != nil {
+				d.Config = s.opts.Config.Current()
+				js = ConfigJSON(d.Config)
+			} else {
+				js = map[string]any{}
+			}
+			if file == "accounts.html" {
+				js = map[string]any{"config": js, "registrations": d.Status.Accounts}
+			}
+		case "network.html":
+			d.Network = interfaces()
+			js = d.Network
+		case "provisioning.html":
+			ps := s.provStatus()
+			d.Prov = &ps
+			if s.opts.Config != nil {
+				d.Config = s.opts.Config.Current()
+			}
+			js = ps
+		case "firmware.html":
+			fs := FirmwareStatus{Version: d.Version}
+			if s.opts.Firmware != nil {
+				fs = s.opts.Firmware.FirmwareStatus()
+			}
+			d.Firmware = &fs
+			js = fs
+		case "logs.html":
+			if s.opts.Logs != nil {
+				d.Logs = s.opts.Logs.Since(0)
+			}
+			js = d.Logs
+		case "diagnostics.html":
+			m := map[string]any{}
+			if s.opts.Diagnostics != nil {
+				on := s.opts.Diagnostics.SIPTrace()
+				d.Trace = &on
+				m["sip_trace"] = on
+			}
+			js = m
+		}
+		if wantsJSON(r) {
+			writeJSON(w, http.StatusOK, js)
+			return
+		}
+		s.render(w, file, http.StatusOK, d)
+	}
+}
+
+// render executes a page template.
+func (s *Server) render(w http.ResponseWriter, file string, code int, d pageData) {
+	if s.pageErr != nil {
+		http.Error(w, "cannot render the page", http.StatusInternalServerError)
+		return
+	}
+	var b strings.Builder
+	if err := s.pages[file].ExecuteTemplate(&b, "layout", d); err != nil {
+		s.log.Error("webui: render page", "page", file, "err", err)
+		http.Error(w, "cannot render the page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	io.WriteString(w, b.String())
+}
+
+func (s *Server) renderAuthPage(w http.ResponseWriter, r *http.Request, file string, code int, msg string) {
+	d := pageData{Title: strings.TrimSuffix(file, ".html"), Version: s.opts.Version, Err: msg}
+	if wantsJSON(r) {
+		writeError(w, code, msg)
+		return
+	}
+	s.render(w, file, code, d)
+}
+
+func (s *Server) handleSetupPage(w http.ResponseWriter, r *http.Request) {
+	if s.auth.hasPassword() {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.renderAuthPage(w, r, "setup.html", http.StatusOK, "")
+}
+
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	if !s.auth.hasPassword() {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return
+	}
+	s.renderAuthPage(w, r, "login.html", http.StatusOK, "")
+}
+
+// back redirects a form post to its page with a notice or an error.
+func back(w http.ResponseWriter, r *http.Request, page, msg string, err error) {
+	q := url.Values{}
+	if err != nil {
+		q.Set("err", err.Error())
+	} else {
+		q.Set("msg", msg)
+	}
+	http.Redirect(w, r, page+"?"+q.Encode(), http.StatusSeeOther)
+}
+
+// applyForm applies c from a form post and goes back to page.
+func (s *Server) applyForm(w http.ResponseWriter, r *http.Request, page string, c *config.Config) {
+	b, err := c.Marshal()
+	if err == nil {
+		c, err = config.Parse(strings.NewReader(string(b)))
+	}
+	if err == nil {
+		var res ApplyResult
+		res, err = s.opts.Config.Apply(c, "web UI")
+		if err == nil {
+			s.audit("config changed", "page", page, "applied", res.Applied, "client", clientKey(r))
+			back(w, r, page, res.Message, nil)
+			return
+		}
+	}
+	s.log.Warn("webui: config refused", "page", page, "err", err)
+	back(w, r, page, "", fmt.Errorf("not saved, the old configuration stays: %s", strings.ReplaceAll(err.Error(), "\n", "; ")))
+}
+
+func (s *Server) handleAccountsForm(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Config == nil {
+		writeError(w, http.StatusNotFound, "configuration cannot be changed here")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		back(w, r, "/accounts", "", err)
+		return
+	}
+	c := s.opts.Config.Current()
+	orig := r.PostForm.Get("orig")
+	switch r.PostForm.Get("action") {
+	case "delete":
+		for i, a := range c.Accounts {
+			if a.ID == orig {
+				c.Accounts = append(c.Accounts[:i], c.Accounts[i+1:]...)
+				break
+			}
+		}
+	case "add":
+		var a config.Account
+		if ps := setFields(&a, r.PostForm, "account"); len(ps) > 0 {
+			back(w, r, "/accounts", "", &config.ValidationError{Problems: ps})
+			return
+		}
+		c.Accounts = append(c.Accounts, a)
+	default:
+		a := c.Account(orig)
+		if a == nil {
+			back(w, r, "/accounts", "", fmt.Errorf("no account %q", orig))
+			return
+		}
+		if ps := setFields(a, r.PostForm, "account[id="+orig+"]"); len(ps) > 0 {
+			back(w, r, "/accounts", "", &config.ValidationError{Problems: ps})
+			return
+		}
+		// A port follows its account's renamed id.
+		for i := range c.Ports {
+			if c.Ports[i].Account == orig {
+				c.Ports[i].Account = a.ID
+			}
+		}
+	}
+	s.applyForm(w, r, "/accounts", c)
+}
+
+func (s *Server) handlePortsForm(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Config == nil {
+		writeError(w, http.StatusNotFound, "configuration cannot be changed here")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		back(w, r, "/ports", "", err)
+		return
+	}
+	c := s.opts.Config.Current()
+	n, _ := strconv.Atoi(r.PostForm.Get("n"))
+	for i := range c.Ports {
+		if c.Ports[i].N == n {
+			if ps := setFields(&c.Ports[i], r.PostForm, fmt.Sprintf("port[n=%d]", n)); len(ps) > 0 {
+				back(w, r, "/ports", "", &config.ValidationError{Problems: ps})
+				return
+			}
+			s.applyForm(w, r, "/ports", c)
+			return
+		}
+	}
+	back(w, r, "/ports", "", fmt.Errorf("no port %d", n))
+}
+
+func (s *Server) handleProvisioningForm(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Config == nil {
+		writeError(w, http.StatusNotFound, "configuration cannot be changed here")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		back(w, r, "/provisioning", "", err)
+		return
+	}
+	c := s.opts.Config.Current()
+	if strings.TrimSpace(r.PostForm.Get("url")) == "" {
+		c.Provisioning = nil
+	} else {
+		if c.Provisioning == nil {
+			c.Provisioning = &config.Provisioning{}
+		}
+		if ps := setFields(c.Provisioning, r.PostForm, "provisioning"); len(ps) > 0 {
+			back(w, r, "/provisioning", "", &config.ValidationError{Problems: ps})
+			return
+		}
+	}
+	s.applyForm(w, r, "/provisioning", c)
+}
+
+func (s *Server) handleResync(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Provisioning == nil {
+		writeError(w, http.StatusNotFound, "provisioning is not available")
+		return
+	}
+	err := s.opts.Provisioning.Resync()
+	if isForm(r) {
+		back(w, r, "/provisioning", "resync started", err)
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
+	s.ok(w)
+}
+
+func (s *Server) handleDiagnosticsForm(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Diagnostics == nil {
+		writeError(w, http.StatusNotFound, "diagnostics are not available")
+		return
+	}
+	on := r.PostFormValue("sip_trace") == "on"
+	err := s.opts.Diagnostics.SetSIPTrace(on)
+	s.audit("sip trace", "on", on)
+	back(w, r, "/diagnostics", fmt.Sprintf("SIP trace %s", map[bool]string{true: "on", false: "off"}[on]), err)
+}
+
+func (s *Server) handleFirmwareUpload(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Firmware == nil {
+		writeError(w, http.StatusNotFound, "firmware upgrades are not available")
+		return
+	}
+	if err := s.opts.Firmware.Upgrade(r.Context(), http.MaxBytesReader(w, r.Body, 256<<20)); err != nil {
+		writeError(w, http.StatusBadRequest, "upgrade refused: "+err.Error())
+		return
+	}
+	s.audit("firmware upgraded")
+	s.ok(w)
+}
+
+// interfaces lists the network interfaces and their addresses.
+func interfaces() []netInterface {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	out := make([]netInterface, 0, len(ifs))
+	for _, i := range ifs {
+		ni := netInterface{Name: i.Name, MAC: i.HardwareAddr.String(), Up: i.Flags&net.FlagUp != 0, Addrs: []string{}}
+		if as, err := i.Addrs(); err == nil {
+			for _, a := range as {
+				ni.Addrs = append(ni.Addrs, a.String())
+			}
+		}
+		out = append(out, ni)
+	}
+	return out
+}
+
+func jsonLine(v any) ([]byte, error) { return json.Marshal(v) }
