@@ -37,6 +37,13 @@ type BaresipOpts struct {
 	Registrar string
 	// SourceWAV is the 8 kHz mono 16-bit WAV it plays into calls.
 	SourceWAV string
+	// Transport is udp (default), tcp or tls: how it reaches Registrar.
+	Transport string
+	// MediaEnc is baresip's mediaenc account parameter, e.g. "srtp-mand";
+	// empty means clear RTP.
+	MediaEnc string
+	// CAFile is the PEM file baresip trusts for TLS (sip_cafile).
+	CAFile string
 }
 
 // StartBaresip configures and starts baresip; it returns once the account
@@ -49,11 +56,25 @@ func StartBaresip(t testing.TB, o BaresipOpts) *Baresip {
 	ctrlPort := FreePort(t, 1)
 	cfg := strings.NewReplacer("@SIPPORT@", strconv.Itoa(sipPort), "@CTRLPORT@", strconv.Itoa(ctrlPort),
 		"@SOURCE@", o.SourceWAV, "@SNDPATH@", dir).Replace(baresipCfg)
+	if o.MediaEnc != "" {
+		cfg += "module\t\t\tsrtp.so\n"
+	}
+	if o.CAFile != "" {
+		cfg += "sip_cafile\t\t" + o.CAFile + "\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	acct := fmt.Sprintf("<sip:%s@%s;transport=udp>;auth_pass=%s;answermode=auto;audio_codecs=pcmu,pcma;regint=600\n",
-		o.User, o.Registrar, o.Password)
+	tp := o.Transport
+	if tp == "" {
+		tp = "udp"
+	}
+	enc := ""
+	if o.MediaEnc != "" {
+		enc = ";mediaenc=" + o.MediaEnc
+	}
+	acct := fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=auto;audio_codecs=pcmu,pcma;regint=600%s\n",
+		o.User, o.Registrar, tp, o.Password, enc)
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct), 0o644); err != nil {
 		t.Fatal(err)
 	}

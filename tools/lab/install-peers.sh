@@ -7,7 +7,8 @@ set -eu
 
 pkgs="kamailio kamailio-extra-modules kamailio-tls-modules kamailio-utils-modules
 baresip-core sip-tester sox libsox-fmt-all procps iproute2 ca-certificates
-libspandsp-dev espeak-ng"
+libspandsp-dev espeak-ng tshark
+tftpd-hpa dnsmasq-base chromium nodejs npm"
 
 missing=""
 for p in $pkgs; do

@@ -85,6 +85,10 @@ func New(cfg Config) (*Gateway, error) {
 			g.byAcc[pc.Account] = p
 		}
 	}
+	if err := g.addFXOPorts(); err != nil {
+		g.closeStreams()
+		return nil, err
+	}
 	sc := cfg.SIP
 	sc.Handler = g
 	if sc.Logger == nil {
@@ -157,7 +161,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 // Incoming routes a new SIP call to the port of its account (sip.Handler).
 func (g *Gateway) Incoming(acct *sip.Account, c *sip.Call) {
 	p := g.byAcc[acct.ID]
-	if p == nil || p.fault != nil {
+	if p == nil || p.fault != nil || p.fxo != nil {
 		_ = c.Reject(480, "Temporarily Unavailable")
 		return
 	}
@@ -188,7 +192,7 @@ func (g *Gateway) Status() status.Status {
 	}
 	ls := g.loop.Stats()
 	st.Loop = status.LoopStatus{Running: ls.Running, Ticks: ls.Ticks, Late: ls.Late, Missed: ls.Missed,
-		MaxLatenessUS: ls.MaxLateness.Microseconds()}
+		MaxLatenessUS: ls.MaxLateness.Microseconds(), Histogram: loopHistogram(ls)}
 	return st
 }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -23,6 +24,7 @@ type port struct {
 	fault  error
 	line   *line.FXS
 	stream *media.Stream
+	fxo    *fxoPort // set for an FXO port: line status only, no calls yet
 
 	lineEv   chan line.Event
 	incoming chan *sip.Call
@@ -31,6 +33,8 @@ type port struct {
 	peer      string
 	answered  time.Time
 	callCount int
+	media     *callMedia        // statistics of the current call's media
+	lastCall  *status.CallStats // statistics of the previous call
 }
 
 func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
@@ -42,6 +46,9 @@ func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
 	if p.fault != nil {
 		g.log.Error("port out of service", "port", pc.N, "err", p.fault)
 		return p, nil
+	}
+	if bp.Kind == board.KindFXO && bp.FXO != nil {
+		return g.newFXOPort(p, bp)
 	}
 	if bp.Kind != board.KindFXS || bp.FXS == nil {
 		return nil, fmt.Errorf("gateway: port %d: only FXS ports carry calls so far", pc.N)
@@ -71,6 +78,10 @@ func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
 
 // Tick runs the port for one frame on the loop goroutine (media.Channel).
 func (p *port) Tick(now time.Duration, capture, playout []int16) {
+	if p.fxo != nil {
+		p.fxo.tick(now)
+		return
+	}
 	p.line.Tick(now, capture, playout)
 	if p.stream.Active() && p.line.State() == line.StateTalking {
 		p.stream.Send(capture)
@@ -119,6 +130,7 @@ func (p *port) control(ctx context.Context) {
 		answered bool
 	)
 	endCall := func() {
+		p.endCallStats(log)
 		call, callEv, answered = nil, nil, false
 		p.onLoop(p.stream.Stop)
 		p.setPeer("", false)
@@ -205,6 +217,11 @@ func (p *port) control(ctx context.Context) {
 			case sip.EventAnswered:
 				answered = true
 				p.startMedia(call)
+			case sip.EventMediaChanged:
+				if answered {
+					log.Info("media renegotiated", "call", call.ID(), "srtp", call.Remote().SRTP.Suite)
+					p.restartMedia(call)
+				}
 			case sip.EventFailed:
 				log.Info("call failed", "code", ev.Code, "reason", ev.Reason)
 				endCall()
@@ -231,7 +248,12 @@ func (p *port) control(ctx context.Context) {
 
 // startMedia starts the RTP stream with the call's negotiated media and
 // puts the line in talk state.
-func (p *port) startMedia(c *sip.Call) {
+func (p *port) startMedia(c *sip.Call) { p.setupMedia(c, false) }
+
+// restartMedia restarts the stream with renegotiated media (new SRTP keys).
+func (p *port) restartMedia(c *sip.Call) { p.setupMedia(c, true) }
+
+func (p *port) setupMedia(c *sip.Call, restart bool) {
 	rm := c.Remote()
 	codec, err := media.ParseCodec(rm.Codec)
 	if err != nil {
@@ -240,6 +262,24 @@ func (p *port) startMedia(c *sip.Call) {
 	}
 	sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
 		PTime: time.Duration(rm.PTime) * time.Millisecond}
+	crypto, err := sessionCrypto(c)
+	if err != nil {
+		// Never fall back to clear media: end the call instead.
+		p.g.log.Error("srtp setup failed; hanging up", "port", p.cfg.N, "call", c.ID(), "err", err)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = c.Hangup(ctx)
+		}()
+		return
+	}
+	sess.Crypto = crypto
+	if restart {
+		// A re-INVITE: new address, codec or keys; the line stays in talk.
+		p.onLoop(func() { p.stream.Start(sess) })
+		return
+	}
+	p.beginCallStats(rm.Codec, rm.SRTP.Suite, sess.PTime, rm.Addr.String())
 	peer := c.Peer()
 	p.setPeer(peer, true)
 	p.onLoop(func() {
@@ -266,6 +306,10 @@ func (p *port) status() status.PortStatus {
 		ps.State, ps.Fault = "fault", p.fault.Error()
 		return ps
 	}
+	if p.fxo != nil {
+		p.fxo.fill(&ps)
+		return ps
+	}
 	ps.State = p.line.State().String()
 	if p.line.OffHook() {
 		ps.Hook = "off"
@@ -276,6 +320,7 @@ func (p *port) status() status.PortStatus {
 		ps.CallSeconds = time.Since(p.answered).Seconds()
 	}
 	p.mu.Unlock()
+	ps.Call, ps.LastCall = p.callStats()
 	return ps
 }
 
@@ -291,4 +336,22 @@ func splitPeer(s string) (number, name string) {
 		}
 	}
 	return s, ""
+}
+
+// sessionCrypto builds the SRTP state of a call's negotiated keys; nil for
+// clear RTP. A mandatory account without keys is an error (the SIP layer
+// refuses such calls; this is the last line of defence).
+func sessionCrypto(c *sip.Call) (*media.Crypto, error) {
+	keys := c.Remote().SRTP
+	if !keys.Enabled() {
+		if a := c.Account(); a != nil && a.SRTP == sip.SRTPMandatory {
+			return nil, errors.New("srtp is mandatory and the call has no keys")
+		}
+		return nil, nil
+	}
+	kl, sl, ok := sip.SuiteKeyLen(keys.Suite)
+	if !ok {
+		return nil, fmt.Errorf("srtp suite %q not supported", keys.Suite)
+	}
+	return media.NewCrypto(keys.Suite, keys.Local[:kl+sl], keys.Remote[:kl+sl])
 }

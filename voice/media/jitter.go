@@ -1,59 +1,209 @@
 package media
 
-// jbSamples is the jitter buffer's size in samples (512 ms at 8 kHz); a power of two.
+// jbSamples is the jitter buffer's storage in samples (512 ms at 8 kHz); a
+// power of two. The configured maximum delay must leave room for a packet.
 const jbSamples = 4096
+
+// Jitter buffer limits, in samples at 8 kHz.
+const (
+	// jbMinDelay is the smallest delay: one 10 ms frame must be buffered
+	// when the loop plays, or the frame is short.
+	jbMinDelay = 80
+	// jbDefaultMax is the default maximum delay (200 ms).
+	jbDefaultMax = 1600
+	// jbLimitMax is the largest maximum the storage allows.
+	jbLimitMax = jbSamples - maxPTimeSamples - 2*jbMinDelay
+	// jbStartExtra is the margin the buffer starts with on a new stream;
+	// it shrinks to what the measured jitter needs.
+	jbStartExtra = 80
+	// jbHysteresis is the excess over the needed level tolerated before
+	// samples are dropped (5 ms).
+	jbHysteresis = 40
+	// jbWindow is the number of frames over which the lowest level is
+	// measured before the buffer shrinks (1 s).
+	jbWindow = 100
+	// jbLateResync is the number of consecutive packets too late to use
+	// that makes the buffer start over.
+	jbLateResync = 3
+)
 
 // jitterBuffer places decoded samples on the RTP timestamp line and plays
 // them out at the frame clock. It is fixed-size and owned by the loop.
-// The adaptive buffer with drift handling comes with the secure media work;
-// this one has a fixed target delay and resynchronises on timestamp jumps,
-// SSRC changes and runs of late packets.
+//
+// It adapts its delay between jbMinDelay (10 ms) and maxDelay:
+//   - it grows when a packet arrives after its playout time (the buffer ran
+//     dry, or the network delays or reorders more than it holds) and the
+//     delay stays within the maximum: playout moves back to the packet, so
+//     the concealed stretch is followed by the real audio instead of
+//     losing it;
+//   - it shrinks, by dropping single samples (the quietest of a frame, at
+//     most one per frame), when over a second the lowest buffered level
+//     stayed above one frame plus twice the RFC 3550 interarrival jitter
+//     plus a 5 ms hysteresis.
+//
+// The same two mechanisms absorb clock drift between the far sender and
+// our PCM clock: a faster sender fills the buffer and samples are slipped,
+// a slower one empties it and the buffer grows by the few samples missing,
+// so the delay never creeps. Reordered packets are placed by timestamp,
+// duplicates are recognised by sequence number, losses leave holes that
+// the stream conceals, and a timestamp jump or a run of unusable late
+// packets restarts the buffer on the new timeline.
 type jitterBuffer struct {
-	samples  [jbSamples]int16
-	valid    [jbSamples]bool
-	playTS   uint32 // RTP timestamp of the next sample to play
-	synced   bool
-	target   uint32 // delay in samples added in front of the first packet
-	lateRun  int    // consecutive packets that arrived too late
-	buffered int    // valid samples held
+	samples [jbSamples]int16
+	valid   [jbSamples]bool
+	playTS  uint32 // RTP timestamp of the next sample to play
+	synced  bool
+	end     uint32 // timestamp just past the newest sample received
+	lateRun int
+
+	maxDelay int32 // samples; 0 = jbDefaultMax
+
+	// Interarrival jitter (RFC 3550 A.8), in samples ×16.
+	jitterQ4    int32
+	lastTransit int32
+	haveTransit bool
+
+	// Level tracking for shrinking.
+	winMin    int32
+	winFrames int
+	slip      int32 // samples still to drop
+
+	// Duplicate detection: the highest sequence number and a bitmap of
+	// the 64 before it.
+	maxSeq   uint16
+	seqSeen  uint64
+	haveSeq  bool
+	expected uint64 // packets expected from the sequence numbers (RFC 3550 A.3), never reset
+
+	// Counters (loop-owned; the stream publishes them).
+	late, dups, slipped, stretched, resyncs uint64
 }
 
+// reset forgets the stream (new call or new SSRC).
 func (j *jitterBuffer) reset() {
 	clear(j.valid[:])
 	j.synced = false
 	j.lateRun = 0
-	j.buffered = 0
+	j.haveTransit = false
+	j.jitterQ4 = 0
+	j.winMin, j.winFrames = 1<<30, 0
+	j.slip = 0
+	j.haveSeq = false
+	j.seqSeen = 0
 }
 
-// slot returns where a packet of n samples at ts goes, syncing or
-// resynchronising as needed; ok is false when the packet must be dropped as late.
-func (j *jitterBuffer) place(ts uint32, n int) (ok bool, late bool) {
+func (j *jitterBuffer) max() int32 {
+	if j.maxDelay <= 0 {
+		return jbDefaultMax
+	}
+	return min(max(j.maxDelay, jbMinDelay+jbStartExtra), jbLimitMax)
+}
+
+// jitter returns the interarrival jitter estimate in samples.
+func (j *jitterBuffer) jitter() int32 { return j.jitterQ4 >> 4 }
+
+// duplicate reports (and records) whether seq was seen recently.
+func (j *jitterBuffer) duplicate(seq uint16) bool {
+	if !j.haveSeq {
+		j.maxSeq, j.seqSeen, j.haveSeq = seq, 1, true
+		j.expected++
+		return false
+	}
+	d := int16(seq - j.maxSeq)
+	switch {
+	case d > 0:
+		j.expected += uint64(d)
+		if d >= 64 {
+			j.seqSeen = 0
+		} else {
+			j.seqSeen <<= uint(d)
+		}
+		j.seqSeen |= 1
+		j.maxSeq = seq
+		return false
+	case d > -64:
+		bit := uint64(1) << uint(-d)
+		if j.seqSeen&bit != 0 {
+			return true
+		}
+		j.seqSeen |= bit
+		return false
+	}
+	return false // too old to know; the timestamp check decides
+}
+
+// arrive decides what to do with a packet of n samples at ts with sequence
+// number seq that arrived at arrival (in samples of our clock). It returns
+// whether the samples should be stored (put), and counts duplicates and
+// late packets.
+func (j *jitterBuffer) arrive(seq uint16, ts uint32, n int, arrival int64) bool {
+	if j.duplicate(seq) {
+		j.dups++
+		return false
+	}
+	// RFC 3550 A.8 interarrival jitter.
+	transit := int32(uint32(arrival) - ts)
+	if j.haveTransit {
+		d := transit - j.lastTransit
+		if d < 0 {
+			d = -d
+		}
+		if d < jbSamples { // a timestamp jump is not jitter
+			j.jitterQ4 += d - ((j.jitterQ4 + 8) >> 4)
+		}
+	}
+	j.lastTransit, j.haveTransit = transit, true
+
 	if !j.synced {
 		j.resync(ts)
 	}
+	n32 := int32(n)
 	d := int32(ts - j.playTS)
 	switch {
-	case d+int32(n) <= 0:
-		// Entirely in the past.
-		j.lateRun++
-		if j.lateRun < 3 {
-			return false, true
-		}
-		j.resync(ts)
-	case d > jbSamples-int32(n)-int32(j.target):
+	case d > j.max()+800 || d > jbSamples-n32-jbMinDelay:
 		// Far in the future: the sender jumped its timestamps.
+		j.resync(ts)
+	case d < 0 && j.level()+(-d) <= j.max():
+		// The packet came after its playout time: the buffer ran dry,
+		// or the network reorders or delays more than it holds. Play it
+		// late rather than lose it: the delay grows by the lateness.
+		j.playTS = ts
+		j.stretched += uint64(-d)
+		j.slip = 0
+	case d+n32 <= 0:
+		// Entirely in the past and beyond the maximum delay: too late.
+		j.late++
+		j.lateRun++
+		if j.lateRun < jbLateResync {
+			return false
+		}
 		j.resync(ts)
 	}
 	j.lateRun = 0
-	return true, false
+	if e := ts + uint32(n); int32(e-j.end) > 0 {
+		j.end = e
+	}
+	return true
+}
+
+// level is how many samples lie between playout and the newest sample.
+func (j *jitterBuffer) level() int32 {
+	l := int32(j.end - j.playTS)
+	if l < 0 {
+		return 0
+	}
+	return l
 }
 
 func (j *jitterBuffer) resync(ts uint32) {
 	clear(j.valid[:])
-	j.buffered = 0
-	j.playTS = ts - j.target
+	j.playTS = ts - jbStartExtra
+	j.end = ts
 	j.synced = true
 	j.lateRun = 0
+	j.slip = 0
+	j.winMin, j.winFrames = 1<<30, 0
+	j.resyncs++
 }
 
 // put stores one decoded sample at timestamp ts.
@@ -62,31 +212,83 @@ func (j *jitterBuffer) put(ts uint32, s int16) {
 		return
 	}
 	i := ts & (jbSamples - 1)
-	if !j.valid[i] {
-		j.buffered++
-	}
 	j.samples[i] = s
 	j.valid[i] = true
 }
 
-// play fills out with the next len(out) samples; it returns how many of them
-// were missing (played as silence).
-func (j *jitterBuffer) play(out []int16) (missing int) {
+// play fills out with the next len(out) samples. miss[k] is set for each
+// sample that was not there (out[k] is then 0 and the caller conceals it);
+// it returns how many were missing.
+func (j *jitterBuffer) play(out []int16, miss []bool) (missing int) {
 	if !j.synced {
 		clear(out)
-		return 0
+		for k := range miss[:len(out)] {
+			miss[k] = true
+		}
+		return len(out)
 	}
+	j.track()
+	// Drop one sample this frame if asked to and the frame is whole: the
+	// quietest, where a missing sample is least audible.
+	drop := -1
+	if j.slip > 0 && j.level() > int32(len(out)) {
+		quiet := int32(1 << 30)
+		for k := 0; k <= len(out); k++ {
+			i := (j.playTS + uint32(k)) & (jbSamples - 1)
+			if !j.valid[i] {
+				drop = -1
+				break
+			}
+			v := int32(j.samples[i])
+			if v < 0 {
+				v = -v
+			}
+			if v < quiet {
+				quiet, drop = v, k
+			}
+		}
+	}
+	src := uint32(0)
 	for k := range out {
-		i := (j.playTS + uint32(k)) & (jbSamples - 1)
+		if int(src) == drop {
+			j.valid[(j.playTS+src)&(jbSamples-1)] = false
+			src++
+		}
+		i := (j.playTS + src) & (jbSamples - 1)
 		if j.valid[i] {
 			out[k] = j.samples[i]
 			j.valid[i] = false
-			j.buffered--
+			miss[k] = false
 		} else {
 			out[k] = 0
+			miss[k] = true
 			missing++
 		}
+		src++
 	}
-	j.playTS += uint32(len(out))
+	if drop >= len(out) {
+		j.valid[(j.playTS+src)&(jbSamples-1)] = false
+		src++
+	}
+	if drop >= 0 {
+		j.slip--
+		j.slipped++
+	}
+	j.playTS += src
 	return missing
+}
+
+// track measures the lowest level over a window and decides how many
+// samples to slip.
+func (j *jitterBuffer) track() {
+	j.winMin = min(j.winMin, j.level())
+	j.winFrames++
+	if j.winFrames < jbWindow {
+		return
+	}
+	need := int32(jbMinDelay) + min(2*j.jitter(), j.max()-jbMinDelay)
+	if j.winMin > need+jbHysteresis {
+		j.slip = j.winMin - need
+	}
+	j.winMin, j.winFrames = 1<<30, 0
 }

@@ -108,62 +108,6 @@ func TestStreamStopsAndRestarts(t *testing.T) {
 	}
 }
 
-// TestJitterBuffer covers reordering, duplicates, late packets, timestamp
-// jumps and SSRC changes through the buffer alone.
-func TestJitterBuffer(t *testing.T) {
-	put := func(j *jitterBuffer, ts uint32, v int16) bool {
-		ok, _ := j.place(ts, 160)
-		if ok {
-			for i := range uint32(160) {
-				j.put(ts+i, v)
-			}
-		}
-		return ok
-	}
-	out := make([]int16, 80)
-	t.Run("reorder", func(t *testing.T) {
-		j := &jitterBuffer{target: 160}
-		put(j, 1000, 1)
-		put(j, 1320, 3) // arrives before 1160
-		put(j, 1160, 2)
-		want := []int16{0, 0, 1, 1, 2, 2, 3, 3}
-		for i, w := range want {
-			if m := j.play(out); out[0] != w || (w != 0 && m != 0) {
-				t.Fatalf("frame %d: got %d (missing %d), want %d", i, out[0], m, w)
-			}
-		}
-	})
-	t.Run("late dropped then resync", func(t *testing.T) {
-		j := &jitterBuffer{target: 160}
-		put(j, 1000, 1)
-		for range 6 {
-			j.play(out)
-		}
-		if put(j, 1000, 9) {
-			t.Fatal("a packet in the past was accepted")
-		}
-		put(j, 1000, 9)
-		if !put(j, 1000, 9) {
-			t.Fatal("third late packet in a row should resync")
-		}
-		j.play(out)
-		j.play(out)
-		if j.play(out); out[0] != 9 {
-			t.Fatalf("after resync got %d", out[0])
-		}
-	})
-	t.Run("timestamp jump", func(t *testing.T) {
-		j := &jitterBuffer{target: 160}
-		put(j, 1000, 1)
-		put(j, 1000+1_000_000, 5)
-		j.play(out)
-		j.play(out)
-		if j.play(out); out[0] != 5 {
-			t.Fatalf("after jump got %d", out[0])
-		}
-	})
-}
-
 // TestSteadyCallAllocatesNothing runs 5000 frames of a call both ways —
 // send, socket, reader, ring, jitter buffer, decode — and counts allocations.
 func TestSteadyCallAllocatesNothing(t *testing.T) {

@@ -10,6 +10,7 @@ const maxPacket = 1500
 
 type packetSlot struct {
 	n    int
+	at   int64 // arrival, nanoseconds since the stream's epoch
 	data [maxPacket]byte
 }
 

@@ -50,6 +50,9 @@ func ParseCodec(name string) (Codec, error) {
 	return 0, fmt.Errorf("media: unsupported codec %q", name)
 }
 
+// errEncrypt is recorded when SRTP protection of an outgoing packet fails.
+var errEncrypt = errors.New("media: srtp encryption failed")
+
 // maxPTimeSamples bounds the samples per packet we send (ptime ≤ 60 ms).
 const maxPTimeSamples = 480
 
@@ -64,6 +67,12 @@ type Session struct {
 	DTMFPT uint8
 	// PTime is the packet duration; 0 means 20 ms.
 	PTime time.Duration
+	// MaxDelay is the jitter buffer's largest delay; 0 means 200 ms.
+	MaxDelay time.Duration
+	// Crypto, when set, makes the stream SRTP: every packet sent is
+	// encrypted and every packet received must authenticate (others are
+	// dropped and counted in StreamStats.AuthFailures). Nil means clear RTP.
+	Crypto *Crypto
 }
 
 // StreamStats are a stream's counters, readable from any goroutine.
@@ -81,6 +90,28 @@ type StreamStats struct {
 	// SendErrors counts packets the socket refused; LastSendError is the latest reason.
 	SendErrors    uint64
 	LastSendError error
+	// AuthFailures counts received packets dropped because they failed SRTP
+	// authentication or replay checks (clear RTP on an SRTP call lands here).
+	AuthFailures uint64
+	// Duplicates counts packets received twice (dropped).
+	Duplicates uint64
+	// Lost counts packets never received: expected from the sequence
+	// numbers minus received (RFC 3550 A.3), over the stream's life.
+	Lost uint64
+	// Slipped counts samples dropped to shrink the jitter buffer (excess
+	// delay, a sender clock faster than ours); Stretched counts samples
+	// of delay added when the buffer ran dry (late packets, a slower clock).
+	Slipped, Stretched uint64
+	// Resyncs counts restarts of the jitter buffer (new stream, SSRC
+	// change, timestamp jump, run of late packets).
+	Resyncs uint64
+	// Jitter is the RFC 3550 interarrival jitter of received packets.
+	Jitter time.Duration
+	// BufferDelay is the jitter buffer's current delay (audio between
+	// playout and the newest sample received).
+	BufferDelay time.Duration
+	// ComfortNoise counts samples of RFC 3389 comfort noise played.
+	ComfortNoise uint64
 }
 
 // Stream is one channel's RTP endpoint: a UDP socket bound for the life of
@@ -93,6 +124,8 @@ type Stream struct {
 	wg   sync.WaitGroup
 
 	accepting atomic.Bool
+	// rxc is the call's crypto for the reader goroutine (nil = clear RTP).
+	rxc atomic.Pointer[Crypto]
 
 	// Loop-owned state.
 	active    bool
@@ -105,15 +138,28 @@ type Stream struct {
 	acc       [maxPTimeSamples]int16
 	accN      int
 	pkt       [12 + maxPTimeSamples]byte
+	enc       [12 + maxPTimeSamples + srtpOverhead]byte
+	ehdr      rtp.Header
+	txc       *Crypto
 	hdr       rtp.Header
 	rhdr      rtp.Header
 	farSSRC   uint32
 	haveFar   bool
 	jb        jitterBuffer
 	decodeBuf [maxPacket]int16
+	plc       dsp.PLC
+	miss      [pcm.FrameSamples]bool
+	conceal   [pcm.FrameSamples]int16
+	cnLevel   int    // -dBov of the last RFC 3389 comfort noise packet; <0 = none
+	cnSeed    uint32 // comfort noise generator state
+	epoch     time.Time
+
+	// Published copies of loop-owned jitter buffer figures.
+	dups, lost, slipped, stretched, resyncs, cnSamples atomic.Uint64
+	jitterQ, bufLevel                                  atomic.Int64
 
 	sent, received, dropped, late, concealed, ssrcChanges atomic.Uint64
-	writeErrs                                             atomic.Uint64
+	writeErrs, authFails                                  atomic.Uint64
 	lastWriteErr                                          atomic.Pointer[error]
 }
 
@@ -124,8 +170,7 @@ func NewStream(addr netip.AddrPort) (*Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: rtp socket on %s: %w", addr, err)
 	}
-	s := &Stream{conn: conn}
-	s.jb.target = 160
+	s := &Stream{conn: conn, epoch: time.Now(), cnLevel: -1, cnSeed: 22222}
 	s.wg.Add(1)
 	go s.read()
 	return s, nil
@@ -143,29 +188,42 @@ func (s *Stream) Close() error {
 	return err
 }
 
+// read is the RTP reader goroutine: it copies datagrams into the ring, and
+// for SRTP calls authenticates and decrypts them first, so that neither the
+// wait for the network nor the crypto of received packets runs on the loop.
 func (s *Stream) read() {
 	defer s.wg.Done()
 	var scratch [maxPacket]byte
+	var hdr rtp.Header
 	for {
-		slot := s.ring.reserve()
-		buf := scratch[:]
-		if slot != nil {
-			buf = slot.data[:]
-		}
-		n, _, err := s.conn.ReadFromUDPAddrPort(buf)
+		// Read into scratch: whether the call is SRTP is decided after
+		// the datagram arrived, never before the wait.
+		n, _, err := s.conn.ReadFromUDPAddrPort(scratch[:])
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
+		slot := s.ring.reserve()
 		if slot == nil || !s.accepting.Load() || n < 12 {
 			if s.accepting.Load() {
 				s.dropped.Add(1)
 			}
 			continue
 		}
+		if c := s.rxc.Load(); c != nil {
+			out, err := c.rxRTP.DecryptRTP(slot.data[:0], scratch[:n], &hdr)
+			if err != nil || len(out) > len(slot.data) {
+				s.authFails.Add(1)
+				continue
+			}
+			n = len(out)
+		} else {
+			copy(slot.data[:], scratch[:n])
+		}
 		slot.n = n
+		slot.at = int64(time.Since(s.epoch))
 		s.ring.commit()
 	}
 }
@@ -190,6 +248,11 @@ func (s *Stream) Start(sess Session) {
 	s.accN = 0
 	s.haveFar = false
 	s.jb.reset()
+	s.jb.maxDelay = int32(sess.MaxDelay / (time.Second / pcm.SampleRate))
+	s.plc.Reset()
+	s.cnLevel = -1
+	s.txc = sess.Crypto
+	s.rxc.Store(sess.Crypto)
 	s.ring.drain()
 	s.active = true
 	s.accepting.Store(true)
@@ -199,6 +262,8 @@ func (s *Stream) Start(sess Session) {
 func (s *Stream) Stop() {
 	s.active = false
 	s.accepting.Store(false)
+	s.txc = nil
+	s.rxc.Store(nil)
 	s.ring.drain()
 	s.jb.reset()
 }
@@ -237,7 +302,18 @@ func (s *Stream) Send(capture []int16) {
 	}
 	s.seq++
 	s.ts += uint32(s.perPacket)
-	if _, err := s.conn.WriteToUDPAddrPort(s.pkt[:hl+s.perPacket], s.sess.Remote); err != nil {
+	out := s.pkt[:hl+s.perPacket]
+	if s.txc != nil {
+		// Append-style into a fixed buffer: no allocation. A failure
+		// sends nothing rather than clear media.
+		enc, err := s.txc.tx.EncryptRTP(s.enc[:0], out, &s.ehdr)
+		if err != nil || len(enc) > len(s.enc) {
+			s.noteWriteError(errEncrypt)
+			return
+		}
+		out = enc
+	}
+	if _, err := s.conn.WriteToUDPAddrPort(out, s.sess.Remote); err != nil {
 		s.noteWriteError(err)
 		return
 	}
@@ -252,17 +328,79 @@ func (s *Stream) Receive(playout []int16) {
 		return
 	}
 	for slot := s.ring.peek(); slot != nil; slot = s.ring.peek() {
-		s.accept(slot.data[:slot.n])
+		s.accept(slot.data[:slot.n], slot.at)
 		s.ring.release()
 	}
-	if s.haveFar {
-		s.concealed.Add(uint64(s.jb.play(playout)))
-	} else {
+	if !s.haveFar {
 		clear(playout)
+		return
+	}
+	miss := s.miss[:len(playout)]
+	switch missing := s.jb.play(playout, miss); {
+	case missing == 0:
+		s.plc.Good(playout)
+	case s.cnLevel >= 0:
+		// The sender is in a silence period (RFC 3389): comfort noise.
+		s.comfortNoise(playout, miss)
+		s.cnSamples.Add(uint64(missing))
+		s.plc.Good(playout)
+	default:
+		// Loss: G.711 Appendix I style concealment for the missing
+		// samples, the real ones kept.
+		c := s.conceal[:len(playout)]
+		s.plc.Conceal(c)
+		for k, m := range miss {
+			if m {
+				playout[k] = c[k]
+			}
+		}
+		s.concealed.Add(uint64(missing))
+	}
+	s.publish()
+}
+
+// publish copies the loop-owned jitter buffer figures for Stats.
+func (s *Stream) publish() {
+	j := &s.jb
+	s.dups.Store(j.dups)
+	s.slipped.Store(j.slipped)
+	s.stretched.Store(j.stretched)
+	s.resyncs.Store(j.resyncs)
+	s.jitterQ.Store(int64(j.jitterQ4))
+	s.bufLevel.Store(int64(j.level()))
+	if rx := s.received.Load() - j.dups; j.expected > rx {
+		s.lost.Store(j.expected - rx)
+	} else {
+		s.lost.Store(0)
 	}
 }
 
-func (s *Stream) accept(b []byte) {
+// comfortNoise fills the missing samples with white noise at the level of
+// the last RFC 3389 packet (its spectral envelope, if any, is not used).
+func (s *Stream) comfortNoise(out []int16, miss []bool) {
+	// -dBov to a peak amplitude: 0 dBov is a full-scale square wave.
+	amp := int32(32767 * dbovScale(s.cnLevel) * 1.7) // uniform noise: peak ≈ √3 × RMS
+	for k, m := range miss {
+		if !m {
+			continue
+		}
+		s.cnSeed = s.cnSeed*1664525 + 1013904223
+		out[k] = int16((int32(s.cnSeed>>16) - 32768) * amp >> 15)
+	}
+}
+
+// dbovScale is 10^(-level/20) for levels 0..127 from a table.
+func dbovScale(level int) float64 {
+	if level < 0 || level >= len(dbovTable) {
+		return 0
+	}
+	return dbovTable[level]
+}
+
+// payloadCN is the static RTP payload type of RFC 3389 comfort noise.
+const payloadCN = 13
+
+func (s *Stream) accept(b []byte, at int64) {
 	hl, err := s.rhdr.Unmarshal(b)
 	if err != nil || s.rhdr.Version != 2 {
 		s.dropped.Add(1)
@@ -276,8 +414,11 @@ func (s *Stream) accept(b []byte) {
 		s.dropped.Add(1)
 		return
 	}
+	if s.rhdr.PayloadType == payloadCN && end > hl {
+		s.cnLevel = int(b[hl] & 0x7f)
+		return
+	}
 	if s.rhdr.PayloadType != s.sess.PT {
-		// telephone-event, comfort noise and the rest come with the secure media work.
 		return
 	}
 	s.received.Add(1)
@@ -289,10 +430,15 @@ func (s *Stream) accept(b []byte) {
 		s.haveFar = true
 		s.jb.reset()
 	}
+	s.cnLevel = -1 // audio again: the silence period is over
 	payload := b[hl:end]
-	ok, late := s.jb.place(s.rhdr.Timestamp, len(payload))
-	if !ok {
-		if late {
+	if len(payload) > len(s.decodeBuf) {
+		s.dropped.Add(1)
+		return
+	}
+	late := s.jb.late
+	if !s.jb.arrive(s.rhdr.SequenceNumber, s.rhdr.Timestamp, len(payload), at/int64(time.Second/pcm.SampleRate)) {
+		if s.jb.late != late {
 			s.late.Add(1)
 		}
 		return
@@ -329,9 +475,29 @@ func (s *Stream) Stats() StreamStats {
 		Concealed:       s.concealed.Load(),
 		SSRCChanges:     s.ssrcChanges.Load(),
 		SendErrors:      s.writeErrs.Load(),
+		AuthFailures:    s.authFails.Load(),
+		Duplicates:      s.dups.Load(),
+		Lost:            s.lost.Load(),
+		Slipped:         s.slipped.Load(),
+		Stretched:       s.stretched.Load(),
+		Resyncs:         s.resyncs.Load(),
+		Jitter:          time.Duration(s.jitterQ.Load()) * (time.Second / pcm.SampleRate) / 16,
+		BufferDelay:     time.Duration(s.bufLevel.Load()) * (time.Second / pcm.SampleRate),
+		ComfortNoise:    s.cnSamples.Load(),
 	}
 	if e := s.lastWriteErr.Load(); e != nil {
 		st.LastSendError = *e
 	}
 	return st
 }
+
+// dbovTable[i] is 10^(-i/20).
+var dbovTable = func() (t [128]float64) {
+	v := 1.0
+	step := 0.8912509381337456 // 10^(-1/20)
+	for i := range t {
+		t[i] = v
+		v *= step
+	}
+	return t
+}()

@@ -31,6 +31,9 @@ const (
 	// caller cancelled before answer (Reason "cancelled"), or an incoming call
 	// was rejected. It is the last event.
 	EventEnded
+	// EventMediaChanged: the far end renegotiated the media of an answered
+	// call (re-INVITE); Remote() has the new media, SRTP with new keys.
+	EventMediaChanged
 )
 
 // String names the kind for logs.
@@ -44,6 +47,8 @@ func (k EventKind) String() string {
 		return "failed"
 	case EventEnded:
 		return "ended"
+	case EventMediaChanged:
+		return "media changed"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -89,12 +94,18 @@ type Call struct {
 	hangup   bool // we started the end of the call
 	rejected bool
 	finished bool
+	// local is our media as last offered or answered; sdpVersion the
+	// o= version of our last SDP.
+	local      LocalMedia
+	sdpVersion uint64
 
 	// outgoing
 	dcs          *sipgo.DialogClientSession
 	cancelInvite context.CancelFunc
 	waitDone     chan struct{} // closed when the INVITE transaction is over
 	prefs        []string
+	srtpMode     string       // the offer's SRTP policy
+	offered      []cryptoAttr // crypto lines of our offer
 
 	// incoming
 	dss      *sipgo.DialogServerSession
@@ -214,8 +225,11 @@ func (u *UA) Dial(ctx context.Context, accountID, target string, local LocalMedi
 	if err != nil {
 		return nil, err
 	}
+	if local.SRTP == "" {
+		local.SRTP = acct.SRTP
+	}
 	sessID := newSessionID()
-	body, err := buildOffer(local, sessID, sessID)
+	body, offered, err := buildOfferSRTP(local, sessID, sessID)
 	if err != nil {
 		return nil, err
 	}
@@ -256,6 +270,10 @@ func (u *UA) Dial(ctx context.Context, accountID, target string, local LocalMedi
 		cancelInvite: cancel,
 		waitDone:     make(chan struct{}),
 		prefs:        prefs,
+		srtpMode:     local.SRTP,
+		offered:      offered,
+		local:        local,
+		sdpVersion:   sessID,
 		sessID:       sessID,
 	}
 	u.addCall(c)
@@ -379,15 +397,37 @@ func (c *Call) answerMedia(res *sipmsg.Response) (RemoteMedia, error) {
 	if err != nil {
 		return RemoteMedia{}, err
 	}
+	keys, err := answerKeys(c.srtpMode, c.offered, desc)
+	if err != nil {
+		return RemoteMedia{}, err
+	}
 	// The answerer chose; take its first codec that we offered.
 	for _, rc := range desc.codecs {
 		for _, p := range c.prefs {
 			if rc.name == p {
-				return RemoteMedia{Addr: desc.addr, Codec: rc.name, PT: rc.pt, DTMFPT: desc.dtmfPT, PTime: desc.ptime}, nil
+				return RemoteMedia{Addr: desc.addr, Codec: rc.name, PT: rc.pt, DTMFPT: desc.dtmfPT, PTime: desc.ptime, SRTP: keys}, nil
 			}
 		}
 	}
 	return RemoteMedia{}, ErrNoCommonCodec
+}
+
+// answerKeys matches an SDP answer's crypto line with one we offered.
+func answerKeys(mode string, offered []cryptoAttr, desc audioDesc) (SRTPKeys, error) {
+	for _, theirs := range desc.cryptos {
+		for _, ours := range offered {
+			if ours.tag == theirs.tag && ours.suite == theirs.suite {
+				return keysFrom(ours, theirs), nil
+			}
+		}
+	}
+	if len(desc.cryptos) > 0 && len(offered) > 0 {
+		return SRTPKeys{}, fmt.Errorf("%w: the answer's crypto line matches none we offered", ErrNoCryptoSuite)
+	}
+	if mode == SRTPMandatory || desc.secure {
+		return SRTPKeys{}, ErrSRTPRequired
+	}
+	return SRTPKeys{}, nil
 }
 
 // inviteFailed turns a WaitAnswer error into the final event.
@@ -481,6 +521,9 @@ func (c *Call) Answer(local LocalMedia) error {
 	if !c.incoming {
 		return fmt.Errorf("answer: %w (outgoing call)", ErrCallState)
 	}
+	if local.SRTP == "" {
+		local.SRTP = c.acct.SRTP
+	}
 	body, rm, err := buildAnswer(local, c.offer, c.sessID, c.sessID)
 	if err != nil {
 		return fmt.Errorf("answer: %w", err)
@@ -492,6 +535,8 @@ func (c *Call) Answer(local LocalMedia) error {
 	}
 	c.state = stateAnswered
 	c.remote = rm
+	c.local = local
+	c.sdpVersion = c.sessID
 	c.mu.Unlock()
 
 	res := sipmsg.NewSDPResponseFromRequest(c.dss.InviteRequest, body)
@@ -650,4 +695,25 @@ func reasonPhrase(code int) string {
 		return "Decline"
 	}
 	return "Rejected"
+}
+
+// localTag is our tag in the dialog: the From tag of our INVITE, or the To
+// tag of our answer.
+func (c *Call) localTag() string {
+	if c.incoming {
+		if c.dss != nil && c.dss.InviteResponse != nil {
+			if to := c.dss.InviteResponse.To(); to != nil {
+				tag, _ := to.Params.Get("tag")
+				return tag
+			}
+		}
+		return ""
+	}
+	if c.dcs != nil && c.dcs.InviteRequest != nil {
+		if from := c.dcs.InviteRequest.From(); from != nil {
+			tag, _ := from.Params.Get("tag")
+			return tag
+		}
+	}
+	return ""
 }

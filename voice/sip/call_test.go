@@ -421,7 +421,12 @@ func TestNewValidation(t *testing.T) {
 		{"dup id", Config{Listen: "127.0.0.1:0", Accounts: []Account{{ID: "1", User: "a"}, {ID: "1", User: "b"}}}, "duplicate id"},
 		{"dup user", Config{Listen: "127.0.0.1:0", Accounts: []Account{{ID: "1", User: "a"}, {ID: "2", User: "a"}}}, "used by another"},
 		{"bad registrar", Config{Listen: "127.0.0.1:0", Accounts: []Account{{ID: "1", User: "a", Registrar: "http://x"}}}, "registrar"},
-		{"tls", Config{Listen: "127.0.0.1:0", Accounts: []Account{{ID: "1", User: "a", Registrar: "sip:x;transport=tls"}}}, "not supported"},
+		{"ws", Config{Listen: "127.0.0.1:0", Accounts: []Account{{ID: "1", User: "a", Registrar: "sip:x;transport=ws"}}}, "not supported"},
+		{"tls direct", Config{Listen: "127.0.0.1:0", Accounts: []Account{{ID: "1", User: "a", Transport: "tls"}}}, "needs a registrar"},
+		{"sips over tcp", Config{Listen: "127.0.0.1:0", Accounts: []Account{{ID: "1", User: "a", Registrar: "sips:x", Transport: "tcp"}}}, "needs transport tls"},
+		{"bad srtp", Config{Listen: "127.0.0.1:0", Accounts: []Account{{ID: "1", User: "a", SRTP: "always"}}}, "want off, optional or mandatory"},
+		{"missing ca file", Config{Listen: "127.0.0.1:0", Accounts: []Account{{ID: "1", User: "a", Registrar: "sips:x", CAFile: "/nonexistent/ca.pem"}}}, "ca-file"},
+		{"empty ca file", Config{Listen: "127.0.0.1:0", Accounts: []Account{{ID: "1", User: "a", Registrar: "sips:x", CAFile: "/dev/null"}}}, "no PEM certificate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

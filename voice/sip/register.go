@@ -47,6 +47,7 @@ type registration struct {
 	st         RegStatus
 	lastLogged string
 	retryAfter time.Duration // from a 503's Retry-After, used once
+	connAddr   string        // TCP/TLS: the registrar connection's remote address
 }
 
 func newRegistration(u *UA, a *Account) *registration {
@@ -116,6 +117,21 @@ func (r *registration) run(ctx context.Context) {
 		if err == nil {
 			failures = 0
 			wait = refreshDelay(granted)
+			if r.acct.Transport != "udp" {
+				// Stream transports: watch the connection and
+				// re-register on a new one as soon as it drops.
+				if !r.watchConn(ctx, wait) {
+					if ctx.Err() != nil {
+						return
+					}
+					r.ua.log.Warn("sip connection to the registrar lost; reconnecting", "account", r.acct.ID,
+						"registrar", r.acct.Registrar, "transport", r.acct.Transport)
+					r.mu.Lock()
+					r.st.State = RegRegistering
+					r.mu.Unlock()
+				}
+				continue
+			}
 		} else {
 			failures++
 			wait = backoff(kind, failures)
@@ -130,6 +146,30 @@ func (r *registration) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.ua.after(wait):
+		}
+	}
+}
+
+// connPoll is how often a TCP/TLS registration checks its connection.
+const connPoll = time.Second
+
+// watchConn waits up to d while the registration's connection stays up; it
+// reports false when the connection went away (or ctx ended) first.
+func (r *registration) watchConn(ctx context.Context, d time.Duration) bool {
+	r.mu.Lock()
+	addr := r.connAddr
+	r.mu.Unlock()
+	deadline := r.ua.after(d)
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline:
+			return true
+		case <-r.ua.connCheck(connPoll):
+			if addr != "" && !r.ua.connected(r.acct.Transport, addr) {
+				return false
+			}
 		}
 	}
 }
@@ -227,7 +267,10 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 	if err != nil {
 		msg := fmt.Sprintf("%s failed: %v", who, err)
 		var opErr *net.OpError
+		tlsMsg, isTLS := describeTLSError(err, r.acct.CAFile)
 		switch {
+		case isTLS:
+			msg = who + " failed: " + tlsMsg
 		case errors.Is(err, sipmsg.ErrTransactionTimeout):
 			msg = who + " failed: no response from the registrar (timeout)"
 		case errors.As(err, &opErr):
@@ -241,6 +284,7 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 	case res.IsSuccess():
 		granted := grantedExpires(res, r.ua.contactURI(r.acct.User, r.acct.Transport), expires)
 		r.mu.Lock()
+		r.connAddr = res.Source()
 		if r.st.State != RegRegistered || r.lastLogged != "" {
 			r.ua.log.Info("sip registered", "account", r.acct.ID, "user", r.acct.User, "registrar", r.acct.Registrar, "expires", granted)
 		}

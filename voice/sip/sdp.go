@@ -35,6 +35,9 @@ type LocalMedia struct {
 	Addr   netip.AddrPort // our RTP address (c= and m= port)
 	Codecs []string       // preference order among "pcmu" and "pcma"; empty = both, PCMU first
 	PTime  int            // packet time in ms; 0 = 20
+	// SRTP is the media encryption policy (SRTPOff, SRTPOptional,
+	// SRTPMandatory); "" = the account's.
+	SRTP string
 }
 
 // RemoteMedia is the negotiated audio stream of a call as seen from our end.
@@ -44,6 +47,7 @@ type RemoteMedia struct {
 	PT     uint8          // RTP payload type of Codec
 	DTMFPT uint8          // telephone-event payload type; 0 when the peer has none
 	PTime  int            // packet time in ms the peer asked for (20 when it did not say)
+	SRTP   SRTPKeys       // negotiated SDES keys; zero = clear RTP
 }
 
 // codecPT maps our codec names to their static payload types.
@@ -56,6 +60,10 @@ type audioDesc struct {
 	codecs []remoteCodec // supported codecs in the order of the m= line
 	dtmfPT uint8
 	ptime  int
+	// secure is true for RTP/SAVP; cryptos are its usable a=crypto lines
+	// in the order of the SDP.
+	secure  bool
+	cryptos []cryptoAttr
 }
 
 // remoteCodec is one of our codecs as the remote SDP numbered it.
@@ -93,7 +101,8 @@ func normalizeCodecs(codecs []string) ([]string, error) {
 }
 
 // parseSDP extracts the first usable audio stream of a remote SDP: an
-// "audio" m= line with a non-zero port on RTP/AVP that lists PCMU or PCMA.
+// "audio" m= line with a non-zero port on RTP/AVP or RTP/SAVP that lists
+// PCMU or PCMA, with its usable a=crypto lines (RFC 4568).
 // It never panics on malformed input.
 func parseSDP(body []byte) (audioDesc, error) {
 	var s sdp.SessionDescription
@@ -109,7 +118,8 @@ func parseSDP(body []byte) (audioDesc, error) {
 		if md.MediaName.Port.Value <= 0 || md.MediaName.Port.Value > 65535 {
 			continue // rejected or disabled stream
 		}
-		if strings.Join(md.MediaName.Protos, "/") != "RTP/AVP" {
+		proto := strings.Join(md.MediaName.Protos, "/")
+		if proto != "RTP/AVP" && proto != "RTP/SAVP" {
 			continue
 		}
 		ci := md.ConnectionInformation
@@ -124,8 +134,17 @@ func parseSDP(body []byte) (audioDesc, error) {
 			return audioDesc{}, fmt.Errorf("bad sdp: connection address %q is not an IP address", ci.Address.Address)
 		}
 		a := audioDesc{
-			addr:  netip.AddrPortFrom(ip.Unmap(), uint16(md.MediaName.Port.Value)),
-			ptime: defaultPTime,
+			addr:   netip.AddrPortFrom(ip.Unmap(), uint16(md.MediaName.Port.Value)),
+			ptime:  defaultPTime,
+			secure: proto == "RTP/SAVP",
+		}
+		for _, at := range md.Attributes {
+			if at.Key != "crypto" {
+				continue
+			}
+			if c, err := parseCrypto(at.Value); err == nil {
+				a.cryptos = append(a.cryptos, c)
+			}
 		}
 		// Let pion decode rtpmap lines (and the static types) for this
 		// stream only.
@@ -164,7 +183,7 @@ func parseSDP(body []byte) (audioDesc, error) {
 		return a, nil
 	}
 	if sawAudio {
-		return audioDesc{}, errors.New("bad sdp: no usable RTP/AVP audio stream")
+		return audioDesc{}, errors.New("bad sdp: no usable RTP/AVP or RTP/SAVP audio stream")
 	}
 	return audioDesc{}, errors.New("bad sdp: no audio stream")
 }
@@ -204,23 +223,47 @@ func offerMedia(remote audioDesc) RemoteMedia {
 }
 
 // buildOffer builds our SDP offer: every codec of local.Codecs in order, then
-// telephone-event/8000 as payload type 101.
+// telephone-event/8000 as payload type 101; with an SRTP policy other than
+// off, one a=crypto line per suite with fresh keys (see buildOfferSRTP).
 func buildOffer(local LocalMedia, sessID, version uint64) ([]byte, error) {
+	body, _, err := buildOfferSRTP(local, sessID, version)
+	return body, err
+}
+
+// buildOfferSRTP is buildOffer that also returns the crypto lines offered:
+// RTP/SAVP for SRTPMandatory, RTP/AVP with crypto lines for SRTPOptional.
+func buildOfferSRTP(local LocalMedia, sessID, version uint64) ([]byte, []cryptoAttr, error) {
 	prefs, err := normalizeCodecs(local.Codecs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	mode, err := parseSRTPMode(local.SRTP)
+	if err != nil {
+		return nil, nil, err
 	}
 	codecs := make([]remoteCodec, 0, len(prefs))
 	for _, p := range prefs {
 		codecs = append(codecs, remoteCodec{name: p, pt: codecPT[p]})
 	}
-	return buildSDP(local, sessID, version, codecs, DTMFPayloadType)
+	var cryptos []cryptoAttr
+	if mode != SRTPOff {
+		if cryptos, err = offerCryptos(); err != nil {
+			return nil, nil, err
+		}
+	}
+	body, err := buildSDP(local, sessID, version, codecs, DTMFPayloadType, mode == SRTPMandatory, cryptos)
+	return body, cryptos, err
 }
 
 // buildAnswer builds our SDP answer to a remote offer: one codec (chosen by
-// negotiate) and telephone-event with the offer's payload type when offered.
+// negotiate) and telephone-event with the offer's payload type when offered;
+// SRTP as answerCrypto decides under local.SRTP, on the offer's profile.
 func buildAnswer(local LocalMedia, offer audioDesc, sessID, version uint64) ([]byte, RemoteMedia, error) {
 	prefs, err := normalizeCodecs(local.Codecs)
+	if err != nil {
+		return nil, RemoteMedia{}, err
+	}
+	mode, err := parseSRTPMode(local.SRTP)
 	if err != nil {
 		return nil, RemoteMedia{}, err
 	}
@@ -228,7 +271,17 @@ func buildAnswer(local LocalMedia, offer audioDesc, sessID, version uint64) ([]b
 	if err != nil {
 		return nil, RemoteMedia{}, err
 	}
-	body, err := buildSDP(local, sessID, version, []remoteCodec{{name: rm.Codec, pt: rm.PT}}, rm.DTMFPT)
+	ours, theirs, err := answerCrypto(mode, offer)
+	if err != nil {
+		return nil, RemoteMedia{}, err
+	}
+	rm.SRTP = keysFrom(ours, theirs)
+	var cryptos []cryptoAttr
+	if rm.SRTP.Enabled() {
+		cryptos = []cryptoAttr{ours}
+	}
+	body, err := buildSDP(local, sessID, version, []remoteCodec{{name: rm.Codec, pt: rm.PT}}, rm.DTMFPT,
+		offer.secure, cryptos)
 	if err != nil {
 		return nil, RemoteMedia{}, err
 	}
@@ -236,7 +289,7 @@ func buildAnswer(local LocalMedia, offer audioDesc, sessID, version uint64) ([]b
 }
 
 // buildSDP marshals an audio-only SDP with pion/sdp.
-func buildSDP(local LocalMedia, sessID, version uint64, codecs []remoteCodec, dtmfPT uint8) ([]byte, error) {
+func buildSDP(local LocalMedia, sessID, version uint64, codecs []remoteCodec, dtmfPT uint8, secure bool, cryptos []cryptoAttr) ([]byte, error) {
 	if !local.Addr.IsValid() || local.Addr.Port() == 0 {
 		return nil, fmt.Errorf("invalid local media address %v", local.Addr)
 	}
@@ -261,9 +314,16 @@ func buildSDP(local LocalMedia, sessID, version uint64, codecs []remoteCodec, dt
 			sdp.NewAttribute("rtpmap", fmt.Sprintf("%d telephone-event/8000", dtmfPT)),
 			sdp.NewAttribute("fmtp", fmt.Sprintf("%d 0-16", dtmfPT)))
 	}
+	for _, c := range cryptos {
+		attrs = append(attrs, sdp.NewAttribute("crypto", c.value()))
+	}
 	attrs = append(attrs,
 		sdp.NewAttribute("ptime", strconv.Itoa(ptime)),
 		sdp.NewPropertyAttribute("sendrecv"))
+	proto := []string{"RTP", "AVP"}
+	if secure {
+		proto = []string{"RTP", "SAVP"}
+	}
 	s := sdp.SessionDescription{
 		Origin: sdp.Origin{
 			Username:       "loopstart",
@@ -284,7 +344,7 @@ func buildSDP(local LocalMedia, sessID, version uint64, codecs []remoteCodec, dt
 			MediaName: sdp.MediaName{
 				Media:   "audio",
 				Port:    sdp.RangedPort{Value: int(local.Addr.Port())},
-				Protos:  []string{"RTP", "AVP"},
+				Protos:  proto,
 				Formats: formats,
 			},
 			Attributes: attrs,

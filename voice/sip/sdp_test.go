@@ -138,8 +138,8 @@ func TestParseSDP(t *testing.T) {
 			wantErr: "no common codec",
 		},
 		{
-			name:    "srtp only",
-			body:    crlf("v=0", "o=- 1 2 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 6000 RTP/SAVP 0"),
+			name:    "dtls only",
+			body:    crlf("v=0", "o=- 1 2 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 6000 UDP/TLS/RTP/SAVP 0"),
 			wantErr: "no usable",
 		},
 		{

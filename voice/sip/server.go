@@ -67,9 +67,8 @@ func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		u.respond(req, tx, 400, "Bad Request (missing "+h+")")
 		return
 	}
-	if _, ok := req.To().Params.Get("tag"); ok {
-		// A re-INVITE or a stray in-dialog INVITE: not supported.
-		u.respond(req, tx, 488, "Not Acceptable Here (re-INVITE not supported)")
+	if tag, ok := req.To().Params.Get("tag"); ok {
+		u.onReinvite(req, tx, tag)
 		return
 	}
 	acct := u.lookupAccount(req)
@@ -94,6 +93,13 @@ func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		}
 		u.log.Info("sip invite refused", "call", req.CallID().Value(), "error", err)
 		u.respond(req, tx, 488, reason)
+		return
+	}
+	if _, _, err := answerCrypto(acct.SRTP, offer); err != nil {
+		// Refuse before the phone rings: mandatory SRTP and a clear offer,
+		// or SRTP we cannot do.
+		u.log.Info("sip invite refused", "call", req.CallID().Value(), "account", acct.ID, "error", err)
+		u.respond(req, tx, 488, "Not Acceptable Here ("+err.Error()+")")
 		return
 	}
 	l := u.legFor(req.Transport())
@@ -238,4 +244,67 @@ func (u *UA) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 // onNoRoute refuses methods we do not implement.
 func (u *UA) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	u.respond(req, tx, 405, "Method Not Allowed", sipmsg.NewHeader("Allow", allowMethods))
+}
+
+// onReinvite answers an in-dialog INVITE of an answered call: a new SDP
+// offer gets a new answer — with fresh SRTP keys, never the old ones — and
+// the call reports EventMediaChanged. Offerless re-INVITEs get 488.
+func (u *UA) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction, toTag string) {
+	c := u.callByTag(req.CallID().Value(), toTag)
+	if c == nil {
+		u.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if len(req.Body()) == 0 {
+		u.respond(req, tx, 488, "Not Acceptable Here (re-INVITE without SDP offer)")
+		return
+	}
+	offer, err := parseSDP(req.Body())
+	if err != nil {
+		u.respond(req, tx, 488, "Not Acceptable Here (bad SDP)")
+		return
+	}
+	c.mu.Lock()
+	if c.state != stateAnswered || c.finished {
+		c.mu.Unlock()
+		u.respond(req, tx, 491, "Request Pending")
+		return
+	}
+	local := c.local
+	c.sdpVersion++
+	ver := c.sdpVersion
+	c.mu.Unlock()
+	if local.SRTP == "" {
+		local.SRTP = c.acct.SRTP
+	}
+	body, rm, err := buildAnswer(local, offer, c.sessID, ver)
+	if err != nil {
+		u.log.Info("sip re-invite refused", "call", c.id, "error", err)
+		u.respond(req, tx, 488, "Not Acceptable Here ("+err.Error()+")")
+		return
+	}
+	res := sipmsg.NewSDPResponseFromRequest(req, body)
+	res.AppendHeader(&sipmsg.ContactHeader{Address: u.contactURI(c.acct.User, c.leg.transport)})
+	res.AppendHeader(u.userAgentHeader())
+	if err := tx.Respond(res); err != nil {
+		u.log.Warn("sip re-invite answer failed", "call", c.id, "error", err)
+		return
+	}
+	c.mu.Lock()
+	c.remote = rm
+	c.mu.Unlock()
+	u.log.Info("sip media renegotiated", "call", c.id, "codec", rm.Codec, "srtp", rm.SRTP.Suite)
+	c.emit(Event{Kind: EventMediaChanged, Code: 200, Reason: "re-INVITE"})
+}
+
+// callByTag finds the call with Call-ID id whose local tag is tag.
+func (u *UA) callByTag(id, tag string) *Call {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for c := range u.calls {
+		if c.id == id && c.localTag() == tag {
+			return c
+		}
+	}
+	return nil
 }

@@ -1,7 +1,10 @@
 // Package sip is Loopstart's SIP user agent, built on emiago/sipgo: one
 // account per analog port, digest-authenticated registration with refresh and
 // back-off, outgoing and incoming INVITE dialogs, and SDP offer/answer for
-// G.711 audio with RFC 4733 telephone events (through pion/sdp).
+// G.711 audio with RFC 4733 telephone events (through pion/sdp), SDES SRTP
+// keys (RFC 4568) under a per-account policy, and SIP over UDP, TCP or TLS
+// (server certificates always verified; a dropped TCP/TLS connection is
+// re-established and the registration renewed on it).
 //
 // A UA listens on one address for UDP and TCP. Accounts with a registrar
 // register there and place calls through it; accounts without one work in
@@ -11,6 +14,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,9 +37,15 @@ type Account struct {
 	AuthUser  string        // digest user; "" = User
 	Password  string        // digest password
 	Display   string        // display name, optional
-	Registrar string        // e.g. "sip:127.0.0.1:5060"; "" = direct mode, no registration
-	Transport string        // "udp" (default) or "tcp"; ";transport=" in Registrar also counts
+	Registrar string        // e.g. "sip:127.0.0.1:5060" or "sips:host:5061"; "" = direct mode, no registration
+	Transport string        // "udp" (default), "tcp" or "tls"; ";transport=" or sips: in Registrar also counts
 	Expires   time.Duration // requested registration lifetime; 0 = 3600 s
+	// CAFile is a PEM file of CA certificates trusted for TLS; "" = the
+	// system roots. Server certificates are always verified.
+	CAFile string
+	// SRTP is the media encryption policy: SRTPOff (""), SRTPOptional or
+	// SRTPMandatory (see LocalMedia.SRTP).
+	SRTP string
 }
 
 // Config configures a UA.
@@ -48,6 +58,11 @@ type Config struct {
 	// SIPLogger, when set, becomes sipgo's package-wide logger (it is a
 	// global in sipgo, so it is only touched when asked for).
 	SIPLogger *slog.Logger
+	// OnNotify, when set, receives the Event header of each NOTIFY
+	// outside a subscription we know (such as a registrar's
+	// Event: check-sync) and reports whether it handled it (200) or not
+	// (489 Bad Event). See notify.go.
+	OnNotify func(event string) bool
 }
 
 // Handler receives incoming calls.
@@ -113,6 +128,10 @@ type UA struct {
 
 	// after is the clock used for registration timers (tests replace it).
 	after func(time.Duration) <-chan time.Time
+	// connCheck paces the check that a registration's TCP/TLS connection is
+	// still up (tests replace it).
+	connCheck func(time.Duration) <-chan time.Time
+	tlsConf   *tls.Config
 
 	sua     *sipgo.UserAgent
 	srv     *sipgo.Server
@@ -153,12 +172,13 @@ func New(cfg Config) (*UA, error) {
 		return nil, err
 	}
 	u := &UA{
-		cfg:    cfg,
-		log:    log,
-		byUser: map[string]*Account{},
-		byID:   map[string]*Account{},
-		after:  time.After,
-		calls:  map[*Call]struct{}{},
+		cfg:       cfg,
+		log:       log,
+		byUser:    map[string]*Account{},
+		byID:      map[string]*Account{},
+		after:     time.After,
+		connCheck: time.After,
+		calls:     map[*Call]struct{}{},
 	}
 	for i := range cfg.Accounts {
 		a := cfg.Accounts[i] // copy: the caller's slice stays theirs
@@ -182,6 +202,14 @@ func New(cfg Config) (*UA, error) {
 			return nil, fmt.Errorf("account %s: %w", a.ID, err)
 		}
 		a.Transport = tp
+		if a.Transport == "tls" && a.Registrar == "" {
+			return nil, fmt.Errorf("account %s: transport tls needs a registrar (direct mode has no TLS listener)", a.ID)
+		}
+		mode, err := parseSRTPMode(a.SRTP)
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", a.ID, err)
+		}
+		a.SRTP = mode
 		acct := &a
 		u.accounts = append(u.accounts, acct)
 		u.byID[a.ID] = acct
@@ -190,6 +218,11 @@ func New(cfg Config) (*UA, error) {
 			u.regs = append(u.regs, newRegistration(u, acct))
 		}
 	}
+	tc, err := tlsConfig(u.accounts)
+	if err != nil {
+		return nil, err
+	}
+	u.tlsConf = tc
 	return u, nil
 }
 
@@ -201,8 +234,15 @@ func accountTransport(a *Account) (string, error) {
 		if err := sipmsg.ParseUri(a.Registrar, &uri); err != nil {
 			return "", fmt.Errorf("registrar %q: %w", a.Registrar, err)
 		}
-		if uri.Scheme != "sip" || uri.Host == "" {
-			return "", fmt.Errorf("registrar %q: want sip:host[:port]", a.Registrar)
+		if (uri.Scheme != "sip" && uri.Scheme != "sips") || uri.Host == "" {
+			return "", fmt.Errorf("registrar %q: want sip:host[:port] or sips:host[:port]", a.Registrar)
+		}
+		if uri.Scheme == "sips" {
+			// RFC 3261 26.2: sips means TLS on every hop.
+			if tp != "" && tp != "tls" {
+				return "", fmt.Errorf("registrar %q: a sips: registrar needs transport tls, not %s", a.Registrar, tp)
+			}
+			tp = "tls"
 		}
 		if v, ok := uri.UriParams.Get("transport"); ok && v != "" {
 			if tp != "" && tp != strings.ToLower(v) {
@@ -214,10 +254,10 @@ func accountTransport(a *Account) (string, error) {
 	switch tp {
 	case "":
 		return "udp", nil
-	case "udp", "tcp":
+	case "udp", "tcp", "tls":
 		return tp, nil
 	}
-	return "", fmt.Errorf("transport %q not supported (udp or tcp)", tp)
+	return "", fmt.Errorf("transport %q not supported (udp, tcp or tls)", tp)
 }
 
 // splitListen parses cfg.Listen.
@@ -264,7 +304,8 @@ func (u *UA) Start(ctx context.Context) error {
 	u.udpConn, u.tcpLn, u.port = pc, ln, aport
 	u.host = advertisedHost(host, u.accounts)
 
-	sua, err := sipgo.NewUA(sipgo.WithUserAgent(u.cfg.UserAgent), sipgo.WithUserAgentHostname(u.host))
+	sua, err := sipgo.NewUA(sipgo.WithUserAgent(u.cfg.UserAgent), sipgo.WithUserAgentHostname(u.host),
+		sipgo.WithUserAgenTLSConfig(u.tlsConf))
 	if err != nil {
 		return u.abortStart(fmt.Errorf("sip: %w", err))
 	}
@@ -275,7 +316,9 @@ func (u *UA) Start(ctx context.Context) error {
 	}
 	u.srv = srv
 	u.legs = map[string]*leg{}
-	for _, tp := range []string{"udp", "tcp"} {
+	// TLS has no local listener: the registrar sends our calls back over
+	// the connection we registered on (PEERS.md, connection reuse).
+	for _, tp := range []string{"udp", "tcp", "tls"} {
 		opts := []sipgo.ClientOption{sipgo.WithClientHostname(u.host)}
 		if tp == "udp" {
 			// Requests must leave from the listener (SIPGO.md pitfall 1).
@@ -303,6 +346,7 @@ func (u *UA) Start(ctx context.Context) error {
 	srv.OnBye(u.onBye)
 	srv.OnCancel(u.onCancel)
 	srv.OnOptions(u.onOptions)
+	srv.OnNotify(u.onNotify) // notify.go
 	srv.OnNoRoute(u.onNoRoute)
 
 	u.serving.Add(2)
@@ -525,4 +569,18 @@ func (u *UA) legFor(transport string) *leg {
 // userAgentHeader is our User-Agent header.
 func (u *UA) userAgentHeader() sipmsg.Header {
 	return sipmsg.NewHeader("User-Agent", u.cfg.UserAgent)
+}
+
+// connected reports whether a TCP or TLS connection to addr is open.
+func (u *UA) connected(transport, addr string) bool {
+	pool := u.sua.TransportLayer().Pool(transport)
+	if pool == nil {
+		return false
+	}
+	c := pool.Get(addr)
+	if c == nil {
+		return false
+	}
+	c.TryClose() // undo the reference Get took
+	return true
 }

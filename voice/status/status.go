@@ -40,6 +40,30 @@ type PortStatus struct {
 	CallSeconds float64 `json:"call_s,omitempty"`
 	// Fault explains why the port is out of service, if it is.
 	Fault string `json:"fault,omitempty"`
+	// Line is the PSTN line of an FXO port (nil for FXS ports).
+	Line *LineStatus `json:"line,omitempty"`
+	// Call has the media statistics of the current call; LastCall those of
+	// the previous one.
+	Call     *CallStats `json:"call,omitempty"`
+	LastCall *CallStats `json:"last_call,omitempty"`
+}
+
+// LineStatus is the state of an FXO port's PSTN line, as its DAA sees it.
+type LineStatus struct {
+	// Volts is the tip-ring voltage, negative when the polarity is reversed.
+	Volts int `json:"volts"`
+	// LoopMA is the loop current while the port holds the line.
+	LoopMA int `json:"loop_ma"`
+	// Polarity is "normal" or "reversed" (relative to start-up).
+	Polarity string `json:"polarity"`
+	// Battery is false while the line has no battery (disconnected).
+	Battery bool `json:"battery"`
+	// InUse is true while another phone on the line is off hook.
+	InUse bool `json:"in_use"`
+	// Rings counts the ring bursts of the current or last ringing.
+	Rings int `json:"rings"`
+	// Error is the last driver error, if the line could not be read.
+	Error string `json:"error,omitempty"`
 }
 
 // AccountStatus is the registration state of one SIP account.
@@ -72,4 +96,47 @@ type LoopStatus struct {
 	Missed uint64 `json:"missed"`
 	// MaxLateness is the worst lateness seen, in microseconds.
 	MaxLatenessUS int64 `json:"max_lateness_us"`
+	// Histogram counts ticks by lateness.
+	Histogram []LatenessBucket `json:"histogram,omitempty"`
+}
+
+// LatenessBucket is one bar of the media loop's tick-lateness histogram.
+type LatenessBucket struct {
+	// UpToUS is the bucket's upper bound in microseconds; 0 on the last
+	// bucket, which counts everything above the previous bound.
+	UpToUS int64 `json:"up_to_us"`
+	// Count is the number of ticks that fell into the bucket.
+	Count uint64 `json:"count"`
+}
+
+// CallStats are the media statistics of one call (current or finished).
+type CallStats struct {
+	// Codec is the negotiated codec ("pcmu", "pcma").
+	Codec string `json:"codec"`
+	// SRTP names the SRTP crypto suite, empty for clear RTP.
+	SRTP string `json:"srtp,omitempty"`
+	// LocalRTP and RemoteRTP are the RTP addresses, ours and the far end's.
+	LocalRTP  string `json:"local_rtp"`
+	RemoteRTP string `json:"remote_rtp"`
+	// Seconds is the call's duration so far.
+	Seconds float64 `json:"seconds"`
+	// PacketsSent and PacketsReceived count RTP packets.
+	PacketsSent     uint64 `json:"packets_sent"`
+	PacketsReceived uint64 `json:"packets_received"`
+	// Lost counts packets never received; LossPercent is Lost over expected.
+	Lost        uint64  `json:"lost"`
+	LossPercent float64 `json:"loss_pct"`
+	// Late counts packets that came too late to play; Duplicates twice-received ones.
+	Late       uint64 `json:"late"`
+	Duplicates uint64 `json:"duplicates"`
+	// AuthFailures counts packets dropped by SRTP authentication.
+	AuthFailures uint64 `json:"auth_failures,omitempty"`
+	// ConcealedMS is the audio made up by loss concealment, in milliseconds.
+	ConcealedMS float64 `json:"concealed_ms"`
+	// JitterMS is the RFC 3550 interarrival jitter.
+	JitterMS float64 `json:"jitter_ms"`
+	// BufferMS is the jitter buffer's current delay.
+	BufferMS float64 `json:"buffer_ms"`
+	// MOS is the E-model (ITU-T G.107) estimate of listening quality, 1..4.5.
+	MOS float64 `json:"mos"`
 }

@@ -28,6 +28,10 @@ import (
 // runOpts are the flags of `loopstart run` (DESIGN.md contract 2).
 type runOpts struct {
 	board, data, http, sip, config, logLevel string
+	// https is the web UI's HTTPS listen address ("" = none); with
+	// httpRedirect the --http listener only redirects to it.
+	https        string
+	httpRedirect bool
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -37,6 +41,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.board, "board", "sim", "board definition (sim)")
 	fs.StringVar(&o.data, "data", "", "data directory (config, state); default a temporary directory")
 	fs.StringVar(&o.http, "http", "127.0.0.1:8080", "web UI listen address")
+	fs.StringVar(&o.https, "https", "", "web UI HTTPS listen address (self-signed certificate made in --data on first start); empty: no HTTPS")
+	fs.BoolVar(&o.httpRedirect, "http-redirect", false, "with --https: the --http listener redirects to HTTPS")
 	fs.StringVar(&o.sip, "sip", "127.0.0.1:5062", "SIP listen address (UDP and TCP)")
 	fs.StringVar(&o.config, "config", "", "config file (default DATA/config.xml, else the built-in default)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -65,7 +71,8 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logRing := webui.NewLogRing(1000) // the web UI's logs page
+	log := slog.New(logRing.Handler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}), level))
 	slog.SetDefault(log)
 
 	if o.board != "sim" {
@@ -100,12 +107,29 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 		return fmt.Errorf("board sim: %w", err)
 	}
 	gcfg := gatewayConfig(cfg, b, sipAddr, log)
-	gw, err := gateway.New(gcfg)
+	notify := &notifyHook{} // SIP NOTIFY check-sync → provisioning
+	gcfg.SIP.OnNotify = notify.handle
+	gw, err := gateway.NewSupervisor(gcfg) // rebuilds the gateway on config changes
 	if err != nil {
 		return err
 	}
-	ui := webui.New(webui.Options{Status: gw.Status, Sim: simControl{b}, Logger: log, Version: version})
+	mgr := &configManager{path: filepath.Join(o.data, "config.xml"), sup: gw, cur: cfg, log: log,
+		build: func(c *config.Config) gateway.Config {
+			gc := gatewayConfig(c, b, sipAddr, log)
+			gc.SIP.OnNotify = notify.handle
+			return gc
+		}}
+	prov := startProvisioning(ctx, mgr, gw, notify, "loopstart-sim", log)
+	ui := webui.New(webui.Options{Status: gw.Status, Sim: simControl{b}, Logger: log, Version: version,
+		DataDir: o.data, Config: mgr, Logs: logRing, Provisioning: provUI{prov}})
 	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second}
+	if o.https != "" {
+		stopTLS, err := serveHTTPS(o, ui, srv, log)
+		if err != nil {
+			return err
+		}
+		defer stopTLS()
+	}
 	go func() {
 		if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("web server", "err", err)
@@ -161,7 +185,8 @@ func gatewayConfig(cfg *config.Config, b *simboard.Board, sipAddr netip.AddrPort
 		gc.SIP.Accounts = append(gc.SIP.Accounts, sip.Account{
 			ID: a.ID, User: a.User, AuthUser: a.AuthUser, Password: a.Password,
 			Display: a.DisplayName, Registrar: a.Registrar,
-			Expires: time.Duration(a.Expires) * time.Second,
+			Expires:   time.Duration(a.Expires) * time.Second,
+			Transport: a.Transport, CAFile: a.CAFile, SRTP: a.SRTP,
 		})
 	}
 	for _, p := range cfg.Ports {
