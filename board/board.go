@@ -70,6 +70,62 @@ type FXS interface {
 	SetRinging(on bool) error
 }
 
+// FXOEvent is a set of line events an FXO port reports from one poll.
+type FXOEvent uint16
+
+// FXO line events.
+const (
+	// FXORingStart: a validated ring burst began.
+	FXORingStart FXOEvent = 1 << iota
+	// FXORingStop: the ring burst ended.
+	FXORingStop
+	// FXOPolarity: the line's polarity reversed (answer or disconnect
+	// supervision, caller ID alerting).
+	FXOPolarity
+	// FXOBatteryLost: the line lost battery (disconnect, cut line).
+	FXOBatteryLost
+	// FXOBatteryRestored: battery came back.
+	FXOBatteryRestored
+	// FXOInUse: another phone on the line went off hook.
+	FXOInUse
+	// FXOInUseEnd: the other phone hung up.
+	FXOInUseEnd
+)
+
+// FXOStatus is an FXO port's line state after a poll.
+type FXOStatus struct {
+	// OffHook is true while the port holds (seizes) the line.
+	OffHook bool
+	// Ringing is true during a validated ring burst; Rings counts the
+	// bursts of the current ringing episode.
+	Ringing bool
+	Rings   int
+	// LineVolts is the tip-ring voltage, negative when reversed.
+	LineVolts int
+	// LoopMA is the loop current while off hook.
+	LoopMA int
+	// Reversed is the debounced polarity relative to the one at start-up.
+	Reversed bool
+	// Battery is false while the line has no battery.
+	Battery bool
+	// InUse is true while another phone on the line is off hook.
+	InUse bool
+	// Events are the changes found by this poll.
+	Events FXOEvent
+}
+
+// FXO is the voice layer's view of one office port (a DAA on a PSTN line).
+// Its methods are called from the media loop goroutine only, once per frame
+// at most.
+type FXO interface {
+	// SetHook seizes (true) or releases the line.
+	SetHook(offHook bool) error
+	// Poll samples the line and returns its debounced state with the events
+	// since the last poll. now is the frame clock; the driver debounces on
+	// it. It must not allocate.
+	Poll(now time.Duration) (FXOStatus, error)
+}
+
 // Port is one analog port of a board.
 type Port struct {
 	// N is the port number users see, from 1.
@@ -80,6 +136,8 @@ type Port struct {
 	Slot int
 	// FXS is set when Kind is KindFXS.
 	FXS FXS
+	// FXO is set when Kind is KindFXO.
+	FXO FXO
 	// Fault is non-nil when the port's chip failed to come up; the port is
 	// then unusable and the other ports keep working.
 	Fault error

@@ -1,5 +1,7 @@
 // Package sim is the simulated board: two FXS ports, each an Si3215 chip model
-// driven by the real drivers/si3215 driver, on a virtual PCM highway
+// driven by the real drivers/si3215 driver, and an FXO port 3, an Si3050
+// model driven by drivers/si3050 and hung on a virtual central office
+// (CentralOffice), on a virtual PCM highway
 // (drivers/pcm/sim). Each model's tip/ring pair is wired to a virtual Phone
 // with a hook switch, a keypad that dials DTMF as audio or pulses on the
 // hook, a tone sender, a ringer that counts rings and an earpiece whose audio
@@ -23,7 +25,10 @@ import (
 	"periph.io/x/conn/v3/spi"
 
 	"github.com/loopstart/loopstart/board"
+	"github.com/loopstart/loopstart/board/chips"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
+	"github.com/loopstart/loopstart/drivers/si3050"
+	fxomodel "github.com/loopstart/loopstart/drivers/si3050/model"
 	"github.com/loopstart/loopstart/drivers/si3215"
 	"github.com/loopstart/loopstart/drivers/si3215/model"
 )
@@ -33,6 +38,10 @@ const Name = "sim"
 
 // Ports is the number of FXS ports on the simulated board.
 const Ports = 2
+
+// FXOPort is the port number of the FXO port (the Si3050 on the virtual
+// central office line).
+const FXOPort = Ports + 1
 
 // Slots is the number of timeslots on the simulated highway (room for the FXO
 // port and one spare).
@@ -57,6 +66,9 @@ type Opts struct {
 	// value is a healthy chip; a test of fault handling can set, say, ID 0x0F
 	// (no chip answers) or StuckCalibration.
 	Chips [Ports]model.Opts
+	// FXO holds the FXO port's DAA model options; the zero value is a
+	// healthy Si3050 + Si3019.
+	FXO fxomodel.Opts
 }
 
 // Board is the assembled simulated board. Its embedded board.Board is what
@@ -67,6 +79,8 @@ type Board struct {
 	highway *simpcm.Highway
 	chips   []*model.Chip
 	phones  []*Phone
+	daa     *fxomodel.Chip
+	co      *CentralOffice
 }
 
 // New builds the board: the highway, a chip model and a phone per port, and a
@@ -105,8 +119,54 @@ func New(opts Opts) (*Board, error) {
 		}
 		b.Ports = append(b.Ports, port)
 	}
+	b.addFXO(opts.FXO, log)
 	return b, nil
 }
+
+// addFXO builds port FXOPort: the DAA model on the central office line,
+// brought up by the real driver.
+func (b *Board) addFXO(mo fxomodel.Opts, log *slog.Logger) {
+	n, slot := FXOPort, FXOPort-1
+	name := fmt.Sprintf("sim-spi0.cs%d", slot)
+	b.daa = fxomodel.New(mo)
+	b.co = NewCentralOffice(n)
+	b.daa.Attach(b.co)
+	b.highway.Attach(b.daa)
+	port := board.Port{N: n, Kind: board.KindFXO, Slot: slot}
+	dev, err := bringUpFXO(b.daa, name, slot)
+	if err != nil {
+		port.Fault = fmt.Errorf("port %d: %w", n, err)
+		log.Error("sim board: fxo chip failed", "port", n, "chip", name, "err", err)
+	} else {
+		port.FXO = chips.NewSi3050FXO(dev)
+		log.Info("sim board: fxo port up", "port", n, "chip", name, "slot", slot)
+	}
+	b.Ports = append(b.Ports, port)
+}
+
+// bringUpFXO connects to the DAA model and initialises it with the driver.
+func bringUpFXO(chip *fxomodel.Chip, name string, slot int) (*si3050.Dev, error) {
+	conn, err := chip.Connect(SPISpeed, si3050.SPIMode, 8)
+	if err != nil {
+		return nil, fmt.Errorf("spi connect: %w", err)
+	}
+	return si3050.New(conn, chip.ResetPin(), chip.IRQPin(), &si3050.Opts{
+		Slot:  slot,
+		Name:  name,
+		Sleep: func(time.Duration) {},
+	})
+}
+
+// Line returns the central office line of FXO port n.
+func (b *Board) Line(n int) (*CentralOffice, error) {
+	if n != FXOPort {
+		return nil, fmt.Errorf("line %d: %w", n, ErrNoPort)
+	}
+	return b.co, nil
+}
+
+// DAA returns the FXO port's chip model (for tests and fault injection).
+func (b *Board) DAA() *fxomodel.Chip { return b.daa }
 
 // bringUp connects to a chip model and initialises it with the real driver.
 func bringUp(chip *model.Chip, name string, slot int) (*si3215.Dev, error) {

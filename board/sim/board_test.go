@@ -52,7 +52,7 @@ func newMedia(t *testing.T, opts Opts) *media {
 		m.rx[i] = make([]int16, pcm.FrameSamples)
 	}
 	for _, p := range b.Ports {
-		if p.Fault != nil {
+		if p.Fault != nil || p.Kind != board.KindFXS {
 			continue
 		}
 		if err := p.FXS.SetLinefeed(board.FeedForwardActive); err != nil {
@@ -66,7 +66,7 @@ func newMedia(t *testing.T, opts Opts) *media {
 func (m *media) tick(n int) {
 	m.t.Helper()
 	for range n {
-		for i, p := range m.b.Ports {
+		for i, p := range m.b.Ports[:Ports] {
 			m.play[i].Fill(m.tx[p.Slot])
 		}
 		seq, late, err := m.b.Board.Highway.Exchange(context.Background(), m.tx, m.rx)
@@ -78,7 +78,10 @@ func (m *media) tick(n int) {
 		}
 		m.seq = seq
 		now := time.Duration(seq) * pcm.FrameDuration
-		for i, p := range m.b.Ports {
+		for i, p := range m.b.Ports[:Ports] {
+			if p.Kind != board.KindFXS {
+				continue
+			}
 			m.heard[i] = append(m.heard[i], m.rx[p.Slot]...)
 			if p.Fault != nil {
 				continue
@@ -107,10 +110,13 @@ func (m *media) phone(n int) *Phone {
 func TestBoardShape(t *testing.T) {
 	m := newMedia(t, Opts{})
 	b := m.b
-	if b.Name != "sim" || len(b.Ports) != Ports || b.Board.Highway.Slots() < 4 {
+	if b.Name != "sim" || len(b.Ports) != Ports+1 || b.Board.Highway.Slots() < 4 {
 		t.Fatalf("board %q with %d ports and %d slots", b.Name, len(b.Ports), b.Board.Highway.Slots())
 	}
-	for i, p := range b.Ports {
+	if p := b.Ports[Ports]; p.N != FXOPort || p.Kind != board.KindFXO || p.FXO == nil || p.Fault != nil {
+		t.Fatalf("fxo port: %+v", p)
+	}
+	for i, p := range b.Ports[:Ports] {
 		if p.N != i+1 || p.Kind != board.KindFXS || p.Slot != i || p.Fault != nil || p.FXS == nil {
 			t.Fatalf("port %d: %+v", i, p)
 		}
@@ -383,7 +389,7 @@ func TestBoardFrameNoAllocs(t *testing.T) {
 	ctx := context.Background()
 	hw := m.b.Board.Highway
 	allocs := testing.AllocsPerRun(200, func() {
-		for i, p := range m.b.Ports {
+		for i, p := range m.b.Ports[:Ports] {
 			m.play[i].Fill(m.tx[p.Slot])
 		}
 		seq, _, err := hw.Exchange(ctx, m.tx, m.rx)
@@ -391,7 +397,14 @@ func TestBoardFrameNoAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range m.b.Ports {
-			if _, err := p.FXS.PollHook(time.Duration(seq) * pcm.FrameDuration); err != nil {
+			now := time.Duration(seq) * pcm.FrameDuration
+			if p.FXO != nil {
+				if _, err := p.FXO.Poll(now); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			if _, err := p.FXS.PollHook(now); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -36,3 +36,46 @@ type Highway interface {
 	// Close stops the bus.
 	Close() error
 }
+
+// Format is the sample format a chip puts on its timeslot.
+type Format uint8
+
+// Sample formats. The project's highway carries 16-bit words per slot: a
+// linear sample, or a companded code in the word's high byte (the first
+// eight bit clocks of the slot) with the low byte zero.
+const (
+	// Linear16 is 16-bit two's complement linear PCM (the default).
+	Linear16 Format = iota
+	// ULaw is G.711 µ-law, 8 bits.
+	ULaw
+	// ALaw is G.711 A-law, 8 bits.
+	ALaw
+)
+
+// String returns "linear16", "ulaw" or "alaw".
+func (f Format) String() string {
+	switch f {
+	case Linear16:
+		return "linear16"
+	case ULaw:
+		return "ulaw"
+	case ALaw:
+		return "alaw"
+	}
+	return "format(" + string(rune('0'+f%10)) + ")"
+}
+
+// PCMF returns the chips' 2-bit PCM format code (Si3215 register 1 bits 4:3,
+// Si3050 register 33 bits 4:3): 0 A-law, 1 µ-law, 3 16-bit linear; ok is
+// false for an unknown format.
+func (f Format) PCMF() (code byte, ok bool) {
+	switch f {
+	case Linear16:
+		return 3, true
+	case ULaw:
+		return 1, true
+	case ALaw:
+		return 0, true
+	}
+	return 0, false
+}

@@ -11,6 +11,8 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/spi"
+
+	"github.com/loopstart/loopstart/drivers/pcm"
 )
 
 // SPI parameters to pass to spi.Port.Connect for this chip.
@@ -36,6 +38,10 @@ var (
 	// ErrTimeout means a bounded wait (indirect access, battery power-up,
 	// calibration) did not finish.
 	ErrTimeout = errors.New("timeout")
+	// ErrPowerAlarm means the chip reported a power alarm (an external
+	// transistor overheating, a short on the line): the line is shut down
+	// and the port is faulty until ClearFault.
+	ErrPowerAlarm = errors.New("power alarm")
 )
 
 // Opts configures a Dev. Zero fields take the values of DefaultOpts.
@@ -60,6 +66,31 @@ type Opts struct {
 	// Tests and simulations pass a function that returns at once: every wait
 	// is bounded by summing the requested durations, never by the wall clock.
 	Sleep func(time.Duration)
+	// Format is the PCM sample format (default 16-bit linear; µ-law and
+	// A-law put the 8-bit code in the first 8 bit clocks of the slot).
+	Format pcm.Format
+	// Country selects the ringing amplitude and DC offset, the two-wire
+	// impedance and the gains (LookupCountry); RingHz, when zero, also
+	// comes from it. Empty keeps the chip's reset impedance, 0 dB gains and
+	// the default ringing.
+	Country string
+	// RingVoltsPeak, when set, overrides the country's ringing amplitude
+	// (volts peak, at most 90); RingAmplitude overrides both.
+	RingVoltsPeak int
+	// RingDCOffsetVolts, when set, overrides the country's ringing DC
+	// offset (-45..45 V).
+	RingDCOffsetVolts int
+	// Daisy puts the chip in daisy-chain mode at position Chain (0-7): all
+	// chips share one chip select, SDI passed on through SDITHRU, and every
+	// access is preceded by a chip-select byte (1<<Chain; 0xFF broadcast).
+	// On a chain, create the Dev with the RESET pin first: it resets every
+	// chip and turns daisy-chain mode on for all; create the others after
+	// it, without the pin.
+	Daisy bool
+	Chain int
+	// Hook sets the pulse-dial and hook-flash windows PollEvent classifies
+	// with; zero fields take DefaultHookWindows.
+	Hook HookWindows
 }
 
 // DefaultOpts documents the values New uses for zero fields of Opts. New does
@@ -133,14 +164,14 @@ const (
 
 // Register bits and values.
 const (
-	pcmEnable     = 0x20
-	pcmLinear16   = 0x18 // PCMF bits 4:3 = 11
-	powerDownDCDC = 0x10 // reg14 bit 4
-	loopLCR       = 0x01 // reg68
-	loopRTP       = 0x02
-	intRingTrip   = 0x01 // reg19
-	intLoop       = 0x02
-	dcdcCalBusy   = 0x80 // reg93
+	pcmEnable      = 0x20
+	powerDownDCDC  = 0x10 // reg14 bit 4
+	loopLCR        = 0x01 // reg68
+	loopRTP        = 0x02
+	intRingTrip    = 0x01 // reg19
+	intLoop        = 0x02
+	intPowerAlarms = 0xFC // reg19 bits 7:2: transistor power alarms
+	dcdcCalBusy    = 0x80 // reg93
 )
 
 // Indirect registers, Si3215 numbering.
@@ -179,6 +210,19 @@ type Dev struct {
 
 	lf Linefeed // last linefeed written
 
+	// Daisy-chain framing: a chip-select byte before each access.
+	daisy bool
+	mask  [1]byte
+	wr3   [3]spi.Packet
+	rd3   [3]spi.Packet
+
+	line    *Country // country setup, nil for chip defaults
+	ringVpk int      // ringing amplitude in volts peak (0: RNGX as given)
+	ringOff int      // ringing DC offset, volts
+
+	fault error // a power alarm: the port is out of service
+	cls   HookClassifier
+
 	// Hook debounce.
 	hookInit  bool
 	hookState bool          // debounced
@@ -208,11 +252,45 @@ func New(c spi.Conn, reset gpio.PinOut, irq gpio.PinIn, opts *Opts) (*Dev, error
 	if o.Debounce == 0 {
 		o.Debounce = defaultDebounce
 	}
+	var line *Country
+	if o.Country != "" {
+		c, err := LookupCountry(o.Country)
+		if err != nil {
+			return nil, fmt.Errorf("si3215 %s: %w", o.Name, err)
+		}
+		line = &c
+		if o.RingHz == 0 {
+			o.RingHz = c.RingHz
+		}
+		if o.RingVoltsPeak == 0 {
+			o.RingVoltsPeak = c.RingVoltsPeak
+		}
+		if o.RingDCOffsetVolts == 0 {
+			o.RingDCOffsetVolts = c.RingDCOffsetVolts
+		}
+	}
 	if o.RingHz == 0 {
 		o.RingHz = defaultRingHz
 	}
+	if o.RingAmplitude == 0 && o.RingVoltsPeak > 0 && o.RingVoltsPeak <= 90 && o.RingHz >= 10 && o.RingHz <= 100 {
+		o.RingAmplitude = RingAmplitude(o.RingHz, o.RingVoltsPeak)
+	}
 	if o.RingAmplitude == 0 {
 		o.RingAmplitude = defaultRingAmplitude
+	}
+	o.Hook.setDefaults()
+	_, fmtOK := o.Format.PCMF()
+	switch {
+	case !fmtOK:
+		return nil, fmt.Errorf("si3215 %s: unknown PCM format %v", o.Name, o.Format)
+	case o.RingVoltsPeak < 0 || o.RingVoltsPeak > 90:
+		return nil, fmt.Errorf("si3215 %s: ringing %d V peak out of range 0-90", o.Name, o.RingVoltsPeak)
+	case o.RingDCOffsetVolts < -45 || o.RingDCOffsetVolts > 45:
+		return nil, fmt.Errorf("si3215 %s: ringing DC offset %d V out of range -45..45", o.Name, o.RingDCOffsetVolts)
+	case o.Daisy && (o.Chain < 0 || o.Chain > 7):
+		return nil, fmt.Errorf("si3215 %s: chain position %d out of range 0-7", o.Name, o.Chain)
+	case !o.Hook.valid():
+		return nil, fmt.Errorf("si3215 %s: hook windows %+v inconsistent", o.Name, o.Hook)
 	}
 	switch {
 	case c == nil:
@@ -226,7 +304,9 @@ func New(c spi.Conn, reset gpio.PinOut, irq gpio.PinIn, opts *Opts) (*Dev, error
 	case o.RingAmplitude > 0x7FFF:
 		return nil, fmt.Errorf("si3215 %s: ring amplitude 0x%x above 0x7fff", o.Name, o.RingAmplitude)
 	}
-	d := &Dev{c: c, reset: reset, irq: irq, opts: o, sleep: o.Sleep}
+	d := &Dev{c: c, reset: reset, irq: irq, opts: o, sleep: o.Sleep, line: line,
+		ringVpk: o.RingVoltsPeak, ringOff: o.RingDCOffsetVolts}
+	d.cls.W = o.Hook
 	if d.sleep == nil {
 		d.sleep = time.Sleep
 	}
@@ -235,7 +315,26 @@ func New(c spi.Conn, reset gpio.PinOut, irq gpio.PinIn, opts *Opts) (*Dev, error
 	d.rd[0].W = d.cmd[:]
 	d.rd[1].W = d.dummy[:]
 	d.rd[1].R = d.in[:]
+	d.wr3[0].W, d.wr3[1].W, d.wr3[2].W = d.mask[:], d.cmd[:], d.data[:]
+	d.rd3[0].W, d.rd3[1].W, d.rd3[2].W, d.rd3[2].R = d.mask[:], d.cmd[:], d.dummy[:], d.in[:]
+	d.mask[0] = 1 << uint(o.Chain&7)
 	d.irs = indirectTable(o.RingHz, o.RingAmplitude)
+	if line != nil || o.RingDCOffsetVolts != 0 {
+		rx, tx := 0.0, 0.0
+		if line != nil {
+			rx, tx = line.RXGainDB, line.TXGainDB
+		}
+		for i := range d.irs {
+			switch d.irs[i].addr {
+			case irRingVOffset:
+				d.irs[i].val = RingOffset(o.RingDCOffsetVolts)
+			case irRXGain:
+				d.irs[i].val = gainReg(rx)
+			case irTXGain:
+				d.irs[i].val = gainReg(tx)
+			}
+		}
+	}
 	if err := d.init(); err != nil {
 		return nil, err
 	}
@@ -297,6 +396,11 @@ func (d *Dev) init() error {
 			return fmt.Errorf("si3215 %s: irq pin: %w", d.opts.Name, err)
 		}
 	}
+	if d.opts.Daisy {
+		if err := d.enableDaisy(); err != nil {
+			return err
+		}
+	}
 	if err := d.probe(); err != nil {
 		return err
 	}
@@ -309,6 +413,7 @@ func (d *Dev) init() error {
 		func() error { return d.write(regAutoCtl, 0x07) },   // auto ring trip etc., no auto battery switching
 		func() error { return d.write(regBatFeed, 0x01) },   // Q7 off
 		func() error { return d.flushFilters(0x8000, nil) }, // flush filters during calibration
+		d.setupLine,
 		d.powerUp,
 		func() error { return d.write(regLoopILimit, 0) }, // 20 mA loop current limit
 		func() error { return d.write(regDCDCCtl, 0x19) }, // engage DC-DC
@@ -337,6 +442,9 @@ func (d *Dev) probe() error {
 	id, err := d.read(regID)
 	if err != nil {
 		return err
+	}
+	if d.daisy {
+		id &= 0x3F // bit 7 reads back the daisy-chain enable
 	}
 	rev := id & 0x0F
 	if id == 0x00 || id == 0xFF || rev == 0 || rev == 0x0F {
@@ -469,8 +577,9 @@ func (d *Dev) calibrateDCDC() error {
 
 func (d *Dev) setupPCM() error {
 	count := d.opts.Slot * 16
+	pcmf, _ := d.opts.Format.PCMF()
 	for _, r := range [...]struct{ addr, val byte }{
-		{regPCMMode, pcmEnable | pcmLinear16},
+		{regPCMMode, pcmEnable | pcmf<<3},
 		{regTXStartLo, byte(count)},
 		{regTXStartHi, byte(count>>8) & 0x03},
 		{regRXStartLo, byte(count)},
@@ -486,7 +595,7 @@ func (d *Dev) setupPCM() error {
 func (d *Dev) setupInterrupts() error {
 	var mask2 byte
 	if d.irq != nil {
-		mask2 = intLoop | intRingTrip
+		mask2 = intLoop | intRingTrip | intPowerAlarms
 	}
 	for _, r := range [...]struct{ addr, val byte }{
 		{regIntStatus1, 0xFF}, // clear everything pending
@@ -534,6 +643,9 @@ func (d *Dev) SetLinefeed(lf Linefeed) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fault != nil && lf != LinefeedOpen {
+		return d.fault
+	}
 	return d.setLinefeed(lf)
 }
 
@@ -575,20 +687,30 @@ func (d *Dev) SetRinging(on bool) error {
 func (d *Dev) PollHook(now time.Duration) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.pollHook(now)
+}
+
+func (d *Dev) pollHook(now time.Duration) (bool, error) {
+	if d.fault != nil {
+		return d.hookState, d.fault
+	}
 	if d.irq != nil && d.hookInit && !d.forceRead && d.hookRaw == d.hookState &&
 		d.lf != LinefeedRinging && d.irq.Read() == gpio.High {
 		return d.hookState, nil
 	}
-	if d.irq != nil {
-		s, err := d.read(regIntStatus2)
-		if err != nil {
+	// Interrupt status: loop closure, ring trip and the power alarms. Read
+	// every poll without an IRQ pin, so alarms are seen either way.
+	s, err := d.read(regIntStatus2)
+	if err != nil {
+		return d.hookState, err
+	}
+	if s != 0 {
+		if err := d.write(regIntStatus2, s); err != nil {
 			return d.hookState, err
 		}
-		if s != 0 {
-			if err := d.write(regIntStatus2, s); err != nil {
-				return d.hookState, err
-			}
-		}
+	}
+	if s&intPowerAlarms != 0 {
+		return d.hookState, d.powerAlarm(s)
 	}
 	v, err := d.read(regLoopStatus)
 	if err != nil {
@@ -616,7 +738,11 @@ func (d *Dev) Halt() error {
 func (d *Dev) write(addr, val byte) error {
 	d.cmd[0] = addr & 0x7F
 	d.data[0] = val
-	if err := d.c.TxPackets(d.wr[:]); err != nil {
+	pk := d.wr[:]
+	if d.daisy {
+		pk = d.wr3[:]
+	}
+	if err := d.c.TxPackets(pk); err != nil {
 		return fmt.Errorf("si3215 %s: write register %d: %w", d.opts.Name, addr, err)
 	}
 	return nil
@@ -626,7 +752,11 @@ func (d *Dev) write(addr, val byte) error {
 func (d *Dev) read(addr byte) (byte, error) {
 	d.cmd[0] = 0x80 | addr
 	d.dummy[0] = 0
-	if err := d.c.TxPackets(d.rd[:]); err != nil {
+	pk := d.rd[:]
+	if d.daisy {
+		pk = d.rd3[:]
+	}
+	if err := d.c.TxPackets(pk); err != nil {
 		return 0, fmt.Errorf("si3215 %s: read register %d: %w", d.opts.Name, addr, err)
 	}
 	return d.in[0], nil

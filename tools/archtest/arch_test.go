@@ -110,3 +110,21 @@ func TestPackageDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestBoardInterfacesLinkNoDriver: package board holds the interfaces the
+// voice layer imports; the driver adapters live in board/chips so that
+// voice/ never links a chip driver.
+func TestBoardInterfacesLinkNoDriver(t *testing.T) {
+	for _, p := range list(t) {
+		if p.ImportPath != module+"/board" {
+			continue
+		}
+		for _, d := range p.Deps {
+			if strings.HasPrefix(d, module+"/drivers/") && d != module+"/drivers/pcm" {
+				t.Errorf("board depends on %s", d)
+			}
+		}
+		return
+	}
+	t.Fatal("package board not found")
+}

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"periph.io/x/conn/v3/physic"
+
+	"github.com/loopstart/loopstart/drivers/internal/g711"
 )
 
 // DefaultID is the reg0 value of the modelled part when Opts.ID is 0: part
@@ -62,6 +64,16 @@ type Opts struct {
 	// IndirectBusy is how many further register accesses reg31 stays busy after
 	// an indirect access starts; 0 selects 2.
 	IndirectBusy int
+	// StuckBusy makes reg31 never clear after an indirect access starts.
+	StuckBusy bool
+	// Absent makes every byte clocked out AbsentValue (0xFF: nothing on the
+	// bus, 0x00: SDO shorted low): no chip answers.
+	Absent      bool
+	AbsentValue byte
+	// Chain is the chip's daisy-chain position (0-7): in daisy-chain mode
+	// (register 0 bit 7) it answers accesses whose chip-select byte has bit
+	// Chain set.
+	Chain int
 }
 
 // Chip is the model of one Si3215. Its SPI connection, pins and Transfer may be
@@ -97,12 +109,18 @@ type Chip struct {
 	speedLimit physic.Frequency
 
 	ear, mouth []int16
+	dec        []int16
 
 	accesses   int
 	violations []string
 
 	reset *resetPin
 	irq   *irqPin
+
+	daisy   bool // daisy-chain mode: a chip-select byte leads each access
+	dpos    int  // byte position in a daisy frame
+	dsel    bool // this chip is selected by the frame's chip-select byte
+	failSPI int
 }
 
 // New returns a chip out of reset, with nothing attached to its line.
@@ -120,6 +138,7 @@ func New(opts Opts) *Chip {
 		opts:  opts,
 		ear:   make([]int16, 80),
 		mouth: make([]int16, 80),
+		dec:   make([]int16, 80),
 	}
 	c.reset = &resetPin{c: c, level: true}
 	c.irq = &irqPin{c: c}
@@ -198,7 +217,7 @@ const (
 
 func regKind(a byte) int {
 	switch {
-	case a == 0, a == 6, a == 31, a == 68, a == 82, a == 83:
+	case a == 6, a == 31, a == 68, a >= 79 && a <= 83:
 		return kRO
 	case a >= 18 && a <= 20:
 		return kW1C
@@ -233,6 +252,7 @@ func (c *Chip) resetRegs() {
 	c.regs[75] = 0x10
 	c.regs[93] = 0x0C
 	c.pending = false
+	c.daisy, c.dpos = false, 0
 	c.irBusy, c.idaWritten = 0, false
 	c.calLeft, c.dcdcCalLeft = 0, 0
 	c.rtp, c.lcr = false, false
@@ -313,6 +333,23 @@ func (c *Chip) sense(closed bool) int {
 		v |= 2
 	}
 	c.regs[68] = v
+	// Analog readouts: loop current (1.1 mA/LSB, 25 mA when the loop is
+	// closed), tip and ring voltages (0.376 V/LSB) from the feed.
+	c.regs[79], c.regs[80], c.regs[81] = 0, 0, 0
+	if lcr {
+		c.regs[79] = 23
+	}
+	if c.feeding() {
+		vb := c.regs[82]
+		if lcr {
+			vb = 0x18 // about 9 V across an off-hook phone
+		}
+		if c.regs[64]&4 != 0 { // reverse polarity
+			c.regs[80] = vb
+		} else {
+			c.regs[81] = vb
+		}
+	}
 
 	ring := !c.inReset && c.regs[64]&7 == 4 && c.regs[82] >= feedVBAT && c.ir[8] != 0
 	if c.term == nil || ring == c.ringShown {
@@ -328,7 +365,7 @@ func (c *Chip) sense(closed bool) int {
 // tick advances model time by one register access. Caller holds mu.
 func (c *Chip) tick() {
 	c.accesses++
-	if c.irBusy > 0 {
+	if c.irBusy > 0 && !c.opts.StuckBusy {
 		c.irBusy--
 		if c.irBusy == 0 {
 			if c.irWrite {
@@ -381,6 +418,16 @@ func (c *Chip) read(a byte) byte {
 
 // write performs a register write. Caller holds mu.
 func (c *Chip) write(a, v byte) {
+	if a == 0 {
+		// Register 0 is read-only but for bit 7, daisy-chain enable.
+		if v&0x80 != 0 {
+			c.daisy = true
+			c.regs[0] |= 0x80
+		} else if v != 0 {
+			c.violate("write 0x%02x to register 0 (only bit 7, daisy chain, is writable)", v)
+		}
+		return
+	}
 	switch regKind(a) {
 	case kUnknown:
 		c.violate("write 0x%02x to unknown register %d", v, a)
@@ -485,15 +532,25 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 	if n > len(c.ear) {
 		c.ear = make([]int16, n)
 		c.mouth = make([]int16, n)
+		c.dec = make([]int16, n)
 	}
 	ear, mouth := c.ear[:n], c.mouth[:n]
 	clear(ear)
 	clear(mouth)
-	pcmOn := !c.inReset && c.regs[1]&0x20 != 0 && c.regs[1]&0x18 == 0x18 && c.regs[8] == 0
+	pcmOn := !c.inReset && c.regs[1]&0x20 != 0 && c.regs[1]&0x18 != 0x10 && c.regs[8] == 0
+	pcmf := c.regs[1] >> 3 & 3
 	rx := c.channel(4, len(fromHost))
 	tx := c.channel(2, len(toHost))
-	if pcmOn && rx >= 0 && c.feeding() {
-		gain(ear, fromHost[rx], c.ir[13])
+	if pcmOn && rx >= 0 && c.feeding() && fromHost[rx] != nil {
+		src := fromHost[rx]
+		if pcmf != 3 {
+			m := min(len(src), len(c.dec))
+			for i, v := range src[:m] {
+				c.dec[i] = decode(pcmf, v)
+			}
+			src = c.dec[:m]
+		}
+		gain(ear, src, c.ir[13])
 	}
 	talk := pcmOn && c.lcr
 	txGain := c.ir[14]
@@ -514,6 +571,59 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 		return
 	}
 	gain(out, mouth, txGain)
+	if pcmf != 3 {
+		for i, v := range out {
+			out[i] = encode(pcmf, v)
+		}
+	}
+}
+
+// encode puts a G.711 code (pcmf 0 A-law, 1 µ-law) in the word's high byte.
+func encode(pcmf byte, v int16) int16 {
+	if pcmf == 0 {
+		return int16(uint16(g711.EncodeALaw(v)) << 8)
+	}
+	return int16(uint16(g711.EncodeULaw(v)) << 8)
+}
+
+func decode(pcmf byte, v int16) int16 {
+	if pcmf == 0 {
+		return g711.DecodeALaw(byte(uint16(v) >> 8))
+	}
+	return g711.DecodeULaw(byte(uint16(v) >> 8))
+}
+
+// PowerAlarm raises the power alarm of external transistor q (1-6):
+// register 19 bit q+1, which the chip answers by opening the linefeed
+// (its thermal protection).
+func (c *Chip) PowerAlarm(q int) {
+	if q < 1 || q > 6 {
+		return
+	}
+	c.mu.Lock()
+	c.regs[19] |= 1 << uint(q+1)
+	c.setLinefeed(0)
+	ev := c.sense(false)
+	t := c.term
+	c.mu.Unlock()
+	c.ringEvent(t, ev)
+}
+
+// FailSPI makes the next n transfers fail with ErrInjected.
+func (c *Chip) FailSPI(n int) {
+	c.mu.Lock()
+	c.failSPI = n
+	c.mu.Unlock()
+}
+
+func (c *Chip) takeFailure() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failSPI > 0 {
+		c.failSPI--
+		return true
+	}
+	return false
 }
 
 // channel returns the PCM channel from the start count at reg lo/lo+1, or -1

@@ -124,8 +124,9 @@ func TestByteProtocol(t *testing.T) {
 	if got := h.r(9); got != 0x12 {
 		t.Errorf("framing lost after abort: reg9 = 0x%02x", got)
 	}
-	// Read-only and unknown registers are recorded, not written.
-	h.w(0, 0x80)
+	// Read-only and unknown registers are recorded, not written (register
+	// 0 takes only bit 7, the daisy-chain enable).
+	h.w(0, 0x01)
 	h.w(68, 1)
 	h.w(120, 1)
 	if v := c.Violations(); len(v) != 3 {

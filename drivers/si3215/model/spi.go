@@ -9,6 +9,9 @@ import (
 	"periph.io/x/conn/v3/spi"
 )
 
+// ErrInjected is returned by a transfer failed with FailSPI.
+var ErrInjected = errors.New("si3215 model: injected SPI error")
+
 // ErrCSHeld is returned for a transfer that keeps chip select asserted over
 // more than one byte: the ProSLIC needs CS to rise after every byte.
 var ErrCSHeld = errors.New("si3215 model: chip select held over more than one byte")
@@ -86,6 +89,10 @@ func (s *spiConn) Tx(w, r []byte) error {
 		s.c.abort()
 		return fmt.Errorf("%w: Tx of %d bytes", ErrCSHeld, n)
 	}
+	if s.c.takeFailure() {
+		s.c.abort()
+		return ErrInjected
+	}
 	var b byte
 	if len(w) == 1 {
 		b = w[0]
@@ -115,6 +122,10 @@ func (s *spiConn) TxPackets(p []spi.Packet) error {
 			return fmt.Errorf("%w: packet %d", ErrCSHeld, i)
 		}
 	}
+	if s.c.takeFailure() {
+		s.c.abort()
+		return ErrInjected
+	}
 	for i := range p {
 		pk := &p[i]
 		var b byte
@@ -136,6 +147,31 @@ func (c *Chip) cycle(b byte) byte {
 		c.mu.Unlock()
 		return 0xFF
 	}
+	if c.opts.Absent {
+		c.mu.Unlock()
+		return c.opts.AbsentValue
+	}
+	if c.daisy {
+		// Daisy chain: chip-select byte, control byte, data byte.
+		switch c.dpos {
+		case 0:
+			c.dsel = b&(1<<uint(c.opts.Chain&7)) != 0
+			c.dpos = 1
+			c.mu.Unlock()
+			return 0xFF
+		case 1:
+			c.dpos, c.cmd = 2, b
+			c.mu.Unlock()
+			return 0xFF
+		}
+		c.dpos = 0
+		sel, cmd := c.dsel, c.cmd
+		c.mu.Unlock()
+		if !sel {
+			return 0xFF // not addressed: SDO released
+		}
+		return c.access(cmd, b)
+	}
 	if !c.pending {
 		c.pending, c.cmd = true, b
 		c.mu.Unlock()
@@ -151,5 +187,83 @@ func (c *Chip) cycle(b byte) byte {
 func (c *Chip) abort() {
 	c.mu.Lock()
 	c.pending = false
+	c.dpos = 0
 	c.mu.Unlock()
+}
+
+// Bus is several ProSLICs on one chip select, daisy-chained SDI to
+// SDITHRU: every chip sees every byte; SDO is the wired combination of the
+// chips' outputs (a chip not addressed releases it and reads 0xFF). Before
+// daisy-chain mode is on, every chip takes every access, as on hardware
+// where only the chain's first chip would see a clean frame; drivers only
+// send the daisy-chain enable then.
+type Bus struct {
+	chips []*Chip
+}
+
+// NewBus chains chips on one chip select. Their Opts.Chain must differ.
+func NewBus(chips ...*Chip) (*Bus, error) {
+	seen := map[int]bool{}
+	for _, c := range chips {
+		if seen[c.opts.Chain] {
+			return nil, fmt.Errorf("si3215 model: two chips at chain position %d", c.opts.Chain)
+		}
+		seen[c.opts.Chain] = true
+	}
+	return &Bus{chips: chips}, nil
+}
+
+// Connect implements spi.Port with the same rules as Chip.Connect.
+func (b *Bus) Connect(f physic.Frequency, mode spi.Mode, bits int) (spi.Conn, error) {
+	if len(b.chips) == 0 {
+		return nil, errors.New("si3215 model: empty bus")
+	}
+	if _, err := b.chips[0].Connect(f, mode, bits); err != nil {
+		return nil, err
+	}
+	return &busConn{b: b}, nil
+}
+
+type busConn struct{ b *Bus }
+
+func (s *busConn) String() string      { return "si3215-model-chain" }
+func (s *busConn) Duplex() conn.Duplex { return conn.Full }
+
+// Tx is one chip-select cycle of one byte.
+func (s *busConn) Tx(w, r []byte) error {
+	return s.TxPackets([]spi.Packet{{W: w, R: r}})
+}
+
+// TxPackets sends each single-byte packet to every chip and combines SDO.
+func (s *busConn) TxPackets(p []spi.Packet) error {
+	for i := range p {
+		if max(len(p[i].W), len(p[i].R)) != 1 || p[i].KeepCS {
+			for _, c := range s.b.chips {
+				c.abort()
+			}
+			return fmt.Errorf("%w: packet %d", ErrCSHeld, i)
+		}
+	}
+	for _, c := range s.b.chips {
+		if c.takeFailure() {
+			for _, c := range s.b.chips {
+				c.abort()
+			}
+			return ErrInjected
+		}
+	}
+	for i := range p {
+		var in byte
+		if len(p[i].W) == 1 {
+			in = p[i].W[0]
+		}
+		out := byte(0xFF)
+		for _, c := range s.b.chips {
+			out &= c.cycle(in)
+		}
+		if len(p[i].R) == 1 {
+			p[i].R[0] = out
+		}
+	}
+	return nil
 }

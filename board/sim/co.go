@@ -1,0 +1,423 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/loopstart/loopstart/drivers/pcm"
+	fxomodel "github.com/loopstart/loopstart/drivers/si3050/model"
+	"github.com/loopstart/loopstart/voice/dsp"
+)
+
+// Central office line electrical and timing constants.
+const (
+	// COBattery is the on-hook line voltage.
+	COBattery = 48.0
+	// COOffHookVolts is the voltage across a seized DAA; COLoopMA its loop
+	// current. A parallel phone off hook halves the current and, on hook,
+	// pulls the line down to COExtensionVolts.
+	COOffHookVolts   = 8.0
+	COLoopMA         = 30.0
+	COExtensionVolts = 9.0
+	// CORingVrms and CORingHz are the ringing signal (North American).
+	CORingVrms = 86.0
+	CORingHz   = 20.0
+	// COCIDDelay is the pause after the first ring burst before caller ID
+	// FSK starts (GR-30-CORE: at least 500 ms).
+	COCIDDelay = 500 * time.Millisecond
+	// COHangupBreak is the loop-current break (open-loop disconnect, "CPC")
+	// the office sends when the far end hangs up a connected call.
+	COHangupBreak = 800 * time.Millisecond
+	// COMaxRings is how many bursts the office rings before giving up.
+	COMaxRings = 20
+)
+
+// ErrLineState is returned (wrapped) by a PSTN action the line's state does
+// not allow.
+var ErrLineState = errors.New("board/sim: pstn action not possible now")
+
+// Central office line states.
+const (
+	LineIdle      = "idle"
+	LineRinging   = "ringing"
+	LineOffHook   = "offhook"
+	LineConnected = "connected"
+)
+
+// LineState is the virtual central office line's state for the sim API
+// (DESIGN.md contract 5, FXO).
+type LineState struct {
+	// State is idle, ringing, offhook (seized, no call) or connected.
+	State string `json:"state"`
+	// Digits are the DTMF digits the office received since the line was
+	// last seized.
+	Digits string `json:"digits"`
+	// Volts is the tip-ring voltage the DAA sees; LoopMA the loop current.
+	Volts  float64 `json:"volts"`
+	LoopMA float64 `json:"loop_ma"`
+	// Polarity is "normal" or "reversed".
+	Polarity string `json:"polarity"`
+	// Battery is false while the office has cut the line's battery.
+	Battery bool `json:"battery"`
+	// Extension is true while a parallel phone on the line is off hook.
+	Extension bool `json:"extension"`
+}
+
+// LinePortState is the sim API state of the FXO port: the line, the DAA's
+// hook, the ringing and what the far party heard.
+type LinePortState struct {
+	Port     int       `json:"port"`
+	Kind     string    `json:"kind"`
+	Hook     string    `json:"hook"`
+	Ringing  bool      `json:"ringing"`
+	Rings    int       `json:"rings"`
+	CallerID *CallerID `json:"caller_id"`
+	Line     LineState `json:"line"`
+	Hearing  Hearing   `json:"hearing"`
+}
+
+// CentralOffice is the virtual PSTN line on the FXO port: battery, dial tone,
+// ringing with cadence and Bell 202 caller ID, answer and disconnect
+// supervision by polarity reversal and loop-current break, a parallel
+// extension phone, DTMF digit reception and a far party that can send tones.
+// It is the Si3050 model's Line; the sim control API drives it with PSTN
+// actions. All methods are safe for concurrent use.
+type CentralOffice struct {
+	port int
+	mu   sync.Mutex
+
+	seq      uint64
+	state    string
+	daaOff   bool
+	reversed bool
+	battery  bool
+	ext      bool
+	breakTo  uint64 // battery break (hangup CPC) until this frame
+
+	// Ringing.
+	cadence   []int // frames on, off, ...
+	ringStart uint64
+	rings     int
+	ringOn    bool
+	cid       *CallerID
+	cidAudio  []int16
+	cidPos    int
+	cidStart  uint64 // frame the FSK starts; 0 = not scheduled
+
+	// Audio.
+	dial   dsp.ToneGen
+	dialTn dsp.Tone
+	say    dsp.ToneGen
+	keypad dsp.DTMFGen
+	det    *dsp.DTMFDetector
+	detOut [16]byte
+	digits []byte
+	hist   []int16
+	hpos   int
+	hlen   int
+}
+
+var _ fxomodel.Line = (*CentralOffice)(nil)
+
+// NewCentralOffice returns an idle line with battery for port n, with US
+// ring cadence and dial tone.
+func NewCentralOffice(n int) *CentralOffice {
+	co := &CentralOffice{port: n, state: LineIdle, battery: true,
+		det: dsp.NewDTMFDetector(), hist: make([]int16, historySamples), digits: make([]byte, 0, 64)}
+	prof, err := dsp.LookupProfile("us")
+	if err == nil {
+		co.dialTn = prof.Dial
+		for _, d := range prof.RingCadence {
+			co.cadence = append(co.cadence, max(frames(d), 1))
+		}
+	}
+	if len(co.cadence) == 0 {
+		co.cadence = []int{200, 400}
+	}
+	return co
+}
+
+// Condition implements the Si3050 model's Line; it also advances the
+// office's state machine to frame seq.
+func (co *CentralOffice) Condition(seq uint64, offHook bool) fxomodel.Condition {
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	co.step(seq, offHook)
+	c := co.conditionLocked()
+	if !offHook && co.ringOn && c.Volts != 0 {
+		c.RingVrms, c.RingHz = CORingVrms, CORingHz
+	}
+	return c
+}
+
+// step runs the office at frame seq. mu held.
+func (co *CentralOffice) step(seq uint64, offHook bool) {
+	co.seq = seq
+	if offHook != co.daaOff {
+		co.daaOff = offHook
+		switch {
+		case offHook && co.state == LineRinging:
+			co.state = LineConnected // the call is answered
+			co.stopRinging()
+		case offHook:
+			co.state = LineOffHook
+			co.digits = co.digits[:0]
+			co.det.Reset()
+			co.dial.Play(&co.dialTn)
+		default:
+			co.state = LineIdle
+			co.dial.Stop()
+			if co.reversed {
+				co.reversed = false // the office restores normal polarity
+			}
+		}
+	}
+	if co.state != LineRinging {
+		return
+	}
+	// Ring cadence.
+	el := int(seq - co.ringStart)
+	period := 0
+	for _, f := range co.cadence {
+		period += f
+	}
+	pos := el % period
+	on := false
+	for i, acc := 0, 0; i < len(co.cadence); i++ {
+		acc += co.cadence[i]
+		if pos < acc {
+			on = i%2 == 0
+			break
+		}
+	}
+	if on && !co.ringOn {
+		co.rings++
+		if co.rings > COMaxRings {
+			co.state = LineIdle
+			co.stopRinging()
+			return
+		}
+	}
+	if !on && co.ringOn && co.rings == 1 && co.cidAudio != nil {
+		co.cidStart = seq + uint64(frames(COCIDDelay))
+	}
+	co.ringOn = on
+}
+
+func (co *CentralOffice) stopRinging() {
+	co.ringOn = false
+	co.cidAudio, co.cidPos, co.cidStart = nil, 0, 0
+}
+
+// Audio implements the Si3050 model's Line: the office sends dial tone, the
+// far party's tones and DTMF, or caller ID (on hook) towards the DAA, and
+// listens to what the DAA sends: DTMF digits and the far party's earpiece.
+func (co *CentralOffice) Audio(seq uint64, offHook bool, toLine, fromLine []int16) {
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	switch {
+	case !offHook:
+		if co.cidAudio != nil && co.cidStart != 0 && seq >= co.cidStart && co.cidPos < len(co.cidAudio) {
+			co.cidPos += copy(fromLine, co.cidAudio[co.cidPos:])
+		}
+	case co.battery && seq >= co.breakTo:
+		co.dial.Fill(fromLine)
+		co.say.Add(fromLine)
+		co.keypad.Add(fromLine)
+	}
+	in := toLine
+	if !offHook {
+		in = in[:0]
+	}
+	for len(in) > 0 {
+		n := copy(co.hist[co.hpos:], in)
+		in = in[n:]
+		co.hpos = (co.hpos + n) % len(co.hist)
+		co.hlen = min(co.hlen+n, len(co.hist))
+	}
+	if offHook && (co.state == LineOffHook || co.state == LineConnected) {
+		for _, d := range co.det.Process(toLine, co.detOut[:0]) {
+			if len(co.digits) < cap(co.digits) {
+				co.digits = append(co.digits, d)
+			}
+			co.dial.Stop() // first digit ends dial tone
+		}
+	}
+}
+
+// PSTN performs an action of the far side of the line: "ring" (an incoming
+// call, with optional caller ID sent as Bell 202 FSK after the first ring),
+// "answer" (the called party answers a call the DAA dialed: polarity
+// reversal), "hangup" (the far party ends the call: ringing stops, or a
+// connected call gets a loop-current break), "reverse" (flip polarity),
+// "disconnect"/"reconnect" (cut and restore battery), "extension-off" /
+// "extension-on" (a parallel phone picks up / hangs up).
+func (co *CentralOffice) PSTN(action string, cid *CallerID) error {
+	var fsk []int16
+	if action == "ring" && cid != nil {
+		tm := cid.Time
+		if tm == "" {
+			tm = time.Now().Format("01021504")
+		}
+		msg, err := (&dsp.CallerID{Type: dsp.CIDTypeMDMF, Time: tm, Number: cid.Number, Name: cid.Name}).Marshal()
+		if err != nil {
+			return fmt.Errorf("board/sim: caller id: %w", err)
+		}
+		if fsk, err = dsp.EncodeCallerIDFSK(dsp.Bell202, msg, dsp.CIDOnHook, dsp.CIDLevel); err != nil {
+			return fmt.Errorf("board/sim: caller id: %w", err)
+		}
+	}
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	switch action {
+	case "ring":
+		if co.state != LineIdle || co.daaOff {
+			return fmt.Errorf("%w: ring while the line is %s", ErrLineState, co.state)
+		}
+		if !co.battery {
+			return fmt.Errorf("%w: ring on a disconnected line", ErrLineState)
+		}
+		co.state, co.ringStart, co.rings, co.ringOn = LineRinging, co.seq+1, 0, false
+		co.cid, co.cidAudio, co.cidPos, co.cidStart = nil, fsk, 0, 0
+		if cid != nil {
+			c := *cid
+			co.cid = &c
+		}
+	case "answer":
+		if co.state != LineOffHook {
+			return fmt.Errorf("%w: answer while the line is %s (the DAA must be off hook and have dialed)", ErrLineState, co.state)
+		}
+		co.state = LineConnected
+		co.dial.Stop()
+		co.reversed = !co.reversed // answer supervision
+	case "hangup":
+		switch co.state {
+		case LineRinging:
+			co.state = LineIdle
+			co.stopRinging()
+		case LineConnected, LineOffHook:
+			co.state = LineOffHook
+			co.dial.Stop()
+			co.say.Stop()
+			co.reversed = false
+			co.breakTo = co.seq + 1 + uint64(frames(COHangupBreak))
+		default:
+			return fmt.Errorf("%w: hangup while the line is %s", ErrLineState, co.state)
+		}
+	case "reverse":
+		co.reversed = !co.reversed
+	case "disconnect":
+		co.battery = false
+		if co.state == LineRinging {
+			co.state = LineIdle
+			co.stopRinging()
+		}
+	case "reconnect":
+		co.battery = true
+	case "extension-off":
+		co.ext = true
+	case "extension-on":
+		co.ext = false
+	default:
+		return fmt.Errorf("board/sim: pstn action %q: want ring, answer, hangup, reverse, disconnect, reconnect, extension-off or extension-on", action)
+	}
+	return nil
+}
+
+// Say makes the far party send tones (up to four, levelDBFS in total) while
+// the DAA is off hook; no tones is silence.
+func (co *CentralOffice) Say(tonesHz []float64, levelDBFS float64) error {
+	if len(tonesHz) > 4 {
+		return fmt.Errorf("board/sim: say: %d tones, at most 4", len(tonesHz))
+	}
+	for _, f := range tonesHz {
+		if !(f > 0 && f < pcm.SampleRate/2) {
+			return fmt.Errorf("board/sim: say: tone %v Hz out of range", f)
+		}
+	}
+	if len(tonesHz) > 0 && (math.IsNaN(levelDBFS) || levelDBFS > 0 || levelDBFS < -120) {
+		return fmt.Errorf("board/sim: say: level %v dBFS out of range [-120, 0]", levelDBFS)
+	}
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	if len(tonesHz) == 0 {
+		co.say.Stop()
+	} else {
+		co.say.PlayFreqs(tonesHz, levelDBFS)
+	}
+	return nil
+}
+
+// Dial makes the far party send DTMF digits towards the DAA.
+func (co *CentralOffice) Dial(digits string) error {
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	if err := co.keypad.Queue(digits, DTMFOn, DTMFOff, DTMFLevel); err != nil {
+		return fmt.Errorf("board/sim: pstn dial: %w", err)
+	}
+	return nil
+}
+
+// Heard returns the last d of what the far party heard from the DAA.
+func (co *CentralOffice) Heard(d time.Duration) []int16 {
+	n := int(min(max(d, 0), HistoryDuration) * pcm.SampleRate / time.Second)
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	n = min(n, co.hlen)
+	out := make([]int16, n)
+	start := (co.hpos - n + len(co.hist)) % len(co.hist)
+	k := copy(out, co.hist[start:min(start+n, len(co.hist))])
+	copy(out[k:], co.hist[:n-k])
+	return out
+}
+
+// State reports the line for the sim API.
+func (co *CentralOffice) State() LinePortState {
+	co.mu.Lock()
+	st := LinePortState{Port: co.port, Kind: "fxo", Hook: "on", Ringing: co.state == LineRinging, Rings: co.rings,
+		Line: LineState{State: co.state, Digits: string(co.digits), Polarity: "normal", Battery: co.battery, Extension: co.ext}}
+	if co.daaOff {
+		st.Hook = "off"
+	}
+	if co.cid != nil {
+		c := *co.cid
+		st.CallerID = &c
+	}
+	if co.reversed {
+		st.Line.Polarity = "reversed"
+	}
+	cond := co.conditionLocked()
+	st.Line.Volts, st.Line.LoopMA = cond.Volts, cond.LoopMA
+	co.mu.Unlock()
+	window := co.Heard(HearingWindow)
+	st.Hearing = Hearing{TonesHz: dsp.DominantTones(window, 4), LevelDBFS: dsp.LevelDBFS(window)}
+	if st.Hearing.TonesHz == nil {
+		st.Hearing.TonesHz = []float64{}
+	}
+	if l := st.Hearing.LevelDBFS; math.IsNaN(l) || math.IsInf(l, 0) {
+		st.Hearing.LevelDBFS = -120
+	}
+	return st
+}
+
+// conditionLocked is Condition without advancing time. mu held.
+func (co *CentralOffice) conditionLocked() fxomodel.Condition {
+	sign := 1.0
+	if co.reversed {
+		sign = -1
+	}
+	switch {
+	case !co.battery || co.seq < co.breakTo:
+		return fxomodel.Condition{}
+	case co.daaOff && co.ext:
+		return fxomodel.Condition{Volts: sign * COOffHookVolts, LoopMA: COLoopMA / 2}
+	case co.daaOff:
+		return fxomodel.Condition{Volts: sign * COOffHookVolts, LoopMA: COLoopMA}
+	case co.ext:
+		return fxomodel.Condition{Volts: sign * COExtensionVolts}
+	}
+	return fxomodel.Condition{Volts: sign * COBattery}
+}
