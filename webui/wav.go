@@ -24,10 +24,10 @@ func WriteWAV(w io.Writer, samples []int16, rate int) error {
 	if rate <= 0 {
 		return fmt.Errorf("write wav: bad sample rate %d", rate)
 	}
-	dataLen := len(samples) * 2
-	if dataLen > 1<<31 {
+	if int64(len(samples)) > (1<<31-36)/2 { // the RIFF sizes are 32-bit
 		return fmt.Errorf("write wav: %d samples is too many", len(samples))
 	}
+	dataLen := len(samples) * 2
 	buf := make([]byte, wavHeaderSize+dataLen)
 	le := binary.LittleEndian
 	copy(buf[0:], "RIFF")

@@ -31,6 +31,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return configCmd(args[1:], stdout, stderr)
 	case "phone":
 		return phoneCmd(args[1:], stdout, stderr)
+	case "boot":
+		return bootCmd(args[1:], stdout, stderr)
 	case "dsp":
 		return dspCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -50,6 +52,8 @@ func usage(w io.Writer) {
   loopstart run --board sim --data DIR --http ADDR --sip ADDR [--config FILE]
   loopstart config check FILE
   loopstart phone [--http ADDR] N status|off|on|flash|dial DIGITS|say HZ[,HZ] [DBFS]|quiet|heard -o FILE|list
+  loopstart boot                       (PID-1 side on the image: mounts, network, supervision)
+  loopstart dsp SUBCOMMAND ...         (DSP tools on 8 kHz WAV files; loopstart dsp -h)
   loopstart version
 `)
 }

@@ -1,0 +1,85 @@
+// Command image builds and boots the bootable images (make image, make qemu).
+//
+//	go run ./buildroot/cmd/image build -target qemu-amd64 [-out bin/image/qemu-amd64] [-debug]
+//	go run ./buildroot/cmd/image qemu  -target qemu-amd64 [-http 127.0.0.1:8080] [-sip 127.0.0.1:5060]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/loopstart/loopstart/buildroot"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: image build|qemu -target NAME [flags]")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	target := fs.String("target", "qemu-amd64", "target: qemu-amd64, qemu-arm64")
+	out := fs.String("out", "", "output directory (default bin/image/TARGET)")
+	cache := fs.String("cache", ".cache/image", "cache for kernel packages and tools")
+	version := fs.String("version", "dev", "firmware version stamped into loopstart")
+	httpFwd := fs.String("http", "127.0.0.1:8080", "host address forwarded to the guest's web UI (port 80)")
+	sipFwd := fs.String("sip", "127.0.0.1:5060", "host address forwarded to the guest's SIP port (the same port number, UDP and TCP)")
+	debug := fs.Bool("debug", false, "build: add a shell (gosh) and a few u-root tools")
+	appendArgs := fs.String("append", "", "extra kernel command line (loopstart.* settings)")
+	_ = fs.Parse(os.Args[2:])
+	t, err := buildroot.Lookup(*target)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "image:", err)
+		os.Exit(2)
+	}
+	if *out == "" {
+		*out = filepath.Join("bin", "image", t.Name)
+	}
+	repo, _ := os.Getwd()
+	switch os.Args[1] {
+	case "build":
+		if _, err := buildroot.Build(t, buildroot.BuildOptions{Repo: repo, Out: *out, Cache: *cache, Version: *version, Log: os.Stdout, Debug: *debug}); err != nil {
+			fmt.Fprintln(os.Stderr, "image:", err)
+			os.Exit(1)
+		}
+	case "qemu":
+		img := buildroot.Paths(t, *out)
+		if _, err := os.Stat(img.Initramfs); err != nil {
+			fmt.Fprintf(os.Stderr, "image: %v (run make image TARGET=%s)\n", err, t.Name)
+			os.Exit(1)
+		}
+		data := filepath.Join(*out, "data.img")
+		if err := buildroot.EnsureDataDisk(data, 64); err != nil {
+			fmt.Fprintln(os.Stderr, "image:", err)
+			os.Exit(1)
+		}
+		// The guest listens for SIP on the host's forwarded port number:
+		// user networking NATs the guest to 127.0.0.1, and a registrar on
+		// the host answers the Via's port at the address it saw.
+		_, sipPort, err := net.SplitHostPort(*sipFwd)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "image: -sip %q: %v\n", *sipFwd, err)
+			os.Exit(2)
+		}
+		fwd := []string{"tcp:" + *httpFwd + "-:80", "udp:" + *sipFwd + "-:" + sipPort, "tcp:" + *sipFwd + "-:" + sipPort}
+		args := buildroot.QEMUArgs(buildroot.QEMUOptions{Image: img, Data: data, Forwards: fwd, Serial: "stdio",
+			Append: strings.TrimSpace("loopstart.sip=" + sipPort + " " + *appendArgs)})
+		fmt.Fprintf(os.Stderr, "image: %s %s\nimage: web UI on http://%s, SIP on %s; Ctrl-A X quits\n", t.QEMU, strings.Join(args, " "), *httpFwd, *sipFwd)
+		bin, err := exec.LookPath(t.QEMU)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "image: %v (apt-get install qemu-system-x86 qemu-system-arm)\n", err)
+			os.Exit(1)
+		}
+		err = syscall.Exec(bin, append([]string{t.QEMU}, args...), os.Environ())
+		fmt.Fprintln(os.Stderr, "image:", err)
+		os.Exit(1)
+	default:
+		fmt.Fprintf(os.Stderr, "image: unknown command %q (build, qemu)\n", os.Args[1])
+		os.Exit(2)
+	}
+}

@@ -1,0 +1,186 @@
+package buildroot
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// InitCmd is the u-root init command embedded in every image; the gateway
+// binary is added as a file, not built by u-root.
+const InitCmd = "github.com/u-root/u-root/cmds/core/init"
+
+// DebugCmds are the u-root commands a debug image adds: a shell (gosh, the
+// console's default shell once loopstart boot ends) and a few tools to look
+// around. Each is a Go tool directive in go.mod.
+var DebugCmds = []string{
+	"github.com/u-root/u-root/cmds/core/gosh", "github.com/u-root/u-root/cmds/core/ls",
+	"github.com/u-root/u-root/cmds/core/cat", "github.com/u-root/u-root/cmds/core/ip",
+	"github.com/u-root/u-root/cmds/core/dmesg", "github.com/u-root/u-root/cmds/core/ps",
+	"github.com/u-root/u-root/cmds/core/mount",
+}
+
+// BuildOptions configure Build.
+type BuildOptions struct {
+	// Repo is the module root (where go.mod is).
+	Repo string
+	// Out is the output directory (vmlinux, initramfs.cpio, initramfs.cpio.xz).
+	Out string
+	// Cache holds the kernel packages and the host u-root tool.
+	Cache string
+	// Version is stamped into the gateway binary.
+	Version string
+	// Log receives progress and the sizes.
+	Log io.Writer
+	// Debug adds a shell and DebugCmds (never for a product image).
+	Debug bool
+}
+
+// Image is a built image.
+type Image struct {
+	Target Target
+	// Kernel is the unpacked kernel file to boot.
+	Kernel string
+	// Initramfs is the uncompressed cpio, InitramfsXZ the xz one.
+	Initramfs, InitramfsXZ string
+	// KernelRelease is uname -r.
+	KernelRelease string
+	// Modules are the module names in load order.
+	Modules []string
+}
+
+// Paths returns where Build puts target's files in out.
+func Paths(t Target, out string) Image {
+	return Image{Target: t, Kernel: filepath.Join(out, "kernel"),
+		Initramfs: filepath.Join(out, "initramfs.cpio"), InitramfsXZ: filepath.Join(out, "initramfs.cpio.xz")}
+}
+
+// Build makes target's image: kernel fetched and unpacked, modules in
+// dependency order, loopstart cross-built with CGO_ENABLED=0, Debian's
+// mke2fs with its libraries (the data partition is made on first boot),
+// the u-root initramfs (init + loopstart, no shell), and its xz form.
+func Build(t Target, o BuildOptions) (Image, error) {
+	img := Paths(t, o.Out)
+	log := o.Log
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return img, err
+	}
+	k, err := FetchKernel(t, o.Cache, log)
+	if err != nil {
+		return img, err
+	}
+	img.KernelRelease = k.Release
+	raw, err := os.ReadFile(k.Image)
+	if err != nil {
+		return img, err
+	}
+	vmlinux, err := UnpackKernel(raw)
+	if err != nil {
+		return img, err
+	}
+	if err := os.WriteFile(img.Kernel, vmlinux, 0o644); err != nil {
+		return img, err
+	}
+
+	stage := filepath.Join(o.Out, "stage")
+	_ = os.RemoveAll(stage)
+	modDir := filepath.Join(stage, "modules")
+	if err := os.MkdirAll(modDir, 0o755); err != nil {
+		return img, err
+	}
+	mods, err := ModuleOrder(k.ModulesDir(), t.Modules)
+	if err != nil {
+		return img, err
+	}
+	var order strings.Builder
+	fmt.Fprintf(&order, "# %s, load order (dependencies first)\n", k.Release)
+	for _, m := range mods {
+		b, err := os.ReadFile(m.Path)
+		if err != nil {
+			return img, err
+		}
+		if err := os.WriteFile(filepath.Join(modDir, m.Name+".ko"), b, 0o644); err != nil {
+			return img, err
+		}
+		fmt.Fprintf(&order, "%s.ko\n", m.Name)
+		img.Modules = append(img.Modules, m.Name)
+	}
+	if err := os.WriteFile(filepath.Join(modDir, "modules.order"), []byte(order.String()), 0o644); err != nil {
+		return img, err
+	}
+
+	mkfs, err := FetchMke2fs(t, o.Cache, log)
+	if err != nil {
+		return img, err
+	}
+
+	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+t.GOARCH)
+	if t.GOARM != "" {
+		env = append(env, "GOARM="+t.GOARM)
+	}
+	bin := filepath.Join(stage, "loopstart")
+	ldflags := "-s -w -X main.version=" + o.Version
+	if err := run(o.Repo, env, log, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin, "./firmware/cmd/loopstart"); err != nil {
+		return img, err
+	}
+	// The u-root tool itself runs on the host.
+	uroot := filepath.Join(o.Cache, "u-root")
+	if err := run(o.Repo, os.Environ(), log, "go", "build", "-o", uroot, "github.com/u-root/u-root"); err != nil {
+		return img, err
+	}
+	shell := ""
+	cmds := []string{InitCmd}
+	if o.Debug {
+		shell = "gosh"
+		cmds = append(cmds, DebugCmds...)
+	}
+	args := []string{"-o", img.Initramfs, "-skip-ldd", "-uinitcmd", "/bin/loopstart boot", "-defaultsh", shell,
+		"-files", bin + ":bin/loopstart", "-files", modDir + ":lib/loopstart/modules"}
+	for _, f := range mkfs {
+		args = append(args, "-files", f.Src+":"+f.Dst)
+	}
+	if err := run(o.Repo, env, log, uroot, append(args, cmds...)...); err != nil {
+		return img, err
+	}
+	xzOut, err := os.Create(img.InitramfsXZ)
+	if err != nil {
+		return img, err
+	}
+	cmd := exec.Command("xz", "-9", "--check=crc32", "-c", img.Initramfs)
+	cmd.Stdout, cmd.Stderr = xzOut, log
+	err = cmd.Run()
+	xzOut.Close()
+	if err != nil {
+		return img, fmt.Errorf("xz: %w", err)
+	}
+	sz := func(p string) int64 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	fmt.Fprintf(log, "image %s: kernel %s (%s unpacked, %.1f MiB)\n", t.Name, k.Release, img.Kernel, mib(sz(img.Kernel)))
+	fmt.Fprintf(log, "image %s: modules %s\n", t.Name, strings.Join(img.Modules, " "))
+	fmt.Fprintf(log, "image %s: loopstart %.1f MiB, initramfs %.2f MiB raw, %.2f MiB xz (%s)\n", t.Name,
+		mib(sz(bin)), mib(sz(img.Initramfs)), mib(sz(img.InitramfsXZ)), img.InitramfsXZ)
+	_ = os.RemoveAll(stage)
+	return img, nil
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+func run(dir string, env []string, log io.Writer, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, out.String())
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+// Package buildroot builds the bootable images: a Debian kernel fetched by
+// the build (a private apt state in the cache directory, nothing installed
+// on the host), unpacked for a fast boot, the kernel modules the target
+// needs in dependency order, and a u-root initramfs whose init runs
+// `loopstart boot`. It also knows how to start each image in QEMU (make
+// qemu and the boot test in buildroot/qemutest).
+package buildroot
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Target is one image target.
+type Target struct {
+	// Name is the make TARGET= value, e.g. qemu-amd64.
+	Name string
+	// GOARCH (and GOARM) of the image's binaries.
+	GOARCH, GOARM string
+	// DebArch is Debian's architecture name; KernelMeta the kernel
+	// metapackage resolved to a versioned image package.
+	DebArch, KernelMeta string
+	// Modules are the kernel modules the image loads (their dependencies
+	// are added in order).
+	Modules []string
+	// Console is the kernel console for QEMU.
+	Console string
+	// QEMU is the emulator binary and Machine its -M/-cpu arguments.
+	QEMU    string
+	Machine []string
+	// Board is the --board the gateway runs on.
+	Board string
+}
+
+// qemuModules are what a QEMU guest needs: virtio PCI, the NIC, the disk,
+// ext4 (with the crc32c its journal checksums ask the crypto API for) and
+// the i6300esb watchdog.
+var qemuModules = []string{"virtio_pci", "virtio_net", "virtio_blk", "crc32c_generic", "ext4", "i6300esb"}
+
+// Targets are the known targets by name.
+var Targets = map[string]Target{
+	"qemu-amd64": {
+		Name: "qemu-amd64", GOARCH: "amd64", DebArch: "amd64", KernelMeta: "linux-image-amd64",
+		Modules: qemuModules, Console: "ttyS0", Board: "sim",
+		QEMU: "qemu-system-x86_64", Machine: []string{"-M", "pc", "-cpu", "max"},
+	},
+	"qemu-arm64": {
+		Name: "qemu-arm64", GOARCH: "arm64", DebArch: "arm64", KernelMeta: "linux-image-arm64",
+		Modules: qemuModules, Console: "ttyAMA0", Board: "sim",
+		QEMU: "qemu-system-aarch64", Machine: []string{"-M", "virt", "-cpu", "cortex-a72"},
+	},
+}
+
+// Lookup returns the named target or an error naming the known ones.
+func Lookup(name string) (Target, error) {
+	t, ok := Targets[name]
+	if !ok {
+		var names []string
+		for n := range Targets {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return Target{}, fmt.Errorf("unknown target %q (known: %v)", name, names)
+	}
+	return t, nil
+}
