@@ -44,6 +44,10 @@ type ProvisioningStatus struct {
 	LastError string `json:"last_error,omitempty"`
 	// Next is when the next periodic resync is due.
 	Next time.Time `json:"next,omitzero"`
+	// FirmwareURL is the firmware image URL provisioning last checked.
+	FirmwareURL string `json:"firmware_url,omitempty"`
+	// Firmware is the outcome of that check.
+	Firmware string `json:"firmware,omitempty"`
 }
 
 // Firmware reports on and performs firmware upgrades.
@@ -64,6 +68,29 @@ type FirmwareStatus struct {
 	Progress string `json:"progress,omitempty"`
 	// LastError is why the last upgrade failed.
 	LastError string `json:"last_error,omitempty"`
+	// Phase is the upgrade step: verifying, writing, installed, waiting
+	// (for idle lines), restarting, trial, failed; "" when none runs.
+	Phase string `json:"phase,omitempty"`
+	// NewVersion is the version being installed.
+	NewVersion string `json:"new_version,omitempty"`
+	// Done and Total are the image bytes written and expected.
+	Done  int64 `json:"done,omitempty"`
+	Total int64 `json:"total,omitempty"`
+	// Trial is true while the running version has not yet been
+	// confirmed healthy (it is rolled back if it fails its check).
+	Trial bool `json:"trial,omitempty"`
+	// Slots are the installed images.
+	Slots []FirmwareSlot `json:"slots,omitempty"`
+}
+
+// FirmwareSlot is one installed image.
+type FirmwareSlot struct {
+	Slot    string    `json:"slot"`
+	Version string    `json:"version"`
+	Size    int64     `json:"size"`
+	Created time.Time `json:"created"`
+	// Active is true for the slot running now.
+	Active bool `json:"active"`
 }
 
 // Diagnostics are the tools of the diagnostics page.
@@ -91,6 +118,7 @@ var funcs = template.FuncMap{
 		b, _ := json.Marshal(f)
 		return strings.Trim(string(b), "[]")
 	},
+	"on": func(b *bool) bool { return b != nil && *b },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
@@ -166,6 +194,8 @@ func (s *Server) pageRoutes() {
 	post("/ports", s.handlePortsForm)
 	post("/provisioning", s.handleProvisioningForm)
 	post("/diagnostics", s.handleDiagnosticsForm)
+	s.mux.Handle("POST /api/diagnostics", s.requireAuth(http.HandlerFunc(s.handleDiagnosticsAPI)))
+	s.mux.Handle("POST /api/diagnostics/ping", s.requireAuth(http.HandlerFunc(s.handlePingAPI)))
 	s.mux.Handle("GET /api/logs", s.requireAuth(http.HandlerFunc(s.handleLogs)))
 	s.mux.Handle("GET /api/logs/stream", s.requireAuth(http.HandlerFunc(s.handleLogStream)))
 	s.mux.Handle("POST /api/provisioning/resync", s.requireAuth(http.HandlerFunc(s.handleResync)))
@@ -173,6 +203,9 @@ func (s *Server) pageRoutes() {
 		writeJSON(w, http.StatusOK, s.provStatus())
 	})))
 	s.mux.Handle("POST /api/firmware", s.requireAuth(http.HandlerFunc(s.handleFirmwareUpload)))
+	s.mux.Handle("GET /api/firmware", s.requireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.firmwareStatus(s.opts.Version))
+	})))
 }
 
 func (s *Server) provStatus() ProvisioningStatus {
@@ -252,10 +285,7 @@ func (s *Server) pageHandler(file, title, path string) http.HandlerFunc {
 			}
 			js = ps
 		case "firmware.html":
-			fs := FirmwareStatus{Version: d.Version}
-			if s.opts.Firmware != nil {
-				fs = s.opts.Firmware.FirmwareStatus()
-			}
+			fs := s.firmwareStatus(d.Version)
 			d.Firmware = &fs
 			js = fs
 		case "logs.html":
@@ -444,6 +474,14 @@ func (s *Server) handleProvisioningForm(w http.ResponseWriter, r *http.Request) 
 			return
 		}
 	}
+	// The firmware image URL (<firmware><url>), when the form has the field.
+	if v, ok := r.PostForm["firmware_url"]; ok {
+		if u := strings.TrimSpace(v[0]); u == "" {
+			c.Firmware = nil
+		} else {
+			c.Firmware = &config.Firmware{URL: u}
+		}
+	}
 	s.applyForm(w, r, "/provisioning", c)
 }
 
@@ -464,28 +502,53 @@ func (s *Server) handleResync(w http.ResponseWriter, r *http.Request) {
 	s.ok(w)
 }
 
-func (s *Server) handleDiagnosticsForm(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Diagnostics == nil {
-		writeError(w, http.StatusNotFound, "diagnostics are not available")
-		return
+func (s *Server) firmwareStatus(version string) FirmwareStatus {
+	if s.opts.Firmware == nil {
+		return FirmwareStatus{Version: version}
 	}
-	on := r.PostFormValue("sip_trace") == "on"
-	err := s.opts.Diagnostics.SetSIPTrace(on)
-	s.audit("sip trace", "on", on)
-	back(w, r, "/diagnostics", fmt.Sprintf("SIP trace %s", map[bool]string{true: "on", false: "off"}[on]), err)
+	return s.opts.Firmware.FirmwareStatus()
 }
 
+// handleFirmwareUpload takes an image as the raw request body or as the
+// first file of a multipart form, and installs it. The reply comes once
+// the image is verified and written; the switch and restart follow
+// (GET /api/firmware shows the progress).
 func (s *Server) handleFirmwareUpload(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Firmware == nil {
 		writeError(w, http.StatusNotFound, "firmware upgrades are not available")
 		return
 	}
-	if err := s.opts.Firmware.Upgrade(r.Context(), http.MaxBytesReader(w, r.Body, 256<<20)); err != nil {
-		writeError(w, http.StatusBadRequest, "upgrade refused: "+err.Error())
+	body := io.Reader(http.MaxBytesReader(w, r.Body, 512<<20))
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		mr, err := r.MultipartReader()
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "upgrade refused: "+err.Error())
+			return
+		}
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "upgrade refused: no image file in the form")
+				return
+			}
+			if part.FileName() != "" {
+				body = part
+				break
+			}
+		}
+	}
+	if err := s.opts.Firmware.Upgrade(r.Context(), body); err != nil {
+		s.log.Warn("webui: firmware refused", "err", err, "client", clientKey(r))
+		code := http.StatusBadRequest
+		if strings.Contains(err.Error(), "in progress") || strings.Contains(err.Error(), "on trial") {
+			code = http.StatusConflict
+		}
+		writeError(w, code, "upgrade refused, nothing was changed: "+err.Error())
 		return
 	}
-	s.audit("firmware upgraded")
-	s.ok(w)
+	st := s.opts.Firmware.FirmwareStatus()
+	s.audit("firmware installed", "version", st.NewVersion, "client", clientKey(r))
+	writeJSON(w, http.StatusOK, st)
 }
 
 // interfaces lists the network interfaces and their addresses.

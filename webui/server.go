@@ -69,6 +69,8 @@ type Options struct {
 	Firmware Firmware
 	// Diagnostics turns the SIP trace on and off; nil hides it.
 	Diagnostics Diagnostics
+	// Ping replaces the diagnostics page's ICMP ping (tests); nil means Ping.
+	Ping func(ctx context.Context, host string, count int) (PingResult, error)
 	// Logs is the ring of recent log records the logs page shows and
 	// streams; nil means the page is empty.
 	Logs *LogRing

@@ -76,6 +76,9 @@ type Config struct {
 	// Provisioning says where to fetch configuration from; nil means the
 	// gateway does not provision itself.
 	Provisioning *Provisioning `xml:"provisioning,omitempty"`
+	// Firmware names a signed firmware image to install; nil means
+	// firmware is only upgraded by hand (the web UI).
+	Firmware *Firmware `xml:"firmware,omitempty"`
 
 	// src remembers where each element and field came from in the parsed
 	// file, so semantic problems can name a line. Nil for built configs.
@@ -147,6 +150,14 @@ type Provisioning struct {
 	// Interval is the resync period in seconds; 0 means
 	// DefaultProvisioningInterval.
 	Interval int `xml:"interval,omitempty"`
+}
+
+// Firmware says where the gateway fetches its firmware, <firmware>.
+type Firmware struct {
+	// URL is a tftp://, http:// or https:// address of a signed image
+	// (firmware/update); $MAC, $MODEL and $VERSION expand. Provisioning
+	// installs it when its version differs from the running one.
+	URL string `xml:"url"`
 }
 
 // ApplyDefaults fills every empty optional field with its documented

@@ -122,7 +122,14 @@ func TestBrokenFiles(t *testing.T) {
 		{"root attribute", `<loopstart version="2"></loopstart>`, []string{"line 1: loopstart/@version: unknown attribute version"}},
 		{"root text", doc("hello"), []string{`line 1: loopstart: unexpected text "hello"`}},
 		{"unknown top element", doc("<acount id=\"1\"/>"),
-			[]string{"line 2: loopstart/acount: unknown element (expected account, port, sip or provisioning)"}},
+			[]string{"line 2: loopstart/acount: unknown element (expected account, port, sip, provisioning or firmware)"}},
+		{"firmware bad scheme", doc(`<firmware><url>ftp://pbx/fw.img</url></firmware>`),
+			[]string{`line 2: loopstart/firmware/url: "ftp://pbx/fw.img": scheme must be tftp, http or https`}},
+		{"firmware no url", doc(`<firmware></firmware>`), []string{"line 2: loopstart/firmware/url: missing"}},
+		{"firmware twice", doc("<firmware><url>http://a/x</url></firmware>\n<firmware><url>http://b/x</url></firmware>"),
+			[]string{"line 3: loopstart/firmware: <firmware> appears more than once"}},
+		{"firmware unknown child", doc(`<firmware><url>http://a/x</url><md5>x</md5></firmware>`),
+			[]string{"line 2: loopstart/firmware/md5: unknown element (expected url)"}},
 		{"unknown account attribute", doc(`<account id="1" pass="x"><user>1</user></account>`),
 			[]string{"line 2: loopstart/account[id=1]: unknown attribute pass"}},
 		{"unknown account element", doc(`<account id="1"><user>1</user><secret>x</secret></account>`),
@@ -552,4 +559,23 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed the config:\n%+v\n%+v", stripped(back), stripped(c))
 		}
 	})
+}
+
+func TestFirmwareElement(t *testing.T) {
+	in := doc(okAccount + "\n<firmware><url> https://pbx.example/fw/loopstart-$MODEL.img </url></firmware>")
+	c, err := Parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Firmware == nil || c.Firmware.URL != "https://pbx.example/fw/loopstart-$MODEL.img" {
+		t.Fatalf("firmware = %+v", c.Firmware)
+	}
+	b, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Parse(strings.NewReader(string(b)))
+	if err != nil || c2.Firmware == nil || c2.Firmware.URL != c.Firmware.URL {
+		t.Fatalf("round trip: %+v, %v\n%s", c2, err, b)
+	}
 }

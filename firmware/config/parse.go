@@ -237,8 +237,19 @@ func (c *Config) fromTree(root *node) []problem {
 				"url":      strField(&c.Provisioning.URL),
 				"interval": intField(&c.Provisioning.Interval),
 			})
+		case "firmware":
+			if c.Firmware != nil {
+				m.add(sectRoot, 0, "firmware", "", ch.line, "<firmware> appears more than once")
+				continue
+			}
+			c.Firmware = &Firmware{}
+			c.src.firmware = newElemSource(ch.line)
+			m.attrs(sectFirmware, 0, ch, c.src.firmware, nil)
+			m.leaves(sectFirmware, 0, ch, c.src.firmware, leafFields{
+				"url": strField(&c.Firmware.URL),
+			})
 		default:
-			m.add(sectRoot, 0, ch.name, "", ch.line, "unknown element (expected account, port, sip or provisioning)")
+			m.add(sectRoot, 0, ch.name, "", ch.line, "unknown element (expected account, port, sip, provisioning or firmware)")
 		}
 	}
 	return m.ps

@@ -58,6 +58,7 @@ const (
 	sectPort
 	sectSIP
 	sectProvisioning
+	sectFirmware
 )
 
 // problem is a Problem before its path is rendered: paths name accounts by
@@ -78,6 +79,7 @@ type source struct {
 	ports    []*elemSource
 	sip      *elemSource
 	prov     *elemSource
+	firmware *elemSource
 }
 
 type elemSource struct {
@@ -110,6 +112,8 @@ func (s *source) lineOf(sect, idx int, key string) int {
 		e = s.sip
 	case sectProvisioning:
 		e = s.prov
+	case sectFirmware:
+		e = s.firmware
 	}
 	if e == nil {
 		return 0
@@ -162,6 +166,8 @@ func (c *Config) path(sect, idx int, field string) string {
 		p = "loopstart/sip"
 	case sectProvisioning:
 		p = "loopstart/provisioning"
+	case sectFirmware:
+		p = "loopstart/firmware"
 	}
 	if field != "" {
 		p += "/" + field

@@ -38,6 +38,11 @@ func (c *Config) check() []problem {
 				p.Interval, MinProvisioningInterval, MaxProvisioningInterval)
 		}
 	}
+	if f := c.Firmware; f != nil {
+		if msg := checkProvisioningURL(f.URL); msg != "" {
+			m.add(sectFirmware, 0, "url", "url", 0, "%s", msg)
+		}
+	}
 	return m.ps
 }
 

@@ -33,6 +33,8 @@ type Fetcher struct {
 	Timeout time.Duration
 	// UserAgent is sent to HTTP servers (PBXs identify devices by it).
 	UserAgent string
+	// StreamTimeout bounds one Open transfer; 0 means DefaultStreamTimeout.
+	StreamTimeout time.Duration
 }
 
 // Fetch gets the file at u. Credentials in u (user:password@) answer an
@@ -54,6 +56,17 @@ func (f *Fetcher) Fetch(ctx context.Context, u *url.URL) ([]byte, error) {
 }
 
 func (f *Fetcher) http(ctx context.Context, u *url.URL) ([]byte, error) {
+	res, err := f.httpGet(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	return readLimited(res.Body)
+}
+
+// httpGet sends the GET (answering an auth challenge with the URL's
+// credentials) and returns a 200 response; other answers are errors.
+func (f *Fetcher) httpGet(ctx context.Context, u *url.URL) (*http.Response, error) {
 	plain := *u
 	plain.User = nil
 	base := &http.Transport{
@@ -62,7 +75,6 @@ func (f *Fetcher) http(ctx context.Context, u *url.URL) ([]byte, error) {
 		TLSHandshakeTimeout: 10 * time.Second,
 		DisableKeepAlives:   true,
 	}
-	defer base.CloseIdleConnections()
 	var rt http.RoundTripper = base
 	user, pass := "", ""
 	if u.User != nil {
@@ -95,7 +107,10 @@ func (f *Fetcher) http(ctx context.Context, u *url.URL) ([]byte, error) {
 			return nil, describeNetErr(err)
 		}
 	}
-	defer res.Body.Close()
+	if res.StatusCode == http.StatusOK {
+		return res, nil
+	}
+	res.Body.Close()
 	switch {
 	case res.StatusCode == http.StatusNotFound:
 		return nil, ErrNotFound
@@ -104,10 +119,8 @@ func (f *Fetcher) http(ctx context.Context, u *url.URL) ([]byte, error) {
 			return nil, fmt.Errorf("server says %s: put user:password@ in the URL", res.Status)
 		}
 		return nil, fmt.Errorf("server refused the credentials: %s", res.Status)
-	case res.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("server says %s", res.Status)
 	}
-	return readLimited(res.Body)
+	return nil, fmt.Errorf("server says %s", res.Status)
 }
 
 // describeNetErr turns TLS and network errors into reasons people can act on.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
@@ -51,7 +52,18 @@ type Options struct {
 	// FirstDelay bounds the random delay before the first sync; 0 means
 	// DefaultFirstDelay, negative means none.
 	FirstDelay time.Duration
+	// Firmware installs the image named by <firmware><url> (macros
+	// expanded, fetched with Fetcher.Open) after each successful sync. It
+	// reads the image from the stream, may stop early, and returns
+	// ErrFirmwareCurrent when the image needs no install. Nil means
+	// firmware URLs are only logged.
+	Firmware func(ctx context.Context, image io.Reader) error
 }
+
+// ErrFirmwareCurrent is returned by Options.Firmware when the image at
+// the firmware URL is the version already running (or was refused
+// before); provisioning records it as up to date.
+var ErrFirmwareCurrent = errors.New("firmware is up to date")
 
 // Status describes provisioning for the status page and the API.
 type Status struct {
@@ -69,6 +81,11 @@ type Status struct {
 	LastError string
 	// Next is when the next periodic resync is due.
 	Next time.Time
+	// FirmwareURL is the firmware image URL last checked ("" when none).
+	FirmwareURL string
+	// Firmware is the outcome of the last firmware check: "up to date",
+	// "installed ...", or why it failed.
+	Firmware string
 }
 
 // Provisioner fetches and applies the configuration: periodically, when
@@ -262,7 +279,57 @@ func (p *Provisioner) Sync(ctx context.Context) error {
 	p.st.LastSuccess = p.opts.Now()
 	p.st.LastError = ""
 	p.st.LastFile = file
+	p.mu.Unlock()
+	p.syncFirmware(ctx)
+	p.mu.Lock()
 	return nil
+}
+
+// syncFirmware fetches the image named by <firmware><url> in the
+// configuration in force and hands it to Options.Firmware.
+func (p *Provisioner) syncFirmware(ctx context.Context) {
+	c := p.opts.Current()
+	if c.Firmware == nil || strings.TrimSpace(c.Firmware.URL) == "" {
+		return
+	}
+	res := p.firmware(ctx, strings.TrimSpace(c.Firmware.URL))
+	p.mu.Lock()
+	p.st.Firmware = res
+	p.mu.Unlock()
+}
+
+func (p *Provisioner) firmware(ctx context.Context, raw string) string {
+	u, err := url.Parse(p.opts.Identity.Expand(raw))
+	if err == nil {
+		_, err = parseServer(u.String())
+	}
+	if err != nil {
+		p.log.Warn("provisioning: bad firmware url", "url", raw, "err", err)
+		return "bad firmware url: " + err.Error()
+	}
+	p.mu.Lock()
+	p.st.FirmwareURL = u.Redacted()
+	p.mu.Unlock()
+	if p.opts.Firmware == nil {
+		p.log.Warn("provisioning: firmware url set, but this build cannot install firmware", "url", u.Redacted())
+		return "firmware upgrades are not available here"
+	}
+	rc, err := p.opts.Fetcher.Open(ctx, u)
+	if err != nil {
+		p.log.Warn("provisioning: firmware image not fetched", "url", u.Redacted(), "err", err)
+		return fmt.Sprintf("%s: %v", u.Redacted(), err)
+	}
+	defer rc.Close()
+	switch err := p.opts.Firmware(ctx, rc); {
+	case errors.Is(err, ErrFirmwareCurrent):
+		p.log.Info("provisioning: firmware up to date", "url", u.Redacted(), "detail", err)
+		return err.Error()
+	case err != nil:
+		p.log.Warn("provisioning: firmware not installed", "url", u.Redacted(), "err", err)
+		return fmt.Sprintf("%s: not installed: %v", u.Redacted(), err)
+	}
+	p.log.Info("provisioning: firmware installed", "url", u.Redacted())
+	return "installed from " + u.Redacted()
 }
 
 // syncFrom tries each server's candidates in order; the first file

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -31,6 +32,7 @@ func TestSyncTFTP(t *testing.T) {
 		"loopstart.xml":              `<loopstart><account id="1"><user>9999</user></account></loopstart>`,
 		"bad/loopstart.xml":          `<loopstart><account id="1"><user>3001`,
 		"invalid/loopstart.xml":      `<loopstart><port n="1"><country>atlantis</country></port></loopstart>`,
+		"fw.img":                     strings.Repeat("0123456789abcdef", 20_000), // streamed by Open
 	} {
 		p := filepath.Join(dir, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -87,4 +89,16 @@ func TestSyncTFTP(t *testing.T) {
 			}
 		})
 	}
+	t.Run("stream a large file", func(t *testing.T) {
+		u, _ := url.Parse(base + "fw.img")
+		rc, err := (&Fetcher{}).Open(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil || string(b) != strings.Repeat("0123456789abcdef", 20_000) {
+			t.Fatalf("read %d bytes, %v", len(b), err)
+		}
+	})
 }

@@ -10,6 +10,45 @@ import (
 	"github.com/loopstart/loopstart/tools/lab"
 )
 
+// setupNode installs playwright-core in tools/browser when it is missing
+// and returns the directory; it skips (or fails with
+// LOOPSTART_REQUIRE_PEERS=1) when that cannot be done.
+func setupNode(t *testing.T) string {
+	t.Helper()
+	lab.Need(t, "chromium", "node", "npm")
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(file)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		cmd := exec.Command("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			msg := "PEER MISSING: npm ci in tools/browser failed: " + err.Error() + "\n" + string(out)
+			if os.Getenv("LOOPSTART_REQUIRE_PEERS") == "1" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+	return dir
+}
+
+// artifacts is the screenshot directory for one test.
+func artifacts(t *testing.T, name string) string {
+	t.Helper()
+	art := os.Getenv("LOOPSTART_ARTIFACTS")
+	if art == "" {
+		var err error
+		if art, err = os.MkdirTemp("", "loopstart-browser-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	art = filepath.Join(art, name)
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return art
+}
+
 // TestBrowser runs webui.mjs against a fresh gateway on the sim board:
 // first-run password setup, login, a wrong password, a POST without the
 // CSRF token, a call between the virtual phones with the page's buttons,

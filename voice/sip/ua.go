@@ -63,6 +63,13 @@ type Config struct {
 	// Event: check-sync) and reports whether it handled it (200) or not
 	// (489 Bad Event). See notify.go.
 	OnNotify func(event string) bool
+	// MaxRequestRate and MaxSourceRate bound the SIP requests per second
+	// the UDP listener hands to the stack, from all sources together and
+	// from one source address:port; requests over them get a stateless
+	// 503 with Retry-After (ACKs are dropped) so a flood cannot take the
+	// CPU the calls need. 0 means DefaultMaxRequestRate and
+	// DefaultMaxSourceRate; below 0 turns the limit off.
+	MaxRequestRate, MaxSourceRate int
 }
 
 // Handler receives incoming calls.
@@ -139,6 +146,7 @@ type UA struct {
 	host    string // advertised host (Via, Contact, SDP is the caller's business)
 	port    int    // actual listen port
 	udpConn net.PacketConn
+	limited atomic.Pointer[limitedConn] // udpConn behind the overload limits; nil = none
 	tcpLn   net.Listener
 
 	started atomic.Bool
@@ -154,6 +162,8 @@ type UA struct {
 
 	mu    sync.Mutex
 	calls map[*Call]struct{}
+
+	notify notifyState // notify.go: check-sync authentication and rate limit
 }
 
 // New validates cfg and returns a UA that is not yet listening.
@@ -302,6 +312,12 @@ func (u *UA) Start(ctx context.Context) error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	u.udpConn, u.tcpLn, u.port = pc, ln, aport
+	serveConn := pc
+	if u.cfg.MaxRequestRate >= 0 && u.cfg.MaxSourceRate >= 0 {
+		lc := newLimitedConn(pc, u.cfg.MaxRequestRate, u.cfg.MaxSourceRate, nil)
+		u.limited.Store(lc)
+		serveConn = lc
+	}
 	u.host = advertisedHost(host, u.accounts)
 
 	sua, err := sipgo.NewUA(sipgo.WithUserAgent(u.cfg.UserAgent), sipgo.WithUserAgentHostname(u.host),
@@ -352,7 +368,7 @@ func (u *UA) Start(ctx context.Context) error {
 	u.serving.Add(2)
 	go func() {
 		defer u.serving.Done()
-		if err := srv.ServeUDP(pc); err != nil && !u.closing.Load() {
+		if err := srv.ServeUDP(serveConn); err != nil && !u.closing.Load() {
 			u.log.Error("sip udp listener stopped", "error", err)
 		}
 	}()

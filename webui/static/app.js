@@ -111,3 +111,77 @@ if (logs && window.EventSource) {
     logs.textContent += r.time + " " + r.level + " " + r.text + "\n";
   };
 }
+
+// Firmware page: upload the image, then follow /api/firmware until the
+// gateway restarts into the new version (the session ends with the old
+// process: the login page then shows the new version).
+function fwShow(st) {
+  const p = document.getElementById("fw-progress");
+  const bar = document.getElementById("fw-bar");
+  p.hidden = !st.progress;
+  p.textContent = st.progress || "";
+  bar.hidden = !st.total;
+  if (st.total) { bar.max = st.total; bar.value = st.done || 0; }
+  const e = document.getElementById("fw-error");
+  e.hidden = !st.last_error;
+  e.textContent = st.last_error ? "Last upgrade failed: " + st.last_error : "";
+  document.getElementById("fw-version").textContent = st.version;
+}
+
+async function fwPoll(oldVersion) {
+  for (;;) {
+    await new Promise((res) => setTimeout(res, 300));
+    try {
+      const r = await fetch("/api/firmware", {cache: "no-store", headers: {"Accept": "application/json"}});
+      if (r.status === 401 || r.status === 303) {
+        document.getElementById("fw-progress").textContent = "restarted: log in again";
+        location.href = "/login";
+        return;
+      }
+      const st = await r.json();
+      fwShow(st);
+      if (st.version !== oldVersion) return;
+      if (st.phase === "failed") return;
+    } catch (e) {
+      const p = document.getElementById("fw-progress");
+      p.hidden = false;
+      p.textContent = "restarting…";
+    }
+  }
+}
+
+const fwForm = document.getElementById("fw-form");
+if (fwForm) {
+  fwForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById("fw-file").files[0];
+    if (!file) return;
+    const oldVersion = document.getElementById("fw-version").textContent;
+    const p = document.getElementById("fw-progress");
+    p.hidden = false;
+    p.textContent = "uploading " + file.size + " bytes…";
+    const poll = setInterval(async () => {
+      try {
+        const r = await fetch("/api/firmware", {cache: "no-store"});
+        if (r.ok) fwShow(await r.json());
+      } catch (e) { /* restarting */ }
+    }, 300);
+    try {
+      const r = await fetch("/api/firmware", {method: "POST", body: file,
+        headers: {"Content-Type": "application/octet-stream", "X-CSRF-Token": csrf}});
+      const body = await r.json().catch(() => ({}));
+      clearInterval(poll);
+      if (!r.ok) {
+        showError(body.error || r.statusText);
+        p.hidden = true;
+        return;
+      }
+      showError("");
+      fwShow(body);
+      fwPoll(oldVersion);
+    } catch (e) {
+      clearInterval(poll);
+      showError("upload: " + e.message);
+    }
+  });
+}

@@ -32,6 +32,10 @@ type runOpts struct {
 	// httpRedirect the --http listener only redirects to it.
 	https        string
 	httpRedirect bool
+	// firmwareKey adds a trusted firmware signing key (a .pub file);
+	// firmwareHealth is how long an upgraded version has to prove itself.
+	firmwareKey    string
+	firmwareHealth time.Duration
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -46,6 +50,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.sip, "sip", "127.0.0.1:5062", "SIP listen address (UDP and TCP)")
 	fs.StringVar(&o.config, "config", "", "config file (default DATA/config.xml, else the built-in default)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.firmwareKey, "firmware-key", "", "extra trusted firmware signing key (.pub file from tools/fwsign)")
+	fs.DurationVar(&o.firmwareHealth, "firmware-health", 60*time.Second, "how long an upgraded firmware has to come up healthy before it is rolled back")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -74,6 +80,7 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 	logRing := webui.NewLogRing(1000) // the web UI's logs page
 	log := slog.New(logRing.Handler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}), level))
 	slog.SetDefault(log)
+	gateway.ReserveLoopProcs() // spare Ps for the media loop (voice/gateway/runtime.go)
 
 	if o.board != "sim" {
 		return fmt.Errorf("--board %q: unknown board (known: sim)", o.board)
@@ -87,6 +94,11 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 	}
 	if err := os.MkdirAll(o.data, 0o755); err != nil {
 		return fmt.Errorf("--data: %w", err)
+	}
+	// Firmware slots (firmware.go): may restart into the slot that should run.
+	fwStore, fwBoot, err := openFirmware(o.data, o.board, o.firmwareKey, log)
+	if err != nil {
+		return fmt.Errorf("firmware: %w", err)
 	}
 	cfg, source, err := loadConfig(o)
 	if err != nil {
@@ -106,6 +118,7 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("board sim: %w", err)
 	}
+	trace := installSIPTrace(log) // diagnostics.go: SIP trace into the log ring
 	gcfg := gatewayConfig(cfg, b, sipAddr, log)
 	notify := &notifyHook{} // SIP NOTIFY check-sync → provisioning
 	gcfg.SIP.OnNotify = notify.handle
@@ -119,9 +132,11 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 			gc.SIP.OnNotify = notify.handle
 			return gc
 		}}
-	prov := startProvisioning(ctx, mgr, gw, notify, "loopstart-sim", log)
+	fw := &firmwareManager{store: fwStore, version: version, log: log, restart: execBinary,
+		busy: func() bool { return len(gw.Gateway().BusyPorts()) > 0 }}
+	prov := startProvisioning(ctx, mgr, gw, notify, "loopstart-sim", log, fw.provision)
 	ui := webui.New(webui.Options{Status: gw.Status, Sim: simControl{b}, Logger: log, Version: version,
-		DataDir: o.data, Config: mgr, Logs: logRing, Provisioning: provUI{prov}})
+		DataDir: o.data, Config: mgr, Logs: logRing, Provisioning: provUI{prov}, Firmware: fw, Diagnostics: trace})
 	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second}
 	if o.https != "" {
 		stopTLS, err := serveHTTPS(o, ui, srv, log)
@@ -137,6 +152,9 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 	}()
 	log.Info("loopstart running", "version", version, "board", "sim", "config", source,
 		"http", "http://"+httpLn.Addr().String(), "sip", o.sip, "data", o.data)
+	if fwBoot.Trial {
+		go fw.trial(ctx, func() uint64 { return gw.Status().Loop.Ticks }, "http://"+httpLn.Addr().String(), o.firmwareHealth)
+	}
 	err = gw.Run(ctx)
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -178,6 +196,10 @@ func gatewayConfig(cfg *config.Config, b *simboard.Board, sipAddr netip.AddrPort
 			Logger:    log,
 		},
 	}
+	// The sim highway runs on the real clock here: keep the loop's frames
+	// on time on a busy machine (real-time class when allowed; otherwise
+	// /api/status says why).
+	gc.LoopPriority = 40
 	if cfg.SIP != nil && cfg.SIP.UserAgent != "" {
 		gc.SIP.UserAgent = cfg.SIP.UserAgent
 	}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"sync/atomic"
+
+	"github.com/loopstart/loopstart/firmware/config"
+	"github.com/loopstart/loopstart/firmware/provision"
+	"github.com/loopstart/loopstart/voice/gateway"
+	"github.com/loopstart/loopstart/webui"
+)
+
+// notifyHook passes SIP NOTIFY events to the provisioner once it exists
+// (the gateway's SIP config is built first).
+type notifyHook struct {
+	prov atomic.Pointer[provision.Provisioner]
+}
+
+func (h *notifyHook) handle(event string) bool {
+	if p := h.prov.Load(); p != nil {
+		return p.CheckSync(event)
+	}
+	return false
+}
+
+// simMAC is the sim board's MAC when the host has no interface with one:
+// locally administered, "LS" 00 00 01.
+var simMAC = net.HardwareAddr{0x02, 0x4c, 0x53, 0x00, 0x00, 0x01}
+
+// hostMAC is the first non-loopback interface's MAC, or simMAC.
+func hostMAC() net.HardwareAddr {
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback == 0 && len(i.HardwareAddr) == 6 {
+			return i.HardwareAddr
+		}
+	}
+	return simMAC
+}
+
+// startProvisioning runs the provisioner until ctx ends; configuration it
+// fetches goes through mgr like a change from the web UI.
+func startProvisioning(ctx context.Context, mgr *configManager, sup *gateway.Supervisor, hook *notifyHook, model string, log *slog.Logger,
+	firmware func(context.Context, io.Reader) error) *provision.Provisioner {
+	p := provision.New(provision.Options{
+		Identity: provision.Identity{MAC: hostMAC(), Model: model, Version: version},
+		Current:  mgr.Current,
+		Apply: func(c *config.Config) error {
+			_, err := mgr.Apply(c, "provisioning")
+			return err
+		},
+		Busy:     func() bool { return len(sup.Gateway().BusyPorts()) > 0 },
+		Fetcher:  &provision.Fetcher{UserAgent: "Loopstart/" + version + " (" + model + ")"},
+		Logger:   log.With("part", "provisioning"),
+		Firmware: firmware,
+	})
+	hook.prov.Store(p)
+	go p.Run(ctx)
+	return p
+}
+
+// provUI shows the provisioner in the web UI.
+type provUI struct{ p *provision.Provisioner }
+
+func (u provUI) ProvisioningStatus() webui.ProvisioningStatus {
+	s := u.p.Status()
+	return webui.ProvisioningStatus{Servers: s.Servers, Source: s.Source, State: s.State,
+		LastAttempt: s.LastAttempt, LastSuccess: s.LastSuccess, LastFailure: s.LastFailure,
+		LastFile: s.LastFile, LastError: s.LastError, Next: s.Next,
+		FirmwareURL: s.FirmwareURL, Firmware: s.Firmware}
+}
+
+func (u provUI) Resync() error {
+	u.p.Resync()
+	return nil
+}
