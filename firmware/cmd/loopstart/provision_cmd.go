@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"sync/atomic"
 
 	"github.com/loopstart/loopstart/firmware/config"
 	"github.com/loopstart/loopstart/firmware/provision"
+	"github.com/loopstart/loopstart/firmware/system"
 	"github.com/loopstart/loopstart/voice/gateway"
 	"github.com/loopstart/loopstart/webui"
 )
@@ -57,9 +61,32 @@ func startProvisioning(ctx context.Context, mgr *configManager, sup *gateway.Sup
 		Logger:   log.With("part", "provisioning"),
 		Firmware: firmware,
 	})
+	useDHCPOptions(p, system.DHCPOptionsFile, log)
 	hook.prov.Store(p)
 	go p.Run(ctx)
 	return p
+}
+
+// useDHCPOptions hands the provisioning servers of the DHCP lease that
+// `loopstart boot` published (options 66/67/150/160/43) to p. On the sim
+// board there is no such file and the config's URL alone is used.
+func useDHCPOptions(p *provision.Provisioner, path string, log *slog.Logger) {
+	opts, err := system.ReadDHCPOptions(path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("dhcp options unreadable; provisioning uses the config only", "file", path, "err", err)
+		}
+		return
+	}
+	urls, err := provision.ServerFromDHCP(opts)
+	if err != nil {
+		log.Warn("dhcp provisioning options unusable", "err", err)
+		return
+	}
+	if len(urls) > 0 {
+		p.SetDHCPServers(urls)
+		log.Info("provisioning servers from dhcp", "servers", fmt.Sprint(urls))
+	}
 }
 
 // provUI shows the provisioner in the web UI.
