@@ -3,35 +3,18 @@ package si3050_test
 import (
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
 	"periph.io/x/conn/v3/conntest"
-	"periph.io/x/conn/v3/spi"
 	"periph.io/x/conn/v3/spi/spitest"
 
+	"github.com/loopstart/loopstart/drivers/internal/playback"
 	"github.com/loopstart/loopstart/drivers/si3050"
 	"github.com/loopstart/loopstart/drivers/si3050/model"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/init.golden")
-
-// packetConn adapts spitest's Record and Playback (Tx only) to TxPackets:
-// each packet becomes one recorded chip-select cycle.
-type packetConn struct{ spi.Conn }
-
-func (p packetConn) TxPackets(pk []spi.Packet) error {
-	for i := range pk {
-		if pk[i].KeepCS {
-			return fmt.Errorf("packet %d holds CS", i)
-		}
-		if err := p.Tx(pk[i].W, pk[i].R); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // describe turns single-byte cycles into one register access per line.
 func describe(t *testing.T, ops []conntest.IO) string {
@@ -61,34 +44,19 @@ func TestInitSequence(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := si3050.Opts{Chain: 1, Slot: 2, Country: "uk", Name: "spi0.1/1", Sleep: nosleep}
-	if _, err := si3050.New(packetConn{c}, chip.ResetPin(), nil, &opts); err != nil {
+	if _, err := si3050.New(playback.PacketConn{Conn: c}, chip.ResetPin(), nil, &opts); err != nil {
 		t.Fatal(err)
 	}
-	got := describe(t, rec.Ops)
-	const golden = "testdata/init.golden"
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Fatalf("init sequence changed:\n%s\nwant:\n%s", got, want)
-	}
-	play := &spitest.Playback{Playback: conntest.Playback{Ops: rec.Ops, DontPanic: true}}
-	pc, err := play.Connect(si3050.MaxSpeed, si3050.SPIMode, 8)
+	playback.Golden(t, "testdata/init.golden", describe(t, rec.Ops), *update)
+	_, pc, err := playback.Replay(rec.Ops, si3050.MaxSpeed, si3050.SPIMode)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := si3050.New(packetConn{pc}, nil, nil, &opts); err == nil {
+	if _, err := si3050.New(playback.PacketConn{Conn: pc}, nil, nil, &opts); err == nil {
 		t.Fatal("playback without reset pin matched a sequence recorded with one")
 	}
-	play2 := &spitest.Playback{Playback: conntest.Playback{Ops: rec.Ops, DontPanic: true}}
-	pc2, _ := play2.Connect(si3050.MaxSpeed, si3050.SPIMode, 8)
-	if _, err := si3050.New(packetConn{pc2}, chip.ResetPin(), nil, &opts); err != nil {
+	play2, pc2, _ := playback.Replay(rec.Ops, si3050.MaxSpeed, si3050.SPIMode)
+	if _, err := si3050.New(playback.PacketConn{Conn: pc2}, chip.ResetPin(), nil, &opts); err != nil {
 		t.Fatal(err)
 	}
 	if err := play2.Close(); err != nil {

@@ -3,37 +3,19 @@ package si3215_test
 import (
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"periph.io/x/conn/v3/conntest"
-	"periph.io/x/conn/v3/spi"
 	"periph.io/x/conn/v3/spi/spitest"
 
+	"github.com/loopstart/loopstart/drivers/internal/playback"
 	"github.com/loopstart/loopstart/drivers/si3215"
 	"github.com/loopstart/loopstart/drivers/si3215/model"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/init.golden")
-
-// packetConn adapts spitest's Record and Playback, which only implement Tx,
-// to TxPackets: each packet must be one byte in its own chip-select cycle,
-// and becomes one recorded Tx.
-type packetConn struct{ spi.Conn }
-
-func (p packetConn) TxPackets(pk []spi.Packet) error {
-	for i := range pk {
-		if pk[i].KeepCS || max(len(pk[i].W), len(pk[i].R)) != 1 {
-			return fmt.Errorf("packet %d: not a single byte with CS released: %+v", i, pk[i])
-		}
-		if err := p.Tx(pk[i].W, pk[i].R); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // describe turns recorded single-byte cycles into register accesses, one per
 // line: "W reg val" or "R reg -> val".
@@ -72,36 +54,16 @@ func TestInitSequence(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := si3215.Opts{Slot: 1, Name: "spi0.0", Sleep: func(time.Duration) {}}
-	if _, err := si3215.New(packetConn{c}, chip.ResetPin(), nil, &opts); err != nil {
+	if _, err := si3215.New(playback.PacketConn{Conn: c, OneByte: true}, chip.ResetPin(), nil, &opts); err != nil {
 		t.Fatal(err)
 	}
-	got := describe(t, rec.Ops)
-	const golden = "testdata/init.golden"
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < min(len(gl), len(wl)); i++ {
-			if gl[i] != wl[i] {
-				t.Fatalf("init sequence differs at access %d: got %q, want %q", i, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("init sequence has %d accesses, golden %d", len(gl), len(wl))
-	}
+	playback.Golden(t, "testdata/init.golden", describe(t, rec.Ops), *update)
 
-	pb := &spitest.Playback{Playback: conntest.Playback{Ops: rec.Ops, DontPanic: true}}
-	pc, err := pb.Connect(si3215.MaxSpeed, si3215.SPIMode, 8)
+	pb, pc, err := playback.Replay(rec.Ops, si3215.MaxSpeed, si3215.SPIMode)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := si3215.New(packetConn{pc}, danglingPin{}, nil, &opts); err != nil {
+	if _, err := si3215.New(playback.PacketConn{Conn: pc, OneByte: true}, danglingPin{}, nil, &opts); err != nil {
 		t.Fatalf("playback: %v", err)
 	}
 	if err := pb.Close(); err != nil {

@@ -66,6 +66,8 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"github.com/loopstart/loopstart/drivers/internal/g711"
+	"github.com/loopstart/loopstart/drivers/internal/pinmodel"
+	"github.com/loopstart/loopstart/drivers/internal/spimodel"
 )
 
 // MaxSpeed is the highest SCLK the model accepts (16.384 MHz).
@@ -152,14 +154,14 @@ type Chip struct {
 	lastValid  time.Duration
 	rdt        bool
 
-	failSPI    int
-	speedLimit physic.Frequency
+	fail       spimodel.Failures
+	port       *spimodel.Port
 	accesses   int
 	violations []string
 	from, to   []int16
 
-	reset *resetPin
-	irq   *irqPin
+	reset *pinmodel.Out
+	irq   *pinmodel.In
 }
 
 // New returns a chip out of reset.
@@ -174,8 +176,10 @@ func New(opts Opts) *Chip {
 		opts.LinkAccesses = defaultLinkAccesses
 	}
 	c := &Chip{opts: opts, from: make([]int16, 80), to: make([]int16, 80)}
-	c.reset = &resetPin{c: c, level: true}
-	c.irq = &irqPin{c: c}
+	c.newPins()
+	c.port = spimodel.NewPort(&spiSpec, spimodel.Target{
+		Name: c.String(), Cycle: c.cycle, Abort: c.abort, TakeFailure: c.fail.Take,
+	})
 	c.resetRegs()
 	return c
 }
@@ -227,11 +231,7 @@ func (c *Chip) Violations() []string {
 
 // FailSPI makes the next n transfers on any connection fail with
 // ErrInjected, as a broken bus would.
-func (c *Chip) FailSPI(n int) {
-	c.mu.Lock()
-	c.failSPI = n
-	c.mu.Unlock()
-}
+func (c *Chip) FailSPI(n int) { c.fail.Set(n) }
 
 func (c *Chip) violate(format string, a ...any) {
 	if len(c.violations) < 64 {

@@ -7,6 +7,8 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"github.com/loopstart/loopstart/drivers/internal/g711"
+	"github.com/loopstart/loopstart/drivers/internal/pinmodel"
+	"github.com/loopstart/loopstart/drivers/internal/spimodel"
 )
 
 // DefaultID is the reg0 value of the modelled part when Opts.ID is 0: part
@@ -106,7 +108,7 @@ type Chip struct {
 	rtp, lcr  bool
 	ringShown bool // what the terminal was last told
 
-	speedLimit physic.Frequency
+	port *spimodel.Port
 
 	ear, mouth []int16
 	dec        []int16
@@ -114,13 +116,13 @@ type Chip struct {
 	accesses   int
 	violations []string
 
-	reset *resetPin
-	irq   *irqPin
+	reset *pinmodel.Out
+	irq   *pinmodel.In
 
-	daisy   bool // daisy-chain mode: a chip-select byte leads each access
-	dpos    int  // byte position in a daisy frame
-	dsel    bool // this chip is selected by the frame's chip-select byte
-	failSPI int
+	daisy bool // daisy-chain mode: a chip-select byte leads each access
+	dpos  int  // byte position in a daisy frame
+	dsel  bool // this chip is selected by the frame's chip-select byte
+	fail  spimodel.Failures
 }
 
 // New returns a chip out of reset, with nothing attached to its line.
@@ -140,8 +142,10 @@ func New(opts Opts) *Chip {
 		mouth: make([]int16, 80),
 		dec:   make([]int16, 80),
 	}
-	c.reset = &resetPin{c: c, level: true}
-	c.irq = &irqPin{c: c}
+	c.newPins()
+	c.port = spimodel.NewPort(&spiSpec, spimodel.Target{
+		Name: c.String(), Cycle: c.cycle, Abort: c.abort, TakeFailure: c.fail.Take,
+	})
 	c.resetRegs()
 	return c
 }
@@ -610,21 +614,7 @@ func (c *Chip) PowerAlarm(q int) {
 }
 
 // FailSPI makes the next n transfers fail with ErrInjected.
-func (c *Chip) FailSPI(n int) {
-	c.mu.Lock()
-	c.failSPI = n
-	c.mu.Unlock()
-}
-
-func (c *Chip) takeFailure() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.failSPI > 0 {
-		c.failSPI--
-		return true
-	}
-	return false
-}
+func (c *Chip) FailSPI(n int) { c.fail.Set(n) }
 
 // channel returns the PCM channel from the start count at reg lo/lo+1, or -1
 // when it is not on a 16-bit boundary or beyond n channels. Caller holds mu.

@@ -7,6 +7,8 @@ import (
 	"periph.io/x/conn/v3"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/spi"
+
+	"github.com/loopstart/loopstart/drivers/internal/spimodel"
 )
 
 // ErrInjected is returned by a transfer failed with FailSPI.
@@ -16,129 +18,38 @@ var ErrInjected = errors.New("si3215 model: injected SPI error")
 // more than one byte: the ProSLIC needs CS to rise after every byte.
 var ErrCSHeld = errors.New("si3215 model: chip select held over more than one byte")
 
+// spiSpec is the ProSLIC's SPI interface: mode 3, 8 bits, chip select
+// rising after every byte.
+var spiSpec = spimodel.Spec{
+	Chip:        "si3215 model",
+	Mode:        spi.Mode3,
+	ModeNeed:    "Mode3 MSB first with CS",
+	MaxSpeed:    MaxSpeed,
+	Framing:     spimodel.OneByte,
+	ErrInjected: ErrInjected,
+	ErrCSHeld:   ErrCSHeld,
+}
+
 // Connect implements spi.Port: the chip accepts mode 3, 8 bits per word, and
 // at most MaxSpeed (f = 0 means "the device maximum"). It may be called more
 // than once; every connection talks to the same chip.
+//
+// Each Tx, and each packet of TxPackets, is one chip-select cycle and must
+// carry exactly one byte (w, or r alone clocking out a zero byte) with
+// KeepCS false; otherwise nothing is sent, any half-finished register access
+// is abandoned, as a real chip would lose its framing, and ErrCSHeld (or a
+// format error) is returned. The connection's MaxTxSize is 1.
 func (c *Chip) Connect(f physic.Frequency, mode spi.Mode, bits int) (spi.Conn, error) {
-	if mode != spi.Mode3 {
-		return nil, fmt.Errorf("si3215 model: SPI mode %s not supported, need Mode3 MSB first with CS", mode)
-	}
-	if bits != 8 {
-		return nil, fmt.Errorf("si3215 model: %d bits per word not supported, need 8", bits)
-	}
-	if f < 0 {
-		return nil, fmt.Errorf("si3215 model: invalid frequency %s", f)
-	}
-	c.mu.Lock()
-	limit := c.speedLimit
-	c.mu.Unlock()
-	if f == 0 {
-		f = MaxSpeed
-	}
-	if limit != 0 && limit < f {
-		f = limit
-	}
-	if f > MaxSpeed {
-		return nil, fmt.Errorf("si3215 model: SCLK %s above the chip's %s", f, MaxSpeed)
-	}
-	return &spiConn{c: c, f: f}, nil
+	return c.port.Connect(f, mode, bits)
 }
 
 // LimitSpeed implements spi.PortCloser.
-func (c *Chip) LimitSpeed(f physic.Frequency) error {
-	if f <= 0 {
-		return fmt.Errorf("si3215 model: invalid speed limit %s", f)
-	}
-	c.mu.Lock()
-	c.speedLimit = f
-	c.mu.Unlock()
-	return nil
-}
+func (c *Chip) LimitSpeed(f physic.Frequency) error { return c.port.LimitSpeed(f) }
 
 // Close implements spi.PortCloser; the model has nothing to release.
 func (c *Chip) Close() error { return nil }
 
 var _ spi.PortCloser = (*Chip)(nil)
-
-type spiConn struct {
-	c *Chip
-	f physic.Frequency
-}
-
-var (
-	_ spi.Conn    = (*spiConn)(nil)
-	_ conn.Limits = (*spiConn)(nil)
-)
-
-func (s *spiConn) String() string { return "si3215-model@" + s.f.String() }
-
-func (s *spiConn) Duplex() conn.Duplex { return conn.Full }
-
-// MaxTxSize implements conn.Limits: one byte per chip-select cycle.
-func (s *spiConn) MaxTxSize() int { return 1 }
-
-// Tx is one chip-select cycle. It must carry exactly one byte (w, or r alone
-// clocking out a zero byte); longer transfers return ErrCSHeld and abandon
-// any half-finished register access, as a real chip would lose its framing.
-func (s *spiConn) Tx(w, r []byte) error {
-	n := max(len(w), len(r))
-	if (len(w) != 0 && len(r) != 0 && len(w) != len(r)) || n == 0 {
-		return fmt.Errorf("si3215 model: bad Tx lengths w=%d r=%d", len(w), len(r))
-	}
-	if n > 1 {
-		s.c.abort()
-		return fmt.Errorf("%w: Tx of %d bytes", ErrCSHeld, n)
-	}
-	if s.c.takeFailure() {
-		s.c.abort()
-		return ErrInjected
-	}
-	var b byte
-	if len(w) == 1 {
-		b = w[0]
-	}
-	out := s.c.cycle(b)
-	if len(r) == 1 {
-		r[0] = out
-	}
-	return nil
-}
-
-// TxPackets runs each packet as one chip-select cycle. Every packet must be a
-// single 8-bit byte with KeepCS false; otherwise nothing is sent and ErrCSHeld
-// (or a format error) is returned.
-func (s *spiConn) TxPackets(p []spi.Packet) error {
-	for i := range p {
-		pk := &p[i]
-		if pk.BitsPerWord != 0 && pk.BitsPerWord != 8 {
-			return fmt.Errorf("si3215 model: packet %d: %d bits per word, need 8", i, pk.BitsPerWord)
-		}
-		n := max(len(pk.W), len(pk.R))
-		if n == 0 || (len(pk.W) != 0 && len(pk.R) != 0 && len(pk.W) != len(pk.R)) {
-			return fmt.Errorf("si3215 model: packet %d: bad lengths w=%d r=%d", i, len(pk.W), len(pk.R))
-		}
-		if n > 1 || pk.KeepCS {
-			s.c.abort()
-			return fmt.Errorf("%w: packet %d", ErrCSHeld, i)
-		}
-	}
-	if s.c.takeFailure() {
-		s.c.abort()
-		return ErrInjected
-	}
-	for i := range p {
-		pk := &p[i]
-		var b byte
-		if len(pk.W) == 1 {
-			b = pk.W[0]
-		}
-		out := s.c.cycle(b)
-		if len(pk.R) == 1 {
-			pk.R[0] = out
-		}
-	}
-	return nil
-}
 
 // cycle clocks one byte in and returns the byte clocked out.
 func (c *Chip) cycle(b byte) byte {
@@ -245,7 +156,7 @@ func (s *busConn) TxPackets(p []spi.Packet) error {
 		}
 	}
 	for _, c := range s.b.chips {
-		if c.takeFailure() {
+		if c.fail.Take() {
 			for _, c := range s.b.chips {
 				c.abort()
 			}
