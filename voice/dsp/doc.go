@@ -3,8 +3,10 @@
 // levels, call-progress tone and DTMF generation, DTMF detection, FSK modems
 // (Bell 202, V.23) with the caller ID codec (SDMF, MDMF, VMWI, DTMF caller
 // ID), CAS / DT-AS alerting signals, G.711 packet loss concealment ([PLC]),
-// the G.722 wideband codec ([G722Encoder], [G722Decoder], 16 kHz), a line
-// echo canceller ([EchoCanceller]) and a small spectrum analyser.
+// the G.722 wideband codec ([G722Encoder], [G722Decoder], 16 kHz) with
+// 8 ↔ 16 kHz half-band resamplers ([Upsampler2], [Downsampler2]) to carry
+// it over the 8 kHz media loop, a line echo canceller ([EchoCanceller])
+// and a small spectrum analyser.
 //
 // Everything works on 8 kHz linear 16-bit PCM ([SampleRate]), the format of the
 // PCM highway (drivers/pcm), except G.722, which works at 16 kHz
@@ -30,7 +32,11 @@
 //   - ITU-T G.722 (7 kHz audio coding within 64 kbit/s), mode 1, bit-exact
 //     with spandsp; RFC 3551 for its RTP payload type and clock rate.
 //   - ITU-T G.168 (line echo cancellers: 64 ms tail, ERLE, double talk,
-//     non-linear processor), as a design target.
+//     non-linear processor), as a design target; the adaptive filter is a
+//     partitioned-block frequency-domain filter (multidelay filter, J.-S.
+//     Soo and K. K. Pang, 1990) with IPNLMS-style proportionate gains
+//     (J. Benesty and S. L. Gay, 2002) and a non-parametric variable step
+//     (J. Benesty et al., 2006).
 //
 // The tests cross-check G.711, G.722, DTMF detection, caller ID, packet loss
 // concealment and echo cancellation against spandsp

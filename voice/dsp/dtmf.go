@@ -208,18 +208,32 @@ const (
 // of 40 ms or more qualifies, 20 ms bursts do not); it is reported again
 // only after four windows without it. Create one with NewDTMFDetector (the
 // zero value also works).
+//
+// The filters run once over each 51-sample half window; a window's
+// spectrum is the sum of its two halves' (the older one rotated by the
+// half's length), so each sample costs at most eight Goertzel steps, not
+// sixteen. The high-group filters run only for windows whose low group
+// could belong to a digit (a tone above the minimum level that dominates
+// its group and carries enough of the window's power), which skips them
+// for silence, noise and most speech without changing any decision.
 type DTMFDetector struct {
-	coef   [8]float64
-	guard  [8][2]float64 // Goertzel coefficients at f·(1−g), f·(1+g)
-	minPow float64
-	buf    [2][dtmfBlock]float64 // each bank's window samples
-	s1, s2 [2][8]float64         // per bank Goertzel state
-	energy [2]float64
-	cnt    [2]int // samples in each bank's window; negative = not started
-	last   byte   // previous window's classification, 0 = none
-	run    int    // consecutive windows classified as last
-	held   byte   // digit currently reported, 0 = none
-	miss   int    // consecutive windows without held
+	ready  bool
+	s1, s2 [4]float64 // low-group Goertzel state over the current half
+	cnt    int        // samples in the current half
+	// Per half window, indexed by ph(0) (previous) and ph(1) (current),
+	// which swap at every half: samples, Goertzel outputs (high group
+	// only once computed), energy Σx² (once computed).
+	cur      int
+	win      [2][dtmfHop]float64
+	re, im   [2][8]float64
+	hiDone   [2]bool
+	halfE    [2]float64
+	eDone    [2]bool
+	havePrev bool
+	last     byte // previous window's classification, 0 = none
+	run      int  // consecutive windows classified as last
+	held     byte // digit currently reported, 0 = none
+	miss     int  // consecutive windows without held
 }
 
 // NewDTMFDetector returns a detector ready for 8 kHz linear samples.
@@ -229,24 +243,37 @@ func NewDTMFDetector() *DTMFDetector {
 	return d
 }
 
-func (d *DTMFDetector) init() {
-	*d = DTMFDetector{}
-	for i := range 4 {
-		d.coef[i] = 2 * math.Cos(2*math.Pi*dtmfLow[i]/SampleRate)
-		d.coef[i+4] = 2 * math.Cos(2*math.Pi*dtmfHigh[i]/SampleRate)
-	}
+func (d *DTMFDetector) init() { *d = DTMFDetector{ready: true} }
+
+// dtmfConsts are the detector's constant tables, computed once.
+type dtmfConsts struct {
+	coef   [8]float64
+	cosw   [8]float64    // cos ω, sin ω: a half's Goertzel output
+	sinw   [8]float64    // y = s1 − e^{−jω}·s2
+	rotC   [8]float64    // e^{jω·51}: an older half's phase shift
+	rotS   [8]float64    //
+	guard  [8][2]float64 // Goertzel coefficients at f·(1−g), f·(1+g)
+	minPow float64
+}
+
+var dtmfK = func() *dtmfConsts {
+	t := &dtmfConsts{}
 	for k := range 8 {
 		f := dtmfLow[k%4]
 		if k >= 4 {
 			f = dtmfHigh[k-4]
 		}
-		d.guard[k][0] = 2 * math.Cos(2*math.Pi*f*(1-dtmfGuard)/SampleRate)
-		d.guard[k][1] = 2 * math.Cos(2*math.Pi*f*(1+dtmfGuard)/SampleRate)
+		w := 2 * math.Pi * f / SampleRate
+		t.coef[k] = 2 * math.Cos(w)
+		t.cosw[k], t.sinw[k] = math.Cos(w), math.Sin(w)
+		t.rotC[k], t.rotS[k] = math.Cos(w*dtmfHop), math.Sin(w*dtmfHop)
+		t.guard[k][0] = 2 * math.Cos(2*math.Pi*f*(1-dtmfGuard)/SampleRate)
+		t.guard[k][1] = 2 * math.Cos(2*math.Pi*f*(1+dtmfGuard)/SampleRate)
 	}
 	a := DBm0ToAmplitude(dtmfMinLevel)
-	d.minPow = a * a / 2
-	d.cnt[1] = -dtmfHop
-}
+	t.minPow = a * a / 2
+	return t
+}()
 
 // Reset forgets all state, as if no samples had been processed.
 func (d *DTMFDetector) Reset() { d.init() }
@@ -255,83 +282,160 @@ func (d *DTMFDetector) Reset() { d.init() }
 // next call), appends each newly detected digit to out once and returns out.
 // It does not allocate when out has spare capacity.
 func (d *DTMFDetector) Process(samples []int16, out []byte) []byte {
-	if d.coef[0] == 0 { // zero value
+	if !d.ready { // zero value
 		d.init()
 	}
 	for len(samples) > 0 {
-		// Advance both banks to the next window end (or the end of the
-		// input), then classify that window: the same order of events as
-		// sample-by-sample processing, with the filter state in registers.
-		n := len(samples)
-		for b := range 2 {
-			if d.cnt[b] < 0 {
-				n = min(n, -d.cnt[b]+dtmfBlock)
-			} else {
-				n = min(n, dtmfBlock-d.cnt[b])
-			}
-		}
-		seg := samples[:n]
+		n := min(len(samples), dtmfHop-d.cnt)
+		d.runLow(samples[:n])
 		samples = samples[n:]
-		for b := range 2 {
-			x := seg
-			if d.cnt[b] < 0 {
-				skip := min(len(x), -d.cnt[b])
-				d.cnt[b] += skip
-				x = x[skip:]
-			}
-			d.run8(b, x)
-		}
-		for b := range 2 {
-			if d.cnt[b] == dtmfBlock {
-				out = d.endWindow(b, out)
-			}
+		if d.cnt == dtmfHop {
+			out = d.endHalf(out)
 		}
 	}
 	return out
 }
 
-// run8 feeds x (which fits in the current window) to bank b's eight
-// Goertzel filters, buffer and energy.
-func (d *DTMFDetector) run8(b int, x []int16) {
-	if len(x) == 0 {
-		return
-	}
-	c := &d.coef
-	c0, c1, c2, c3, c4, c5, c6, c7 := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
-	s1, s2 := &d.s1[b], &d.s2[b]
-	a0, a1, a2, a3, a4, a5, a6, a7 := s1[0], s1[1], s1[2], s1[3], s1[4], s1[5], s1[6], s1[7]
-	b0, b1, b2, b3, b4, b5, b6, b7 := s2[0], s2[1], s2[2], s2[3], s2[4], s2[5], s2[6], s2[7]
-	energy := d.energy[b]
-	buf := d.buf[b][d.cnt[b] : d.cnt[b]+len(x)]
+// ph returns the storage index of half window h (0 = previous, 1 =
+// current).
+func (d *DTMFDetector) ph(h int) int { return d.cur ^ 1 ^ h }
+
+// runLow feeds x (which fits in the current half window) to the four
+// low-group Goertzel filters and the window buffer. (The coefficients are
+// read from memory in the loop: held in registers, they would push the
+// filter state onto the stack.)
+func (d *DTMFDetector) runLow(x []int16) {
+	buf := d.win[d.cur][d.cnt : d.cnt+len(x)]
+	c, s1, s2 := &dtmfK.coef, &d.s1, &d.s2
+	a0, a1, a2, a3 := s1[0], s1[1], s1[2], s1[3]
+	b0, b1, b2, b3 := s2[0], s2[1], s2[2], s2[3]
+	buf = buf[:len(x)]
 	for i, v := range x {
 		f := float64(v)
-		energy += f * f
 		buf[i] = f
-		a0, b0 = f+c0*a0-b0, a0
-		a1, b1 = f+c1*a1-b1, a1
-		a2, b2 = f+c2*a2-b2, a2
-		a3, b3 = f+c3*a3-b3, a3
-		a4, b4 = f+c4*a4-b4, a4
-		a5, b5 = f+c5*a5-b5, a5
-		a6, b6 = f+c6*a6-b6, a6
-		a7, b7 = f+c7*a7-b7, a7
+		a0, b0 = (f-b0)+c[0]*a0, a0
+		a1, b1 = (f-b1)+c[1]*a1, a1
+		a2, b2 = (f-b2)+c[2]*a2, a2
+		a3, b3 = (f-b3)+c[3]*a3, a3
 	}
-	*s1 = [8]float64{a0, a1, a2, a3, a4, a5, a6, a7}
-	*s2 = [8]float64{b0, b1, b2, b3, b4, b5, b6, b7}
-	d.energy[b] = energy
-	d.cnt[b] += len(x)
+	*s1 = [4]float64{a0, a1, a2, a3}
+	*s2 = [4]float64{b0, b1, b2, b3}
+	d.cnt += len(x)
 }
 
-// endWindow classifies bank b's finished window and updates the digit state.
-func (d *DTMFDetector) endWindow(b int, out []byte) []byte {
-	r := d.classify(b, false)
-	if r == 0 && d.held != 0 && d.classify(b, true) == d.held {
-		r = d.held
+// runHigh computes half window h's high-group Goertzel outputs from its
+// buffered samples.
+func (d *DTMFDetector) runHigh(h int) {
+	h = d.ph(h)
+	if d.hiDone[h] {
+		return
 	}
-	d.s1[b], d.s2[b] = [8]float64{}, [8]float64{}
-	d.energy[b] = 0
-	d.cnt[b] = 0
+	c := &dtmfK.coef
+	c0, c1, c2, c3 := c[4], c[5], c[6], c[7]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	for _, f := range &d.win[h] {
+		a0, b0 = (f-b0)+c0*a0, a0
+		a1, b1 = (f-b1)+c1*a1, a1
+		a2, b2 = (f-b2)+c2*a2, a2
+		a3, b3 = (f-b3)+c3*a3, a3
+	}
+	d.output(h, 4, [4]float64{a0, a1, a2, a3}, [4]float64{b0, b1, b2, b3})
+	d.hiDone[h] = true
+}
 
+// output stores the outputs y = s1 − e^{−jω}·s2 of the four filters from
+// k0 for the half window stored at index h.
+func (d *DTMFDetector) output(h, k0 int, s1, s2 [4]float64) {
+	for i := range 4 {
+		k := k0 + i
+		d.re[h][k] = s1[i] - dtmfK.cosw[k]*s2[i]
+		d.im[h][k] = dtmfK.sinw[k] * s2[i]
+	}
+}
+
+// window returns the power (A²/2) of the tone of filters k0..k0+3 over
+// the window: this half's output plus the previous half's rotated by
+// e^{jω·51}; tone power is 2|X|²/N².
+func (d *DTMFDetector) window(pow *[8]float64, k0 int) {
+	const scale = 2.0 / (dtmfBlock * dtmfBlock)
+	p, c := d.ph(0), d.ph(1)
+	for k := k0; k < k0+4; k++ {
+		pr, pi := d.re[p][k], d.im[p][k]
+		wr := d.re[c][k] + dtmfK.rotC[k]*pr - dtmfK.rotS[k]*pi
+		wi := d.im[c][k] + dtmfK.rotS[k]*pr + dtmfK.rotC[k]*pi
+		pow[k] = (wr*wr + wi*wi) * scale
+	}
+}
+
+// endHalf finishes the current half window: it classifies the window made
+// of the previous half and this one, updates the digit state and starts
+// the next half.
+func (d *DTMFDetector) endHalf(out []byte) []byte {
+	d.output(d.cur, 0, d.s1, d.s2)
+	d.hiDone[d.cur], d.eDone[d.cur] = false, false
+
+	if d.havePrev {
+		var pow [8]float64
+		d.window(&pow, 0)
+		var r byte
+		if d.lowMayMatch(&pow) {
+			energy := d.halfEnergy(0) + d.halfEnergy(1)
+			d.runHigh(0)
+			d.runHigh(1)
+			d.window(&pow, 4)
+			r = d.classify(&pow, energy, false)
+			if r == 0 && d.held != 0 && d.classify(&pow, energy, true) == d.held {
+				r = d.held
+			}
+		}
+		out = d.endWindow(r, out)
+	}
+	d.havePrev = true
+	d.cur ^= 1
+	d.s1, d.s2 = [4]float64{}, [4]float64{}
+	d.cnt = 0
+	return out
+}
+
+// halfEnergy returns Σx² over half window h.
+func (d *DTMFDetector) halfEnergy(h int) float64 {
+	h = d.ph(h)
+	if !d.eDone[h] {
+		// Three partial sums (51 = 3·17) shorten the dependency chain.
+		var e0, e1, e2 float64
+		x := d.win[h][:]
+		for i := 0; i+2 < len(x); i += 3 {
+			e0 += x[i] * x[i]
+			e1 += x[i+1] * x[i+1]
+			e2 += x[i+2] * x[i+2]
+		}
+		d.halfE[h], d.eDone[h] = e0+e1+e2, true
+	}
+	return d.halfE[h]
+}
+
+// lowMayMatch reports whether the low group alone allows classify (with
+// the relaxed hold criteria, which are implied by the normal ones) to
+// find a digit: the strongest low tone is above the minimum level,
+// dominates its group by 4 dB and, with a high tone at most 6 dB
+// stronger, could carry half the window's power.
+func (d *DTMFDetector) lowMayMatch(pow *[8]float64) bool {
+	row, rowPow := strongest(pow[:4])
+	if rowPow < dtmfK.minPow {
+		return false
+	}
+	for k := range 4 {
+		if k != row && pow[k]*holdDominance > rowPow {
+			return false
+		}
+	}
+	energy := d.halfEnergy(0) + d.halfEnergy(1)
+	return energy != 0 && rowPow*(1+reverseTwist) >= dtmfHoldPurity*energy/dtmfBlock
+}
+
+// endWindow updates the digit state with a window's classification r
+// (0 = no digit).
+func (d *DTMFDetector) endWindow(r byte, out []byte) []byte {
 	if r == d.last {
 		d.run++
 	} else {
@@ -362,24 +466,17 @@ const (
 	holdDominance = 2.51188643150958
 )
 
-// classify returns the digit present in bank b's window, or 0. hold selects
-// the relaxed criteria that keep an already reported digit alive: lower
-// purity and dominance, no frequency guard.
-func (d *DTMFDetector) classify(b int, hold bool) byte {
-	if d.energy[b] == 0 {
+// classify returns the digit present in a window with tone powers pow
+// and energy Σx², or 0. hold selects the relaxed criteria that keep an
+// already reported digit alive: lower purity and dominance, no frequency
+// guard.
+func (d *DTMFDetector) classify(pow *[8]float64, energy float64, hold bool) byte {
+	if energy == 0 {
 		return 0
-	}
-	// Tone power (A²/2) estimated from each Goertzel output: 2|X|²/N².
-	var pow [8]float64
-	const scale = 2.0 / (dtmfBlock * dtmfBlock)
-	s1, s2 := &d.s1[b], &d.s2[b]
-	for k := range 8 {
-		mag2 := s1[k]*s1[k] + s2[k]*s2[k] - d.coef[k]*s1[k]*s2[k]
-		pow[k] = max(mag2, 0) * scale
 	}
 	row, rowPow := strongest(pow[:4])
 	col, colPow := strongest(pow[4:])
-	if rowPow < d.minPow || colPow < d.minPow {
+	if rowPow < dtmfK.minPow || colPow < dtmfK.minPow {
 		return 0
 	}
 	if rowPow > colPow*normalTwist || colPow > rowPow*reverseTwist {
@@ -397,7 +494,7 @@ func (d *DTMFDetector) classify(b int, hold bool) byte {
 			return 0
 		}
 	}
-	meanPow := d.energy[b] / dtmfBlock
+	meanPow := energy / dtmfBlock
 	if rowPow+colPow < purity*meanPow {
 		return 0
 	}
@@ -405,8 +502,10 @@ func (d *DTMFDetector) classify(b int, hold bool) byte {
 	// The guard check is skipped for the digit already held: if it failed,
 	// the relaxed (hold) classification would return the same digit.
 	if !hold && digit != d.held {
+		const scale = 2.0 / (dtmfBlock * dtmfBlock)
 		r, c := row, 4+col
-		g0, g1, g2, g3 := goertzel4(d.buf[b][:], d.guard[r][0], d.guard[r][1], d.guard[c][0], d.guard[c][1])
+		gc := [4]float64{dtmfK.guard[r][0], dtmfK.guard[r][1], dtmfK.guard[c][0], dtmfK.guard[c][1]}
+		g0, g1, g2, g3 := goertzel4(&d.win[d.ph(0)], &d.win[d.ph(1)], &gc)
 		pr, pc := pow[r]/scale, pow[c]/scale
 		if g0 > pr || g1 > pr || g2 > pc || g3 > pc {
 			return 0
@@ -415,17 +514,21 @@ func (d *DTMFDetector) classify(b int, hold bool) byte {
 	return digit
 }
 
-// goertzel4 returns |X|² of x at the four frequencies whose Goertzel
-// coefficients are c0..c3, in one pass (the four independent recurrences
-// overlap in the pipeline).
-func goertzel4(x []float64, c0, c1, c2, c3 float64) (float64, float64, float64, float64) {
+// goertzel4 returns |X|² of x followed by y at the four frequencies
+// whose Goertzel coefficients are in c, in one pass (the four
+// independent recurrences overlap in the pipeline; the coefficients are
+// read from memory so that the state stays in registers).
+func goertzel4(x, y *[dtmfHop]float64, c *[4]float64) (float64, float64, float64, float64) {
 	var a0, a1, a2, a3, b0, b1, b2, b3 float64
-	for _, v := range x {
-		a0, b0 = v+c0*a0-b0, a0
-		a1, b1 = v+c1*a1-b1, a1
-		a2, b2 = v+c2*a2-b2, a2
-		a3, b3 = v+c3*a3-b3, a3
+	for _, in := range [2]*[dtmfHop]float64{x, y} {
+		for _, v := range in {
+			a0, b0 = (v-b0)+c[0]*a0, a0
+			a1, b1 = (v-b1)+c[1]*a1, a1
+			a2, b2 = (v-b2)+c[2]*a2, a2
+			a3, b3 = (v-b3)+c[3]*a3, a3
+		}
 	}
+	c0, c1, c2, c3 := c[0], c[1], c[2], c[3]
 	return a0*a0 + b0*b0 - c0*a0*b0, a1*a1 + b1*b1 - c1*a1*b1,
 		a2*a2 + b2*b2 - c2*a2*b2, a3*a3 + b3*b3 - c3*a3*b3
 }

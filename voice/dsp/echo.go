@@ -5,59 +5,122 @@ import "math"
 // EchoTail is the echo canceller's tail: 512 taps, 64 ms at 8 kHz.
 const EchoTail = 512
 
+// Echo canceller geometry: a partitioned-block frequency-domain adaptive
+// filter (multidelay filter, MDF) with 40-sample (5 ms) blocks, 40-tap
+// partitions and 128-point FFTs (overlap-save: the last 40 outputs of each
+// inverse transform are valid).
+const (
+	ecBlock = 40                                    // block (hop) and partition length
+	ecParts = (EchoTail + ecBlock - 1) / ecBlock    // 13 partitions
+	ecLast  = EchoTail - (ecParts-1)*ecBlock        // taps of the last partition (32)
+	ecWin   = 2 * ecBlock                           // reference window per transform
+	ecValid = fftN - ecBlock                        // first valid overlap-save output
+	ecRing  = 1024                                  // reference history (≥ EchoTail + fftN)
+	ecNorm  = float32(EchoTail) / (ecWin * ecParts) // Σ_p |X_p(k)|² → tail energy
+)
+
 // Echo canceller tuning.
 const (
-	echoMu        = 0.5   // NLMS step size
-	echoWhiten    = 0.6   // pre-whitening filter 1 − 0.9 z⁻¹ for the adaptation
-	echoGeigel    = 0.5   // double talk when |rx| > 0.5 · max|tx| (6 dB ERL)...
-	echoGeigelMin = 0.25  // ...or less, down to 0.25, once the echo path is known
-	echoHangover  = 240   // double talk lasts 30 ms after the last detection
-	echoBlock     = 80    // foreground/background decisions every 10 ms
-	echoGeigelBlk = 64    // |tx| maxima are kept per 64 samples
+	echoMu        = 0.8   // step size (normalised per frequency bin)
+	echoPropAlpha = -0.5  // IPNLMS α of the per-partition proportionate gains
+	echoReg       = 0.03  // per-bin regularisation, relative to the mean bin power
+	echoDelta     = 1e4   // absolute regularisation (per sample²)
+	echoVSS       = 1.5   // step · (1 − 1.5·σ_noise/σ_error) per bin
+	echoConstrain = 4     // partitions constrained per block (in turn)
+	echoDTRatio   = 4.0   // double talk when rx power > 4 × (echo estimate + noise)
+	echoDTHang    = 12    // blocks (60 ms) of hangover after double talk
+	echoDTQuiet   = 20    // blocks (100 ms) without double talk before a copy
+	echoFloorSpan = 100   // blocks (0.5 s) per span of the noise floor's minimum statistics
+	echoDTMax     = 200   // blocks (1 s) of continuous double talk before adapting slowly
+	echoSlow      = 0.1   // step factor in prolonged "double talk" (an echo path change)
+	echoConverged = 10.0  // the detector works once the filter removes 10 dB
 	echoNLPRatio  = 0.25  // NLP suppresses when the residual is 6 dB below rx
 	echoFarActive = 20.0  // far end active above ~ −60 dBm0 mean power
+	echoNLPNear   = 2.0   // ... and rx is below twice the echo estimate plus noise
 	echoNLPHang   = 160   // the NLP stays on 20 ms after its condition ends
 	echoSmooth    = 0.016 // one-pole smoothing of the NLP's power estimates (~8 ms)
-	echoDelta     = 1e4   // NLMS regularisation (avoids blowing up on silence)
 )
 
 // EchoCanceller removes the echo of the signal sent to a 2-wire line
-// (the reference, "tx") from the signal received from it ("rx"): a
-// 512-tap (64 ms) adaptive FIR estimate of the echo path, adapted by
-// normalised LMS on pre-whitened signals (1 − 0.9 z⁻¹, which speeds up
-// convergence on speech), in a foreground/background pair: the background
-// filter adapts, and its coefficients are copied to the foreground filter,
-// which produces the output, only when they cancel better over a 10 ms
-// block, so a burst of double talk that the detector misses cannot corrupt
-// the output. A Geigel double-talk detector (|rx| above half the largest
-// |tx| of the last 64 ms, 30 ms hangover) freezes adaptation. A
-// non-linear processor replaces the residual by comfort noise at the
-// measured noise floor while the far end talks, the near end does not and
-// the residual is at least 6 dB below rx.
+// (the reference, "tx") from the signal received from it ("rx").
 //
-// It works on 8 kHz samples, any number per call, and never allocates.
-// Create one with NewEchoCanceller (the zero value also works, with the
-// non-linear processor on). It is not safe for concurrent use.
+// The echo path estimate is a 512-tap (64 ms) FIR held as a partitioned
+// block frequency-domain adaptive filter (the "multidelay" filter, MDF):
+// thirteen 40-tap partitions, 5 ms blocks, 128-point FFTs. Each frequency
+// bin's step is normalised by that bin's reference power over the tail
+// (which makes speech converge nearly as fast as white noise), weighted
+// per partition in proportion to the partition's share of the estimated
+// echo path (IPNLMS-style, α = −0.5: hybrid echo paths are sparse), and
+// scaled per bin by 1 − 1.5·σ_noise/σ_error (a non-parametric variable
+// step: full speed while the error is mostly echo, slowing down as it
+// approaches the near end's noise floor, so the estimate does not chase
+// the noise). The time-domain constraint is applied to four partitions per
+// block in turn.
+//
+// The filter runs as a foreground/background pair: the background adapts,
+// and its coefficients replace the foreground's, which produce the output,
+// only when they cancel better over a block, remove at least 6 dB of rx
+// and no double talk was seen for 100 ms, so double talk that the detector
+// misses cannot corrupt the output. Double talk is declared when rx
+// carries more than 4 times (6 dB) the power of the foreground's echo
+// estimate plus the residual noise floor (the minimum over 2 s), once the
+// filter removes 10 dB: unlike a
+// Geigel detector, which must assume the worst echo return loss (6 dB) and
+// so freezes adaptation whenever the echo itself is loud, it uses the
+// learnt echo path. It freezes adaptation, with 60 ms hangover; after 1 s
+// of continuous detection (more likely an echo path change than speech)
+// the background adapts at a tenth of the step. A non-linear processor
+// replaces the residual by comfort noise at the measured noise floor while
+// the far end talks, rx is explained by the echo estimate (below twice its
+// power plus noise), no double talk is detected and the residual is at
+// least 6 dB below rx; it lets go at once when near-end speech starts.
+//
+// It works on 8 kHz samples, any number per call; whole 40-sample blocks
+// (the media loop's 10 ms frames hold two) take the fast path, other
+// samples are filtered in the time domain with the same coefficients. It
+// adds no delay and never allocates. Create one with NewEchoCanceller (the
+// zero value also works, with the non-linear processor on). It is not safe
+// for concurrent use.
 type EchoCanceller struct {
-	hf, hb [EchoTail]float32     // foreground, background coefficients
-	x, xw  [2 * EchoTail]float32 // tx and whitened tx, duplicated ring, newest at pos
-	pos    int
-	xwPow  float64 // Σ xw² over the tail
-	cross  float64 // Σ xw·x over the tail
-	xPrev  float32
-	ebPrev float32
+	wf, wb [ecParts][fftBins]complex64 // foreground, background partitions
+	xs     [ecParts][fftBins]complex64 // reference spectra, newest at xsPos
+	xp     [ecParts][fftBins]float32   // their powers |X(k)|²
+	xsPos  int
+	conPos int // partition constrained next
 
-	blkMax [EchoTail/echoGeigelBlk + 1]float32 // |tx| maxima per 64 samples
-	blkPos int
-	blkN   int
-	dt     int // double-talk hangover left, samples
-	geigel float32
+	nps [fftBins]float32 // error noise floor per bin (far end silent)
+	eps [fftBins]float32 // smoothed background error power per bin
 
-	n          int // samples in the current decision block
-	ed, ef, eb float64
+	ring [2 * ecRing]float32 // reference history, duplicated ring
+	rpos int
+	d    [ecBlock]float32 // rx of the current block
+	fill int              // samples of the current block so far
+
+	// Time-domain copy of the foreground for samples off the block grid.
+	wt      [EchoTail]float32
+	wtDirty bool
+
+	tmp  [fftHalf]complex64
+	tbuf [fftN]float32
+	spec [fftBins]complex64
+	ef   [ecBlock]float32
+
+	dt      int  // blocks of double-talk hangover left
+	dtRun   int  // consecutive blocks in double talk
+	dtQuiet int  // consecutive blocks without double talk
+	conv    bool // the foreground has removed ≥ 10 dB once
+
+	// Residual noise floor for the double-talk detector: the minimum of
+	// the per-block residual power over the last 2 s (minimum statistics:
+	// speech pauses, even in double talk, reveal it).
+	floor  float32
+	mins   [4]float32 // minima of the last four 0.5 s spans
+	curMin float32
+	minN   int
 
 	px, pd, pe float32 // smoothed powers for the NLP: tx, rx, residual
-	noise      float32 // residual noise floor estimate (power)
+	py         float32 // and the echo estimate
+	noise      float32 // residual noise floor estimate (power per sample)
 	nlpHang    int
 	seed       uint32
 	noNLP      bool
@@ -75,7 +138,7 @@ func NewEchoCanceller() *EchoCanceller {
 // Reset forgets the echo path and all state (keeping the NLP setting).
 func (e *EchoCanceller) Reset() {
 	nlp := e.noNLP
-	*e = EchoCanceller{noNLP: nlp, ready: true, seed: 1, noise: 1, geigel: echoGeigel}
+	*e = EchoCanceller{noNLP: nlp, ready: true, seed: 1, noise: 1, dtQuiet: echoDTQuiet}
 }
 
 // SetNLP turns the non-linear processor (residual suppression with comfort
@@ -95,95 +158,283 @@ func (e *EchoCanceller) Process(rx, tx []int16) {
 		e.Reset()
 	}
 	n := min(len(rx), len(tx))
-	for i := range n {
-		rx[i] = e.sample(rx[i], tx[i])
+	rx, tx = rx[:n], tx[:n]
+	for len(rx) > 0 {
+		if e.fill == 0 && len(rx) >= ecBlock {
+			// Fast path: a whole block, filtered in the frequency domain.
+			for i := range ecBlock {
+				e.push(float32(tx[i]))
+				e.d[i] = float32(rx[i])
+			}
+			e.block()
+			for i := range ecBlock {
+				rx[i] = e.nlp(float32(tx[i]), e.d[i], e.ef[i])
+			}
+			rx, tx = rx[ecBlock:], tx[ecBlock:]
+			continue
+		}
+		// Slow path: one sample, filtered in the time domain.
+		xv, d := float32(tx[0]), float32(rx[0])
+		e.push(xv)
+		e.d[e.fill] = d
+		e.fill++
+		rx[0] = e.nlp(xv, d, d-e.timeDomain())
+		if e.fill == ecBlock {
+			e.block()
+			e.fill = 0
+		}
+		rx, tx = rx[1:], tx[1:]
 	}
 }
 
-func (e *EchoCanceller) sample(rxs, txs int16) int16 {
-	xv := float32(txs)
-	d := float32(rxs)
+// push appends a reference sample to the history ring.
+func (e *EchoCanceller) push(x float32) {
+	e.ring[e.rpos], e.ring[e.rpos+ecRing] = x, x
+	if e.rpos++; e.rpos == ecRing {
+		e.rpos = 0
+	}
+}
 
-	// Reference history: duplicated ring so x[pos:pos+EchoTail] is
-	// contiguous, newest first.
-	if e.pos == 0 {
-		e.pos = EchoTail
-	}
-	e.pos--
-	oldW, oldX := e.xw[e.pos], e.x[e.pos]
-	xwv := xv - echoWhiten*e.xPrev
-	e.xPrev = xv
-	e.x[e.pos], e.x[e.pos+EchoTail] = xv, xv
-	e.xw[e.pos], e.xw[e.pos+EchoTail] = xwv, xwv
-	e.xwPow += float64(xwv)*float64(xwv) - float64(oldW)*float64(oldW)
-	e.cross += float64(xwv)*float64(xv) - float64(oldW)*float64(oldX)
-	if e.xwPow < 0 {
-		e.xwPow = 0
-	}
+// hist returns the last n reference samples, oldest first.
+func (e *EchoCanceller) hist(n int) []float32 {
+	return e.ring[e.rpos+ecRing-n : e.rpos+ecRing]
+}
 
-	// Geigel double-talk detector.
-	ax := max(xv, -xv)
-	if e.blkN == 0 {
-		e.blkMax[e.blkPos] = 0
+// timeDomain returns the foreground's echo estimate for the newest sample.
+func (e *EchoCanceller) timeDomain() float32 {
+	if e.wtDirty {
+		for p := range ecParts {
+			irfft(&e.tbuf, &e.wf[p], &e.tmp)
+			copy(e.wt[p*ecBlock:], e.tbuf[:min(ecBlock, EchoTail-p*ecBlock)])
+		}
+		e.wtDirty = false
 	}
-	e.blkMax[e.blkPos] = max(e.blkMax[e.blkPos], ax)
-	if e.blkN++; e.blkN == echoGeigelBlk {
-		e.blkN = 0
-		if e.blkPos++; e.blkPos == len(e.blkMax) {
-			e.blkPos = 0
+	h := e.hist(EchoTail)
+	var s0, s1, s2, s3 float32
+	for i := 0; i < EchoTail; i += 4 {
+		s0 += e.wt[i] * h[EchoTail-1-i]
+		s1 += e.wt[i+1] * h[EchoTail-2-i]
+		s2 += e.wt[i+2] * h[EchoTail-3-i]
+		s3 += e.wt[i+3] * h[EchoTail-4-i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// part returns the reference spectrum (and its power) for partition p:
+// the one from p blocks ago.
+func (e *EchoCanceller) part(p int) (*[fftBins]complex64, *[fftBins]float32) {
+	i := e.xsPos + p
+	if i >= ecParts {
+		i -= ecParts
+	}
+	return &e.xs[i], &e.xp[i]
+}
+
+// filter sets y to the last ecBlock samples of the inverse transform of
+// Σ_p w_p·X_p.
+func (e *EchoCanceller) filter(w *[ecParts][fftBins]complex64, y []float32) {
+	acc := &e.spec
+	*acc = [fftBins]complex64{}
+	for p := range ecParts {
+		x, _ := e.part(p)
+		wp := &w[p]
+		for k := range fftBins {
+			acc[k] += wp[k] * x[k]
 		}
 	}
-	var mx float32
-	for _, m := range e.blkMax {
-		mx = max(mx, m)
+	irfft(&e.tbuf, acc, &e.tmp)
+	copy(y, e.tbuf[ecValid:])
+}
+
+// block runs one 5 ms block: the new reference spectrum, both filters'
+// outputs, the double-talk and foreground/background decisions, and the
+// background's adaptation. It leaves the foreground's residual in e.ef.
+func (e *EchoCanceller) block() {
+	// Newest reference spectrum, over the last ecWin samples (zero-padded).
+	clear(e.tbuf[:fftN-ecWin])
+	copy(e.tbuf[fftN-ecWin:], e.hist(ecWin))
+	e.xsPos--
+	if e.xsPos < 0 {
+		e.xsPos = ecParts - 1
 	}
-	if max(d, -d) > e.geigel*mx && mx > 0 {
-		e.dt = echoHangover
+	xn, pn := &e.xs[e.xsPos], &e.xp[e.xsPos]
+	rfft(xn, &e.tbuf, &e.tmp)
+	for k := range fftBins {
+		pn[k] = real(xn[k])*real(xn[k]) + imag(xn[k])*imag(xn[k])
+	}
+
+	var yf, eb [ecBlock]float32
+	e.filter(&e.wf, yf[:])
+	e.filter(&e.wb, eb[:])
+	var sd, sf, sb, sy, sx float64
+	xb := e.hist(ecBlock)
+	for i := range ecBlock {
+		d := e.d[i]
+		f := d - yf[i]
+		b := d - eb[i]
+		e.ef[i], eb[i] = f, b
+		sd += float64(d) * float64(d)
+		sf += float64(f) * float64(f)
+		sb += float64(b) * float64(b)
+		sy += float64(yf[i]) * float64(yf[i])
+		sx += float64(xb[i]) * float64(xb[i])
+	}
+	far := sx > ecBlock*echoFarActive*echoFarActive
+
+	// Double talk: rx well above what the learnt echo path explains.
+	e.trackFloor(sf / ecBlock)
+	dtNow := e.conv && far && sd > echoDTRatio*(sy+ecBlock*float64(e.floor))
+	if dtNow {
+		e.dt = echoDTHang
+		e.dtRun++
 	} else if e.dt > 0 {
 		e.dt--
 	}
-
-	xs := e.x[e.pos : e.pos+EchoTail]
-	yf, yb := dot2(&e.hf, &e.hb, xs)
-	ef := d - yf
-	eb := d - yb
-
-	// Background NLMS on whitened signals. The whitened error needs the
-	// previous sample's error as the updated filter would have made it:
-	// the update g·xw changed that output by g·Σxw·x.
-	ebw := eb - echoWhiten*e.ebPrev
-	e.ebPrev = eb
-	if e.dt == 0 {
-		g := float32(echoMu / (e.xwPow + echoDelta) * float64(ebw))
-		axpy(&e.hb, e.xw[e.pos:e.pos+EchoTail], g)
-		e.ebPrev = eb - float32(float64(g)*e.cross)
+	if e.dt > 0 {
+		e.dtQuiet = 0
+	} else {
+		e.dtQuiet++
+		e.dtRun = 0
 	}
 
-	// Foreground/background decisions per block.
-	e.ed += float64(d) * float64(d)
-	e.ef += float64(ef) * float64(ef)
-	e.eb += float64(eb) * float64(eb)
-	if e.n++; e.n == echoBlock {
-		switch {
-		case e.eb < 0.7*e.ef && e.eb < 0.25*e.ed:
-			e.hf = e.hb // the background cancels better: take it
-			// The Geigel threshold follows the echo path's gain
-			// (2·‖h‖, between −12 and −6 dB) once it is known.
-			var n2 float32
-			for _, v := range e.hf {
-				n2 += v * v
-			}
-			e.geigel = min(max(2*float32(math.Sqrt(float64(n2))), echoGeigelMin), echoGeigel)
-		case e.eb > 4*e.ed && e.ef < e.eb:
-			e.hb = e.hf // the background diverged: restart from the foreground
+	// Foreground/background decisions.
+	switch {
+	case sb < 0.7*sf && sb < 0.25*sd && e.dtQuiet >= echoDTQuiet:
+		e.wf = e.wb // the background cancels better: take it
+		e.wtDirty = true
+		if sb*echoConverged < sd {
+			e.conv = true
 		}
-		e.n, e.ed, e.ef, e.eb = 0, 0, 0, 0
+	case sb > 4*sd && sf < sb:
+		e.wb = e.wf // the background diverged: restart from the foreground
 	}
 
-	// Non-linear processor.
+	// The background's error spectrum: its noise floor is tracked while the
+	// far end is silent, its power always.
+	clear(e.tbuf[:ecValid])
+	copy(e.tbuf[ecValid:], eb[:])
+	E := &e.spec
+	rfft(E, &e.tbuf, &e.tmp)
+	for k := range fftBins {
+		m2 := real(E[k])*real(E[k]) + imag(E[k])*imag(E[k])
+		if !far {
+			a := float32(0.01) // rise slowly, fall fast
+			if m2 < e.nps[k] {
+				a = 0.2
+			}
+			e.nps[k] += a * (m2 - e.nps[k])
+		}
+		e.eps[k] += 0.3 * (m2 - e.eps[k])
+	}
+
+	mu := float32(echoMu)
+	if e.dt > 0 {
+		if e.dtRun < echoDTMax {
+			return // frozen in double talk
+		}
+		mu *= echoSlow
+	}
+	if !far {
+		return
+	}
+	e.adapt(E, mu)
+}
+
+// trackFloor updates the residual noise floor with a block's residual
+// power per sample.
+func (e *EchoCanceller) trackFloor(p float64) {
+	v := float32(p)
+	if e.minN == 0 || v < e.curMin {
+		e.curMin = v
+	}
+	if e.minN++; e.minN == echoFloorSpan {
+		copy(e.mins[1:], e.mins[:len(e.mins)-1])
+		e.mins[0], e.minN = e.curMin, 0
+	}
+	f := e.curMin
+	for _, m := range e.mins {
+		if m > 0 {
+			f = min(f, m)
+		}
+	}
+	e.floor = f
+}
+
+// adapt updates the background with the error spectrum E: frequency-domain
+// NLMS with per-bin normalisation, per-partition proportionate gains and a
+// per-bin variable step, then the time-domain constraint on a few
+// partitions.
+func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
+	// Proportionate gains from the partitions' shares of the path energy.
+	var gp [ecParts]float32
+	var tot float32
+	for p := range ecParts {
+		var n float32
+		for _, w := range e.wb[p] {
+			n += real(w)*real(w) + imag(w)*imag(w)
+		}
+		gp[p] = n
+		tot += n
+	}
+	for p := range ecParts {
+		gp[p] = (1-echoPropAlpha)/2 + (1+echoPropAlpha)*ecParts*gp[p]/(2*tot+1e-6)
+	}
+	// Per-bin normaliser Σ_p g_p·|X_p(k)|² (the tail's energy in bin k).
+	var pow [fftBins]float32
+	var pmean float32
+	for p := range ecParts {
+		_, xp := e.part(p)
+		g := gp[p]
+		for k := range fftBins {
+			pow[k] += g * xp[k]
+		}
+	}
+	for _, v := range pow {
+		pmean += v
+	}
+	pmean /= fftBins
+	delta := echoReg*pmean + echoDelta*ecWin*ecParts
+	for k := range fftBins {
+		m := mu
+		if e.eps[k] > 0 {
+			m *= float32(max(0, 1-echoVSS*math.Sqrt(float64(e.nps[k]/e.eps[k]))))
+		}
+		E[k] *= complex(m/(ecNorm*(pow[k]+delta)), 0)
+	}
+	for p := range ecParts {
+		x, _ := e.part(p)
+		wp := &e.wb[p]
+		g := complex(gp[p], 0)
+		for k := range fftBins {
+			xk := x[k]
+			wp[k] += g * complex(real(xk), -imag(xk)) * E[k]
+		}
+	}
+	// Constrain partitions to their taps (no circular wrap-around), a few
+	// per block in turn.
+	for range echoConstrain {
+		p := e.conPos
+		if e.conPos++; e.conPos == ecParts {
+			e.conPos = 0
+		}
+		irfft(&e.tbuf, &e.wb[p], &e.tmp)
+		taps := ecBlock
+		if p == ecParts-1 {
+			taps = ecLast
+		}
+		clear(e.tbuf[taps:])
+		rfft(&e.wb[p], &e.tbuf, &e.tmp)
+	}
+}
+
+// nlp returns the output sample for reference x, rx d and residual r:
+// the residual, or comfort noise while the non-linear processor engages.
+func (e *EchoCanceller) nlp(xv, d, ef float32) int16 {
 	e.px += echoSmooth * (xv*xv - e.px)
 	e.pd += echoSmooth * (d*d - e.pd)
 	e.pe += echoSmooth * (ef*ef - e.pe)
+	y := d - ef // the echo estimate
+	e.py += echoSmooth * (y*y - e.py)
 	if e.px < echoFarActive*echoFarActive {
 		// Far end quiet: the residual is the near end's noise (or speech);
 		// track its floor, falling fast and rising slowly.
@@ -196,8 +447,14 @@ func (e *EchoCanceller) sample(rxs, txs int16) int16 {
 	if e.noNLP {
 		return sat32(ef)
 	}
-	if e.dt == 0 && e.px >= echoFarActive*echoFarActive && e.pe < echoNLPRatio*e.pd {
+	// Engage while the far end talks, rx is mostly echo (no near-end
+	// speech: rx below twice the echo estimate plus noise, and no double
+	// talk detected) and the residual is 6 dB below rx.
+	if e.dt == 0 && e.px >= echoFarActive*echoFarActive && e.pe < echoNLPRatio*e.pd &&
+		e.pd < echoNLPNear*(e.py+e.noise) {
 		e.nlpHang = echoNLPHang
+	} else if e.pe > 2*echoNLPRatio*e.pd || e.pd > echoNLPNear*(e.py+e.noise) {
+		e.nlpHang = 0 // near-end speech starts: pass it at once
 	} else if e.nlpHang > 0 {
 		e.nlpHang--
 	}
@@ -215,32 +472,4 @@ func (e *EchoCanceller) comfortNoise() float32 {
 	e.seed = e.seed*1664525 + 1013904223
 	b := float32(int32(e.seed)) / 2147483648
 	return (a + b) * float32(math.Sqrt(float64(1.5*e.noise)))
-}
-
-// dot2 returns the dot products of a and b with x.
-func dot2(a, b *[EchoTail]float32, x []float32) (float32, float32) {
-	x = x[:EchoTail]
-	var s0, s1, s2, s3, t0, t1, t2, t3 float32
-	for i := 0; i < EchoTail; i += 4 {
-		s0 += a[i] * x[i]
-		s1 += a[i+1] * x[i+1]
-		s2 += a[i+2] * x[i+2]
-		s3 += a[i+3] * x[i+3]
-		t0 += b[i] * x[i]
-		t1 += b[i+1] * x[i+1]
-		t2 += b[i+2] * x[i+2]
-		t3 += b[i+3] * x[i+3]
-	}
-	return (s0 + s1) + (s2 + s3), (t0 + t1) + (t2 + t3)
-}
-
-// axpy adds g·x to h.
-func axpy(h *[EchoTail]float32, x []float32, g float32) {
-	x = x[:EchoTail]
-	for i := 0; i < EchoTail; i += 4 {
-		h[i] += g * x[i]
-		h[i+1] += g * x[i+1]
-		h[i+2] += g * x[i+2]
-		h[i+3] += g * x[i+3]
-	}
 }

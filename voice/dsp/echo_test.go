@@ -150,6 +150,7 @@ func TestEchoCancellerERLE(t *testing.T) {
 	var rep strings.Builder
 	fmt.Fprintf(&rep, "\necho-only ERLE in dB over intervals (s); lin = adaptation only, nlp = with NLP (total: echo / output power)\n")
 	fmt.Fprintf(&rep, "%-34s %-14s %7s %7s %7s %7s %9s %9s\n", "path", "canceller", "0-0.5", "0.5-1", "1-2", "2-3", "3-6 (dt)", "6-8")
+	var enr strings.Builder
 	for _, p := range echoPaths {
 		for _, dt := range []bool{false, true} {
 			from, to := 0.0, 0.0
@@ -159,6 +160,9 @@ func TestEchoCancellerERLE(t *testing.T) {
 				label += " +dt"
 			}
 			s := makeScene(far, near, p, 8, from, to)
+			if !dt {
+				fmt.Fprintf(&enr, "%s: echo %.1f dB above the near-end noise\n", p.name, s.enr())
+			}
 			lin := runOurs(s, false)
 			nlp := runOurs(s, true)
 			spLin, err := o.Echo(s.tx, s.rx, EchoTail, oracle.EchoAdaption)
@@ -188,20 +192,72 @@ func TestEchoCancellerERLE(t *testing.T) {
 			on := row("ours nlp", nlp, true)
 			row("spandsp lin", spLin, false)
 			row("spandsp nlp", spNLP, true)
-			// Regression guards at what the canceller achieves (the issue's
-			// goal, 30 dB within 1 s, is not met on speech; docs/DSP.md).
-			if !dt && ol[5] < 18 {
-				t.Errorf("%s: linear ERLE 6-8 s %.1f dB, want ≥ 18", label, ol[5])
+			// Guards at what the canceller achieves (the goal, 30 dB
+			// within 1 s, is met where the echo is ≥ 38 dB above the noise
+			// with the NLP, and on path A alone by the linear canceller;
+			// docs/DSP.md).
+			if ol[1] < 15 || ol[2] < 18 || (!dt && ol[5] < 20) {
+				t.Errorf("%s: linear ERLE %.1f dB at 0.5-1 s, %.1f at 1-2 s, %.1f at 6-8 s; want ≥ 15, 18, 20", label, ol[1], ol[2], ol[5])
+			}
+			if on[2] < 25 {
+				t.Errorf("%s: ERLE with NLP %.1f dB at 1-2 s, want ≥ 25", label, on[2])
 			}
 			if on[2] < ol[2]-0.1 {
 				t.Errorf("%s: the NLP lowers ERLE 1-2 s from %.1f to %.1f dB", label, ol[2], on[2])
 			}
-			if dt && (ol[4] < 0 || ol[5] < ol[3]-3) {
+			// No divergence in double talk: the (frozen) estimate keeps
+			// cancelling while both talk (new far-end content may cancel a
+			// little less well), and is no worse afterwards.
+			if dt && (ol[4] < ol[3]-8 || ol[5] < ol[4]-3) {
 				t.Errorf("%s: linear ERLE diverged: %.1f dB before double talk, %.1f during, %.1f after", label, ol[3], ol[4], ol[5])
+			}
+			// Near-end speech passes the NLP in double talk: what it
+			// removes of it stays small beside the echo.
+			if dt && on[4] < 5 {
+				t.Errorf("%s: with NLP, echo-only ERLE in double talk %.1f dB, want ≥ 5 (the NLP clips the near end)", label, on[4])
 			}
 		}
 	}
-	t.Log(rep.String())
+	t.Log(rep.String() + enr.String())
+}
+
+// enr returns the echo's power over the near-end noise's, in dB: a bound
+// on how fast an adaptive filter can reach a given ERLE.
+func (s echoScene) enr() float64 {
+	var pe, pn float64
+	for i := range s.echo {
+		pe += s.echo[i] * s.echo[i]
+		pn += s.noise[i] * s.noise[i]
+	}
+	return 10 * math.Log10(pe/pn)
+}
+
+// TestEchoCancellerChunking: samples off the 40-sample block grid are
+// filtered in the time domain with the same coefficients; any chunking
+// cancels as well as whole frames.
+func TestEchoCancellerChunking(t *testing.T) {
+	tx := noise(4*SampleRate, 2000, 11)
+	p := echoPaths[1]
+	s := echoScene{tx: tx, echo: convolve(tx, p.ir())}
+	s.near = make([]float64, len(tx))
+	s.noise = make([]float64, len(tx))
+	s.rx = make([]int16, len(tx))
+	for i := range tx {
+		s.rx[i] = saturate(s.echo[i])
+	}
+	frames := runOurs(s, false)
+	e := NewEchoCanceller()
+	e.SetNLP(false)
+	odd := append([]int16(nil), s.rx...)
+	for i, n := 0, 1; i < len(odd); i, n = i+n, n%53+7 {
+		j := min(i+n, len(odd))
+		e.Process(odd[i:j], tx[i:j])
+	}
+	a, b := s.erle(frames, 3, 4), s.erle(odd, 3, 4)
+	t.Logf("white noise, path B, 3-4 s: ERLE %.1f dB in 80-sample frames, %.1f dB in chunks of 1-59 samples", a, b)
+	if a < 40 || b < a-3 {
+		t.Errorf("ERLE %.1f dB (frames), %.1f dB (odd chunks); want ≥ 40 and within 3 dB", a, b)
+	}
 }
 
 func TestEchoCancellerNoAllocs(t *testing.T) {
@@ -209,6 +265,9 @@ func TestEchoCancellerNoAllocs(t *testing.T) {
 	rx, tx := noise(80, 1000, 1), noise(80, 3000, 2)
 	if a := testing.AllocsPerRun(100, func() { e.Process(rx, tx) }); a != 0 {
 		t.Fatalf("EchoCanceller allocates %.1f times per frame", a)
+	}
+	if a := testing.AllocsPerRun(100, func() { e.Process(rx[:37], tx[:37]) }); a != 0 {
+		t.Fatalf("EchoCanceller allocates %.1f times per 37 samples", a)
 	}
 }
 
