@@ -45,6 +45,14 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./voice/... ./drivers/... ./board/...
 	LOOPSTART_BENCH=1 $(GO) test -count=1 -run SpeedVsSpandsp -v ./voice/dsp/
 
+# CPU seconds per call-minute of simultaneous G.711+SRTP calls, loopstart
+# against paced baresip on the same calls in the same run, and the one-way
+# delay the media path adds (docs/PERFORMANCE.md, "Secure media").
+.PHONY: bench-peers
+bench-peers: peers
+	LOOPSTART_BENCH_PEERS=1 LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 10m -v -run TestBenchPeers ./tools/lab/
+	$(GO) test -run '^$$' -bench OneWayDelay -benchtime 300x ./voice/media/
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

@@ -45,6 +45,10 @@ type Config struct {
 	Version string
 	// Logger receives the gateway's log; nil means slog.Default().
 	Logger *slog.Logger
+	// LoopPriority, when above 0, runs the media loop's thread at that
+	// SCHED_FIFO priority (media.LoopOpts.Priority); only for a highway
+	// paced by a real clock.
+	LoopPriority int
 }
 
 // Gateway runs the analog ports, the SIP user agent and the media loop.
@@ -68,7 +72,7 @@ func New(cfg Config) (*Gateway, error) {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
-	g.loop = media.NewLoop(cfg.Board.Highway, media.LoopOpts{})
+	g.loop = media.NewLoop(cfg.Board.Highway, media.LoopOpts{Priority: cfg.LoopPriority})
 	for _, pc := range cfg.Ports {
 		bp, err := findPort(cfg.Board, pc.N)
 		if err != nil {
@@ -192,7 +196,10 @@ func (g *Gateway) Status() status.Status {
 	}
 	ls := g.loop.Stats()
 	st.Loop = status.LoopStatus{Running: ls.Running, Ticks: ls.Ticks, Late: ls.Late, Missed: ls.Missed,
-		MaxLatenessUS: ls.MaxLateness.Microseconds(), Histogram: loopHistogram(ls)}
+		MaxLatenessUS: ls.MaxLateness.Microseconds(), Histogram: loopHistogram(ls),
+		Priority: ls.Priority, PriorityError: ls.PriorityError, MaxWorkUS: ls.MaxWork.Microseconds()}
+	ov := g.ua.Overload()
+	st.SIP = status.SIPStatus{Shed: ov.Shed, DroppedACKs: ov.DroppedACKs}
 	return st
 }
 

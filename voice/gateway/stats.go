@@ -46,7 +46,9 @@ func (p *port) endCallStats(log *slog.Logger) {
 	log.Info("call media", "codec", cs.Codec, "srtp", cs.SRTP, "seconds", round1(cs.Seconds),
 		"sent", cs.PacketsSent, "received", cs.PacketsReceived, "lost", cs.Lost, "loss_pct", round1(cs.LossPercent),
 		"late", cs.Late, "duplicates", cs.Duplicates, "auth_failures", cs.AuthFailures,
-		"concealed_ms", round1(cs.ConcealedMS), "jitter_ms", round1(cs.JitterMS), "mos", round1(cs.MOS))
+		"concealed_ms", round1(cs.ConcealedMS), "jitter_ms", round1(cs.JitterMS), "mos", round1(cs.MOS),
+		"dtmf_sent", cs.DTMFSent, "dtmf_received", cs.DTMFReceived, "rtt_ms", round1(cs.RTTMS),
+		"rtcp_sent", cs.RTCPSent, "rtcp_received", cs.RTCPReceived, "remote_lost", cs.RemoteLost)
 }
 
 // callStats returns the current call's statistics (nil without a call) and
@@ -79,6 +81,13 @@ func (cm *callMedia) stats(now media.StreamStats) status.CallStats {
 		ConcealedMS:     float64(now.Concealed-b.Concealed) / 8,
 		JitterMS:        float64(now.Jitter) / float64(time.Millisecond),
 		BufferMS:        float64(now.BufferDelay) / float64(time.Millisecond),
+		DTMFSent:        now.DTMFSent - b.DTMFSent,
+		DTMFReceived:    now.DTMFReceived - b.DTMFReceived,
+		RTCPSent:        now.RTCPSent - b.RTCPSent,
+		RTCPReceived:    now.RTCPReceived - b.RTCPReceived,
+		RTTMS:           float64(now.RTT) / float64(time.Millisecond),
+		RemoteLost:      now.RemoteLost,
+		RemoteJitterMS:  float64(now.RemoteJitter) / float64(time.Millisecond),
 	}
 	if now.Lost > b.Lost {
 		cs.Lost = now.Lost - b.Lost
@@ -86,9 +95,10 @@ func (cm *callMedia) stats(now media.StreamStats) status.CallStats {
 	if exp := cs.PacketsReceived + cs.Lost; exp > 0 {
 		cs.LossPercent = 100 * float64(cs.Lost) / float64(exp)
 	}
-	// Mouth-to-ear estimate without RTCP round trips: packetization, the
-	// jitter buffer, a frame of PCM on each side.
-	oneWay := cm.ptime + now.BufferDelay + 2*10*time.Millisecond
+	// Mouth-to-ear estimate: packetization, the network (half the RTCP
+	// round trip, once the far end has reported), the jitter buffer, a
+	// frame of PCM on each side.
+	oneWay := cm.ptime + now.RTT/2 + now.BufferDelay + 2*10*time.Millisecond
 	cs.MOS = round2(media.EModelMOS(oneWay, cs.LossPercent))
 	return cs
 }

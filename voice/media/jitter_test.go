@@ -35,6 +35,10 @@ type netSim struct {
 	jumpAt   int     // packet index where the sender's timestamps jump (0 = never)
 	jumpBy   uint32
 	maxDelay int32
+	// spikeEvery > 0 delays every spikeEvery-th packet by spike samples
+	// (a sender or network that is late now and then).
+	spikeEvery int
+	spike      int64
 }
 
 func (n netSim) run(t *testing.T) (j *jitterBuffer, out []int16, miss int) {
@@ -50,6 +54,9 @@ func (n netSim) run(t *testing.T) (j *jitterBuffer, out []int16, miss int) {
 		p.at = int64(float64(i*160)/n.clock) + 40
 		if n.jitter > 0 {
 			p.at += r.Int64N(n.jitter + 1)
+		}
+		if n.spikeEvery > 0 && i > 0 && i%n.spikeEvery == 0 {
+			p.at += n.spike
 		}
 		ts += 160
 		if n.loss > 0 && r.Float64() < n.loss {
@@ -166,6 +173,28 @@ func TestJitterBufferAdapts(t *testing.T) {
 	}
 }
 
+// TestJitterBufferHoldsAfterLatePacket: a sender that is 15 ms late every
+// 3 s costs one concealed stretch, when it first happens; the buffer then
+// keeps the delay that covers it instead of shrinking (slipping samples)
+// and running dry again at each spike.
+func TestJitterBufferHoldsAfterLatePacket(t *testing.T) {
+	sim := netSim{packets: 1500, clock: 1, spikeEvery: 150, spike: 120}
+	j, out, _ := sim.run(t)
+	if j.stretched == 0 || j.stretched > 2*120 {
+		t.Errorf("buffer grew by %d samples in all, want one spike's worth (≤ 240)", j.stretched)
+	}
+	missing := 0
+	rest := out[4*pcm.SampleRate:] // after the first spike
+	for i := 1; i < len(rest); i++ {
+		if rest[i] == 0 && rest[i-1] == 0 { // the ramp itself has single zeros
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d samples missing after the first spike, want 0", missing)
+	}
+}
+
 // TestJitterBufferDelayBounded runs each scenario half way and checks the
 // buffered delay: it converges to one frame plus what the jitter needs, and
 // clock drift does not make it creep.
@@ -212,6 +241,9 @@ func (n netSim) levelAt(t *testing.T, at int) int32 {
 		p.at = int64(float64(i*160)/n.clock) + 40
 		if n.jitter > 0 {
 			p.at += r.Int64N(n.jitter + 1)
+		}
+		if n.spikeEvery > 0 && i > 0 && i%n.spikeEvery == 0 {
+			p.at += n.spike
 		}
 		ts += 160
 		pkts = append(pkts, p)

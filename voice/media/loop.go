@@ -45,11 +45,19 @@ type Stats struct {
 	Missed uint64
 	// MaxLateness is the worst lateness seen.
 	MaxLateness time.Duration
+	// MaxWork is the longest a frame's processing took (commands and
+	// every channel's Tick): a frame that takes long makes the next late.
+	MaxWork time.Duration
 	// Histogram counts ticks by lateness: Histogram[i] counts ticks with
 	// lateness up to LatenessBuckets[i]; the last entry counts the rest.
 	Histogram [len(LatenessBuckets) + 1]uint64
 	// LastTick is the wall-clock time of the last processed frame.
 	LastTick time.Time
+	// Priority is the SCHED_FIFO priority the loop's OS thread runs at, 0
+	// for the normal time-sharing class; PriorityError says why the
+	// requested priority could not be set (e.g. no CAP_SYS_NICE).
+	Priority      int
+	PriorityError string
 }
 
 // Loop is the real-time media loop.
@@ -65,8 +73,12 @@ type Loop struct {
 	late     atomic.Uint64
 	missed   atomic.Uint64
 	maxLate  atomic.Int64
+	maxWork  atomic.Int64
 	lastTick atomic.Int64
 	hist     [len(LatenessBuckets) + 1]atomic.Uint64
+	priority int
+	prio     atomic.Int64
+	prioErr  atomic.Pointer[string]
 }
 
 type loopChannel struct {
@@ -78,6 +90,15 @@ type loopChannel struct {
 type LoopOpts struct {
 	// QueueLen bounds the command queue; 0 means 256.
 	QueueLen int
+	// Priority, when above 0, puts the loop's OS thread (and only it) in
+	// the SCHED_FIFO real-time class at that priority (1..99), so that a
+	// busy machine — a SIP flood, other processes — cannot delay a frame,
+	// and makes the loop pass through the Go scheduler once per frame
+	// (see Run).
+	// Failure (no CAP_SYS_NICE, not Linux) leaves the thread as it was
+	// and is reported in Stats.PriorityError. 0 leaves it alone; use it
+	// with virtual clocks, where the loop runs flat out.
+	Priority int
 }
 
 // NewLoop makes a loop over hw. Add the channels, then Run it.
@@ -87,10 +108,11 @@ func NewLoop(hw pcm.Highway, opts LoopOpts) *Loop {
 	}
 	n := hw.Slots()
 	l := &Loop{
-		hw:   hw,
-		tx:   make([][]int16, n),
-		rx:   make([][]int16, n),
-		cmds: make(chan func(), opts.QueueLen),
+		hw:       hw,
+		tx:       make([][]int16, n),
+		rx:       make([][]int16, n),
+		cmds:     make(chan func(), opts.QueueLen),
+		priority: min(opts.Priority, 99),
 	}
 	return l
 }
@@ -154,7 +176,26 @@ func (l *Loop) Call(ctx context.Context, f func()) error {
 // goroutine to an OS thread.
 func (l *Loop) Run(ctx context.Context) error {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	unlock := true
+	defer func() {
+		if unlock {
+			runtime.UnlockOSThread()
+		}
+	}()
+	if l.priority > 0 {
+		if err := setThreadPolicy(true, l.priority); err != nil {
+			msg := fmt.Sprintf("real-time priority %d: %v", l.priority, err)
+			l.prioErr.Store(&msg)
+		} else {
+			l.prio.Store(int64(l.priority))
+			defer func() {
+				l.prio.Store(0)
+				// Hand the thread back to the runtime only in the
+				// normal class; otherwise it ends with the goroutine.
+				unlock = setThreadPolicy(false, 0) == nil
+			}()
+		}
+	}
 	l.running.Store(true)
 	defer func() {
 		l.running.Store(false)
@@ -171,16 +212,34 @@ func (l *Loop) Run(ctx context.Context) error {
 			return fmt.Errorf("media: pcm highway: %w", err)
 		}
 		if !first && seq > prev+1 {
+			// The highway dropped frames: this one is as late as
+			// the first frame it dropped.
 			l.missed.Add(seq - prev - 1)
+			late += time.Duration(seq-prev-1) * pcm.FrameDuration
 		}
 		first = false
 		prev = seq
-		l.account(late)
+		start := l.account(late)
 		l.runCommands()
 		now := time.Duration(seq) * pcm.FrameDuration
 		for i := range l.channels {
 			c := &l.channels[i]
 			c.ch.Tick(now, l.rx[c.slot], l.tx[c.slot])
+		}
+		if w := int64(time.Since(start)); w > l.maxWork.Load() {
+			l.maxWork.Store(w)
+		}
+		if l.priority > 0 {
+			// Real-time configuration: pass through the scheduler
+			// once per frame, while the next boundary is still ~10 ms
+			// away. A locked goroutine that only ever leaves its P
+			// for the highway's system call (a real clock sleeps in
+			// the kernel) looks to the runtime's sysmon like one
+			// running 10 ms without yielding: it would take the P
+			// away at each frame and, as a bet that work is
+			// starting, poll every 20 µs — far more CPU than the
+			// calls (docs/PERFORMANCE.md, bench-peers).
+			runtime.Gosched()
 		}
 	}
 	return nil
@@ -197,9 +256,12 @@ func (l *Loop) runCommands() {
 	}
 }
 
-func (l *Loop) account(late time.Duration) {
+// account counts a frame processed late after its boundary and returns
+// the time its processing starts.
+func (l *Loop) account(late time.Duration) time.Time {
+	t := time.Now()
 	l.ticks.Add(1)
-	l.lastTick.Store(time.Now().UnixNano())
+	l.lastTick.Store(t.UnixNano())
 	if late > pcm.FrameDuration {
 		l.late.Add(1)
 	}
@@ -211,6 +273,7 @@ func (l *Loop) account(late time.Duration) {
 		i++
 	}
 	l.hist[i].Add(1)
+	return t
 }
 
 // Stats returns the loop's counters; safe from any goroutine.
@@ -221,6 +284,11 @@ func (l *Loop) Stats() Stats {
 		Late:        l.late.Load(),
 		Missed:      l.missed.Load(),
 		MaxLateness: time.Duration(l.maxLate.Load()),
+		MaxWork:     time.Duration(l.maxWork.Load()),
+		Priority:    int(l.prio.Load()),
+	}
+	if e := l.prioErr.Load(); e != nil {
+		s.PriorityError = *e
 	}
 	if t := l.lastTick.Load(); t != 0 {
 		s.LastTick = time.Unix(0, t)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
@@ -112,6 +113,21 @@ type StreamStats struct {
 	BufferDelay time.Duration
 	// ComfortNoise counts samples of RFC 3389 comfort noise played.
 	ComfortNoise uint64
+	// DTMFSent and DTMFReceived count RFC 4733 telephone-events (digits)
+	// sent and received.
+	DTMFSent, DTMFReceived uint64
+	// RTCPSent and RTCPReceived count RTCP compound packets; RTCPErrors
+	// received ones that failed SRTCP authentication or did not parse.
+	RTCPSent, RTCPReceived, RTCPErrors uint64
+	// RTT is the round-trip time from the far end's last report about
+	// our stream (0 until one came).
+	RTT time.Duration
+	// RemoteFractionLost and RemoteJitter are the far end's view of our
+	// stream, from its last report (fraction 0..1 of its last interval);
+	// RemoteLost its cumulative count of our packets lost.
+	RemoteFractionLost float64
+	RemoteLost         uint64
+	RemoteJitter       time.Duration
 }
 
 // Stream is one channel's RTP endpoint: a UDP socket bound for the life of
@@ -120,10 +136,15 @@ type StreamStats struct {
 // called on the loop goroutine.
 type Stream struct {
 	conn *net.UDPConn
-	ring packetRing
-	wg   sync.WaitGroup
+	// rtcpConn is the RTCP socket on conn's port + 1 (rtcp.go).
+	rtcpConn *net.UDPConn
+	cname    []byte
+	ring     packetRing
+	wg       sync.WaitGroup
 
 	accepting atomic.Bool
+	closing   atomic.Bool
+	realtime  atomic.Bool // the reader runs in the real-time class
 	// rxc is the call's crypto for the reader goroutine (nil = clear RTP).
 	rxc atomic.Pointer[Crypto]
 
@@ -152,10 +173,27 @@ type Stream struct {
 	conceal   [pcm.FrameSamples]int16
 	cnLevel   int    // -dBov of the last RFC 3389 comfort noise packet; <0 = none
 	cnSeed    uint32 // comfort noise generator state
+	dtmf      dtmfState
 	epoch     time.Time
+
+	// RTCP, loop-owned (rtcp.go).
+	rtcpRemote             netip.AddrPort
+	rtcpBuf                [rtcpMax]byte
+	rtcpEnc                [rtcpMax + srtcpOverhead]byte
+	rtcpHdr                rtcp.Header
+	rtcpWait               int
+	rtcpRand               uint32
+	octets                 uint32
+	rrExpected, rrReceived uint64
+	// RTCP, written by the RTCP reader.
+	ssrcPub, farSR, remoteFrac, remoteJitter   atomic.Uint32
+	remoteLost                                 atomic.Uint32
+	farSRAt, rttNS                             atomic.Int64
+	rtcpSent, rtcpRecv, rtcpBad, rtcpAuthFails atomic.Uint64
 
 	// Published copies of loop-owned jitter buffer figures.
 	dups, lost, slipped, stretched, resyncs, cnSamples atomic.Uint64
+	dtmfSent, dtmfRecv                                 atomic.Uint64
 	jitterQ, bufLevel                                  atomic.Int64
 
 	sent, received, dropped, late, concealed, ssrcChanges atomic.Uint64
@@ -166,13 +204,34 @@ type Stream struct {
 // NewStream binds a UDP socket on addr (port 0 picks one) and starts its
 // reader. Close releases both.
 func NewStream(addr netip.AddrPort) (*Stream, error) {
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
+	return NewStreamWith(addr, StreamOpts{})
+}
+
+// StreamOpts configures NewStreamWith.
+type StreamOpts struct {
+	// Priority, when above 0, runs the RTP reader on its own OS thread in
+	// the SCHED_FIFO class at that priority, waiting for packets in the
+	// kernel (poll on that thread) rather than through Go's network
+	// poller: a packet's arrival time is then taken when it arrives, not
+	// when a busy Go scheduler gets round to it. Failure (no
+	// CAP_SYS_NICE, not Linux) falls back to an ordinary reader.
+	Priority int
+}
+
+// NewStreamWith is NewStream with options.
+func NewStreamWith(addr netip.AddrPort, o StreamOpts) (*Stream, error) {
+	conn, rtcpConn, err := listenPair(addr)
 	if err != nil {
-		return nil, fmt.Errorf("media: rtp socket on %s: %w", addr, err)
+		return nil, err
 	}
-	s := &Stream{conn: conn, epoch: time.Now(), cnLevel: -1, cnSeed: 22222}
-	s.wg.Add(1)
-	go s.read()
+	s := &Stream{conn: conn, rtcpConn: rtcpConn, cname: newCNAME(), epoch: time.Now(), cnLevel: -1, cnSeed: 22222}
+	s.wg.Add(2)
+	go s.readRTCP()
+	if o.Priority > 0 {
+		go s.readRealtime(min(o.Priority, 99))
+	} else {
+		go s.read()
+	}
 	return s, nil
 }
 
@@ -183,7 +242,11 @@ func (s *Stream) LocalAddr() netip.AddrPort {
 
 // Close stops the reader and closes the socket.
 func (s *Stream) Close() error {
+	s.closing.Store(true)
 	err := s.conn.Close()
+	if e := s.rtcpConn.Close(); err == nil {
+		err = e
+	}
 	s.wg.Wait()
 	return err
 }
@@ -205,27 +268,35 @@ func (s *Stream) read() {
 			}
 			continue
 		}
-		slot := s.ring.reserve()
-		if slot == nil || !s.accepting.Load() || n < 12 {
-			if s.accepting.Load() {
-				s.dropped.Add(1)
-			}
-			continue
-		}
-		if c := s.rxc.Load(); c != nil {
-			out, err := c.rxRTP.DecryptRTP(slot.data[:0], scratch[:n], &hdr)
-			if err != nil || len(out) > len(slot.data) {
-				s.authFails.Add(1)
-				continue
-			}
-			n = len(out)
-		} else {
-			copy(slot.data[:], scratch[:n])
-		}
-		slot.n = n
-		slot.at = int64(time.Since(s.epoch))
-		s.ring.commit()
+		s.arrived(scratch[:n], &hdr)
 	}
+}
+
+// arrived queues one received datagram for the loop (decrypting it first
+// on an SRTP call); it runs on the reader goroutine.
+func (s *Stream) arrived(b []byte, hdr *rtp.Header) {
+	at := int64(time.Since(s.epoch))
+	slot := s.ring.reserve()
+	if slot == nil || !s.accepting.Load() || len(b) < 12 {
+		if s.accepting.Load() {
+			s.dropped.Add(1)
+		}
+		return
+	}
+	n := len(b)
+	if c := s.rxc.Load(); c != nil {
+		out, err := c.rxRTP.DecryptRTP(slot.data[:0], b, hdr)
+		if err != nil || len(out) > len(slot.data) {
+			s.authFails.Add(1)
+			return
+		}
+		n = len(out)
+	} else {
+		copy(slot.data[:], b)
+	}
+	slot.n = n
+	slot.at = at
+	s.ring.commit()
 }
 
 // Start begins a call's media with sess.
@@ -247,10 +318,21 @@ func (s *Stream) Start(sess Session) {
 	s.first = true
 	s.accN = 0
 	s.haveFar = false
+	s.rtcpRemote = netip.AddrPortFrom(sess.Remote.Addr(), sess.Remote.Port()+1)
+	s.rtcpRand = s.ssrc
+	s.rtcpWait = rtcpIntervalFrames / 2
+	s.octets, s.rrExpected, s.rrReceived = 0, 0, 0
+	s.ssrcPub.Store(s.ssrc)
+	s.farSRAt.Store(0)
+	s.rttNS.Store(0)
+	s.remoteFrac.Store(0)
+	s.remoteLost.Store(0)
+	s.remoteJitter.Store(0)
 	s.jb.reset()
 	s.jb.maxDelay = int32(sess.MaxDelay / (time.Second / pcm.SampleRate))
 	s.plc.Reset()
 	s.cnLevel = -1
+	s.dtmf.reset()
 	s.txc = sess.Crypto
 	s.rxc.Store(sess.Crypto)
 	s.ring.drain()
@@ -268,6 +350,10 @@ func (s *Stream) Stop() {
 	s.jb.reset()
 }
 
+// RealtimeReader reports whether the stream's reader runs on its own
+// real-time thread (StreamOpts.Priority granted).
+func (s *Stream) RealtimeReader() bool { return s.realtime.Load() }
+
 // Active reports whether a call's media runs.
 func (s *Stream) Active() bool { return s.active }
 
@@ -275,6 +361,10 @@ func (s *Stream) Active() bool { return s.active }
 func (s *Stream) Send(capture []int16) {
 	if !s.active {
 		return
+	}
+	s.rtcpTick()
+	if s.sess.DTMFPT != 0 {
+		capture = s.dtmfCapture(capture)
 	}
 	n := copy(s.acc[s.accN:s.perPacket], capture)
 	s.accN += n
@@ -302,7 +392,12 @@ func (s *Stream) Send(capture []int16) {
 	}
 	s.seq++
 	s.ts += uint32(s.perPacket)
-	out := s.pkt[:hl+s.perPacket]
+	s.octets += uint32(s.perPacket)
+	s.transmit(s.pkt[:hl+s.perPacket])
+}
+
+// transmit encrypts (on an SRTP call) and sends one packet.
+func (s *Stream) transmit(out []byte) {
 	if s.txc != nil {
 		// Append-style into a fixed buffer: no allocation. A failure
 		// sends nothing rather than clear media.
@@ -333,6 +428,9 @@ func (s *Stream) Receive(playout []int16) {
 	}
 	if !s.haveFar {
 		clear(playout)
+		if s.sess.DTMFPT != 0 {
+			s.dtmfPlay(playout)
+		}
 		return
 	}
 	miss := s.miss[:len(playout)]
@@ -355,6 +453,9 @@ func (s *Stream) Receive(playout []int16) {
 			}
 		}
 		s.concealed.Add(uint64(missing))
+	}
+	if s.sess.DTMFPT != 0 {
+		s.dtmfPlay(playout)
 	}
 	s.publish()
 }
@@ -416,6 +517,17 @@ func (s *Stream) accept(b []byte, at int64) {
 	}
 	if s.rhdr.PayloadType == payloadCN && end > hl {
 		s.cnLevel = int(b[hl] & 0x7f)
+		return
+	}
+	if s.rhdr.PayloadType == s.sess.DTMFPT && s.sess.DTMFPT != 0 {
+		// Events share the sequence space with the audio: count them,
+		// or they would look like lost audio packets.
+		if s.jb.duplicate(s.rhdr.SequenceNumber) {
+			s.jb.dups++
+			return
+		}
+		s.received.Add(1)
+		s.dtmfReceive(b[hl:end], s.rhdr.Timestamp)
 		return
 	}
 	if s.rhdr.PayloadType != s.sess.PT {
@@ -484,6 +596,16 @@ func (s *Stream) Stats() StreamStats {
 		Jitter:          time.Duration(s.jitterQ.Load()) * (time.Second / pcm.SampleRate) / 16,
 		BufferDelay:     time.Duration(s.bufLevel.Load()) * (time.Second / pcm.SampleRate),
 		ComfortNoise:    s.cnSamples.Load(),
+		DTMFSent:        s.dtmfSent.Load(),
+		DTMFReceived:    s.dtmfRecv.Load(),
+		RTCPSent:        s.rtcpSent.Load(),
+		RTCPReceived:    s.rtcpRecv.Load(),
+		RTCPErrors:      s.rtcpBad.Load() + s.rtcpAuthFails.Load(),
+		RTT:             time.Duration(s.rttNS.Load()),
+
+		RemoteFractionLost: float64(s.remoteFrac.Load()) / 256,
+		RemoteLost:         uint64(s.remoteLost.Load()),
+		RemoteJitter:       time.Duration(s.remoteJitter.Load()) * (time.Second / pcm.SampleRate),
 	}
 	if e := s.lastWriteErr.Load(); e != nil {
 		st.LastSendError = *e

@@ -19,6 +19,16 @@ type Status struct {
 	Accounts []AccountStatus `json:"accounts"`
 	// Loop reports the health of the real-time media loop.
 	Loop LoopStatus `json:"loop"`
+	// SIP reports the SIP stack's overload protection.
+	SIP SIPStatus `json:"sip"`
+}
+
+// SIPStatus counts what the SIP stack's overload protection refused.
+type SIPStatus struct {
+	// Shed counts requests answered 503 because they came over the rate
+	// limits; DroppedACKs ACKs dropped for the same reason.
+	Shed        uint64 `json:"shed"`
+	DroppedACKs uint64 `json:"dropped_acks"`
 }
 
 // PortStatus is the state of one analog port.
@@ -96,8 +106,15 @@ type LoopStatus struct {
 	Missed uint64 `json:"missed"`
 	// MaxLateness is the worst lateness seen, in microseconds.
 	MaxLatenessUS int64 `json:"max_lateness_us"`
+	// MaxWorkUS is the longest one frame's processing took, in microseconds.
+	MaxWorkUS int64 `json:"max_work_us,omitempty"`
 	// Histogram counts ticks by lateness.
 	Histogram []LatenessBucket `json:"histogram,omitempty"`
+	// Priority is the loop thread's SCHED_FIFO priority, 0 when it runs
+	// in the normal class; PriorityError says why a requested priority
+	// could not be set.
+	Priority      int    `json:"priority,omitempty"`
+	PriorityError string `json:"priority_error,omitempty"`
 }
 
 // LatenessBucket is one bar of the media loop's tick-lateness histogram.
@@ -139,4 +156,17 @@ type CallStats struct {
 	BufferMS float64 `json:"buffer_ms"`
 	// MOS is the E-model (ITU-T G.107) estimate of listening quality, 1..4.5.
 	MOS float64 `json:"mos"`
+	// DTMFSent and DTMFReceived count RFC 4733 telephone-events (digits).
+	DTMFSent     uint64 `json:"dtmf_sent,omitempty"`
+	DTMFReceived uint64 `json:"dtmf_received,omitempty"`
+	// RTCPSent and RTCPReceived count RTCP reports (SRTCP on SRTP calls).
+	RTCPSent     uint64 `json:"rtcp_sent"`
+	RTCPReceived uint64 `json:"rtcp_received"`
+	// RTTMS is the round-trip time from RTCP (0 until the far end
+	// reported on our stream); the MOS includes half of it.
+	RTTMS float64 `json:"rtt_ms"`
+	// RemoteLost and RemoteJitterMS are the far end's view of our stream
+	// (its last RTCP report): packets lost, interarrival jitter.
+	RemoteLost     uint64  `json:"remote_lost"`
+	RemoteJitterMS float64 `json:"remote_jitter_ms"`
 }

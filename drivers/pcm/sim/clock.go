@@ -49,6 +49,16 @@ func (c *realClock) WaitFrame(ctx context.Context, seq uint64) (time.Duration, e
 		if wait <= 0 {
 			return -wait, nil
 		}
+		if threadSleep(min(wait, pcm.FrameDuration)) {
+			// Slept on this thread in the kernel: the wake-up needs no
+			// other thread (see sleep_linux.go). At most a frame at a
+			// time, so a cancelled ctx is seen within a frame.
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+			now = c.now()
+			continue
+		}
 		if c.timer == nil {
 			c.timer = time.NewTimer(wait)
 		} else {

@@ -1,0 +1,146 @@
+package lab
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cpuTicks returns the user+system CPU time of process pid and of its
+// reaped children so far (/proc/PID/stat fields 14-17), in clock ticks.
+func cpuTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: split after its ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 15 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	var sum int64
+	for _, k := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+		v, err := strconv.ParseInt(f[k], 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+// clkTck is the kernel's USER_HZ (100 on Linux everywhere that matters).
+const clkTck = 100
+
+// cpuOver returns the CPU seconds each pid used over window.
+func cpuOver(t *testing.T, window time.Duration, pids ...int) []float64 {
+	t.Helper()
+	before := make([]int64, len(pids))
+	for i, p := range pids {
+		v, err := cpuTicks(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[i] = v
+	}
+	time.Sleep(window)
+	out := make([]float64, len(pids))
+	for i, p := range pids {
+		v, err := cpuTicks(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = float64(v-before[i]) / clkTck
+	}
+	return out
+}
+
+// TestBenchPeers is `make bench-peers`: CPU seconds per call-minute of N
+// simultaneous G.711 (PCMU, 20 ms) + SRTP (AES_CM_128_HMAC_SHA1_80, SIP
+// over TLS) calls through loopstart, against baresip doing the other end of
+// the very same calls in the same run — one paced baresip per call
+// (aubridge player, PEERS.md), so both sides do the same work: capture or
+// file source, encode, SRTP both ways, jitter buffer, decode, play.
+// N is 2: every FXS port of the sim board. Each process's user+system CPU
+// is read from /proc/PID/stat over the window. The gateway is also measured
+// idle (no call: the media loop still ticks for the lines) so its marginal
+// cost per call can be told from its fixed cost. Figures go to the log and
+// to docs/PERFORMANCE.md; nothing is asserted (speed is not a test).
+//
+//	LOOPSTART_BENCH_PEERS=1 go test ./tools/lab -run TestBenchPeers -v
+//
+// LOOPSTART_BENCH_SECONDS sets the window (default 30); LOOPSTART_BENCH_PERF=FILE
+// records a perf profile of the gateway over it.
+func TestBenchPeers(t *testing.T) {
+	if os.Getenv("LOOPSTART_BENCH_PEERS") != "1" {
+		t.Skip("benchmark: set LOOPSTART_BENCH_PEERS=1 (make bench-peers)")
+	}
+	Need(t, "kamailio", "kamcmd", "baresip")
+	secs := 30
+	if v, err := strconv.Atoi(os.Getenv("LOOPSTART_BENCH_SECONDS")); err == nil && v > 0 {
+		secs = v
+	}
+	window := time.Duration(secs) * time.Second
+	k := StartKamailioTLS(t)
+	dir := t.TempDir()
+	tones := map[int]float64{1: 1000, 2: 1200}
+	var bs [3]*Baresip
+	for port, hz := range tones {
+		wav := filepath.Join(dir, fmt.Sprintf("tone%v.wav", hz))
+		if err := WriteToneWAV(wav, hz, -12, float64(secs+60)); err != nil {
+			t.Fatal(err)
+		}
+		user := fmt.Sprint(1002 + port)
+		bs[port] = StartBaresip(t, BaresipOpts{User: user, Password: "secret" + user[3:], Registrar: k.TLSAddr,
+			Transport: "tls", MediaEnc: "srtp-mand", CAFile: k.Cert.CAFile, SourceWAV: wav})
+	}
+	g := StartGateway(t, GatewayOpts{Config: SecureConfig(k.TLSAddr, k.Cert.CAFile, "mandatory")})
+	for _, id := range []string{"1", "2"} {
+		Eventually(t, 10*time.Second, "account "+id+" registered", func() error {
+			if a := g.Account(t, id); a.State != "registered" {
+				return fmt.Errorf("state %q (%s)", a.State, a.LastError)
+			}
+			return nil
+		})
+	}
+	gw := g.proc.PID()
+	idle := cpuOver(t, window/3, gw)[0] * 3 // the gateway with no call, scaled to the window
+	for port := 1; port <= 2; port++ {
+		placeSRTPCall(t, g, port, bs[port], fmt.Sprint(1002+port), tones[port], float64(500+100*port))
+	}
+	time.Sleep(2 * time.Second) // settle
+	if out := os.Getenv("LOOPSTART_BENCH_PERF"); out != "" {
+		// Profile the gateway during the window (perf report -i FILE).
+		Start(t, dir, "perf", "record", "-F", "499", "-g", "-p", strconv.Itoa(gw), "-o", out, "--", "sleep", strconv.Itoa(secs))
+	}
+	cpu := cpuOver(t, window, gw, bs[1].proc.PID(), bs[2].proc.PID())
+	st := g.Status(t)
+	for port := 1; port <= 2; port++ {
+		if c := st.Ports[port-1].Call; c == nil || c.SRTP == "" || c.PacketsReceived < uint64(window/(40*time.Millisecond)) {
+			t.Fatalf("port %d: no steady SRTP call during the window: %+v", port, c)
+		}
+	}
+	const n = 2
+	minutes := window.Minutes()
+	gwPerCall := cpu[0] / (n * minutes)
+	gwMarginal := (cpu[0] - idle) / (n * minutes)
+	bPerCall := (cpu[1] + cpu[2]) / (n * minutes)
+	t.Logf("window %v, %d SRTP G.711 calls", window, n)
+	t.Logf("loopstart: %.2f CPU-s in the window (idle %.2f): %.3f CPU-s per call-minute, %.3f marginal", cpu[0], idle, gwPerCall, gwMarginal)
+	t.Logf("baresip:   %.2f + %.2f CPU-s: %.3f CPU-s per call-minute", cpu[1], cpu[2], bPerCall)
+	if bPerCall > 0 {
+		t.Logf("ratio loopstart/baresip: %.2f× (total), %.2f× (marginal); goal ≤ 0.5×", gwPerCall/bPerCall, gwMarginal/bPerCall)
+	}
+	for port := 1; port <= 2; port++ {
+		g.Hook(t, port, "on")
+	}
+}

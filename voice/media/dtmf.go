@@ -1,0 +1,290 @@
+package media
+
+import (
+	"encoding/binary"
+	"math"
+	"time"
+
+	"github.com/loopstart/loopstart/drivers/pcm"
+	"github.com/loopstart/loopstart/voice/dsp"
+)
+
+// RFC 4733 telephone-events, both ways, when the call negotiated them
+// (Session.DTMFPT). Sending: the phone's capture runs through a DTMF
+// detector; a detected digit becomes an event (first packet with the
+// marker bit, an update every 20 ms, the final packet with the E bit sent
+// three times) and the audio is muted from the detection until the tone
+// has stopped, so the digit does not also travel in band. The detector needs
+// about 30 ms of tone to be sure, so a quick one-frame test mutes any
+// frame that looks like a DTMF pair before that (and the not yet sent part
+// of the current packet): at most the tone's first, partial frame goes out
+// in band, far shorter than a DTMF receiver accepts. Frames the detector
+// does not confirm within 60 ms pass again (talk-off).
+// Receiving: an event is played to the phone as the digit's tone pair
+// (dsp.DTMFGen, at the event's volume) for at least 100 ms and as long as
+// the sender's updates keep it going.
+
+// dtmfEventKeys maps RFC 4733 event codes 0..15 to keys.
+const dtmfEventKeys = "0123456789*#ABCD"
+
+// dtmf timing, in frames (10 ms) unless said otherwise.
+const (
+	dtmfUpdateFrames = 2                      // an update every 20 ms
+	dtmfEndRepeats   = 3                      // the final packet is sent three times
+	dtmfQuietFrames  = 2                      // frames without the tone that end an event
+	dtmfFirstPlay    = 100 * time.Millisecond // a received event plays at least this long
+	dtmfMorePlay     = 50 * time.Millisecond  // then in steps of this while it lasts
+	dtmfRxTimeout    = 20                     // frames without an update that end a received event
+	dtmfMaxDuration  = 0xffff                 // the 16-bit duration field, in samples
+	// dtmfSettleFrames: digits detected in a call's first 100 ms are
+	// muted but not sent — the tail of the key that ended dialing (#)
+	// is still on the line when the far end answers at once.
+	dtmfSettleFrames = 10
+)
+
+// dtmfSuspectFrames bounds the muting of DTMF-like frames that the
+// detector does not confirm (60 ms).
+const dtmfSuspectFrames = 6
+
+// dtmfCoef are the Goertzel coefficients (2 cos ω) of the eight DTMF
+// frequencies: four low-group, four high-group.
+var dtmfCoef = func() (c [8]float64) {
+	for i, f := range [8]float64{697, 770, 852, 941, 1209, 1336, 1477, 1633} {
+		c[i] = 2 * math.Cos(2*math.Pi*f/pcm.SampleRate)
+	}
+	return c
+}()
+
+// looksLikeDTMF reports whether a frame's energy sits mostly in one
+// low-group and one high-group DTMF frequency (a quick, one-frame test;
+// the detector decides).
+func looksLikeDTMF(x []int16) bool {
+	var lo, hi float64
+	for i, c := range dtmfCoef {
+		sh := toneShare(x, c)
+		if i < 4 {
+			lo = max(lo, sh)
+		} else {
+			hi = max(hi, sh)
+		}
+	}
+	return lo > 0.15 && hi > 0.15 && lo+hi > 0.6
+}
+
+// eventCode returns the RFC 4733 event code of key, or -1.
+func eventCode(key byte) int {
+	for i := range len(dtmfEventKeys) {
+		if dtmfEventKeys[i] == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// dtmfState is a stream's telephone-event state, owned by the loop.
+type dtmfState struct {
+	// Sending.
+	det      dsp.DTMFDetector
+	found    [8]byte
+	txOn     bool
+	txEvent  uint8
+	txTS     uint32 // timestamp of the event (segment) start
+	txDur    uint32 // samples since the start
+	txFrames int
+	txFirst  bool
+	txEnds   int  // final packets still to send
+	age      int  // frames since the call's media started (saturates)
+	txSilent bool // the digit in progress is muted but not sent
+	suspect  int  // consecutive frames that look like DTMF before detection
+	quiet    int
+	cLow     float64 // Goertzel coefficients of the held digit's tones
+	cHigh    float64
+	silence  [pcm.FrameSamples]int16
+	payload  [4]byte
+
+	// Receiving.
+	gen     dsp.DTMFGen
+	rxOn    bool
+	rxCode  int
+	rxTS    uint32
+	rxHave  bool // rxTS is a known event
+	rxEnded bool
+	rxLevel float64
+	rxIdle  int
+}
+
+// reset forgets any event in progress (new call).
+func (d *dtmfState) reset() {
+	d.det.Reset()
+	d.txOn, d.txEnds, d.quiet, d.age, d.suspect = false, 0, 0, 0, 0
+	d.rxOn, d.rxHave, d.rxEnded = false, false, false
+	d.gen = dsp.DTMFGen{}
+}
+
+// dtmfCapture runs the detector on a captured frame, sends event packets
+// and returns what the packetizer should take: the frame, or silence
+// while an event runs. Loop goroutine; no allocation.
+func (s *Stream) dtmfCapture(capture []int16) []int16 {
+	d := &s.dtmf
+	if d.age < dtmfSettleFrames {
+		d.age++
+	}
+	for _, key := range d.det.Process(capture, d.found[:0]) {
+		code := eventCode(key)
+		if code < 0 || d.txOn {
+			continue
+		}
+		// A digit in the call's first 100 ms is the tail of the key
+		// that ended dialing: muted, but not sent.
+		d.txSilent = d.age < dtmfSettleFrames
+		lo, hi, _ := dsp.DTMFFreqs(key)
+		d.cLow = 2 * math.Cos(2*math.Pi*lo/pcm.SampleRate)
+		d.cHigh = 2 * math.Cos(2*math.Pi*hi/pcm.SampleRate)
+		d.txOn, d.txEvent, d.txFirst = true, uint8(code), true
+		d.txTS = s.ts + uint32(s.accN)
+		d.txDur, d.txFrames, d.quiet, d.txEnds = 0, 0, 0, 0
+		// The part of the current packet not sent yet holds the tone's
+		// start: mute it.
+		clear(s.acc[:s.accN])
+	}
+	if d.txEnds > 0 {
+		// The final packet's repeats, one per frame.
+		s.sendEvent(true)
+		d.txEnds--
+		return d.silence[:len(capture)]
+	}
+	if !d.txOn {
+		// Before the detector is sure (about 30 ms), mute any frame that
+		// looks like a DTMF pair, so at most the tone's first frame goes
+		// out in band. Speech rarely looks like one for long: if the
+		// detector has not confirmed within dtmfSuspectFrames, the audio
+		// passes again (talk-off costs at most that much muting).
+		if looksLikeDTMF(capture) {
+			d.suspect++
+			if d.suspect == 1 {
+				clear(s.acc[:s.accN])
+			}
+			if d.suspect <= dtmfSuspectFrames {
+				return d.silence[:len(capture)]
+			}
+		} else {
+			d.suspect = 0
+		}
+		return capture
+	}
+	d.suspect = 0
+	d.txDur += uint32(len(capture))
+	if toneShare(capture, d.cLow)+toneShare(capture, d.cHigh) < 0.5 {
+		d.quiet++
+	} else {
+		d.quiet = 0
+	}
+	if d.quiet >= dtmfQuietFrames {
+		d.txOn = false
+		if !d.txSilent {
+			s.sendEvent(true)
+			d.txEnds = dtmfEndRepeats - 1
+			s.dtmfSent.Add(1)
+		}
+		return d.silence[:len(capture)]
+	}
+	if d.txSilent {
+		return d.silence[:len(capture)]
+	}
+	if d.txDur > dtmfMaxDuration-uint32(dtmfUpdateFrames*pcm.FrameSamples) {
+		// A long press: end this segment and start the next one
+		// (RFC 4733 2.5.2.3) — same event, new timestamp, no marker.
+		s.sendEvent(true)
+		d.txTS += d.txDur
+		d.txDur = 0
+	}
+	d.txFrames++
+	if d.txFirst || d.txFrames%dtmfUpdateFrames == 0 {
+		s.sendEvent(false)
+		d.txFirst = false
+	}
+	return d.silence[:len(capture)]
+}
+
+// sendEvent sends one telephone-event packet for the event in progress.
+func (s *Stream) sendEvent(end bool) {
+	d := &s.dtmf
+	p := &d.payload
+	p[0] = d.txEvent
+	p[1] = 10 // volume: -10 dBm0
+	if end {
+		p[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(p[2:], uint16(min(d.txDur, dtmfMaxDuration)))
+	s.hdr.Version = 2
+	s.hdr.PayloadType = s.sess.DTMFPT
+	s.hdr.SequenceNumber = s.seq
+	s.hdr.Timestamp = d.txTS
+	s.hdr.SSRC = s.ssrc
+	s.hdr.Marker = d.txFirst
+	hl, err := s.hdr.MarshalTo(s.pkt[:])
+	if err != nil {
+		return
+	}
+	n := copy(s.pkt[hl:], p[:])
+	s.seq++
+	s.transmit(s.pkt[:hl+n])
+}
+
+// dtmfReceive takes a received telephone-event payload with timestamp ts.
+func (s *Stream) dtmfReceive(payload []byte, ts uint32) {
+	if len(payload) < 4 || payload[0] >= uint8(len(dtmfEventKeys)) {
+		return // not a DTMF event (flash, tones, ...): ignored
+	}
+	d := &s.dtmf
+	end := payload[1]&0x80 != 0
+	if d.rxHave && ts == d.rxTS {
+		// An update or a repeat of the current (or finished) event.
+		d.rxIdle = 0
+		if end {
+			d.rxEnded = true
+			d.rxOn = false
+		}
+		return
+	}
+	d.rxHave, d.rxTS, d.rxEnded, d.rxIdle = true, ts, end, 0
+	d.rxCode = int(payload[0])
+	d.rxLevel = -float64(min(max(payload[1]&0x3f, 3), 36))
+	s.dtmfRecv.Add(1)
+	d.rxOn = !end
+	_ = d.gen.Queue(dtmfEventKeys[d.rxCode:d.rxCode+1], dtmfFirstPlay, 0, d.rxLevel)
+}
+
+// dtmfPlay replaces playout with the tone of a received event while one
+// plays. Loop goroutine; no allocation.
+func (s *Stream) dtmfPlay(playout []int16) {
+	d := &s.dtmf
+	if d.rxOn {
+		d.rxIdle++
+		if d.rxIdle > dtmfRxTimeout {
+			d.rxOn = false // updates stopped (end packets lost)
+		} else if !d.gen.Busy() {
+			_ = d.gen.Queue(dtmfEventKeys[d.rxCode:d.rxCode+1], dtmfMorePlay, 0, d.rxLevel)
+		}
+	}
+	if d.gen.Busy() {
+		d.gen.Fill(playout)
+	}
+}
+
+// toneShare is the share of x's energy at the frequency whose Goertzel
+// coefficient is c (2 cos ω).
+func toneShare(x []int16, c float64) float64 {
+	var s1, s2, total float64
+	for _, v := range x {
+		f := float64(v)
+		total += f * f
+		s0 := f + c*s1 - s2
+		s2, s1 = s1, s0
+	}
+	if total < float64(len(x))*100*100 { // below about -50 dBm0: no tone
+		return 0
+	}
+	power := s1*s1 + s2*s2 - c*s1*s2
+	return 2 * power / (float64(len(x)) * total)
+}
