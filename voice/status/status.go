@@ -21,6 +21,9 @@ type Status struct {
 	Loop LoopStatus `json:"loop"`
 	// SIP reports the SIP stack's overload protection.
 	SIP SIPStatus `json:"sip"`
+	// LastCrash is why the previous gateway process ended, as the boot
+	// supervisor recorded it (empty when it did not crash).
+	LastCrash string `json:"last_crash,omitempty"`
 }
 
 // SIPStatus counts what the SIP stack's overload protection refused.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -38,5 +39,19 @@ func TestUseDHCPOptions(t *testing.T) {
 	useDHCPOptions(p, path, log)
 	if s := strings.Join(p.Status().Servers, " "); !strings.Contains(s, "10.0.2.2") {
 		t.Fatalf("servers %q, want the option 66 server 10.0.2.2", s)
+	}
+}
+
+// TestReadLastCrash: the supervisor's crash report reaches the status.
+func TestReadLastCrash(t *testing.T) {
+	dir := t.TempDir()
+	if got := readLastCrash(dir); got != "" {
+		t.Fatalf("no report: got %q", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, system.CrashFileName), []byte("exit status 2: panic: boom\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLastCrash(dir); got != "exit status 2: panic: boom" {
+		t.Fatalf("got %q", got)
 	}
 }

@@ -20,8 +20,10 @@ import (
 
 	simboard "github.com/loopstart/loopstart/board/sim"
 	"github.com/loopstart/loopstart/firmware/config"
+	"github.com/loopstart/loopstart/firmware/system"
 	"github.com/loopstart/loopstart/voice/gateway"
 	"github.com/loopstart/loopstart/voice/sip"
+	"github.com/loopstart/loopstart/voice/status"
 	"github.com/loopstart/loopstart/webui"
 )
 
@@ -135,7 +137,13 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 	fw := &firmwareManager{store: fwStore, version: version, log: log, restart: execBinary,
 		busy: func() bool { return len(gw.Gateway().BusyPorts()) > 0 }}
 	prov := startProvisioning(ctx, mgr, gw, notify, "loopstart-sim", log, fw.provision)
-	ui := webui.New(webui.Options{Status: gw.Status, Sim: simControl{b}, Logger: log, Version: version,
+	lastCrash := readLastCrash(o.data)
+	statusWithCrash := func() status.Status {
+		st := gw.Status()
+		st.LastCrash = lastCrash
+		return st
+	}
+	ui := webui.New(webui.Options{Status: statusWithCrash, Sim: simControl{b}, Logger: log, Version: version,
 		DataDir: o.data, Config: mgr, Logs: logRing, Provisioning: provUI{prov}, Firmware: fw, Diagnostics: trace})
 	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second}
 	if o.https != "" {
@@ -160,6 +168,21 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	return err
+}
+
+// readLastCrash returns the crash report the boot supervisor left in the
+// data directory before it started this process, trimmed for the status
+// page; "" when there is none.
+func readLastCrash(dataDir string) string {
+	b, err := os.ReadFile(filepath.Join(dataDir, system.CrashFileName))
+	if err != nil {
+		return ""
+	}
+	const max = 4096
+	if len(b) > max {
+		b = b[:max]
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // loadConfig reads --config, else DATA/config.xml, else the built-in default.
