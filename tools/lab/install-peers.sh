@@ -13,6 +13,11 @@ qemu-system-x86 qemu-system-arm e2fsprogs xz-utils dpkg apt"
 
 missing=""
 for p in $pkgs; do
+	# A Node.js that did not come from Debian (e.g. NodeSource's, which
+	# bundles npm) conflicts with Debian's npm package: keep it.
+	case "$p" in
+	nodejs | npm) command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && continue ;;
+	esac
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
