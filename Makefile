@@ -70,7 +70,7 @@ QEMU_HTTP   ?= 127.0.0.1:8080
 QEMU_SIP    ?= 127.0.0.1:5060
 
 image:
-	$(GO) run ./buildroot/cmd/image build -target $(TARGET) -cache $(IMAGE_CACHE) -version $(VERSION) $(if $(DEBUG),-debug)
+	$(GO) run ./buildroot/cmd/image build -target $(TARGET) -cache $(IMAGE_CACHE) -version $(VERSION) $(if $(DEBUG),-debug) $(if $(MODULES_EXTRA),-modules-extra $(MODULES_EXTRA))
 
 # Boot the image in QEMU (TCG, user networking): web UI on http://$(QEMU_HTTP),
 # SIP on $(QEMU_SIP); the data disk is bin/image/TARGET/data.img. Ctrl-A X quits.

@@ -38,7 +38,17 @@ type BuildOptions struct {
 	Log io.Writer
 	// Debug adds a shell and DebugCmds (never for a product image).
 	Debug bool
+	// ExtraModules are kernel modules loaded on top of the target's own
+	// (their dependencies are added in order), e.g. SoundTestModules for
+	// the ALSA self-test image. A product image has none.
+	ExtraModules []string
 }
+
+// SoundTestModules are the extra modules of the image the ALSA self-test
+// boots (buildroot/qemutest TestBootALSA, make image MODULES_EXTRA=...):
+// snd-aloop, the virtual loopback sound card, which pulls in soundcore,
+// snd, snd-timer and snd-pcm.
+var SoundTestModules = []string{"snd_aloop"}
 
 // Image is a built image.
 type Image struct {
@@ -92,7 +102,7 @@ func Build(t Target, o BuildOptions) (Image, error) {
 	if err := os.MkdirAll(modDir, 0o755); err != nil {
 		return img, err
 	}
-	mods, err := ModuleOrder(k.ModulesDir(), t.Modules)
+	mods, err := ModuleOrder(k.ModulesDir(), append(append([]string(nil), t.Modules...), o.ExtraModules...))
 	if err != nil {
 		return img, err
 	}

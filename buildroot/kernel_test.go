@@ -175,3 +175,33 @@ func TestELFClosure(t *testing.T) {
 		}
 	}
 }
+
+// TestSoundTestModulesOrder resolves SoundTestModules against a Debian
+// module tree the image build has cached (skips without one): snd-aloop
+// comes last, after the ALSA core in dependency order.
+func TestSoundTestModulesOrder(t *testing.T) {
+	dirs, _ := filepath.Glob("../.cache/image/apt-*/unpacked/linux-image-*/lib/modules/*")
+	if len(dirs) == 0 {
+		t.Skip("no cached kernel in .cache/image (make image fetches one)")
+	}
+	for _, dir := range dirs {
+		mods, err := ModuleOrder(dir, append(append([]string(nil), qemuModules...), SoundTestModules...))
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		pos := map[string]int{}
+		for i, m := range mods {
+			pos[m.Name] = i + 1
+		}
+		prev := 0
+		for _, m := range []string{"soundcore", "snd", "snd_timer", "snd_pcm", "snd_aloop"} {
+			if pos[m] <= prev {
+				t.Errorf("%s: %s at %d, want after %d: %v", filepath.Base(dir), m, pos[m], prev, mods)
+			}
+			prev = pos[m]
+		}
+		if last := mods[len(mods)-1].Name; last != "snd_aloop" {
+			t.Errorf("%s: last module %s", filepath.Base(dir), last)
+		}
+	}
+}

@@ -44,8 +44,9 @@ func repoRoot(t testing.TB) string {
 }
 
 // image builds target's image once per test binary (kernel cached in
-// .cache/image like make image).
-func image(t testing.TB, target string) buildroot.Image {
+// .cache/image like make image), with extra kernel modules when given
+// (a test variant, never the product image).
+func image(t testing.TB, target string, extraModules ...string) buildroot.Image {
 	t.Helper()
 	lab.Need(t, "apt-get", "dpkg-deb", "xz")
 	tg, err := buildroot.Lookup(target)
@@ -55,7 +56,8 @@ func image(t testing.TB, target string) buildroot.Image {
 	lab.Need(t, tg.QEMU)
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if img, ok := built[target]; ok {
+	key := strings.Join(append([]string{target}, extraModules...), "+")
+	if img, ok := built[key]; ok {
 		return img
 	}
 	repo := repoRoot(t)
@@ -67,12 +69,12 @@ func image(t testing.TB, target string) buildroot.Image {
 	var log bytes.Buffer
 	start := time.Now()
 	img, err := buildroot.Build(tg, buildroot.BuildOptions{Repo: repo, Out: out,
-		Cache: filepath.Join(repo, ".cache", "image"), Version: "qemutest", Log: &log})
+		Cache: filepath.Join(repo, ".cache", "image"), Version: "qemutest", Log: &log, ExtraModules: extraModules})
 	if err != nil {
-		t.Fatalf("build %s: %v\n%s", target, err, log.String())
+		t.Fatalf("build %s: %v\n%s", key, err, log.String())
 	}
-	t.Logf("built %s in %v:\n%s", target, time.Since(start).Round(time.Second), log.String())
-	built[target] = img
+	t.Logf("built %s in %v:\n%s", key, time.Since(start).Round(time.Second), log.String())
+	built[key] = img
 	return img
 }
 
@@ -87,8 +89,9 @@ type vm struct {
 	token   string
 }
 
-// boot starts img with data as its disk and the test hooks enabled.
-func boot(t testing.TB, img buildroot.Image, data string) *vm {
+// boot starts img with data as its disk (none when empty) and the test
+// hooks enabled; extra is added to the kernel command line.
+func boot(t testing.TB, img buildroot.Image, data string, extra ...string) *vm {
 	t.Helper()
 	dir := t.TempDir()
 	httpPort, hookPort, sipPort := lab.FreePort(t, 1), lab.FreePort(t, 1), lab.FreePort(t, 1)
@@ -102,7 +105,7 @@ func boot(t testing.TB, img buildroot.Image, data string) *vm {
 	args := buildroot.QEMUArgs(buildroot.QEMUOptions{Image: img, Data: data, Serial: v.serial,
 		Forwards: []string{"tcp:" + v.http + "-:80", fmt.Sprintf("tcp:%s-:%d", v.hooks, system.TestHooksPort),
 			"udp:" + sip, "tcp:" + sip},
-		Append: fmt.Sprintf("loopstart.testhooks=1 loopstart.sip=%d", sipPort)})
+		Append: strings.Join(append([]string{fmt.Sprintf("loopstart.testhooks=1 loopstart.sip=%d", sipPort)}, extra...), " ")})
 	v.started = time.Now()
 	v.proc = lab.Start(t, dir, img.Target.QEMU, args...)
 	t.Cleanup(func() {
@@ -157,7 +160,11 @@ type bootState struct {
 	Formatted bool      `json:"formatted"`
 	Petting   bool      `json:"petting"`
 	Problems  []string  `json:"problems"`
-	Gateway   struct {
+	SelfTests map[string]struct {
+		Pass bool   `json:"pass"`
+		Line string `json:"line"`
+	} `json:"selftests"`
+	Gateway struct {
 		Running   bool   `json:"running"`
 		Pid       int    `json:"pid"`
 		Restarts  int    `json:"restarts"`

@@ -46,6 +46,14 @@ type bootState struct {
 	GatewayRSS int64            `json:"gateway_rss_kib,omitempty"`
 	Problems   []string         `json:"problems,omitempty"`
 	DHCPOption map[uint8]string `json:"dhcp_options,omitempty"`
+	// SelfTests are the results of loopstart.selftest=..., name -> line.
+	SelfTests map[string]SelfTestResult `json:"selftests,omitempty"`
+}
+
+// SelfTestResult is one self-test's outcome in the boot state.
+type SelfTestResult struct {
+	Pass bool   `json:"pass"`
+	Line string `json:"line"`
 }
 
 // CrashFileName is the crash report's name in the data directory; the web
@@ -103,6 +111,16 @@ func Boot(ctx context.Context, o BootOptions) error {
 		}
 	}
 	log.Info("modules loaded", "n", len(mods), "ms", time.Since(t0).Milliseconds(), "slow", slow)
+	for _, name := range set.SelfTest {
+		line, pass := RunSelfTest(ctx, o.Binary, name, con)
+		if st.SelfTests == nil {
+			st.SelfTests = map[string]SelfTestResult{}
+		}
+		st.SelfTests[name] = SelfTestResult{Pass: pass, Line: line}
+		if !pass {
+			problem(fmt.Errorf("selftest %s failed: %s", name, line))
+		}
+	}
 	if err := UpLoopback(); err != nil {
 		problem(err)
 	}
@@ -119,7 +137,9 @@ func Boot(ctx context.Context, o BootOptions) error {
 		defer wg.Done()
 		st.Data = set.DataDir
 		if set.DataDev == "none" {
-			problem(MountTmpData(set.DataDir))
+			if err := MountTmpData(set.DataDir); err != nil {
+				problem(err)
+			}
 			return
 		}
 		formatted, err := MountData(set.DataDev, set.DataDir, Mke2fs, 3*time.Second)

@@ -49,6 +49,10 @@ type Settings struct {
 	TestHooks bool
 	// Debug raises the gateway's log level to debug (loopstart.debug=1).
 	Debug bool
+	// SelfTest names hardware self-tests to run before the gateway starts
+	// (loopstart.selftest=pcm; see SelfTests). Their one-line results go
+	// to the console and into the boot state.
+	SelfTest []string
 }
 
 // TestHooksPort is the TCP port of the test-only control API.
@@ -142,6 +146,14 @@ func ParseCmdline(cmdline string) (Settings, []error) {
 			s.TestHooks = v == "1" || v == "true"
 		case "debug":
 			s.Debug = v == "1" || v == "true"
+		case "selftest":
+			for _, name := range strings.Split(v, ",") {
+				if _, ok := SelfTests[name]; !ok {
+					bad(k, v, fmt.Errorf("unknown self-test %q (known: %s)", name, selfTestNames()))
+					continue
+				}
+				s.SelfTest = append(s.SelfTest, name)
+			}
 		default:
 			errs = append(errs, fmt.Errorf("kernel command line: unknown parameter loopstart.%s", k))
 		}

@@ -32,6 +32,9 @@ func TestParseCmdline(t *testing.T) {
 			errs: []string{"loopstart.ip", "loopstart.http", "loopstart.sip", "loopstart.wdt_timeout", "loopstart.gw", "loopstart.syslog"}},
 		{name: "ipv6 static refused", cmdline: "loopstart.ip=fd00::5/64", errs: []string{"IPv4"}},
 		{name: "unknown key", cmdline: "loopstart.bogus=1", errs: []string{"unknown parameter loopstart.bogus"}},
+		{name: "selftest", cmdline: "loopstart.selftest=pcm", edit: func(s *Settings) { s.SelfTest = []string{"pcm"} }},
+		{name: "unknown selftest", cmdline: "loopstart.selftest=pcm,disk", edit: func(s *Settings) { s.SelfTest = []string{"pcm"} },
+			errs: []string{`unknown self-test "disk" (known: pcm)`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, errs := ParseCmdline(c.cmdline)

@@ -1,6 +1,6 @@
 // Command image builds and boots the bootable images (make image, make qemu).
 //
-//	go run ./buildroot/cmd/image build -target qemu-amd64 [-out bin/image/qemu-amd64] [-debug]
+//	go run ./buildroot/cmd/image build -target qemu-amd64 [-out bin/image/qemu-amd64] [-debug] [-modules-extra snd-aloop]
 //	go run ./buildroot/cmd/image qemu  -target qemu-amd64 [-http 127.0.0.1:8080] [-sip 127.0.0.1:5060]
 package main
 
@@ -31,6 +31,7 @@ func main() {
 	sipFwd := fs.String("sip", "127.0.0.1:5060", "host address forwarded to the guest's SIP port (the same port number, UDP and TCP)")
 	debug := fs.Bool("debug", false, "build: add a shell (gosh) and a few u-root tools")
 	appendArgs := fs.String("append", "", "extra kernel command line (loopstart.* settings)")
+	extraMods := fs.String("modules-extra", "", "build: comma-separated kernel modules to add, with their dependencies (snd-aloop for the ALSA self-test: -append loopstart.selftest=pcm)")
 	_ = fs.Parse(os.Args[2:])
 	t, err := buildroot.Lookup(*target)
 	if err != nil {
@@ -43,7 +44,13 @@ func main() {
 	repo, _ := os.Getwd()
 	switch os.Args[1] {
 	case "build":
-		if _, err := buildroot.Build(t, buildroot.BuildOptions{Repo: repo, Out: *out, Cache: *cache, Version: *version, Log: os.Stdout, Debug: *debug}); err != nil {
+		var extra []string
+		for _, m := range strings.Split(*extraMods, ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				extra = append(extra, m)
+			}
+		}
+		if _, err := buildroot.Build(t, buildroot.BuildOptions{Repo: repo, Out: *out, Cache: *cache, Version: *version, Log: os.Stdout, Debug: *debug, ExtraModules: extra}); err != nil {
 			fmt.Fprintln(os.Stderr, "image:", err)
 			os.Exit(1)
 		}

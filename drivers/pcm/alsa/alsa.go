@@ -13,13 +13,24 @@
 //
 // Exchange paces the media loop by the capture stream: a blocking read of
 // one frame (80 samples per slot) returns when the hardware has clocked it
-// in. It does not allocate.
+// in. The playback stream is primed with Opts.Prime frames of silence (2
+// by default), so the frame written after each read finds the playback
+// buffer empty only when the loop runs that late (the prime is also delay
+// added). An underrun or overrun (xrun) is counted, the
+// stream prepared again and the transfer retried once; the library's own
+// restart is off because it retries the ioctl without PREPARE and spins on
+// EPIPE forever. It does not allocate.
+//
+// The loopback test runs inside the QEMU image against snd-aloop:
+// `loopstart pcm-selftest`, run at boot with loopstart.selftest=pcm, and
+// buildroot/qemutest TestBootALSA, which make test runs.
 package alsa
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	galsa "github.com/gen2brain/alsa"
@@ -37,6 +48,10 @@ type Opts struct {
 	Slots int
 	// Periods is the number of frames of buffering in the kernel (default 4).
 	Periods int
+	// Prime is the frames of silence written ahead on the playback PCM
+	// when it starts (default 2, at most Periods-1): the media loop may run
+	// this late before playback underruns, and it adds as much delay.
+	Prime int
 	// Now is the monotonic clock lateness is measured on; nil means
 	// time.Now.
 	Now func() time.Time
@@ -50,6 +65,11 @@ type Highway struct {
 	playBuf   []int16
 	capAny    any // capBuf boxed once: Read/Write take any
 	playAny   any
+	silAny    any // one frame of silence, the playback prime
+	prime     int // frames of silence written when playback starts
+	primed    bool
+	capXruns  int
+	playXruns int
 	seq       uint64
 	start     time.Time
 	now       func() time.Time
@@ -66,6 +86,12 @@ func Open(o Opts) (*Highway, error) {
 	if o.Periods == 0 {
 		o.Periods = 4
 	}
+	if o.Prime == 0 {
+		o.Prime = 2
+	}
+	if o.Periods < 2 || o.Prime < 1 || o.Prime >= o.Periods {
+		return nil, fmt.Errorf("pcm/alsa: %d periods with %d primed, want periods >= 2 and 1 <= prime < periods", o.Periods, o.Prime)
+	}
 	play := o.Device
 	if o.PlaybackDevice != nil {
 		play = *o.PlaybackDevice
@@ -78,21 +104,22 @@ func Open(o Opts) (*Highway, error) {
 		Format:         galsa.SNDRV_PCM_FORMAT_S16_LE,
 		StartThreshold: pcm.FrameSamples,
 	}
-	c, err := galsa.PcmOpen(o.Card, o.Device, galsa.PCM_IN, cfg)
+	c, err := galsa.PcmOpen(o.Card, o.Device, galsa.PCM_IN|galsa.PCM_NORESTART, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pcm/alsa: capture hw:%d,%d: %w", o.Card, o.Device, err)
 	}
-	p, err := galsa.PcmOpen(o.Card, play, galsa.PCM_OUT, cfg)
+	p, err := galsa.PcmOpen(o.Card, play, galsa.PCM_OUT|galsa.PCM_NORESTART, cfg)
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("pcm/alsa: playback hw:%d,%d: %w", o.Card, play, err)
 	}
-	h := &Highway{cap: c, play: p, slots: o.Slots, now: o.Now,
+	h := &Highway{cap: c, play: p, slots: o.Slots, now: o.Now, prime: o.Prime,
 		capBuf: make([]int16, o.Slots*pcm.FrameSamples), playBuf: make([]int16, o.Slots*pcm.FrameSamples)}
 	if h.now == nil {
 		h.now = time.Now
 	}
 	h.capAny, h.playAny = h.capBuf, h.playBuf
+	h.silAny = make([]int16, o.Slots*pcm.FrameSamples)
 	return h, nil
 }
 
@@ -106,11 +133,32 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 		return h.seq, 0, err
 	}
 	Interleave(h.playBuf, tx, h.slots)
-	if _, err := h.play.Write(h.playAny); err != nil {
-		return h.seq, 0, fmt.Errorf("pcm/alsa: write: %w", err)
+	if err := h.write(); err != nil {
+		if !isXrun(err) {
+			return h.seq, 0, err
+		}
+		// Underrun: prepare, prime again, retry once.
+		h.playXruns++
+		h.primed = false
+		if err := h.play.Prepare(); err != nil {
+			return h.seq, 0, fmt.Errorf("pcm/alsa: playback xrun: %w", err)
+		}
+		if err := h.write(); err != nil {
+			return h.seq, 0, err
+		}
 	}
 	if _, err := h.cap.Read(h.capAny); err != nil {
-		return h.seq, 0, fmt.Errorf("pcm/alsa: read: %w", err)
+		if !isXrun(err) {
+			return h.seq, 0, fmt.Errorf("pcm/alsa: read: %w", err)
+		}
+		// Overrun: the frames the kernel dropped are lost; restart.
+		h.capXruns++
+		if err := h.cap.Prepare(); err != nil {
+			return h.seq, 0, fmt.Errorf("pcm/alsa: capture xrun: %w", err)
+		}
+		if _, err := h.cap.Read(h.capAny); err != nil {
+			return h.seq, 0, fmt.Errorf("pcm/alsa: read: %w", err)
+		}
 	}
 	Deinterleave(rx, h.capBuf, h.slots)
 	now := h.now()
@@ -124,6 +172,33 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 	}
 	return h.seq, late, nil
 }
+
+// write sends the playback frame, after the silence prime when the
+// stream is (re)starting.
+func (h *Highway) write() error {
+	if !h.primed {
+		for range h.prime {
+			if _, err := h.play.Write(h.silAny); err != nil {
+				return fmt.Errorf("pcm/alsa: write: %w", err)
+			}
+		}
+		h.primed = true
+	}
+	if _, err := h.play.Write(h.playAny); err != nil {
+		return fmt.Errorf("pcm/alsa: write: %w", err)
+	}
+	return nil
+}
+
+// isXrun reports an underrun or overrun (EPIPE) or a suspended stream
+// (ESTRPIPE): both recover with PREPARE.
+func isXrun(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ESTRPIPE)
+}
+
+// Xruns returns how many capture overruns and playback underruns Exchange
+// has recovered from.
+func (h *Highway) Xruns() (capture, playback int) { return h.capXruns, h.playXruns }
 
 // Close closes both PCMs.
 func (h *Highway) Close() error {

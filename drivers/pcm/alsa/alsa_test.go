@@ -57,13 +57,16 @@ func loopbackCard() (uint, bool) {
 }
 
 // TestLoopback runs the highway on snd-aloop: playback on device 0 comes
-// back as capture on device 1. It needs the snd-aloop kernel module, which
-// the QEMU image will load (modprobe snd-aloop); until the image issue is
-// in, it skips on machines without it.
+// back as capture on device 1. It needs the snd-aloop kernel module and
+// skips on machines without it. The real test of this package runs inside
+// the QEMU image, which make test boots: buildroot/qemutest TestBootALSA
+// loads snd-aloop and runs `loopstart pcm-selftest` (4 slots, a tone each,
+// bit-exact loopback, tones, levels, xruns, pacing).
 func TestLoopback(t *testing.T) {
 	card, ok := loopbackCard()
 	if !ok {
-		t.Skip("no snd-aloop Loopback card (/proc/asound/cards): load it with `modprobe snd-aloop`; the QEMU image test runs this")
+		t.Skip("no snd-aloop Loopback card here (/proc/asound/cards; `modprobe snd-aloop` to run it); " +
+			"the real-kernel test is buildroot/qemutest TestBootALSA, in make test")
 	}
 	one := uint(0)
 	h, err := Open(Opts{Card: card, Device: 1, PlaybackDevice: &one, Slots: 2})
@@ -92,6 +95,11 @@ func TestLoopback(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	if _, err := Open(Opts{Slots: 0}); err == nil {
 		t.Error("0 slots accepted")
+	}
+	for _, o := range []Opts{{Slots: 2, Periods: 4, Prime: 4}, {Slots: 2, Periods: 1}, {Slots: 2, Prime: -1}} {
+		if _, err := Open(o); err == nil || !strings.Contains(err.Error(), "primed") {
+			t.Errorf("%+v: %v", o, err)
+		}
 	}
 	if _, err := Open(Opts{Card: 99, Slots: 2}); err == nil || !strings.Contains(err.Error(), "hw:99,0") {
 		t.Errorf("missing card: %v", err)

@@ -35,6 +35,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return bootCmd(args[1:], stdout, stderr)
 	case "dsp":
 		return dspCmd(args[1:], stdout, stderr)
+	case "pcm-selftest": // hidden: the ALSA highway on snd-aloop (pcmtest_cmd.go)
+		return pcmSelftestCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "loopstart", version)
 		return 0
