@@ -277,7 +277,18 @@ func TestSyncHTTPS(t *testing.T) {
 		l.Close()
 		return "https://" + a + "/"
 	}()
-	mismatch := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) // cert is for 127.0.0.1 and example.com
+	// The same server's certificate (127.0.0.1, ::1, example.com) served on
+	// 127.0.0.2: a name mismatch that needs no DNS or /etc/hosts entry.
+	other := httptest.NewUnstartedServer(srv.Config.Handler)
+	l2, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatalf("listen on 127.0.0.2: %v", err)
+	}
+	other.Listener.Close()
+	other.Listener = l2
+	other.StartTLS()
+	defer other.Close()
+	mismatch := other.URL
 	for _, c := range []struct {
 		name, url string
 		roots     *x509.CertPool

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,14 +12,14 @@ import (
 )
 
 // setupNode installs playwright-core in tools/browser when it is missing
-// and returns the directory; it skips (or fails with
-// LOOPSTART_REQUIRE_PEERS=1) when that cannot be done.
+// or is not the version package.json pins, and returns the directory; it
+// skips (or fails with LOOPSTART_REQUIRE_PEERS=1) when that cannot be done.
 func setupNode(t *testing.T) string {
 	t.Helper()
 	lab.Need(t, "chromium", "node", "npm")
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Dir(file)
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+	if want, got := pinnedVersion(t, dir), installedVersion(dir); got != want {
 		cmd := exec.Command("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -30,6 +31,34 @@ func setupNode(t *testing.T) string {
 		}
 	}
 	return dir
+}
+
+// pinnedVersion is the playwright-core version package.json asks for.
+func pinnedVersion(t *testing.T, dir string) string {
+	t.Helper()
+	var pkg struct {
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &pkg)
+	}
+	if err != nil {
+		t.Fatalf("tools/browser/package.json: %v", err)
+	}
+	return pkg.Dependencies["playwright-core"]
+}
+
+// installedVersion is the playwright-core version in node_modules, "" if none.
+func installedVersion(dir string) string {
+	var pkg struct {
+		Version string `json:"version"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "node_modules", "playwright-core", "package.json"))
+	if err != nil || json.Unmarshal(b, &pkg) != nil {
+		return ""
+	}
+	return pkg.Version
 }
 
 // artifacts is the screenshot directory for one test.
@@ -55,20 +84,7 @@ func artifacts(t *testing.T, name string) string {
 // and an account changed to register at Kamailio. Screenshots go to
 // $LOOPSTART_ARTIFACTS (default a temporary directory, named in the log).
 func TestBrowser(t *testing.T) {
-	lab.Need(t, "chromium", "node", "npm")
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Dir(file)
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		cmd := exec.Command("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			msg := "PEER MISSING: npm ci in tools/browser failed: " + err.Error() + "\n" + string(out)
-			if os.Getenv("LOOPSTART_REQUIRE_PEERS") == "1" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-	}
+	dir := setupNode(t)
 	kam := lab.StartKamailio(t, lab.KamailioOpts{})
 	gw := lab.StartGateway(t, lab.GatewayOpts{})
 	art := os.Getenv("LOOPSTART_ARTIFACTS")

@@ -301,15 +301,9 @@ func (u *UA) Start(ctx context.Context) error {
 	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
 		network = "udp4"
 	}
-	pc, err := net.ListenPacket(network, net.JoinHostPort(host, strconv.Itoa(port)))
+	pc, ln, aport, err := listenPair(network, host, port)
 	if err != nil {
-		return fmt.Errorf("sip: %w", err)
-	}
-	_, aport, _ := splitListen(pc.LocalAddr().String())
-	ln, err := net.Listen(strings.Replace(network, "udp", "tcp", 1), net.JoinHostPort(host, strconv.Itoa(aport)))
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("sip: %w", err)
+		return err
 	}
 	u.udpConn, u.tcpLn, u.port = pc, ln, aport
 	serveConn := pc
@@ -599,4 +593,30 @@ func (u *UA) connected(transport, addr string) bool {
 	}
 	c.TryClose() // undo the reference Get took
 	return true
+}
+
+// listenPair binds UDP and TCP on the same port. With port 0 the kernel
+// picks the UDP port, and TCP may already have that port taken by someone
+// else: then it tries again with another, a few times.
+func listenPair(network, host string, port int) (net.PacketConn, net.Listener, int, error) {
+	tries := 1
+	if port == 0 {
+		tries = 20
+	}
+	var err error
+	for range tries {
+		var pc net.PacketConn
+		pc, err = net.ListenPacket(network, net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("sip: %w", err)
+		}
+		_, aport, _ := splitListen(pc.LocalAddr().String())
+		var ln net.Listener
+		ln, err = net.Listen(strings.Replace(network, "udp", "tcp", 1), net.JoinHostPort(host, strconv.Itoa(aport)))
+		if err == nil {
+			return pc, ln, aport, nil
+		}
+		pc.Close()
+	}
+	return nil, nil, 0, fmt.Errorf("sip: %w", err)
 }
