@@ -44,6 +44,11 @@ type BaresipOpts struct {
 	MediaEnc string
 	// CAFile is the PEM file baresip trusts for TLS (sip_cafile).
 	CAFile string
+	// AudioCodecs is the account's audio_codecs list in preference
+	// order; empty means "pcmu,pcma".
+	AudioCodecs string
+	// Modules are extra baresip modules to load (e.g. "g722.so").
+	Modules []string
 }
 
 // StartBaresip configures and starts baresip; it returns once the account
@@ -62,6 +67,13 @@ func StartBaresip(t testing.TB, o BaresipOpts) *Baresip {
 	if o.CAFile != "" {
 		cfg += "sip_cafile\t\t" + o.CAFile + "\n"
 	}
+	for _, m := range o.Modules {
+		cfg += "module\t\t\t" + m + "\n"
+	}
+	codecs := o.AudioCodecs
+	if codecs == "" {
+		codecs = "pcmu,pcma"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +85,8 @@ func StartBaresip(t testing.TB, o BaresipOpts) *Baresip {
 	if o.MediaEnc != "" {
 		enc = ";mediaenc=" + o.MediaEnc
 	}
-	acct := fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=auto;audio_codecs=pcmu,pcma;regint=600%s\n",
-		o.User, o.Registrar, tp, o.Password, enc)
+	acct := fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=auto;audio_codecs=%s;regint=600%s\n",
+		o.User, o.Registrar, tp, o.Password, codecs, enc)
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ type PortConfig struct {
 	Country string
 	// DigitMap is the dial plan; "" means any digits, ended by timeout or '#'.
 	DigitMap string
-	// Codecs lists the codecs in preference order ("pcmu", "pcma").
+	// Codecs lists the codecs in preference order ("pcmu", "pcma", "g722").
 	Codecs []string
 }
 

@@ -1,7 +1,9 @@
 package media
 
 import (
+	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -76,80 +78,123 @@ func BenchmarkOneWayDelay(b *testing.B) {
 		b.ReportMetric(float64(maxFirst.Microseconds())/1000, "ms-first-sample-max")
 	})
 	b.Run("receive", func(b *testing.B) {
-		s, err := NewStream(loopback)
-		if err != nil {
-			b.Fatal(err)
+		// The arrival phase — where in the loop's 10 ms frame the far
+		// end's packets land — decides the delay: a packet waits for
+		// the next frame boundary. Just after a boundary is the worst.
+		for _, phase := range []time.Duration{500 * time.Microsecond, 5 * time.Millisecond, 9500 * time.Microsecond} {
+			b.Run(fmt.Sprintf("arrival=%.1fms", phase.Seconds()*1000), func(b *testing.B) { benchReceiveDelay(b, phase) })
 		}
-		defer s.Close()
-		far, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(s.LocalAddr()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer far.Close()
-		s.Start(Session{Remote: loopback, Codec: PCMU, PT: 0})
-		// The far end: a packet every 20 ms, exactly (zero jitter),
-		// its send time noted by timestamp.
-		var mu sync.Mutex
-		sentAt := map[uint32]time.Time{}
-		stop := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			payload := make([]byte, 160)
-			for i := range payload {
-				payload[i] = 0x7f
-			}
-			ts := uint32(5000)
-			for seq := uint16(0); ; seq++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
+	})
+}
+
+// benchReceiveDelay measures the receive delay with packets sent phase
+// after the loop's frame boundaries. The far end and the loop each run on
+// their own OS thread in the SCHED_FIFO class when allowed (as the
+// gateway's loop and RTP readers do) and sleep to absolute times, so that
+// the far end's own timing adds no jitter.
+func benchReceiveDelay(b *testing.B, phase time.Duration) {
+	s, err := NewStreamWith(loopback, StreamOpts{Priority: 45})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	far, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(s.LocalAddr()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer far.Close()
+	s.Start(Session{Remote: loopback, Codec: PCMU, PT: 0})
+	const frame = int64(pcm.FrameDuration)
+	t0 := monoNow() + 2*frame
+	var mu sync.Mutex
+	sentAt := map[uint32]int64{}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		if setThreadPolicy(true, 45) == nil {
+			defer func() {
+				if setThreadPolicy(false, 0) == nil {
+					runtime.UnlockOSThread()
 				}
-				pkt, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, SSRC: 7}, Payload: payload}).Marshal()
-				mu.Lock()
-				sentAt[ts] = time.Now()
-				mu.Unlock()
-				_, _ = far.Write(pkt)
-				ts += 160
+			}()
+		} else {
+			defer runtime.UnlockOSThread()
+		}
+		payload := make([]byte, 160)
+		for i := range payload {
+			payload[i] = 0x7f
+		}
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7, Timestamp: 5000}, Payload: payload}
+		for k := int64(0); ; k++ {
+			sleepUntil(t0 + 2*k*frame + int64(phase))
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			buf, _ := pkt.Marshal()
+			mu.Lock()
+			sentAt[pkt.Timestamp] = monoNow()
+			mu.Unlock()
+			_, _ = far.Write(buf)
+			pkt.SequenceNumber++
+			pkt.Timestamp += 160
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	runtime.LockOSThread()
+	if setThreadPolicy(true, 45) == nil {
+		defer func() {
+			if setThreadPolicy(false, 0) == nil {
+				runtime.UnlockOSThread()
 			}
 		}()
-		out := make([]int16, pcm.FrameSamples)
-		tick := time.NewTicker(pcm.FrameDuration)
-		defer tick.Stop()
-		for range 800 { // 8 s: the jitter buffer converges (it sheds its start margin slowly)
-			<-tick.C
-			s.Receive(out)
-		}
-		var sum, worst time.Duration
-		n := 0
-		b.ResetTimer()
-		for n < b.N {
-			<-tick.C
-			boundary := time.Now()
-			s.Receive(out) // drains arrivals, then plays from playTS
-			// Which packet starts in this frame, and where?
-			start := s.jb.playTS - pcm.FrameSamples // playTS moved past this frame
-			mu.Lock()
-			for ts, at := range sentAt {
-				if off := int32(ts - start); off >= 0 && off < pcm.FrameSamples {
-					exit := boundary.Add(time.Duration(off) * (time.Second / pcm.SampleRate))
-					d := exit.Sub(at)
-					sum += d
-					worst = max(worst, d)
-					n++
-					delete(sentAt, ts)
-				} else if off < 0 {
-					delete(sentAt, ts)
-				}
+	} else {
+		defer runtime.UnlockOSThread()
+	}
+	out := make([]int16, pcm.FrameSamples)
+	f := int64(0)
+	for ; f < 800; f++ { // 8 s: the jitter buffer converges (it sheds its start margin slowly)
+		sleepUntil(t0 + f*frame)
+		s.Receive(out)
+		runtime.Gosched()
+	}
+	before := s.Stats()
+	var sum, worst int64
+	n := 0
+	b.ResetTimer()
+	for ; n < b.N; f++ {
+		// A frame's samples leave from its boundary on (the PCM clock
+		// plays them) even when the loop wakes late; the loop's
+		// lateness is reported apart.
+		boundary := t0 + f*frame
+		sleepUntil(boundary)
+		s.Receive(out) // drains arrivals, then plays from playTS
+		// Which packet starts in this frame, and where?
+		start := s.jb.playTS - pcm.FrameSamples // playTS moved past this frame
+		mu.Lock()
+		for ts, at := range sentAt {
+			if off := int32(ts - start); off >= 0 && off < pcm.FrameSamples {
+				d := boundary + int64(off)*int64(time.Second/pcm.SampleRate) - at
+				sum += d
+				worst = max(worst, d)
+				n++
+				delete(sentAt, ts)
+			} else if off < 0 {
+				delete(sentAt, ts)
 			}
-			mu.Unlock()
 		}
-		close(stop)
-		<-done
-		b.ReportMetric(float64(sum.Microseconds())/float64(n)/1000, "ms-mean")
-		b.ReportMetric(float64(worst.Microseconds())/1000, "ms-max")
-	})
+		mu.Unlock()
+		runtime.Gosched()
+	}
+	b.StopTimer()
+	after := s.Stats()
+	b.ReportMetric(float64(sum)/float64(n)/1e6, "ms-mean")
+	b.ReportMetric(float64(worst)/1e6, "ms-max")
+	b.ReportMetric(float64(after.Concealed-before.Concealed), "concealed-samples")
+	if !s.RealtimeReader() {
+		b.Log("the RTP reader is not real-time (no CAP_SYS_NICE?): figures include scheduling noise")
+	}
 }

@@ -16,9 +16,9 @@ const (
 	// jbStartExtra is the margin the buffer starts with on a new stream;
 	// it shrinks to what the measured jitter needs.
 	jbStartExtra = 80
-	// jbHysteresis is the excess over the needed level tolerated before
-	// samples are dropped (5 ms).
-	jbHysteresis = 40
+	// jbHysteresis is the excess over the needed delay tolerated before
+	// samples are dropped (1 ms).
+	jbHysteresis = 8
 	// jbWindow is the number of frames over which the lowest level is
 	// measured before the buffer shrinks (1 s).
 	jbWindow = 100
@@ -49,13 +49,18 @@ const (
 //     the concealed stretch is followed by the real audio instead of
 //     losing it;
 //   - it shrinks, by dropping single samples (the quietest of a frame, at
-//     most one every jbSlipEvery frames), when over a second the lowest
-//     buffered level stayed above one frame plus twice the RFC 3550
-//     interarrival jitter (or, if larger, the peak lateness of a packet —
-//     its transit time over the best of the 8 packets before it — over the
-//     last jbHoldWindows windows) plus a 5 ms hysteresis — so that a sender late now and
-//     then keeps a delay that covers it instead of a cycle of concealment
-//     and slipping.
+//     most one every jbSlipEvery frames), by what a second's packets did
+//     not need: each packet's margin (how much later it could have come
+//     and still been there when the frame holding its first sample began)
+//     must stay above twice the RFC 3550 interarrival jitter or, if
+//     larger, the peak lateness of a packet — its transit time over the
+//     best of the 8 packets before it — over the last jbHoldWindows
+//     windows, so that a sender late now and then keeps a delay that
+//     covers it instead of a cycle of concealment and slipping. Since a
+//     packet later than its margin misses its frame whatever is buffered
+//     before it, what goes is the first sample's offset into its frame
+//     and whole frames the margin can spare (see track); at zero jitter
+//     the delay falls to the phase between arrival and frame boundary.
 //
 // The same two mechanisms absorb clock drift between the far sender and
 // our PCM clock: a faster sender fills the buffer and samples are slipped,
@@ -80,10 +85,22 @@ type jitterBuffer struct {
 	haveTransit bool
 
 	// Level tracking for shrinking.
-	winMin    int32
-	winFrames int
-	slip      int32 // samples still to drop
-	frames    uint32
+	winMin int32
+	// now is our sample clock at the frame boundary being served (set
+	// by clock before the frame's arrivals). Of the packets in the
+	// window: winMargin is the smallest margin (how much later a packet
+	// could have come and still been there when the frame holding its
+	// first sample began), winOffset the smallest offset of a first
+	// sample into its frame (delay that protects nothing: a packet
+	// later than its margin misses its frame whatever the offset).
+	// winSlipped is j.slipped when the window began.
+	now        int64
+	winMargin  int32
+	winOffset  int32
+	winSlipped uint64
+	winFrames  int
+	slip       int32 // samples still to drop
+	frames     uint32
 	// Relative lateness: a packet's transit (arrival - timestamp) over
 	// the smallest transit of the packets before it (recent, so that
 	// clock drift does not count); its peak in the current window and in
@@ -113,7 +130,7 @@ func (j *jitterBuffer) reset() {
 	j.lateRun = 0
 	j.haveTransit = false
 	j.jitterQ4 = 0
-	j.winMin, j.winFrames = 1<<30, 0
+	j.newWindow()
 	j.slip = 0
 	j.forgetSpread()
 	j.haveSeq = false
@@ -222,6 +239,12 @@ func (j *jitterBuffer) arrive(seq uint16, ts uint32, n int, arrival int64) bool 
 		j.resync(ts)
 	}
 	j.lateRun = 0
+	// The frame holding ts begins at now + (x - off) (samples of our
+	// clock; the loop plays one frame per jbMinDelay samples).
+	x := int32(ts - j.playTS)
+	off := ((x % jbMinDelay) + jbMinDelay) % jbMinDelay
+	j.winMargin = min(j.winMargin, x-off+int32(j.now-arrival))
+	j.winOffset = min(j.winOffset, off)
 	if e := ts + uint32(n); int32(e-j.end) > 0 {
 		j.end = e
 	}
@@ -245,7 +268,7 @@ func (j *jitterBuffer) resync(ts uint32) {
 	j.lateRun = 0
 	j.slip = 0
 	j.forgetSpread()
-	j.winMin, j.winFrames = 1<<30, 0
+	j.newWindow()
 	j.resyncs++
 }
 
@@ -342,12 +365,42 @@ func (j *jitterBuffer) track() {
 	for _, v := range j.spread {
 		peak = max(peak, v)
 	}
-	need := int32(jbMinDelay) + min(peak, j.max()-jbMinDelay)
-	if j.winMin > need+jbHysteresis {
-		j.slip = j.winMin - need
+	// What can go: the offset of the packets into their frames (it
+	// protects nothing) and as many whole frames as the margin holds
+	// beyond the peak lateness — or, with a margin short of it, the
+	// offset less a frame, keeping a frame that covers it — but never
+	// so much that a frame would start before the audio it needs was
+	// there (the lowest level less the frame). At zero jitter the
+	// delay falls to the phase between packet arrival and frame
+	// boundary (< 10 ms), plus a frame when that phase is shorter than
+	// the sender's scatter plus 1 ms. Decided on whole windows without
+	// slipping: the margins measured while slipping are stale.
+	need := min(peak, j.max()-jbMinDelay)
+	if j.winMargin < 1<<30 && j.slipped == j.winSlipped {
+		// Whole frames go only with 1 ms (jbHysteresis) to spare: a
+		// frame shed too many costs a frame of concealment.
+		spare := j.winMargin - need - jbHysteresis
+		frames := spare / jbMinDelay
+		if spare < 0 {
+			frames = -1 - (-spare-1)/jbMinDelay
+		}
+		if excess := min(j.winMin-jbMinDelay, j.winOffset+frames*jbMinDelay); excess > jbHysteresis {
+			j.slip = excess
+		}
 	}
-	j.winMin, j.winFrames = 1<<30, 0
+	j.newWindow()
 }
+
+// newWindow starts a measurement window.
+func (j *jitterBuffer) newWindow() {
+	j.winMin, j.winFrames = 1<<30, 0
+	j.winMargin, j.winOffset = 1<<30, 1<<30
+	j.winSlipped = j.slipped
+}
+
+// clock tells the buffer our sample clock at the frame boundary whose
+// arrivals follow (before arrive and play).
+func (j *jitterBuffer) clock(now int64) { j.now = now }
 
 // forgetSpread clears the transit spread history (a new timeline).
 func (j *jitterBuffer) forgetSpread() {

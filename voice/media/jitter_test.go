@@ -82,6 +82,7 @@ func (n netSim) run(t *testing.T) (j *jitterBuffer, out []int16, miss int) {
 	next := 0
 	last := pkts[len(pkts)-1].at
 	for now := int64(0); now <= last+160; now += pcm.FrameSamples {
+		j.clock(now)
 		for next < len(pkts) && pkts[next].at <= now {
 			p := pkts[next]
 			next++
@@ -205,8 +206,11 @@ func TestJitterBufferDelayBounded(t *testing.T) {
 		maxLevel int32
 	}{
 		{"steady converges to 10-20 ms", netSim{packets: 400, clock: 1}, 160 + 1},
-		{"fast sender does not creep", netSim{packets: 3000, clock: 1.002}, 160 + 2*jbHysteresis},
-		{"slow sender does not starve", netSim{packets: 3000, clock: 0.998}, 160 + 2*jbHysteresis},
+		// A drifting sender's arrivals cross a frame boundary every 80
+		// samples of drift: a frame more (fast) is buffered until it is
+		// slipped away over the next seconds.
+		{"fast sender does not creep", netSim{packets: 3000, clock: 1.002}, 160 + jbMinDelay},
+		{"slow sender does not starve", netSim{packets: 3000, clock: 0.998}, 160 + jbMinDelay},
 		{"jitter bounded by max", netSim{packets: 1000, clock: 1, jitter: 2400, maxDelay: 800}, 800 + 160},
 	}
 	for _, tt := range tests {
@@ -256,6 +260,7 @@ func (n netSim) levelAt(t *testing.T, at int) int32 {
 	next := 0
 	var lvl int32
 	for now := int64(0); now <= int64(at); now += pcm.FrameSamples {
+		j.clock(now)
 		for next < len(pkts) && pkts[next].at <= now {
 			p := pkts[next]
 			next++
@@ -386,5 +391,95 @@ func TestStreamComfortNoise(t *testing.T) {
 	lvl := dsp.LevelDBFS(heard[len(heard)/2:])
 	if lvl < -50 || lvl > -34 {
 		t.Fatalf("comfort noise at %.1f dBFS, want about -40", lvl)
+	}
+}
+
+// TestJitterBufferZeroJitterDelay: at zero jitter the delay from a packet's
+// arrival to its first sample leaving settles within one frame (10 ms)
+// whatever the phase between arrivals and frame boundaries — buffered
+// samples short of a frame protect against nothing and are shed — and a
+// sender late now and then still keeps the delay that covers it.
+func TestJitterBufferZeroJitterDelay(t *testing.T) {
+	tests := []struct {
+		name     string
+		phase    int64 // arrival offset before the next frame boundary, samples
+		spike    int64 // every 100th packet (from the 6th) this much late
+		scatter  int64 // each packet late by 0..scatter samples
+		maxDelay int64 // samples, after the first 3 s
+		minDelay int64
+	}{
+		// Within 1 ms of the boundary a frame more is kept.
+		{"arrives just before the boundary", 2, 0, 0, pcm.FrameSamples + jbHysteresis, 0},
+		{"mid-frame", 40, 0, 0, pcm.FrameSamples, 0},
+		{"just after the boundary", 79, 0, 0, pcm.FrameSamples, 0},
+		// Every 100th packet 3 ms late, the first while the buffer still
+		// converges: arriving early in the frame the
+		// phase covers it with no extra delay; arriving late in it the
+		// buffer keeps 3 ms of slack.
+		{"late by 3 ms now and then, early phase", 70, 24, 0, pcm.FrameSamples + 1, 70 - 24},
+		{"late by 3 ms now and then, late phase", 10, 24, 0, pcm.FrameSamples + 24, 24},
+		// The sender's clock scatters by up to 1 ms (a Go ticker): the
+		// goal is one frame plus that.
+		{"1 ms scatter, mid-frame", 40, 0, 8, pcm.FrameSamples + 8, 0},
+		{"1 ms scatter, just after the boundary", 78, 0, 8, pcm.FrameSamples + 8, 0},
+		// Arriving closer to the boundary than the scatter: the frame
+		// after it covers the packets that cross it (no concealment).
+		{"1 ms scatter, just before the boundary", 3, 0, 8, pcm.FrameSamples + 8, pcm.FrameSamples - 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := &jitterBuffer{}
+			j.reset()
+			frame := make([]int16, pcm.FrameSamples)
+			flags := make([]bool, pcm.FrameSamples)
+			arrivals := map[uint32]int64{}
+			var worst, least int64 = 0, 1 << 30
+			missing := 0
+			ts := uint32(999)
+			next := int64(13*pcm.FrameSamples - tt.phase)
+			seq := uint16(0)
+			r := rand.New(rand.NewPCG(3, 4))
+			lateBy := r.Int64N(tt.scatter + 1)
+			for now := int64(0); now < 10*pcm.SampleRate; now += pcm.FrameSamples {
+				j.clock(now)
+				for ; next <= now; next += 160 {
+					at := next + lateBy
+					if tt.spike > 0 && seq%100 == 5 {
+						at += tt.spike
+					}
+					if at > now {
+						break // arrives at a later frame: left for then
+					}
+					if j.arrive(seq, ts, 160, at) {
+						for k := range uint32(160) {
+							j.put(ts+k, 1)
+						}
+					}
+					arrivals[ts] = at
+					lateBy = r.Int64N(tt.scatter + 1)
+					seq++
+					ts += 160
+				}
+				start := j.playTS
+				if m := j.play(frame, flags); now >= 3*pcm.SampleRate {
+					missing += m
+				}
+				for pts, at := range arrivals {
+					if off := int32(pts - start); off >= 0 && off < pcm.FrameSamples {
+						if now >= 3*pcm.SampleRate {
+							d := now + int64(off) - at
+							worst, least = max(worst, d), min(least, d)
+						}
+						delete(arrivals, pts)
+					}
+				}
+			}
+			if worst > tt.maxDelay || least < tt.minDelay {
+				t.Errorf("delay %d..%d samples after 3 s, want %d..%d", least, worst, tt.minDelay, tt.maxDelay)
+			}
+			if missing > 0 {
+				t.Errorf("%d samples missing after 3 s, want 0", missing)
+			}
+		})
 	}
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net"
 	"net/netip"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/pion/rtp"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
@@ -26,13 +29,21 @@ func newPair(t *testing.T, codec Codec) (a, b *Stream) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close(); b.Close() })
-	pt := uint8(0)
-	if codec == PCMA {
-		pt = 8
-	}
+	pt := staticPT(codec)
 	a.Start(Session{Remote: b.LocalAddr(), Codec: codec, PT: pt})
 	b.Start(Session{Remote: a.LocalAddr(), Codec: codec, PT: pt})
 	return a, b
+}
+
+// staticPT is a codec's static RTP payload type (RFC 3551).
+func staticPT(c Codec) uint8 {
+	switch c {
+	case PCMA:
+		return 8
+	case G722:
+		return dsp.G722PayloadType
+	}
+	return 0
 }
 
 func sine(buf []int16, hz, amp float64, phase *float64) {
@@ -43,9 +54,11 @@ func sine(buf []int16, hz, amp float64, phase *float64) {
 }
 
 // TestStreamCarriesAudio sends a tone each way in real time and checks what
-// comes out of the other end's jitter buffer.
+// comes out of the other end's jitter buffer: its frequency and level (the
+// tones lie in every codec's passband; G.722 goes through the 8 → 16 → 8 kHz
+// resamplers as well).
 func TestStreamCarriesAudio(t *testing.T) {
-	for _, codec := range []Codec{PCMU, PCMA} {
+	for _, codec := range []Codec{PCMU, PCMA, G722} {
 		t.Run(codec.String(), func(t *testing.T) {
 			a, b := newPair(t, codec)
 			capA, capB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
@@ -70,6 +83,13 @@ func TestStreamCarriesAudio(t *testing.T) {
 			}
 			if tones := dsp.DominantTones(heardA[len(heardA)-4000:], 2); len(tones) != 1 || math.Abs(tones[0]-1300) > 2 {
 				t.Errorf("a heard %v, want 1300 Hz", tones)
+			}
+			// Sent at 8000 peak: −15.2 dBFS (RMS, full-scale sine 0 dB).
+			want := dsp.LevelDBFS(capA)
+			for name, heard := range map[string][]int16{"a": heardA, "b": heardB} {
+				if got := dsp.LevelDBFS(heard[len(heard)-4000:]); math.Abs(got-want) > 0.5 {
+					t.Errorf("%s heard %.2f dBFS, want %.2f ± 0.5", name, got, want)
+				}
 			}
 			st := a.Stats()
 			if st.PacketsSent != 50 || st.PacketsReceived < 45 {
@@ -111,7 +131,13 @@ func TestStreamStopsAndRestarts(t *testing.T) {
 // TestSteadyCallAllocatesNothing runs 5000 frames of a call both ways —
 // send, socket, reader, ring, jitter buffer, decode — and counts allocations.
 func TestSteadyCallAllocatesNothing(t *testing.T) {
-	a, b := newPair(t, PCMA)
+	for _, codec := range []Codec{PCMA, G722} {
+		t.Run(codec.String(), func(t *testing.T) { steadyCallAllocatesNothing(t, codec) })
+	}
+}
+
+func steadyCallAllocatesNothing(t *testing.T, codec Codec) {
+	a, b := newPair(t, codec)
 	frame, out := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
 	var ph float64
 	sine(frame, 1000, 8000, &ph)
@@ -209,5 +235,79 @@ func BenchmarkStreamFrame(b *testing.B) {
 	for b.Loop() {
 		a.Send(frame)
 		c.Receive(out)
+	}
+}
+
+// BenchmarkStreamFrameG722 is BenchmarkStreamFrame with G.722: the 8 → 16 kHz
+// converter and encoder on send, decoder and 16 → 8 kHz converter on receive.
+func BenchmarkStreamFrameG722(b *testing.B) {
+	a, c := newPair(&testing.T{}, G722)
+	defer a.Close()
+	defer c.Close()
+	frame, out := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
+	var ph float64
+	sine(frame, 1000, 8000, &ph)
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Send(frame)
+		c.Receive(out)
+	}
+}
+
+// TestG722Wire: a G.722 stream sends payload type 9, 160 bytes per 20 ms
+// packet and timestamps advancing by 160 (the 8000 Hz RTP clock of RFC
+// 3551, although the audio is 16 kHz), and the payload is G.722 of the tone.
+func TestG722Wire(t *testing.T) {
+	a, err := NewStream(loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	wire, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(loopback))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wire.Close()
+	a.Start(Session{Remote: wire.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: G722, PT: dsp.G722PayloadType})
+	frame := make([]int16, pcm.FrameSamples)
+	var ph float64
+	var dec dsp.G722Decoder
+	var wide []int16
+	var lastTS uint32
+	buf := make([]byte, 1500)
+	for i := range 20 {
+		for range 2 {
+			sine(frame, 1000, 8000, &ph)
+			a.Send(frame)
+		}
+		_ = wire.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := wire.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p rtp.Packet
+		if err := p.Unmarshal(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if p.PayloadType != dsp.G722PayloadType || len(p.Payload) != 160 {
+			t.Fatalf("packet %d: payload type %d, %d bytes; want 9, 160", i, p.PayloadType, len(p.Payload))
+		}
+		if i > 0 && p.Timestamp-lastTS != 160 {
+			t.Fatalf("packet %d: timestamp advanced by %d, want 160", i, p.Timestamp-lastTS)
+		}
+		lastTS = p.Timestamp
+		out := make([]int16, 2*len(p.Payload))
+		wide = append(wide, out[:dec.Decode(out, p.Payload)]...)
+	}
+	// The 16 kHz decode holds the 1 kHz tone: its zero crossings.
+	cross := 0
+	tail := wide[len(wide)/2:]
+	for i := 1; i < len(tail); i++ {
+		if (tail[i-1] < 0) != (tail[i] < 0) {
+			cross++
+		}
+	}
+	if want := 2 * 1000 * len(tail) / dsp.G722SampleRate; cross < want-2 || cross > want+2 {
+		t.Errorf("%d zero crossings in the decoded 16 kHz audio, want %d (1 kHz)", cross, want)
 	}
 }

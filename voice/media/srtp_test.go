@@ -44,10 +44,7 @@ func newSRTPPair(t testing.TB, codec Codec, suite string) (a, b *Stream) {
 	}
 	t.Cleanup(func() { a.Close(); b.Close() })
 	ca, cb := cryptoPair(t, suite)
-	pt := uint8(0)
-	if codec == PCMA {
-		pt = 8
-	}
+	pt := staticPT(codec)
 	a.Start(Session{Remote: b.LocalAddr(), Codec: codec, PT: pt, Crypto: ca})
 	b.Start(Session{Remote: a.LocalAddr(), Codec: codec, PT: pt, Crypto: cb})
 	return a, b
@@ -195,9 +192,18 @@ func TestSRTPRefusesClearAndForged(t *testing.T) {
 // TestSRTPSteadyCallAllocatesNothing: the SRTP path both ways (encrypt on
 // the loop, decrypt in the reader) allocates nothing per frame.
 func TestSRTPSteadyCallAllocatesNothing(t *testing.T) {
+	type run struct {
+		codec Codec
+		suite string
+	}
+	var runs []run
 	for _, suite := range allSuites {
-		t.Run(suite, func(t *testing.T) {
-			a, b := newSRTPPair(t, PCMA, suite)
+		runs = append(runs, run{PCMA, suite})
+	}
+	runs = append(runs, run{G722, allSuites[0]})
+	for _, r := range runs {
+		t.Run(r.codec.String()+"/"+r.suite, func(t *testing.T) {
+			a, b := newSRTPPair(t, r.codec, r.suite)
 			frame, out := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
 			var ph float64
 			sine(frame, 1000, 8000, &ph)

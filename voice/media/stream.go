@@ -27,6 +27,12 @@ const (
 	PCMU Codec = iota + 1
 	// PCMA is G.711 A-law, static payload type 8.
 	PCMA
+	// G722 is G.722 at 64 kbit/s, static payload type 9: 16 kHz audio
+	// whose RTP clock is 8000 (RFC 3551), so a 20 ms packet is 160 bytes
+	// and advances the timestamp by 160, as G.711. The stream converts
+	// between the loop's 8 kHz and the codec's 16 kHz with the half-band
+	// resamplers of voice/dsp (1.8 ms of delay each way).
+	G722
 )
 
 // String returns the codec's SDP encoding name in lower case.
@@ -36,6 +42,8 @@ func (c Codec) String() string {
 		return "pcmu"
 	case PCMA:
 		return "pcma"
+	case G722:
+		return "g722"
 	}
 	return fmt.Sprintf("codec(%d)", uint8(c))
 }
@@ -47,6 +55,8 @@ func ParseCodec(name string) (Codec, error) {
 		return PCMU, nil
 	case "pcma", "PCMA":
 		return PCMA, nil
+	case "g722", "G722":
+		return G722, nil
 	}
 	return 0, fmt.Errorf("media: unsupported codec %q", name)
 }
@@ -56,6 +66,45 @@ var errEncrypt = errors.New("media: srtp encryption failed")
 
 // maxPTimeSamples bounds the samples per packet we send (ptime ≤ 60 ms).
 const maxPTimeSamples = 480
+
+// g722Chunk is how many G.722 bytes a received payload is decoded in at
+// a time (16 kHz samples: twice that).
+const g722Chunk = 160
+
+// g722State is a stream's G.722 codec with its 8 ↔ 16 kHz converters,
+// fixed storage, reset at each call's start.
+type g722State struct {
+	enc  dsp.G722Encoder
+	dec  dsp.G722Decoder
+	up   dsp.Upsampler2
+	down dsp.Downsampler2
+	// wide holds 16 kHz audio: a packet's worth on send, a chunk on receive.
+	wide [2 * maxPTimeSamples]int16
+}
+
+func (g *g722State) reset() {
+	g.enc.Reset()
+	g.dec.Reset()
+	g.up.Reset()
+	g.down.Reset()
+}
+
+// encode writes the G.722 payload of n = len(pcm8) 8 kHz samples (n bytes).
+func (g *g722State) encode(payload []byte, pcm8 []int16) {
+	w := g.up.Process(g.wide[:], pcm8)
+	g.enc.Encode(payload, g.wide[:w])
+}
+
+// decode turns a G.722 payload into len(payload) 8 kHz samples in out.
+func (g *g722State) decode(out []int16, payload []byte) {
+	for len(payload) > 0 {
+		c := min(len(payload), g722Chunk)
+		n := g.dec.Decode(g.wide[:2*c], payload[:c])
+		m := g.down.Process(out[:c], g.wide[:n])
+		clear(out[m:c])
+		out, payload = out[c:], payload[c:]
+	}
+}
 
 // Session describes one call's media as negotiated by SIP.
 type Session struct {
@@ -169,6 +218,7 @@ type Stream struct {
 	jb        jitterBuffer
 	decodeBuf [maxPacket]int16
 	plc       dsp.PLC
+	g722      g722State
 	miss      [pcm.FrameSamples]bool
 	conceal   [pcm.FrameSamples]int16
 	cnLevel   int    // -dBov of the last RFC 3389 comfort noise packet; <0 = none
@@ -331,6 +381,7 @@ func (s *Stream) Start(sess Session) {
 	s.jb.reset()
 	s.jb.maxDelay = int32(sess.MaxDelay / (time.Second / pcm.SampleRate))
 	s.plc.Reset()
+	s.g722.reset()
 	s.cnLevel = -1
 	s.dtmf.reset()
 	s.txc = sess.Crypto
@@ -387,6 +438,8 @@ func (s *Stream) Send(capture []int16) {
 	switch s.sess.Codec {
 	case PCMA:
 		dsp.EncodeAlaw(payload, s.acc[:s.perPacket])
+	case G722:
+		s.g722.encode(payload, s.acc[:s.perPacket])
 	default:
 		dsp.EncodeMulaw(payload, s.acc[:s.perPacket])
 	}
@@ -422,6 +475,7 @@ func (s *Stream) Receive(playout []int16) {
 		clear(playout)
 		return
 	}
+	s.jb.clock(int64(time.Since(s.epoch) / (time.Second / pcm.SampleRate)))
 	for slot := s.ring.peek(); slot != nil; slot = s.ring.peek() {
 		s.accept(slot.data[:slot.n], slot.at)
 		s.ring.release()
@@ -559,6 +613,8 @@ func (s *Stream) accept(b []byte, at int64) {
 	switch s.sess.Codec {
 	case PCMA:
 		dsp.DecodeAlaw(pcmOut, payload)
+	case G722:
+		s.g722.decode(pcmOut, payload)
 	default:
 		dsp.DecodeMulaw(pcmOut, payload)
 	}

@@ -59,11 +59,7 @@ func startRegistrar(t *testing.T, r *testRegistrar) *testRegistrar {
 	}
 	srv.OnRegister(r.onRegister)
 	srv.OnInvite(r.onInvite)
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp4", pc.LocalAddr().String())
+	pc, ln, _, err := listenPair("udp4", "127.0.0.1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,13 @@ import (
 )
 
 // Codec names understood by the offer/answer code. They are the lower-case
-// RTP encoding names of the static G.711 payload types.
+// RTP encoding names of static payload types.
 const (
 	CodecPCMU = "pcmu" // G.711 µ-law, static payload type 0
 	CodecPCMA = "pcma" // G.711 A-law, static payload type 8
+	// CodecG722 is G.722, static payload type 9, "G722/8000" in SDP: its
+	// RTP clock is 8000 although the audio is 16 kHz (RFC 3551 4.5.2).
+	CodecG722 = "g722"
 )
 
 // DTMFPayloadType is the payload type we use for telephone-event/8000
@@ -33,7 +36,7 @@ var ErrNoCommonCodec = errors.New("no common codec")
 // offer or answer.
 type LocalMedia struct {
 	Addr   netip.AddrPort // our RTP address (c= and m= port)
-	Codecs []string       // preference order among "pcmu" and "pcma"; empty = both, PCMU first
+	Codecs []string       // preference order among "pcmu", "pcma" and "g722"; empty = pcmu, pcma
 	PTime  int            // packet time in ms; 0 = 20
 	// SRTP is the media encryption policy (SRTPOff, SRTPOptional,
 	// SRTPMandatory); "" = the account's.
@@ -43,7 +46,7 @@ type LocalMedia struct {
 // RemoteMedia is the negotiated audio stream of a call as seen from our end.
 type RemoteMedia struct {
 	Addr   netip.AddrPort // where to send RTP
-	Codec  string         // "pcmu" or "pcma": the negotiated codec
+	Codec  string         // "pcmu", "pcma" or "g722": the negotiated codec
 	PT     uint8          // RTP payload type of Codec
 	DTMFPT uint8          // telephone-event payload type; 0 when the peer has none
 	PTime  int            // packet time in ms the peer asked for (20 when it did not say)
@@ -51,7 +54,7 @@ type RemoteMedia struct {
 }
 
 // codecPT maps our codec names to their static payload types.
-var codecPT = map[string]uint8{CodecPCMU: 0, CodecPCMA: 8}
+var codecPT = map[string]uint8{CodecPCMU: 0, CodecPCMA: 8, CodecG722: 9}
 
 // audioDesc is the part of a remote SDP that matters to us: its first usable
 // audio stream.
@@ -91,7 +94,7 @@ func normalizeCodecs(codecs []string) ([]string, error) {
 	for _, c := range codecs {
 		c = strings.ToLower(strings.TrimSpace(c))
 		if _, ok := codecPT[c]; !ok {
-			return nil, fmt.Errorf("unsupported codec %q (want pcmu or pcma)", c)
+			return nil, fmt.Errorf("unsupported codec %q (want pcmu, pcma or g722)", c)
 		}
 		if !slices.Contains(out, c) {
 			out = append(out, c)
@@ -102,7 +105,7 @@ func normalizeCodecs(codecs []string) ([]string, error) {
 
 // parseSDP extracts the first usable audio stream of a remote SDP: an
 // "audio" m= line with a non-zero port on RTP/AVP or RTP/SAVP that lists
-// PCMU or PCMA, with its usable a=crypto lines (RFC 4568).
+// PCMU, PCMA or G722 (at the RTP clock rate 8000), with its usable a=crypto lines (RFC 4568).
 // It never panics on malformed input.
 func parseSDP(body []byte) (audioDesc, error) {
 	var s sdp.SessionDescription
@@ -178,7 +181,7 @@ func parseSDP(body []byte) (audioDesc, error) {
 			a.ptime = parsePTime(v)
 		}
 		if len(a.codecs) == 0 {
-			return a, fmt.Errorf("%w: remote offers none of pcmu, pcma", ErrNoCommonCodec)
+			return a, fmt.Errorf("%w: remote offers none of pcmu, pcma, g722", ErrNoCommonCodec)
 		}
 		return a, nil
 	}

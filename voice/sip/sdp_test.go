@@ -47,6 +47,14 @@ func TestBuildOffer(t *testing.T) {
 			ptime:   "20",
 			addr:    "::1",
 		},
+		{
+			name:    "g722 first (G722/8000: the RTP clock, RFC 3551)",
+			local:   LocalMedia{Addr: netip.MustParseAddrPort("127.0.0.1:5004"), Codecs: []string{"g722", "pcmu"}},
+			formats: []string{"9", "0", "101"},
+			rtpmaps: []string{"9 G722/8000", "0 PCMU/8000", "101 telephone-event/8000"},
+			ptime:   "20",
+			addr:    "127.0.0.1",
+		},
 		{name: "unknown codec", local: LocalMedia{Addr: netip.MustParseAddrPort("127.0.0.1:4000"), Codecs: []string{"opus"}}, wantErr: true},
 		{name: "no address", local: LocalMedia{}, wantErr: true},
 		{name: "port zero", local: LocalMedia{Addr: netip.MustParseAddrPort("127.0.0.1:0")}, wantErr: true},
@@ -129,7 +137,19 @@ func TestParseSDP(t *testing.T) {
 			body: crlf("v=0", "o=- 1 2 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0",
 				"m=video 5000 RTP/AVP 96", "a=rtpmap:96 H264/90000",
 				"m=audio 0 RTP/AVP 0",
-				"m=audio 6000 RTP/AVP 9 111 8", "a=rtpmap:111 opus/48000/2"),
+				"m=audio 6000 RTP/AVP 3 111 8", "a=rtpmap:111 opus/48000/2"),
+			want: audioDesc{addr: netip.MustParseAddrPort("10.0.0.1:6000"), codecs: []remoteCodec{{"pcma", 8}}, ptime: 20},
+		},
+		{
+			name: "g722, static and by rtpmap; G722/16000 is not RFC 3551's",
+			body: crlf("v=0", "o=- 1 2 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0",
+				"m=audio 6000 RTP/AVP 9 0", "a=rtpmap:9 G722/8000"),
+			want: audioDesc{addr: netip.MustParseAddrPort("10.0.0.1:6000"), codecs: []remoteCodec{{"g722", 9}, {"pcmu", 0}}, ptime: 20},
+		},
+		{
+			name: "g722 at the wrong clock rate skipped",
+			body: crlf("v=0", "o=- 1 2 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0",
+				"m=audio 6000 RTP/AVP 98 8", "a=rtpmap:98 G722/16000"),
 			want: audioDesc{addr: netip.MustParseAddrPort("10.0.0.1:6000"), codecs: []remoteCodec{{"pcma", 8}}, ptime: 20},
 		},
 		{
@@ -207,6 +227,9 @@ func TestBuildAnswer(t *testing.T) {
 		{"offer order irrelevant", offer("8 0 101", "a=rtpmap:101 telephone-event/8000"), local("pcmu", "pcma"), "pcmu", 0, 101, "0 101", nil},
 		{"mirror their dtmf number", offer("0 96", "a=rtpmap:96 telephone-event/8000"), local(), "pcmu", 0, 96, "0 96", nil},
 		{"no dtmf offered", offer("8"), local(), "pcma", 8, 0, "8", nil},
+		{"g722 preferred", offer("0 8 9 101", "a=rtpmap:101 telephone-event/8000"), local("g722", "pcmu"), "g722", 9, 101, "9 101", nil},
+		{"g722 offered, not ours by default", offer("9 8"), local(), "pcma", 8, 0, "8", nil},
+		{"g722 only, we prefer pcmu then g722", offer("9"), local("pcmu", "g722"), "g722", 9, 0, "9", nil},
 		{"no common codec", offer("8"), local("pcmu"), "", 0, 0, "", ErrNoCommonCodec},
 	}
 	for _, tt := range tests {

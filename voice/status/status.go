@@ -131,7 +131,7 @@ type LatenessBucket struct {
 
 // CallStats are the media statistics of one call (current or finished).
 type CallStats struct {
-	// Codec is the negotiated codec ("pcmu", "pcma").
+	// Codec is the negotiated codec ("pcmu", "pcma", "g722").
 	Codec string `json:"codec"`
 	// SRTP names the SRTP crypto suite, empty for clear RTP.
 	SRTP string `json:"srtp,omitempty"`

@@ -239,7 +239,7 @@ func gatewayConfig(cfg *config.Config, b *simboard.Board, sipAddr netip.AddrPort
 		for _, a := range cfg.Accounts {
 			if a.ID == p.Account && a.Codecs != "" {
 				for _, c := range strings.Split(a.Codecs, ",") {
-					if c = strings.TrimSpace(c); c == "pcmu" || c == "pcma" {
+					if c = strings.TrimSpace(c); c == "pcmu" || c == "pcma" || c == "g722" {
 						pc.Codecs = append(pc.Codecs, c)
 					}
 				}
