@@ -429,6 +429,9 @@ func TestBoardConcurrentControl(t *testing.T) {
 				return
 			}
 			for _, p := range ports {
+				if p.FXS == nil { // the FXO port
+					continue
+				}
 				if _, err := p.FXS.PollHook(time.Duration(seq) * pcm.FrameDuration); err != nil {
 					done <- err
 					return

@@ -184,6 +184,18 @@ func (b *Baresip) Recordings() []string {
 	return m
 }
 
+// WaitEvent waits until baresip has sent more than after events of type
+// typ (e.g. CALL_CLOSED), failing the test after timeout.
+func (b *Baresip) WaitEvent(t testing.TB, typ string, after int, timeout time.Duration, what string) {
+	t.Helper()
+	Eventually(t, timeout, what, func() error {
+		if b.EventCount(typ) <= after {
+			return fmt.Errorf("no new %s in %v", typ, b.Events())
+		}
+		return nil
+	})
+}
+
 // Events returns the types of the events received so far, for failure messages.
 func (b *Baresip) Events() []string {
 	b.mu.Lock()

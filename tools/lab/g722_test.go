@@ -65,12 +65,7 @@ func TestInteropG722(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond)
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
-		Eventually(t, 5*time.Second, "baresip sees the BYE", func() error {
-			if b.EventCount("CALL_CLOSED") <= before {
-				return fmt.Errorf("no new CALL_CLOSED")
-			}
-			return nil
-		})
+		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip sees the BYE")
 		Eventually(t, 5*time.Second, "baresip's recording holds 600 Hz", func() error {
 			recs := b.Recordings()
 			if len(recs) <= recBefore {
@@ -95,24 +90,14 @@ func TestInteropG722(t *testing.T) {
 		})
 		g.Say(t, 1, []float64{700}, -12)
 		g.Hook(t, 1, "off")
-		Eventually(t, 5*time.Second, "phone 1 hears baresip's 1000 Hz", func() error {
-			if h := g.Phone(t, 1).Hearing; !Hears(h.TonesHz, 1000) {
-				return fmt.Errorf("hearing %v at %.1f dBFS", h.TonesHz, h.LevelDBFS)
-			}
-			return nil
-		})
+		g.WaitHears(t, 1, 5*time.Second, "phone 1 hears baresip's 1000 Hz", 1000)
 		codecIs(t, 1)
 		baresipSaw(t)
 		time.Sleep(1500 * time.Millisecond)
 		if err := b.Command("hangup", ""); err != nil {
 			t.Fatal(err)
 		}
-		Eventually(t, 5*time.Second, "baresip call closed", func() error {
-			if b.EventCount("CALL_CLOSED") <= before {
-				return fmt.Errorf("no new CALL_CLOSED")
-			}
-			return nil
-		})
+		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip call closed")
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
 		Eventually(t, 5*time.Second, "baresip's recording holds 700 Hz", func() error {

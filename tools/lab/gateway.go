@@ -209,3 +209,30 @@ func ContractConfig(addr string) string {
 </loopstart>
 `, "ADDR", addr)
 }
+
+// WaitHears waits until phone n hears every one of hz (within 5 Hz each),
+// failing the test with what it heard instead after timeout.
+func (g *Gateway) WaitHears(t testing.TB, n int, timeout time.Duration, what string, hz ...float64) {
+	t.Helper()
+	Eventually(t, timeout, what, func() error {
+		if h := g.Phone(t, n).Hearing; !Hears(h.TonesHz, hz...) {
+			return fmt.Errorf("phone %d hears %v at %.1f dBFS", n, h.TonesHz, h.LevelDBFS)
+		}
+		return nil
+	})
+}
+
+// OffHookAndDial takes phone n off hook, waits for dial tone (350+440 Hz),
+// keys digits as DTMF and waits until the line has finished collecting them.
+func (g *Gateway) OffHookAndDial(t testing.TB, n int, digits string) {
+	t.Helper()
+	g.Hook(t, n, "off")
+	g.WaitHears(t, n, 3*time.Second, "dial tone 350+440 Hz", 350, 440)
+	g.Dial(t, n, digits)
+	Eventually(t, 3*time.Second, "dialing done", func() error {
+		if st := g.Status(t).Ports[n-1].State; st == "dialtone" || st == "dialing" {
+			return fmt.Errorf("state %s", st)
+		}
+		return nil
+	})
+}

@@ -48,42 +48,14 @@ func TestInteropFirstCall(t *testing.T) {
 	t.Run("b/phone-calls-baresip", func(t *testing.T) {
 		before := b.EventCount("CALL_CLOSED")
 		recBefore := len(b.Recordings())
-		g.Hook(t, 1, "off")
-		Eventually(t, 3*time.Second, "dial tone 350+440 Hz", func() error {
-			if h := g.Phone(t, 1).Hearing; !Hears(h.TonesHz, 350, 440) {
-				return fmt.Errorf("hearing %v", h.TonesHz)
-			}
-			return nil
-		})
-		g.Dial(t, 1, "1003#")
-		Eventually(t, 3*time.Second, "dialing done", func() error {
-			if st := g.Status(t).Ports[0].State; st == "dialtone" || st == "dialing" {
-				return fmt.Errorf("state %s", st)
-			}
-			return nil
-		})
+		g.OffHookAndDial(t, 1, "1003#")
 		g.Say(t, 1, []float64{600}, -12)
-		Eventually(t, 10*time.Second, "baresip answers", func() error {
-			if !b.HasEvent("CALL_ESTABLISHED") {
-				return fmt.Errorf("no CALL_ESTABLISHED in %v", b.Events())
-			}
-			return nil
-		})
-		Eventually(t, 5*time.Second, "phone 1 hears baresip's 1000 Hz", func() error {
-			if h := g.Phone(t, 1).Hearing; !Hears(h.TonesHz, 1000) {
-				return fmt.Errorf("hearing %v at %.1f dBFS", h.TonesHz, h.LevelDBFS)
-			}
-			return nil
-		})
+		b.WaitEvent(t, "CALL_ESTABLISHED", 0, 10*time.Second, "baresip answers")
+		g.WaitHears(t, 1, 5*time.Second, "phone 1 hears baresip's 1000 Hz", 1000)
 		time.Sleep(1500 * time.Millisecond)
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
-		Eventually(t, 5*time.Second, "baresip sees the BYE", func() error {
-			if b.EventCount("CALL_CLOSED") <= before {
-				return fmt.Errorf("no new CALL_CLOSED")
-			}
-			return nil
-		})
+		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip sees the BYE")
 		Eventually(t, 5*time.Second, "baresip's recording holds 600 Hz", func() error {
 			recs := b.Recordings()
 			if len(recs) <= recBefore {
@@ -131,20 +103,10 @@ func TestInteropFirstCall(t *testing.T) {
 		if err := b.Command("hangup", ""); err != nil {
 			t.Fatal(err)
 		}
-		Eventually(t, 5*time.Second, "phone 1 hears the call end (reorder 480+620 Hz)", func() error {
-			if h := g.Phone(t, 1).Hearing; !Hears(h.TonesHz, 480, 620) {
-				return fmt.Errorf("hearing %v", h.TonesHz)
-			}
-			return nil
-		})
+		g.WaitHears(t, 1, 5*time.Second, "phone 1 hears the call end (reorder 480+620 Hz)", 480, 620)
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
-		Eventually(t, 5*time.Second, "baresip call closed", func() error {
-			if b.EventCount("CALL_CLOSED") <= before {
-				return fmt.Errorf("no new CALL_CLOSED")
-			}
-			return nil
-		})
+		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip call closed")
 		Eventually(t, 5*time.Second, "baresip's recording holds 700 Hz", func() error {
 			recs := b.Recordings()
 			if len(recs) <= recBefore {
@@ -164,12 +126,7 @@ func TestInteropFirstCall(t *testing.T) {
 			}
 			return nil
 		})
-		Eventually(t, 5*time.Second, "phone 1 hears ringback 440+480", func() error {
-			if h := g.Phone(t, 1).Hearing; !Hears(h.TonesHz, 440, 480) {
-				return fmt.Errorf("hearing %v", h.TonesHz)
-			}
-			return nil
-		})
+		g.WaitHears(t, 1, 5*time.Second, "phone 1 hears ringback 440+480", 440, 480)
 		g.Hook(t, 2, "off")
 		g.Say(t, 1, []float64{500}, -12)
 		g.Say(t, 2, []float64{900}, -12)
@@ -185,12 +142,7 @@ func TestInteropFirstCall(t *testing.T) {
 			t.Errorf("ports not talking: %+v", st.Ports)
 		}
 		g.Hook(t, 1, "on")
-		Eventually(t, 5*time.Second, "phone 2 hears the call end", func() error {
-			if h := g.Phone(t, 2).Hearing; !Hears(h.TonesHz, 480, 620) {
-				return fmt.Errorf("hearing %v", h.TonesHz)
-			}
-			return nil
-		})
+		g.WaitHears(t, 2, 5*time.Second, "phone 2 hears the call end", 480, 620)
 		g.Hook(t, 2, "on")
 		g.Say(t, 1, nil, 0)
 		g.Say(t, 2, nil, 0)

@@ -51,33 +51,10 @@ func TestInteropSecure(t *testing.T) {
 	t.Run("b/phone-calls-baresip-srtp", func(t *testing.T) {
 		before := b.EventCount("CALL_CLOSED")
 		recBefore := len(b.Recordings())
-		g.Hook(t, 1, "off")
-		Eventually(t, 3*time.Second, "dial tone", func() error {
-			if h := g.Phone(t, 1).Hearing; !Hears(h.TonesHz, 350, 440) {
-				return fmt.Errorf("hearing %v", h.TonesHz)
-			}
-			return nil
-		})
-		g.Dial(t, 1, "1003#")
-		Eventually(t, 3*time.Second, "dialing done", func() error {
-			if st := g.Status(t).Ports[0].State; st == "dialtone" || st == "dialing" {
-				return fmt.Errorf("state %s", st)
-			}
-			return nil
-		})
+		g.OffHookAndDial(t, 1, "1003#")
 		g.Say(t, 1, []float64{600}, -12)
-		Eventually(t, 10*time.Second, "baresip answers", func() error {
-			if !b.HasEvent("CALL_ESTABLISHED") {
-				return fmt.Errorf("no CALL_ESTABLISHED in %v", b.Events())
-			}
-			return nil
-		})
-		Eventually(t, 5*time.Second, "phone 1 hears baresip's 1000 Hz through SRTP", func() error {
-			if h := g.Phone(t, 1).Hearing; !Hears(h.TonesHz, 1000) {
-				return fmt.Errorf("hearing %v at %.1f dBFS", h.TonesHz, h.LevelDBFS)
-			}
-			return nil
-		})
+		b.WaitEvent(t, "CALL_ESTABLISHED", 0, 10*time.Second, "baresip answers")
+		g.WaitHears(t, 1, 5*time.Second, "phone 1 hears baresip's 1000 Hz through SRTP", 1000)
 		// Capture this call's media only (other tests may run on lo).
 		c := g.Status(t).Ports[0].Call
 		if c == nil {
@@ -97,12 +74,7 @@ func TestInteropSecure(t *testing.T) {
 		}
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
-		Eventually(t, 5*time.Second, "baresip sees the BYE", func() error {
-			if b.EventCount("CALL_CLOSED") <= before {
-				return fmt.Errorf("no new CALL_CLOSED")
-			}
-			return nil
-		})
+		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip sees the BYE")
 		Eventually(t, 5*time.Second, "baresip's recording holds 600 Hz", func() error {
 			recs := b.Recordings()
 			if len(recs) <= recBefore {
@@ -146,22 +118,12 @@ func TestInteropSecure(t *testing.T) {
 		})
 		g.Say(t, 1, []float64{700}, -12)
 		g.Hook(t, 1, "off")
-		Eventually(t, 5*time.Second, "phone 1 hears baresip", func() error {
-			if h := g.Phone(t, 1).Hearing; !Hears(h.TonesHz, 1000) {
-				return fmt.Errorf("hearing %v", h.TonesHz)
-			}
-			return nil
-		})
+		g.WaitHears(t, 1, 5*time.Second, "phone 1 hears baresip", 1000)
 		time.Sleep(1500 * time.Millisecond)
 		if err := b.Command("hangup", ""); err != nil {
 			t.Fatal(err)
 		}
-		Eventually(t, 5*time.Second, "baresip call closed", func() error {
-			if b.EventCount("CALL_CLOSED") <= before {
-				return fmt.Errorf("no new CALL_CLOSED")
-			}
-			return nil
-		})
+		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip call closed")
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
 		Eventually(t, 5*time.Second, "baresip's recording holds 700 Hz", func() error {
@@ -179,12 +141,7 @@ func TestInteropSecure(t *testing.T) {
 		if err := plain.Command("dial", "sip:1002@"+k.Addr); err != nil {
 			t.Fatal(err)
 		}
-		Eventually(t, 10*time.Second, "clear call refused", func() error {
-			if !plain.HasEvent("CALL_CLOSED") {
-				return fmt.Errorf("events %v", plain.Events())
-			}
-			return nil
-		})
+		plain.WaitEvent(t, "CALL_CLOSED", 0, 10*time.Second, "clear call refused")
 		if p := g.Phone(t, 2); p.Ringing || p.Rings > 0 {
 			t.Errorf("phone 2 rang for a clear-RTP call: %+v", p)
 		}
