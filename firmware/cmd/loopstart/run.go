@@ -158,6 +158,9 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 			log.Error("web server", "err", err)
 		}
 	}()
+	if err := gateway.LockMemory(); err != nil {
+		log.Warn("program pages not locked in memory; the media loop may stall on page faults", "err", err)
+	}
 	log.Info("loopstart running", "version", version, "board", "sim", "config", source,
 		"http", "http://"+httpLn.Addr().String(), "sip", o.sip, "data", o.data)
 	if fwBoot.Trial {
