@@ -239,14 +239,8 @@ func gatewayConfig(cfg *config.Config, b *simboard.Board, sipAddr netip.AddrPort
 	}
 	for _, p := range cfg.Ports {
 		pc := gateway.PortConfig{N: p.N, Account: p.Account, Country: p.Country, DigitMap: p.DialPlan}
-		for _, a := range cfg.Accounts {
-			if a.ID == p.Account && a.Codecs != "" {
-				for _, c := range strings.Split(a.Codecs, ",") {
-					if c = strings.TrimSpace(c); c == "pcmu" || c == "pcma" || c == "g722" {
-						pc.Codecs = append(pc.Codecs, c)
-					}
-				}
-			}
+		if a := cfg.Account(p.Account); a != nil {
+			pc.Codecs = a.CodecList() // validated by firmware/config; defaults applied
 		}
 		gc.Ports = append(gc.Ports, pc)
 	}
