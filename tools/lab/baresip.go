@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/loopstart/loopstart/voice/dsp"
 )
 
 // Baresip is a running baresip far phone: it auto-answers, plays a WAV file
@@ -205,6 +207,58 @@ func (b *Baresip) Events() []string {
 		out = append(out, fmt.Sprint(e["type"]))
 	}
 	return out
+}
+
+// WaitRecording waits until baresip has a recording newer than the first
+// `after` ones and checks that its middle second carries hz (16 kHz
+// recordings are brought down to 8 kHz first), failing the test after
+// timeout.
+func (b *Baresip) WaitRecording(t testing.TB, after int, hz float64, timeout time.Duration) {
+	t.Helper()
+	Eventually(t, timeout, fmt.Sprintf("baresip's recording holds %v Hz", hz), func() error {
+		recs := b.Recordings()
+		if len(recs) <= after {
+			return fmt.Errorf("no new recording in %s", b.Dir)
+		}
+		return RecordingHas(newest(recs), hz)
+	})
+}
+
+// RecordingHas checks that the middle of a WAV recording (8 or 16 kHz)
+// carries hz among its dominant tones.
+func RecordingHas(path string, hz float64) error {
+	s, rate, err := ReadWAV(path)
+	if err != nil {
+		return err
+	}
+	switch rate {
+	case 8000:
+	case 16000:
+		var d dsp.Downsampler2
+		n := d.Process(s, s) // in place: each output lags its input
+		s = s[:n]
+	default:
+		return fmt.Errorf("%s: rate %d", path, rate)
+	}
+	if len(s) < 8000 {
+		return fmt.Errorf("%s: only %d samples", path, len(s))
+	}
+	mid := s[len(s)/2-2000 : len(s)/2+2000]
+	if tones := dsp.DominantTones(mid, 4); !Hears(tones, hz) {
+		return fmt.Errorf("%s: tones %v, want %v Hz", path, tones, hz)
+	}
+	return nil
+}
+
+// newest returns the lexically last path: baresip names recordings by time.
+func newest(paths []string) string {
+	best := paths[0]
+	for _, p := range paths[1:] {
+		if p > best {
+			best = p
+		}
+	}
+	return best
 }
 
 // Log returns baresip's output so far.

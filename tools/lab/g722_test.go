@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/loopstart/loopstart/voice/dsp"
 )
 
 // TestInteropG722: with <codecs>g722,pcmu</codecs> the gateway's calls to
@@ -66,13 +64,7 @@ func TestInteropG722(t *testing.T) {
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
 		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip sees the BYE")
-		Eventually(t, 5*time.Second, "baresip's recording holds 600 Hz", func() error {
-			recs := b.Recordings()
-			if len(recs) <= recBefore {
-				return fmt.Errorf("no new recording in %s", b.Dir)
-			}
-			return recordingHasAtRate(newest(recs), 600)
-		})
+		b.WaitRecording(t, recBefore, 600, 5*time.Second)
 	})
 
 	t.Run("baresip-calls-phone", func(t *testing.T) {
@@ -100,13 +92,7 @@ func TestInteropG722(t *testing.T) {
 		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip call closed")
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
-		Eventually(t, 5*time.Second, "baresip's recording holds 700 Hz", func() error {
-			recs := b.Recordings()
-			if len(recs) <= recBefore {
-				return fmt.Errorf("no new recording")
-			}
-			return recordingHasAtRate(newest(recs), 700)
-		})
+		b.WaitRecording(t, recBefore, 700, 5*time.Second)
 	})
 
 	t.Run("phone-calls-phone", func(t *testing.T) {
@@ -136,30 +122,4 @@ func TestInteropG722(t *testing.T) {
 		g.Say(t, 1, nil, 0)
 		g.Say(t, 2, nil, 0)
 	})
-}
-
-// recordingHasAtRate is recordingHas for a recording at 8 or 16 kHz
-// (baresip records a G.722 call at the codec's 16 kHz).
-func recordingHasAtRate(path string, hz float64) error {
-	s, rate, err := ReadWAV(path)
-	if err != nil {
-		return err
-	}
-	switch rate {
-	case 8000:
-	case 16000:
-		var d dsp.Downsampler2
-		n := d.Process(s, s) // in place: each output lags its input
-		s = s[:n]
-	default:
-		return fmt.Errorf("%s: rate %d", path, rate)
-	}
-	if len(s) < 8000 {
-		return fmt.Errorf("%s: only %d samples", path, len(s))
-	}
-	mid := s[len(s)/2-2000 : len(s)/2+2000]
-	if tones := dsp.DominantTones(mid, 4); !Hears(tones, hz) {
-		return fmt.Errorf("%s: tones %v, want %v Hz", path, tones, hz)
-	}
-	return nil
 }

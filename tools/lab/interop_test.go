@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/loopstart/loopstart/voice/dsp"
 )
 
 // TestInteropFirstCall is the first-call proof: the gateway registers to a
@@ -56,13 +54,7 @@ func TestInteropFirstCall(t *testing.T) {
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
 		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip sees the BYE")
-		Eventually(t, 5*time.Second, "baresip's recording holds 600 Hz", func() error {
-			recs := b.Recordings()
-			if len(recs) <= recBefore {
-				return fmt.Errorf("no new recording in %s", b.Dir)
-			}
-			return recordingHas(newest(recs), 600)
-		})
+		b.WaitRecording(t, recBefore, 600, 5*time.Second)
 	})
 
 	t.Run("c/baresip-calls-phone", func(t *testing.T) {
@@ -107,13 +99,7 @@ func TestInteropFirstCall(t *testing.T) {
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
 		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip call closed")
-		Eventually(t, 5*time.Second, "baresip's recording holds 700 Hz", func() error {
-			recs := b.Recordings()
-			if len(recs) <= recBefore {
-				return fmt.Errorf("no new recording")
-			}
-			return recordingHas(newest(recs), 700)
-		})
+		b.WaitRecording(t, recBefore, 700, 5*time.Second)
 	})
 
 	t.Run("d/phone-calls-phone-through-kamailio", func(t *testing.T) {
@@ -185,35 +171,6 @@ func TestInteropWrongPassword(t *testing.T) {
 	if ok, _ := k.Registered("1001"); ok {
 		t.Error("1001 registered with a wrong password")
 	}
-}
-
-// recordingHas checks that the second half of a baresip recording carries hz.
-func recordingHas(path string, hz float64) error {
-	s, rate, err := ReadWAV(path)
-	if err != nil {
-		return err
-	}
-	if rate != 8000 {
-		return fmt.Errorf("%s: rate %d", path, rate)
-	}
-	if len(s) < 8000 {
-		return fmt.Errorf("%s: only %d samples", path, len(s))
-	}
-	mid := s[len(s)/2-2000 : len(s)/2+2000]
-	if tones := dsp.DominantTones(mid, 4); !Hears(tones, hz) {
-		return fmt.Errorf("%s: tones %v, want %v Hz", path, tones, hz)
-	}
-	return nil
-}
-
-func newest(paths []string) string {
-	best := paths[0]
-	for _, p := range paths[1:] {
-		if p > best {
-			best = p
-		}
-	}
-	return best
 }
 
 func abs(x int) int {

@@ -75,13 +75,7 @@ func TestInteropSecure(t *testing.T) {
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
 		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip sees the BYE")
-		Eventually(t, 5*time.Second, "baresip's recording holds 600 Hz", func() error {
-			recs := b.Recordings()
-			if len(recs) <= recBefore {
-				return fmt.Errorf("no new recording in %s", b.Dir)
-			}
-			return recordingHas(newest(recs), 600)
-		})
+		b.WaitRecording(t, recBefore, 600, 5*time.Second)
 		if !strings.Contains(b.Log(), "srtp") && !strings.Contains(b.Log(), "SRTP") {
 			t.Logf("baresip log does not mention srtp:\n%s", tail(b.Log(), 30))
 		}
@@ -126,13 +120,7 @@ func TestInteropSecure(t *testing.T) {
 		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip call closed")
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
-		Eventually(t, 5*time.Second, "baresip's recording holds 700 Hz", func() error {
-			recs := b.Recordings()
-			if len(recs) <= recBefore {
-				return fmt.Errorf("no new recording")
-			}
-			return recordingHas(newest(recs), 700)
-		})
+		b.WaitRecording(t, recBefore, 700, 5*time.Second)
 	})
 
 	t.Run("d/clear-rtp-refused", func(t *testing.T) {
