@@ -43,7 +43,7 @@ peers:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./voice/... ./drivers/... ./board/...
-	LOOPSTART_BENCH=1 $(GO) test -count=1 -run SpeedVsSpandsp -v ./voice/dsp/
+	LOOPSTART_BENCH=1 $(GO) test -count=1 -run SpeedVsSpandsp -v ./dsp/
 
 # CPU seconds per call-minute of simultaneous G.711+SRTP calls, loopstart
 # against paced baresip on the same calls in the same run, and the one-way

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/loopstart/loopstart/dsp/wav"
 	"io"
 	"math"
 	"net/http"
@@ -332,8 +333,8 @@ func (s *Server) handleSay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, f := range tones {
-		if !(f > 0 && f < WAVRate/2) {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("tone %g Hz is outside 0..%d Hz", f, WAVRate/2))
+		if !(f > 0 && f < heardRate/2) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("tone %g Hz is outside 0..%d Hz", f, heardRate/2))
 			return
 		}
 	}
@@ -372,7 +373,7 @@ func (s *Server) handleHeard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
-	if err := WriteWAV(&b, samples, WAVRate); err != nil {
+	if err := wav.Write(&b, samples, heardRate); err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
@@ -418,3 +419,6 @@ func (s *Server) handlePSTN(w http.ResponseWriter, r *http.Request) {
 	}
 	s.ok(w)
 }
+
+// heardRate is the sample rate of heard.wav: the line's 8 kHz.
+const heardRate = 8000

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/loopstart/loopstart/dsp/wav"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -433,7 +434,7 @@ func TestHeardWAV(t *testing.T) {
 		if w.Code != 200 || w.Header().Get("Content-Type") != "audio/wav" {
 			t.Fatalf("%s: %d %q", tt.path, w.Code, w.Header().Get("Content-Type"))
 		}
-		got, rate, err := ReadWAV(bytes.NewReader(w.Body.Bytes()))
+		got, rate, err := wav.Read(bytes.NewReader(w.Body.Bytes()))
 		if err != nil || rate != 8000 || !reflect.DeepEqual(got, sim.heard) {
 			t.Errorf("%s: samples %v rate %d err %v", tt.path, got, rate, err)
 		}

@@ -26,7 +26,7 @@ import (
 	"github.com/loopstart/loopstart/drivers/pcm"
 	"github.com/loopstart/loopstart/drivers/si3050"
 	"github.com/loopstart/loopstart/drivers/si3215"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // Opts configures Open.

@@ -10,9 +10,8 @@
 // highway's timeslots.
 //
 // The phones' test equipment (tone and DTMF generators, DTMF receiver, level
-// meter and spectrum analyser) comes from voice/dsp, the project's own signal
-// library; this is the one place a board package imports voice code, and only
-// for the simulated phones.
+// meter and spectrum analyser) comes from dsp, the project's own signal
+// library at the bottom of the tree.
 package sim
 
 import (

@@ -10,7 +10,7 @@ import (
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/drivers/pcm"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // media plays the media loop's part against a board on a virtual clock.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/loopstart/loopstart/drivers/pcm"
 	fxomodel "github.com/loopstart/loopstart/drivers/si3050/model"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // Central office line electrical and timing constants.

@@ -11,7 +11,7 @@ import (
 	"github.com/loopstart/loopstart/drivers/pcm"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
 	fxomodel "github.com/loopstart/loopstart/drivers/si3050/model"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // fxoRig runs the sim board's highway and polls the FXO port like the

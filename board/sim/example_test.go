@@ -9,7 +9,7 @@ import (
 	"github.com/loopstart/loopstart/board/sim"
 	"github.com/loopstart/loopstart/drivers/pcm"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // A media loop on a virtual clock: the host plays dial tone to port 1 and

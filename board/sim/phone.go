@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // Phone timing and test-equipment constants.
@@ -120,7 +120,7 @@ type detection struct {
 // safe for concurrent use.
 //
 // The phone's test equipment (keypad tones, the tone sender, the earpiece
-// analyser and DTMF receiver) is the project's own voice/dsp library, so the
+// analyser and DTMF receiver) is the project's own dsp library, so the
 // sim board checks the product with the same code the product uses; dsp has
 // its own tests against the standards.
 type Phone struct {

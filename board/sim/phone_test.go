@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // rig drives a Phone frame by frame as a chip model would.

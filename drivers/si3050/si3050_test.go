@@ -10,10 +10,10 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/spi"
 
-	"github.com/loopstart/loopstart/drivers/internal/g711"
 	"github.com/loopstart/loopstart/drivers/pcm"
 	"github.com/loopstart/loopstart/drivers/si3050"
 	"github.com/loopstart/loopstart/drivers/si3050/model"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // line is a scripted central office line for the model.
@@ -449,9 +449,9 @@ func TestPCM(t *testing.T) {
 				t.Fatal(err)
 			}
 			if f != pcm.Linear16 {
-				code := uint16(g711.EncodeULaw(-2000)) << 8
+				code := uint16(dsp.MulawEncode(-2000)) << 8
 				if f == pcm.ALaw {
-					code = uint16(g711.EncodeALaw(-2000)) << 8
+					code = uint16(dsp.AlawEncode(-2000)) << 8
 				}
 				for i := range r.tx[3] {
 					r.tx[3][i] = int16(code)

@@ -13,7 +13,7 @@ type Country struct {
 	// Name is the table key ("us", "uk", ...).
 	Name string
 	// RingHz is the ringing frequency; callers with a tone profile
-	// (voice/dsp.LookupProfile(c).RingHz) pass that one in Opts.RingHz.
+	// (dsp.LookupProfile(c).RingHz) pass that one in Opts.RingHz.
 	RingHz int
 	// RingVoltsPeak is the ringing amplitude in volts peak (at most 90).
 	RingVoltsPeak int

@@ -8,10 +8,10 @@ import (
 
 	"periph.io/x/conn/v3/spi"
 
-	"github.com/loopstart/loopstart/drivers/internal/g711"
 	"github.com/loopstart/loopstart/drivers/pcm"
 	"github.com/loopstart/loopstart/drivers/si3215"
 	"github.com/loopstart/loopstart/drivers/si3215/model"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 func TestPCMFormats(t *testing.T) {
@@ -21,8 +21,8 @@ func TestPCMFormats(t *testing.T) {
 		enc  func(int16) byte
 		dec  func(byte) int16
 	}{
-		{pcm.ULaw, 0xA8, g711.EncodeULaw, g711.DecodeULaw},
-		{pcm.ALaw, 0xA0, g711.EncodeALaw, g711.DecodeALaw},
+		{pcm.ULaw, 0xA8, dsp.MulawEncode, dsp.MulawDecode},
+		{pcm.ALaw, 0xA0, dsp.AlawEncode, dsp.AlawDecode},
 	} {
 		t.Run(tc.f.String(), func(t *testing.T) {
 			r := mustRig(t, si3215.Opts{Slot: 1, Format: tc.f}, false)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // Baresip is a running baresip far phone: it auto-answers, plays a WAV file

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // TestInteropDTMF checks RFC 4733 telephone-events both ways against

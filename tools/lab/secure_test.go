@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // TestInteropSecure is the secure media proof: the gateway registers over

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/board"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 	"github.com/loopstart/loopstart/voice/line"
 	"github.com/loopstart/loopstart/voice/media"
 	"github.com/loopstart/loopstart/voice/sip"

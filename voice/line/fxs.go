@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/board"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // MaxDigits is the longest number an FXS line collects; one more key ends

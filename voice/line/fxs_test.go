@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/board"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 const frame = 10 * time.Millisecond

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // RFC 4733 telephone-events, both ways, when the call negotiated them

@@ -11,7 +11,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // dtmfSignal is lead of silence, digit key for on, then tail of silence,

@@ -11,7 +11,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // simPkt is one packet of the simulated far end: 20 ms of a ramp whose

@@ -14,7 +14,7 @@ import (
 
 	"github.com/loopstart/loopstart/drivers/pcm"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 var loopback = netip.MustParseAddrPort("127.0.0.1:0")

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // TestRealtimeReader runs a call through streams whose readers wait for

@@ -12,7 +12,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 var allSuites = []string{SuiteAESCM128SHA1_80, SuiteAESCM128SHA1_32, SuiteAEADAES128GCM}

@@ -15,7 +15,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // Codec is an audio codec the stream carries.
@@ -31,7 +31,7 @@ const (
 	// whose RTP clock is 8000 (RFC 3551), so a 20 ms packet is 160 bytes
 	// and advances the timestamp by 160, as G.711. The stream converts
 	// between the loop's 8 kHz and the codec's 16 kHz with the half-band
-	// resamplers of voice/dsp (1.8 ms of delay each way).
+	// resamplers of dsp (1.8 ms of delay each way).
 	G722
 )
 

@@ -65,9 +65,9 @@ import (
 
 	"periph.io/x/conn/v3/physic"
 
-	"github.com/loopstart/loopstart/drivers/internal/g711"
 	"github.com/loopstart/loopstart/drivers/internal/pinmodel"
 	"github.com/loopstart/loopstart/drivers/internal/spimodel"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // MaxSpeed is the highest SCLK the model accepts (16.384 MHz).
@@ -587,9 +587,9 @@ func (c *Chip) channel(lo byte, n int) int {
 func encode(pcmf byte, v int16) int16 {
 	switch pcmf {
 	case 0:
-		return int16(uint16(g711.EncodeALaw(v)) << 8)
+		return int16(uint16(dsp.AlawEncode(v)) << 8)
 	case 1:
-		return int16(uint16(g711.EncodeULaw(v)) << 8)
+		return int16(uint16(dsp.MulawEncode(v)) << 8)
 	}
 	return v
 }
@@ -597,9 +597,9 @@ func encode(pcmf byte, v int16) int16 {
 func decode(pcmf byte, v int16) int16 {
 	switch pcmf {
 	case 0:
-		return g711.DecodeALaw(byte(uint16(v) >> 8))
+		return dsp.AlawDecode(byte(uint16(v) >> 8))
 	case 1:
-		return g711.DecodeULaw(byte(uint16(v) >> 8))
+		return dsp.MulawDecode(byte(uint16(v) >> 8))
 	}
 	return v
 }

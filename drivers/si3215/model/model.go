@@ -6,9 +6,9 @@ import (
 
 	"periph.io/x/conn/v3/physic"
 
-	"github.com/loopstart/loopstart/drivers/internal/g711"
 	"github.com/loopstart/loopstart/drivers/internal/pinmodel"
 	"github.com/loopstart/loopstart/drivers/internal/spimodel"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // DefaultID is the reg0 value of the modelled part when Opts.ID is 0: part
@@ -585,16 +585,16 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 // encode puts a G.711 code (pcmf 0 A-law, 1 µ-law) in the word's high byte.
 func encode(pcmf byte, v int16) int16 {
 	if pcmf == 0 {
-		return int16(uint16(g711.EncodeALaw(v)) << 8)
+		return int16(uint16(dsp.AlawEncode(v)) << 8)
 	}
-	return int16(uint16(g711.EncodeULaw(v)) << 8)
+	return int16(uint16(dsp.MulawEncode(v)) << 8)
 }
 
 func decode(pcmf byte, v int16) int16 {
 	if pcmf == 0 {
-		return g711.DecodeALaw(byte(uint16(v) >> 8))
+		return dsp.AlawDecode(byte(uint16(v) >> 8))
 	}
-	return g711.DecodeULaw(byte(uint16(v) >> 8))
+	return dsp.MulawDecode(byte(uint16(v) >> 8))
 }
 
 // PowerAlarm raises the power alarm of external transistor q (1-6):

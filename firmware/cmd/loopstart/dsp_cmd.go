@@ -5,14 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/loopstart/loopstart/dsp/wav"
 	"io"
 	"math"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/loopstart/loopstart/voice/dsp"
-	"github.com/loopstart/loopstart/webui"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 const dspUsage = `usage: loopstart dsp COMMAND [flags]
@@ -99,7 +99,7 @@ func readWAV8k(name string) ([]int16, error) {
 		defer f.Close()
 		r = f
 	}
-	x, rate, err := webui.ReadWAV(r)
+	x, rate, err := wav.Read(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -111,7 +111,7 @@ func readWAV8k(name string) ([]int16, error) {
 
 func writeWAV8k(name string, x []int16, stdout io.Writer) error {
 	var buf bytes.Buffer
-	if err := webui.WriteWAV(&buf, x, dsp.SampleRate); err != nil {
+	if err := wav.Write(&buf, x, dsp.SampleRate); err != nil {
 		return err
 	}
 	if name == "-" {

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/loopstart/loopstart/dsp/wav"
 	"io"
 	"os"
 
-	"github.com/loopstart/loopstart/voice/dsp"
-	"github.com/loopstart/loopstart/webui"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // readInput reads a whole file, or stdin for "-".
@@ -45,7 +45,7 @@ func dspG722Encode(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	x, rate, err := webui.ReadWAV(bytes.NewReader(b))
+	x, rate, err := wav.Read(bytes.NewReader(b))
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
@@ -78,7 +78,7 @@ func dspG722Decode(args []string, stdout io.Writer) error {
 	x := make([]int16, 2*len(codes))
 	x = x[:d.Decode(x, codes)]
 	var buf bytes.Buffer
-	if err := webui.WriteWAV(&buf, x, dsp.G722SampleRate); err != nil {
+	if err := wav.Write(&buf, x, dsp.G722SampleRate); err != nil {
 		return err
 	}
 	return writeOutput(*out, buf.Bytes(), stdout)

@@ -3,14 +3,14 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"github.com/loopstart/loopstart/dsp/wav"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/loopstart/loopstart/voice/dsp"
-	"github.com/loopstart/loopstart/webui"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 func runDSP(t *testing.T, args ...string) (string, string, int) {
@@ -54,7 +54,7 @@ func TestDSPDTMFDetect(t *testing.T) {
 	x := make([]int16, 8000)
 	g.Fill(x)
 	var buf bytes.Buffer
-	if err := webui.WriteWAV(&buf, x, 8000); err != nil {
+	if err := wav.Write(&buf, x, 8000); err != nil {
 		t.Fatal(err)
 	}
 	f := filepath.Join(t.TempDir(), "d.wav")
@@ -82,7 +82,7 @@ func TestDSPTone(t *testing.T) {
 			t.Fatalf("%v rc %d: %s", tc, rc, e)
 		}
 		b, _ := os.ReadFile(f)
-		x, rate, err := webui.ReadWAV(bytes.NewReader(b))
+		x, rate, err := wav.Read(bytes.NewReader(b))
 		if err != nil || rate != 8000 || len(x) != 24000 {
 			t.Fatalf("%v: %d samples at %d: %v", tc, len(x), rate, err)
 		}
@@ -114,7 +114,7 @@ func TestDSPG722RoundTrip(t *testing.T) {
 		x[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/16000))
 	}
 	var buf bytes.Buffer
-	if err := webui.WriteWAV(&buf, x, 16000); err != nil {
+	if err := wav.Write(&buf, x, 16000); err != nil {
 		t.Fatal(err)
 	}
 	in, enc, dec := filepath.Join(dir, "in.wav"), filepath.Join(dir, "x.g722"), filepath.Join(dir, "out.wav")
@@ -132,7 +132,7 @@ func TestDSPG722RoundTrip(t *testing.T) {
 		t.Fatalf("g722-decode rc %d: %s", rc, e)
 	}
 	b, _ := os.ReadFile(dec)
-	y, rate, err := webui.ReadWAV(bytes.NewReader(b))
+	y, rate, err := wav.Read(bytes.NewReader(b))
 	if err != nil || rate != 16000 || len(y) != 16000 {
 		t.Fatalf("decoded %d samples at %d Hz: %v", len(y), rate, err)
 	}
@@ -141,7 +141,7 @@ func TestDSPG722RoundTrip(t *testing.T) {
 	}
 	// An 8 kHz WAV is refused.
 	buf.Reset()
-	_ = webui.WriteWAV(&buf, x, 8000)
+	_ = wav.Write(&buf, x, 8000)
 	_ = os.WriteFile(in, buf.Bytes(), 0o644)
 	if _, _, rc := runDSP(t, "g722-encode", in, "-o", enc); rc == 0 {
 		t.Error("g722-encode accepted an 8 kHz WAV")

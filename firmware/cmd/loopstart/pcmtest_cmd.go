@@ -15,7 +15,7 @@ import (
 
 	"github.com/loopstart/loopstart/drivers/pcm"
 	"github.com/loopstart/loopstart/drivers/pcm/alsa"
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // pcmSelftestCmd is the hidden `loopstart pcm-selftest`: it runs the ALSA

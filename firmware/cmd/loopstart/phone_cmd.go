@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/loopstart/loopstart/dsp/wav"
 	"io"
 	"net/http"
 	"os"
@@ -284,8 +285,8 @@ func (c *phoneClient) heard(stdout io.Writer, path, out string) error {
 	if err != nil {
 		return err
 	}
-	if len(data) < 12 || string(data[:4]) != "RIFF" || string(data[8:12]) != "WAVE" {
-		return fmt.Errorf("GET %s: the answer is not a WAV file", path)
+	if _, _, err := wav.Read(bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("GET %s: the answer is not a WAV file: %w", path, err)
 	}
 	if out == "-" {
 		_, err = stdout.Write(data)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/loopstart/loopstart/dsp/wav"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -148,7 +149,7 @@ func TestPhoneHeard(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	samples, rate, err := webui.ReadWAV(f)
+	samples, rate, err := wav.Read(f)
 	if err != nil || rate != 8000 || !reflect.DeepEqual(samples, []int16{1, 2, 3, -4}) {
 		t.Errorf("wav: %v %d %v", samples, rate, err)
 	}

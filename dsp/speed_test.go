@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loopstart/loopstart/voice/dsp/internal/oracle"
+	"github.com/loopstart/loopstart/dsp/internal/oracle"
 )
 
 // Per-kernel benchmarks: one op is one 10 ms frame (80 samples).

@@ -3,7 +3,7 @@ package dsp
 import (
 	"testing"
 
-	"github.com/loopstart/loopstart/voice/dsp/internal/oracle"
+	"github.com/loopstart/loopstart/dsp/internal/oracle"
 )
 
 // TestG711MatchesSpandsp compares our G.711 encoders over all 65536 linear

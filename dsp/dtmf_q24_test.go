@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loopstart/loopstart/voice/dsp/internal/oracle"
+	"github.com/loopstart/loopstart/dsp/internal/oracle"
 )
 
 // q24Cond is one condition of the ITU-T Q.24 receiver test matrix: the 16

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loopstart/loopstart/voice/dsp/internal/oracle"
+	"github.com/loopstart/loopstart/dsp/internal/oracle"
 )
 
 // lossPattern returns n frame-loss flags, each frame lost with probability

@@ -1,4 +1,4 @@
-package webui
+package wav
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 
 func TestWriteWAVHeader(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteWAV(&b, []int16{1, -2}, 8000); err != nil {
+	if err := Write(&b, []int16{1, -2}, 8000); err != nil {
 		t.Fatal(err)
 	}
 	want := "52494646" + "28000000" + "57415645" + // RIFF, 36+4, WAVE
@@ -21,7 +21,7 @@ func TestWriteWAVHeader(t *testing.T) {
 	if got := hex.EncodeToString(b.Bytes()); got != want {
 		t.Errorf("wav =\n%s\nwant\n%s", got, want)
 	}
-	if err := WriteWAV(&b, nil, 0); err == nil {
+	if err := Write(&b, nil, 0); err == nil {
 		t.Error("rate 0 accepted")
 	}
 }
@@ -29,10 +29,10 @@ func TestWriteWAVHeader(t *testing.T) {
 func TestWAVRoundTrip(t *testing.T) {
 	for _, samples := range [][]int16{{}, {0}, {32767, -32768, 5, -5}} {
 		var b bytes.Buffer
-		if err := WriteWAV(&b, samples, 16000); err != nil {
+		if err := Write(&b, samples, 16000); err != nil {
 			t.Fatal(err)
 		}
-		got, rate, err := ReadWAV(&b)
+		got, rate, err := Read(&b)
 		if err != nil || rate != 16000 || !reflect.DeepEqual(got, samples) {
 			t.Errorf("%v: got %v %d %v", samples, got, rate, err)
 		}
@@ -41,14 +41,14 @@ func TestWAVRoundTrip(t *testing.T) {
 
 func TestReadWAVExtraChunk(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteWAV(&b, []int16{7, 8}, 8000); err != nil {
+	if err := Write(&b, []int16{7, 8}, 8000); err != nil {
 		t.Fatal(err)
 	}
 	raw := b.Bytes()
 	// Insert an odd-sized LIST chunk (padded) between fmt and data.
 	extra := []byte("LIST\x03\x00\x00\x00abc\x00")
 	in := append(append(append([]byte{}, raw[:36]...), extra...), raw[36:]...)
-	got, _, err := ReadWAV(bytes.NewReader(in))
+	got, _, err := Read(bytes.NewReader(in))
 	if err != nil || !reflect.DeepEqual(got, []int16{7, 8}) {
 		t.Errorf("got %v %v", got, err)
 	}
@@ -56,7 +56,7 @@ func TestReadWAVExtraChunk(t *testing.T) {
 
 func TestReadWAVBad(t *testing.T) {
 	var good bytes.Buffer
-	WriteWAV(&good, []int16{1, 2, 3}, 8000)
+	Write(&good, []int16{1, 2, 3}, 8000)
 	g := good.Bytes()
 	stereo := append([]byte{}, g...)
 	stereo[22] = 2
@@ -70,7 +70,7 @@ func TestReadWAVBad(t *testing.T) {
 		"short fmt":  []byte("RIFF\x00\x00\x00\x00WAVEfmt \x02\x00\x00\x00\x01\x00"),
 	}
 	for name, in := range bad {
-		if _, _, err := ReadWAV(bytes.NewReader(in)); !errors.Is(err, ErrBadWAV) {
+		if _, _, err := Read(bytes.NewReader(in)); !errors.Is(err, ErrBad) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
@@ -78,21 +78,37 @@ func TestReadWAVBad(t *testing.T) {
 
 func FuzzReadWAV(f *testing.F) {
 	var b bytes.Buffer
-	WriteWAV(&b, []int16{1, 2, 3}, 8000)
+	Write(&b, []int16{1, 2, 3}, 8000)
 	f.Add(b.Bytes())
 	f.Add([]byte("RIFF\x00\x00\x00\x00WAVEfmt \xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		samples, rate, err := ReadWAV(bytes.NewReader(in))
+		samples, rate, err := Read(bytes.NewReader(in))
 		if err != nil {
 			return
 		}
 		var out bytes.Buffer
-		if err := WriteWAV(&out, samples, rate); err != nil {
+		if err := Write(&out, samples, rate); err != nil {
 			t.Fatal(err)
 		}
-		back, r2, err := ReadWAV(&out)
+		back, r2, err := Read(&out)
 		if err != nil || r2 != rate || len(back) != len(samples) {
 			t.Fatalf("rewrite: %v %d %v", len(back), r2, err)
 		}
 	})
+}
+
+func TestReadFirstChannel(t *testing.T) {
+	var b bytes.Buffer
+	if err := Write(&b, []int16{1, 100, 2, 200, 3, 300}, 8000); err != nil {
+		t.Fatal(err)
+	}
+	stereo := b.Bytes()
+	stereo[22] = 2 // channels
+	got, rate, err := ReadFirstChannel(bytes.NewReader(stereo))
+	if err != nil || rate != 8000 || !reflect.DeepEqual(got, []int16{1, 2, 3}) {
+		t.Errorf("got %v %d %v", got, rate, err)
+	}
+	if _, _, err := Read(bytes.NewReader(stereo)); !errors.Is(err, ErrBad) {
+		t.Errorf("Read took stereo: %v", err)
+	}
 }

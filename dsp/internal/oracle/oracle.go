@@ -1,6 +1,6 @@
 // Package oracle builds and runs a small C program linked against spandsp
 // (Debian libspandsp-dev), the reference telephony DSP library, so that
-// voice/dsp's tests can cross-check their results against it. It is imported
+// dsp's tests can cross-check their results against it. It is imported
 // only by _test.go files; the firmware never links C.
 //
 // The program is compiled once per source version with

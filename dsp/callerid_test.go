@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loopstart/loopstart/voice/dsp/internal/oracle"
+	"github.com/loopstart/loopstart/dsp/internal/oracle"
 )
 
 // The GR-30-CORE SDMF example: 30 Sept 12:24, number 609 555 1212.

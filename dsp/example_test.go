@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/loopstart/loopstart/voice/dsp"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // A DTMF generator feeds a detector through a G.711 µ-law channel, one

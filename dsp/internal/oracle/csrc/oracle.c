@@ -1,5 +1,5 @@
 /*
- * oracle.c - a command-line window onto spandsp, used by voice/dsp's tests
+ * oracle.c - a command-line window onto spandsp, used by dsp's tests
  * as the reference implementation. Built at test time with
  *     gcc -O2 oracle.c -lspandsp -lm
  * All audio is raw little-endian int16 on stdin/stdout; codes are raw bytes.

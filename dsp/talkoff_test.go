@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loopstart/loopstart/voice/dsp/internal/oracle"
+	"github.com/loopstart/loopstart/dsp/internal/oracle"
 )
 
 // Talk-off: speech synthesised with espeak-ng in several languages, voices
