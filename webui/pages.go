@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/firmware/config"
 	"github.com/loopstart/loopstart/voice/status"
 )
@@ -158,7 +159,7 @@ type pageData struct {
 	Status   status.Status
 	Sim      bool
 	// SimPorts are the virtual phones, keyed by port number.
-	SimPorts map[int]SimPort
+	SimPorts map[int]simapi.Port
 	Keys     []string
 	Config   *config.Config
 	// CanEdit is true when settings can be changed here.
@@ -256,8 +257,8 @@ func (s *Server) pageHandler(file, title, path string) http.HandlerFunc {
 		case "status.html":
 			d.Sim = s.opts.Sim != nil
 			if d.Sim {
-				d.SimPorts = map[int]SimPort{}
-				for _, p := range s.opts.Sim.Ports() {
+				d.SimPorts = map[int]simapi.Port{}
+				for _, p := range s.opts.Sim.PortStates() {
 					d.SimPorts[p.Port] = p
 				}
 			}

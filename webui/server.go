@@ -25,7 +25,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -248,18 +247,6 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
-}
-
-// errStatus maps an error from SimControl to an HTTP status.
-func errStatus(err error) int {
-	switch {
-	case errors.Is(err, ErrNoPort):
-		return http.StatusNotFound
-	case errors.Is(err, ErrBadRequest):
-		return http.StatusBadRequest
-	default:
-		return http.StatusInternalServerError
-	}
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

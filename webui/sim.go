@@ -5,126 +5,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/loopstart/loopstart/dsp/wav"
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/loopstart/loopstart/board/simapi"
+	"github.com/loopstart/loopstart/dsp/wav"
 )
 
-// Errors a SimControl wraps so the API can answer with the right status.
-var (
-	// ErrNoPort means the port does not exist (404).
-	ErrNoPort = errors.New("no such port")
-	// ErrBadRequest means the request's values are wrong (400).
-	ErrBadRequest = errors.New("bad request")
-)
-
-// SimControl drives the simulated board's virtual phones and PSTN line.
-// The gateway's main command implements it over board/sim.
-type SimControl interface {
-	// Ports describes every port, in port order.
-	Ports() []SimPort
-	// Port describes port n; an unknown port gives an error wrapping ErrNoPort.
-	Port(n int) (SimPort, error)
-	// Hook sets the phone's hook: "off", "on" or "flash".
-	Hook(n int, state string) error
-	// Dial sends digits as DTMF audio (mode "dtmf") or hook pulses ("pulse").
-	Dial(n int, digits, mode string) error
-	// Say makes the phone send the sum of these tones at this level until
-	// told otherwise; no tones means silence.
-	Say(n int, tonesHz []float64, levelDBFS float64) error
-	// Heard returns the last d of audio the phone heard, 8 kHz linear.
-	Heard(n int, d time.Duration) ([]int16, error)
-}
-
-// SimPort is the JSON state of one port of the sim board (contract 5).
-type SimPort struct {
-	// Port is the port number, from 1.
-	Port int `json:"port"`
-	// Kind is "fxs" (a virtual phone) or "fxo" (a virtual PSTN line).
-	Kind string `json:"kind"`
-	// Hook is "on" or "off".
-	Hook string `json:"hook"`
-	// Ringing is true while the phone's ringer sounds.
-	Ringing bool `json:"ringing"`
-	// Rings counts ring bursts since the phone last went off hook.
-	Rings int `json:"rings"`
-	// CallerID is the last caller id the phone decoded, or null.
-	CallerID *CallerID `json:"caller_id"`
-	// MWI is the visual message waiting indicator.
-	MWI bool `json:"mwi"`
-	// Hearing describes the last 500 ms the phone heard.
-	Hearing Hearing `json:"hearing"`
-	// LastRingMS and LastPauseMS are the last ring burst and pause lengths.
-	LastRingMS  int `json:"last_ring_ms"`
-	LastPauseMS int `json:"last_pause_ms"`
-	// DTMFHeard is every DTMF digit heard since the phone last went off hook.
-	DTMFHeard string `json:"dtmf_heard"`
-	// Line is the virtual PSTN line of an FXO port; nil for FXS.
-	Line *SimLine `json:"line,omitempty"`
-}
-
-// SimLine is the state of an FXO port's virtual central office line.
-type SimLine struct {
-	// State is idle, ringing, offhook or connected.
-	State string `json:"state"`
-	// Digits are the digits the central office received.
-	Digits string `json:"digits"`
-	// Volts is the tip-ring voltage the DAA sees, negative when reversed;
-	// LoopMA the loop current while the DAA is off hook.
-	Volts  float64 `json:"volts"`
-	LoopMA float64 `json:"loop_ma"`
-	// Polarity is "normal" or "reversed".
-	Polarity string `json:"polarity,omitempty"`
-	// Battery is false while the office has cut the line's battery.
-	Battery bool `json:"battery"`
-	// Extension is true while a parallel phone on the line is off hook.
-	Extension bool `json:"extension"`
-}
-
-// SimPSTN is implemented by a SimControl whose board has FXO ports: it
-// performs an action of the far side of a port's PSTN line (DESIGN.md
-// contract 5): "ring" (with an optional caller ID), "answer", "hangup", and
-// the extensions "reverse", "disconnect", "reconnect", "extension-off",
-// "extension-on". It is a separate interface so that SimControls without
-// FXO ports need not change; POST .../pstn answers 404 without it.
-type SimPSTN interface {
-	PSTN(n int, action string, cid *CallerID) error
-}
-
-// pstnActions are the actions POST /api/sim/ports/{n}/pstn takes.
-var pstnActions = []string{"ring", "answer", "hangup", "reverse", "disconnect", "reconnect", "extension-off", "extension-on"}
-
-// Hearing describes what a phone heard recently.
-type Hearing struct {
-	// TonesHz are the dominant tones, in Hz.
-	TonesHz []float64 `json:"tones_hz"`
-	// LevelDBFS is the signal level, in dB relative to full scale.
-	LevelDBFS float64 `json:"level_dbfs"`
-	// DTMF are the digits heard in that window.
-	DTMF string `json:"dtmf"`
-}
-
-// CallerID is a decoded caller id.
-type CallerID struct {
-	Number string `json:"number"`
-	Name   string `json:"name"`
-	Time   string `json:"time"`
-}
+// SimControl drives the simulated board's virtual phones and PSTN line; the
+// sim board implements it. The API's types are declared once, in
+// board/simapi.
+type SimControl = simapi.Control
 
 // Limits of the sim API.
 const (
 	// maxBody bounds a JSON request body.
 	maxBody = 64 << 10
-	// DefaultHeardMS is the heard.wav length when ms is not given.
-	DefaultHeardMS = 2000
-	// MaxHeardMS bounds heard.wav's ms.
-	MaxHeardMS = 60000
-	// DefaultSayDBFS is the level of say when level_dbfs is not given.
-	DefaultSayDBFS = -12
 	// maxTones bounds say's tones_hz.
 	maxTones = 4
 	// maxDigits bounds dial's digits.
@@ -166,6 +67,18 @@ func portArg(w http.ResponseWriter, r *http.Request) (int, bool) {
 	return n, true
 }
 
+// errStatus maps an error from SimControl to an HTTP status.
+func errStatus(err error) int {
+	switch {
+	case errors.Is(err, simapi.ErrNoPort):
+		return http.StatusNotFound
+	case errors.Is(err, simapi.ErrBadRequest):
+		return http.StatusBadRequest
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
 func (s *Server) simError(w http.ResponseWriter, r *http.Request, err error) {
 	code := errStatus(err)
 	if code == http.StatusInternalServerError {
@@ -175,7 +88,7 @@ func (s *Server) simError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // normalize makes empty lists encode as [] rather than null.
-func normalize(p SimPort) SimPort {
+func normalize(p simapi.Port) simapi.Port {
 	if p.Hearing.TonesHz == nil {
 		p.Hearing.TonesHz = []float64{}
 	}
@@ -183,8 +96,8 @@ func normalize(p SimPort) SimPort {
 }
 
 func (s *Server) handleSimPorts(w http.ResponseWriter, r *http.Request) {
-	ports := s.opts.Sim.Ports()
-	out := make([]SimPort, len(ports))
+	ports := s.opts.Sim.PortStates()
+	out := make([]simapi.Port, len(ports))
 	for i, p := range ports {
 		out[i] = normalize(p)
 	}
@@ -196,7 +109,7 @@ func (s *Server) handleSimPort(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, err := s.opts.Sim.Port(n)
+	p, err := s.opts.Sim.PortState(n)
 	if err != nil {
 		s.simError(w, r, err)
 		return
@@ -233,7 +146,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (s *Server) ok(w http.ResponseWriter) {
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	writeJSON(w, http.StatusOK, simapi.OKResponse{OK: true})
 }
 
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
@@ -241,9 +154,7 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		State string `json:"state"`
-	}
+	var req simapi.HookRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -265,10 +176,7 @@ func (s *Server) handleDial(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Digits string `json:"digits"`
-		Mode   string `json:"mode"`
-	}
+	var req simapi.DialRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -316,10 +224,7 @@ func (s *Server) handleSay(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		TonesHz   *[]float64 `json:"tones_hz"`
-		LevelDBFS *float64   `json:"level_dbfs"`
-	}
+	var req simapi.SayRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -327,18 +232,18 @@ func (s *Server) handleSay(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `tones_hz missing (use [] for silence)`)
 		return
 	}
-	tones := *req.TonesHz
+	tones := req.TonesHz
 	if len(tones) > maxTones {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("more than %d tones", maxTones))
 		return
 	}
 	for _, f := range tones {
-		if !(f > 0 && f < heardRate/2) {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("tone %g Hz is outside 0..%d Hz", f, heardRate/2))
+		if !(f > 0 && f < simapi.HeardRate/2) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("tone %g Hz is outside 0..%d Hz", f, simapi.HeardRate/2))
 			return
 		}
 	}
-	level := float64(DefaultSayDBFS)
+	level := float64(simapi.DefaultSayDBFS)
 	if req.LevelDBFS != nil {
 		level = *req.LevelDBFS
 	}
@@ -358,12 +263,12 @@ func (s *Server) handleHeard(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ms := DefaultHeardMS
+	ms := simapi.DefaultHeardMS
 	if v := r.URL.Query().Get("ms"); v != "" {
 		var err error
 		ms, err = strconv.Atoi(v)
-		if err != nil || ms < 1 || ms > MaxHeardMS {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("ms %q must be a number 1..%d", v, MaxHeardMS))
+		if err != nil || ms < 1 || ms > simapi.MaxHeardMS {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("ms %q must be a number 1..%d", v, simapi.MaxHeardMS))
 			return
 		}
 	}
@@ -373,7 +278,7 @@ func (s *Server) handleHeard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
-	if err := wav.Write(&b, samples, heardRate); err != nil {
+	if err := wav.Write(&b, samples, simapi.HeardRate); err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
@@ -389,36 +294,21 @@ func (s *Server) handlePSTN(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Action   string    `json:"action"`
-		CallerID *CallerID `json:"caller_id"`
-	}
+	var req simapi.PSTNRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	known := false
-	for _, a := range pstnActions {
-		known = known || a == req.Action
-	}
-	if !known {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("action %q is not one of %s", req.Action, strings.Join(pstnActions, ", ")))
+	if !slices.Contains(simapi.PSTNActions, req.Action) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("action %q is not one of %s", req.Action, strings.Join(simapi.PSTNActions, ", ")))
 		return
 	}
 	if req.CallerID != nil && req.Action != "ring" {
 		writeError(w, http.StatusBadRequest, "caller_id goes with action ring only")
 		return
 	}
-	ps, ok := s.opts.Sim.(SimPSTN)
-	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("port %d has no PSTN line", n))
-		return
-	}
-	if err := ps.PSTN(n, req.Action, req.CallerID); err != nil {
+	if err := s.opts.Sim.PSTN(n, req.Action, req.CallerID); err != nil {
 		s.simError(w, r, err)
 		return
 	}
 	s.ok(w)
 }
-
-// heardRate is the sample rate of heard.wav: the line's 8 kHz.
-const heardRate = 8000

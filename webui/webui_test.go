@@ -15,13 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/voice/status"
 )
 
 // fakeSim records calls and answers from a fixed set of ports.
 type fakeSim struct {
 	mu    sync.Mutex
-	ports []SimPort
+	ports []simapi.Port
 	calls []string
 	err   error // returned by every action when set
 	heard []int16
@@ -29,12 +30,12 @@ type fakeSim struct {
 
 func newFakeSim() *fakeSim {
 	return &fakeSim{
-		ports: []SimPort{
-			{Port: 1, Kind: "fxs", Hook: "on", Hearing: Hearing{LevelDBFS: -90}},
+		ports: []simapi.Port{
+			{Port: 1, Kind: "fxs", Hook: "on", Hearing: simapi.Hearing{LevelDBFS: -90}},
 			{Port: 2, Kind: "fxs", Hook: "off", Ringing: true, Rings: 2,
-				CallerID: &CallerID{Number: "101", Name: "Port 1", Time: "01021504"},
-				Hearing:  Hearing{TonesHz: []float64{350, 440}, LevelDBFS: -18.2, DTMF: "12"}},
-			{Port: 3, Kind: "fxo", Line: &SimLine{State: "idle"}},
+				CallerID: &simapi.CallerID{Number: "101", Name: "Port 1", Time: "01021504"},
+				Hearing:  simapi.Hearing{TonesHz: []float64{350, 440}, LevelDBFS: -18.2, DTMF: "12"}},
+			{Port: 3, Kind: "fxo", Line: &simapi.Line{State: "idle"}},
 		},
 		heard: []int16{0, 1000, -1000, 32767, -32768},
 	}
@@ -47,19 +48,19 @@ func (f *fakeSim) record(s string) error {
 	return f.err
 }
 
-func (f *fakeSim) Ports() []SimPort { return f.ports }
+func (f *fakeSim) PortStates() []simapi.Port { return f.ports }
 
-func (f *fakeSim) Port(n int) (SimPort, error) {
+func (f *fakeSim) PortState(n int) (simapi.Port, error) {
 	for _, p := range f.ports {
 		if p.Port == n {
 			return p, nil
 		}
 	}
-	return SimPort{}, fmt.Errorf("port %d: %w", n, ErrNoPort)
+	return simapi.Port{}, fmt.Errorf("port %d: %w", n, simapi.ErrNoPort)
 }
 
 func (f *fakeSim) check(n int) error {
-	_, err := f.Port(n)
+	_, err := f.PortState(n)
 	return err
 }
 
@@ -92,6 +93,16 @@ func (f *fakeSim) Heard(n int, d time.Duration) ([]int16, error) {
 		return nil, err
 	}
 	return f.heard, nil
+}
+
+func (f *fakeSim) PSTN(n int, action string, cid *simapi.CallerID) error {
+	if err := f.check(n); err != nil {
+		return err
+	}
+	if cid != nil {
+		return f.record(fmt.Sprintf("pstn %d %s %+v", n, action, *cid))
+	}
+	return f.record(fmt.Sprintf("pstn %d %s", n, action))
 }
 
 func fakeStatus() status.Status {
@@ -304,7 +315,7 @@ func TestSimPorts(t *testing.T) {
 	}
 
 	w = do(t, s, request{method: "GET", path: "/api/sim/ports/2"})
-	var p2 SimPort
+	var p2 simapi.Port
 	if err := json.Unmarshal(w.Body.Bytes(), &p2); err != nil || w.Code != 200 {
 		t.Fatalf("port 2: %d %v", w.Code, err)
 	}
@@ -362,7 +373,15 @@ func TestSimActions(t *testing.T) {
 		{"heard zero ms", request{method: "GET", path: "/api/sim/ports/1/heard.wav?ms=0"}, 400, "", "ms"},
 		{"heard long", request{method: "GET", path: "/api/sim/ports/1/heard.wav?ms=60001"}, 400, "", "ms"},
 		{"heard unknown port", request{method: "GET", path: "/api/sim/ports/5/heard.wav"}, 404, "", "no such port"},
+		{"pstn ring caller id", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"ring","caller_id":{"number":"5551234","name":"ALICE"}}`}, 200, "pstn 3 ring {Number:5551234 Name:ALICE Time:}", ""},
+		{"pstn hangup", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"hangup"}`}, 200, "pstn 3 hangup", ""},
+		{"pstn extension", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"extension-off"}`}, 200, "pstn 3 extension-off", ""},
+		{"pstn unknown action", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"fly"}`}, 400, "", `"fly" is not one of ring, answer, hangup`},
+		{"pstn caller id without ring", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"answer","caller_id":{"number":"1"}}`}, 400, "", "ring only"},
+		{"pstn unknown port", request{method: "POST", path: "/api/sim/ports/9/pstn", body: `{"action":"ring"}`}, 404, "", "no such port"},
+		{"pstn GET", request{method: "GET", path: "/api/sim/ports/3/pstn"}, 405, "", "not allowed"},
 		{"not loopback", request{method: "POST", path: "/api/sim/ports/1/hook", body: `{"state":"off"}`, remote: "10.0.0.2:9"}, 403, "", "loopback"},
+		{"not loopback pstn", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"ring"}`, remote: "10.0.0.2:9"}, 403, "", "loopback"},
 		{"not loopback list", request{method: "GET", path: "/api/sim/ports", remote: "10.0.0.2:9"}, 403, "", "loopback"},
 		{"not loopback wav", request{method: "GET", path: "/api/sim/ports/1/heard.wav", remote: "10.0.0.2:9"}, 403, "", "loopback"},
 		{"not loopback 405", request{method: "GET", path: "/api/sim/ports/1/hook", remote: "10.0.0.2:9"}, 403, "", "loopback"},
@@ -401,8 +420,8 @@ func TestSimErrorsMapped(t *testing.T) {
 		err  error
 		code int
 	}{
-		{fmt.Errorf("port 3 is fxo: %w", ErrBadRequest), 400},
-		{fmt.Errorf("gone: %w", ErrNoPort), 404},
+		{fmt.Errorf("port 3 is fxo: %w", simapi.ErrBadRequest), 400},
+		{fmt.Errorf("gone: %w", simapi.ErrNoPort), 404},
 		{errors.New("model exploded"), 500},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/drivers/pcm"
 	fxomodel "github.com/loopstart/loopstart/drivers/si3050/model"
 	"github.com/loopstart/loopstart/dsp"
@@ -47,38 +48,6 @@ const (
 	LineConnected = "connected"
 )
 
-// LineState is the virtual central office line's state for the sim API
-// (DESIGN.md contract 5, FXO).
-type LineState struct {
-	// State is idle, ringing, offhook (seized, no call) or connected.
-	State string `json:"state"`
-	// Digits are the DTMF digits the office received since the line was
-	// last seized.
-	Digits string `json:"digits"`
-	// Volts is the tip-ring voltage the DAA sees; LoopMA the loop current.
-	Volts  float64 `json:"volts"`
-	LoopMA float64 `json:"loop_ma"`
-	// Polarity is "normal" or "reversed".
-	Polarity string `json:"polarity"`
-	// Battery is false while the office has cut the line's battery.
-	Battery bool `json:"battery"`
-	// Extension is true while a parallel phone on the line is off hook.
-	Extension bool `json:"extension"`
-}
-
-// LinePortState is the sim API state of the FXO port: the line, the DAA's
-// hook, the ringing and what the far party heard.
-type LinePortState struct {
-	Port     int       `json:"port"`
-	Kind     string    `json:"kind"`
-	Hook     string    `json:"hook"`
-	Ringing  bool      `json:"ringing"`
-	Rings    int       `json:"rings"`
-	CallerID *CallerID `json:"caller_id"`
-	Line     LineState `json:"line"`
-	Hearing  Hearing   `json:"hearing"`
-}
-
 // CentralOffice is the virtual PSTN line on the FXO port: battery, dial tone,
 // ringing with cadence and Bell 202 caller ID, answer and disconnect
 // supervision by polarity reversal and loop-current break, a parallel
@@ -102,7 +71,7 @@ type CentralOffice struct {
 	ringStart uint64
 	rings     int
 	ringOn    bool
-	cid       *CallerID
+	cid       *simapi.CallerID
 	cidAudio  []int16
 	cidPos    int
 	cidStart  uint64 // frame the FSK starts; 0 = not scheduled
@@ -255,7 +224,7 @@ func (co *CentralOffice) Audio(seq uint64, offHook bool, toLine, fromLine []int1
 // connected call gets a loop-current break), "reverse" (flip polarity),
 // "disconnect"/"reconnect" (cut and restore battery), "extension-off" /
 // "extension-on" (a parallel phone picks up / hangs up).
-func (co *CentralOffice) PSTN(action string, cid *CallerID) error {
+func (co *CentralOffice) PSTN(action string, cid *simapi.CallerID) error {
 	var fsk []int16
 	if action == "ring" && cid != nil {
 		tm := cid.Time
@@ -374,11 +343,14 @@ func (co *CentralOffice) Heard(d time.Duration) []int16 {
 	return out
 }
 
-// State reports the line for the sim API.
-func (co *CentralOffice) State() LinePortState {
+// State reports the FXO port for the sim control API: the line (its state,
+// the digits the office received since the line was last seized, the
+// voltage and loop current the DAA sees), the DAA's hook, the ringing and
+// caller ID the office sends, and what the far party heard.
+func (co *CentralOffice) State() simapi.Port {
 	co.mu.Lock()
-	st := LinePortState{Port: co.port, Kind: "fxo", Hook: "on", Ringing: co.state == LineRinging, Rings: co.rings,
-		Line: LineState{State: co.state, Digits: string(co.digits), Polarity: "normal", Battery: co.battery, Extension: co.ext}}
+	st := simapi.Port{Port: co.port, Kind: simapi.KindFXO, Hook: "on", Ringing: co.state == LineRinging, Rings: co.rings,
+		Line: &simapi.Line{State: co.state, Digits: string(co.digits), Polarity: "normal", Battery: co.battery, Extension: co.ext}}
 	if co.daaOff {
 		st.Hook = "off"
 	}
@@ -393,7 +365,7 @@ func (co *CentralOffice) State() LinePortState {
 	st.Line.Volts, st.Line.LoopMA = cond.Volts, cond.LoopMA
 	co.mu.Unlock()
 	window := co.Heard(HearingWindow)
-	st.Hearing = Hearing{TonesHz: dsp.DominantTones(window, 4), LevelDBFS: dsp.LevelDBFS(window)}
+	st.Hearing = simapi.Hearing{TonesHz: dsp.DominantTones(window, 4), LevelDBFS: dsp.LevelDBFS(window)}
 	if st.Hearing.TonesHz == nil {
 		st.Hearing.TonesHz = []float64{}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/board"
+	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/drivers/pcm"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
 	fxomodel "github.com/loopstart/loopstart/drivers/si3050/model"
@@ -76,7 +77,7 @@ func (r *fxoRig) run(n int) board.FXOEvent {
 	return ev
 }
 
-func (r *fxoRig) pstn(action string, cid *CallerID) {
+func (r *fxoRig) pstn(action string, cid *simapi.CallerID) {
 	r.t.Helper()
 	if err := r.co.PSTN(action, cid); err != nil {
 		r.t.Fatal(err)
@@ -89,7 +90,7 @@ func TestFXORingWithCallerID(t *testing.T) {
 	if r.st.LineVolts != 48 || !r.st.Battery || r.st.OffHook {
 		t.Fatalf("idle line: %+v", r.st)
 	}
-	r.pstn("ring", &CallerID{Number: "5551234", Name: "ALICE", Time: "11211330"})
+	r.pstn("ring", &simapi.CallerID{Number: "5551234", Name: "ALICE", Time: "11211330"})
 	r.heard = r.heard[:0]
 	ev := r.run(650) // first burst, the CID gap, second burst
 	if ev&board.FXORingStart == 0 || r.st.Rings != 2 {
@@ -209,7 +210,7 @@ func TestFXOLineEvents(t *testing.T) {
 			t.Errorf("%s on an idle line accepted", bad)
 		}
 	}
-	if err := r.co.PSTN("ring", &CallerID{Number: "1", Time: "bad"}); err == nil || !strings.Contains(err.Error(), "caller id") {
+	if err := r.co.PSTN("ring", &simapi.CallerID{Number: "1", Time: "bad"}); err == nil || !strings.Contains(err.Error(), "caller id") {
 		t.Errorf("bad caller id time: %v", err)
 	}
 	if err := r.co.Say([]float64{5000}, -10); err == nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/drivers/pcm"
 	"github.com/loopstart/loopstart/dsp"
 )
@@ -51,56 +52,6 @@ func frames(d time.Duration) int { return int(d / pcm.FrameDuration) }
 
 // ErrNotOffHook is returned by Dial (and a flash) when the phone is on hook.
 var ErrNotOffHook = errors.New("board/sim: phone is on hook")
-
-// PhoneState is a virtual FXS phone's state as the sim control API reports it
-// (DESIGN.md contract 5, FXS).
-type PhoneState struct {
-	// Port is the port number, from 1.
-	Port int `json:"port"`
-	// Kind is "fxs".
-	Kind string `json:"kind"`
-	// Hook is the hook switch: "on" or "off" (a flash or a pulse break in
-	// progress still reads "off").
-	Hook string `json:"hook"`
-	// Ringing is true while ring voltage is on or was on within RingHold.
-	Ringing bool `json:"ringing"`
-	// Rings counts ring bursts since ringing last started after a quiet line.
-	Rings int `json:"rings"`
-	// CallerID is the last caller ID received; null for now (FSK decoding is
-	// not built yet).
-	CallerID *CallerID `json:"caller_id"`
-	// MWI is the message waiting indicator; always false for now.
-	MWI bool `json:"mwi"`
-	// Hearing describes the last HearingWindow of earpiece audio.
-	Hearing Hearing `json:"hearing"`
-	// LastRingMS is the duration of the last complete ring burst.
-	LastRingMS int `json:"last_ring_ms"`
-	// LastPauseMS is the duration of the last pause between two ring bursts.
-	LastPauseMS int `json:"last_pause_ms"`
-	// DTMFHeard is every DTMF digit heard since the phone last went off hook
-	// (the latest 256).
-	DTMFHeard string `json:"dtmf_heard"`
-}
-
-// Hearing is an analysis of the last HearingWindow of earpiece audio.
-type Hearing struct {
-	// TonesHz are the dominant tones (up to 4); empty, not null, in silence.
-	TonesHz []float64 `json:"tones_hz"`
-	// LevelDBFS is the RMS level on the sine scale; -120 is silence.
-	LevelDBFS float64 `json:"level_dbfs"`
-	// DTMF holds the digits detected within the window.
-	DTMF string `json:"dtmf"`
-}
-
-// CallerID is a received caller ID message.
-type CallerID struct {
-	// Number is the calling number.
-	Number string `json:"number"`
-	// Name is the calling name.
-	Name string `json:"name"`
-	// Time is the message's date and time, as sent (MMDDhhmm).
-	Time string `json:"time"`
-}
 
 // hookSeg is one stretch of a scheduled hook pattern (a pulse, a flash).
 type hookSeg struct {
@@ -430,13 +381,18 @@ func (p *Phone) lastLocked(n int) []int16 {
 	return out
 }
 
-// State reports the phone's state; the earpiece analysis covers the last
-// HearingWindow.
-func (p *Phone) State() PhoneState {
+// State reports the phone's state for the sim control API (FXS: Line is
+// nil). Hook is the hook switch (a flash or a pulse break in progress still
+// reads "off"); Ringing is true while ring voltage is on or was on within
+// RingHold, and Rings counts bursts since ringing last started after a quiet
+// line; CallerID is null and MWI false for now (FSK decoding is not built
+// yet); DTMFHeard keeps the latest 256 digits heard since the phone last went
+// off hook. The earpiece analysis covers the last HearingWindow.
+func (p *Phone) State() simapi.Port {
 	p.mu.Lock()
-	st := PhoneState{
+	st := simapi.Port{
 		Port:        p.port,
-		Kind:        "fxs",
+		Kind:        simapi.KindFXS,
 		Hook:        "on",
 		Rings:       p.rings,
 		LastRingMS:  int(p.lastRing / time.Millisecond),
@@ -462,7 +418,7 @@ func (p *Phone) State() PhoneState {
 	}
 	p.mu.Unlock()
 
-	st.Hearing = Hearing{
+	st.Hearing = simapi.Hearing{
 		TonesHz:   dsp.DominantTones(window, 4),
 		LevelDBFS: dsp.LevelDBFS(window),
 		DTMF:      string(recent),

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/voice/status"
-	"github.com/loopstart/loopstart/webui"
 )
 
 var (
@@ -125,9 +125,9 @@ func (g *Gateway) Account(t testing.TB, id string) status.AccountStatus {
 }
 
 // Phone fetches the sim state of port n.
-func (g *Gateway) Phone(t testing.TB, n int) webui.SimPort {
+func (g *Gateway) Phone(t testing.TB, n int) simapi.Port {
 	t.Helper()
-	var p webui.SimPort
+	var p simapi.Port
 	g.getJSON(t, fmt.Sprintf("/api/sim/ports/%d", n), &p)
 	return p
 }
@@ -135,13 +135,13 @@ func (g *Gateway) Phone(t testing.TB, n int) webui.SimPort {
 // Hook puts phone n off ("off"), on ("on") hook or flashes it.
 func (g *Gateway) Hook(t testing.TB, n int, state string) {
 	t.Helper()
-	g.post(t, fmt.Sprintf("/api/sim/ports/%d/hook", n), map[string]any{"state": state})
+	g.post(t, fmt.Sprintf("/api/sim/ports/%d/hook", n), simapi.HookRequest{State: state})
 }
 
 // Dial keys digits on phone n as DTMF audio.
 func (g *Gateway) Dial(t testing.TB, n int, digits string) {
 	t.Helper()
-	g.post(t, fmt.Sprintf("/api/sim/ports/%d/dial", n), map[string]any{"digits": digits, "mode": "dtmf"})
+	g.post(t, fmt.Sprintf("/api/sim/ports/%d/dial", n), simapi.DialRequest{Digits: digits, Mode: "dtmf"})
 }
 
 // Say makes phone n send tones (none: silence).
@@ -150,7 +150,7 @@ func (g *Gateway) Say(t testing.TB, n int, hz []float64, dbfs float64) {
 	if hz == nil {
 		hz = []float64{}
 	}
-	g.post(t, fmt.Sprintf("/api/sim/ports/%d/say", n), map[string]any{"tones_hz": hz, "level_dbfs": dbfs})
+	g.post(t, fmt.Sprintf("/api/sim/ports/%d/say", n), simapi.SayRequest{TonesHz: hz, LevelDBFS: &dbfs})
 }
 
 func (g *Gateway) getJSON(t testing.TB, path string, v any) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	simboard "github.com/loopstart/loopstart/board/sim"
+	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/voice/status"
 )
 
@@ -43,7 +44,7 @@ func TestFXOStatus(t *testing.T) {
 	want("idle line", func(ps status.PortStatus) bool {
 		return ps.Kind == "fxo" && ps.State == "idle" && ps.Hook == "on" && ps.Line.Volts == 48 && ps.Line.Battery
 	})
-	if err := co.PSTN("ring", &simboard.CallerID{Number: "5551234"}); err != nil {
+	if err := co.PSTN("ring", &simapi.CallerID{Number: "5551234"}); err != nil {
 		t.Fatal(err)
 	}
 	want("ringing", func(ps status.PortStatus) bool { return ps.State == "ringing" && ps.Line.Rings >= 1 })

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/loopstart/loopstart/dsp/wav"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	simboard "github.com/loopstart/loopstart/board/sim"
+	"github.com/loopstart/loopstart/board/simapi"
+	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
 	"github.com/loopstart/loopstart/voice/status"
 	"github.com/loopstart/loopstart/webui"
 )
@@ -26,26 +30,26 @@ type phoneSim struct {
 	err   error
 }
 
-func (f *phoneSim) ports() []webui.SimPort {
-	return []webui.SimPort{
-		{Port: 1, Kind: "fxs", Hook: "on", Hearing: webui.Hearing{TonesHz: []float64{}}},
-		{Port: 2, Kind: "fxs", Hook: "off", Hearing: webui.Hearing{TonesHz: []float64{350, 440}, LevelDBFS: -18}},
+func (f *phoneSim) ports() []simapi.Port {
+	return []simapi.Port{
+		{Port: 1, Kind: "fxs", Hook: "on", Hearing: simapi.Hearing{TonesHz: []float64{}}},
+		{Port: 2, Kind: "fxs", Hook: "off", Hearing: simapi.Hearing{TonesHz: []float64{350, 440}, LevelDBFS: -18}},
 	}
 }
 
-func (f *phoneSim) Ports() []webui.SimPort { return f.ports() }
+func (f *phoneSim) PortStates() []simapi.Port { return f.ports() }
 
-func (f *phoneSim) Port(n int) (webui.SimPort, error) {
+func (f *phoneSim) PortState(n int) (simapi.Port, error) {
 	for _, p := range f.ports() {
 		if p.Port == n {
 			return p, nil
 		}
 	}
-	return webui.SimPort{}, fmt.Errorf("port %d: %w", n, webui.ErrNoPort)
+	return simapi.Port{}, fmt.Errorf("port %d: %w", n, simapi.ErrNoPort)
 }
 
 func (f *phoneSim) act(n int, s string) error {
-	if _, err := f.Port(n); err != nil {
+	if _, err := f.PortState(n); err != nil {
 		return err
 	}
 	f.mu.Lock()
@@ -68,6 +72,9 @@ func (f *phoneSim) Heard(n int, d time.Duration) ([]int16, error) {
 		return nil, err
 	}
 	return []int16{1, 2, 3, -4}, nil
+}
+func (f *phoneSim) PSTN(n int, action string, cid *simapi.CallerID) error {
+	return f.act(n, fmt.Sprintf("pstn %d %s", n, action))
 }
 
 func startSim(t *testing.T) (*phoneSim, string) {
@@ -120,7 +127,7 @@ func TestPhoneStatusAndList(t *testing.T) {
 	if code := phoneCmd([]string{"--http", "http://" + addr + "/", "2", "status"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("status: exit %d: %s", code, stderr.String())
 	}
-	var p webui.SimPort
+	var p simapi.Port
 	if err := json.Unmarshal(stdout.Bytes(), &p); err != nil || p.Port != 2 || p.Hook != "off" {
 		t.Errorf("status = %+v, %v\n%s", p, err, stdout.String())
 	}
@@ -131,7 +138,7 @@ func TestPhoneStatusAndList(t *testing.T) {
 	if code := phoneCmd([]string{"list", "--http", addr}, &stdout, &stderr); code != 0 {
 		t.Fatalf("list: exit %d: %s", code, stderr.String())
 	}
-	var list []webui.SimPort
+	var list []simapi.Port
 	if err := json.Unmarshal(stdout.Bytes(), &list); err != nil || len(list) != 2 {
 		t.Errorf("list = %+v, %v", list, err)
 	}
@@ -212,5 +219,74 @@ func TestPhoneErrors(t *testing.T) {
 	if code := phoneCmd([]string{"--http", addr, "1", "off"}, &stdout, &stderr); code != 1 ||
 		!strings.Contains(stderr.String(), "500 Internal Server Error: virtual phone is unplugged") {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestSimControlFXO drives the FXO port of a real sim board through the sim
+// API the gateway serves: the pstn route, the port 3 state, `loopstart phone
+// 3 status`, and the errors.
+func TestSimControlFXO(t *testing.T) {
+	b, err := simboard.New(simboard.Opts{Clock: &simpcm.VirtualClock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	srv := httptest.NewServer(webui.New(webui.Options{
+		Status: func() status.Status { return status.Status{} },
+		Sim:    b,
+	}))
+	defer srv.Close()
+	post := func(path, body string) int {
+		t.Helper()
+		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		path, body string
+		code       int
+	}{
+		{"/api/sim/ports/3/pstn", `{"action":"ring","caller_id":{"number":"5551234","name":"ALICE"}}`, 200},
+		{"/api/sim/ports/3/pstn", `{"action":"ring"}`, 400}, // already ringing
+		{"/api/sim/ports/3/pstn", `{"action":"fly"}`, 400},
+		{"/api/sim/ports/3/pstn", `{"action":"answer","caller_id":{"number":"1"}}`, 400},
+		{"/api/sim/ports/1/pstn", `{"action":"ring"}`, 400},
+		{"/api/sim/ports/9/pstn", `{"action":"ring"}`, 404},
+		{"/api/sim/ports/3/hook", `{"state":"off"}`, 200},
+		{"/api/sim/ports/3/hook", `{"state":"flash"}`, 400},
+		{"/api/sim/ports/3/say", `{"tones_hz":[1000]}`, 200},
+		{"/api/sim/ports/3/dial", `{"digits":"12","mode":"pulse"}`, 400},
+		{"/api/sim/ports/3/dial", `{"digits":"12"}`, 200},
+	} {
+		if got := post(tc.path, tc.body); got != tc.code {
+			t.Errorf("POST %s %s: %d, want %d", tc.path, tc.body, got, tc.code)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/api/sim/ports/3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p simapi.Port
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if p.Kind != "fxo" || p.Line == nil || p.Line.State != "ringing" || !p.Line.Extension ||
+		p.CallerID == nil || p.CallerID.Number != "5551234" {
+		t.Fatalf("port 3: %+v line %+v", p, p.Line)
+	}
+	if ports := b.PortStates(); len(ports) != 3 || ports[2].Port != 3 {
+		t.Fatalf("ports %+v", ports)
+	}
+	if _, err := b.Heard(3, 1e9); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := phoneCmd([]string{"--http", strings.TrimPrefix(srv.URL, "http://"), "3", "status"}, &out, &errb); code != 0 ||
+		!strings.Contains(out.String(), `"kind": "fxo"`) && !strings.Contains(out.String(), `"kind":"fxo"`) {
+		t.Fatalf("phone 3 status: exit %d, %s %s", code, out.String(), errb.String())
 	}
 }

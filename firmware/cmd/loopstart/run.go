@@ -143,7 +143,7 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 		st.LastCrash = lastCrash
 		return st
 	}
-	ui := webui.New(webui.Options{Status: statusWithCrash, Sim: simControl{b}, Logger: log, Version: version,
+	ui := webui.New(webui.Options{Status: statusWithCrash, Sim: b, Logger: log, Version: version,
 		DataDir: o.data, Config: mgr, Logs: logRing, Provisioning: provUI{prov}, Firmware: fw, Diagnostics: trace})
 	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second}
 	if o.https != "" {
