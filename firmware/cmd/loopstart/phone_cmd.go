@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/loopstart/loopstart/dsp/wav"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/loopstart/loopstart/board/simapi"
+	"github.com/loopstart/loopstart/dsp/wav"
 )
 
 const phoneUsage = `usage: loopstart phone [--http ADDR] list
@@ -51,7 +53,7 @@ func phoneCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, phoneUsage) }
 	addr := fs.String("http", "127.0.0.1:8080", "the gateway's web address")
 	pulse := fs.Bool("pulse", false, "dial with hook pulses")
-	ms := fs.Int("ms", 2000, "milliseconds of audio for heard")
+	ms := fs.Int("ms", simapi.DefaultHeardMS, "milliseconds of audio for heard")
 	out := fs.String("o", "", "output file for heard")
 
 	// Flags may come anywhere: parse, take a positional, go on.
@@ -132,7 +134,7 @@ func phoneCmd(args []string, stdout, stderr io.Writer) int {
 		if len(vargs) != 0 {
 			return usageErr("%s takes no arguments", verb)
 		}
-		return c.run(stdout, stderr, func() error { return c.post(port+"/hook", map[string]string{"state": verb}) })
+		return c.run(stdout, stderr, func() error { return c.post(port+"/hook", simapi.HookRequest{State: verb}) })
 	case "dial":
 		if len(vargs) != 1 {
 			return usageErr("dial takes one argument, the digits")
@@ -142,7 +144,7 @@ func phoneCmd(args []string, stdout, stderr io.Writer) int {
 			mode = "pulse"
 		}
 		return c.run(stdout, stderr, func() error {
-			return c.post(port+"/dial", map[string]string{"digits": vargs[0], "mode": mode})
+			return c.post(port+"/dial", simapi.DialRequest{Digits: vargs[0], Mode: mode})
 		})
 	case "say":
 		if len(vargs) < 1 || len(vargs) > 2 {
@@ -156,20 +158,20 @@ func phoneCmd(args []string, stdout, stderr io.Writer) int {
 			}
 			tones = append(tones, hz)
 		}
-		body := map[string]any{"tones_hz": tones}
+		body := simapi.SayRequest{TonesHz: tones}
 		if len(vargs) == 2 {
 			level, err := strconv.ParseFloat(vargs[1], 64)
 			if err != nil {
 				return usageErr("%q is not a level in dBFS", vargs[1])
 			}
-			body["level_dbfs"] = level
+			body.LevelDBFS = &level
 		}
 		return c.run(stdout, stderr, func() error { return c.post(port+"/say", body) })
 	case "quiet":
 		if len(vargs) != 0 {
 			return usageErr("quiet takes no arguments")
 		}
-		return c.run(stdout, stderr, func() error { return c.post(port+"/say", map[string]any{"tones_hz": []float64{}}) })
+		return c.run(stdout, stderr, func() error { return c.post(port+"/say", simapi.SayRequest{TonesHz: []float64{}}) })
 	case "heard":
 		if len(vargs) != 0 {
 			return usageErr("heard takes no arguments (use -o FILE)")
@@ -246,9 +248,7 @@ func (c *phoneClient) do(method, path string, body any) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
+		var e simapi.ErrorResponse
 		msg := strings.TrimSpace(string(data))
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
 			msg = e.Error
