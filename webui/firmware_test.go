@@ -112,7 +112,7 @@ func TestFirmwareURLSetting(t *testing.T) {
 	if fc.cur.Firmware == nil || fc.cur.Firmware.URL != "https://pbx.example/fw/$MODEL.img" {
 		t.Fatalf("firmware = %+v", fc.cur.Firmware)
 	}
-	if m := ConfigJSON(fc.cur); m["firmware"] == nil {
+	if m := fc.cur.JSONMap(); m["firmware"] == nil {
 		t.Errorf("JSON config has no firmware: %v", m)
 	}
 	if w := form("url=&firmware_url=ftp://x/y"); !strings.Contains(w.Header().Get("Location"), "err=") || fc.cur.Firmware.URL != "https://pbx.example/fw/$MODEL.img" {

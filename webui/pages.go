@@ -268,7 +268,7 @@ func (s *Server) pageHandler(file, title, path string) http.HandlerFunc {
 		case "accounts.html", "ports.html":
 			if s.opts.Config != nil {
 				d.Config = s.opts.Config.Current()
-				js = ConfigJSON(d.Config)
+				js = d.Config.JSONMap()
 			} else {
 				js = map[string]any{}
 			}
@@ -367,10 +367,7 @@ func back(w http.ResponseWriter, r *http.Request, page, msg string, err error) {
 
 // applyForm applies c from a form post and goes back to page.
 func (s *Server) applyForm(w http.ResponseWriter, r *http.Request, page string, c *config.Config) {
-	b, err := c.Marshal()
-	if err == nil {
-		c, err = config.Parse(strings.NewReader(string(b)))
-	}
+	err := c.Normalize()
 	if err == nil {
 		var res ApplyResult
 		res, err = s.opts.Config.Apply(c, "web UI")
@@ -405,8 +402,8 @@ func (s *Server) handleAccountsForm(w http.ResponseWriter, r *http.Request) {
 		}
 	case "add":
 		var a config.Account
-		if ps := setFields(&a, r.PostForm, "account"); len(ps) > 0 {
-			back(w, r, "/accounts", "", &config.ValidationError{Problems: ps})
+		if err := config.ApplyForm(&a, r.PostForm, "loopstart/account"); err != nil {
+			back(w, r, "/accounts", "", err)
 			return
 		}
 		c.Accounts = append(c.Accounts, a)
@@ -416,8 +413,8 @@ func (s *Server) handleAccountsForm(w http.ResponseWriter, r *http.Request) {
 			back(w, r, "/accounts", "", fmt.Errorf("no account %q", orig))
 			return
 		}
-		if ps := setFields(a, r.PostForm, "account[id="+orig+"]"); len(ps) > 0 {
-			back(w, r, "/accounts", "", &config.ValidationError{Problems: ps})
+		if err := config.ApplyForm(a, r.PostForm, "loopstart/account[id="+orig+"]"); err != nil {
+			back(w, r, "/accounts", "", err)
 			return
 		}
 		// A port follows its account's renamed id.
@@ -443,8 +440,8 @@ func (s *Server) handlePortsForm(w http.ResponseWriter, r *http.Request) {
 	n, _ := strconv.Atoi(r.PostForm.Get("n"))
 	for i := range c.Ports {
 		if c.Ports[i].N == n {
-			if ps := setFields(&c.Ports[i], r.PostForm, fmt.Sprintf("port[n=%d]", n)); len(ps) > 0 {
-				back(w, r, "/ports", "", &config.ValidationError{Problems: ps})
+			if err := config.ApplyForm(&c.Ports[i], r.PostForm, fmt.Sprintf("loopstart/port[n=%d]", n)); err != nil {
+				back(w, r, "/ports", "", err)
 				return
 			}
 			s.applyForm(w, r, "/ports", c)
@@ -470,8 +467,8 @@ func (s *Server) handleProvisioningForm(w http.ResponseWriter, r *http.Request) 
 		if c.Provisioning == nil {
 			c.Provisioning = &config.Provisioning{}
 		}
-		if ps := setFields(c.Provisioning, r.PostForm, "provisioning"); len(ps) > 0 {
-			back(w, r, "/provisioning", "", &config.ValidationError{Problems: ps})
+		if err := config.ApplyForm(c.Provisioning, r.PostForm, "loopstart/provisioning"); err != nil {
+			back(w, r, "/provisioning", "", err)
 			return
 		}
 	}

@@ -16,6 +16,12 @@
 // loopstart/account[id=2]/expires and, for parsed files, a line number.
 //
 // Leading and trailing white space of every element's text is ignored.
+//
+// The struct tags of Config and its element types are the one schema: the
+// XML parser, Merge (a partial provisioning file onto a config),
+// ParseJSON and JSONMap (the web API's JSON form, keyed by the XML names)
+// and ApplyForm (the web pages' forms) all walk it, and everything they
+// decode gets the same defaults and validation.
 package config
 
 import (
@@ -88,7 +94,7 @@ type Config struct {
 // Account is one SIP identity, <account id="...">.
 type Account struct {
 	// ID names the account for <port account="...">; unique, non-empty.
-	ID string `xml:"id,attr"`
+	ID string `xml:"id,attr" config:"key"`
 	// Registrar is the registrar URI, sip:host[:port][;transport=udp|tcp|tls]
 	// or sips:host[:port]. Empty means a direct (local) account that does
 	// not register: calls reach it at the gateway's own address.
@@ -98,7 +104,7 @@ type Account struct {
 	// AuthUser is the digest authentication user; empty means User.
 	AuthUser string `xml:"auth-user,omitempty"`
 	// Password is the digest password; required with a registrar.
-	Password string `xml:"password,omitempty"`
+	Password string `xml:"password,omitempty" config:"secret"`
 	// DisplayName is shown to the called party.
 	DisplayName string `xml:"display-name,omitempty"`
 	// Expires is the registration lifetime in seconds; 0 means
@@ -120,7 +126,7 @@ type Account struct {
 // Port is one analog port, <port n="1" account="1">.
 type Port struct {
 	// N is the port number, 1..MaxPorts.
-	N int `xml:"n,attr"`
+	N int `xml:"n,attr" config:"key"`
 	// Account is the id of the account the port uses; each account serves
 	// at most one port.
 	Account string `xml:"account,attr"`

@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -74,12 +75,8 @@ type problem struct {
 
 // source remembers the line of every element and field of a parsed file.
 type source struct {
-	root     int
-	accounts []*elemSource
-	ports    []*elemSource
-	sip      *elemSource
-	prov     *elemSource
-	firmware *elemSource
+	root  int
+	elems [][]*elemSource // by section; the one element of a single section at 0; nil when not from the file
 }
 
 type elemSource struct {
@@ -91,30 +88,32 @@ func newElemSource(line int) *elemSource {
 	return &elemSource{line: line, fields: map[string]int{}}
 }
 
+// newSource makes a source for c's elements, none of them from a file yet.
+func newSource(c *Config, root int) *source {
+	s := &source{root: root, elems: make([][]*elemSource, len(schema.elems)+1)}
+	v := reflect.ValueOf(c).Elem()
+	for _, es := range schema.elems {
+		n := 1
+		if es.list {
+			n = v.Field(es.index).Len()
+		}
+		s.elems[es.sect] = make([]*elemSource, n)
+	}
+	return s
+}
+
 // lineOf finds the line of a location, preferring the field's own line.
 func (s *source) lineOf(sect, idx int, key string) int {
 	if s == nil {
 		return 0
 	}
-	var e *elemSource
-	switch sect {
-	case sectRoot:
+	if sect == sectRoot {
 		return s.root
-	case sectAccount:
-		if idx >= 0 && idx < len(s.accounts) {
-			e = s.accounts[idx]
-		}
-	case sectPort:
-		if idx >= 0 && idx < len(s.ports) {
-			e = s.ports[idx]
-		}
-	case sectSIP:
-		e = s.sip
-	case sectProvisioning:
-		e = s.prov
-	case sectFirmware:
-		e = s.firmware
 	}
+	if sect >= len(s.elems) || idx < 0 || idx >= len(s.elems[sect]) {
+		return 0
+	}
+	e := s.elems[sect][idx]
 	if e == nil {
 		return 0
 	}
@@ -128,15 +127,19 @@ var simpleID = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 
 // path renders a location as loopstart/account[id=1]/user. Accounts whose
 // id is unique and plain are named by id, ports with a unique valid
-// number by n; others by their 1-based position among their siblings.
+// number by n; others by their 1-based position among their siblings,
+// and an element no longer in c (idx < 0) by its name alone.
 func (c *Config) path(sect, idx int, field string) string {
 	var p string
 	switch sect {
 	case sectRoot:
 		p = "loopstart"
 	case sectAccount:
-		p = "loopstart/account[" + strconv.Itoa(idx+1) + "]"
-		if idx < len(c.Accounts) {
+		p = "loopstart/account"
+		if idx >= 0 {
+			p += "[" + strconv.Itoa(idx+1) + "]"
+		}
+		if idx >= 0 && idx < len(c.Accounts) {
 			id := c.Accounts[idx].ID
 			n := 0
 			for _, a := range c.Accounts {
@@ -149,8 +152,11 @@ func (c *Config) path(sect, idx int, field string) string {
 			}
 		}
 	case sectPort:
-		p = "loopstart/port[" + strconv.Itoa(idx+1) + "]"
-		if idx < len(c.Ports) {
+		p = "loopstart/port"
+		if idx >= 0 {
+			p += "[" + strconv.Itoa(idx+1) + "]"
+		}
+		if idx >= 0 && idx < len(c.Ports) {
 			num := c.Ports[idx].N
 			n := 0
 			for _, q := range c.Ports {

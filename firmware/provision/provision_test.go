@@ -120,65 +120,6 @@ func baseConfig(t testing.TB) *config.Config {
 	return c
 }
 
-func TestMerge(t *testing.T) {
-	good := []struct {
-		name, file string
-		check      func(*config.Config) bool
-	}{
-		{"one field", `<loopstart><account id="2"><user>2002</user></account></loopstart>`, func(c *config.Config) bool {
-			return c.Account("2").User == "2002" && c.Account("2").Password == "secret2" && c.Account("1").User == "1001"
-		}},
-		{"new port setting and provisioning", `<?xml version="1.0"?><loopstart><port n="1"><country>de</country></port><provisioning><url>https://p.example/</url></provisioning></loopstart>`,
-			func(c *config.Config) bool {
-				return c.Ports[0].Country == "de" && c.Ports[0].Account == "1" && c.Provisioning.URL == "https://p.example/"
-			}},
-		{"remove", `<loopstart><port n="2" remove="true"/><account id="2" remove="true"/></loopstart>`, func(c *config.Config) bool {
-			return len(c.Ports) == 1 && len(c.Accounts) == 1
-		}},
-		{"escaped text", `<loopstart><account id="1"><password>a&lt;b&amp;c</password></account></loopstart>`, func(c *config.Config) bool {
-			return c.Account("1").Password == "a<b&c"
-		}},
-	}
-	for _, c := range good {
-		got, err := Merge(baseConfig(t), []byte(c.file))
-		if err != nil || !c.check(got) {
-			t.Errorf("%s: %v %+v", c.name, err, got)
-		}
-	}
-	bad := []struct{ name, file, want string }{
-		{"bad xml", `<loopstart><account id="1"></loopstart>`, "malformed XML"},
-		{"truncated", baseXML[:90], "malformed XML"},
-		{"empty", ``, "empty file"},
-		{"invalid value", `<loopstart><account id="1"><expires>5</expires></account></loopstart>`, "loopstart/account[id=1]/expires"},
-		{"unknown element", `<loopstart><acount/></loopstart>`, "acount"},
-		{"wrong root", `<gs_provision/>`, "not <loopstart>"},
-		{"two roots", `<loopstart/><loopstart/>`, "more than one root"},
-	}
-	for _, c := range bad {
-		cur := baseConfig(t)
-		before, _ := cur.Marshal()
-		_, err := Merge(cur, []byte(c.file))
-		after, _ := cur.Marshal()
-		if err == nil || !strings.Contains(err.Error(), c.want) || !bytes.Equal(before, after) {
-			t.Errorf("%s: %v", c.name, err)
-		}
-	}
-}
-
-func FuzzMerge(f *testing.F) {
-	f.Add([]byte(`<loopstart><account id="2"><user>2002</user></account></loopstart>`))
-	f.Add([]byte(baseXML))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		cur := baseConfig(t)
-		c, err := Merge(cur, b)
-		if err == nil {
-			if err := c.Validate(); err != nil {
-				t.Fatalf("merged config invalid: %v", err)
-			}
-		}
-	})
-}
-
 // store is the config in force for Provisioner tests.
 type store struct {
 	mu  sync.Mutex
@@ -189,9 +130,7 @@ type store struct {
 func (s *store) Current() *config.Config {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, _ := s.cur.Marshal()
-	c, _ := config.Parse(bytes.NewReader(b))
-	return c
+	return s.cur.Clone()
 }
 
 func (s *store) Apply(c *config.Config) error {

@@ -365,7 +365,7 @@ func (p *Provisioner) syncFrom(ctx context.Context, servers []*url.URL) (string,
 // use merges, validates and applies one fetched file.
 func (p *Provisioner) use(u *url.URL, data []byte) error {
 	cur := p.opts.Current()
-	next, err := Merge(cur, data)
+	next, err := config.Merge(cur, data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", u.Redacted(), err)
 	}
