@@ -4,8 +4,11 @@
 // real drivers and returns a board.Board. A chip that fails leaves its
 // port with Fault set; the other ports keep working.
 //
-// Not yet run on hardware: the code compiles and is unit-tested up to the
-// point where periph.io opens devices. docs/DRIVERS.md has the wiring.
+// The product reaches it through board/factory, which checks the device
+// files first and opens and starts the PCM highway the chips need; the
+// hwsmoke tool and the tests call Open directly. Not yet run on hardware:
+// the tests run the real drivers against the chip models behind Host.
+// docs/DRIVERS.md has the wiring.
 package hw
 
 import (

@@ -10,6 +10,7 @@ import (
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/drivers/pcm"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
+	"github.com/loopstart/loopstart/drivers/si3215/model"
 	"github.com/loopstart/loopstart/dsp"
 )
 
@@ -345,7 +346,7 @@ func TestBoardPulseDial(t *testing.T) {
 
 func TestBoardFaultyChip(t *testing.T) {
 	var opts Opts
-	opts.Chips[0].ID = 0x0F // revision 15: no chip answers
+	opts.Chips = map[int]model.Opts{1: {ID: 0x0F}} // revision 15: no chip answers
 	m := newMedia(t, opts)
 	if m.b.Ports[0].Fault == nil {
 		t.Fatal("absent chip: no fault on port 1")

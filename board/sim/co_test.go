@@ -222,7 +222,7 @@ func TestFXOLineEvents(t *testing.T) {
 }
 
 func TestFXOFaultLeavesFXSWorking(t *testing.T) {
-	b, err := New(Opts{Clock: &simpcm.VirtualClock{}, FXO: fxoAbsent})
+	b, err := New(Opts{Clock: &simpcm.VirtualClock{}, FXO: map[int]fxomodel.Opts{FXOPort: fxoAbsent}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ var sharedLeaves = []string{module + "/board/simapi"}
 var rules = []rule{
 	{"drivers/", []string{module + "/voice", module + "/webui", module + "/firmware", module + "/board", "github.com/emiago/sipgo", "net/http"},
 		"drivers never import voice/, SIP or net/http", false},
-	{"voice/", []string{module + "/webui", module + "/firmware", module + "/board/sim", module + "/drivers/si3215"},
+	{"voice/", []string{module + "/webui", module + "/firmware", module + "/board/", module + "/drivers/si3215"},
 		"voice/ never imports the web UI, firmware or a concrete board", false},
 	{"voice/", []string{"net/http"}, "voice/ never imports net/http", true},
 	{"board", []string{module + "/voice/line", module + "/voice/sip", module + "/voice/media", module + "/voice/gateway", "github.com/emiago/sipgo", "net/http"},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/loopstart/loopstart/board"
@@ -58,7 +59,7 @@ type Gateway struct {
 	ua    *sip.UA
 	loop  *media.Loop
 	ports []*port
-	start time.Time
+	start atomic.Pointer[time.Time] // set by Run, read by Status
 	byAcc map[string]*port
 }
 
@@ -127,7 +128,8 @@ func (g *Gateway) closeStreams() {
 // Run starts the user agent and the media loop and serves calls until ctx
 // ends; then it hangs up, unregisters and returns.
 func (g *Gateway) Run(ctx context.Context) error {
-	g.start = time.Now()
+	now := time.Now()
+	g.start.Store(&now)
 	defer g.closeStreams()
 	if err := g.ua.Start(ctx); err != nil {
 		return err
@@ -182,8 +184,8 @@ func (g *Gateway) UA() *sip.UA { return g.ua }
 // Status returns a snapshot for the status page; safe from any goroutine.
 func (g *Gateway) Status() status.Status {
 	st := status.Status{Version: g.cfg.Version, Board: g.cfg.Board.Name}
-	if !g.start.IsZero() {
-		st.Uptime = time.Since(g.start).Seconds()
+	if start := g.start.Load(); start != nil {
+		st.Uptime = time.Since(*start).Seconds()
 	}
 	for _, p := range g.ports {
 		st.Ports = append(st.Ports, p.status())
