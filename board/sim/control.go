@@ -3,6 +3,9 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"github.com/loopstart/loopstart/board"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/loopstart/loopstart/board/simapi"
@@ -31,14 +34,13 @@ func (b *Board) line(n int) *CentralOffice {
 	return co
 }
 
-// PortStates implements simapi.Control: the phones, then the FXO line.
+// PortStates implements simapi.Control: every port, in port order.
 func (b *Board) PortStates() []simapi.Port {
 	var out []simapi.Port
-	for _, p := range b.Phones() {
-		out = append(out, p.State())
-	}
-	if co := b.line(FXOPort); co != nil {
-		out = append(out, co.State())
+	for _, port := range b.Ports {
+		if st, err := b.PortState(port.N); err == nil {
+			out = append(out, st)
+		}
 	}
 	return out
 }
@@ -123,7 +125,7 @@ func (b *Board) PSTN(n int, action string, cid *simapi.CallerID) error {
 		if _, err := b.phone(n); err != nil {
 			return err
 		}
-		return fmt.Errorf("%w: port %d is an FXS port; pstn actions need the FXO port %d", simapi.ErrBadRequest, n, FXOPort)
+		return fmt.Errorf("%w: port %d is an FXS port; pstn actions need an FXO port %s", simapi.ErrBadRequest, n, b.fxoPorts())
 	}
 	return badRequest(co.PSTN(action, cid))
 }
@@ -134,4 +136,15 @@ func badRequest(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: %w", simapi.ErrBadRequest, err)
+}
+
+// fxoPorts lists the FXO port numbers for messages ("3", "3, 4").
+func (b *Board) fxoPorts() string {
+	var ns []string
+	for _, port := range b.Ports {
+		if port.Kind == board.KindFXO {
+			ns = append(ns, strconv.Itoa(port.N))
+		}
+	}
+	return strings.Join(ns, ", ")
 }
