@@ -1,3 +1,5 @@
-// Package archtest holds tests that keep the architecture of DESIGN.md true:
-// imports point down only, and every package says what it is for.
+// Package archtest holds tests that keep the architecture true: every
+// package imports only what its layer's entry in the allow-list names
+// (module packages and third-party modules alike), and every package says
+// what it is for.
 package archtest
