@@ -29,6 +29,11 @@ type PortConfig struct {
 	DigitMap string
 	// Codecs lists the codecs in preference order ("pcmu", "pcma", "g722").
 	Codecs []string
+	// Extension is the local number other ports dial to reach this one
+	// ("" for none). A port dialing it calls this port's account directly
+	// through the gateway's own SIP stack, whatever either account's
+	// registrar; a port dialing its own extension gets reorder tone.
+	Extension string
 }
 
 // Config configures a Gateway.
@@ -60,6 +65,7 @@ type Gateway struct {
 	ports []*port
 	start time.Time
 	byAcc map[string]*port
+	byExt map[string]*port // PortConfig.Extension → port
 }
 
 // New builds a gateway: line state machines, RTP sockets and the user agent.
@@ -68,7 +74,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Board == nil {
 		return nil, errors.New("gateway: no board")
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger, byAcc: map[string]*port{}}
+	g := &Gateway{cfg: cfg, log: cfg.Logger, byAcc: map[string]*port{}, byExt: map[string]*port{}}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -88,6 +94,10 @@ func New(cfg Config) (*Gateway, error) {
 		if pc.Account != "" {
 			g.byAcc[pc.Account] = p
 		}
+		if err := g.addExtension(p); err != nil {
+			g.closeStreams()
+			return nil, err
+		}
 	}
 	if err := g.addFXOPorts(); err != nil {
 		g.closeStreams()
@@ -105,6 +115,22 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.ua = ua
 	return g, nil
+}
+
+// addExtension makes p reachable at its configured extension.
+func (g *Gateway) addExtension(p *port) error {
+	ext := p.cfg.Extension
+	if ext == "" {
+		return nil
+	}
+	if p.cfg.Account == "" {
+		return fmt.Errorf("gateway: port %d: extension %s needs an account to be called on", p.cfg.N, ext)
+	}
+	if o := g.byExt[ext]; o != nil {
+		return fmt.Errorf("gateway: ports %d and %d both have extension %s", o.cfg.N, p.cfg.N, ext)
+	}
+	g.byExt[ext] = p
+	return nil
 }
 
 func findPort(b *board.Board, n int) (board.Port, error) {
