@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	simboard "github.com/loopstart/loopstart/board/sim"
@@ -99,8 +100,8 @@ func TestOwnExtension(t *testing.T) {
 	}
 }
 
-// TestExtensionConfigErrors: New refuses a duplicate extension and an
-// extension on a port without an account.
+// TestExtensionConfigErrors: New and CheckConfig refuse a duplicate
+// extension and an extension on a port without an account.
 func TestExtensionConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -115,10 +116,13 @@ func TestExtensionConfigErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer b.Close()
-			_, err = gateway.New(gateway.Config{Board: &b.Board, Ports: tc.ports,
-				SIP: sip.Config{Listen: freeUDP(t), Accounts: []sip.Account{{ID: "1", User: "101"}, {ID: "2", User: "102"}}}})
-			if err == nil {
-				t.Fatal("accepted")
+			cfg := gateway.Config{Board: &b.Board, Ports: tc.ports,
+				SIP: sip.Config{Listen: freeUDP(t), Accounts: []sip.Account{{ID: "1", User: "101"}, {ID: "2", User: "102"}}}}
+			if err := gateway.CheckConfig(cfg); err == nil || !strings.Contains(err.Error(), "extension") {
+				t.Errorf("CheckConfig: %v", err)
+			}
+			if _, err := gateway.New(cfg); err == nil {
+				t.Fatal("New accepted")
 			}
 		})
 	}

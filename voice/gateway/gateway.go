@@ -74,6 +74,9 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Board == nil {
 		return nil, errors.New("gateway: no board")
 	}
+	if err := checkExtensions(cfg.Ports); err != nil {
+		return nil, err
+	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, byAcc: map[string]*port{}, byExt: map[string]*port{}}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -94,9 +97,8 @@ func New(cfg Config) (*Gateway, error) {
 		if pc.Account != "" {
 			g.byAcc[pc.Account] = p
 		}
-		if err := g.addExtension(p); err != nil {
-			g.closeStreams()
-			return nil, err
+		if pc.Extension != "" {
+			g.byExt[pc.Extension] = p
 		}
 	}
 	if err := g.addFXOPorts(); err != nil {
@@ -117,20 +119,23 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// addExtension makes p reachable at its configured extension.
-func (g *Gateway) addExtension(p *port) error {
-	ext := p.cfg.Extension
-	if ext == "" {
-		return nil
+// checkExtensions reports duplicate extensions and extensions on ports
+// without an account (nothing to call them on).
+func checkExtensions(ports []PortConfig) error {
+	var errs []error
+	seen := map[string]int{}
+	for _, pc := range ports {
+		switch n, dup := seen[pc.Extension]; {
+		case pc.Extension == "":
+		case pc.Account == "":
+			errs = append(errs, fmt.Errorf("gateway: port %d: extension %s needs an account to be called on", pc.N, pc.Extension))
+		case dup:
+			errs = append(errs, fmt.Errorf("gateway: ports %d and %d both have extension %s", n, pc.N, pc.Extension))
+		default:
+			seen[pc.Extension] = pc.N
+		}
 	}
-	if p.cfg.Account == "" {
-		return fmt.Errorf("gateway: port %d: extension %s needs an account to be called on", p.cfg.N, ext)
-	}
-	if o := g.byExt[ext]; o != nil {
-		return fmt.Errorf("gateway: ports %d and %d both have extension %s", o.cfg.N, p.cfg.N, ext)
-	}
-	g.byExt[ext] = p
-	return nil
+	return errors.Join(errs...)
 }
 
 func findPort(b *board.Board, n int) (board.Port, error) {
