@@ -29,6 +29,11 @@ type PortConfig struct {
 	DigitMap string
 	// Codecs lists the codecs in preference order ("pcmu", "pcma", "g722").
 	Codecs []string
+	// FlashMin and FlashMax bound a hook flash: outside dialing a break
+	// shorter than FlashMin is ignored, and one of FlashMax or longer is a
+	// hang-up (line.Config FlashMin and HangupMin). Zero takes the line's
+	// defaults, 100 ms and 1.25 s.
+	FlashMin, FlashMax time.Duration
 	// Extension is the local number other ports dial to reach this one
 	// ("" for none). A port dialing it calls this port's account directly
 	// through the gateway's own SIP stack, whatever either account's
@@ -248,7 +253,10 @@ func lineConfig(pc PortConfig) (line.Config, error) {
 	if err != nil {
 		return line.Config{}, fmt.Errorf("gateway: port %d: %w", pc.N, err)
 	}
-	lc := line.Config{Profile: prof}
+	lc := line.Config{Profile: prof, FlashMin: pc.FlashMin, HangupMin: pc.FlashMax}
+	if err := lc.CheckTiming(); err != nil {
+		return line.Config{}, fmt.Errorf("gateway: port %d: %w", pc.N, err)
+	}
 	if pc.DigitMap != "" {
 		dm, err := line.ParseDigitMap(pc.DigitMap)
 		if err != nil {

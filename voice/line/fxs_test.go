@@ -645,6 +645,28 @@ func TestNewFXSConfig(t *testing.T) {
 	}
 }
 
+func TestConfigCheckTiming(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"defaults", Config{}, true},
+		{"us flash window", Config{FlashMin: 300 * ms, HangupMin: sec}, true},
+		{"timed-break recall", Config{PulseBreakMax: 65 * ms, FlashMin: 70 * ms, HangupMin: 130 * ms}, true},
+		{"negative", Config{FlashMin: -1}, false},
+		{"flash above hangup", Config{FlashMin: 2 * sec, HangupMin: sec}, false},
+		{"flash min above default hangup", Config{FlashMin: 2 * sec}, false},
+		{"hangup below default pulse break", Config{HangupMin: 100 * ms, FlashMin: 50 * ms}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.cfg.CheckTiming(); (err == nil) != tt.ok {
+				t.Errorf("CheckTiming: %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
+
 func TestFXSSnapshot(t *testing.T) {
 	r := newRig(t, Config{})
 	r.run(50 * ms)
