@@ -43,14 +43,16 @@ func (g *Gateway) WaitCallMedia(t testing.TB, port int, packets uint64, timeout 
 }
 
 // WaitMediaSteady waits until the current call of each of ports has
-// received a second of audio and its jitter buffer delay and concealed
-// audio have not changed for 500 ms: the start-up transients of the calls
-// are over, so figures read from now on are the steady state's.
+// received a second of audio and has concealed, lost and dropped as late
+// nothing for 500 ms: the start-up transients of the calls (the jitter
+// buffer finding its depth) are over, so figures read from now on are the
+// steady state's.
 func (g *Gateway) WaitMediaSteady(t testing.TB, timeout time.Duration, ports ...int) {
 	t.Helper()
 	type mark struct {
-		buf, concealed float64
-		since          time.Time
+		concealed  float64
+		lost, late uint64
+		since      time.Time
 	}
 	last := map[int]mark{}
 	Eventually(t, timeout, fmt.Sprintf("media of ports %v steady", ports), func() error {
@@ -64,16 +66,16 @@ func (g *Gateway) WaitMediaSteady(t testing.TB, timeout time.Duration, ports ...
 				continue
 			}
 			m, ok := last[n]
-			if !ok || m.buf != c.BufferMS || m.concealed != c.ConcealedMS {
-				m = mark{buf: c.BufferMS, concealed: c.ConcealedMS, since: now}
+			if !ok || m.concealed != c.ConcealedMS || m.lost != c.Lost || m.late != c.Late {
+				m = mark{concealed: c.ConcealedMS, lost: c.Lost, late: c.Late, since: now}
 				last[n] = m
 			}
 			switch {
 			case c.PacketsReceived < 50:
 				unsteady = append(unsteady, fmt.Sprintf("port %d: %d packets received", n, c.PacketsReceived))
 			case now.Sub(m.since) < 500*time.Millisecond:
-				unsteady = append(unsteady, fmt.Sprintf("port %d: buffer %.0f ms, concealed %.0f ms, changed %v ago",
-					n, c.BufferMS, c.ConcealedMS, now.Sub(m.since).Round(time.Millisecond)))
+				unsteady = append(unsteady, fmt.Sprintf("port %d: concealed %.0f ms, lost %d, late %d, changed %v ago",
+					n, c.ConcealedMS, c.Lost, c.Late, now.Sub(m.since).Round(time.Millisecond)))
 			}
 		}
 		if len(unsteady) > 0 {
