@@ -174,8 +174,7 @@ func TestBootFigures(t *testing.T) {
 			r = time.Since(v.started)
 			return nil
 		})
-		time.Sleep(5 * time.Second) // settle, then read the gateway's RSS
-		st := v.mustState()
+		st := v.steadyRSS(30 * time.Second)
 		ui, reg, rss = append(ui, u), append(reg, r), append(rss, st.RSSKiB)
 		t.Logf("boot %d: web UI %v, registered %v, gateway RSS %d KiB", i+1, u.Round(time.Millisecond), r.Round(time.Millisecond), st.RSSKiB)
 		v.proc.Stop()

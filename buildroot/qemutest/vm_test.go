@@ -196,6 +196,34 @@ func (v *vm) mustState() bootState {
 	return st
 }
 
+// steadyRSS waits until the gateway's resident set has stopped growing
+// after start-up (two reads a second apart within 1 % of each other) and
+// returns the boot state of the second read.
+func (v *vm) steadyRSS(timeout time.Duration) bootState {
+	v.t.Helper()
+	var prev, st bootState
+	var prevAt time.Time
+	lab.Eventually(v.t, timeout, "gateway RSS steady", func() error {
+		if !prevAt.IsZero() && time.Since(prevAt) < time.Second {
+			return fmt.Errorf("gateway RSS %d KiB, next read due", prev.RSSKiB)
+		}
+		var err error
+		if st, err = v.state(); err != nil {
+			return err
+		}
+		last := prev
+		prev, prevAt = st, time.Now()
+		if last.RSSKiB == 0 || st.RSSKiB == 0 {
+			return fmt.Errorf("gateway RSS %d KiB, no earlier read to compare", st.RSSKiB)
+		}
+		if d := st.RSSKiB - last.RSSKiB; d*100 > last.RSSKiB || -d*100 > last.RSSKiB {
+			return fmt.Errorf("gateway RSS moved from %d to %d KiB in a second", last.RSSKiB, st.RSSKiB)
+		}
+		return nil
+	})
+	return st
+}
+
 func (v *vm) hook(what string) {
 	v.t.Helper()
 	resp, err := http.Post("http://"+v.hooks+"/test/"+what, "text/plain", nil)

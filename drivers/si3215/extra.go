@@ -2,7 +2,6 @@ package si3215
 
 import (
 	"fmt"
-	"time"
 
 	"periph.io/x/conn/v3/spi"
 )
@@ -119,21 +118,6 @@ func (d *Dev) Diagnostics() (Diagnostics, error) {
 		VBATVolts: float64(v[0]) * 0.376, TipVolts: float64(v[1]) * 0.376, RingVolts: float64(v[2]) * 0.376,
 		LoopMA: float64(v[3]) * 1.1,
 	}, nil
-}
-
-// PollEvent polls the hook like PollHook and classifies the debounced
-// state changes with Opts.Hook: off hook, on hook (a break longer than a
-// flash), hook flash, and pulse-dialed digits (digit 1-9, 0 for ten
-// pulses). It does not allocate.
-func (d *Dev) PollEvent(now time.Duration) (ev HookEvent, digit int, err error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	off, err := d.pollHook(now)
-	if err != nil {
-		return HookNone, 0, err
-	}
-	ev, digit = d.cls.Step(now, off)
-	return ev, digit, nil
 }
 
 // Identity is what Probe reads from a chip.

@@ -88,9 +88,6 @@ type Opts struct {
 	// it, without the pin.
 	Daisy bool
 	Chain int
-	// Hook sets the pulse-dial and hook-flash windows PollEvent classifies
-	// with; zero fields take DefaultHookWindows.
-	Hook HookWindows
 }
 
 // DefaultOpts documents the values New uses for zero fields of Opts. New does
@@ -221,7 +218,6 @@ type Dev struct {
 	ringOff int      // ringing DC offset, volts
 
 	fault error // a power alarm: the port is out of service
-	cls   HookClassifier
 
 	// Hook debounce.
 	hookInit  bool
@@ -278,7 +274,6 @@ func New(c spi.Conn, reset gpio.PinOut, irq gpio.PinIn, opts *Opts) (*Dev, error
 	if o.RingAmplitude == 0 {
 		o.RingAmplitude = defaultRingAmplitude
 	}
-	o.Hook.setDefaults()
 	_, fmtOK := o.Format.PCMF()
 	switch {
 	case !fmtOK:
@@ -289,8 +284,6 @@ func New(c spi.Conn, reset gpio.PinOut, irq gpio.PinIn, opts *Opts) (*Dev, error
 		return nil, fmt.Errorf("si3215 %s: ringing DC offset %d V out of range -45..45", o.Name, o.RingDCOffsetVolts)
 	case o.Daisy && (o.Chain < 0 || o.Chain > 7):
 		return nil, fmt.Errorf("si3215 %s: chain position %d out of range 0-7", o.Name, o.Chain)
-	case !o.Hook.valid():
-		return nil, fmt.Errorf("si3215 %s: hook windows %+v inconsistent", o.Name, o.Hook)
 	}
 	switch {
 	case c == nil:
@@ -306,7 +299,6 @@ func New(c spi.Conn, reset gpio.PinOut, irq gpio.PinIn, opts *Opts) (*Dev, error
 	}
 	d := &Dev{c: c, reset: reset, irq: irq, opts: o, sleep: o.Sleep, line: line,
 		ringVpk: o.RingVoltsPeak, ringOff: o.RingDCOffsetVolts}
-	d.cls.W = o.Hook
 	if d.sleep == nil {
 		d.sleep = time.Sleep
 	}

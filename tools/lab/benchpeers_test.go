@@ -52,7 +52,7 @@ func cpuOver(t *testing.T, window time.Duration, pids ...int) []float64 {
 		}
 		before[i] = v
 	}
-	time.Sleep(window)
+	time.Sleep(window) // the measurement window: CPU time is read at both ends
 	out := make([]float64, len(pids))
 	for i, p := range pids {
 		v, err := cpuTicks(p)
@@ -117,7 +117,7 @@ func TestBenchPeers(t *testing.T) {
 	for port := 1; port <= 2; port++ {
 		placeSRTPCall(t, g, port, bs[port], fmt.Sprint(1002+port), tones[port], float64(500+100*port))
 	}
-	time.Sleep(2 * time.Second) // settle
+	g.WaitMediaSteady(t, 10*time.Second, 1, 2) // call set-up over before the measured window
 	if out := os.Getenv("LOOPSTART_BENCH_PERF"); out != "" {
 		// Profile the gateway during the window (perf report -i FILE).
 		Start(t, dir, "perf", "record", "-F", "499", "-g", "-p", strconv.Itoa(gw), "-o", out, "--", "sleep", strconv.Itoa(secs))

@@ -36,7 +36,9 @@ func TestInteropDTMF(t *testing.T) {
 	placeCall(t, g, 1, b, "1003", 1000)
 
 	t.Run("phone-to-baresip", func(t *testing.T) {
-		time.Sleep(300 * time.Millisecond) // past the call's first 100 ms (media.dtmfSettleFrames)
+		// Past the call's first 100 ms (media.dtmfSettleFrames), where
+		// digits are muted but not sent.
+		g.WaitCallMedia(t, 1, 10, 3*time.Second)
 		g.Dial(t, 1, "5")
 		Eventually(t, 5*time.Second, "baresip gets DTMF 5 as an event", func() error {
 			if !b.hasEventParam("CALL_DTMF_START", "5") {

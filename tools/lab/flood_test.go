@@ -163,7 +163,7 @@ func TestInteropFlood(t *testing.T) {
 	for port := 1; port <= 2; port++ {
 		placeSRTPCall(t, g, port, bs[port], fmt.Sprint(1002+port), tones[port], float64(500+100*port))
 	}
-	time.Sleep(time.Second) // jitter buffers settle
+	g.WaitMediaSteady(t, 10*time.Second, 1, 2) // jitter buffers settled before the baseline
 
 	before := g.Status(t)
 	for port := 1; port <= 2; port++ {
@@ -188,7 +188,7 @@ func TestInteropFlood(t *testing.T) {
 				deaf = append(deaf, fmt.Sprintf("port %d at %.1fs: %v %.1f dBFS", port, time.Since(start).Seconds(), h.TonesHz, h.LevelDBFS))
 			}
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond) // the sampling interval of the hearing check, not a wait
 	}
 	window := time.Since(start)
 	after := g.Status(t)

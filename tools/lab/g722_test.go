@@ -60,7 +60,7 @@ func TestInteropG722(t *testing.T) {
 		placeCall(t, g, 1, b, "1003", 1000) // the phone says 600 Hz, hears 1000 Hz
 		codecIs(t, 1)
 		baresipSaw(t)
-		time.Sleep(1500 * time.Millisecond)
+		g.WaitCallMedia(t, 1, 100, 5*time.Second) // 2 s of the phone's 600 Hz for baresip's recording
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
 		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip sees the BYE")
@@ -68,7 +68,7 @@ func TestInteropG722(t *testing.T) {
 	})
 
 	t.Run("baresip-calls-phone", func(t *testing.T) {
-		time.Sleep(1500 * time.Millisecond) // the line back to idle
+		g.WaitIdle(t, 1) // the line back to idle
 		before := b.EventCount("CALL_CLOSED")
 		recBefore := len(b.Recordings())
 		if err := b.Command("dial", "sip:1001@"+k.Addr); err != nil {
@@ -85,7 +85,7 @@ func TestInteropG722(t *testing.T) {
 		g.WaitHears(t, 1, 5*time.Second, "phone 1 hears baresip's 1000 Hz", 1000)
 		codecIs(t, 1)
 		baresipSaw(t)
-		time.Sleep(1500 * time.Millisecond)
+		g.WaitCallMedia(t, 1, 100, 5*time.Second) // 2 s of the phone's 700 Hz for baresip's recording
 		if err := b.Command("hangup", ""); err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func TestInteropG722(t *testing.T) {
 	})
 
 	t.Run("phone-calls-phone", func(t *testing.T) {
-		time.Sleep(1500 * time.Millisecond)
+		g.WaitIdle(t, 1, 2)
 		g.Hook(t, 1, "off")
 		g.Dial(t, 1, "1002#")
 		Eventually(t, 10*time.Second, "phone 2 rings", func() error {

@@ -50,7 +50,7 @@ func TestInteropFirstCall(t *testing.T) {
 		g.Say(t, 1, []float64{600}, -12)
 		b.WaitEvent(t, "CALL_ESTABLISHED", 0, 10*time.Second, "baresip answers")
 		g.WaitHears(t, 1, 5*time.Second, "phone 1 hears baresip's 1000 Hz", 1000)
-		time.Sleep(1500 * time.Millisecond)
+		g.WaitCallMedia(t, 1, 100, 5*time.Second) // 2 s of the phone's 600 Hz for baresip's recording
 		g.Hook(t, 1, "on")
 		g.Say(t, 1, nil, 0)
 		b.WaitEvent(t, "CALL_CLOSED", before, 5*time.Second, "baresip sees the BYE")
@@ -91,7 +91,7 @@ func TestInteropFirstCall(t *testing.T) {
 			}
 			return nil
 		})
-		time.Sleep(1500 * time.Millisecond)
+		g.WaitCallMedia(t, 1, 100, 5*time.Second) // 2 s of the phone's 700 Hz for baresip's recording
 		if err := b.Command("hangup", ""); err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestInteropFirstCall(t *testing.T) {
 	})
 
 	t.Run("d/phone-calls-phone-through-kamailio", func(t *testing.T) {
-		time.Sleep(1500 * time.Millisecond) // both lines back to idle after the hang-ups above
+		g.WaitIdle(t, 1, 2) // both lines back to idle after the hang-ups above
 		g.Hook(t, 1, "off")
 		g.Dial(t, 1, "1002#")
 		Eventually(t, 10*time.Second, "phone 2 rings", func() error {
@@ -164,7 +164,7 @@ func TestInteropWrongPassword(t *testing.T) {
 	}
 	// No retry storm: over the next 15 s at most one more attempt.
 	n0 := k.Count("REGISTER from 1001")
-	time.Sleep(15 * time.Second)
+	time.Sleep(15 * time.Second) // an observation window: nothing is awaited, attempts are counted over it
 	if n := k.Count("REGISTER from 1001") - n0; n > 2 {
 		t.Errorf("%d REGISTER requests for 1001 in 15 s after the failure: a retry storm", n)
 	}

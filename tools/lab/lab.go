@@ -174,11 +174,11 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() er
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within %v: %v", what, timeout, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // the poll interval
 	}
 }
 
-// waitUDP waits until something answers SIP OPTIONS on addr.
+// waitSIP waits until something answers SIP OPTIONS on addr.
 func waitSIP(addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -199,7 +199,7 @@ func waitSIP(addr string, timeout time.Duration) error {
 		if err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 ") {
 			return nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // between attempts
 	}
 	return errors.New("no SIP answer on " + addr)
 }

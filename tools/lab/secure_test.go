@@ -64,7 +64,21 @@ func TestInteropSecure(t *testing.T) {
 		capDir := t.TempDir()
 		pcap := filepath.Join(capDir, "call.pcap")
 		sniff := Start(t, capDir, "tshark", "-i", "lo", "-n", "-q", "-w", pcap, "-f", "udp port "+rtpPort)
-		time.Sleep(4 * time.Second) // tshark opens the interface, then 2-3 s of media
+		Eventually(t, 10*time.Second, "tshark capturing", func() error {
+			if sniff.Exited() {
+				t.Fatalf("tshark exited:\n%s", tail(sniff.Log(), 20))
+			}
+			if !strings.Contains(sniff.Log(), "Capturing on") {
+				return fmt.Errorf("tshark says %q", tail(sniff.Log(), 5))
+			}
+			return nil
+		})
+		// Then 2 s of media each way under the capture.
+		c = g.callStats(t, 1)
+		if c == nil {
+			t.Fatal("call gone before the capture")
+		}
+		g.WaitCallMedia(t, 1, max(c.PacketsSent, c.PacketsReceived)+100, 5*time.Second)
 		st := g.Status(t)
 		if c := st.Ports[0].Call; c == nil || c.SRTP != "AES_CM_128_HMAC_SHA1_80" || c.PacketsReceived < 50 || c.MOS < 4 || c.AuthFailures != 0 {
 			t.Errorf("call stats in /api/status: %+v", c)
@@ -100,7 +114,7 @@ func TestInteropSecure(t *testing.T) {
 	t.Run("c/baresip-calls-phone-srtp", func(t *testing.T) {
 		before := b.EventCount("CALL_CLOSED")
 		recBefore := len(b.Recordings())
-		time.Sleep(1500 * time.Millisecond)
+		g.WaitIdle(t, 1) // the line back to idle after the hang-up above
 		if err := b.Command("dial", "sip:1001@"+k.TLSAddr+";transport=tls"); err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +127,7 @@ func TestInteropSecure(t *testing.T) {
 		g.Say(t, 1, []float64{700}, -12)
 		g.Hook(t, 1, "off")
 		g.WaitHears(t, 1, 5*time.Second, "phone 1 hears baresip", 1000)
-		time.Sleep(1500 * time.Millisecond)
+		g.WaitCallMedia(t, 1, 100, 5*time.Second) // 2 s of the phone's 700 Hz for baresip's recording
 		if err := b.Command("hangup", ""); err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +139,7 @@ func TestInteropSecure(t *testing.T) {
 
 	t.Run("d/clear-rtp-refused", func(t *testing.T) {
 		plain := StartBaresip(t, BaresipOpts{User: "1004", Password: "secret4", Registrar: k.Addr, SourceWAV: wav})
-		time.Sleep(1500 * time.Millisecond)
+		g.WaitIdle(t, 1, 2) // no call left over from above: a ring now would be this one
 		if err := plain.Command("dial", "sip:1002@"+k.Addr); err != nil {
 			t.Fatal(err)
 		}

@@ -39,6 +39,9 @@ func CheckConfig(cfg Config) error {
 			errs = append(errs, err)
 		}
 	}
+	if err := checkExtensions(cfg.Ports); err != nil {
+		errs = append(errs, err)
+	}
 	sc := cfg.SIP
 	sc.SIPLogger = nil // sip.New would set sipgo's global logger
 	if _, err := sip.New(sc); err != nil {

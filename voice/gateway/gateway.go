@@ -30,6 +30,16 @@ type PortConfig struct {
 	DigitMap string
 	// Codecs lists the codecs in preference order ("pcmu", "pcma", "g722").
 	Codecs []string
+	// FlashMin and FlashMax bound a hook flash: outside dialing a break
+	// shorter than FlashMin is ignored, and one of FlashMax or longer is a
+	// hang-up (line.Config FlashMin and HangupMin). Zero takes the line's
+	// defaults, 100 ms and 1.25 s.
+	FlashMin, FlashMax time.Duration
+	// Extension is the local number other ports dial to reach this one
+	// ("" for none). A port dialing it calls this port's account directly
+	// through the gateway's own SIP stack, whatever either account's
+	// registrar; a port dialing its own extension gets reorder tone.
+	Extension string
 }
 
 // Config configures a Gateway.
@@ -61,6 +71,7 @@ type Gateway struct {
 	ports []*port
 	start atomic.Pointer[time.Time] // set by Run, read by Status
 	byAcc map[string]*port
+	byExt map[string]*port // PortConfig.Extension → port
 }
 
 // New builds a gateway: line state machines, RTP sockets and the user agent.
@@ -69,7 +80,10 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Board == nil {
 		return nil, errors.New("gateway: no board")
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger, byAcc: map[string]*port{}}
+	if err := checkExtensions(cfg.Ports); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: cfg.Logger, byAcc: map[string]*port{}, byExt: map[string]*port{}}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -89,6 +103,9 @@ func New(cfg Config) (*Gateway, error) {
 		if pc.Account != "" {
 			g.byAcc[pc.Account] = p
 		}
+		if pc.Extension != "" {
+			g.byExt[pc.Extension] = p
+		}
 	}
 	if err := g.addFXOPorts(); err != nil {
 		g.closeStreams()
@@ -106,6 +123,25 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.ua = ua
 	return g, nil
+}
+
+// checkExtensions reports duplicate extensions and extensions on ports
+// without an account (nothing to call them on).
+func checkExtensions(ports []PortConfig) error {
+	var errs []error
+	seen := map[string]int{}
+	for _, pc := range ports {
+		switch n, dup := seen[pc.Extension]; {
+		case pc.Extension == "":
+		case pc.Account == "":
+			errs = append(errs, fmt.Errorf("gateway: port %d: extension %s needs an account to be called on", pc.N, pc.Extension))
+		case dup:
+			errs = append(errs, fmt.Errorf("gateway: ports %d and %d both have extension %s", n, pc.N, pc.Extension))
+		default:
+			seen[pc.Extension] = pc.N
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func findPort(b *board.Board, n int) (board.Port, error) {
@@ -219,7 +255,10 @@ func lineConfig(pc PortConfig) (line.Config, error) {
 	if err != nil {
 		return line.Config{}, fmt.Errorf("gateway: port %d: %w", pc.N, err)
 	}
-	lc := line.Config{Profile: prof}
+	lc := line.Config{Profile: prof, FlashMin: pc.FlashMin, HangupMin: pc.FlashMax}
+	if err := lc.CheckTiming(); err != nil {
+		return line.Config{}, fmt.Errorf("gateway: port %d: %w", pc.N, err)
+	}
 	if pc.DigitMap != "" {
 		dm, err := line.ParseDigitMap(pc.DigitMap)
 		if err != nil {

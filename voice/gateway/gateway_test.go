@@ -43,6 +43,13 @@ func freeUDP(t *testing.T) string {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
+	return newRigWith(t, []sip.Account{{ID: "1", User: "101"}, {ID: "2", User: "102"}},
+		[]gateway.PortConfig{{N: 1, Account: "1", DigitMap: "(1xx)"}, {N: 2, Account: "2", DigitMap: "(1xx)"}})
+}
+
+// newRigWith is newRig with the given accounts and ports.
+func newRigWith(t *testing.T, accounts []sip.Account, ports []gateway.PortConfig) *rig {
+	t.Helper()
 	r := &rig{t: t, clock: &simpcm.VirtualClock{}, pace: make(chan bool), done: make(chan error, 1)}
 	r.clock.Allow(0)
 	b, err := simboard.New(simboard.Opts{Clock: r.clock})
@@ -55,14 +62,9 @@ func newRig(t *testing.T) *rig {
 		log = slog.Default()
 	}
 	r.gw, err = gateway.New(gateway.Config{
-		Board: &b.Board,
-		SIP: sip.Config{Listen: freeUDP(t), UserAgent: "loopstart-test", Logger: log, Accounts: []sip.Account{
-			{ID: "1", User: "101"}, {ID: "2", User: "102"},
-		}},
-		Ports: []gateway.PortConfig{
-			{N: 1, Account: "1", DigitMap: "(1xx)"},
-			{N: 2, Account: "2", DigitMap: "(1xx)"},
-		},
+		Board:  &b.Board,
+		SIP:    sip.Config{Listen: freeUDP(t), UserAgent: "loopstart-test", Logger: log, Accounts: accounts},
+		Ports:  ports,
 		Logger: log,
 	})
 	if err != nil {

@@ -160,7 +160,7 @@ func (p *port) control(ctx context.Context) {
 					continue
 				}
 				log.Info("dialing", "number", ev.Number)
-				c, err := p.g.ua.Dial(ctx, p.cfg.Account, ev.Number, p.localMedia())
+				c, err := p.dial(ctx, ev.Number)
 				if err != nil {
 					log.Warn("call failed", "number", ev.Number, "err", err)
 					p.onLoop(p.line.Reorder)
@@ -244,6 +244,23 @@ func (p *port) control(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// errOwnExtension refuses a call from a port to its own extension.
+var errOwnExtension = errors.New("the port's own extension")
+
+// dial calls number: another port's extension directly through the
+// gateway's own SIP stack, whatever the port's registrar, and anything else
+// through the port's account.
+func (p *port) dial(ctx context.Context, number string) (*sip.Call, error) {
+	if callee := p.g.byExt[number]; callee != nil {
+		if callee == p {
+			return nil, errOwnExtension
+		}
+		p.g.log.Info("calling a local extension", "port", p.cfg.N, "extension", number, "callee_port", callee.cfg.N)
+		return p.g.ua.DialAccount(ctx, p.cfg.Account, callee.cfg.Account, p.localMedia())
+	}
+	return p.g.ua.Dial(ctx, p.cfg.Account, number, p.localMedia())
 }
 
 // startMedia starts the RTP stream with the call's negotiated media and

@@ -76,6 +76,11 @@ type Config struct {
 	PulseDigitGap time.Duration
 }
 
+// CheckTiming reports whether the config's durations are consistent (none
+// negative; with the defaults for zero ones, FlashMin below HangupMin and
+// PulseBreakMax in [20 ms, HangupMin)), as NewFXS would find them.
+func (c Config) CheckTiming() error { return c.setDefaults() }
+
 func (c *Config) setDefaults() error {
 	for _, f := range []struct {
 		name string

@@ -263,6 +263,16 @@ func wantEventAt(kind EventKind, number string, after time.Duration) step {
 	}}
 }
 
+// wantDigits checks the digits the line has collected so far.
+func wantDigits(digits string) step {
+	return step{"want digits " + digits, func(r *rig) {
+		r.t.Helper()
+		if got := r.line.Digits(); got != digits {
+			r.t.Errorf("at %v: digits %q, want %q", r.now, got, digits)
+		}
+	}}
+}
+
 func noEvent() step {
 	return step{"no event", func(r *rig) {
 		r.t.Helper()
@@ -407,6 +417,29 @@ func TestFXSScenarios(t *testing.T) {
 		{"flash while dialing is not a pulse", nil, with(offHook, dtmf("5"), breakFor(400*ms),
 			wantEvent(EventFlash, "", 0), wantState(StateDialing))},
 		{"glitch ignored", nil, with(offHook, breakFor(10*ms), wantState(StateDialTone), noEvent())},
+		// Hook timing: the sequences the driver-level classifier
+		// (si3215.HookClassifier, now gone) was tested with (10 pps
+		// pulses: 60 ms break, 40 ms make).
+		{"hook off", nil, with(offHook, wait(100*ms), noEvent())},
+		{"hook pulse digit 3", nil, with(offHook, wait(200*ms), pulses("3"), wait(400*ms),
+			wantDigits("3"), wantState(StateDialing), noEvent())},
+		{"hook pulse digit 0", nil, with(offHook, wait(200*ms), pulses("0"), wait(400*ms),
+			wantDigits("0"), wantState(StateDialing), noEvent())},
+		{"hook flash at dial tone", nil, with(offHook, wait(200*ms), breakFor(500*ms), wantEvent(EventFlash, "", 0),
+			wait(200*ms), noEvent())},
+		{"hook hang-up", nil, with(offHook, wait(200*ms), mark(), hook(false), wait(1500*ms),
+			wantEventAt(EventHangup, "", 1250*ms), wantState(StateIdle), noEvent())},
+		{"hook break between pulse and flash ignored", func(t *testing.T) Config { return Config{FlashMin: 300 * ms} },
+			with(offHook, wait(200*ms), breakFor(200*ms), wait(500*ms), wantState(StateDialTone), wantDigits(""), noEvent())},
+		{"hook timed-break recall", func(t *testing.T) Config {
+			// Europe: a recall (flash) is a 70-130 ms break, just above
+			// a dial pulse's.
+			return Config{PulseBreakMax: 65 * ms, FlashMin: 70 * ms, HangupMin: 130 * ms}
+		}, with(offHook, wait(200*ms), breakFor(100*ms), wantEvent(EventFlash, "", 0), wait(300*ms),
+			mark(), hook(false), wait(200*ms), wantEventAt(EventHangup, "", 130*ms), wantState(StateIdle), noEvent())},
+		{"hook pulses then hang-up", func(t *testing.T) Config { return Config{HangupMin: sec} },
+			with(offHook, wait(300*ms), pulses("2"), wait(500*ms), wantDigits("2"),
+				mark(), hook(false), wait(1200*ms), wantEventAt(EventHangup, "", sec), wantState(StateIdle), noEvent())},
 		{"ring cadence us", nil, []step{mark(),
 			do("ring", func(l *FXS) {
 				if !l.Ring("1001", "Alice") {
@@ -594,6 +627,7 @@ func TestNewFXSConfig(t *testing.T) {
 		{"negative", &fakePort{}, Config{InterDigitLong: -1}, false},
 		{"flash above hangup", &fakePort{}, Config{FlashMin: 2 * sec, HangupMin: sec}, false},
 		{"pulse above hangup", &fakePort{}, Config{PulseBreakMax: 2 * sec}, false},
+		{"flash min above default hangup", &fakePort{}, Config{FlashMin: 2 * sec}, false},
 		{"odd cadence", &fakePort{}, Config{Profile: odd}, false},
 		{"zero cadence step", &fakePort{}, Config{Profile: zero}, false},
 		{"no cadence", &fakePort{}, Config{Profile: &dsp.Profile{Country: "xx"}}, true},
@@ -606,6 +640,28 @@ func TestNewFXSConfig(t *testing.T) {
 			}
 			if err == nil && (l.State() != StateIdle || l.Port() != 1) {
 				t.Errorf("new line state %v port %d", l.State(), l.Port())
+			}
+		})
+	}
+}
+
+func TestConfigCheckTiming(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"defaults", Config{}, true},
+		{"us flash window", Config{FlashMin: 300 * ms, HangupMin: sec}, true},
+		{"timed-break recall", Config{PulseBreakMax: 65 * ms, FlashMin: 70 * ms, HangupMin: 130 * ms}, true},
+		{"negative", Config{FlashMin: -1}, false},
+		{"flash above hangup", Config{FlashMin: 2 * sec, HangupMin: sec}, false},
+		{"flash min above default hangup", Config{FlashMin: 2 * sec}, false},
+		{"hangup below default pulse break", Config{HangupMin: 100 * ms, FlashMin: 50 * ms}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.cfg.CheckTiming(); (err == nil) != tt.ok {
+				t.Errorf("CheckTiming: %v, want ok=%v", err, tt.ok)
 			}
 		})
 	}

@@ -207,6 +207,70 @@ func peerName(display string, uri sipmsg.Uri) string {
 // sip:<target>@<registrar>; in direct mode to sip:<target>@<our listen
 // address>. It returns once the INVITE is sent; progress arrives on Events.
 func (u *UA) Dial(ctx context.Context, accountID, target string, local LocalMedia) (*Call, error) {
+	acct, err := u.dialAccount(accountID)
+	if err != nil {
+		return nil, err
+	}
+	recipient, err := u.targetURI(acct, target)
+	if err != nil {
+		return nil, err
+	}
+	to := sipmsg.Uri{Scheme: "sip", User: recipient.User, Host: recipient.Host, Port: recipient.Port}
+	if acct.Registrar != "" {
+		to.Port = 0 // the AOR of the callee
+	}
+	if local.SRTP == "" {
+		local.SRTP = acct.SRTP
+	}
+	return u.dial(ctx, acct, recipient, to, acct.Transport, local)
+}
+
+// DialAccount places a call from account accountID to another of this UA's
+// own accounts, calleeID, directly: an INVITE over UDP to the UA's own
+// listen address for the callee's user, whatever registrar or transport
+// either account has, so a call between two local extensions never leaves
+// the UA. The offer is SRTP when either account asks for it (the stricter
+// policy of the two) unless local.SRTP says otherwise. It returns once the
+// INVITE is sent; progress arrives on Events.
+func (u *UA) DialAccount(ctx context.Context, accountID, calleeID string, local LocalMedia) (*Call, error) {
+	acct, err := u.dialAccount(accountID)
+	if err != nil {
+		return nil, err
+	}
+	callee := u.account(calleeID)
+	if callee == nil {
+		return nil, fmt.Errorf("%w %q", ErrUnknownAccount, calleeID)
+	}
+	host := "127.0.0.1"
+	if ap := u.Addr(); ap.IsValid() && !ap.Addr().IsUnspecified() {
+		host = ap.Addr().String()
+	}
+	recipient := sipmsg.Uri{Scheme: "sip", User: callee.User, Host: host, Port: u.port}
+	if local.SRTP == "" {
+		local.SRTP = stricterSRTP(acct.SRTP, callee.SRTP)
+	}
+	return u.dial(ctx, acct, recipient, recipient, "udp", local)
+}
+
+// stricterSRTP returns the stricter of two SRTP policies.
+func stricterSRTP(a, b string) string {
+	rank := func(p string) int {
+		switch p {
+		case SRTPMandatory:
+			return 2
+		case SRTPOptional:
+			return 1
+		}
+		return 0
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+// dialAccount returns the calling account once the UA can place calls.
+func (u *UA) dialAccount(accountID string) (*Account, error) {
 	if u.closing.Load() {
 		return nil, ErrClosed
 	}
@@ -217,36 +281,32 @@ func (u *UA) Dial(ctx context.Context, accountID, target string, local LocalMedi
 	if acct == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownAccount, accountID)
 	}
+	return acct, nil
+}
+
+// dial sends the INVITE from acct to recipient (To: to) over transport tp
+// and starts the call's goroutine.
+func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Uri, tp string, local LocalMedia) (*Call, error) {
 	prefs, err := normalizeCodecs(local.Codecs)
 	if err != nil {
 		return nil, err
-	}
-	recipient, err := u.targetURI(acct, target)
-	if err != nil {
-		return nil, err
-	}
-	if local.SRTP == "" {
-		local.SRTP = acct.SRTP
 	}
 	sessID := newSessionID()
 	body, offered, err := buildOfferSRTP(local, sessID, sessID)
 	if err != nil {
 		return nil, err
 	}
-	l := u.legs[acct.Transport]
+	l := u.legs[tp]
 	req := sipmsg.NewRequest(sipmsg.INVITE, recipient)
-	if acct.Transport != "udp" {
-		req.SetTransport(strings.ToUpper(acct.Transport))
+	if tp != "udp" {
+		req.SetTransport(strings.ToUpper(tp))
 	}
 	from := &sipmsg.FromHeader{DisplayName: acct.Display, Address: u.aor(acct), Params: sipmsg.NewParams()}
 	from.Params.Add("tag", sipmsg.GenerateTagN(16))
-	to := &sipmsg.ToHeader{Address: sipmsg.Uri{Scheme: "sip", User: recipient.User, Host: recipient.Host, Port: recipient.Port}}
-	if acct.Registrar != "" {
-		to.Address.Port = 0 // the AOR of the callee
-	}
+	to := &sipmsg.ToHeader{Address: toURI}
 	req.AppendHeader(from)
 	req.AppendHeader(to)
-	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contactURI(acct.User, acct.Transport)})
+	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contactURI(acct.User, tp)})
 	req.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
 	req.AppendHeader(u.userAgentHeader())
 	ct := sipmsg.ContentTypeHeader("application/sdp")
