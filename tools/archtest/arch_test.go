@@ -61,6 +61,7 @@ var rules = []rule{
 	{"board", []string{module + "/voice/line", module + "/voice/sip", module + "/voice/media", module + "/voice/gateway", "github.com/emiago/sipgo", "net/http"},
 		"board/ sits below voice/", false},
 	{"firmware/config", []string{module + "/"}, "firmware/config imports the standard library only", false},
+	{"firmware/health", []string{module + "/"}, "firmware/health imports the standard library only", false},
 	{"webui", []string{module + "/board", module + "/drivers", "github.com/emiago/sipgo"}, "webui reaches the board only through interfaces", false},
 }
 
