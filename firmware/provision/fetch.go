@@ -1,7 +1,7 @@
 package provision
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -22,14 +22,24 @@ import (
 // the next candidate is tried.
 var ErrNotFound = errors.New("file not found")
 
-// MaxFile bounds a fetched file, in bytes.
+// MaxFile bounds a fetched file (Fetch), in bytes.
 const MaxFile = 1 << 20
 
-// Fetcher gets files over tftp://, http:// and https://.
+// DefaultTimeout bounds one Fetch when Fetcher.Timeout is 0.
+const DefaultTimeout = 15 * time.Second
+
+// DefaultStreamTimeout bounds a whole Open transfer (a firmware image)
+// when Fetcher.StreamTimeout is 0.
+const DefaultStreamTimeout = 10 * time.Minute
+
+// Fetcher gets files over tftp://, http:// and https://. Both of its
+// ways in, Fetch (a configuration file, whole and bounded by MaxFile) and
+// Open (a firmware image, streamed), go through one transfer path: the
+// same credentials, certificate checks, User-Agent and TFTP settings.
 type Fetcher struct {
 	// Roots are the CAs trusted for https://; nil means the system's.
 	Roots *x509.CertPool
-	// Timeout bounds one fetch; 0 means 15 s.
+	// Timeout bounds one Fetch; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// UserAgent is sent to HTTP servers (PBXs identify devices by it).
 	UserAgent string
@@ -37,31 +47,72 @@ type Fetcher struct {
 	StreamTimeout time.Duration
 }
 
-// Fetch gets the file at u. Credentials in u (user:password@) answer an
-// HTTP digest or basic challenge; they are never sent unasked.
+// Fetch gets the file at u whole: the Open stream read up to MaxFile
+// bytes within Timeout. Credentials in u (user:password@) answer an HTTP
+// digest or basic challenge; they are never sent unasked.
 func (f *Fetcher) Fetch(ctx context.Context, u *url.URL) ([]byte, error) {
-	timeout := f.Timeout
-	if timeout == 0 {
-		timeout = 15 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	switch u.Scheme {
-	case "tftp":
-		return f.tftp(ctx, u, timeout)
-	case "http", "https":
-		return f.http(ctx, u)
-	}
-	return nil, fmt.Errorf("scheme %s not supported", u.Scheme)
-}
-
-func (f *Fetcher) http(ctx context.Context, u *url.URL) ([]byte, error) {
-	res, err := f.httpGet(ctx, u)
+	rc, err := f.open(ctx, u, cmp.Or(f.Timeout, DefaultTimeout))
 	if err != nil {
 		return nil, err
 	}
-	defer res.Body.Close()
-	return readLimited(res.Body)
+	defer rc.Close()
+	return readLimited(rc, MaxFile)
+}
+
+// Open streams the file at u (tftp, http, https, as Fetch) without a
+// size limit of its own: the reader's consumer bounds it. Closing the
+// reader early ends the transfer. The whole transfer is bounded by
+// StreamTimeout.
+func (f *Fetcher) Open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+	return f.open(ctx, u, cmp.Or(f.StreamTimeout, DefaultStreamTimeout))
+}
+
+// open is the one transfer path: it starts the transfer of u and returns
+// its data as a stream that ends, at the latest, timeout from now.
+// Closing the stream ends the transfer.
+func (f *Fetcher) open(ctx context.Context, u *url.URL, timeout time.Duration) (io.ReadCloser, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	var rc io.ReadCloser
+	var err error
+	switch u.Scheme {
+	case "http", "https":
+		var res *http.Response
+		if res, err = f.httpGet(ctx, u); err == nil {
+			rc = res.Body
+		}
+	case "tftp":
+		rc, err = f.tftpOpen(ctx, u, timeout)
+	default:
+		err = fmt.Errorf("scheme %s not supported", u.Scheme)
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &cancelCloser{ReadCloser: rc, ctx: ctx, cancel: cancel}, nil
+}
+
+// cancelCloser ends the transfer's context when the stream is closed, and
+// never reports the end of a transfer that its context cut short as a
+// complete file.
+type cancelCloser struct {
+	io.ReadCloser
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (c *cancelCloser) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	if err == io.EOF && c.ctx.Err() != nil {
+		err = fmt.Errorf("transfer cut short: %w", c.ctx.Err())
+	}
+	return n, err
+}
+
+func (c *cancelCloser) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // httpGet sends the GET (answering an auth challenge with the URL's
@@ -137,18 +188,22 @@ func describeNetErr(err error) error {
 	return fmt.Errorf("unreachable: %w", err)
 }
 
-func readLimited(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxFile+1))
+// readLimited reads r whole, failing when it holds more than limit bytes.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("transfer broke off: %w", err)
 	}
-	if len(b) > MaxFile {
-		return nil, fmt.Errorf("file larger than %d bytes", MaxFile)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("file larger than %d bytes", limit)
 	}
 	return b, nil
 }
 
-func (f *Fetcher) tftp(ctx context.Context, u *url.URL, timeout time.Duration) ([]byte, error) {
+// tftpOpen starts a TFTP read and returns its data as a stream; the
+// transfer ends with ctx. Each packet waits at most timeout/3 (2 s at
+// most) for its answer, three times.
+func (f *Fetcher) tftpOpen(ctx context.Context, u *url.URL, timeout time.Duration) (io.ReadCloser, error) {
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "69")
@@ -159,53 +214,44 @@ func (f *Fetcher) tftp(ctx context.Context, u *url.URL, timeout time.Duration) (
 	}
 	c.SetTimeout(min(timeout/3, 2*time.Second))
 	c.SetRetries(3)
+	c.SetBlockSize(1428)
 	name := strings.TrimPrefix(u.Path, "/")
 	type result struct {
-		b   []byte
+		wt  io.WriterTo
 		err error
 	}
-	done := make(chan result, 1)
+	started := make(chan result, 1)
 	go func() {
 		wt, err := c.Receive(name, "octet")
-		if err != nil {
-			done <- result{nil, err}
-			return
-		}
-		var buf bytes.Buffer
-		_, err = wt.WriteTo(&limitWriter{w: &buf, n: MaxFile + 1})
-		done <- result{buf.Bytes(), err}
+		started <- result{wt, err}
 	}()
+	var r result
 	select {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("tftp %s: unreachable: %w", host, ctx.Err())
-	case r := <-done:
-		if r.err != nil {
-			msg := strings.ToLower(r.err.Error())
-			if strings.Contains(msg, "not found") || strings.Contains(msg, "code: 1") {
-				return nil, ErrNotFound
-			}
-			if strings.Contains(msg, "timeout") || strings.Contains(msg, "refused") {
-				return nil, fmt.Errorf("tftp %s: unreachable: %w", host, r.err)
-			}
-			return nil, fmt.Errorf("tftp %s: %w", host, r.err)
-		}
-		if len(r.b) > MaxFile {
-			return nil, fmt.Errorf("file larger than %d bytes", MaxFile)
-		}
-		return r.b, nil
+	case r = <-started:
 	}
-}
-
-// limitWriter fails once more than n bytes were written.
-type limitWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if len(p) > l.n {
-		return 0, fmt.Errorf("file larger than %d bytes", MaxFile)
+	if r.err != nil {
+		msg := strings.ToLower(r.err.Error())
+		switch {
+		case strings.Contains(msg, "not found") || strings.Contains(msg, "code: 1"):
+			return nil, ErrNotFound
+		case strings.Contains(msg, "timeout") || strings.Contains(msg, "refused"):
+			return nil, fmt.Errorf("tftp %s: unreachable: %w", host, r.err)
+		}
+		return nil, fmt.Errorf("tftp %s: %w", host, r.err)
 	}
-	l.n -= len(p)
-	return l.w.Write(p)
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := r.wt.WriteTo(pw)
+		if err != nil {
+			err = fmt.Errorf("tftp %s: %w", host, err)
+		}
+		pw.CloseWithError(err)
+	}()
+	go func() {
+		<-ctx.Done()
+		pr.CloseWithError(fmt.Errorf("tftp %s: %w", host, ctx.Err()))
+	}()
+	return pr, nil
 }

@@ -299,10 +299,7 @@ func (p *Provisioner) syncFirmware(ctx context.Context) {
 }
 
 func (p *Provisioner) firmware(ctx context.Context, raw string) string {
-	u, err := url.Parse(p.opts.Identity.Expand(raw))
-	if err == nil {
-		_, err = parseServer(u.String())
-	}
+	u, err := parseServer(p.opts.Identity.Expand(raw))
 	if err != nil {
 		p.log.Warn("provisioning: bad firmware url", "url", raw, "err", err)
 		return "bad firmware url: " + err.Error()

@@ -33,6 +33,7 @@ func TestSyncTFTP(t *testing.T) {
 		"bad/loopstart.xml":          `<loopstart><account id="1"><user>3001`,
 		"invalid/loopstart.xml":      `<loopstart><port n="1"><country>atlantis</country></port></loopstart>`,
 		"fw.img":                     strings.Repeat("0123456789abcdef", 20_000), // streamed by Open
+		"big.xml":                    strings.Repeat("b", MaxFile+1),             // too big for Fetch
 	} {
 		p := filepath.Join(dir, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -89,6 +90,20 @@ func TestSyncTFTP(t *testing.T) {
 			}
 		})
 	}
+	t.Run("fetch is bounded, open is not", func(t *testing.T) {
+		u, _ := url.Parse(base + "big.xml")
+		if b, err := (&Fetcher{Timeout: 10 * time.Second}).Fetch(context.Background(), u); err == nil || !strings.Contains(err.Error(), "file larger than") {
+			t.Errorf("Fetch: %d bytes, %v", len(b), err)
+		}
+		rc, err := (&Fetcher{}).Open(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		if n, err := io.Copy(io.Discard, rc); err != nil || n != MaxFile+1 {
+			t.Errorf("Open: %d bytes, %v", n, err)
+		}
+	})
 	t.Run("stream a large file", func(t *testing.T) {
 		u, _ := url.Parse(base + "fw.img")
 		rc, err := (&Fetcher{}).Open(context.Background(), u)

@@ -62,260 +62,435 @@ const CrashFileName = "last-crash.txt"
 
 // Boot is `loopstart boot`: it brings the board up, runs and supervises the
 // gateway, pets the watchdog, and returns only after a reboot or power-off
-// request could not be carried out.
+// request could not be carried out. The steps, in order:
+//
+//	mountFS        kernel file systems, the kernel command line, the host name
+//	loadModules    the image's kernel modules in dependency order
+//	runSelfTests   loopstart.selftest=... before anything else starts
+//	startNetwork   loopback, then the network and the data partition in parallel
+//	startSyslog    remote syslog (command line, else DHCP option 7)
+//	startNTP       the clock (command line, else DHCP option 42), in the background
+//	supervise      `loopstart run`, restarted when it ends
+//	serveControl   the control socket, and the test hooks when asked for
+//	armWatchdog    the hardware watchdog
+//	watch          pet the watchdog while the media loop makes progress,
+//	               until a reboot or power-off request
+//	Shutdown       stop the gateway, unmount, reboot or power off
 func Boot(ctx context.Context, o BootOptions) error {
-	t0 := time.Now()
-	con := o.Console
-	if con == nil {
-		con = os.Stderr
-	}
-	var logOut io.Writer = con
-	var logMu sync.Mutex
-	lw := writerFunc(func(p []byte) (int, error) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return logOut.Write(p)
-	})
-	log := slog.New(slog.NewTextHandler(lw, nil)).With("proc", "boot")
-	st := &bootState{Version: o.Version, BootedAt: t0, Watchdog: "off"}
-	var stMu sync.Mutex
-	problem := func(err error) {
-		log.Error("boot", "err", err)
-		stMu.Lock()
-		st.Problems = append(st.Problems, err.Error())
-		stMu.Unlock()
-	}
+	b := newBooter(o)
+	b.mountFS()
+	b.loadModules()
+	b.runSelfTests(ctx)
+	b.startNetwork(ctx)
+	b.startSyslog()
+	b.startNTP()
+	stopSup := b.supervise(ctx)
+	defer stopSup()
+	b.serveControl(ctx)
+	b.armWatchdog()
+	action := b.watch(ctx)
+	b.log.Info("shutting down", "action", action)
+	return Shutdown(action, func() { stopSup(); waitStopped(b.sup, 6*time.Second) }, b.set.DataDir, b.wd, b.log)
+}
 
-	if err := MountBase(); err != nil {
-		problem(err)
+// booter is one run of Boot: the settings, the boot state, and the
+// system calls each step makes, which the tests replace.
+type booter struct {
+	o   BootOptions
+	t0  time.Time
+	con io.Writer
+	log *slog.Logger
+
+	logMu  sync.Mutex
+	logOut io.Writer // the console, and the remote syslog once there is one
+	// childOut receives the gateway's output (console, syslog).
+	childOut io.Writer
+
+	stMu sync.Mutex
+	st   *bootState
+
+	set    Settings
+	net    *NetState
+	sipIP  string
+	sup    *Supervisor
+	wd     *Watchdog
+	health *LoopHealth
+	power  chan PowerAction
+
+	// The system the steps act on; newBooter sets the real one.
+	cmdlinePath   string
+	mountBase     func() error
+	setHostname   func(string) error
+	modulesDir    string
+	loadMods      func(dir string) ([]ModuleLoad, error)
+	selfTest      func(ctx context.Context, binary, name string, out io.Writer) (string, bool)
+	upLoopback    func() error
+	network       func(ctx context.Context) *NetState
+	mountData     func(dev, dir, mkfs string, wait time.Duration) (bool, error)
+	mountTmpData  func(dir string) error
+	setClock      func(server string, timeout time.Duration) (time.Duration, error)
+	controlSocket string
+	healthSocket  string
+	openWatchdog  func(dev string, timeout time.Duration) (*Watchdog, error)
+	tick          time.Duration // how often watch checks the loop
+	grace         time.Duration // how long a new gateway may take to start its loop
+}
+
+func newBooter(o BootOptions) *booter {
+	b := &booter{
+		o: o, t0: time.Now(), con: o.Console,
+		cmdlinePath: "/proc/cmdline", mountBase: MountBase,
+		setHostname: func(h string) error { return unix.Sethostname([]byte(h)) },
+		modulesDir:  ModulesDir, loadMods: LoadModules, selfTest: RunSelfTest,
+		upLoopback: UpLoopback, mountData: MountData, mountTmpData: MountTmpData,
+		setClock: SetClockNTP, controlSocket: ControlSocket, healthSocket: HealthSocket,
+		openWatchdog: OpenWatchdog, tick: time.Second, grace: 15 * time.Second,
+		set: DefaultSettings(), sipIP: "0.0.0.0",
 	}
-	cmdline := o.Cmdline
+	b.network = b.bringUpNetwork
+	if b.con == nil {
+		b.con = os.Stderr
+	}
+	b.logOut, b.childOut = b.con, b.con
+	lw := writerFunc(func(p []byte) (int, error) {
+		b.logMu.Lock()
+		defer b.logMu.Unlock()
+		return b.logOut.Write(p)
+	})
+	b.log = slog.New(slog.NewTextHandler(lw, nil)).With("proc", "boot")
+	b.st = &bootState{Version: o.Version, BootedAt: b.t0, Watchdog: "off"}
+	return b
+}
+
+// problem logs err and keeps it in the boot state.
+func (b *booter) problem(err error) {
+	b.log.Error("boot", "err", err)
+	b.stMu.Lock()
+	b.st.Problems = append(b.st.Problems, err.Error())
+	b.stMu.Unlock()
+}
+
+// state is a snapshot of the boot state with the gateway's.
+func (b *booter) state() bootState {
+	b.stMu.Lock()
+	defer b.stMu.Unlock()
+	c := *b.st
+	if b.sup != nil {
+		c.Gateway = b.sup.State()
+		if c.Gateway.Pid != 0 {
+			c.GatewayRSS = rssKiB(c.Gateway.Pid)
+		}
+	}
+	return c
+}
+
+// mountFS mounts the kernel file systems, reads the settings from the
+// kernel command line and sets the host name.
+func (b *booter) mountFS() {
+	if err := b.mountBase(); err != nil {
+		b.problem(err)
+	}
+	cmdline := b.o.Cmdline
 	if cmdline == "" {
-		b, _ := os.ReadFile("/proc/cmdline")
-		cmdline = string(b)
+		c, _ := os.ReadFile(b.cmdlinePath)
+		cmdline = string(c)
 	}
 	set, errs := ParseCmdline(cmdline)
 	for _, err := range errs {
-		problem(err)
+		b.problem(err)
 	}
-	_ = unix.Sethostname([]byte("loopstart"))
-	mods, err := LoadModules(ModulesDir)
+	b.set = set
+	_ = b.setHostname("loopstart")
+}
+
+// loadModules loads the image's kernel modules and logs the slow ones.
+func (b *booter) loadModules() {
+	mods, err := b.loadMods(b.modulesDir)
 	if err != nil {
-		problem(err)
+		b.problem(err)
 	}
-	var slow []string
+	names, slow := moduleSummary(mods)
+	b.st.Modules = append(b.st.Modules, names...)
+	b.log.Info("modules loaded", "n", len(mods), "ms", time.Since(b.t0).Milliseconds(), "slow", slow)
+}
+
+// moduleSummary returns the modules' names and, as name:Nms, those that
+// took 20 ms or more to load.
+func moduleSummary(mods []ModuleLoad) (names, slow []string) {
 	for _, m := range mods {
-		st.Modules = append(st.Modules, m.Name)
+		names = append(names, m.Name)
 		if m.Took >= 20*time.Millisecond {
 			slow = append(slow, fmt.Sprintf("%s:%dms", m.Name, m.Took.Milliseconds()))
 		}
 	}
-	log.Info("modules loaded", "n", len(mods), "ms", time.Since(t0).Milliseconds(), "slow", slow)
-	for _, name := range set.SelfTest {
-		line, pass := RunSelfTest(ctx, o.Binary, name, con)
-		if st.SelfTests == nil {
-			st.SelfTests = map[string]SelfTestResult{}
-		}
-		st.SelfTests[name] = SelfTestResult{Pass: pass, Line: line}
-		if !pass {
-			problem(fmt.Errorf("selftest %s failed: %s", name, line))
-		}
-	}
-	if err := UpLoopback(); err != nil {
-		problem(err)
-	}
+	return names, slow
+}
 
-	// Network and data partition in parallel.
+// runSelfTests runs the self-tests the command line asks for, with their
+// output on the console and their results in the boot state.
+func (b *booter) runSelfTests(ctx context.Context) {
+	for _, name := range b.set.SelfTest {
+		line, pass := b.selfTest(ctx, b.o.Binary, name, b.con)
+		if b.st.SelfTests == nil {
+			b.st.SelfTests = map[string]SelfTestResult{}
+		}
+		b.st.SelfTests[name] = SelfTestResult{Pass: pass, Line: line}
+		if !pass {
+			b.problem(fmt.Errorf("selftest %s failed: %s", name, line))
+		}
+	}
+}
+
+// startNetwork brings up loopback, then the network and the data
+// partition in parallel, and records the address in the boot state.
+func (b *booter) startNetwork(ctx context.Context) {
+	if err := b.upLoopback(); err != nil {
+		b.problem(err)
+	}
 	var wg sync.WaitGroup
 	var netSt *NetState
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		netSt = bringUpNetwork(ctx, set, log, problem)
+		netSt = b.network(ctx)
 	}()
 	go func() {
 		defer wg.Done()
-		st.Data = set.DataDir
-		if set.DataDev == "none" {
-			if err := MountTmpData(set.DataDir); err != nil {
-				problem(err)
-			}
-			return
-		}
-		formatted, err := MountData(set.DataDev, set.DataDir, Mke2fs, 3*time.Second)
-		st.Formatted = formatted
-		if err != nil {
-			problem(fmt.Errorf("%w; config and state will not persist", err))
-			if err := MountTmpData(set.DataDir); err != nil {
-				problem(err)
-			}
-			st.Data += " (tmpfs)"
-			return
-		}
-		log.Info("data partition mounted", "dev", set.DataDev, "dir", set.DataDir, "formatted", formatted)
+		b.openData()
 	}()
 	wg.Wait()
-
-	sipIP := "0.0.0.0"
+	b.net = netSt
 	if netSt != nil {
-		sipIP = netSt.Addr.Addr().String()
-		st.Addr = netSt.Addr.String()
-		st.DHCPOption = map[uint8]string{}
+		b.sipIP = netSt.Addr.Addr().String()
+		b.stMu.Lock()
+		b.st.Addr = netSt.Addr.String()
+		b.st.DHCPOption = map[uint8]string{}
 		for k, v := range netSt.Options {
-			st.DHCPOption[k] = fmt.Sprintf("%x", v)
+			b.st.DHCPOption[k] = fmt.Sprintf("%x", v)
 		}
+		b.stMu.Unlock()
 	}
+}
 
-	// Remote syslog: the command line, else DHCP option 7.
-	syslogAddr := set.Syslog
-	if syslogAddr == "" && netSt != nil {
-		if ls, _ := netSt.Options.IPv4s(OptLogServers); len(ls) > 0 {
-			syslogAddr = ls[0].String()
+// openData mounts the data partition, formatting a blank one; without
+// one (loopstart.data=none, or it fails) the data directory is a tmpfs.
+func (b *booter) openData() {
+	set := b.set
+	b.stMu.Lock()
+	b.st.Data = set.DataDir
+	b.stMu.Unlock()
+	if set.DataDev == "none" {
+		if err := b.mountTmpData(set.DataDir); err != nil {
+			b.problem(err)
 		}
+		return
 	}
-	var childOut io.Writer = con
-	if syslogAddr != "" {
-		sl, err := DialSyslog(syslogAddr, "loopstart", time.Now)
+	formatted, err := b.mountData(set.DataDev, set.DataDir, Mke2fs, 3*time.Second)
+	b.stMu.Lock()
+	b.st.Formatted = formatted
+	b.stMu.Unlock()
+	if err != nil {
+		b.problem(fmt.Errorf("%w; config and state will not persist", err))
+		if err := b.mountTmpData(set.DataDir); err != nil {
+			b.problem(err)
+		}
+		b.stMu.Lock()
+		b.st.Data += " (tmpfs)"
+		b.stMu.Unlock()
+		return
+	}
+	b.log.Info("data partition mounted", "dev", set.DataDev, "dir", set.DataDir, "formatted", formatted)
+}
+
+// syslogServer is the remote syslog server: the command line's, else the
+// first of DHCP option 7, else none ("").
+func syslogServer(set Settings, n *NetState) string {
+	if set.Syslog != "" || n == nil {
+		return set.Syslog
+	}
+	if ls, _ := n.Options.IPv4s(OptLogServers); len(ls) > 0 {
+		return ls[0].String()
+	}
+	return ""
+}
+
+// ntpServer is the NTP server: the command line's, else the first of
+// DHCP option 42, else none ("").
+func ntpServer(set Settings, n *NetState) string {
+	if set.NTP != "" || n == nil {
+		return set.NTP
+	}
+	if ns, _ := n.Options.IPv4s(OptNTPServers); len(ns) > 0 {
+		return ns[0].String()
+	}
+	return ""
+}
+
+// startSyslog copies the boot log and the gateway's output to the remote
+// syslog server, when there is one.
+func (b *booter) startSyslog() {
+	addr := syslogServer(b.set, b.net)
+	if addr == "" {
+		return
+	}
+	sl, err := DialSyslog(addr, "loopstart", time.Now)
+	if err != nil {
+		b.problem(err)
+		return
+	}
+	b.logMu.Lock()
+	b.logOut = io.MultiWriter(b.con, sl.Writer(6))
+	b.logMu.Unlock()
+	b.childOut = io.MultiWriter(b.con, sl.Writer(6))
+	b.log.Info("remote syslog", "server", addr)
+}
+
+// startNTP sets the clock in the background, when there is a server.
+// The returned channel is closed when that is done.
+func (b *booter) startNTP() <-chan struct{} {
+	done := make(chan struct{})
+	server := ntpServer(b.set, b.net)
+	if server == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		off, err := b.setClock(server, 3*time.Second)
 		if err != nil {
-			problem(err)
-		} else {
-			logMu.Lock()
-			logOut = io.MultiWriter(con, sl.Writer(6))
-			logMu.Unlock()
-			childOut = io.MultiWriter(con, sl.Writer(6))
-			log.Info("remote syslog", "server", syslogAddr)
+			b.problem(err)
+			return
 		}
-	}
-	// Clock: the command line, else DHCP option 42; in the background.
-	ntpServer := set.NTP
-	if ntpServer == "" && netSt != nil {
-		if ns, _ := netSt.Options.IPv4s(OptNTPServers); len(ns) > 0 {
-			ntpServer = ns[0].String()
-		}
-	}
-	if ntpServer != "" {
-		go func() {
-			off, err := SetClockNTP(ntpServer, 3*time.Second)
-			if err != nil {
-				problem(err)
-				return
-			}
-			log.Info("clock set", "ntp", ntpServer, "offset", off)
-		}()
-	}
+		b.log.Info("clock set", "ntp", server, "offset", off)
+	}()
+	return done
+}
 
-	// The gateway, supervised.
+// gatewayArgs is the supervised gateway's command line.
+func gatewayArgs(set Settings, sipIP, healthSocket string) []string {
 	args := []string{"run", "--board", set.Board, "--data", set.DataDir,
 		"--http", net.JoinHostPort("0.0.0.0", strconv.Itoa(set.HTTP)),
-		"--sip", net.JoinHostPort(sipIP, strconv.Itoa(set.SIP))}
+		"--sip", net.JoinHostPort(sipIP, strconv.Itoa(set.SIP)),
+		"--health-socket", healthSocket}
 	if set.Debug {
 		args = append(args, "--log-level", "debug")
 	}
-	sup := &Supervisor{
+	return args
+}
+
+// supervise starts `loopstart run` under a Supervisor; the returned
+// function stops it.
+func (b *booter) supervise(ctx context.Context) (stop context.CancelFunc) {
+	args := gatewayArgs(b.set, b.sipIP, b.healthSocket)
+	dir := b.set.DataDir
+	b.sup = &Supervisor{
 		Start: func(out io.Writer) (Process, error) {
-			cmd := exec.Command(o.Binary, args...)
+			cmd := exec.Command(b.o.Binary, args...)
 			cmd.Stdout, cmd.Stderr = out, out
-			cmd.Dir = set.DataDir
+			cmd.Dir = dir
 			if err := cmd.Start(); err != nil {
 				return nil, err
 			}
 			return execProcess{cmd}, nil
 		},
-		CrashFile: filepath.Join(set.DataDir, CrashFileName),
-		Output:    childOut,
-		Log:       log,
+		CrashFile: filepath.Join(dir, CrashFileName),
+		Output:    b.childOut,
+		Log:       b.log,
 	}
+	b.health = &LoopHealth{Socket: b.healthSocket}
 	supCtx, stopSup := context.WithCancel(ctx)
-	defer stopSup()
-	go sup.Run(supCtx)
-	log.Info("gateway starting", "args", args, "ms", time.Since(t0).Milliseconds())
+	go b.sup.Run(supCtx)
+	b.log.Info("gateway starting", "args", args, "ms", time.Since(b.t0).Milliseconds())
+	return stopSup
+}
 
-	power := make(chan PowerAction, 1)
-	ctl := &controller{sup: sup, power: power, state: func() any {
-		stMu.Lock()
-		defer stMu.Unlock()
-		c := *st
-		c.Gateway = sup.State()
-		if c.Gateway.Pid != 0 {
-			c.GatewayRSS = rssKiB(c.Gateway.Pid)
-		}
-		return c
-	}}
-	if err := ctl.serveSocket(ctx, ControlSocket); err != nil {
-		problem(err)
+// serveControl answers the control socket and, with
+// loopstart.testhooks=1, the test hooks.
+func (b *booter) serveControl(ctx context.Context) {
+	b.power = make(chan PowerAction, 1)
+	ctl := &controller{sup: b.sup, power: b.power, state: func() any { return b.state() }}
+	if err := ctl.serveSocket(ctx, b.controlSocket); err != nil {
+		b.problem(err)
 	}
-	if set.TestHooks {
-		log.Warn("TEST HOOKS ENABLED", "port", TestHooksPort)
+	if b.set.TestHooks {
+		b.log.Warn("TEST HOOKS ENABLED", "port", TestHooksPort)
 		go func() {
 			srv := &http.Server{Addr: fmt.Sprintf(":%d", TestHooksPort), Handler: ctl.testHooks(), ReadHeaderTimeout: 5 * time.Second}
 			if err := srv.ListenAndServe(); err != nil {
-				problem(fmt.Errorf("test hooks: %w", err))
+				b.problem(fmt.Errorf("test hooks: %w", err))
 			}
 		}()
 	}
+}
 
-	// The watchdog: pet only while the loop makes progress.
-	var wd *Watchdog
-	if set.Watchdog != "none" {
-		if wd, err = OpenWatchdog(set.Watchdog, set.WatchdogTimeout); err != nil {
-			problem(err)
-		} else {
-			stMu.Lock()
-			st.Watchdog = fmt.Sprintf("%s timeout %s", set.Watchdog, wd.Timeout)
-			stMu.Unlock()
-			log.Info("watchdog armed", "dev", set.Watchdog, "timeout", wd.Timeout)
-		}
+// armWatchdog opens the hardware watchdog unless loopstart.watchdog=none.
+func (b *booter) armWatchdog() {
+	if b.set.Watchdog == "none" {
+		return
 	}
-	health := &LoopHealth{URL: fmt.Sprintf("http://127.0.0.1:%d/api/status", set.HTTP)}
-	tick := time.NewTicker(time.Second)
+	wd, err := b.openWatchdog(b.set.Watchdog, b.set.WatchdogTimeout)
+	if err != nil {
+		b.problem(err)
+		return
+	}
+	b.wd = wd
+	b.stMu.Lock()
+	b.st.Watchdog = fmt.Sprintf("%s timeout %s", b.set.Watchdog, wd.Timeout)
+	b.stMu.Unlock()
+	b.log.Info("watchdog armed", "dev", b.set.Watchdog, "timeout", wd.Timeout)
+}
+
+// watch pets the watchdog only while the loop makes progress, until a
+// power request or the end of ctx (a reboot), and returns the action.
+func (b *booter) watch(ctx context.Context) PowerAction {
+	tick := time.NewTicker(b.tick)
 	defer tick.Stop()
 	var lastPid int
-	var action PowerAction
 	wasHealthy := true
-loop:
 	for {
 		select {
-		case action = <-power:
-			break loop
+		case action := <-b.power:
+			return action
 		case <-ctx.Done():
-			action = ActionReboot
-			break loop
+			return ActionReboot
 		case <-tick.C:
 		}
-		gs := sup.State()
+		gs := b.sup.State()
 		if gs.Pid != lastPid {
-			health.Reset()
+			b.health.Reset()
 			lastPid = gs.Pid
 		}
 		healthy := false
 		if gs.Running {
 			cctx, cancel := context.WithTimeout(ctx, 800*time.Millisecond)
-			_, err := health.Check(cctx)
+			_, err := b.health.Check(cctx)
 			cancel()
 			healthy = err == nil
-			if err != nil && wasHealthy && time.Since(gs.Started) > 15*time.Second {
-				log.Warn("media loop unhealthy: not petting the watchdog", "err", err)
+			if err != nil && wasHealthy && time.Since(gs.Started) > b.grace {
+				b.log.Warn("media loop unhealthy: not petting the watchdog", "err", err)
 			}
 			if healthy && !wasHealthy {
-				log.Info("media loop healthy")
+				b.log.Info("media loop healthy")
 			}
-			wasHealthy = healthy || time.Since(gs.Started) < 15*time.Second
+			wasHealthy = healthy || time.Since(gs.Started) < b.grace
 		}
-		pet := PetDecision(gs.Running, time.Since(gs.Started), 15*time.Second, healthy)
-		stMu.Lock()
-		st.Petting = pet
-		stMu.Unlock()
-		if wd != nil && pet {
-			if err := wd.Pet(); err != nil {
-				problem(err)
+		pet := PetDecision(gs.Running, time.Since(gs.Started), b.grace, healthy)
+		b.stMu.Lock()
+		b.st.Petting = pet
+		b.stMu.Unlock()
+		if b.wd != nil && pet {
+			if err := b.wd.Pet(); err != nil {
+				b.problem(err)
 			}
 		}
 	}
-	log.Info("shutting down", "action", action)
-	return Shutdown(action, func() { stopSup(); waitStopped(sup, 6*time.Second) }, set.DataDir, wd, log)
 }
 
-func bringUpNetwork(ctx context.Context, set Settings, log *slog.Logger, problem func(error)) *NetState {
+// bringUpNetwork configures the network: the command line's interface or
+// the first one found, a static address or DHCP (renewed in the
+// background). It returns nil when there is no network.
+func (b *booter) bringUpNetwork(ctx context.Context) *NetState {
+	set, log, problem := b.set, b.log, b.problem
 	iface := set.Iface
 	if iface == "" {
 		var err error

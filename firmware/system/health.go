@@ -2,21 +2,22 @@ package system
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
+
+	"github.com/loopstart/loopstart/firmware/health"
 )
 
+// HealthSocket is where the supervised gateway serves its health endpoint
+// (`loopstart run --health-socket`, package firmware/health): a unix
+// socket that needs no web login and no TCP port.
+const HealthSocket = "/run/loopstart/gateway-health.sock"
+
 // LoopHealth decides whether the gateway's media loop is making progress,
-// from the loop tick counter in the gateway's GET /api/status
-// (`{"loop":{"ticks":N}}`), which the gateway serves without login on
-// loopback in sim mode.
+// from the loop tick counter the gateway reports on its health socket.
 type LoopHealth struct {
-	// URL is the status endpoint, e.g. http://127.0.0.1:80/api/status.
-	URL string
-	// Client does the request (default: 2 s timeout).
-	Client *http.Client
+	// Socket is the gateway's health socket (HealthSocket on a board).
+	Socket string
 
 	last    uint64
 	hasLast bool
@@ -25,37 +26,15 @@ type LoopHealth struct {
 // Reset forgets the last sample (a new gateway process counts from 0).
 func (h *LoopHealth) Reset() { h.hasLast = false }
 
-// Check fetches the tick counter; it is healthy when the counter moved
+// Check reads the tick counter; it is healthy when the counter moved
 // since the previous Check. The first Check after Reset only records.
+// Without a deadline in ctx, it gives up after health.DefaultTimeout.
 func (h *LoopHealth) Check(ctx context.Context) (ticks uint64, err error) {
-	c := h.Client
-	if c == nil {
-		c = &http.Client{Timeout: 2 * time.Second}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.URL, nil)
+	r, err := health.Read(ctx, h.Socket)
 	if err != nil {
-		return 0, fmt.Errorf("health: %w", err)
+		return 0, err
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("health: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("health: %s answered %s", h.URL, resp.Status)
-	}
-	var st struct {
-		Loop *struct {
-			Ticks uint64 `json:"ticks"`
-		} `json:"loop"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return 0, fmt.Errorf("health: %w", err)
-	}
-	if st.Loop == nil {
-		return 0, fmt.Errorf("health: status has no loop counters")
-	}
-	ticks = st.Loop.Ticks
+	ticks = r.Ticks
 	prev, had := h.last, h.hasLast
 	h.last, h.hasLast = ticks, true
 	if had && ticks <= prev {

@@ -3,62 +3,95 @@ package system
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
+	"net"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/loopstart/loopstart/firmware/health"
 )
 
+// healthServer serves the health socket at path with the tick counter in
+// ticks until the test ends.
+func healthServer(t *testing.T, path string, ticks *atomic.Uint64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- health.Serve(ctx, path, func() health.Report { return health.Report{Ticks: ticks.Load()} })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if _, err := health.Read(context.Background(), path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("health socket does not answer")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestLoopHealth(t *testing.T) {
-	var body atomic.Value
-	body.Store(`{"loop":{"ticks":0}}`)
-	code := atomic.Int32{}
-	code.Store(200)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(int(code.Load()))
-		fmt.Fprint(w, body.Load().(string))
-	}))
-	defer srv.Close()
-	h := &LoopHealth{URL: srv.URL}
+	dir := t.TempDir()
+	var ticks atomic.Uint64
+	healthServer(t, filepath.Join(dir, "gateway-health.sock"), &ticks)
+	// A server that answers something other than a report.
+	garbage := filepath.Join(dir, "garbage.sock")
+	ln, err := net.Listen("unix", garbage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, "not json")
+			c.Close()
+		}
+	}()
+	h := &LoopHealth{Socket: filepath.Join(dir, "gateway-health.sock")}
 	ctx := context.Background()
 	steps := []struct {
-		body    string
-		code    int32
+		ticks   uint64
+		socket  string // another socket than the gateway's for this step
 		reset   bool
 		wantErr string
 	}{
-		{body: `{"loop":{"ticks":0}}`, wantErr: "not started"},
-		{body: `{"loop":{"ticks":100}}`},
-		{body: `{"loop":{"ticks":200}}`},
-		{body: `{"loop":{"ticks":200}}`, wantErr: "stalled at tick 200"},
-		{body: `{"loop":{"ticks":300}}`},
-		{body: `{"ports":[]}`, wantErr: "no loop counters"},
-		{body: `not json`, wantErr: "health"},
-		{body: `{"loop":{"ticks":400}}`, code: 403, wantErr: "403"},
-		{body: `{"loop":{"ticks":5}}`, reset: true}, // a new gateway counts from 0
-		{body: `{"loop":{"ticks":5}}`, wantErr: "stalled"},
+		{ticks: 0, wantErr: "not started"},
+		{ticks: 100},
+		{ticks: 200},
+		{ticks: 200, wantErr: "stalled at tick 200"},
+		{ticks: 300},
+		{socket: garbage, wantErr: "bad report"},
+		{socket: filepath.Join(dir, "absent.sock"), wantErr: "health"},
+		{ticks: 5, reset: true}, // a new gateway counts from 0
+		{ticks: 5, wantErr: "stalled"},
 	}
 	for i, s := range steps {
-		body.Store(s.body)
-		c := s.code
-		if c == 0 {
-			c = 200
+		ticks.Store(s.ticks)
+		hh := h
+		if s.socket != "" {
+			hh = &LoopHealth{Socket: s.socket}
 		}
-		code.Store(c)
 		if s.reset {
 			h.Reset()
 		}
-		_, err := h.Check(ctx)
+		_, err := hh.Check(ctx)
 		if s.wantErr == "" && err != nil {
-			t.Errorf("step %d (%s): %v", i, s.body, err)
+			t.Errorf("step %d (ticks %d): %v", i, s.ticks, err)
 		}
 		if s.wantErr != "" && (err == nil || !strings.Contains(err.Error(), s.wantErr)) {
-			t.Errorf("step %d (%s): err %v, want %q", i, s.body, err, s.wantErr)
+			t.Errorf("step %d (ticks %d): err %v, want %q", i, s.ticks, err, s.wantErr)
 		}
 	}
-	h2 := &LoopHealth{URL: "http://127.0.0.1:1/api/status"}
+	h2 := &LoopHealth{Socket: filepath.Join(dir, "none.sock")}
 	if _, err := h2.Check(ctx); err == nil {
 		t.Error("no server: healthy")
 	}
