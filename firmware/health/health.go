@@ -29,6 +29,11 @@ type Report struct {
 	// Ticks counts the media loop's iterations since the gateway started;
 	// a counter that stops moving means a stalled loop.
 	Ticks uint64 `json:"ticks"`
+	// Started identifies the gateway process's start (Unix nanoseconds):
+	// a firmware upgrade re-executes the gateway under the same PID, and
+	// the supervisor tells the new process by this value, whose tick
+	// counter starts again from 0.
+	Started int64 `json:"started,omitempty"`
 }
 
 // MaxLine bounds a report line, in bytes.
@@ -156,7 +161,8 @@ func Read(ctx context.Context, path string) (Report, error) {
 // Parse decodes one report line.
 func Parse(line []byte) (Report, error) {
 	var r struct {
-		Ticks *uint64 `json:"ticks"`
+		Ticks   *uint64 `json:"ticks"`
+		Started int64   `json:"started"`
 	}
 	if err := json.Unmarshal(line, &r); err != nil {
 		return Report{}, fmt.Errorf("bad report: %w", err)
@@ -164,5 +170,5 @@ func Parse(line []byte) (Report, error) {
 	if r.Ticks == nil {
 		return Report{}, errors.New("report has no loop counter")
 	}
-	return Report{Ticks: *r.Ticks}, nil
+	return Report{Ticks: *r.Ticks, Started: r.Started}, nil
 }

@@ -461,20 +461,24 @@ func (b *booter) watch(ctx context.Context) PowerAction {
 			lastPid = gs.Pid
 		}
 		healthy := false
+		age := time.Since(gs.Started)
 		if gs.Running {
 			cctx, cancel := context.WithTimeout(ctx, 800*time.Millisecond)
 			_, err := b.health.Check(cctx)
 			cancel()
 			healthy = err == nil
-			if err != nil && wasHealthy && time.Since(gs.Started) > b.grace {
+			if since := b.health.Since(); since.After(gs.Started) {
+				age = time.Since(since) // re-executed in place (firmware upgrade): a new start
+			}
+			if err != nil && wasHealthy && age > b.grace {
 				b.log.Warn("media loop unhealthy: not petting the watchdog", "err", err)
 			}
 			if healthy && !wasHealthy {
 				b.log.Info("media loop healthy")
 			}
-			wasHealthy = healthy || time.Since(gs.Started) < b.grace
+			wasHealthy = healthy || age < b.grace
 		}
-		pet := PetDecision(gs.Running, time.Since(gs.Started), b.grace, healthy)
+		pet := PetDecision(gs.Running, age, b.grace, healthy)
 		b.stMu.Lock()
 		b.st.Petting = pet
 		b.stMu.Unlock()

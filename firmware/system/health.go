@@ -21,10 +21,17 @@ type LoopHealth struct {
 
 	last    uint64
 	hasLast bool
+	started int64     // the Report.Started of the process sampled last
+	since   time.Time // when that process was first seen
 }
 
 // Reset forgets the last sample (a new gateway process counts from 0).
 func (h *LoopHealth) Reset() { h.hasLast = false }
+
+// Since returns when Check first saw the gateway process it samples now
+// (zero before any report): a process that re-executed itself under the
+// same PID is new from then, and its start-up grace counts from it.
+func (h *LoopHealth) Since() time.Time { return h.since }
 
 // Check reads the tick counter; it is healthy when the counter moved
 // since the previous Check. The first Check after Reset only records.
@@ -35,6 +42,9 @@ func (h *LoopHealth) Check(ctx context.Context) (ticks uint64, err error) {
 		return 0, err
 	}
 	ticks = r.Ticks
+	if r.Started != h.started || h.since.IsZero() {
+		h.started, h.since, h.hasLast = r.Started, time.Now(), false
+	}
 	prev, had := h.last, h.hasLast
 	h.last, h.hasLast = ticks, true
 	if had && ticks <= prev {

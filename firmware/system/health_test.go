@@ -115,3 +115,51 @@ func TestPetDecision(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopHealthReexec: a gateway that re-executes itself under the same
+// PID (a firmware upgrade) reports a new start; its counter from 0 is a new
+// process starting, not a stalled loop, and Since moves to it.
+func TestLoopHealthReexec(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gateway-health.sock")
+	var ticks, started atomic.Uint64
+	started.Store(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- health.Serve(ctx, path, func() health.Report {
+			return health.Report{Ticks: ticks.Load(), Started: int64(started.Load())}
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	h := &LoopHealth{Socket: path}
+	for i := 0; ; i++ {
+		if _, err := health.Read(context.Background(), path); err == nil {
+			break
+		}
+		if i > 400 {
+			t.Fatal("health socket does not answer")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ticks.Store(500)
+	if _, err := h.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := h.Since()
+	ticks.Store(600)
+	if _, err := h.Check(ctx); err != nil || h.Since() != first {
+		t.Fatalf("same process: err %v, since moved %v", err, h.Since() != first)
+	}
+	started.Store(2) // re-executed: counts from 0 again
+	ticks.Store(0)
+	if _, err := h.Check(ctx); err == nil || !strings.Contains(err.Error(), "not started") {
+		t.Errorf("new process at tick 0: %v, want not started", err)
+	}
+	if !h.Since().After(first) {
+		t.Error("Since did not move to the new process")
+	}
+	ticks.Store(3)
+	if _, err := h.Check(ctx); err != nil {
+		t.Errorf("new process advancing: %v", err)
+	}
+}
