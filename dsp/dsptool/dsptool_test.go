@@ -1,9 +1,8 @@
-package main
+package dsptool
 
 import (
 	"bytes"
 	"fmt"
-	"github.com/loopstart/loopstart/dsp/wav"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/loopstart/loopstart/dsp"
+	"github.com/loopstart/loopstart/dsp/wav"
 )
 
 func runDSP(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	rc := dspCmd(args, &out, &errb)
+	rc := Main(args, &out, &errb)
 	return out.String(), errb.String(), rc
 }
 
