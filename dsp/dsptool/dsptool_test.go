@@ -150,3 +150,26 @@ func TestDSPG722RoundTrip(t *testing.T) {
 		t.Error("g722-decode without -o succeeded")
 	}
 }
+
+// TestMainUsage: the usage text goes to stderr; asking for it succeeds,
+// a missing command is a usage error, a failing command exits 1.
+func TestMainUsage(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		rc     int
+		stderr string
+	}{
+		{nil, 2, dspUsage},
+		{[]string{"help"}, 0, dspUsage},
+		{[]string{"-h"}, 0, dspUsage},
+		{[]string{"--help"}, 0, dspUsage},
+		{[]string{"nope"}, 1, "loopstart dsp: unknown command \"nope\"\n"},
+		{[]string{"dtmf-detect"}, 2, "loopstart dsp: usage: dtmf-detect FILE\n" + dspUsage},
+		{[]string{"tone", "--bogus"}, 2, "loopstart dsp: usage: flag provided but not defined: -bogus\n" + dspUsage},
+	} {
+		out, e, rc := runDSP(t, c.args...)
+		if rc != c.rc || e != c.stderr || out != "" {
+			t.Errorf("dsp %q: rc %d stdout %q stderr %q, want rc %d stderr %q", c.args, rc, out, e, c.rc, c.stderr)
+		}
+	}
+}
