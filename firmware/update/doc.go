@@ -50,7 +50,7 @@
 // and the rejected version.
 //
 // `loopstart run` does both sides itself, on the sim board and on the
-// image alike (firmware/cmd/loopstart/firmware.go): at start it opens
+// image alike (firmware/app/firmware.go): at start it opens
 // DATA/firmware, runs Boot and, when a slot should run, re-executes
 // itself from that slot's payload (same PID, so whoever supervises the
 // process keeps it); after an upgrade it switches and re-executes once

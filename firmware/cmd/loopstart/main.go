@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/loopstart/loopstart/drivers/pcm/alsa/selftest"
+	"github.com/loopstart/loopstart/dsp/dsptool"
 )
 
 // version is the firmware version; the build sets it with -ldflags "-X main.version=...".
@@ -34,9 +37,9 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	case "boot":
 		return bootCmd(args[1:], stdout, stderr)
 	case "dsp":
-		return dspCmd(args[1:], stdout, stderr)
-	case "pcm-selftest": // hidden: the ALSA highway on snd-aloop (pcmtest_cmd.go)
-		return pcmSelftestCmd(args[1:], stdout, stderr)
+		return dsptool.Main(args[1:], stdout, stderr)
+	case "pcm-selftest": // hidden: the ALSA highway on snd-aloop
+		return selftest.Main(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "loopstart", version)
 		return 0

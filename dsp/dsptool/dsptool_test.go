@@ -1,9 +1,8 @@
-package main
+package dsptool
 
 import (
 	"bytes"
 	"fmt"
-	"github.com/loopstart/loopstart/dsp/wav"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/loopstart/loopstart/dsp"
+	"github.com/loopstart/loopstart/dsp/wav"
 )
 
 func runDSP(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	rc := dspCmd(args, &out, &errb)
+	rc := Main(args, &out, &errb)
 	return out.String(), errb.String(), rc
 }
 
@@ -148,5 +148,28 @@ func TestDSPG722RoundTrip(t *testing.T) {
 	}
 	if _, _, rc := runDSP(t, "g722-decode", enc); rc == 0 {
 		t.Error("g722-decode without -o succeeded")
+	}
+}
+
+// TestMainUsage: the usage text goes to stderr; asking for it succeeds,
+// a missing command is a usage error, a failing command exits 1.
+func TestMainUsage(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		rc     int
+		stderr string
+	}{
+		{nil, 2, dspUsage},
+		{[]string{"help"}, 0, dspUsage},
+		{[]string{"-h"}, 0, dspUsage},
+		{[]string{"--help"}, 0, dspUsage},
+		{[]string{"nope"}, 1, "loopstart dsp: unknown command \"nope\"\n"},
+		{[]string{"dtmf-detect"}, 2, "loopstart dsp: usage: dtmf-detect FILE\n" + dspUsage},
+		{[]string{"tone", "--bogus"}, 2, "loopstart dsp: usage: flag provided but not defined: -bogus\n" + dspUsage},
+	} {
+		out, e, rc := runDSP(t, c.args...)
+		if rc != c.rc || e != c.stderr || out != "" {
+			t.Errorf("dsp %q: rc %d stdout %q stderr %q, want rc %d stderr %q", c.args, rc, out, e, c.rc, c.stderr)
+		}
 	}
 }

@@ -1,7 +1,6 @@
-package main
+package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -38,22 +37,7 @@ func (m *configManager) Current() *config.Config {
 	m.mu.Lock()
 	c := m.cur
 	m.mu.Unlock()
-	return cloneConfig(c)
-}
-
-// cloneConfig deep-copies c through its XML form, so fields added to the
-// schema later are copied too.
-func cloneConfig(c *config.Config) *config.Config {
-	b, err := c.Marshal()
-	if err == nil {
-		if cp, err := config.Parse(bytes.NewReader(b)); err == nil {
-			return cp
-		}
-	}
-	cp := *c
-	cp.Accounts = append([]config.Account(nil), c.Accounts...)
-	cp.Ports = append([]config.Port(nil), c.Ports...)
-	return &cp
+	return c.Clone()
 }
 
 // Apply validates c, stores it and applies it; on any error the old

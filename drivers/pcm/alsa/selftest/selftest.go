@@ -1,4 +1,10 @@
-package main
+// Package selftest is the hidden `loopstart pcm-selftest`: it runs the
+// ALSA PCM highway (package alsa) on snd-aloop's Loopback card, plays a
+// tone on each timeslot and checks what comes back, bit for bit. The
+// image's boot runs it when the kernel command line asks for it, and
+// the QEMU image test reads its one output line. Main is the whole
+// command, so its output and exit codes can be tested without a process.
+package selftest
 
 import (
 	"bufio"
@@ -18,18 +24,19 @@ import (
 	"github.com/loopstart/loopstart/dsp"
 )
 
-// pcmSelftestCmd is the hidden `loopstart pcm-selftest`: it runs the ALSA
-// PCM highway (drivers/pcm/alsa) on snd-aloop's Loopback card, playback on
-// device 0 and capture on device 1 (the same substream comes back), plays
-// a different tone on each slot for a bounded time and checks what comes
-// back after a 500 ms warm-up (the start-up transient, whose xruns are
-// reported but allowed): bit-exact after one constant delay (no gaps, no
-// slipped or swapped slots), each slot's dominant tone and level, no
-// xruns, and the frame pacing against the wall clock. It prints one line, "pcm-selftest: PASS
-// ..." or "pcm-selftest: FAIL ...", with the figures, and exits 0 or 1.
-// `loopstart boot` runs it when the kernel command line says
+// Main is the hidden `loopstart pcm-selftest` (args without the command
+// name); it returns the exit code. It runs the ALSA PCM highway on
+// snd-aloop's Loopback card, playback on device 0 and capture on device 1
+// (the same substream comes back), plays a different tone on each slot for
+// a bounded time and checks what comes back after a 500 ms warm-up (the
+// start-up transient, whose xruns are reported but allowed): bit-exact
+// after one constant delay (no gaps, no slipped or swapped slots), each
+// slot's dominant tone and level, no xruns, and the frame pacing against
+// the wall clock. It prints one line, "pcm-selftest: PASS ..." or
+// "pcm-selftest: FAIL ...", with the figures, and exits 0 or 1 (2 on a
+// usage error). `loopstart boot` runs it when the kernel command line says
 // loopstart.selftest=pcm (the QEMU image test TestBootALSA does).
-func pcmSelftestCmd(args []string, stdout, stderr io.Writer) int {
+func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pcm-selftest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	card := fs.Int("card", -1, "ALSA card number (-1: the snd-aloop Loopback card from /proc/asound/cards)")

@@ -1,4 +1,4 @@
-package main
+package selftest
 
 import (
 	"bytes"
@@ -129,14 +129,14 @@ func TestLoopbackCard(t *testing.T) {
 	}
 }
 
-func TestPcmSelftestCmdErrors(t *testing.T) {
+func TestMainErrors(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := dispatch([]string{"pcm-selftest", "-slots", "9"}, &out, &errb); code != 2 {
+	if code := Main([]string{"-slots", "9"}, &out, &errb); code != 2 {
 		t.Errorf("-slots 9: exit %d", code)
 	}
 	out.Reset()
 	// A card that does not exist fails with the reason, not a panic.
-	if code := dispatch([]string{"pcm-selftest", "-card", "97", "-duration", "500ms"}, &out, &errb); code != 1 || !strings.Contains(out.String(), "FAIL card=97") {
+	if code := Main([]string{"-card", "97", "-duration", "500ms"}, &out, &errb); code != 1 || !strings.Contains(out.String(), "FAIL card=97") {
 		t.Errorf("missing card: exit %d %q", code, out.String())
 	}
 }

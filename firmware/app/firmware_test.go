@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -19,12 +19,12 @@ import (
 
 func testFirmware(t *testing.T, running string) (*firmwareManager, func(version string) []byte, chan string) {
 	t.Helper()
-	priv, err := update.ReadPrivateKeyFile("../../update/testdata/test.key")
+	priv, err := update.ReadPrivateKeyFile("../update/testdata/test.key")
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	store, _, err := openFirmware(t.TempDir(), "sim", "../../update/testdata/test.pub", log)
+	store, _, err := openFirmware(t.TempDir(), "sim", "../update/testdata/test.pub", log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -13,14 +13,14 @@ import (
 	"github.com/loopstart/loopstart/webui"
 )
 
-// serveHTTPS starts the web UI on --https with the data directory's
-// certificate (self-signed on first start) and, with --http-redirect,
-// turns the plain listener's server into a redirect to it. It returns a
-// function that stops the HTTPS server.
-func serveHTTPS(o runOpts, ui *webui.Server, plain *http.Server, log *slog.Logger) (func(), error) {
-	host, port, err := net.SplitHostPort(o.https)
+// serveHTTPS starts the web UI on addr (--https) with the data
+// directory's certificate (self-signed on first start) and, with redirect
+// (--http-redirect), turns the plain listener's server into a redirect to
+// it. It returns a function that stops the HTTPS server.
+func serveHTTPS(addr string, redirect bool, ui *webui.Server, plain *http.Server, log *slog.Logger) (func(), error) {
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("--https %q: %w", o.https, err)
+		return nil, fmt.Errorf("--https %q: %w", addr, err)
 	}
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
 	if host != "" {
@@ -37,7 +37,7 @@ func serveHTTPS(o runOpts, ui *webui.Server, plain *http.Server, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", o.https)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--https: %w", err)
 	}
@@ -47,10 +47,10 @@ func serveHTTPS(o runOpts, ui *webui.Server, plain *http.Server, log *slog.Logge
 			log.Error("https server", "err", err)
 		}
 	}()
-	if o.httpRedirect {
+	if redirect {
 		plain.Handler = webui.RedirectToHTTPS(port)
 	}
-	log.Info("web UI on https", "addr", ln.Addr().String(), "redirect_http", o.httpRedirect)
+	log.Info("web UI on https", "addr", ln.Addr().String(), "redirect_http", redirect)
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

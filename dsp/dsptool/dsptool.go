@@ -1,11 +1,14 @@
-package main
+// Package dsptool is `loopstart dsp`: signal tools for debugging a line
+// (DTMF and caller ID decoding and encoding, call-progress tones, G.722)
+// on WAV files, built on the dsp library. Main is the whole command, so
+// its output and exit codes can be tested without a process.
+package dsptool
 
 import (
 	"bytes"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/loopstart/loopstart/dsp/wav"
 	"io"
 	"math"
 	"os"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/dsp"
+	"github.com/loopstart/loopstart/dsp/wav"
 )
 
 const dspUsage = `usage: loopstart dsp COMMAND [flags]
@@ -31,8 +35,10 @@ commands:
   g722-decode FILE -o OUT    decode raw G.722 into a 16 kHz mono WAV
 `
 
-// dspCmd runs "loopstart dsp ...".
-func dspCmd(args []string, stdout, stderr io.Writer) int {
+// Main runs "loopstart dsp ARGS..." (args without the leading "dsp") and
+// returns the exit code: 0 on success, 1 when a command fails, 2 on a
+// usage error. Reading "-" means standard input.
+func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, dspUsage)
 		if len(args) == 0 {

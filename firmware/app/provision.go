@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -46,8 +46,9 @@ func hostMAC() net.HardwareAddr {
 }
 
 // startProvisioning runs the provisioner until ctx ends; configuration it
-// fetches goes through mgr like a change from the web UI.
-func startProvisioning(ctx context.Context, mgr *configManager, sup *gateway.Supervisor, hook *notifyHook, model string, log *slog.Logger,
+// fetches goes through mgr like a change from the web UI. model and
+// version identify the device to the provisioning server.
+func startProvisioning(ctx context.Context, mgr *configManager, sup *gateway.Supervisor, hook *notifyHook, model, version string, log *slog.Logger,
 	firmware func(context.Context, io.Reader) error) *provision.Provisioner {
 	p := provision.New(provision.Options{
 		Identity: provision.Identity{MAC: hostMAC(), Model: model, Version: version},

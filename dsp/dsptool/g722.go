@@ -1,14 +1,14 @@
-package main
+package dsptool
 
 import (
 	"bytes"
 	"flag"
 	"fmt"
-	"github.com/loopstart/loopstart/dsp/wav"
 	"io"
 	"os"
 
 	"github.com/loopstart/loopstart/dsp"
+	"github.com/loopstart/loopstart/dsp/wav"
 )
 
 // readInput reads a whole file, or stdin for "-".
