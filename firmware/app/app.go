@@ -26,6 +26,7 @@ import (
 	"github.com/loopstart/loopstart/firmware/config"
 	"github.com/loopstart/loopstart/firmware/health"
 	"github.com/loopstart/loopstart/voice/gateway"
+	"github.com/loopstart/loopstart/voice/sip"
 	"github.com/loopstart/loopstart/voice/status"
 	"github.com/loopstart/loopstart/webui"
 )
@@ -148,8 +149,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer httpLn.Close()
 
-	trace := installSIPTrace(log) // diagnostics.go: SIP trace into the log ring
-	notify := &notifyHook{}       // SIP NOTIFY check-sync → provisioning
+	trace := sip.InstallTrace(log) // SIP trace into the log ring, switched from the web UI
+	notify := &notifyHook{}        // SIP NOTIFY check-sync → provisioning
 	build := func(c *config.Config) gateway.Config {
 		gc := gatewayConfig(c, b.Board, sipAddr, o.Version, log)
 		gc.SIP.OnNotify = notify.handle

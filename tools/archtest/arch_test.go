@@ -114,11 +114,11 @@ var allow = map[string][]string{
 	"firmware/provision": {"firmware/config", "github.com/pin/tftp/v3", "github.com/icholy/digest"},
 	"firmware/system":    {"firmware/health", xsys, "github.com/beevik/ntp", "github.com/insomniacslk/dhcp", "github.com/vishvananda/netlink"},
 	"firmware/app": {"board", "board/simapi", "firmware/config", "firmware/health", "firmware/provision", "firmware/system", "firmware/update",
-		"voice/gateway", "voice/sip", "voice/status", "webui", sipgo},
+		"voice/gateway", "voice/sip", "voice/status", "webui"},
 
 	// The one binary: flags and calls.
-	"firmware/cmd/loopstart": {"board", "board/factory", "board/sim", "board/simapi", "dsp/dsptool", "drivers/pcm/alsa/selftest", "dsp/wav",
-		"firmware/app", "firmware/config", "firmware/health", "firmware/system", "firmware/update", "voice/gateway", "webui"},
+	"firmware/cmd/loopstart": {"board", "board/factory", "board/simapi", "dsp/dsptool", "dsp/wav", "drivers/pcm/alsa/selftest",
+		"firmware/app", "firmware/config", "firmware/system", "webui"},
 
 	// Images and tools.
 	"buildroot":     {},

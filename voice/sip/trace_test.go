@@ -1,4 +1,4 @@
-package app
+package sip
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 func TestSIPTrace(t *testing.T) {
 	var buf bytes.Buffer
-	tr := &sipTrace{log: slog.New(slog.NewTextHandler(&buf, nil))}
+	tr := &Trace{log: slog.New(slog.NewTextHandler(&buf, nil))}
 	msg := []byte("OPTIONS sip:101@127.0.0.1 SIP/2.0\r\n\r\n")
 	tr.SIPTraceRead("UDP", "127.0.0.1:5062", "127.0.0.1:5060", msg)
 	if buf.Len() != 0 {

@@ -1,0 +1,61 @@
+package sip
+
+import (
+	"log/slog"
+	"sync/atomic"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// maxTraced bounds one traced SIP message in the log.
+const maxTraced = 4096
+
+// Trace routes sipgo's message trace into the log (and so the web
+// UI's log ring) while it is on. sipgo's switch (sip.SIPDebug) is a plain
+// global its transports read without synchronisation, so it is set once,
+// before any transport starts, and the on/off state is our own atomic.
+type Trace struct {
+	log *slog.Logger
+	on  atomic.Bool
+}
+
+var _ sipmsg.SIPTracer = (*Trace)(nil)
+
+// InstallTrace hooks a tracer into sipgo, off until SetSIPTrace(true);
+// call it once per process, before any user agent starts.
+func InstallTrace(log *slog.Logger) *Trace {
+	t := &Trace{log: log.With("part", "sip-trace")}
+	sipmsg.SIPDebugTracer(t)
+	sipmsg.SIPDebug = true
+	return t
+}
+
+// SIPTrace reports whether the trace is on (the web UI's diagnostics).
+func (t *Trace) SIPTrace() bool { return t.on.Load() }
+
+// SetSIPTrace turns the trace on or off.
+func (t *Trace) SetSIPTrace(on bool) error {
+	t.on.Store(on)
+	t.log.Info("sip trace", "on", on)
+	return nil
+}
+
+// SIPTraceRead implements sipgo's SIPTracer.
+func (t *Trace) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
+	t.trace("received", transport, laddr, raddr, msg)
+}
+
+// SIPTraceWrite implements sipgo's SIPTracer.
+func (t *Trace) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
+	t.trace("sent", transport, laddr, raddr, msg)
+}
+
+func (t *Trace) trace(dir, transport, laddr, raddr string, msg []byte) {
+	if !t.on.Load() {
+		return
+	}
+	if len(msg) > maxTraced {
+		msg = msg[:maxTraced]
+	}
+	t.log.Info("sip "+dir, "transport", transport, "local", laddr, "remote", raddr, "msg", string(msg))
+}
