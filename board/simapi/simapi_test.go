@@ -9,7 +9,7 @@ import (
 
 func float(v float64) *float64 { return &v }
 
-// TestPortJSONGolden: the wire form of a port (DESIGN.md contract 5), byte
+// TestPortJSONGolden: the wire form of a port (the sim control API contract), byte
 // for byte as the web UI has always served it.
 func TestPortJSONGolden(t *testing.T) {
 	tests := []struct {

@@ -238,7 +238,7 @@ func (v *vm) hook(what string) {
 }
 
 // api calls the web UI's API (ctype is the Accept type for GET, the
-// Content-Type otherwise) with the bearer token (issue 7's
+// Content-Type otherwise) with the bearer token (the web UI's API
 // contract: POST /api/setup, POST /api/login -> {"token"}, then
 // Authorization: Bearer).
 func (v *vm) api(method, path, ctype string, body []byte) (int, []byte, error) {
@@ -274,7 +274,7 @@ func (v *vm) login(password string) {
 		v.t.Fatalf("POST /api/setup: %v", err)
 	}
 	if code == 404 {
-		v.t.Fatalf("POST /api/setup: 404: the web UI's config API (issue 7) is not in this build: %s", b)
+		v.t.Fatalf("POST /api/setup: 404: the web UI's config API is not in this build: %s", b)
 	}
 	if code != 200 && code != 201 && code != 204 && code != 409 {
 		v.t.Fatalf("POST /api/setup: %d %s", code, b)

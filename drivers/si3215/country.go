@@ -30,7 +30,7 @@ type Country struct {
 }
 
 // countries is the FXS country table. Ring frequencies follow the
-// countries' ringing signals (CHIPS.md section 6); amplitudes stay inside
+// countries' ringing signals (ITU-T Q.35 and the national standards); amplitudes stay inside
 // the ProSLIC's 90 V peak with the battery it can make.
 var countries = map[string]Country{
 	"us": {Name: "us", RingHz: 20, RingVoltsPeak: 85, Impedance: 0},

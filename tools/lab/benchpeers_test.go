@@ -68,7 +68,7 @@ func cpuOver(t *testing.T, window time.Duration, pids ...int) []float64 {
 // simultaneous G.711 (PCMU, 20 ms) + SRTP (AES_CM_128_HMAC_SHA1_80, SIP
 // over TLS) calls through loopstart, against baresip doing the other end of
 // the very same calls in the same run — one paced baresip per call
-// (aubridge player, PEERS.md), so both sides do the same work: capture or
+// (baresip's aubridge module as the player), so both sides do the same work: capture or
 // file source, encode, SRTP both ways, jitter buffer, decode, play.
 // N is 2: every FXS port of the sim board. Each process's user+system CPU
 // is read from /proc/PID/stat over the window. The gateway is also measured

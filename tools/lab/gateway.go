@@ -199,7 +199,8 @@ func Hears(tones []float64, want ...float64) bool {
 	return true
 }
 
-// ContractConfig is DESIGN.md contract 4's minimal file for a registrar at addr.
+// ContractConfig is the minimal config file of the product's contract (two
+// accounts, two ports), for a registrar at addr.
 func ContractConfig(addr string) string {
 	return strings.ReplaceAll(`<loopstart>
   <account id="1"><registrar>sip:ADDR</registrar><user>1001</user><password>secret1</password></account>

@@ -298,7 +298,8 @@ func TestCallUnknownUser(t *testing.T) {
 	}
 }
 
-// TestDirectModeSelfCall is DESIGN.md contract 7: two ports of one gateway
+// TestDirectModeSelfCall is direct mode (`make run` without a config): two
+// ports of one gateway
 // call each other through its own SIP stack.
 func TestDirectModeSelfCall(t *testing.T) {
 	for _, calleeHangsUp := range []bool{false, true} {

@@ -327,11 +327,12 @@ func (u *UA) Start(ctx context.Context) error {
 	u.srv = srv
 	u.legs = map[string]*leg{}
 	// TLS has no local listener: the registrar sends our calls back over
-	// the connection we registered on (PEERS.md, connection reuse).
+	// the connection we registered on (connection reuse, RFC 5923 style).
 	for _, tp := range []string{"udp", "tcp", "tls"} {
 		opts := []sipgo.ClientOption{sipgo.WithClientHostname(u.host)}
 		if tp == "udp" {
-			// Requests must leave from the listener (SIPGO.md pitfall 1).
+			// Requests must leave from the listener: sipgo otherwise sends from a
+			// new ephemeral socket and replies miss the registered address.
 			opts = append(opts, sipgo.WithClientConnectionAddr(pc.LocalAddr().String()))
 		}
 		cl, err := sipgo.NewClient(sua, opts...)

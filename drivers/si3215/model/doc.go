@@ -58,5 +58,5 @@
 // Reference: Silicon Labs Si3210/Si3211/Si3215/Si3216 ProSLIC datasheets and
 // AN35. Facts that could not be checked against the datasheet (the reg67 bit
 // assignment, reg92 reset value, the variant field in reg6) follow the
-// project's CHIPS.md notes.
+// GPL reference driver (DAHDI's wctdm init order) and the values it writes.
 package model
