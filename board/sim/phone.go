@@ -189,8 +189,8 @@ func (p *Phone) ringingLocked() bool {
 }
 
 // Audio implements model.Terminal. Once per frame it advances the hook
-// schedule, writes the mouthpiece signal (keypad DTMF plus the Say tones,
-// silent on hook or in a pulse break) and records and listens to the
+// schedule, writes the mouthpiece signal (the Say tones, replaced by the
+// keypad's DTMF while it sends digits; silent on hook or in a pulse break) and records and listens to the
 // earpiece. It does not allocate.
 func (p *Phone) Audio(seq uint64, earpiece, mouth []int16) {
 	p.mu.Lock()
@@ -211,8 +211,13 @@ func (p *Phone) Audio(seq uint64, earpiece, mouth []int16) {
 	}
 
 	if p.loopClosed() {
+		// A telephone mutes its transmitter while the keypad sends: the
+		// line carries the digits alone, never the voice under them.
+		busy := p.keypad.Busy()
 		p.keypad.Fill(mouth)
-		p.say.Add(mouth)
+		if !busy {
+			p.say.Add(mouth)
+		}
 	} else {
 		clear(mouth)
 	}

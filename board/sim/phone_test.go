@@ -486,3 +486,33 @@ func FuzzDial(f *testing.F) {
 		}
 	})
 }
+
+// TestKeypadMutesMouthpiece: while the keypad sends digits the line
+// carries the DTMF alone (a telephone mutes its transmitter), and the
+// voice comes back when the digits are done.
+func TestKeypadMutesMouthpiece(t *testing.T) {
+	r := newRig()
+	if err := r.p.SetHook("off"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.p.Say([]float64{1000}, -12); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.p.Dial("5", ""); err != nil {
+		t.Fatal(err)
+	}
+	burst := r.run(10) // the digit's first 100 ms
+	if got := string(dsp.NewDTMFDetector().Process(burst, nil)); got != "5" {
+		t.Errorf("decoded %q during the digit, want 5", got)
+	}
+	for _, f := range dsp.DominantTones(burst, 4) {
+		if math.Abs(f-1000) < 20 {
+			t.Errorf("the voice (1000 Hz) is on the line under the digit: tones %v", dsp.DominantTones(burst, 4))
+		}
+	}
+	r.run(20) // the rest of the digit and its gap
+	after := r.run(20)
+	if tones := dsp.DominantTones(after, 4); len(tones) != 1 || math.Abs(tones[0]-1000) > 2 {
+		t.Errorf("after the digit the mouth carries %v, want the voice [1000]", tones)
+	}
+}
