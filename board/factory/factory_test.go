@@ -9,44 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/spi"
+	"github.com/loopstart/loopstart/board/hw/hwtest"
 
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/drivers/pcm"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
-	fxomodel "github.com/loopstart/loopstart/drivers/si3050/model"
 	fxsmodel "github.com/loopstart/loopstart/drivers/si3215/model"
 )
 
-// modelHost puts chip models where the Pi's SPI devices and GPIOs would be
-// (the hw.Host of board/hw's own test).
-type modelHost struct {
-	fxs  *fxsmodel.Chip
-	fxo  *fxomodel.Chip
-	pins map[string]gpio.PinIO
+// newModelHost puts chip models where the Pi's devices would be.
+func newModelHost(fxs fxsmodel.Opts) *hwtest.Host {
+	return hwtest.New(board.RPiTDM400(), hwtest.Opts{FXS: map[int]fxsmodel.Opts{1: fxs}})
 }
-
-func newModelHost(fxs fxsmodel.Opts) *modelHost {
-	h := &modelHost{fxs: fxsmodel.New(fxs), fxo: fxomodel.New(fxomodel.Opts{})}
-	h.pins = map[string]gpio.PinIO{
-		"GPIO17": h.fxs.ResetPin(), "GPIO22": h.fxs.IRQPin(),
-		"GPIO27": h.fxo.ResetPin(), "GPIO23": h.fxo.IRQPin(),
-	}
-	return h
-}
-
-func (h *modelHost) SPI(bus, cs int) (spi.PortCloser, error) {
-	switch {
-	case bus == 0 && cs == 0:
-		return h.fxs, nil
-	case bus == 0 && cs == 1:
-		return h.fxo, nil
-	}
-	return nil, errors.New("no such SPI device")
-}
-
-func (h *modelHost) GPIO(name string) gpio.PinIO { return h.pins[name] }
 
 // devTree makes a fake device root holding files (paths under /dev).
 func devTree(t *testing.T, files ...string) string {
@@ -90,8 +64,8 @@ func TestOpenRPiThroughFactory(t *testing.T) {
 			t.Errorf("port %d: %v", p.N, p.Fault)
 		}
 	}
-	if h.fxs.Reg(10) != 4 {
-		t.Errorf("country not passed on: FXS reg10 %d", h.fxs.Reg(10))
+	if h.FXS[1].Reg(10) != 4 {
+		t.Errorf("country not passed on: FXS reg10 %d", h.FXS[1].Reg(10))
 	}
 	// The pump ran frames during bring-up; the loop's frames follow on.
 	var last uint64
@@ -108,7 +82,7 @@ func TestOpenRPiThroughFactory(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if h.fxs.Linefeed() != 0 || h.fxo.Reg(6)&0x10 == 0 {
+	if h.FXS[1].Linefeed() != 0 || h.FXO[2].Reg(6)&0x10 == 0 {
 		t.Error("Close did not halt the chips")
 	}
 	if _, _, err := hwy.Exchange(context.Background(), nil, nil); !errors.Is(err, simpcm.ErrClosed) {
@@ -275,7 +249,7 @@ func TestOpenPCMDown(t *testing.T) {
 					t.Errorf("port %+v", p)
 				}
 			}
-			if h.fxs.Reg(10) != 0 {
+			if h.FXS[1].Reg(10) != 0 {
 				t.Error("the chips were brought up without a highway")
 			}
 			if _, _, err := b.Highway.Exchange(context.Background(), nil, nil); err != nil {

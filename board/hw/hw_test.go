@@ -1,51 +1,20 @@
 package hw
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/spi"
+	"github.com/loopstart/loopstart/board/hw/hwtest"
 
 	"github.com/loopstart/loopstart/board"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
 	fxomodel "github.com/loopstart/loopstart/drivers/si3050/model"
-	fxsmodel "github.com/loopstart/loopstart/drivers/si3215/model"
 )
-
-// modelHost puts chip models where the Pi's SPI devices and GPIOs would be.
-type modelHost struct {
-	fxs  *fxsmodel.Chip
-	fxo  *fxomodel.Chip
-	pins map[string]gpio.PinIO
-}
-
-func newModelHost(fxoOpts fxomodel.Opts) *modelHost {
-	h := &modelHost{fxs: fxsmodel.New(fxsmodel.Opts{}), fxo: fxomodel.New(fxoOpts)}
-	h.pins = map[string]gpio.PinIO{
-		"GPIO17": h.fxs.ResetPin(), "GPIO22": h.fxs.IRQPin(),
-		"GPIO27": h.fxo.ResetPin(), "GPIO23": h.fxo.IRQPin(),
-	}
-	return h
-}
-
-func (h *modelHost) SPI(bus, cs int) (spi.PortCloser, error) {
-	switch {
-	case bus == 0 && cs == 0:
-		return h.fxs, nil
-	case bus == 0 && cs == 1:
-		return h.fxo, nil
-	}
-	return nil, errors.New("no such SPI device")
-}
-
-func (h *modelHost) GPIO(name string) gpio.PinIO { return h.pins[name] }
 
 func TestOpenRPiWithModels(t *testing.T) {
 	def := board.RPiTDM400()
-	h := newModelHost(fxomodel.Opts{})
+	h := hwtest.New(board.RPiTDM400(), hwtest.Opts{})
 	hw := simpcm.New(simpcm.Opts{Slots: def.Slots, Clock: &simpcm.VirtualClock{}})
 	b, err := Open(def, Opts{Highway: hw, Host: h, Country: "uk", Sleep: nosleep})
 	if err != nil {
@@ -61,20 +30,20 @@ func TestOpenRPiWithModels(t *testing.T) {
 		}
 	}
 	// UK: 25 Hz ringing on the FXS, the UK line settings on the DAA.
-	if h.fxs.Reg(10) != 4 || h.fxo.Reg(30) != 5 {
-		t.Errorf("country not applied: FXS reg10 %d, DAA reg30 %d", h.fxs.Reg(10), h.fxo.Reg(30))
+	if h.FXS[1].Reg(10) != 4 || h.FXO[2].Reg(30) != 5 {
+		t.Errorf("country not applied: FXS reg10 %d, DAA reg30 %d", h.FXS[1].Reg(10), h.FXO[2].Reg(30))
 	}
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if h.fxs.Linefeed() != 0 || h.fxo.Reg(6)&0x10 == 0 {
+	if h.FXS[1].Linefeed() != 0 || h.FXO[2].Reg(6)&0x10 == 0 {
 		t.Error("Close did not halt the chips")
 	}
 }
 
 func TestOpenFaultsAndErrors(t *testing.T) {
 	def := board.RPiTDM400()
-	h := newModelHost(fxomodel.Opts{NoLineSide: true})
+	h := hwtest.New(board.RPiTDM400(), hwtest.Opts{FXO: map[int]fxomodel.Opts{2: {NoLineSide: true}}})
 	hwy := simpcm.New(simpcm.Opts{Slots: 2, Clock: &simpcm.VirtualClock{}})
 	b, err := Open(def, Opts{Highway: hwy, Host: h, Sleep: nosleep})
 	if err != nil {
@@ -83,7 +52,7 @@ func TestOpenFaultsAndErrors(t *testing.T) {
 	if b.Ports[0].Fault != nil || b.Ports[1].Fault == nil || !strings.Contains(b.Ports[1].Fault.Error(), "line-side") {
 		t.Errorf("faults: %v / %v", b.Ports[0].Fault, b.Ports[1].Fault)
 	}
-	delete(h.pins, "GPIO22")
+	delete(h.Pins, "GPIO22")
 	b2, _ := Open(def, Opts{Highway: hwy, Host: h, Sleep: nosleep})
 	if b2.Ports[0].Fault == nil || !strings.Contains(b2.Ports[0].Fault.Error(), "GPIO22") {
 		t.Errorf("missing GPIO: %v", b2.Ports[0].Fault)

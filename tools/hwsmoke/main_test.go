@@ -2,45 +2,17 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
 
-	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/spi"
+	"github.com/loopstart/loopstart/board"
+	"github.com/loopstart/loopstart/board/hw/hwtest"
 
-	fxomodel "github.com/loopstart/loopstart/drivers/si3050/model"
 	fxsmodel "github.com/loopstart/loopstart/drivers/si3215/model"
 )
 
-// modelHost wires chip models where rpi-tdm400's devices are.
-type modelHost struct {
-	fxs *fxsmodel.Chip
-	fxo *fxomodel.Chip
-}
-
-func (h modelHost) SPI(bus, cs int) (spi.PortCloser, error) {
-	switch {
-	case h.fxs != nil && bus == 0 && cs == 0:
-		return h.fxs, nil
-	case h.fxo != nil && bus == 0 && cs == 1:
-		return h.fxo, nil
-	}
-	return nil, errors.New("no device")
-}
-
-func (h modelHost) GPIO(name string) gpio.PinIO {
-	switch name {
-	case "GPIO17":
-		return h.fxs.ResetPin()
-	case "GPIO27":
-		return h.fxo.ResetPin()
-	}
-	return nil
-}
-
 func TestProbe(t *testing.T) {
-	h := modelHost{fxs: fxsmodel.New(fxsmodel.Opts{}), fxo: fxomodel.New(fxomodel.Opts{})}
+	h := hwtest.New(board.RPiTDM400(), hwtest.Opts{})
 	var out, errb bytes.Buffer
 	if code := run(nil, &out, &errb, h); code != 0 {
 		t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
@@ -55,19 +27,20 @@ func TestProbe(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
 	}
-	if h.fxs.Accesses() != 3 {
-		t.Errorf("probe made %d accesses to the ProSLIC, want 3 reads", h.fxs.Accesses())
+	if h.FXS[1].Accesses() != 3 {
+		t.Errorf("probe made %d accesses to the ProSLIC, want 3 reads", h.FXS[1].Accesses())
 	}
 }
 
 func TestInitAndFailures(t *testing.T) {
-	h := modelHost{fxs: fxsmodel.New(fxsmodel.Opts{}), fxo: fxomodel.New(fxomodel.Opts{})}
+	h := hwtest.New(board.RPiTDM400(), hwtest.Opts{})
 	var out, errb bytes.Buffer
 	if code := run([]string{"--init"}, &out, &errb, h); code != 0 || !strings.Contains(out.String(), "VBAT") {
 		t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
 	}
 	out.Reset()
-	h2 := modelHost{fxs: fxsmodel.New(fxsmodel.Opts{Absent: true, AbsentValue: 0xFF})}
+	h2 := hwtest.New(board.RPiTDM400(), hwtest.Opts{FXS: map[int]fxsmodel.Opts{1: {Absent: true, AbsentValue: 0xFF}}})
+	delete(h2.SPIDevs, [2]int{0, 1}) // no FXO module on the header
 	if code := run([]string{"--init"}, &out, &errb, h2); code != 1 ||
 		!strings.Contains(out.String(), "no ProSLIC found") || !strings.Contains(out.String(), "open SPI0.1") {
 		t.Fatalf("exit %d: %s", code, out.String())
