@@ -205,11 +205,6 @@ func Run(ctx context.Context, o Options) error {
 		}()
 	}
 	err = gw.Run(ctx)
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		// The supervisor can report our own stop when the gateway ended
-		// first; a stop asked for is no failure.
-		err = nil
-	}
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)

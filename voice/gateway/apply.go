@@ -221,6 +221,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 				tick.Stop()
 				cancel()
 				s.finishWaiters(errors.New("gateway stopped"))
+				if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+					err = nil // our stop, seen from the gateway's side first
+				}
 				return err
 			case <-s.wake:
 			case <-tick.C:
