@@ -172,15 +172,19 @@ if (fwForm) {
         headers: {"Content-Type": "application/octet-stream", "X-CSRF-Token": csrf}});
       const body = await r.json().catch(() => ({}));
       clearInterval(poll);
+      if (body.downgrade) {
+        // Older than the running version: say so (once) and offer to confirm.
+        refused = file;
+        p.hidden = true;
+        showError("");
+        document.getElementById("fw-error").hidden = true;
+        document.getElementById("fw-confirm-reason").textContent = body.error;
+        confirmBox.hidden = false;
+        return;
+      }
       if (!r.ok) {
         showError(body.error || r.statusText);
         p.hidden = true;
-        if (body.downgrade) {
-          // Older than the running version: say so and offer to confirm.
-          refused = file;
-          document.getElementById("fw-confirm-reason").textContent = body.error;
-          confirmBox.hidden = false;
-        }
         return;
       }
       showError("");
