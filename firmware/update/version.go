@@ -189,11 +189,15 @@ func cmp3(less bool) int {
 }
 
 // Compare orders two releases: -1 when a is older than b, +1 when newer,
-// 0 when they are the same or cannot be ordered. When both versions are
-// semantic versions (ParseSemver) that differ, they decide; otherwise
-// the build dates do when both are known. by says which ("version",
-// "build date"), or "" when neither could.
+// 0 when they are the same or cannot be ordered. The same version string
+// is the same release; when both versions are semantic versions
+// (ParseSemver) that differ, they decide; otherwise the build dates do
+// when both are known. by says which ("version", "build date"), or ""
+// when neither could.
 func Compare(a, b Release) (c int, by string) {
+	if a.Version == b.Version {
+		return 0, "version"
+	}
 	if va, ok := ParseSemver(a.Version); ok {
 		if vb, ok := ParseSemver(b.Version); ok {
 			if c := va.Compare(vb); c != 0 {

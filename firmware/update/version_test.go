@@ -90,6 +90,7 @@ func TestCompareReleases(t *testing.T) {
 	}{
 		{"semantic versions decide", Release{"v1.2.0", d2}, Release{"v1.3.0", d1}, -1, "version"},
 		{"newer semantic version", Release{"v1.3.0", d1}, Release{"v1.2.0-5-gabcdef0", d2}, 1, "version"},
+		{"the same version is the same release", Release{"abc1234", d1}, Release{"abc1234", d2}, 0, "version"},
 		{"same version, dates decide", Release{"v1.2.0-dirty", d1}, Release{"v1.2.0", d2}, -1, "build date"},
 		{"hashes: dates decide", Release{"abc1234", d1}, Release{"def5678", d2}, -1, "build date"},
 		{"one semantic version: dates decide", Release{"v2.0.0", d1}, Release{"def5678", d2}, -1, "build date"},
