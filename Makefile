@@ -2,7 +2,10 @@
 GO      ?= go
 BIN     := bin/loopstart
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+# The build date orders firmware versions that are not semantic versions
+# (a downgrade needs confirming); sign images of this build with -built $(BUILT).
+BUILT   ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X github.com/loopstart/loopstart/firmware/update.BuildDate=$(BUILT)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 DATA    ?= .data
 HTTP    ?= 127.0.0.1:8080

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -14,7 +15,8 @@ import (
 	"testing"
 )
 
-// fakeFirmware accepts images that start with "GOOD".
+// fakeFirmware accepts images that start with "GOOD", and those that
+// start with "OLD" (older than the running version) when confirmed.
 type fakeFirmware struct {
 	mu  sync.Mutex
 	got []byte
@@ -27,12 +29,15 @@ func (f *fakeFirmware) FirmwareStatus() FirmwareStatus {
 	return f.st
 }
 
-func (f *fakeFirmware) Upgrade(ctx context.Context, r io.Reader) error {
+func (f *fakeFirmware) Upgrade(ctx context.Context, r io.Reader, opts UpgradeOptions) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
-	if !bytes.HasPrefix(b, []byte("GOOD")) {
+	if bytes.HasPrefix(b, []byte("OLD")) && !opts.AllowDowngrade {
+		return fmt.Errorf("firmware 0.9.0 is older than the running 1.0.0: %w", ErrDowngrade)
+	}
+	if !bytes.HasPrefix(b, []byte("GOOD")) && !bytes.HasPrefix(b, []byte("OLD")) {
 		return errors.New("signature does not verify with any trusted key")
 	}
 	f.mu.Lock()
@@ -49,16 +54,21 @@ func TestFirmwareUpload(t *testing.T) {
 	lr, cookie := login(t, s, "")
 	bearer := map[string]string{"Authorization": "Bearer " + lr.Token}
 
-	mp := func(body string) (string, string) {
+	mp := func(body string, fields ...string) (string, string) {
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)
 		mw.WriteField("note", "x")
+		for i := 0; i+1 < len(fields); i += 2 {
+			mw.WriteField(fields[i], fields[i+1])
+		}
 		fwr, _ := mw.CreateFormFile("image", "fw.img")
 		io.WriteString(fwr, body)
 		mw.Close()
 		return b.String(), mw.FormDataContentType()
 	}
 	mpBody, mpType := mp("GOOD multipart image")
+	mpOld, mpOldType := mp("OLD multipart", "allow_downgrade", "0")
+	mpOldOK, mpOldOKType := mp("OLD multipart confirmed", "allow_downgrade", "1")
 	cases := []struct {
 		name string
 		r    req
@@ -72,6 +82,15 @@ func TestFirmwareUpload(t *testing.T) {
 		{"cookie with CSRF", req{method: "POST", path: "/api/firmware", body: "GOOD cookie", ctype: "application/octet-stream", cookie: cookie,
 			hdr: map[string]string{CSRFHeader: lr.CSRFToken}}, 200, "GOOD cookie"},
 		{"multipart", req{method: "POST", path: "/api/firmware", body: mpBody, ctype: mpType, hdr: bearer}, 200, "GOOD multipart image"},
+		{"older image", req{method: "POST", path: "/api/firmware", body: "OLD raw", ctype: "application/octet-stream", hdr: bearer}, 409,
+			"nothing was changed: firmware 0.9.0 is older than the running 1.0.0: downgrade refused"},
+		{"older image, not confirmed", req{method: "POST", path: "/api/firmware?allow_downgrade=0", body: "OLD raw", ctype: "application/octet-stream", hdr: bearer}, 409,
+			"downgrade refused"},
+		{"older image confirmed", req{method: "POST", path: "/api/firmware?allow_downgrade=1", body: "OLD raw", ctype: "application/octet-stream", hdr: bearer}, 200,
+			"OLD raw"},
+		{"older image, multipart not confirmed", req{method: "POST", path: "/api/firmware", body: mpOld, ctype: mpOldType, hdr: bearer}, 409, "downgrade refused"},
+		{"older image, multipart confirmed", req{method: "POST", path: "/api/firmware", body: mpOldOK, ctype: mpOldOKType, hdr: bearer}, 200,
+			"OLD multipart confirmed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,8 +102,16 @@ func TestFirmwareUpload(t *testing.T) {
 			if c.code == 200 && string(fw.got) != c.want {
 				t.Errorf("firmware got %q", fw.got)
 			}
-			if c.code == 400 && !strings.Contains(jsonError(t, w), c.want) {
+			if c.code != 200 && fw.got != nil {
+				t.Errorf("a refused image was installed: %q", fw.got)
+			}
+			if (c.code == 400 || c.code == 409) && !strings.Contains(jsonError(t, w), c.want) {
 				t.Errorf("error %s", w.Body)
+			}
+			var body struct{ Downgrade bool }
+			json.Unmarshal(w.Body.Bytes(), &body)
+			if body.Downgrade != (c.code == 409) {
+				t.Errorf("downgrade = %v in %s", body.Downgrade, w.Body)
 			}
 		})
 	}
@@ -94,7 +121,8 @@ func TestFirmwareUpload(t *testing.T) {
 		t.Fatalf("GET /api/firmware = %d %s", w.Code, w.Body)
 	}
 	w = send(t, s, req{method: "GET", path: "/firmware", cookie: cookie})
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `id="fw-form"`) || !strings.Contains(w.Body.String(), "from slot <span id=\"fw-slot\">factory") {
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `id="fw-form"`) || !strings.Contains(w.Body.String(), "from slot <span id=\"fw-slot\">factory") ||
+		!strings.Contains(w.Body.String(), `id="fw-downgrade"`) {
 		t.Fatalf("firmware page %d:\n%s", w.Code, w.Body)
 	}
 }
@@ -117,6 +145,11 @@ func TestFirmwareURLSetting(t *testing.T) {
 	}
 	if w := form("url=&firmware_url=ftp://x/y"); !strings.Contains(w.Header().Get("Location"), "err=") || fc.cur.Firmware.URL != "https://pbx.example/fw/$MODEL.img" {
 		t.Fatalf("bad URL: %s, firmware %+v", w.Header().Get("Location"), fc.cur.Firmware)
+	}
+	// Changing the URL keeps <allow-downgrade>.
+	fc.cur.Firmware.AllowDowngrade = "true"
+	if form("url=&firmware_url=https://pbx.example/fw/v2.img"); fc.cur.Firmware.URL != "https://pbx.example/fw/v2.img" || !fc.cur.Firmware.DowngradeAllowed() {
+		t.Fatalf("changed: %+v", fc.cur.Firmware)
 	}
 	if form("url=&firmware_url="); fc.cur.Firmware != nil {
 		t.Fatalf("not cleared: %+v", fc.cur.Firmware)

@@ -3,6 +3,7 @@ package webui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -55,9 +56,23 @@ type ProvisioningStatus struct {
 type Firmware interface {
 	// FirmwareStatus describes the slots and any upgrade in progress.
 	FirmwareStatus() FirmwareStatus
-	// Upgrade verifies a signed image and installs it in the inactive slot.
-	Upgrade(ctx context.Context, image io.Reader) error
+	// Upgrade verifies a signed image and installs it in the inactive
+	// slot. An image older than the running firmware is refused with an
+	// error matching ErrDowngrade unless opts.AllowDowngrade.
+	Upgrade(ctx context.Context, image io.Reader, opts UpgradeOptions) error
 }
+
+// UpgradeOptions adjust one Upgrade.
+type UpgradeOptions struct {
+	// AllowDowngrade installs an image older than the running firmware:
+	// the admin confirmed it.
+	AllowDowngrade bool
+}
+
+// ErrDowngrade is matched (errors.Is) by Upgrade's error when the image
+// is older than the running firmware and the upload did not confirm it;
+// POST /api/firmware then answers 409 with "downgrade": true.
+var ErrDowngrade = errors.New("downgrade refused")
 
 // FirmwareStatus is what the firmware page shows.
 type FirmwareStatus struct {
@@ -82,6 +97,11 @@ type FirmwareStatus struct {
 	Trial bool `json:"trial,omitempty"`
 	// Slots are the installed images.
 	Slots []FirmwareSlot `json:"slots,omitempty"`
+	// Built is the running firmware's build date, zero when unknown.
+	Built time.Time `json:"built,omitzero"`
+	// Notice says when older images cannot be recognised (the running
+	// firmware's build date is unknown), "" otherwise.
+	Notice string `json:"notice,omitempty"`
 }
 
 // FirmwareSlot is one installed image.
@@ -477,7 +497,12 @@ func (s *Server) handleProvisioningForm(w http.ResponseWriter, r *http.Request) 
 		if u := strings.TrimSpace(v[0]); u == "" {
 			c.Firmware = nil
 		} else {
-			c.Firmware = &config.Firmware{URL: u}
+			f := config.Firmware{URL: u}
+			if c.Firmware != nil {
+				f = *c.Firmware // a copy: <allow-downgrade> stays as it was
+				f.URL = u
+			}
+			c.Firmware = &f
 		}
 	}
 	s.applyForm(w, r, "/provisioning", c)
@@ -510,11 +535,18 @@ func (s *Server) firmwareStatus(version string) FirmwareStatus {
 // handleFirmwareUpload takes an image as the raw request body or as the
 // first file of a multipart form, and installs it. The reply comes once
 // the image is verified and written; the switch and restart follow
-// (GET /api/firmware shows the progress).
+// (GET /api/firmware shows the progress). An image older than the running
+// firmware is refused (409, "downgrade": true) unless the request
+// confirms it: ?allow_downgrade=1, or a form field allow_downgrade before
+// the file.
 func (s *Server) handleFirmwareUpload(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Firmware == nil {
 		writeError(w, http.StatusNotFound, "firmware upgrades are not available")
 		return
+	}
+	var opts UpgradeOptions
+	if v, ok := r.URL.Query()["allow_downgrade"]; ok {
+		opts.AllowDowngrade = isYes(v[0])
 	}
 	body := io.Reader(http.MaxBytesReader(w, r.Body, 512<<20))
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -533,10 +565,21 @@ func (s *Server) handleFirmwareUpload(w http.ResponseWriter, r *http.Request) {
 				body = part
 				break
 			}
+			if part.FormName() == "allow_downgrade" {
+				v, _ := io.ReadAll(io.LimitReader(part, 16))
+				opts.AllowDowngrade = isYes(string(v))
+			}
 		}
 	}
-	if err := s.opts.Firmware.Upgrade(r.Context(), body); err != nil {
+	if err := s.opts.Firmware.Upgrade(r.Context(), body, opts); err != nil {
 		s.log.Warn("webui: firmware refused", "err", err, "client", clientKey(r))
+		if errors.Is(err, ErrDowngrade) {
+			writeJSON(w, http.StatusConflict, struct {
+				Error     string `json:"error"`
+				Downgrade bool   `json:"downgrade"`
+			}{"upgrade refused, nothing was changed: " + err.Error(), true})
+			return
+		}
 		code := http.StatusBadRequest
 		if strings.Contains(err.Error(), "in progress") || strings.Contains(err.Error(), "on trial") {
 			code = http.StatusConflict
@@ -545,8 +588,17 @@ func (s *Server) handleFirmwareUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := s.opts.Firmware.FirmwareStatus()
-	s.audit("firmware installed", "version", st.NewVersion, "client", clientKey(r))
+	s.audit("firmware installed", "version", st.NewVersion, "downgrade_confirmed", opts.AllowDowngrade, "client", clientKey(r))
 	writeJSON(w, http.StatusOK, st)
+}
+
+// isYes reads a confirmation flag: 1, true, yes or on.
+func isYes(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
 }
 
 // interfaces lists the network interfaces and their addresses.

@@ -162,7 +162,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	mgr := &configManager{path: filepath.Join(o.DataDir, "config.xml"), sup: gw, cur: cfg, log: log, build: build}
 	fw := &firmwareManager{store: fwStore, version: o.Version, log: log, restart: execBinary,
-		busy: func() bool { return len(gw.Gateway().BusyPorts()) > 0 }}
+		busy:           func() bool { return len(gw.Gateway().BusyPorts()) > 0 },
+		allowDowngrade: func() bool { return mgr.Current().Firmware.DowngradeAllowed() }}
 	prov := startProvisioning(ctx, mgr, gw, notify, "loopstart-"+o.BoardName, o.Version, log, fw.provision)
 	lastCrash := readLastCrash(o.DataDir)
 	statusWithCrash := func() status.Status {

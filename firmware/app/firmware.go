@@ -49,6 +49,12 @@ type firmwareManager struct {
 	after func(time.Duration) <-chan time.Time
 	// poll is the idle check period.
 	poll time.Duration
+	// factory is the release of the built-in binary; nil means
+	// update.BuiltIn(version).
+	factory func() update.Release
+	// allowDowngrade reports the provisioning profile's
+	// <firmware><allow-downgrade>; nil means false.
+	allowDowngrade func() bool
 
 	mu  sync.Mutex
 	st  webui.FirmwareStatus
@@ -146,12 +152,40 @@ func execBinary(binary string) error {
 	return syscall.Exec(binary, append([]string{binary}, os.Args[1:]...), os.Environ())
 }
 
+// running is the release running now, for the downgrade check: the
+// current slot's signed manifest, or the built-in binary's release.
+func (f *firmwareManager) running() update.Release {
+	if s, err := f.store.State(); err == nil && s.Current != update.Factory {
+		if m := s.Slots[s.Current]; m != nil && m.Version == f.version {
+			return m.Release()
+		}
+	}
+	if f.factory != nil {
+		return f.factory()
+	}
+	return update.BuiltIn(f.version)
+}
+
+// unknownOrder says why older images may not be recognised, "" when
+// they are.
+func unknownOrder(r update.Release) string {
+	if !r.Built.IsZero() {
+		return ""
+	}
+	if _, ok := update.ParseSemver(r.Version); ok {
+		return "the running firmware's build date is unknown: only images with a semantic version (vX.Y.Z) are checked for being older"
+	}
+	return "the running firmware's build date is unknown: images are installed without checking whether they are older"
+}
+
 // FirmwareStatus implements webui.Firmware.
 func (f *firmwareManager) FirmwareStatus() webui.FirmwareStatus {
 	f.mu.Lock()
 	st := f.st
 	f.mu.Unlock()
 	st.Version = f.version
+	run := f.running()
+	st.Built, st.Notice = run.Built, unknownOrder(run)
 	if s, err := f.store.State(); err == nil {
 		st.Slot = s.Current
 		if st.Slot == update.Factory {
@@ -180,23 +214,41 @@ func (f *firmwareManager) set(fn func(*webui.FirmwareStatus)) {
 }
 
 // Upgrade implements webui.Firmware: verify and install the uploaded
-// image, then switch and restart into it once the lines are idle.
-func (f *firmwareManager) Upgrade(ctx context.Context, image io.Reader) error {
-	return f.install(ctx, image, "web UI", nil)
+// image, then switch and restart into it once the lines are idle. An
+// image older than the running firmware needs opts.AllowDowngrade.
+func (f *firmwareManager) Upgrade(ctx context.Context, image io.Reader, opts webui.UpgradeOptions) error {
+	err := f.install(ctx, image, "web UI", opts.AllowDowngrade, nil)
+	if errors.Is(err, update.ErrDowngrade) {
+		return downgradeError{fmt.Errorf("%w; confirm it to install", err)}
+	}
+	return err
 }
 
+// downgradeError is an update.ErrDowngrade refusal that also matches
+// webui.ErrDowngrade, so the web UI offers to confirm it.
+type downgradeError struct{ err error }
+
+func (e downgradeError) Error() string   { return e.err.Error() }
+func (e downgradeError) Unwrap() []error { return []error{e.err, webui.ErrDowngrade} }
+
 // provision is provisioning's firmware step: the running version and a
-// version rolled back before are not installed.
+// version rolled back before are not installed, nor an older one unless
+// the profile says <allow-downgrade>true</allow-downgrade>.
 func (f *firmwareManager) provision(ctx context.Context, image io.Reader) error {
-	return f.install(ctx, image, "provisioning", func(m *update.Manifest) error {
+	allow := f.allowDowngrade != nil && f.allowDowngrade()
+	err := f.install(ctx, image, "provisioning", allow, func(m *update.Manifest) error {
 		if s, err := f.store.State(); err == nil && s.Rejected == m.Version {
 			return fmt.Errorf("%w: version %s was rolled back before (%s)", provision.ErrFirmwareCurrent, m.Version, s.LastError)
 		}
 		return nil
 	})
+	if errors.Is(err, update.ErrDowngrade) {
+		return fmt.Errorf("%w; the profile's <firmware><allow-downgrade>true</allow-downgrade> would install it", err)
+	}
+	return err
 }
 
-func (f *firmwareManager) install(ctx context.Context, image io.Reader, source string, accept func(*update.Manifest) error) error {
+func (f *firmwareManager) install(ctx context.Context, image io.Reader, source string, allowDowngrade bool, accept func(*update.Manifest) error) error {
 	f.mu.Lock()
 	if f.run {
 		f.mu.Unlock()
@@ -219,7 +271,10 @@ func (f *firmwareManager) install(ctx context.Context, image io.Reader, source s
 		f.mu.Unlock()
 		return err
 	}
+	running := f.running()
 	m, err := f.store.Install(ctx, image, update.InstallOptions{
+		Running:        running,
+		AllowDowngrade: allowDowngrade,
 		Accept: func(m *update.Manifest) error {
 			if m.Version == f.version {
 				return fmt.Errorf("%w: version %s is already running", provision.ErrFirmwareCurrent, m.Version)
@@ -249,6 +304,13 @@ func (f *firmwareManager) install(ctx context.Context, image io.Reader, source s
 	}
 	if err != nil {
 		return done(err)
+	}
+	switch c, by := update.Compare(m.Release(), running); {
+	case c < 0:
+		f.log.Warn("firmware downgrade installed, as confirmed", "source", source, "version", m.Version, "running", running.Version, "by", by)
+	case by == "":
+		f.log.Warn("firmware: cannot tell whether the image is older than the running firmware; installed",
+			"source", source, "version", m.Version, "running", running.Version)
 	}
 	f.log.Info("firmware installed", "source", source, "version", m.Version)
 	done(nil)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/loopstart/loopstart/firmware/provision"
 	"github.com/loopstart/loopstart/firmware/update"
+	"github.com/loopstart/loopstart/webui"
 )
 
 func testFirmware(t *testing.T, running string) (*firmwareManager, func(version string) []byte, chan string) {
@@ -31,7 +32,10 @@ func testFirmware(t *testing.T, running string) (*firmwareManager, func(version 
 	restarts := make(chan string, 4)
 	busy := atomic.Int32{}
 	busy.Store(2)
+	// The built-in binary was built an hour ago: mk's images are newer.
+	factory := update.Release{Version: running, Built: time.Now().Add(-time.Hour)}
 	fw := &firmwareManager{store: store, version: running, log: log, poll: time.Millisecond,
+		factory: func() update.Release { return factory },
 		busy:    func() bool { return busy.Add(-1) >= 0 },
 		restart: func(bin string) error { restarts <- bin; return nil },
 		after: func(time.Duration) <-chan time.Time {
@@ -57,7 +61,7 @@ func testFirmware(t *testing.T, running string) (*firmwareManager, func(version 
 func TestFirmwareUpgradeAndRollback(t *testing.T) {
 	fw, mk, restarts := testFirmware(t, "1.0")
 	ctx := context.Background()
-	if err := fw.Upgrade(ctx, bytes.NewReader(mk("2.0"))); err != nil {
+	if err := fw.Upgrade(ctx, bytes.NewReader(mk("2.0")), webui.UpgradeOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -103,7 +107,7 @@ func TestFirmwareUpgradeAndRollback(t *testing.T) {
 
 func TestFirmwareTrialHealthy(t *testing.T) {
 	fw, mk, restarts := testFirmware(t, "1.0")
-	if err := fw.Upgrade(context.Background(), bytes.NewReader(mk("2.0"))); err != nil {
+	if err := fw.Upgrade(context.Background(), bytes.NewReader(mk("2.0")), webui.UpgradeOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	<-restarts
@@ -124,7 +128,7 @@ func TestFirmwareBadUploadChangesNothing(t *testing.T) {
 	fw, mk, _ := testFirmware(t, "1.0")
 	img := mk("2.0")
 	img[len(img)-1] ^= 1
-	err := fw.Upgrade(context.Background(), bytes.NewReader(img))
+	err := fw.Upgrade(context.Background(), bytes.NewReader(img), webui.UpgradeOptions{})
 	if !errors.Is(err, update.ErrPayload) {
 		t.Fatalf("Upgrade = %v", err)
 	}
@@ -133,5 +137,115 @@ func TestFirmwareBadUploadChangesNothing(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(fw.store.Dir(), "*")); len(m) != 0 {
 		t.Fatalf("files written: %v", m)
+	}
+}
+
+// TestFirmwareDowngrade: an image older than the running firmware is
+// refused from the web UI unless confirmed, and from provisioning unless
+// the profile allows it; a refusal writes nothing.
+func TestFirmwareDowngrade(t *testing.T) {
+	priv, err := update.ReadPrivateKeyFile("../update/testdata/test.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	factoryBuilt := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	sign := func(version string, built time.Time) []byte {
+		img, err := update.SignBuilt(priv, version, firmwareTarget("sim"), time.Now(), built, []byte("#!/bin/false "+version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	web := func(allow bool) func(*firmwareManager, []byte) error {
+		return func(fw *firmwareManager, img []byte) error {
+			return fw.Upgrade(context.Background(), bytes.NewReader(img), webui.UpgradeOptions{AllowDowngrade: allow})
+		}
+	}
+	prov := func(allow bool) func(*firmwareManager, []byte) error {
+		return func(fw *firmwareManager, img []byte) error {
+			fw.allowDowngrade = func() bool { return allow }
+			return fw.provision(context.Background(), bytes.NewReader(img))
+		}
+	}
+	cases := []struct {
+		name    string
+		running update.Release // the factory binary
+		img     []byte
+		do      func(*firmwareManager, []byte) error
+		refused string // "" means installed
+	}{
+		{"web UI, older semantic version", update.Release{Version: "v1.3.0", Built: factoryBuilt}, sign("v1.2.0", factoryBuilt.Add(time.Hour)), web(false),
+			"firmware v1.2.0 is older than the running v1.3.0: downgrade refused; confirm it to install"},
+		{"web UI, older semantic version confirmed", update.Release{Version: "v1.3.0", Built: factoryBuilt}, sign("v1.2.0", factoryBuilt), web(true), ""},
+		{"web UI, older build date", update.Release{Version: "abc1234", Built: factoryBuilt}, sign("def5678", factoryBuilt.Add(-time.Hour)), web(false),
+			"firmware def5678 (built 2026-05-31T23:00:00Z) is older than the running abc1234 (built 2026-06-01T00:00:00Z): downgrade refused; confirm it to install"},
+		{"web UI, newer build date", update.Release{Version: "abc1234", Built: factoryBuilt}, sign("def5678", factoryBuilt.Add(time.Hour)), web(false), ""},
+		{"web UI, running build date unknown", update.Release{Version: "abc1234"}, sign("def5678", factoryBuilt.Add(-time.Hour)), web(false), ""},
+		{"provisioning, older", update.Release{Version: "v1.3.0", Built: factoryBuilt}, sign("v1.2.0", factoryBuilt), prov(false),
+			"firmware v1.2.0 is older than the running v1.3.0: downgrade refused; the profile's <firmware><allow-downgrade>true</allow-downgrade> would install it"},
+		{"provisioning, older, allowed by the profile", update.Release{Version: "v1.3.0", Built: factoryBuilt}, sign("v1.2.0", factoryBuilt), prov(true), ""},
+		{"provisioning, newer", update.Release{Version: "v1.3.0", Built: factoryBuilt}, sign("v1.3.1", factoryBuilt.Add(-time.Hour)), prov(false), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fw, _, restarts := testFirmware(t, c.running.Version)
+			fw.factory = func() update.Release { return c.running }
+			err := c.do(fw, c.img)
+			if c.refused == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if st := fw.FirmwareStatus(); len(st.Slots) != 1 {
+					t.Fatalf("not installed: %+v", st)
+				}
+				select {
+				case <-restarts:
+				case <-time.After(5 * time.Second):
+					t.Fatal("no restart")
+				}
+				return
+			}
+			if err == nil || err.Error() != c.refused || !errors.Is(err, update.ErrDowngrade) || errors.Is(err, provision.ErrFirmwareCurrent) {
+				t.Fatalf("got %v\nwant %s", err, c.refused)
+			}
+			if fromWeb := strings.HasPrefix(c.name, "web"); errors.Is(err, webui.ErrDowngrade) != fromWeb {
+				t.Errorf("matches webui.ErrDowngrade: %v, want %v", !fromWeb, fromWeb)
+			}
+			if m, _ := filepath.Glob(filepath.Join(fw.store.Dir(), "*")); len(m) != 0 {
+				t.Fatalf("files written: %v", m)
+			}
+			if st := fw.FirmwareStatus(); st.Phase != "failed" || !strings.Contains(st.LastError, "downgrade refused") {
+				t.Fatalf("status %+v", st)
+			}
+		})
+	}
+}
+
+// TestFirmwareDowngradeFromSlot: running an installed slot, its signed
+// manifest is the running release, whatever the built-in binary knows.
+func TestFirmwareDowngradeFromSlot(t *testing.T) {
+	fw, mk, restarts := testFirmware(t, "v1.0.0")
+	fw.factory = func() update.Release { return update.Release{Version: "v1.0.0"} }
+	if st := fw.FirmwareStatus(); st.Notice == "" || !st.Built.IsZero() {
+		t.Errorf("unknown build date not reported: %+v", st)
+	}
+	if err := fw.Upgrade(context.Background(), bytes.NewReader(mk("v2.0.0")), webui.UpgradeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	<-restarts
+	if err := fw.store.Confirm(); err != nil {
+		t.Fatal(err)
+	}
+	fw.version, fw.run = "v2.0.0", false // the new process
+	st := fw.FirmwareStatus()
+	if st.Notice != "" || st.Built.IsZero() {
+		t.Errorf("running slot a: %+v", st)
+	}
+	err := fw.Upgrade(context.Background(), bytes.NewReader(mk("v1.9.0")), webui.UpgradeOptions{})
+	if !errors.Is(err, webui.ErrDowngrade) || !strings.Contains(err.Error(), "older than the running v2.0.0") {
+		t.Fatalf("Upgrade = %v", err)
+	}
+	if s, _ := fw.store.State(); len(s.Slots) != 1 {
+		t.Fatalf("slot b written: %+v", s)
 	}
 }

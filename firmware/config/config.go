@@ -164,6 +164,15 @@ type Firmware struct {
 	// (firmware/update); $MAC, $MODEL and $VERSION expand. Provisioning
 	// installs it when its version differs from the running one.
 	URL string `xml:"url"`
+	// AllowDowngrade is "true" to let provisioning install an image
+	// older than the running firmware (firmware/update.Compare); empty or
+	// "false" refuses it. See DowngradeAllowed.
+	AllowDowngrade string `xml:"allow-downgrade,omitempty"`
+}
+
+// DowngradeAllowed reports whether <allow-downgrade> is true; f may be nil.
+func (f *Firmware) DowngradeAllowed() bool {
+	return f != nil && f.AllowDowngrade == "true"
 }
 
 // ApplyDefaults fills every empty optional field with its documented

@@ -129,7 +129,9 @@ func TestBrokenFiles(t *testing.T) {
 		{"firmware twice", doc("<firmware><url>http://a/x</url></firmware>\n<firmware><url>http://b/x</url></firmware>"),
 			[]string{"line 3: loopstart/firmware: <firmware> appears more than once"}},
 		{"firmware unknown child", doc(`<firmware><url>http://a/x</url><md5>x</md5></firmware>`),
-			[]string{"line 2: loopstart/firmware/md5: unknown element (expected url)"}},
+			[]string{"line 2: loopstart/firmware/md5: unknown element (expected url, allow-downgrade)"}},
+		{"firmware allow-downgrade not a boolean", doc("<firmware><url>http://a/x</url>\n<allow-downgrade>yes</allow-downgrade></firmware>"),
+			[]string{`line 3: loopstart/firmware/allow-downgrade: "yes": want true or false`}},
 		{"unknown account attribute", doc(`<account id="1" pass="x"><user>1</user></account>`),
 			[]string{"line 2: loopstart/account[id=1]: unknown attribute pass"}},
 		{"unknown account element", doc(`<account id="1"><user>1</user><secret>x</secret></account>`),
@@ -577,5 +579,27 @@ func TestFirmwareElement(t *testing.T) {
 	c2, err := Parse(strings.NewReader(string(b)))
 	if err != nil || c2.Firmware == nil || c2.Firmware.URL != c.Firmware.URL {
 		t.Fatalf("round trip: %+v, %v\n%s", c2, err, b)
+	}
+	if c2.Firmware.DowngradeAllowed() || strings.Contains(string(b), "allow-downgrade") {
+		t.Errorf("downgrades allowed by default:\n%s", b)
+	}
+	for _, v := range []struct {
+		xml  string
+		want bool
+	}{{"true", true}, {" true ", true}, {"false", false}} {
+		c, err := Parse(strings.NewReader(doc(okAccount + "\n<firmware><url>https://pbx.example/fw.img</url><allow-downgrade>" + v.xml + "</allow-downgrade></firmware>")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Firmware.DowngradeAllowed() != v.want {
+			t.Errorf("<allow-downgrade>%s</allow-downgrade>: allowed = %v", v.xml, !v.want)
+		}
+		b, _ := c.Marshal()
+		if c2, err := Parse(strings.NewReader(string(b))); err != nil || c2.Firmware.AllowDowngrade != c.Firmware.AllowDowngrade {
+			t.Errorf("round trip: %+v, %v\n%s", c2.Firmware, err, b)
+		}
+	}
+	if (*Firmware)(nil).DowngradeAllowed() {
+		t.Error("no <firmware> allows downgrades")
 	}
 }

@@ -42,6 +42,11 @@ func (c *Config) check() []problem {
 		if msg := checkProvisioningURL(f.URL); msg != "" {
 			m.add(sectFirmware, 0, "url", "url", 0, "%s", msg)
 		}
+		switch f.AllowDowngrade {
+		case "", "true", "false":
+		default:
+			m.add(sectFirmware, 0, "allow-downgrade", "allow-downgrade", 0, "%q: want true or false", f.AllowDowngrade)
+		}
 	}
 	return m.ps
 }

@@ -12,7 +12,8 @@
 //	payload                                     Manifest.Size bytes, then end of file
 //
 // The manifest names the version, the target (board/architecture), the
-// payload's size and SHA-256. Because the signed manifest comes first, an
+// payload's size and SHA-256, when it was signed (created) and, when it
+// differs from that, when it was built (built). Because the signed manifest comes first, an
 // image is checked before a byte of it is written: the signature (against
 // the trusted Keys), the target and the caller's policy (Install's Accept,
 // for example "not the version already running") are verified as soon as
@@ -22,6 +23,24 @@
 // hash match renames it into the slot. A tampered payload, a short or
 // over-long stream, a cancelled upload or a failed write removes the
 // temporary file: the slots and the pointers stay as they were.
+//
+// # Downgrades
+//
+// An image older than the running firmware is refused (ErrDowngrade),
+// before any file is written, unless the install says it is allowed
+// (InstallOptions.AllowDowngrade: the admin confirmed it, or the
+// provisioning profile says <allow-downgrade>true</allow-downgrade>).
+// Versions come from git describe and are often bare commit hashes, so
+// "older" is decided by Compare: when both versions are semantic versions
+// ([v]X.Y.Z[-PRE][-N-gHASH][-dirty]) that differ, by semantic version
+// precedence, then commits after the tag; otherwise by build date, when
+// both are known; otherwise the image is not a downgrade (the caller
+// says so). An image's build date is Manifest.Built, or Created for an
+// image signed without one (every image signed before the field
+// existed). The running firmware's release is its slot's manifest, or
+// for the factory binary BuiltIn: BuildDate (set at link time by the
+// Makefile) or the VCS commit time Go stamps into a binary built from a
+// git checkout.
 //
 // # Slots on disk
 //

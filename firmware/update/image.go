@@ -58,6 +58,11 @@ type Manifest struct {
 	SHA256 string `json:"sha256"`
 	// Created is when the image was signed.
 	Created time.Time `json:"created"`
+	// Built is when the payload was built, for ordering releases (see
+	// Compare); absent (zero) means Created. Sign leaves it out, so
+	// images stay readable by firmware older than this field, whose
+	// strict decoder refuses unknown fields.
+	Built time.Time `json:"built,omitzero"`
 	// Key is the KeyID of the signing key (informational; every trusted
 	// key is tried).
 	Key string `json:"key"`
@@ -94,11 +99,21 @@ type Header struct {
 }
 
 // Sign builds an image of payload for the given version and target,
-// signed with priv. created is stored in the manifest.
+// signed with priv. created is stored in the manifest and is also the
+// image's build date.
 func Sign(priv ed25519.PrivateKey, version, target string, created time.Time, payload []byte) ([]byte, error) {
+	return SignBuilt(priv, version, target, created, time.Time{}, payload)
+}
+
+// SignBuilt is Sign with a build date (Manifest.Built) other than the
+// signing time; a zero built leaves it out.
+func SignBuilt(priv ed25519.PrivateKey, version, target string, created, built time.Time, payload []byte) ([]byte, error) {
 	h := sha256.Sum256(payload)
 	m := Manifest{Format: FormatVersion, Version: version, Target: target, Size: int64(len(payload)),
 		SHA256: hex.EncodeToString(h[:]), Created: created.UTC(), Key: KeyID(priv.Public().(ed25519.PublicKey))}
+	if !built.IsZero() {
+		m.Built = built.UTC()
+	}
 	hdr, err := SignManifest(priv, m)
 	if err != nil {
 		return nil, err

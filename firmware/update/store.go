@@ -93,6 +93,13 @@ type Progress struct {
 
 // InstallOptions adjust one Install.
 type InstallOptions struct {
+	// Running is the firmware running now. An image older than it (see
+	// Compare) is refused with ErrDowngrade before anything is written,
+	// unless AllowDowngrade; a zero Running checks nothing.
+	Running Release
+	// AllowDowngrade installs an image older than Running: the admin or
+	// the provisioning profile confirmed it.
+	AllowDowngrade bool
 	// Accept is called with the verified manifest before anything is
 	// written; an error refuses the image (e.g. the version already runs).
 	Accept func(*Manifest) error
@@ -250,8 +257,9 @@ func Inactive(current string) string {
 }
 
 // Install reads an image from r, verifies it and writes it to the
-// inactive slot; it does not switch (see Switch). The signature, target
-// and opts.Accept are checked before any file is created; the payload
+// inactive slot; it does not switch (see Switch). The signature, target,
+// the downgrade rule (opts.Running) and opts.Accept are checked before
+// any file is created; the payload
 // goes to a temporary file that becomes the slot only when its size and
 // SHA-256 match the manifest. On any error the slots are as before.
 func (s *Store) Install(ctx context.Context, r io.Reader, opts InstallOptions) (m *Manifest, err error) {
@@ -271,6 +279,11 @@ func (s *Store) Install(ctx context.Context, r io.Reader, opts InstallOptions) (
 	m = &h.Manifest
 	if m.Target != s.o.Target {
 		return nil, fmt.Errorf("%w: %s, this is %s", ErrWrongTarget, m.Target, s.o.Target)
+	}
+	if !opts.AllowDowngrade && opts.Running != (Release{}) {
+		if err := CheckDowngrade(m.Release(), opts.Running); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Accept != nil {
 		if err := opts.Accept(m); err != nil {

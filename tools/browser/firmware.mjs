@@ -1,9 +1,11 @@
 // Browser test of the firmware page, run by browser_test.go's
 // TestBrowserFirmware:  node firmware.mjs  (env BASE_URL, IMAGE, BAD_IMAGE,
-// NEW_VERSION, ARTIFACTS). A tampered image is refused with nothing
-// changed; a signed one uploads with visible progress, the gateway
-// restarts into it, and after logging in again the new version runs from
-// slot a.
+// NEW_VERSION, OLD_IMAGE, OLD_VERSION, ARTIFACTS). A tampered image is
+// refused with nothing changed; a signed one uploads with visible
+// progress, the gateway restarts into it, and after logging in again the
+// new version runs from slot a. An older image is refused as a downgrade
+// with the reason and a confirmation button; confirmed, it installs and
+// runs from slot b.
 import { chromium } from "playwright-core";
 
 const base = process.env.BASE_URL;
@@ -79,6 +81,26 @@ try {
   check(!st.trial, "the new version was confirmed healthy");
   await page.reload();
   await shot(page, "fw-04-upgraded");
+
+  // An older image: refused with the reason, nothing written, until confirmed.
+  await page.setInputFiles("#fw-file", process.env.OLD_IMAGE);
+  await page.click("#fw-upload");
+  await page.waitForSelector("#fw-confirm:not([hidden])");
+  const reason = (await page.textContent("#fw-confirm-reason")).trim();
+  check(/older than the running/.test(reason) && /downgrade refused/.test(reason), "older image refused: " + reason);
+  const slots = (await (await page.request.get(base + "/api/firmware")).json()).slots;
+  check(slots.length === 1 && slots[0].slot === "a", "nothing was written for the refused image");
+  await shot(page, "fw-05-downgrade-refused");
+  await page.click("#fw-downgrade");
+  await page.waitForURL(/\/login/, { timeout: 60000 });
+  check((await page.textContent("#version")).trim() === process.env.OLD_VERSION,
+    "confirmed: after the restart the login page shows version " + process.env.OLD_VERSION);
+  await page.fill("#password", password);
+  await page.click("#login");
+  await page.waitForURL(base + "/");
+  await page.goto(base + "/firmware");
+  check((await page.textContent("#fw-slot")).trim() === "b", "firmware page: the older version runs from slot b");
+  await shot(page, "fw-06-downgraded");
 } finally {
   await browser.close();
 }

@@ -2,8 +2,15 @@
 // firmware images (see firmware/update for the format).
 //
 //	fwsign keygen -o NAME                                  writes NAME.key (secret, mode 0600) and NAME.pub
-//	fwsign sign -key NAME.key -version V -target T [-o OUT] PAYLOAD
+//	fwsign sign -key NAME.key -version V -target T [-built RFC3339] [-o OUT] PAYLOAD
 //	fwsign verify -pub NAME.pub [-target T] IMAGE
+//
+// -built is the payload's build date (default: now, the signing time),
+// which orders releases whose versions are not semantic versions: give
+// the binary's own build date (the Makefile's BUILT) when signing a build
+// made earlier, so the gateway recognises older builds as downgrades.
+// The date is stored in the manifest only when it differs from the
+// signing time.
 //
 // A build trusts the keys in firmware/update/keys/*.pub and
 // -X github.com/loopstart/loopstart/firmware/update.BuildKeys=BASE64;
@@ -31,7 +38,7 @@ func main() {
 
 const usage = `usage:
   fwsign keygen -o NAME
-  fwsign sign -key NAME.key -version V -target T [-o OUT] PAYLOAD
+  fwsign sign -key NAME.key -version V -target T [-built RFC3339] [-o OUT] PAYLOAD
   fwsign verify -pub NAME.pub [-target T] IMAGE`
 
 func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
@@ -75,11 +82,27 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 		version := fs.String("version", "", "firmware version of the payload")
 		target := fs.String("target", "", "target board/arch, e.g. sim/amd64")
 		out := fs.String("o", "", "output image (default PAYLOAD.img)")
+		builtArg := fs.String("built", "", "build date of the payload, RFC 3339 (default now)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		if *key == "" || *version == "" || *target == "" || fs.NArg() != 1 {
 			return errors.New(usage)
+		}
+		signed := now().UTC()
+		var built time.Time
+		if *builtArg != "" {
+			t, err := time.Parse(time.RFC3339, *builtArg)
+			if err != nil {
+				return fmt.Errorf("sign: -built: %w", err)
+			}
+			// A date in the future would make every later build look older.
+			if t.After(signed.Add(time.Minute)) {
+				return fmt.Errorf("sign: -built %s is after the signing time %s", t.UTC().Format(time.RFC3339), signed.Format(time.RFC3339))
+			}
+			if !t.Equal(signed) {
+				built = t
+			}
 		}
 		priv, err := update.ReadPrivateKeyFile(*key)
 		if err != nil {
@@ -89,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 		if err != nil {
 			return fmt.Errorf("sign: %w", err)
 		}
-		img, err := update.Sign(priv, *version, *target, now(), payload)
+		img, err := update.SignBuilt(priv, *version, *target, signed, built, payload)
 		if err != nil {
 			return fmt.Errorf("sign: %w", err)
 		}
@@ -99,7 +122,11 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 		if err := os.WriteFile(*out, img, 0o644); err != nil {
 			return fmt.Errorf("sign: %w", err)
 		}
-		fmt.Fprintf(stdout, "signed %s: version %s, target %s, %d bytes\n", *out, *version, *target, len(payload))
+		if built.IsZero() {
+			built = signed
+		}
+		fmt.Fprintf(stdout, "signed %s: version %s, target %s, built %s, %d bytes\n", *out, *version, *target,
+			built.UTC().Format(time.RFC3339), len(payload))
 		return nil
 	case "verify":
 		pubf := fs.String("pub", "", "public key file")

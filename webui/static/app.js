@@ -152,12 +152,13 @@ async function fwPoll(oldVersion) {
 
 const fwForm = document.getElementById("fw-form");
 if (fwForm) {
-  fwForm.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const file = document.getElementById("fw-file").files[0];
-    if (!file) return;
+  const confirmBox = document.getElementById("fw-confirm");
+  let refused = null; // the file refused as older, until confirmed
+  const upload = async (file, allowDowngrade) => {
     const oldVersion = document.getElementById("fw-version").textContent;
     const p = document.getElementById("fw-progress");
+    confirmBox.hidden = true;
+    refused = null;
     p.hidden = false;
     p.textContent = "uploading " + file.size + " bytes…";
     const poll = setInterval(async () => {
@@ -167,10 +168,20 @@ if (fwForm) {
       } catch (e) { /* restarting */ }
     }, 300);
     try {
-      const r = await fetch("/api/firmware", {method: "POST", body: file,
+      const r = await fetch("/api/firmware" + (allowDowngrade ? "?allow_downgrade=1" : ""), {method: "POST", body: file,
         headers: {"Content-Type": "application/octet-stream", "X-CSRF-Token": csrf}});
       const body = await r.json().catch(() => ({}));
       clearInterval(poll);
+      if (body.downgrade) {
+        // Older than the running version: say so (once) and offer to confirm.
+        refused = file;
+        p.hidden = true;
+        showError("");
+        document.getElementById("fw-error").hidden = true;
+        document.getElementById("fw-confirm-reason").textContent = body.error;
+        confirmBox.hidden = false;
+        return;
+      }
       if (!r.ok) {
         showError(body.error || r.statusText);
         p.hidden = true;
@@ -183,5 +194,13 @@ if (fwForm) {
       clearInterval(poll);
       showError("upload: " + e.message);
     }
+  };
+  fwForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById("fw-file").files[0];
+    if (file) upload(file, false);
+  });
+  document.getElementById("fw-downgrade").addEventListener("click", () => {
+    if (refused) upload(refused, true);
   });
 }
