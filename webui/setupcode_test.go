@@ -27,7 +27,7 @@ func TestSetupCode(t *testing.T) {
 		s.auth.argon = fastArgon
 		return s
 	}
-	s := start()
+	start()
 	path := filepath.Join(dir, SetupCodeFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -44,7 +44,7 @@ func TestSetupCode(t *testing.T) {
 		t.Errorf("log lacks %q:\n%s", want, logBuf.String())
 	}
 	// A restart keeps the code and logs it again.
-	s = start()
+	s := start()
 	if got := setupCode(t, s); got != code || !strings.Contains(logBuf.String(), "setup_code="+code) {
 		t.Errorf("after restart: code %q (was %q), log %s", got, code, logBuf.String())
 	}
@@ -82,7 +82,7 @@ func TestSetupCode(t *testing.T) {
 	if s.auth.setupCode() != "" {
 		t.Error("setup code still valid after setup")
 	}
-	s = start()
+	start()
 	if strings.Contains(logBuf.String(), "setup code") {
 		t.Errorf("setup code logged with a password set:\n%s", logBuf.String())
 	}
