@@ -67,7 +67,8 @@ func TestBrowserFirmware(t *testing.T) {
 	art := artifacts(t, "browser-firmware")
 	cmd := exec.Command("node", "firmware.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BASE_URL="+base, "IMAGE="+good, "BAD_IMAGE="+bad, "NEW_VERSION="+newVersion, "ARTIFACTS="+art)
+	cmd.Env = append(os.Environ(), "BASE_URL="+base, "IMAGE="+good, "BAD_IMAGE="+bad, "NEW_VERSION="+newVersion, "ARTIFACTS="+art,
+		"SETUP_CODE="+lab.SetupCode(t, filepath.Join(gwDir, "data")))
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser test output:\n%s", out)
 	t.Logf("screenshots in %s", art)
