@@ -147,9 +147,12 @@ const uploadTime = 15 * time.Minute
 // extendDeadlines lifts the server's read and write timeouts for the
 // requests that need longer: a firmware upload with a session (a large
 // body over a slow link), the live log stream with a session (no end)
-// and, from loopback, the sim API (a recording of up to a minute).
-// Without a session they keep the short limits, so a client cannot hold
-// a connection by aiming at these routes.
+// and, from loopback, the sim API (a recording of up to a minute). Only
+// the upload needs its read deadline moved: the others' bodies are small,
+// and the server drops the read deadline once a body is read. Without a
+// session these
+// routes keep the short limits, so a client cannot hold a connection by
+// aiming at them.
 func (s *Server) extendDeadlines(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	switch {

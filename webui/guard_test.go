@@ -196,3 +196,46 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\r\n")
 	return l
 }
+
+// TestLogStreamOutlivesTimeouts: the logged-in live log stream goes on
+// past the server's read and write timeouts.
+func TestLogStreamOutlivesTimeouts(t *testing.T) {
+	s, _, _ := newAuthServer(t, false)
+	lr, _ := login(t, s, "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = 300 * time.Millisecond
+	srv := NewHTTPServer(s, ServerLimits{ReadHeaderTimeout: limit, ReadTimeout: limit, WriteTimeout: limit, IdleTimeout: limit})
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	r, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/api/logs/stream", nil)
+	r.Header.Set("Authorization", "Bearer "+lr.Token)
+	res, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	time.Sleep(4 * limit)
+	s.opts.Logs.Add(time.Now(), 0, "late record")
+	got := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(res.Body)
+		for {
+			l, err := br.ReadString('\n')
+			if strings.Contains(l, "late record") || err != nil {
+				got <- l
+				return
+			}
+		}
+	}()
+	select {
+	case l := <-got:
+		if !strings.Contains(l, "late record") {
+			t.Errorf("stream ended before the late record: %q", l)
+		}
+	case <-time.After(3 * time.Second):
+		t.Error("late record not streamed")
+	}
+}
