@@ -2,20 +2,26 @@ package webui
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -26,6 +32,10 @@ const (
 	MinPasswordLen, MaxPasswordLen = 8, 256
 	// PasswordFile is the admin password hash's file name in the data directory.
 	PasswordFile = "webui-password"
+	// SetupCodeFile is the setup code's file name in the data directory.
+	// It exists while no password is set: the first POST /api/setup must
+	// carry the code it holds, which the log shows at every start too.
+	SetupCodeFile = "setup-code"
 	// SessionCookie is the session cookie's name.
 	SessionCookie = "loopstart_session"
 	// CSRFHeader carries the CSRF token on state-changing browser requests;
@@ -35,14 +45,33 @@ const (
 	SessionIdle, SessionMax = 8 * time.Hour, 7 * 24 * time.Hour
 	// maxSessions bounds the session table; the oldest is dropped.
 	maxSessions = 64
-	// LoginFailures is how many wrong passwords a client may send before it
-	// is locked out for LockoutBase, doubling with every further failure up
-	// to LockoutMax. A success or LoginWindow without failures resets it.
+	// LoginFailures is how many wrong passwords (or setup codes) a client
+	// may send before it is locked out for LockoutBase, doubling with every
+	// further failure up to LockoutMax. A success or LoginWindow without
+	// failures resets it. Checks still running count as failures, so
+	// parallel guesses get no more checks than sequential ones, and after
+	// a lockout a client gets one check at a time.
 	LoginFailures = 5
 	// LockoutBase, LockoutMax and LoginWindow shape the lockout.
 	LockoutBase, LockoutMax, LoginWindow = time.Minute, 15 * time.Minute, 15 * time.Minute
-	// maxClients bounds the failure table.
+	// SourceAttempts and GlobalAttempts bound the password and setup code
+	// checks (right or wrong) of one client and of all clients together in
+	// each AttemptWindow; more are answered 429.
+	SourceAttempts, GlobalAttempts = 10, 60
+	// AttemptWindow is the rate limits' window.
+	AttemptWindow = time.Minute
+	// MaxHashes is how many password hashes (19 MiB each) run at once,
+	// process-wide. A check waits up to hashWait for its turn and is
+	// otherwise answered 429.
+	MaxHashes = 2
+	hashWait  = 2 * time.Second
+	// maxClients bounds the client table. A full table drops idle
+	// clients, then the unlocked client with the oldest failure; when
+	// every client is locked out or being checked, new clients are refused.
 	maxClients = 1024
+	// minCodeLen is the shortest setup code accepted from SetupCodeFile
+	// (40 bits in base32); made codes have 10 characters (50 bits).
+	minCodeLen = 8
 )
 
 // argonParams are the argon2id cost parameters.
@@ -55,12 +84,37 @@ type argonParams struct {
 // which a small ATA can afford once per login.
 var defaultArgon = argonParams{time: 2, memKiB: 19 * 1024, threads: 1}
 
+// hashSlots admits MaxHashes password hashes at once in the process.
+var hashSlots = make(chan struct{}, MaxHashes)
+
+// argonKey derives an argon2id key.
+func argonKey(pw, salt []byte, p argonParams, n uint32) []byte {
+	return argon2.IDKey(pw, salt, p.time, p.memKiB, p.threads, n)
+}
+
 // Errors of the auth store.
 var (
 	errPasswordSet   = errors.New("a password is already set")
 	errNoPassword    = errors.New("no password is set yet")
 	errWrongPassword = errors.New("wrong password")
+	errWrongCode     = errors.New("wrong setup code")
 )
+
+// errLimited refuses a check for a while: a lockout, a rate limit, a full
+// hash queue or client table. retry is how long the client should wait.
+type errLimited struct {
+	retry time.Duration
+	why   string
+}
+
+func (e errLimited) Error() string {
+	return fmt.Sprintf("%s: try again in %d s", e.why, e.seconds())
+}
+
+// seconds is the Retry-After value, at least 1.
+func (e errLimited) seconds() int {
+	return max(1, int(e.retry.Seconds()+0.999))
+}
 
 // session is one logged-in client.
 type session struct {
@@ -69,48 +123,163 @@ type session struct {
 	lastUsed    time.Time
 }
 
-// clientFails counts one client's recent login failures.
-type clientFails struct {
-	fails       int
-	last        time.Time
-	lockedUntil time.Time
+// window counts events in fixed windows of time.
+type window struct {
+	start time.Time
+	n     int
 }
 
-// auth holds the admin password hash, the sessions and the login limiter.
+// room reports whether another event fits under limit in the window of
+// length d that holds now, and otherwise how long until it ends.
+func (w *window) room(now time.Time, limit int, d time.Duration) (time.Duration, bool) {
+	if now.Before(w.start) || now.Sub(w.start) >= d {
+		w.start, w.n = now, 0
+	}
+	if w.n >= limit {
+		return w.start.Add(d).Sub(now), false
+	}
+	return 0, true
+}
+
+// client is one source's login record: its recent failures, its checks
+// running and its attempts in the current rate window.
+type client struct {
+	fails       int
+	pending     int
+	last        time.Time // of the last failure
+	lockedUntil time.Time
+	rate        window
+}
+
+func (c *client) locked(now time.Time) bool { return now.Before(c.lockedUntil) }
+
+// auth holds the admin password hash, the setup code, the sessions and
+// the login limiter.
 type auth struct {
-	path  string
-	now   func() time.Time
-	argon argonParams
+	path, codePath string
+	now            func() time.Time
+	argon          argonParams
+	// kdf derives a key from a password (argonKey; tests count calls).
+	kdf func(pw, salt []byte, p argonParams, n uint32) []byte
+	// slots admits the hashes that may run at once (hashSlots); wait is
+	// how long a check waits for its turn.
+	slots chan struct{}
+	wait  time.Duration
 
 	mu       sync.Mutex
-	hash     string // PHC string; "" = no password yet
+	phc      string // the password's PHC string; "" = no password yet
+	code     string // the setup code while no password is set
 	sessions map[string]*session
-	clients  map[string]*clientFails
+	clients  map[string]*client
+	global   window
 }
 
-// newAuth loads the password hash from dir (none yet is fine).
+// newAuth loads the password hash from dir (none yet is fine); without
+// one it loads the setup code from dir or makes and stores a new one.
 func newAuth(dir string, now func() time.Time, p argonParams) (*auth, error) {
-	a := &auth{path: filepath.Join(dir, PasswordFile), now: now, argon: p,
-		sessions: map[string]*session{}, clients: map[string]*clientFails{}}
+	a := &auth{path: filepath.Join(dir, PasswordFile), codePath: filepath.Join(dir, SetupCodeFile),
+		now: now, argon: p, kdf: argonKey, slots: hashSlots, wait: hashWait,
+		sessions: map[string]*session{}, clients: map[string]*client{}}
 	b, err := os.ReadFile(a.path)
 	switch {
 	case err == nil:
-		a.hash = strings.TrimSpace(string(b))
-		if _, _, _, err := parsePHC(a.hash); err != nil {
+		a.phc = strings.TrimSpace(string(b))
+		if _, _, _, err := parsePHC(a.phc); err != nil {
 			return nil, fmt.Errorf("webui: %s: %w", a.path, err)
 		}
+		// Left over if the last setup stopped before removing it.
+		_ = os.Remove(a.codePath)
+		return a, nil
 	case errors.Is(err, os.ErrNotExist):
 	default:
 		return nil, fmt.Errorf("webui: read password: %w", err)
 	}
+	if a.code, err = loadSetupCode(a.codePath); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// crockford is Crockford's base32 alphabet.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newSetupCode makes a setup code: 50 random bits as XXXXX-XXXXX.
+func newSetupCode() string {
+	var b [8]byte
+	rand.Read(b[:])
+	v := binary.BigEndian.Uint64(b[:])
+	out := make([]byte, 0, 11)
+	for i := range 10 {
+		if i == 5 {
+			out = append(out, '-')
+		}
+		out = append(out, crockford[(v>>(59-5*i))&31])
+	}
+	return string(out)
+}
+
+// normalizeCode makes a typed code comparable: upper case, without dashes
+// and white space, with Crockford's look-alikes (O, I, L) read as digits.
+func normalizeCode(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		switch {
+		case r == '-' || unicode.IsSpace(r):
+			continue
+		case r == 'O':
+			r = '0'
+		case r == 'I' || r == 'L':
+			r = '1'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// validCode reports a usable stored code: 8 to 64 letters and digits.
+func validCode(s string) bool {
+	n := normalizeCode(s)
+	if len(n) < minCodeLen || len(n) > 64 {
+		return false
+	}
+	for _, r := range n {
+		if (r < '0' || r > '9') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// loadSetupCode reads the setup code at path, or makes one and stores it
+// there (0600) when the file is missing or unusable.
+func loadSetupCode(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if c := strings.TrimSpace(string(b)); validCode(c) {
+			return c, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("webui: read setup code: %w", err)
+	}
+	code := newSetupCode()
+	if err := writeSecret(path, code+"\n", true); err != nil {
+		return "", fmt.Errorf("webui: store setup code: %w", err)
+	}
+	return code, nil
+}
+
+// setupCode returns the setup code, "" once a password is set.
+func (a *auth) setupCode() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.code
 }
 
 // hasPassword reports whether the admin password is set.
 func (a *auth) hasPassword() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.hash != ""
+	return a.phc != ""
 }
 
 // checkNewPassword says what is wrong with a new password, or "".
@@ -124,31 +293,70 @@ func checkNewPassword(pw string) string {
 	return ""
 }
 
-// setup sets the first password; it fails once one is set.
-func (a *auth) setup(pw string) error {
+// checkCode checks client's setup code (a pressed setup button stands in
+// for it). A wrong or missing code counts as a failed login; the check
+// runs under a.mu, so parallel guesses cannot pass the lockout.
+func (a *auth) checkCode(client, code string, button bool) error {
+	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.hash != "" {
+	if a.phc != "" {
 		return errPasswordSet
 	}
-	return a.store(pw, false)
+	c, err := a.admit(client, now)
+	if err != nil {
+		return err
+	}
+	if button {
+		return nil
+	}
+	got, want := normalizeCode(code), normalizeCode(a.code)
+	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return a.failed(c, now, errWrongCode)
+	}
+	return nil
 }
 
-// change replaces the password after checking the old one, and ends every
-// other session.
-func (a *auth) change(old, pw string, keep *session) error {
-	a.mu.Lock()
-	hash := a.hash
-	a.mu.Unlock()
-	if hash == "" {
-		return errNoPassword
+// setup sets the first password and opens a session; it fails once one
+// is set. The setup code is checked before (checkCode) and removed here.
+func (a *auth) setup(ctx context.Context, pw string) (*session, error) {
+	if a.hasPassword() {
+		return nil, errPasswordSet
 	}
-	if !verifyPHC(hash, old) {
-		return errWrongPassword
+	phc, err := a.makePHC(ctx, pw)
+	if err != nil {
+		return nil, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.store(pw, true); err != nil {
+	if a.phc != "" {
+		return nil, errPasswordSet
+	}
+	if err := a.store(phc, false); err != nil {
+		return nil, err
+	}
+	a.code = ""
+	_ = os.Remove(a.codePath) // newAuth removes it at the next start if this fails
+	return a.newSession(a.now()), nil
+}
+
+// change replaces the password after checking the old one (a check that
+// counts toward client's lockout), and ends every other session.
+func (a *auth) change(ctx context.Context, client, old, pw string, keep *session) error {
+	phc, err := a.check(ctx, client, old)
+	if err != nil {
+		return err
+	}
+	newPHC, err := a.makePHC(ctx, pw)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.phc != phc {
+		return errors.New("the password was changed meanwhile")
+	}
+	if err := a.store(newPHC, true); err != nil {
 		return err
 	}
 	for t, s := range a.sessions {
@@ -159,44 +367,91 @@ func (a *auth) change(old, pw string, keep *session) error {
 	return nil
 }
 
-// store hashes pw and writes it atomically; a.mu is held. Unless replace,
-// an existing file is never overwritten (os.Link fails on it), so two
+// store writes the PHC string atomically and makes it the password; a.mu
+// is held. Unless replace, an existing file is never overwritten, so two
 // concurrent first-run setups cannot both win.
-func (a *auth) store(pw string, replace bool) error {
-	salt := make([]byte, 16)
-	rand.Read(salt)
-	p := a.argon
-	key := argon2.IDKey([]byte(pw), salt, p.time, p.memKiB, p.threads, 32)
-	phc := fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.memKiB, p.time, p.threads,
-		b64.EncodeToString(salt), b64.EncodeToString(key))
-	if err := os.MkdirAll(filepath.Dir(a.path), 0o700); err != nil {
-		return fmt.Errorf("webui: store password: %w", err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(a.path), "."+PasswordFile+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("webui: store password: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	_, werr := f.WriteString(phc + "\n")
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return fmt.Errorf("webui: store password: %w", err)
-	}
-	if replace {
-		err = os.Rename(tmp, a.path)
-	} else {
-		err = os.Link(tmp, a.path)
-	}
+func (a *auth) store(phc string, replace bool) error {
+	err := writeSecret(a.path, phc+"\n", replace)
 	if errors.Is(err, os.ErrExist) {
 		return errPasswordSet
 	}
 	if err != nil {
 		return fmt.Errorf("webui: store password: %w", err)
 	}
-	a.hash = phc
+	a.phc = phc
 	return nil
+}
+
+// writeSecret writes data to path (0600) through a synced temporary file.
+// Unless replace, an existing file is kept (os.Link fails on it: the
+// error is os.ErrExist).
+func writeSecret(path, data string, replace bool) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, werr := f.WriteString(data)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return err
+	}
+	if replace {
+		return os.Rename(tmp, path)
+	}
+	return os.Link(tmp, path)
+}
+
+// hashTurn waits for one of the process's hash turns for a hash of
+// memKiB; the returned function gives it back.
+func (a *auth) hashTurn(ctx context.Context, memKiB uint32) (func(), error) {
+	t := time.NewTimer(a.wait)
+	defer t.Stop()
+	select {
+	case a.slots <- struct{}{}:
+		return func() { a.hashDone(memKiB) }, nil
+	case <-t.C:
+		return nil, errLimited{time.Second, "busy checking other passwords"}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// hashDone collects a hash's memory and then gives its turn back: unlike
+// the garbage of ordinary requests, 19 MiB per hash would otherwise pile
+// up to the collector's next goal (twice the live heap, which includes
+// the other hash running) and next to the hashes the freed turn starts.
+// The last hash of a burst also hands the memory back to the kernel.
+func (a *auth) hashDone(memKiB uint32) {
+	if memKiB >= 1024 {
+		if len(a.slots) == 1 {
+			debug.FreeOSMemory()
+		} else {
+			runtime.GC()
+		}
+	}
+	<-a.slots
+}
+
+// makePHC hashes pw with a new salt into a PHC string.
+func (a *auth) makePHC(ctx context.Context, pw string) (string, error) {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	p := a.argon
+	done, err := a.hashTurn(ctx, p.memKiB)
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	key := a.kdf([]byte(pw), salt, p, 32)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.memKiB, p.time, p.threads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 var b64 = base64.RawStdEncoding
@@ -222,80 +477,138 @@ func parsePHC(s string) (argonParams, []byte, []byte, error) {
 	return p, salt, key, nil
 }
 
-// verifyPHC checks pw against a PHC string in constant time.
-func verifyPHC(phc, pw string) bool {
+// verify checks pw against a PHC string in constant time, in one of the
+// process's hash turns.
+func (a *auth) verify(ctx context.Context, phc, pw string) (bool, error) {
 	p, salt, key, err := parsePHC(phc)
 	if err != nil {
-		return false
+		return false, nil
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.time, p.memKiB, p.threads, uint32(len(key)))
-	return subtle.ConstantTimeCompare(got, key) == 1
-}
-
-// errLocked is returned by login while a client is locked out.
-type errLocked struct{ retry time.Duration }
-
-func (e errLocked) Error() string {
-	return fmt.Sprintf("too many wrong passwords: try again in %d s", int(e.retry.Seconds()+0.999))
+	done, err := a.hashTurn(ctx, p.memKiB)
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	got := a.kdf([]byte(pw), salt, p, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
 // login checks pw for client and opens a session.
-func (a *auth) login(client, pw string) (*session, error) {
-	now := a.now()
-	a.mu.Lock()
-	hash := a.hash
-	c := a.clients[client]
-	if c != nil && now.Before(c.lockedUntil) {
-		a.mu.Unlock()
-		return nil, errLocked{c.lockedUntil.Sub(now)}
+func (a *auth) login(ctx context.Context, client, pw string) (*session, error) {
+	if _, err := a.check(ctx, client, pw); err != nil {
+		return nil, err
 	}
-	a.mu.Unlock()
-	if hash == "" {
-		return nil, errNoPassword
-	}
-	ok := verifyPHC(hash, pw)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !ok {
-		a.fail(client, now)
-		if c := a.clients[client]; c != nil && now.Before(c.lockedUntil) {
-			return nil, errLocked{c.lockedUntil.Sub(now)}
-		}
-		return nil, errWrongPassword
-	}
-	delete(a.clients, client)
-	return a.newSession(now), nil
+	return a.newSession(a.now()), nil
 }
 
-// fail records a failed login; a.mu is held.
-func (a *auth) fail(client string, now time.Time) {
-	c := a.clients[client]
-	if c == nil || now.Sub(c.last) > LoginWindow {
-		if len(a.clients) >= maxClients {
-			a.pruneClients(now)
-		}
-		c = &clientFails{}
-		a.clients[client] = c
+// check checks client's password pw and returns the PHC string it
+// matched. The client's slot is taken before the hash runs: a check
+// running counts as a failure until it ends.
+func (a *auth) check(ctx context.Context, key, pw string) (string, error) {
+	now := a.now()
+	a.mu.Lock()
+	phc := a.phc
+	if phc == "" {
+		a.mu.Unlock()
+		return "", errNoPassword
 	}
+	c, err := a.admit(key, now)
+	if err != nil {
+		a.mu.Unlock()
+		return "", err
+	}
+	c.pending++
+	a.mu.Unlock()
+
+	ok, err := a.verify(ctx, phc, pw)
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c.pending--
+	switch {
+	case err != nil: // no hash ran: nothing to count
+		return "", err
+	case !ok:
+		return "", a.failed(c, now, errWrongPassword)
+	}
+	c.fails, c.lockedUntil = 0, time.Time{}
+	return phc, nil
+}
+
+// admit lets client key try a password or setup code now, or says why
+// not, and counts the attempt in the rate windows; a.mu is held.
+func (a *auth) admit(key string, now time.Time) (*client, error) {
+	c := a.clients[key]
+	if c == nil {
+		if len(a.clients) >= maxClients && !a.evict(now) {
+			return nil, errLimited{LockoutBase, "too many clients are locked out"}
+		}
+		c = &client{}
+		a.clients[key] = c
+	}
+	if c.locked(now) {
+		return nil, errLimited{c.lockedUntil.Sub(now), "too many wrong passwords"}
+	}
+	if c.pending == 0 && now.Sub(c.last) > LoginWindow {
+		c.fails = 0
+	}
+	if allow := max(1, LoginFailures-c.fails); c.pending >= allow {
+		return nil, errLimited{time.Second, "this client's other password checks are still running"}
+	}
+	if d, ok := c.rate.room(now, SourceAttempts, AttemptWindow); !ok {
+		return nil, errLimited{d, "too many attempts from this client"}
+	}
+	if d, ok := a.global.room(now, GlobalAttempts, AttemptWindow); !ok {
+		return nil, errLimited{d, "too many login attempts"}
+	}
+	c.rate.n++
+	a.global.n++
+	return c, nil
+}
+
+// failed records a failed check of c and returns wrong, or the lockout
+// the failure started; a.mu is held.
+func (a *auth) failed(c *client, now time.Time, wrong error) error {
 	c.fails++
 	c.last = now
-	if c.fails >= LoginFailures {
-		d := LockoutBase << min(c.fails-LoginFailures, 10)
-		c.lockedUntil = now.Add(min(d, LockoutMax))
+	if c.fails < LoginFailures {
+		return wrong
 	}
+	d := min(LockoutBase<<min(c.fails-LoginFailures, 10), LockoutMax)
+	c.lockedUntil = now.Add(d)
+	return errLimited{d, "too many wrong passwords"}
 }
 
-// pruneClients drops stale entries, or all of them if none is stale (a
-// flood from many addresses then cannot grow the table).
-func (a *auth) pruneClients(now time.Time) {
+// evict makes room in the full client table without ever dropping a
+// locked client or one being checked: it drops the idle clients, or else
+// the unlocked client whose last failure is oldest. It reports whether
+// there is room; a.mu is held.
+func (a *auth) evict(now time.Time) bool {
+	var oldest string
+	var oldestAt time.Time
+	found := false
 	for k, c := range a.clients {
-		if now.Sub(c.last) > LoginWindow && !now.Before(c.lockedUntil) {
+		if c.locked(now) || c.pending > 0 {
+			continue
+		}
+		if now.Sub(c.last) > LoginWindow && now.Sub(c.rate.start) >= AttemptWindow {
 			delete(a.clients, k)
+			continue
+		}
+		if !found || c.last.Before(oldestAt) {
+			oldest, oldestAt, found = k, c.last, true
 		}
 	}
-	if len(a.clients) >= maxClients {
-		clear(a.clients)
+	if len(a.clients) < maxClients {
+		return true
 	}
+	if !found {
+		return false
+	}
+	delete(a.clients, oldest)
+	return true
 }
 
 // newSession opens a session; a.mu is held.
@@ -347,11 +660,17 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// clientKey is the rate limiter's key for a request: its IP address.
+// clientKey is the rate limiter's key for a request: its IP address, or
+// for IPv6 its /64 (one host may hold all of its addresses).
 func clientKey(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() && !ip.Is4In6() && !ip.IsLoopback() {
+		if p, err := ip.WithZone("").Prefix(64); err == nil {
+			return p.String()
+		}
 	}
 	return host
 }
@@ -425,7 +744,7 @@ func (s *Server) requireAuth(h http.Handler) http.Handler {
 			}
 			msg := "login required (POST /api/login, then send the session cookie or Authorization: Bearer TOKEN)"
 			if !s.auth.hasPassword() {
-				msg = "no password is set yet: POST /api/setup {\"password\":\"...\"} first"
+				msg = "no password is set yet: POST /api/setup {\"password\":\"...\",\"setup_code\":\"...\"} first (" + setupCodeHint + ")"
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="loopstart"`)
 			writeError(w, http.StatusUnauthorized, msg)
@@ -488,8 +807,23 @@ func isForm(r *http.Request) bool {
 	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
 }
 
+// setupCodeHint says where the setup code is.
+const setupCodeHint = "the setup code is in the gateway's log and on its console at start, and in the data directory's " + SetupCodeFile + " file"
+
+// refuse answers a refused check: 429 with Retry-After for a limit, else
+// code with msg.
+func refuse(w http.ResponseWriter, err error, code int, msg string, fail func(int, string)) {
+	var lim errLimited
+	if errors.As(err, &lim) {
+		w.Header().Set("Retry-After", strconv.Itoa(lim.seconds()))
+		fail(http.StatusTooManyRequests, err.Error())
+		return
+	}
+	fail(code, msg)
+}
+
 func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
-	in, ok := readPassword(w, r, "password", "confirm")
+	in, ok := readPassword(w, r, "password", "confirm", "setup_code")
 	if !ok {
 		return
 	}
@@ -500,8 +834,23 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, code, msg)
 	}
+	const conflict = "a password is already set: log in instead"
 	if s.auth.hasPassword() {
-		fail(http.StatusConflict, "a password is already set: log in instead")
+		fail(http.StatusConflict, conflict)
+		return
+	}
+	button := s.opts.SetupButton != nil && s.opts.SetupButton()
+	if err := s.auth.checkCode(clientKey(r), in["setup_code"], button); err != nil {
+		switch {
+		case errors.Is(err, errPasswordSet):
+			fail(http.StatusConflict, conflict)
+		case errors.Is(err, errWrongCode):
+			s.log.Warn("webui: wrong setup code", "client", clientKey(r))
+			fail(http.StatusForbidden, "missing or wrong setup code ("+setupCodeHint+")")
+		default:
+			s.log.Warn("webui: setup refused", "client", clientKey(r), "err", err)
+			refuse(w, err, http.StatusForbidden, "missing or wrong setup code ("+setupCodeHint+")", fail)
+		}
 		return
 	}
 	if msg := checkNewPassword(in["password"]); msg != "" {
@@ -512,21 +861,21 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "the two passwords differ")
 		return
 	}
-	if err := s.auth.setup(in["password"]); err != nil {
-		if errors.Is(err, errPasswordSet) {
-			fail(http.StatusConflict, "a password is already set: log in instead")
-			return
+	ss, err := s.auth.setup(r.Context(), in["password"])
+	if err != nil {
+		var lim errLimited
+		switch {
+		case errors.Is(err, errPasswordSet):
+			fail(http.StatusConflict, conflict)
+		case errors.As(err, &lim):
+			refuse(w, err, 0, "", fail)
+		default:
+			s.log.Error("webui: setup", "err", err)
+			fail(http.StatusInternalServerError, "cannot store the password: "+err.Error())
 		}
-		s.log.Error("webui: setup", "err", err)
-		fail(http.StatusInternalServerError, "cannot store the password: "+err.Error())
 		return
 	}
 	s.audit("admin password set", "client", clientKey(r))
-	ss, err := s.auth.login(clientKey(r), in["password"])
-	if err != nil {
-		fail(http.StatusInternalServerError, err.Error())
-		return
-	}
 	s.loggedIn(w, r, ss)
 }
 
@@ -555,21 +904,22 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, code, msg)
 	}
-	ss, err := s.auth.login(clientKey(r), in["password"])
-	var locked errLocked
+	ss, err := s.auth.login(r.Context(), clientKey(r), in["password"])
+	var lim errLimited
 	switch {
 	case err == nil:
 		s.log.Info("webui: login", "client", clientKey(r))
 		s.loggedIn(w, r, ss)
-	case errors.As(err, &locked):
-		s.log.Warn("webui: login refused, client locked out", "client", clientKey(r))
-		w.Header().Set("Retry-After", strconv.Itoa(int(locked.retry.Seconds()+0.999)))
-		fail(http.StatusTooManyRequests, err.Error())
+	case errors.As(err, &lim):
+		s.log.Warn("webui: login refused", "client", clientKey(r), "why", lim.why)
+		refuse(w, err, 0, "", fail)
 	case errors.Is(err, errNoPassword):
 		fail(http.StatusConflict, "no password is set yet: set one first (POST /api/setup)")
-	default:
+	case errors.Is(err, errWrongPassword):
 		s.log.Warn("webui: wrong password", "client", clientKey(r))
 		fail(http.StatusUnauthorized, "wrong password")
+	default:
+		fail(http.StatusServiceUnavailable, "cannot check the password now: "+err.Error())
 	}
 }
 
@@ -595,12 +945,17 @@ func (s *Server) handlePassword(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	if err := s.auth.change(in["old"], in["password"], sessionOf(r)); err != nil {
-		if errors.Is(err, errWrongPassword) {
+	if err := s.auth.change(r.Context(), clientKey(r), in["old"], in["password"], sessionOf(r)); err != nil {
+		fail := func(code int, msg string) { writeError(w, code, msg) }
+		var lim errLimited
+		switch {
+		case errors.As(err, &lim):
+			refuse(w, err, 0, "", fail)
+		case errors.Is(err, errWrongPassword):
 			writeError(w, http.StatusForbidden, "the current password is wrong")
-			return
+		default:
+			writeError(w, http.StatusInternalServerError, err.Error())
 		}
-		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	s.audit("admin password changed")

@@ -97,7 +97,12 @@ func send(t *testing.T, h http.Handler, r req) *httptest.ResponseRecorder {
 	} else if r.body != "" {
 		hr.Header.Set("Content-Type", "application/json")
 	}
+	hr.Host = "localhost"
 	for k, v := range r.hdr {
+		if k == "Host" {
+			hr.Host = v
+			continue
+		}
 		hr.Header.Set(k, v)
 	}
 	if r.cookie != nil {
@@ -108,11 +113,27 @@ func send(t *testing.T, h http.Handler, r req) *httptest.ResponseRecorder {
 	return w
 }
 
+// setupCode reads the setup code from the server's data directory.
+func setupCode(t *testing.T, s *Server) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.opts.DataDir, SetupCodeFile))
+	if err != nil {
+		t.Fatalf("setup code: %v", err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// setupBody is the JSON body of a first setup.
+func setupBody(pw, code string) string {
+	b, _ := json.Marshal(map[string]string{"password": pw, "setup_code": code})
+	return string(b)
+}
+
 // login sets the password if needed and logs in; it returns the tokens and cookie.
 func login(t *testing.T, s *Server, remote string) (loginResponse, *http.Cookie) {
 	t.Helper()
 	if !s.auth.hasPassword() {
-		if w := send(t, s, req{method: "POST", path: "/api/setup", body: `{"password":"correct horse"}`}); w.Code != 200 {
+		if w := send(t, s, req{method: "POST", path: "/api/setup", body: setupBody("correct horse", setupCode(t, s))}); w.Code != 200 {
 			t.Fatalf("setup = %d %s", w.Code, w.Body)
 		}
 	}
@@ -149,7 +170,9 @@ func TestFirstRunSetup(t *testing.T) {
 	if w := send(t, s, req{method: "GET", path: "/setup"}); w.Code != 200 || !strings.Contains(w.Body.String(), `id="setup-form"`) {
 		t.Errorf("GET /setup = %d", w.Code)
 	}
-	for _, bad := range []string{`{"password":"short"}`, `{"password":""}`, `{}`, `{"password":"` + strings.Repeat("x", 300) + `"}`, `not json`} {
+	code := setupCode(t, s)
+	for _, bad := range []string{setupBody("short", code), setupBody("", code), `{"setup_code":"` + code + `"}`,
+		setupBody(strings.Repeat("x", 300), code), `not json`} {
 		if w := send(t, s, req{method: "POST", path: "/api/setup", body: bad}); w.Code != http.StatusBadRequest {
 			t.Errorf("setup %s = %d", bad, w.Code)
 		}
@@ -171,23 +194,24 @@ func TestFirstRunSetup(t *testing.T) {
 	if !s2.auth.hasPassword() {
 		t.Error("password not loaded on restart")
 	}
-	if _, err := s2.auth.login("x", "correct horse"); err != nil {
+	if _, err := s2.auth.login(t.Context(), "x", "correct horse"); err != nil {
 		t.Errorf("login after restart: %v", err)
 	}
-	if _, err := s2.auth.login("x", "Correct horse"); err == nil {
+	if _, err := s2.auth.login(t.Context(), "x", "Correct horse"); err == nil {
 		t.Error("wrong password accepted after restart")
 	}
 }
 
 func TestSetupRace(t *testing.T) {
 	s, _, _ := newAuthServer(t, false)
+	code := setupCode(t, s)
 	var wg sync.WaitGroup
 	codes := make([]int, 8)
 	for i := range codes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i] = send(t, s, req{method: "POST", path: "/api/setup", body: `{"password":"password number ` + string(rune('a'+i)) + `"}`}).Code
+			codes[i] = send(t, s, req{method: "POST", path: "/api/setup", body: setupBody("password number "+string(rune('a'+i)), code)}).Code
 		}()
 	}
 	wg.Wait()

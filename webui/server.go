@@ -7,13 +7,20 @@
 //
 // Security: there is no default password. With a data directory
 // (Options.DataDir) the first visit must set the admin password
-// (POST /api/setup, argon2id hash stored in the data directory); every page
+// (POST /api/setup, argon2id hash stored in the data directory), proving
+// it has the device with the setup code made on first start (shown in the
+// log, stored in the data directory's SetupCodeFile until a password is
+// set) or a press of the board's setup button (Options.SetupButton); every page
 // and API then needs a session: the HttpOnly, SameSite=Strict cookie set by
 // POST /api/login (Secure under HTTPS), or Authorization: Bearer TOKEN with
 // the token /api/login returns. Browser (cookie) requests that change state
 // must carry the session's CSRF token in the X-CSRF-Token header (or the
 // csrf_token form field), and cross-origin browser requests are refused.
-// Wrong passwords lock the client out for a growing time. Exceptions: the
+// Wrong passwords and setup codes lock the client out for a growing time,
+// logins are rate-limited per client and in all, and at most MaxHashes
+// password hashes run at once. Requests whose Host is not one of the
+// device's names or an IP address are refused with 421 before any
+// handler runs (DNS rebinding). Exceptions: the
 // sim API answers loopback without login (contract 5), and /api/status
 // answers loopback without login on the sim board (contract 6).
 //
@@ -75,13 +82,41 @@ type Options struct {
 	Logs *LogRing
 	// Now is the clock for sessions and the login lockout; nil means time.Now.
 	Now func() time.Time
+	// Hosts are extra names the device answers to (loopstart run
+	// --web-host). Requests are served only when their Host is an IP
+	// address, localhost, the machine's host name, that name under .local,
+	// or one of these; others get 421 (DNS rebinding).
+	Hosts []string
+	// SetupButton reports whether the board's setup button was pressed
+	// recently enough to set the first password without the setup code;
+	// nil means the code is needed.
+	SetupButton func() bool
+}
+
+// routeMux is the server's ServeMux; it remembers the patterns it
+// serves, so that tests can reach every route.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// HandleFunc registers f for pattern.
+func (m *routeMux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(f))
 }
 
 // Server is the web UI and API; it implements http.Handler.
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	mux     *http.ServeMux
+	mux     *routeMux
+	hosts   *hostNames
 	handler http.Handler
 	auth    *auth
 	pages   map[string]*template.Template
@@ -97,7 +132,7 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, hosts: newHostNames(opts.Hosts)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -112,6 +147,8 @@ func New(opts Options) *Server {
 		s.auth, s.initErr = newAuth(opts.DataDir, s.opts.Now, defaultArgon)
 		if s.initErr != nil {
 			s.log.Error("webui: data directory", "err", s.initErr)
+		} else if code := s.auth.setupCode(); code != "" {
+			s.log.Info("first setup: setup code", "setup_code", code)
 		}
 	}
 
@@ -147,6 +184,11 @@ func New(opts Options) *Server {
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.hosts.allowed(r.Host) {
+		misdirected(w, r)
+		return
+	}
+	s.extendDeadlines(w, r)
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")

@@ -132,6 +132,7 @@ func do(t *testing.T, h http.Handler, r request) *httptest.ResponseRecorder {
 	}
 	req := httptest.NewRequest(r.method, r.path, body)
 	req.RemoteAddr = "127.0.0.1:40000"
+	req.Host = "127.0.0.1:8080"
 	if r.remote != "" {
 		req.RemoteAddr = r.remote
 	}

@@ -63,6 +63,13 @@ type Options struct {
 	// only redirects to it.
 	HTTPS        string
 	HTTPRedirect bool
+	// WebHosts are extra names the web UI answers to besides its IP
+	// addresses, localhost and the host name (--web-host); requests for
+	// other names are refused (DNS rebinding).
+	WebHosts []string
+	// WebLimits are the web servers' timeouts and header limit; the zero
+	// value means webui.DefaultServerLimits.
+	WebLimits webui.ServerLimits
 	// SIP is the SIP listen address, IP:PORT (--sip); RTP uses its IP.
 	SIP string
 	// FirmwareKey is an extra trusted firmware signing key, a .pub file
@@ -172,10 +179,15 @@ func Run(ctx context.Context, o Options) error {
 		return st
 	}
 	ui := webui.New(webui.Options{Status: statusWithCrash, Sim: b.Sim, Logger: log, Version: o.Version,
-		DataDir: o.DataDir, Config: mgr, Logs: o.Logs, Provisioning: provUI{prov}, Firmware: fw, Diagnostics: trace})
-	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second}
+		DataDir: o.DataDir, Config: mgr, Logs: o.Logs, Provisioning: provUI{prov}, Firmware: fw, Diagnostics: trace,
+		Hosts: o.WebHosts})
+	limits := o.WebLimits
+	if limits == (webui.ServerLimits{}) {
+		limits = webui.DefaultServerLimits
+	}
+	srv := webui.NewHTTPServer(ui, limits)
 	if o.HTTPS != "" {
-		stopTLS, err := serveHTTPS(o.HTTPS, o.HTTPRedirect, ui, srv, log)
+		stopTLS, err := serveHTTPS(o.HTTPS, o.HTTPRedirect, ui, srv, limits, log)
 		if err != nil {
 			return err
 		}

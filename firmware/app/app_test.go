@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,9 +216,28 @@ func freePorts(t *testing.T) (web, sip int) {
 	return 0, 0
 }
 
+// syncBuffer is a bytes.Buffer for a logger used from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // TestRunSimBoard runs the whole application on the sim board: the web
-// UI answers, the data directory gets its firmware store and the run
-// ends cleanly with its context.
+// UI answers (its own names only), the data directory gets its firmware
+// store and the setup code (also in the log), and the run ends cleanly
+// with its context.
 func TestRunSimBoard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the gateway")
@@ -234,10 +255,11 @@ func TestRunSimBoard(t *testing.T) {
 	data := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	var logBuf syncBuffer
 	go func() {
 		done <- Run(ctx, Options{OpenBoard: open, BoardName: "sim", DataDir: data, HealthSocket: healthSock,
-			HTTP: fmt.Sprintf("127.0.0.1:%d", web), SIP: fmt.Sprintf("127.0.0.1:%d", sip),
-			FirmwareHealth: time.Minute, Version: "test", Logger: slog.New(slog.DiscardHandler)})
+			HTTP: fmt.Sprintf("127.0.0.1:%d", web), SIP: fmt.Sprintf("127.0.0.1:%d", sip), WebHosts: []string{"ata.test"},
+			FirmwareHealth: time.Minute, Version: "test", Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 	}()
 	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", web)
 	deadline := time.Now().Add(10 * time.Second)
@@ -262,6 +284,25 @@ func TestRunSimBoard(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, "firmware")); err != nil {
 		t.Errorf("firmware store: %v", err)
+	}
+	code, err := os.ReadFile(filepath.Join(data, "setup-code"))
+	if err != nil || !strings.Contains(logBuf.String(), `msg="first setup: setup code" setup_code=`+strings.TrimSpace(string(code))) {
+		t.Errorf("setup code %q (%v) not in the log:\n%s", code, err, logBuf.String())
+	}
+	for _, c := range []struct {
+		host string
+		want int
+	}{{"ata.test", http.StatusOK}, {"rebind.attacker.example", http.StatusMisdirectedRequest}} {
+		r, _ := http.NewRequest("GET", url, nil)
+		r.Host = c.host
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.want {
+			t.Errorf("Host %s: %d, want %d", c.host, res.StatusCode, c.want)
+		}
 	}
 	// The boot supervisor's health check: the loop's ticks on the socket.
 	var rep health.Report

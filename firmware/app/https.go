@@ -16,8 +16,9 @@ import (
 // serveHTTPS starts the web UI on addr (--https) with the data
 // directory's certificate (self-signed on first start) and, with redirect
 // (--http-redirect), turns the plain listener's server into a redirect to
-// it. It returns a function that stops the HTTPS server.
-func serveHTTPS(addr string, redirect bool, ui *webui.Server, plain *http.Server, log *slog.Logger) (func(), error) {
+// it (for the device's own names only, like the web UI). It returns a
+// function that stops the HTTPS server.
+func serveHTTPS(addr string, redirect bool, ui *webui.Server, plain *http.Server, limits webui.ServerLimits, log *slog.Logger) (func(), error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("--https %q: %w", addr, err)
@@ -41,14 +42,15 @@ func serveHTTPS(addr string, redirect bool, ui *webui.Server, plain *http.Server
 	if err != nil {
 		return nil, fmt.Errorf("--https: %w", err)
 	}
-	srv := &http.Server{Handler: ui, TLSConfig: tcfg, ReadHeaderTimeout: 10 * time.Second}
+	srv := webui.NewHTTPServer(ui, limits)
+	srv.TLSConfig = tcfg
 	go func() {
 		if err := srv.Serve(tls.NewListener(ln, tcfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("https server", "err", err)
 		}
 	}()
 	if redirect {
-		plain.Handler = webui.RedirectToHTTPS(port)
+		plain.Handler = ui.CheckHost(webui.RedirectToHTTPS(port))
 	}
 	log.Info("web UI on https", "addr", ln.Addr().String(), "redirect_http", redirect)
 	return func() {

@@ -79,7 +79,7 @@ func artifacts(t *testing.T, name string) string {
 }
 
 // TestBrowser runs webui.mjs against a fresh gateway on the sim board:
-// first-run password setup, login, a wrong password, a POST without the
+// first-run password setup (refused without the setup code), login, a wrong password, a POST without the
 // CSRF token, a call between the virtual phones with the page's buttons,
 // and an account changed to register at Kamailio. Screenshots go to
 // $LOOPSTART_ARTIFACTS (default a temporary directory, named in the log).
@@ -100,7 +100,8 @@ func TestBrowser(t *testing.T) {
 	}
 	cmd := exec.Command("node", "webui.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BASE_URL="+gw.HTTP, "KAMAILIO="+kam.Addr, "ARTIFACTS="+art)
+	cmd.Env = append(os.Environ(), "BASE_URL="+gw.HTTP, "KAMAILIO="+kam.Addr, "ARTIFACTS="+art,
+		"SETUP_CODE="+lab.SetupCode(t, gw.Data))
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser test output:\n%s", out)
 	t.Logf("screenshots in %s", art)

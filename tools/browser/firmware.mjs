@@ -1,7 +1,7 @@
 // Browser test of the firmware page, run by browser_test.go's
-// TestBrowserFirmware:  node firmware.mjs  (env BASE_URL, IMAGE, BAD_IMAGE,
-// NEW_VERSION, OLD_IMAGE, OLD_VERSION, ARTIFACTS). A tampered image is
-// refused with nothing changed; a signed one uploads with visible
+// TestBrowserFirmware:  node firmware.mjs  (env BASE_URL, SETUP_CODE, IMAGE,
+// BAD_IMAGE, NEW_VERSION, OLD_IMAGE, OLD_VERSION, ARTIFACTS). A tampered
+// image is refused with nothing changed; a signed one uploads with visible
 // progress, the gateway restarts into it, and after logging in again the
 // new version runs from slot a. An older image is refused as a downgrade
 // with the reason and a confirmation button; confirmed, it installs and
@@ -31,6 +31,7 @@ try {
   const page = await browser.newPage();
   page.setDefaultTimeout(30000);
   await page.goto(base + "/");
+  await page.fill("#setup-code", process.env.SETUP_CODE);
   await page.fill("#password", password);
   await page.fill("#confirm", password);
   await page.click("#setup");

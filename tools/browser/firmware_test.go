@@ -76,7 +76,8 @@ func TestBrowserFirmware(t *testing.T) {
 	cmd := exec.Command("node", "firmware.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BASE_URL="+base, "IMAGE="+good, "BAD_IMAGE="+bad, "NEW_VERSION="+newVersion,
-		"OLD_IMAGE="+old, "OLD_VERSION="+oldVersion, "ARTIFACTS="+art)
+		"OLD_IMAGE="+old, "OLD_VERSION="+oldVersion, "ARTIFACTS="+art,
+		"SETUP_CODE="+lab.SetupCode(t, filepath.Join(gwDir, "data")))
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser test output:\n%s", out)
 	t.Logf("screenshots in %s", art)

@@ -1,5 +1,5 @@
 // Browser test of the Loopstart web UI, run by browser_test.go:
-//   node webui.mjs  (env BASE_URL, KAMAILIO, ARTIFACTS)
+//   node webui.mjs  (env BASE_URL, SETUP_CODE, KAMAILIO, ARTIFACTS)
 // playwright-core drives Debian's /usr/bin/chromium headless; no browser
 // is ever downloaded. Each step prints "ok - ..." or throws.
 import { chromium } from "playwright-core";
@@ -39,6 +39,12 @@ try {
   await page.goto(base + "/");
   check(new URL(page.url()).pathname === "/setup", "first visit goes to /setup (" + page.url() + ")");
   await shot(page, "01-setup");
+  await page.fill("#password", password);
+  await page.fill("#confirm", password);
+  const [nocode] = await Promise.all([page.waitForNavigation(), page.click("#setup")]);
+  check(nocode.status() === 403, "setup without the setup code refused with 403");
+  check(/setup code/.test(await page.textContent("#page-error")), "the refusal names the setup code");
+  await page.fill("#setup-code", process.env.SETUP_CODE.toLowerCase());
   await page.fill("#password", password);
   await page.fill("#confirm", password);
   await page.click("#setup");

@@ -55,7 +55,9 @@ type Gateway struct {
 	// HTTP is the web UI's base URL.
 	HTTP string
 	// SIP is the gateway's SIP address.
-	SIP  string
+	SIP string
+	// Data is the gateway's data directory (--data).
+	Data string
 	proc *Proc
 }
 
@@ -73,8 +75,9 @@ func StartGateway(t testing.TB, o GatewayOpts) *Gateway {
 	dir := t.TempDir()
 	httpPort := FreePort(t, 1)
 	sipPort := FreePort(t, 2)
-	g := &Gateway{HTTP: fmt.Sprintf("http://127.0.0.1:%d", httpPort), SIP: fmt.Sprintf("127.0.0.1:%d", sipPort)}
-	args := []string{"run", "--board", "sim", "--data", filepath.Join(dir, "data"),
+	g := &Gateway{HTTP: fmt.Sprintf("http://127.0.0.1:%d", httpPort), SIP: fmt.Sprintf("127.0.0.1:%d", sipPort),
+		Data: filepath.Join(dir, "data")}
+	args := []string{"run", "--board", "sim", "--data", g.Data,
 		"--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--sip", g.SIP, "--log-level", "debug"}
 	if o.Config != "" {
 		p := filepath.Join(dir, "config.xml")
@@ -96,6 +99,17 @@ func StartGateway(t testing.TB, o GatewayOpts) *Gateway {
 		return nil
 	})
 	return g
+}
+
+// SetupCode reads the setup code the web UI's first setup needs from the
+// data directory (it exists until a password is set).
+func SetupCode(t testing.TB, data string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(data, "setup-code"))
+	if err != nil {
+		t.Fatalf("setup code: %v", err)
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // Log returns the gateway's log so far.

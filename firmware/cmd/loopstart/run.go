@@ -33,6 +33,46 @@ type runOpts struct {
 	// healthSocket is where `loopstart boot` reads the loop's liveness
 	// ("" = none).
 	healthSocket string
+	// webHosts are extra names the web UI answers to (--web-host).
+	webHosts hostList
+}
+
+// hostList is a repeatable flag of host names, each value one name or a
+// comma-separated list.
+type hostList []string
+
+func (h *hostList) String() string { return strings.Join(*h, ",") }
+
+// Set adds the names in v.
+func (h *hostList) Set(v string) error {
+	for n := range strings.SplitSeq(v, ",") {
+		n = strings.TrimSpace(n)
+		if !validHostName(n) {
+			return fmt.Errorf("%q is not a host name", n)
+		}
+		*h = append(*h, n)
+	}
+	return nil
+}
+
+// validHostName reports a DNS name: dot-separated labels of letters,
+// digits and hyphens, optionally ending in a dot.
+func validHostName(n string) bool {
+	n = strings.TrimSuffix(n, ".")
+	if n == "" || len(n) > 253 {
+		return false
+	}
+	for l := range strings.SplitSeq(n, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -49,6 +89,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.firmwareKey, "firmware-key", "", "extra trusted firmware signing key (.pub file from tools/fwsign)")
 	fs.DurationVar(&o.firmwareHealth, "firmware-health", 60*time.Second, "how long an upgraded firmware has to come up healthy before it is rolled back")
+	fs.Var(&o.webHosts, "web-host", "a name the web UI answers to besides its IP addresses, localhost, the host name and HOSTNAME.local (repeat or separate with commas); requests for other names are refused")
 	fs.StringVar(&o.healthSocket, "health-socket", "", "unix socket answering the media loop's tick counter for the boot supervisor's watchdog; empty: none")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -84,7 +125,7 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 		OpenBoard: func(country string) (*app.Board, error) { return openBoard(o.board, country, log) },
 		BoardName: o.board, HealthSocket: o.healthSocket,
 		DataDir: o.data, ConfigFile: o.config,
-		HTTP: o.http, HTTPS: o.https, HTTPRedirect: o.httpRedirect, SIP: o.sip,
+		HTTP: o.http, HTTPS: o.https, HTTPRedirect: o.httpRedirect, WebHosts: o.webHosts, SIP: o.sip,
 		FirmwareKey: o.firmwareKey, FirmwareHealth: o.firmwareHealth,
 		Version: version, Logger: log, Logs: logRing,
 	})
