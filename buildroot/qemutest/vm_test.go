@@ -407,6 +407,7 @@ func (v *vm) setup(password string) (int, http.Header, []byte) {
 		if err != nil || code != 403 {
 			v.t.Fatalf("POST /api/setup without the setup code: %d %s %v, want 403", code, b, err)
 		}
+		v.t.Logf("setup without the setup code refused (403); the console's code is %s", sc)
 	}
 	req := map[string]string{"password": password}
 	if sc != "" {
