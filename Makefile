@@ -69,16 +69,19 @@ fmt:
 # comes from Debian's packages, cached in $(IMAGE_CACHE). DEBUG=1 adds a shell.
 TARGET      ?= qemu-amd64
 IMAGE_CACHE ?= .cache/image
+QEMU_HTTPS  ?= 127.0.0.1:8443
 QEMU_HTTP   ?= 127.0.0.1:8080
 QEMU_SIP    ?= 127.0.0.1:5060
 
 image:
 	$(GO) run ./buildroot/cmd/image build -target $(TARGET) -cache $(IMAGE_CACHE) -version $(VERSION) $(if $(DEBUG),-debug) $(if $(MODULES_EXTRA),-modules-extra $(MODULES_EXTRA))
 
-# Boot the image in QEMU (TCG, user networking): web UI on http://$(QEMU_HTTP),
-# SIP on $(QEMU_SIP); the data disk is bin/image/TARGET/data.img. Ctrl-A X quits.
+# Boot the image in QEMU (TCG, user networking): web UI on https://$(QEMU_HTTPS)
+# (self-signed certificate), the guest's port 80 (a redirect to HTTPS) on
+# http://$(QEMU_HTTP), SIP on $(QEMU_SIP); the data disk is
+# bin/image/TARGET/data.img. Ctrl-A X quits.
 qemu: image
-	$(GO) run ./buildroot/cmd/image qemu -target $(TARGET) -http $(QEMU_HTTP) -sip $(QEMU_SIP)
+	$(GO) run ./buildroot/cmd/image qemu -target $(TARGET) -https $(QEMU_HTTPS) -http $(QEMU_HTTP) -sip $(QEMU_SIP)
 
 # The arm64 image boots to its web UI (the amd64 boot test runs in make test).
 test-arm64: peers

@@ -17,9 +17,12 @@ import (
 const adminPassword = "qemu-test-password-1"
 
 // TestBootAmd64 is the image's life in one run: first boot on a blank disk
-// (formatted), config through the API, registration at Kamailio on the
-// host, a reboot that keeps the change, a killed gateway restarted by the
-// supervisor, a frozen gateway reset by the watchdog.
+// (formatted), the first password set over HTTPS with the setup code from
+// the console (the certificate pinned on first use), port 80 only
+// redirecting, config through the API, registration at Kamailio on the
+// host, a reboot that keeps the change (and the certificate), a killed
+// gateway restarted by the supervisor, a frozen gateway reset by the
+// watchdog.
 func TestBootAmd64(t *testing.T) {
 	img := image(t, "qemu-amd64")
 	checkNoShell(t, img)
@@ -39,8 +42,11 @@ func TestBootAmd64(t *testing.T) {
 		t.Errorf("boot problems: %q", st.Problems)
 	}
 
-	// Config through the API: two accounts at Kamailio on the host.
+	// The first password over HTTPS, then port 80 with the token in hand.
 	v.login(adminPassword)
+	v.checkPlainHTTP()
+
+	// Config through the API: two accounts at Kamailio on the host.
 	v.putConfig(guestConfig(k.Port, "1001", "1002"))
 	for _, u := range []string{"1001", "1002"} {
 		lab.Eventually(t, 30*time.Second, "Kamailio has "+u, func() error {
@@ -71,7 +77,7 @@ func TestBootAmd64(t *testing.T) {
 	if st.Formatted {
 		t.Errorf("second boot formatted the data disk again")
 	}
-	v.login(adminPassword) // the password persisted too: setup answers 409
+	v.login(adminPassword) // the password and the pinned certificate persisted too
 	if cfg := v.getConfig(); !strings.Contains(cfg, "<user>1003</user>") {
 		t.Fatalf("config after reboot lost the change:\n%s", cfg)
 	}

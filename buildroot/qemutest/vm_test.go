@@ -2,13 +2,17 @@ package qemutest
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -83,10 +87,16 @@ type vm struct {
 	t       testing.TB
 	proc    *lab.Proc
 	serial  string
-	http    string // host:port forwarded to the guest's web UI
+	http    string // host:port forwarded to the guest's port 80 (a redirect to HTTPS)
+	https   string // host:port forwarded to the guest's web UI on HTTPS (port 443)
 	hooks   string // host:port forwarded to the test hooks
 	started time.Time
 	token   string
+	// client trusts only the guest's HTTPS certificate, pinned on first
+	// use (trustCert).
+	client *http.Client
+	// passwordSet: this vm's login has set the admin password.
+	passwordSet bool
 }
 
 // boot starts img with data as its disk (none when empty) and the test
@@ -94,16 +104,17 @@ type vm struct {
 func boot(t testing.TB, img buildroot.Image, data string, extra ...string) *vm {
 	t.Helper()
 	dir := t.TempDir()
-	httpPort, hookPort, sipPort := lab.FreePort(t, 1), lab.FreePort(t, 1), lab.FreePort(t, 1)
+	httpPort, httpsPort, hookPort, sipPort := lab.FreePort(t, 1), lab.FreePort(t, 1), lab.FreePort(t, 1), lab.FreePort(t, 1)
 	v := &vm{t: t, serial: filepath.Join(dir, "serial.log"),
 		http:  fmt.Sprintf("127.0.0.1:%d", httpPort),
+		https: fmt.Sprintf("127.0.0.1:%d", httpsPort),
 		hooks: fmt.Sprintf("127.0.0.1:%d", hookPort)}
 	// The guest's SIP port is forwarded from the same port on the host:
 	// user networking NATs the guest to 127.0.0.1, and Kamailio answers
 	// the Via's port at the address it saw (127.0.0.1).
 	sip := fmt.Sprintf("127.0.0.1:%d-:%d", sipPort, sipPort)
 	args := buildroot.QEMUArgs(buildroot.QEMUOptions{Image: img, Data: data, Serial: v.serial,
-		Forwards: []string{"tcp:" + v.http + "-:80", fmt.Sprintf("tcp:%s-:%d", v.hooks, system.TestHooksPort),
+		Forwards: []string{"tcp:" + v.http + "-:80", "tcp:" + v.https + "-:443", fmt.Sprintf("tcp:%s-:%d", v.hooks, system.TestHooksPort),
 			"udp:" + sip, "tcp:" + sip},
 		Append: strings.Join(append([]string{fmt.Sprintf("loopstart.testhooks=1 loopstart.sip=%d", sipPort)}, extra...), " ")})
 	v.started = time.Now()
@@ -237,14 +248,95 @@ func (v *vm) hook(what string) {
 	}
 }
 
-// api calls the web UI's API (ctype is the Accept type for GET, the
-// Content-Type otherwise) with the bearer token (the web UI's API
-// contract: POST /api/setup, POST /api/login -> {"token"}, then
-// Authorization: Bearer).
+// trustCert fetches the certificate the guest's HTTPS listener presents
+// (trust on first use: the TLS handshake's leaf, unverified) and pins it:
+// from then on the API client trusts that certificate alone, with full
+// verification (it must be valid for 127.0.0.1, the address the test
+// connects to). A later boot presenting another certificate fails every
+// call, so the pin also proves the certificate persists on the data disk.
+func (v *vm) trustCert() {
+	v.t.Helper()
+	var cert *x509.Certificate
+	var version uint16
+	lab.Eventually(v.t, 30*time.Second, "HTTPS handshake", func() error {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", v.https, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		cs := conn.ConnectionState()
+		if len(cs.PeerCertificates) == 0 {
+			return fmt.Errorf("no certificate in the handshake")
+		}
+		cert, version = cs.PeerCertificates[0], cs.Version
+		return nil
+	})
+	if version < tls.VersionTLS12 {
+		v.t.Errorf("HTTPS negotiated %s, want TLS 1.2 or later", tls.VersionName(version))
+	}
+	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
+		v.t.Errorf("the guest's certificate is not self-signed: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	for _, name := range []string{"127.0.0.1", "localhost"} {
+		if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: name, CurrentTime: time.Now()}); err != nil {
+			v.t.Errorf("the guest's certificate does not verify for %s: %v", name, err)
+		}
+	}
+	v.t.Logf("pinned the guest's HTTPS certificate: %s, %s, IPs %v names %v, valid to %s", tls.VersionName(version),
+		cert.Subject, cert.IPAddresses, cert.DNSNames, cert.NotAfter.Format(time.DateOnly))
+	v.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+}
+
+// setupCodeLine is the web UI's log line with the per-device setup code
+// (slog text handler) on the guest console.
+var setupCodeLine = regexp.MustCompile(`msg="first setup: setup code" setup_code="?([0-9A-Za-z]{5}-[0-9A-Za-z]{5})\b`)
+
+// parseSetupCode returns the last setup code in console output, "" when
+// there is none.
+func parseSetupCode(console string) string {
+	m := setupCodeLine.FindAllStringSubmatch(console, -1)
+	if len(m) == 0 {
+		return ""
+	}
+	return m[len(m)-1][1]
+}
+
+// setupCode returns the last setup code the guest logged on its console,
+// waiting up to wait for one; "" when none appeared (a web UI that asks
+// for none).
+func (v *vm) setupCode(wait time.Duration) string {
+	deadline := time.Now().Add(wait)
+	for {
+		if sc := parseSetupCode(v.console()); sc != "" {
+			return sc
+		}
+		if time.Now().After(deadline) {
+			return ""
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// api calls the web UI's API over HTTPS with the pinned certificate
+// (ctype is the Accept type for GET, the Content-Type otherwise) with the
+// bearer token (the web UI's API contract: POST /api/setup, POST
+// /api/login -> {"token"}, then Authorization: Bearer).
 func (v *vm) api(method, path, ctype string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequest(method, "http://"+v.http+path, bytes.NewReader(body))
+	code, _, b, err := v.apiResp(method, path, ctype, body)
+	return code, b, err
+}
+
+// apiResp is api that also returns the response headers.
+func (v *vm) apiResp(method, path, ctype string, body []byte) (int, http.Header, []byte, error) {
+	if v.client == nil {
+		v.trustCert()
+	}
+	req, err := http.NewRequest(method, "https://"+v.https+path, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	if ctype != "" && method == "GET" {
 		req.Header.Set("Accept", ctype)
@@ -254,42 +346,139 @@ func (v *vm) api(method, path, ctype string, body []byte) (int, []byte, error) {
 	if v.token != "" {
 		req.Header.Set("Authorization", "Bearer "+v.token)
 	}
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Do(req)
+	resp, err := v.client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return resp.StatusCode, resp.Header, b, err
 }
 
-// login sets the admin password when none is set, then logs in.
+// login logs in over HTTPS, first setting the admin password (with the
+// setup code from the console) when this vm has not set it yet.
 func (v *vm) login(password string) {
 	v.t.Helper()
 	v.token = ""
+	if v.client != nil {
+		v.client.CloseIdleConnections() // from before a reboot
+	}
 	body, _ := json.Marshal(map[string]string{"password": password})
-	code, b, err := v.api("POST", "/api/setup", "application/json", body)
+	code, h, b := 0, http.Header(nil), []byte(nil)
+	if !v.passwordSet {
+		code, h, b = v.setup(password) // 200 logs in; 409: set already
+		v.passwordSet = true
+	}
+	if code != 200 {
+		var err error
+		code, h, b, err = v.apiResp("POST", "/api/login", "application/json", body)
+		if err != nil || code != 200 {
+			v.t.Fatalf("POST /api/login: %d %s %v", code, b, err)
+		}
+	}
+	var lr struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(b, &lr); err != nil || lr.Token == "" {
+		v.t.Fatalf("login: no token in %s (%v)", b, err)
+	}
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if !c.Secure || !c.HttpOnly {
+			v.t.Errorf("login over HTTPS set cookie %s without Secure or HttpOnly: %s", c.Name, c)
+		}
+	}
+	v.token = lr.Token
+}
+
+// setup sets the first admin password (POST /api/setup) and returns the
+// answer, which logs in. The setup code comes from the console; when the
+// guest logged one, a setup without it must be refused first.
+func (v *vm) setup(password string) (int, http.Header, []byte) {
+	v.t.Helper()
+	sc := v.setupCode(10 * time.Second)
+	if sc == "" {
+		v.t.Logf("no setup code on the console: setting the password without one")
+	} else {
+		body, _ := json.Marshal(map[string]string{"password": password})
+		code, h, b, err := v.apiResp("POST", "/api/setup", "application/json", body)
+		if err == nil && code == 409 { // a password is set already
+			return code, h, b
+		}
+		if err != nil || code != 403 {
+			v.t.Fatalf("POST /api/setup without the setup code: %d %s %v, want 403", code, b, err)
+		}
+		v.t.Logf("setup without the setup code refused (403); the console's code is %s", sc)
+	}
+	req := map[string]string{"password": password}
+	if sc != "" {
+		req["setup_code"] = sc
+	}
+	body, _ := json.Marshal(req)
+	code, h, b, err := v.apiResp("POST", "/api/setup", "application/json", body)
 	if err != nil {
 		v.t.Fatalf("POST /api/setup: %v", err)
 	}
 	if code == 404 {
 		v.t.Fatalf("POST /api/setup: 404: the web UI's config API is not in this build: %s", b)
 	}
-	if code != 200 && code != 201 && code != 204 && code != 409 {
-		v.t.Fatalf("POST /api/setup: %d %s", code, b)
+	if code != 200 && code != 409 {
+		v.t.Fatalf("POST /api/setup (setup code %q): %d %s", sc, code, b)
 	}
-	code, b, err = v.api("POST", "/api/login", "application/json", body)
-	if err != nil || code != 200 {
-		v.t.Fatalf("POST /api/login: %d %s %v", code, b, err)
+	return code, h, b
+}
+
+// checkPlainHTTP checks the guest's port 80 with the session token in
+// hand: every page and API path answers with a redirect to the same path
+// on HTTPS and no data, the token is of no use there, and a login there
+// gets no token.
+func (v *vm) checkPlainHTTP() {
+	v.t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	pw, _ := json.Marshal(map[string]string{"password": adminPassword})
+	for _, r := range []struct {
+		method, path string
+		body         []byte
+	}{
+		{"GET", "/", nil},
+		{"GET", "/api/status", nil},
+		{"GET", "/api/config", nil},
+		{"POST", "/api/login", pw},
+		{"POST", "/api/setup", pw},
+		{"PUT", "/api/config", []byte("<loopstart/>")},
+	} {
+		req, err := http.NewRequest(r.method, "http://"+v.http+r.path, bytes.NewReader(r.body))
+		if err != nil {
+			v.t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+v.token)
+		if r.body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			v.t.Errorf("plain HTTP %s %s: %v", r.method, r.path, err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusMovedPermanently && resp.StatusCode != http.StatusPermanentRedirect {
+			v.t.Errorf("plain HTTP %s %s: %s %q, want a 301 or 308 redirect to HTTPS", r.method, r.path, resp.Status, b)
+			continue
+		}
+		if !strings.HasPrefix(loc, "https://") || !strings.HasSuffix(loc, r.path) {
+			v.t.Errorf("plain HTTP %s %s redirects to %q, want https://…%s", r.method, r.path, loc, r.path)
+		}
+		for _, leak := range []string{"token", "<loopstart", "accounts", "secret"} {
+			if strings.Contains(string(b), leak) {
+				v.t.Errorf("plain HTTP %s %s answered with data (%q): %s", r.method, r.path, leak, b)
+			}
+		}
+		if len(resp.Cookies()) > 0 {
+			v.t.Errorf("plain HTTP %s %s set cookies: %v", r.method, r.path, resp.Cookies())
+		}
 	}
-	var lr struct {
-		Token string `json:"token"`
-	}
-	if err := json.Unmarshal(b, &lr); err != nil || lr.Token == "" {
-		v.t.Fatalf("POST /api/login: no token in %s (%v)", b, err)
-	}
-	v.token = lr.Token
 }
 
 // putConfig replaces the whole config through PUT /api/config.

@@ -366,12 +366,16 @@ func (b *booter) startNTP() <-chan struct{} {
 	return done
 }
 
-// gatewayArgs is the supervised gateway's command line.
+// gatewayArgs is the supervised gateway's command line: the web UI on
+// HTTPS with HTTP redirecting to it, unless loopstart.https=off.
 func gatewayArgs(set Settings, sipIP, healthSocket string) []string {
 	args := []string{"run", "--board", set.Board, "--data", set.DataDir,
 		"--http", net.JoinHostPort("0.0.0.0", strconv.Itoa(set.HTTP)),
 		"--sip", net.JoinHostPort(sipIP, strconv.Itoa(set.SIP)),
 		"--health-socket", healthSocket}
+	if set.HTTPS != 0 {
+		args = append(args, "--https", net.JoinHostPort("0.0.0.0", strconv.Itoa(set.HTTPS)), "--http-redirect")
+	}
 	if set.Debug {
 		args = append(args, "--log-level", "debug")
 	}

@@ -369,10 +369,12 @@ func TestGatewayArgs(t *testing.T) {
 		want           []string
 	}{
 		{"", "0.0.0.0", []string{"run", "--board", "sim", "--data", "/data", "--http", "0.0.0.0:80", "--sip", "0.0.0.0:5060",
-			"--health-socket", sock}},
-		{"loopstart.board=x1 loopstart.datadir=/d loopstart.http=8080 loopstart.sip=5070 loopstart.debug=1", "10.0.0.7",
+			"--health-socket", sock, "--https", "0.0.0.0:443", "--http-redirect"}},
+		{"loopstart.board=x1 loopstart.datadir=/d loopstart.http=8080 loopstart.https=8443 loopstart.sip=5070 loopstart.debug=1", "10.0.0.7",
 			[]string{"run", "--board", "x1", "--data", "/d", "--http", "0.0.0.0:8080", "--sip", "10.0.0.7:5070",
-				"--health-socket", sock, "--log-level", "debug"}},
+				"--health-socket", sock, "--https", "0.0.0.0:8443", "--http-redirect", "--log-level", "debug"}},
+		{"loopstart.https=off", "0.0.0.0", []string{"run", "--board", "sim", "--data", "/data", "--http", "0.0.0.0:80", "--sip", "0.0.0.0:5060",
+			"--health-socket", sock}},
 	} {
 		set, errs := ParseCmdline(c.cmdline)
 		if len(errs) > 0 {
@@ -409,7 +411,7 @@ func TestBootSupervise(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	want := fmt.Sprintf("run --board sim --data %s --http 0.0.0.0:80 --sip 0.0.0.0:5060 --health-socket %s\n%s\n", data, b.healthSocket, data)
+	want := fmt.Sprintf("run --board sim --data %s --http 0.0.0.0:80 --sip 0.0.0.0:5060 --health-socket %s --https 0.0.0.0:443 --http-redirect\n%s\n", data, b.healthSocket, data)
 	if string(got) != want {
 		t.Errorf("gateway ran with\n%s\nwant\n%s", got, want)
 	}

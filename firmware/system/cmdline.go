@@ -36,6 +36,12 @@ type Settings struct {
 	// HTTP and SIP are the gateway's listen ports (loopstart.http=80,
 	// loopstart.sip=5060).
 	HTTP, SIP int
+	// HTTPS is the web UI's HTTPS port (loopstart.https=443, the
+	// default); while it is set, the HTTP port only redirects to it.
+	// 0 (loopstart.https=0 or off) serves the web UI in plain HTTP, for
+	// debugging. It never equals HTTP: a clash puts both back to their
+	// defaults.
+	HTTPS int
 	// Board is the board definition passed to `loopstart run` (loopstart.board=sim).
 	Board string
 	// Watchdog is the watchdog device (loopstart.watchdog=, default
@@ -61,7 +67,7 @@ const TestHooksPort = 8081
 // DefaultSettings are the settings with nothing on the command line.
 func DefaultSettings() Settings {
 	return Settings{
-		DataDev: "/dev/vda", DataDir: "/data", HTTP: 80, SIP: 5060, Board: "sim",
+		DataDev: "/dev/vda", DataDir: "/data", HTTP: 80, HTTPS: 443, SIP: 5060, Board: "sim",
 		Watchdog: "/dev/watchdog0", WatchdogTimeout: 10 * time.Second,
 	}
 }
@@ -131,6 +137,17 @@ func ParseCmdline(cmdline string) (Settings, []error) {
 			} else {
 				s.SIP = n
 			}
+		case "https":
+			if v == "0" || v == "off" {
+				s.HTTPS = 0
+				continue
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 65535 {
+				bad(k, v, fmt.Errorf("want a port 1-65535, or 0 or off for plain HTTP"))
+				continue
+			}
+			s.HTTPS = n
 		case "board":
 			s.Board = v
 		case "watchdog":
@@ -157,6 +174,11 @@ func ParseCmdline(cmdline string) (Settings, []error) {
 		default:
 			errs = append(errs, fmt.Errorf("kernel command line: unknown parameter loopstart.%s", k))
 		}
+	}
+	if s.HTTPS != 0 && s.HTTPS == s.HTTP {
+		def := DefaultSettings()
+		errs = append(errs, fmt.Errorf("kernel command line: loopstart.http and loopstart.https are both %d; using %d and %d", s.HTTP, def.HTTP, def.HTTPS))
+		s.HTTP, s.HTTPS = def.HTTP, def.HTTPS
 	}
 	return s, errs
 }

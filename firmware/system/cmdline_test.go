@@ -30,6 +30,20 @@ func TestParseCmdline(t *testing.T) {
 			}},
 		{name: "bad values keep defaults", cmdline: "loopstart.ip=10.0.0.1 loopstart.http=0 loopstart.sip=x loopstart.wdt_timeout=1 loopstart.gw=nope loopstart.syslog=:514",
 			errs: []string{"loopstart.ip", "loopstart.http", "loopstart.sip", "loopstart.wdt_timeout", "loopstart.gw", "loopstart.syslog"}},
+		{name: "https port", cmdline: "loopstart.https=8443", edit: func(s *Settings) { s.HTTPS = 8443 }},
+		{name: "https off", cmdline: "loopstart.https=off", edit: func(s *Settings) { s.HTTPS = 0 }},
+		{name: "https 0", cmdline: "loopstart.https=0", edit: func(s *Settings) { s.HTTPS = 0 }},
+		{name: "https off then on", cmdline: "loopstart.https=off loopstart.https=4443", edit: func(s *Settings) { s.HTTPS = 4443 }},
+		{name: "bad https keeps 443", cmdline: "loopstart.https=on loopstart.https=70000 loopstart.https=-1 loopstart.https=",
+			errs: []string{"loopstart.https=\"on\"", "loopstart.https=\"70000\"", "loopstart.https=\"-1\"", "loopstart.https=\"\""}},
+		{name: "http on 443 clashes", cmdline: "loopstart.http=443",
+			errs: []string{"loopstart.http and loopstart.https are both 443; using 80 and 443"}},
+		{name: "https on 80 clashes", cmdline: "loopstart.https=80",
+			errs: []string{"both 80; using 80 and 443"}},
+		{name: "same port without https is fine", cmdline: "loopstart.http=443 loopstart.https=off",
+			edit: func(s *Settings) { s.HTTP, s.HTTPS = 443, 0 }},
+		{name: "ports swapped", cmdline: "loopstart.http=443 loopstart.https=80",
+			edit: func(s *Settings) { s.HTTP, s.HTTPS = 443, 80 }},
 		{name: "ipv6 static refused", cmdline: "loopstart.ip=fd00::5/64", errs: []string{"IPv4"}},
 		{name: "unknown key", cmdline: "loopstart.bogus=1", errs: []string{"unknown parameter loopstart.bogus"}},
 		{name: "selftest", cmdline: "loopstart.selftest=pcm", edit: func(s *Settings) { s.SelfTest = []string{"pcm"} }},
@@ -60,10 +74,14 @@ func TestParseCmdline(t *testing.T) {
 func FuzzParseCmdline(f *testing.F) {
 	f.Add("console=ttyS0 loopstart.ip=10.0.0.5/24 loopstart.dns=1.1.1.1,x loopstart.http=80")
 	f.Add("loopstart.= loopstart loopstart.syslog=[::1]:514 loopstart.wdt_timeout=-1")
+	f.Add("loopstart.https=off loopstart.http=443 loopstart.https=443")
 	f.Fuzz(func(t *testing.T, s string) {
 		set, _ := ParseCmdline(s)
-		if set.HTTP < 1 || set.HTTP > 65535 || set.SIP < 1 || set.SIP > 65535 {
+		if set.HTTP < 1 || set.HTTP > 65535 || set.SIP < 1 || set.SIP > 65535 || set.HTTPS < 0 || set.HTTPS > 65535 {
 			t.Fatalf("port out of range: %+v", set)
+		}
+		if set.HTTPS == set.HTTP {
+			t.Fatalf("HTTPS on the HTTP port: %+v", set)
 		}
 		if set.Static.IsValid() && !set.Static.Addr().Is4() {
 			t.Fatalf("non-IPv4 static address %v", set.Static)

@@ -1,7 +1,7 @@
 // Command image builds and boots the bootable images (make image, make qemu).
 //
 //	go run ./buildroot/cmd/image build -target qemu-amd64 [-out bin/image/qemu-amd64] [-debug] [-modules-extra snd-aloop]
-//	go run ./buildroot/cmd/image qemu  -target qemu-amd64 [-http 127.0.0.1:8080] [-sip 127.0.0.1:5060]
+//	go run ./buildroot/cmd/image qemu  -target qemu-amd64 [-https 127.0.0.1:8443] [-http 127.0.0.1:8080] [-sip 127.0.0.1:5060]
 package main
 
 import (
@@ -27,7 +27,8 @@ func main() {
 	out := fs.String("out", "", "output directory (default bin/image/TARGET)")
 	cache := fs.String("cache", ".cache/image", "cache for kernel packages and tools")
 	version := fs.String("version", "dev", "firmware version stamped into loopstart")
-	httpFwd := fs.String("http", "127.0.0.1:8080", "host address forwarded to the guest's web UI (port 80)")
+	httpsFwd := fs.String("https", "127.0.0.1:8443", "host address forwarded to the guest's web UI on HTTPS (port 443)")
+	httpFwd := fs.String("http", "127.0.0.1:8080", "host address forwarded to the guest's port 80 (redirects to HTTPS; the web UI itself with -append loopstart.https=off)")
 	sipFwd := fs.String("sip", "127.0.0.1:5060", "host address forwarded to the guest's SIP port (the same port number, UDP and TCP)")
 	debug := fs.Bool("debug", false, "build: add a shell (gosh) and a few u-root tools")
 	appendArgs := fs.String("append", "", "extra kernel command line (loopstart.* settings)")
@@ -73,10 +74,15 @@ func main() {
 			fmt.Fprintf(os.Stderr, "image: -sip %q: %v\n", *sipFwd, err)
 			os.Exit(2)
 		}
-		fwd := []string{"tcp:" + *httpFwd + "-:80", "udp:" + *sipFwd + "-:" + sipPort, "tcp:" + *sipFwd + "-:" + sipPort}
+		fwd := []string{"tcp:" + *httpsFwd + "-:443", "tcp:" + *httpFwd + "-:80",
+			"udp:" + *sipFwd + "-:" + sipPort, "tcp:" + *sipFwd + "-:" + sipPort}
 		args := buildroot.QEMUArgs(buildroot.QEMUOptions{Image: img, Data: data, Forwards: fwd, Serial: "stdio",
 			Append: strings.TrimSpace("loopstart.sip=" + sipPort + " " + *appendArgs)})
-		fmt.Fprintf(os.Stderr, "image: %s %s\nimage: web UI on http://%s, SIP on %s; Ctrl-A X quits\n", t.QEMU, strings.Join(args, " "), *httpFwd, *sipFwd)
+		// The guest's redirect names its own port 443, not the host's
+		// forward: open the HTTPS address directly.
+		fmt.Fprintf(os.Stderr, "image: %s %s\nimage: web UI on https://%s (self-signed certificate, made on first boot), "+
+			"http://%s (port 80: redirects to the guest's 443; the web UI with -append loopstart.https=off), SIP on %s; Ctrl-A X quits\n",
+			t.QEMU, strings.Join(args, " "), *httpsFwd, *httpFwd, *sipFwd)
 		bin, err := exec.LookPath(t.QEMU)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "image: %v (apt-get install qemu-system-x86 qemu-system-arm)\n", err)
