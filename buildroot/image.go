@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // InitCmd is the u-root init command embedded in every image; the gateway
@@ -133,7 +134,10 @@ func Build(t Target, o BuildOptions) (Image, error) {
 		env = append(env, "GOARM="+t.GOARM)
 	}
 	bin := filepath.Join(stage, "loopstart")
-	ldflags := "-s -w -X main.version=" + o.Version
+	// The build date orders this firmware against later images when
+	// versions are bare commit names (firmware/update's downgrade check).
+	ldflags := "-s -w -X main.version=" + o.Version +
+		" -X github.com/loopstart/loopstart/firmware/update.BuildDate=" + time.Now().UTC().Format(time.RFC3339)
 	if err := run(o.Repo, env, log, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin, "./firmware/cmd/loopstart"); err != nil {
 		return img, err
 	}
