@@ -60,10 +60,24 @@ func TestDHCPProvisioningNetns(t *testing.T) {
 	}
 	// Cleanups run last-in first-out: the namespaces (and with them the
 	// veth pair) go after dnsmasq has been stopped.
+	// ip netns makes /run/netns a mount point (and /etc/netns a
+	// directory) the first time: a test that made them takes them away
+	// again, so a machine or chroot is left as it was.
+	hadMount := isMountPoint("/run/netns")
+	_, etcErr := os.Stat("/etc/netns")
 	t.Cleanup(func() {
 		exec.Command("ip", "netns", "del", nsS).Run()
 		exec.Command("ip", "netns", "del", nsC).Run()
 		os.RemoveAll("/etc/netns/" + nsC)
+		if os.IsNotExist(etcErr) {
+			os.Remove("/etc/netns") // only when empty
+		}
+		if ents, _ := os.ReadDir("/run/netns"); !hadMount && len(ents) == 0 && isMountPoint("/run/netns") {
+			if out, err := exec.Command("umount", "/run/netns").CombinedOutput(); err != nil {
+				t.Logf("umount /run/netns: %v %s", err, out)
+			}
+			os.Remove("/run/netns")
+		}
 	})
 	ip("netns", "add", nsS)
 	ip("netns", "add", nsC)
@@ -180,4 +194,19 @@ func TestDHCPNetnsChild(t *testing.T) {
 	}
 	res.File = p.Status().LastFile
 	res.User = cur.Current().Account("1").User
+}
+
+// isMountPoint reports whether dir is a mount point of this mount
+// namespace (from /proc/self/mountinfo's fifth field).
+func isMountPoint(dir string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == dir {
+			return true
+		}
+	}
+	return false
 }
