@@ -8,10 +8,44 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/loopstart/loopstart/webui"
 )
+
+// certNames lists the names the self-signed certificate is made for: the
+// loopback names, the listen address unless it is unspecified (0.0.0.0,
+// ::), the interfaces' addresses and the device's host name with its
+// mDNS form — the names the web UI's Host check accepts — each once.
+func certNames(listenHost string, addrs []net.Addr, hostname string) []string {
+	var names []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for _, n := range []string{"localhost", "127.0.0.1", "::1"} {
+		add(n)
+	}
+	if ip, err := netip.ParseAddr(listenHost); err != nil || !ip.IsUnspecified() {
+		add(listenHost)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsUnspecified() {
+			add(ipn.IP.String())
+		}
+	}
+	if label, _, _ := strings.Cut(hostname, "."); label != "" {
+		add(hostname)
+		add(label + ".local")
+	}
+	return names
+}
 
 // serveHTTPS starts the web UI on addr (--https) with the data
 // directory's certificate (self-signed on first start) and, with redirect
@@ -23,17 +57,9 @@ func serveHTTPS(addr string, redirect bool, ui *webui.Server, plain *http.Server
 	if err != nil {
 		return nil, fmt.Errorf("--https %q: %w", addr, err)
 	}
-	hosts := []string{"localhost", "127.0.0.1", "::1"}
-	if host != "" {
-		hosts = append(hosts, host)
-	}
-	if addrs, err := net.InterfaceAddrs(); err == nil {
-		for _, a := range addrs {
-			if ipn, ok := a.(*net.IPNet); ok {
-				hosts = append(hosts, ipn.IP.String())
-			}
-		}
-	}
+	addrs, _ := net.InterfaceAddrs()
+	hostname, _ := os.Hostname()
+	hosts := certNames(host, addrs, hostname)
 	tcfg, err := ui.EnableTLS(hosts)
 	if err != nil {
 		return nil, err
