@@ -84,6 +84,7 @@ type Call struct {
 	id       string
 	incoming bool
 	peer     string
+	dialed   string // incoming: the number the caller dialed, "" = the account's
 	leg      *leg
 	events   chan Event
 	done     chan struct{} // closed by finish
@@ -119,6 +120,12 @@ func (c *Call) ID() string { return c.id }
 
 // Incoming reports whether the far end called us.
 func (c *Call) Incoming() bool { return c.incoming }
+
+// Dialed returns the number the caller of an incoming call dialed when it
+// is not simply the account: the To user when it differs from the
+// account's user (one-stage dialing through an FXO trunk), or with
+// Config.DirectCalls the Request-URI user. It is "" otherwise.
+func (c *Call) Dialed() string { return c.dialed }
 
 // Account returns the account the call belongs to.
 func (c *Call) Account() *Account { return c.acct }
@@ -306,7 +313,7 @@ func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Ur
 	to := &sipmsg.ToHeader{Address: toURI}
 	req.AppendHeader(from)
 	req.AppendHeader(to)
-	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contactURI(acct.User, tp)})
+	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contactFor(acct, tp)})
 	req.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
 	req.AppendHeader(u.userAgentHeader())
 	ct := sipmsg.ContentTypeHeader("application/sdp")
@@ -546,7 +553,7 @@ func (c *Call) newUACBye(res *sipmsg.Response) *sipmsg.Request {
 	}
 	bye.AppendHeader(sipmsg.HeaderClone(inv.CallID()))
 	bye.AppendHeader(&sipmsg.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sipmsg.BYE})
-	bye.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactURI(c.acct.User, c.leg.transport)})
+	bye.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactFor(c.acct, c.leg.transport)})
 	bye.AppendHeader(c.ua.userAgentHeader())
 	bye.SetTransport(inv.Transport())
 	bye.Laddr = c.leg.laddr
@@ -564,7 +571,7 @@ func (c *Call) Ringing() error {
 	if st != stateCalling {
 		return fmt.Errorf("ringing: %w", ErrCallState)
 	}
-	contact := &sipmsg.ContactHeader{Address: c.ua.contactURI(c.acct.User, c.leg.transport)}
+	contact := &sipmsg.ContactHeader{Address: c.ua.contactFor(c.acct, c.leg.transport)}
 	if err := c.dss.Respond(180, "Ringing", nil, contact, c.ua.userAgentHeader()); err != nil {
 		return fmt.Errorf("ringing: %w", err)
 	}
@@ -600,7 +607,7 @@ func (c *Call) Answer(local LocalMedia) error {
 	c.mu.Unlock()
 
 	res := sipmsg.NewSDPResponseFromRequest(c.dss.InviteRequest, body)
-	res.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactURI(c.acct.User, c.leg.transport)})
+	res.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactFor(c.acct, c.leg.transport)})
 	res.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
 	res.AppendHeader(c.ua.userAgentHeader())
 	close(c.answered)
@@ -722,7 +729,7 @@ func (c *Call) byeUAS(ctx context.Context) error {
 	}
 	bye := sipmsg.NewRequest(sipmsg.BYE, *ct.Address.Clone())
 	bye.SetTransport(inv.Transport())
-	bye.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactURI(c.acct.User, c.leg.transport)})
+	bye.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactFor(c.acct, c.leg.transport)})
 	bye.AppendHeader(c.ua.userAgentHeader())
 	bye.Laddr = c.leg.laddr
 	bctx, cancel := context.WithTimeout(ctx, 32*time.Second)

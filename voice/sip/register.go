@@ -188,7 +188,7 @@ func (r *registration) newRequest(expires time.Duration) *sipmsg.Request {
 	from.Params.Add("tag", r.fromTag)
 	to := &sipmsg.ToHeader{DisplayName: a.Display, Address: aor}
 	secs := int(expires / time.Second)
-	contact := &sipmsg.ContactHeader{Address: u.contactURI(a.User, a.Transport), Params: sipmsg.NewParams()}
+	contact := &sipmsg.ContactHeader{Address: u.contactFor(a, a.Transport), Params: sipmsg.NewParams()}
 	contact.Params.Add("expires", strconv.Itoa(secs))
 	callID := sipmsg.CallIDHeader(r.callID)
 	r.mu.Lock()
@@ -282,7 +282,7 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 	code := res.StatusCode
 	switch {
 	case res.IsSuccess():
-		granted := grantedExpires(res, r.ua.contactURI(r.acct.User, r.acct.Transport), expires)
+		granted := grantedExpires(res, r.ua.contactFor(r.acct, r.acct.Transport), expires)
 		r.mu.Lock()
 		r.connAddr = res.Source()
 		if r.st.State != RegRegistered || r.lastLogged != "" {

@@ -337,7 +337,12 @@ func TestRegisterSuccessRefreshUnregister(t *testing.T) {
 			if reg.requests != 6 || reg.replays != 0 || reg.dupBranch != 0 {
 				t.Errorf("requests %d, replayed nonces %d, reused branches %d", reg.requests, reg.replays, reg.dupBranch)
 			}
-			wantContact := "sip:1001@" + u.Addr().String()
+			// The Contact user is random, not the account's user.
+			cu := u.ContactUser("1")
+			if len(cu) != 16 || strings.Trim(cu, "0123456789abcdef") != "" {
+				t.Errorf("contact user %q, want 16 hex digits", cu)
+			}
+			wantContact := "sip:" + cu + "@" + u.Addr().String()
 			if tt.transport == "tcp" {
 				wantContact += ";transport=tcp"
 			}

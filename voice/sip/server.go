@@ -44,9 +44,13 @@ func missingHeader(req *sipmsg.Request, contact bool) string {
 	return ""
 }
 
-// lookupAccount finds the account an INVITE is for: the request-URI user,
-// else the To user.
+// lookupAccount finds the account a NOTIFY is for: the request-URI user
+// as a Contact user or an account's user, else the To user. New calls are
+// matched by incomingAccount instead.
 func (u *UA) lookupAccount(req *sipmsg.Request) *Account {
+	if a, ok := u.trust.byContact[req.Recipient.User]; ok {
+		return a
+	}
 	if a, ok := u.byUser[req.Recipient.User]; ok && req.Recipient.User != "" {
 		return a
 	}
@@ -71,9 +75,9 @@ func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		u.onReinvite(req, tx, tag)
 		return
 	}
-	acct := u.lookupAccount(req)
+	acct, dialed := u.incomingAccount(req)
 	if acct == nil {
-		u.respond(req, tx, 404, "Not Found")
+		u.refuseStranger(req, tx)
 		return
 	}
 	u.respond(req, tx, 100, "Trying")
@@ -116,6 +120,7 @@ func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		id:       req.CallID().Value(),
 		incoming: true,
 		peer:     peerName(from.DisplayName, from.Address),
+		dialed:   dialed,
 		leg:      l,
 		events:   make(chan Event, eventBuffer),
 		done:     make(chan struct{}),
@@ -126,7 +131,7 @@ func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		sessID:   newSessionID(),
 	}
 	u.addCall(c)
-	u.log.Info("sip incoming call", "call", c.id, "account", acct.ID, "from", c.peer)
+	u.log.Info("sip incoming call", "call", c.id, "account", acct.ID, "from", c.peer, "dialed", dialed)
 	if u.cfg.Handler == nil {
 		go c.Reject(480, "Temporarily Unavailable")
 	} else {
@@ -230,10 +235,16 @@ func (u *UA) onCancel(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	u.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 }
 
-// onOptions answers keep-alive and capability queries.
+// onOptions answers keep-alive and capability queries from our registrars
+// and ourselves, and from anyone when an account takes direct calls;
+// strangers get what a stranger's INVITE gets.
 func (u *UA) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if u.closing.Load() {
 		u.respond(req, tx, 503, "Service Unavailable")
+		return
+	}
+	if !u.fromTrusted(req) {
+		u.refuseStranger(req, tx)
 		return
 	}
 	u.respond(req, tx, 200, "OK",
@@ -284,7 +295,7 @@ func (u *UA) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction, toTag 
 		return
 	}
 	res := sipmsg.NewSDPResponseFromRequest(req, body)
-	res.AppendHeader(&sipmsg.ContactHeader{Address: u.contactURI(c.acct.User, c.leg.transport)})
+	res.AppendHeader(&sipmsg.ContactHeader{Address: u.contactFor(c.acct, c.leg.transport)})
 	res.AppendHeader(u.userAgentHeader())
 	if err := tx.Respond(res); err != nil {
 		u.log.Warn("sip re-invite answer failed", "call", c.id, "error", err)

@@ -51,7 +51,7 @@ type Account struct {
 // Config configures a UA.
 type Config struct {
 	Listen    string       // local address for UDP and TCP, e.g. "127.0.0.1:5062" (port 0 = any)
-	UserAgent string       // User-Agent header, e.g. "Loopstart/1.0"
+	UserAgent string       // User-Agent and Server header; "" = "Loopstart", no version
 	Accounts  []Account    // accounts; IDs and users must be unique
 	Logger    *slog.Logger // our log; nil = slog.Default()
 	Handler   Handler      // receives incoming calls; nil = they are refused with 480
@@ -70,6 +70,15 @@ type Config struct {
 	// CPU the calls need. 0 means DefaultMaxRequestRate and
 	// DefaultMaxSourceRate; below 0 turns the limit off.
 	MaxRequestRate, MaxSourceRate int
+	// DirectCalls accepts calls from any address for an account's own
+	// user (peer-to-peer setups): the Request-URI user picks the account
+	// and is the dialed number. Off, an account with a registrar takes new
+	// calls only from its registrar, for its random Contact user (see
+	// trust.go); accounts without a registrar always take direct calls.
+	DirectCalls bool
+	// IgnoreStrangers leaves requests from strangers unanswered instead of
+	// answering all of them 404 Not Found.
+	IgnoreStrangers bool
 }
 
 // Handler receives incoming calls.
@@ -164,6 +173,7 @@ type UA struct {
 	calls map[*Call]struct{}
 
 	notify notifyState // notify.go: check-sync authentication and rate limit
+	trust  trustState  // trust.go: Contact users and registrar addresses
 }
 
 // New validates cfg and returns a UA that is not yet listening.
@@ -189,6 +199,7 @@ func New(cfg Config) (*UA, error) {
 		after:     time.After,
 		connCheck: time.After,
 		calls:     map[*Call]struct{}{},
+		trust:     trustState{contactUser: map[*Account]string{}, byContact: map[string]*Account{}},
 	}
 	for i := range cfg.Accounts {
 		a := cfg.Accounts[i] // copy: the caller's slice stays theirs
@@ -225,6 +236,9 @@ func New(cfg Config) (*UA, error) {
 		u.byID[a.ID] = acct
 		u.byUser[a.User] = acct
 		if a.Registrar != "" {
+			cu := newContactUser()
+			u.trust.contactUser[acct] = cu
+			u.trust.byContact[cu] = acct
 			u.regs = append(u.regs, newRegistration(u, acct))
 		}
 	}
