@@ -41,13 +41,13 @@ func TestGatewayConfig(t *testing.T) {
 		accounts  []string
 		codecs    []string // port 1's
 	}{
-		{name: "default", cfg: config.Default(2), userAgent: "Loopstart/1.2", ports: []int{1, 2},
+		{name: "default", cfg: config.Default(2), userAgent: "Loopstart", ports: []int{1, 2},
 			accounts: []string{"1", "2"}, codecs: config.Default(1).Accounts[0].CodecList()},
 		{name: "user agent", cfg: withUA, userAgent: "Acme/1", ports: []int{1, 2}, accounts: []string{"1", "2"},
 			codecs: config.Default(1).Accounts[0].CodecList()},
-		{name: "codecs, country, dial plan", cfg: codecs, userAgent: "Loopstart/1.2", ports: []int{1}, accounts: []string{"1"},
+		{name: "codecs, country, dial plan", cfg: codecs, userAgent: "Loopstart", ports: []int{1}, accounts: []string{"1"},
 			codecs: []string{"g722", "pcma"}},
-		{name: "port without its account", cfg: orphan, userAgent: "Loopstart/1.2", ports: []int{1}, accounts: []string{"1"}},
+		{name: "port without its account", cfg: orphan, userAgent: "Loopstart", ports: []int{1}, accounts: []string{"1"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			gc := gatewayConfig(c.cfg, b, addr, "1.2", slog.New(slog.DiscardHandler))
@@ -88,6 +88,14 @@ func TestGatewayConfig(t *testing.T) {
 	if got.User != a.User || got.AuthUser != "auth" || got.Password != "pw" || got.Display != "Desk" ||
 		got.Expires != 10*time.Minute || got.Transport != "tcp" || got.SRTP != "optional" || got.Registrar != a.Registrar {
 		t.Errorf("account %+v from %+v", got, *a)
+	}
+	// The SIP switches reach SIP.
+	cfg.SIP = &config.SIP{DirectCalls: "true", IgnoreStrangers: "true"}
+	if sc := gatewayConfig(cfg, b, addr, "1.2", slog.New(slog.DiscardHandler)).SIP; !sc.DirectCalls || !sc.IgnoreStrangers {
+		t.Errorf("switches lost: direct %v, ignore %v", sc.DirectCalls, sc.IgnoreStrangers)
+	}
+	if sc := gatewayConfig(config.Default(1), b, addr, "1.2", slog.New(slog.DiscardHandler)).SIP; sc.DirectCalls || sc.IgnoreStrangers {
+		t.Errorf("switches on by default: direct %v, ignore %v", sc.DirectCalls, sc.IgnoreStrangers)
 	}
 }
 

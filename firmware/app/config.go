@@ -72,7 +72,7 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 		Logger:  log,
 		SIP: sip.Config{
 			Listen:    sipAddr.String(),
-			UserAgent: "Loopstart/" + version,
+			UserAgent: "Loopstart", // no version for scanners to match
 			Logger:    log,
 		},
 		LoopPriority: loopPriority,
@@ -80,6 +80,8 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 	if cfg.SIP != nil && cfg.SIP.UserAgent != "" {
 		gc.SIP.UserAgent = cfg.SIP.UserAgent
 	}
+	gc.SIP.DirectCalls = cfg.SIP.DirectCallsOn()
+	gc.SIP.IgnoreStrangers = cfg.SIP.IgnoreStrangersOn()
 	for _, a := range cfg.Accounts {
 		gc.SIP.Accounts = append(gc.SIP.Accounts, sip.Account{
 			ID: a.ID, User: a.User, AuthUser: a.AuthUser, Password: a.Password,

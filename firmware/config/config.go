@@ -145,8 +145,28 @@ type Port struct {
 // SIP holds user agent wide SIP settings, <sip>.
 type SIP struct {
 	// UserAgent is sent in User-Agent and Server headers; empty means
-	// "Loopstart/VERSION", chosen by the SIP stack.
+	// "Loopstart", without a version.
 	UserAgent string `xml:"user-agent,omitempty"`
+	// DirectCalls is "true" to accept calls from any address for an
+	// account's own user (peer-to-peer setups; the Request-URI user is
+	// the dialed number); empty or "false" takes new calls for an account
+	// with a registrar only from that registrar. Accounts without a
+	// registrar always take direct calls.
+	DirectCalls string `xml:"direct-calls,omitempty"`
+	// IgnoreStrangers is "true" to leave requests from strangers (neither
+	// a registrar nor a direct-call peer) unanswered; empty or "false"
+	// answers all of them alike with 404 Not Found.
+	IgnoreStrangers string `xml:"ignore-strangers,omitempty"`
+}
+
+// DirectCallsOn reports whether <direct-calls> is true; s may be nil.
+func (s *SIP) DirectCallsOn() bool {
+	return s != nil && s.DirectCalls == "true"
+}
+
+// IgnoreStrangersOn reports whether <ignore-strangers> is true; s may be nil.
+func (s *SIP) IgnoreStrangersOn() bool {
+	return s != nil && s.IgnoreStrangers == "true"
 }
 
 // Provisioning says where the gateway fetches its configuration, <provisioning>.

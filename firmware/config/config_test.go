@@ -130,6 +130,10 @@ func TestBrokenFiles(t *testing.T) {
 			[]string{"line 3: loopstart/firmware: <firmware> appears more than once"}},
 		{"firmware unknown child", doc(`<firmware><url>http://a/x</url><md5>x</md5></firmware>`),
 			[]string{"line 2: loopstart/firmware/md5: unknown element (expected url, allow-downgrade)"}},
+		{"sip direct-calls not a boolean", doc("<sip>\n<direct-calls>yes</direct-calls></sip>"),
+			[]string{`line 3: loopstart/sip/direct-calls: "yes": want true or false`}},
+		{"sip ignore-strangers not a boolean", doc("<sip>\n<ignore-strangers>1</ignore-strangers></sip>"),
+			[]string{`line 3: loopstart/sip/ignore-strangers: "1": want true or false`}},
 		{"firmware allow-downgrade not a boolean", doc("<firmware><url>http://a/x</url>\n<allow-downgrade>yes</allow-downgrade></firmware>"),
 			[]string{`line 3: loopstart/firmware/allow-downgrade: "yes": want true or false`}},
 		{"unknown account attribute", doc(`<account id="1" pass="x"><user>1</user></account>`),
@@ -222,7 +226,7 @@ func TestBrokenFiles(t *testing.T) {
 		{"provisioning twice", doc("<provisioning><url>http://x/</url></provisioning>\n<provisioning/>"),
 			[]string{"line 3: loopstart/provisioning: <provisioning> appears more than once"}},
 		{"sip unknown", doc("<sip><listen>0.0.0.0:5060</listen></sip>"),
-			[]string{"line 2: loopstart/sip/listen: unknown element (expected user-agent)"}},
+			[]string{"line 2: loopstart/sip/listen: unknown element (expected user-agent, direct-calls, ignore-strangers)"}},
 		{"nested too deep", doc(strings.Repeat("<a>", 20) + strings.Repeat("</a>", 20)),
 			[]string{"line 2: elements nested too deeply"}},
 	}
@@ -601,5 +605,31 @@ func TestFirmwareElement(t *testing.T) {
 	}
 	if (*Firmware)(nil).DowngradeAllowed() {
 		t.Error("no <firmware> allows downgrades")
+	}
+}
+
+func TestSIPSwitches(t *testing.T) {
+	c, err := Parse(strings.NewReader(doc(okAccount + "\n<sip><user-agent>x</user-agent></sip>")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SIP.DirectCallsOn() || c.SIP.IgnoreStrangersOn() || (*SIP)(nil).DirectCallsOn() || (*SIP)(nil).IgnoreStrangersOn() {
+		t.Errorf("switches on by default: %+v", c.SIP)
+	}
+	for _, v := range []struct {
+		xml  string
+		want bool
+	}{{"true", true}, {"false", false}} {
+		c, err := Parse(strings.NewReader(doc(okAccount + "\n<sip><direct-calls>" + v.xml + "</direct-calls><ignore-strangers>" + v.xml + "</ignore-strangers></sip>")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.SIP.DirectCallsOn() != v.want || c.SIP.IgnoreStrangersOn() != v.want {
+			t.Errorf("%s: %+v", v.xml, c.SIP)
+		}
+		b, _ := c.Marshal()
+		if c2, err := Parse(strings.NewReader(string(b))); err != nil || *c2.SIP != *c.SIP {
+			t.Errorf("round trip: %+v, %v\n%s", c2.SIP, err, b)
+		}
 	}
 }

@@ -28,6 +28,15 @@ func (c *Config) check() []problem {
 		if msg := checkText(c.SIP.UserAgent, 128); msg != "" {
 			m.add(sectSIP, 0, "user-agent", "user-agent", 0, "%s", msg)
 		}
+		for _, f := range []struct{ name, v string }{
+			{"direct-calls", c.SIP.DirectCalls}, {"ignore-strangers", c.SIP.IgnoreStrangers},
+		} {
+			switch f.v {
+			case "", "true", "false":
+			default:
+				m.add(sectSIP, 0, f.name, f.name, 0, "%q: want true or false", f.v)
+			}
+		}
 	}
 	if p := c.Provisioning; p != nil {
 		if msg := checkProvisioningURL(p.URL); msg != "" {
