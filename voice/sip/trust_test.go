@@ -1,10 +1,13 @@
 package sip
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -125,6 +128,14 @@ func rejectAndAck(t *testing.T, pc *net.UDPConn, u *UA, c *Call, invite string) 
 			break
 		}
 	}
+	ack := ackFor(invite, res)
+	if _, err := pc.WriteToUDPAddrPort([]byte(ack), u.Addr()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ackFor is the ACK of the non-2xx final response res to invite.
+func ackFor(invite, res string) string {
 	header := func(msg, name string) string {
 		for _, line := range strings.Split(msg, "\r\n") {
 			if strings.HasPrefix(line, name+":") {
@@ -134,12 +145,9 @@ func rejectAndAck(t *testing.T, pc *net.UDPConn, u *UA, c *Call, invite string) 
 		return ""
 	}
 	reqLine, _, _ := strings.Cut(invite, "\r\n")
-	ack := strings.Replace(reqLine, "INVITE", "ACK", 1) + "\r\n" +
+	return strings.Replace(reqLine, "INVITE", "ACK", 1) + "\r\n" +
 		header(invite, "Via") + "\r\n" + header(invite, "From") + "\r\n" + header(res, "To") + "\r\n" +
 		header(invite, "Call-ID") + "\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-	if _, err := pc.WriteToUDPAddrPort([]byte(ack), u.Addr()); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // statusOf is a response's status line.
@@ -310,4 +318,148 @@ func TestDirectCallsSwitch(t *testing.T) {
 		t.Errorf("unknown user: %q", got)
 	}
 	noRing(t, rec)
+}
+
+// readSIP reads one message from a SIP stream.
+func readSIP(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	var b strings.Builder
+	length := 0
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		b.WriteString(line)
+		if line == "\r\n" {
+			if b.Len() == 2 { // keep-alive CRLF between messages
+				b.Reset()
+				continue
+			}
+			break
+		}
+		if name, v, ok := strings.Cut(line, ":"); ok && (strings.EqualFold(name, "Content-Length") || name == "l") {
+			length, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	body := make([]byte, length)
+	if _, err := io.ReadFull(r, body); err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return b.String() + string(body)
+}
+
+// finalOver reads from r until a final response.
+func finalOver(t *testing.T, conn net.Conn, r *bufio.Reader) string {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for {
+		msg := readSIP(t, r)
+		if f := strings.Fields(msg); len(f) > 1 && f[0] == "SIP/2.0" && f[1] >= "200" {
+			return msg
+		}
+	}
+}
+
+// tcpInvite is an INVITE for ruser (To: toUser) over a TCP connection.
+func tcpInvite(conn net.Conn, u *UA, ruser, toUser string) string {
+	n := trustSeq.Add(1)
+	return fmt.Sprintf("INVITE sip:%s@%s;transport=tcp SIP/2.0\r\n"+
+		"Via: SIP/2.0/TCP %s;branch=z9hG4bK-trust%d\r\n"+
+		"From: <sip:caller@example.net>;tag=f%d\r\n"+
+		"To: <sip:%s@example.net>\r\n"+
+		"Call-ID: trust-%d@test\r\n"+
+		"CSeq: 1 INVITE\r\n"+
+		"Contact: <sip:caller@%s;transport=tcp>\r\n"+
+		"Max-Forwards: 70\r\n"+
+		"Content-Type: application/sdp\r\n"+
+		"Content-Length: %d\r\n\r\n%s",
+		ruser, u.Addr(), conn.LocalAddr(), n, n, toUser, n, conn.LocalAddr(), len(trustOffer), trustOffer)
+}
+
+// TestRegisteredConnection: over TCP the registrar's INVITE comes back on
+// the connection the account registered on and rings; another connection
+// from the registrar's host is a stranger.
+func TestRegisteredConnection(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	rec := newIncomingRec()
+	u := lockedUA(t, Config{Accounts: []Account{
+		{ID: "1", User: "1001", Password: "x", Registrar: "sip:" + ln.Addr().String() + ";transport=tcp"},
+	}}, rec, nil)
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	reg := readSIP(t, r)
+	if !strings.HasPrefix(reg, "REGISTER ") {
+		t.Fatalf("want REGISTER, got:\n%s", reg)
+	}
+	// Accept it without a challenge, echoing the headers that name it.
+	var ok strings.Builder
+	ok.WriteString("SIP/2.0 200 OK\r\n")
+	for _, line := range strings.Split(reg, "\r\n") {
+		name, _, _ := strings.Cut(line, ":")
+		switch strings.ToLower(name) {
+		case "via", "from", "call-id", "cseq", "contact":
+			ok.WriteString(line + "\r\n")
+		case "to":
+			ok.WriteString(line + ";tag=reg\r\n")
+		}
+	}
+	ok.WriteString("Content-Length: 0\r\n\r\n")
+	if _, err := conn.Write([]byte(ok.String())); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for u.Registrations()[0].State != RegRegistered {
+		if time.Now().After(deadline) {
+			t.Fatalf("not registered: %+v", u.Registrations()[0])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cu := u.ContactUser("1")
+
+	// Another connection from the registrar's host: a stranger.
+	other, err := net.Dial("tcp4", u.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Write([]byte(tcpInvite(other, u, cu, "1001"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusOf(finalOver(t, other, bufio.NewReader(other))); got != "SIP/2.0 404 Not Found" {
+		t.Fatalf("other connection: %q, want 404 Not Found", got)
+	}
+	noRing(t, rec)
+
+	// The registered connection: it rings.
+	invite := tcpInvite(conn, u, cu, "5550100")
+	if _, err := conn.Write([]byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+	a, c := rec.next(t)
+	if a.ID != "1" || c.Dialed() != "5550100" {
+		t.Errorf("account %s dialed %q, want account 1 dialed 5550100", a.ID, c.Dialed())
+	}
+	rejected := make(chan error, 1)
+	go func() { rejected <- c.Reject(486, "Busy Here") }() // waits for the ACK
+	res := finalOver(t, conn, r)
+	if got := statusOf(res); got != "SIP/2.0 486 Busy Here" {
+		t.Errorf("registrar connection: %q, want 486", got)
+	}
+	if _, err := conn.Write([]byte(ackFor(invite, res))); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-rejected; err != nil {
+		t.Error(err)
+	}
 }
