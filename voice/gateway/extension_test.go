@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	simboard "github.com/loopstart/loopstart/board/sim"
 	"github.com/loopstart/loopstart/voice/gateway"
@@ -125,5 +126,44 @@ func TestExtensionConfigErrors(t *testing.T) {
 				t.Fatal("New accepted")
 			}
 		})
+	}
+}
+
+// TestGhostInvite: an INVITE for port 1's account from an address that is
+// not its registrar gets 404 like any unknown user, and no phone rings.
+func TestGhostInvite(t *testing.T) {
+	r := extensionRig(t, silentRegistrar(t))
+	// The loop starts after the UA listens.
+	r.eventually("loop running", func() error {
+		if !r.gw.Status().Loop.Running {
+			return fmt.Errorf("not running")
+		}
+		return nil
+	})
+	c, err := net.Dial("udp4", r.gw.UA().Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	msg := fmt.Sprintf("INVITE sip:1001@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-ghost\r\n"+
+		"From: <sip:ghost@example.net>;tag=g1\r\nTo: <sip:1001@example.net>\r\nCall-ID: ghost@test\r\n"+
+		"CSeq: 1 INVITE\r\nContact: <sip:ghost@%s>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\n"+
+		"Content-Length: %d\r\n\r\n%s", r.gw.UA().Addr(), c.LocalAddr(), c.LocalAddr(), len(sdp), sdp)
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	if line, _, _ := strings.Cut(string(buf[:n]), "\r\n"); line != "SIP/2.0 404 Not Found" {
+		t.Fatalf("ghost INVITE answered %q, want 404 Not Found", line)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if st := r.phone(1).State(); st.Ringing || st.Rings > 0 || r.state(1) != "idle" {
+		t.Errorf("port 1 %s, phone %+v", r.state(1), st)
 	}
 }
