@@ -241,7 +241,9 @@ func (u *UA) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		sipmsg.NewHeader("Accept", "application/sdp"))
 }
 
-// onNoRoute refuses methods we do not implement.
+// onNoRoute refuses methods we do not implement: the precheck answers
+// them first (405 for methods we know, 501 for others); this stays for
+// safety.
 func (u *UA) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	u.respond(req, tx, 405, "Method Not Allowed", sipmsg.NewHeader("Allow", allowMethods))
 }
