@@ -321,7 +321,9 @@ func (u *UA) Start(ctx context.Context) error {
 	u.host = advertisedHost(host, u.accounts)
 
 	sua, err := sipgo.NewUA(sipgo.WithUserAgent(u.cfg.UserAgent), sipgo.WithUserAgentHostname(u.host),
-		sipgo.WithUserAgenTLSConfig(u.tlsConf))
+		sipgo.WithUserAgenTLSConfig(u.tlsConf),
+		// The pre-parse shim (normalize.go) on every datagram.
+		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(normalizeFilter)))
 	if err != nil {
 		return u.abortStart(fmt.Errorf("sip: %w", err))
 	}

@@ -1,0 +1,221 @@
+package sip
+
+import (
+	"bytes"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// A pre-parse shim: it rewrites what RFC 3261 allows in a message's
+// header section and sipgo's parser (v1.7.2) mis-reads into the plain
+// form sipgo reads right. It runs on each UDP datagram before sipgo
+// parses it (sipgo's transport read filter) and changes nothing else:
+//
+//   - folded header lines (a line starting with SP or HT continues the
+//     previous one) are joined with one SP;
+//   - in the header fields whose grammar is built of tokens and separators
+//     (Via, From, To, Contact, Route, CSeq, Content-Type, ...), outside
+//     quoted strings, the optional white space around ";", "=", "/", ",",
+//     ":" (RFC 3261 25.1: SEMI, EQUAL, SLASH, COMMA, COLON) is removed and
+//     other runs of white space become one SP: sipgo keeps it, so
+//     "To: sip:a@b ;  tag = 1" had no tag and "Via: SIP / 2.0 / UDP" a
+//     transport of " UDP";
+//   - a Request-URI scheme that RFC 3986 allows but sipgo does not (digits,
+//     "+", "-", "." after the first letter, as in "soap.beep:") has those
+//     characters replaced by "x": sipgo refuses the whole message
+//     otherwise, and the precheck answers any scheme but sip, sips and tel
+//     with 416, whatever its spelling.
+//
+// The body is passed through byte for byte, so Content-Length stays right.
+// Free-text and unknown header fields are only unfolded.
+
+// structuredHeaders are the header fields (long and compact names, lower
+// case) whose separators the shim normalises.
+var structuredHeaders = map[string]bool{
+	"via": true, "v": true, "from": true, "f": true, "to": true, "t": true,
+	"contact": true, "m": true, "route": true, "record-route": true,
+	"cseq": true, "max-forwards": true, "content-length": true, "l": true,
+	"content-type": true, "c": true, "accept": true, "require": true,
+	"proxy-require": true, "supported": true, "k": true, "unsupported": true,
+	"allow": true, "event": true, "o": true, "expires": true,
+	"content-encoding": true, "e": true,
+}
+
+// normalizeFilter is the shim as sipgo's transport read filter: it takes
+// only whole messages (UDP datagrams) and leaves stream data alone.
+func normalizeFilter(p sipmsg.TransportReadProps, data []byte) ([]byte, error) {
+	if p.Transport != "udp" && p.Transport != "UDP" {
+		return data, nil
+	}
+	return normalizeMessage(data), nil
+}
+
+// normalizeMessage returns msg with its header section normalised (see
+// above); msg itself when there is nothing to do or it is not a request or
+// response it can make sense of.
+func normalizeMessage(msg []byte) []byte {
+	end := bytes.Index(msg, []byte("\r\n\r\n"))
+	if end < 0 {
+		return msg
+	}
+	head, body := msg[:end+2], msg[end+2:] // head keeps its last CRLF; body starts with the empty line
+	first := bytes.Index(head, []byte("\r\n"))
+	if first <= 0 {
+		return msg
+	}
+	out := make([]byte, 0, len(msg)+16)
+	out = appendStartLine(out, head[:first])
+	out = append(out, "\r\n"...)
+	rest := head[first+2:]
+	var line []byte
+	flush := func() {
+		if line != nil {
+			out = appendHeader(out, line)
+			out = append(out, "\r\n"...)
+		}
+	}
+	for len(rest) > 0 {
+		i := bytes.Index(rest, []byte("\r\n"))
+		if i < 0 {
+			i = len(rest)
+		}
+		l := rest[:i]
+		if i+2 <= len(rest) {
+			rest = rest[i+2:]
+		} else {
+			rest = nil
+		}
+		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') && line != nil {
+			line = append(bytes.TrimRight(line, " \t"), ' ')
+			line = append(line, bytes.TrimLeft(l, " \t")...)
+			continue
+		}
+		flush()
+		line = append([]byte(nil), l...)
+	}
+	flush()
+	return append(out, body...)
+}
+
+// appendStartLine appends a request or status line, with a Request-URI
+// scheme sipgo can read.
+func appendStartLine(out, line []byte) []byte {
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || bytes.HasPrefix(line, []byte("SIP/")) {
+		return append(out, line...)
+	}
+	uri := line[sp+1:]
+	colon := bytes.IndexByte(uri, ':')
+	if colon <= 0 || !isURIScheme(uri[:colon]) {
+		return append(out, line...)
+	}
+	out = append(out, line[:sp+1]...)
+	for _, c := range uri[:colon] {
+		if !isLetter(c) {
+			c = 'x'
+		}
+		out = append(out, c)
+	}
+	return append(out, uri[colon:]...)
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// isURIScheme reports whether s is an RFC 3986 scheme:
+// ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+func isURIScheme(s []byte) bool {
+	if len(s) == 0 || !isLetter(s[0]) {
+		return false
+	}
+	for _, c := range s[1:] {
+		if !isLetter(c) && !('0' <= c && c <= '9') && c != '+' && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendHeader appends one unfolded header line, "Name: value" with the
+// value normalised when the field is structured.
+func appendHeader(out, line []byte) []byte {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return append(out, line...)
+	}
+	name := bytes.TrimRight(line[:colon], " \t")
+	if !structuredHeaders[string(bytes.ToLower(name))] {
+		return append(out, line...)
+	}
+	out = append(out, name...)
+	out = append(out, ": "...)
+	return appendValue(out, bytes.Trim(line[colon+1:], " \t"))
+}
+
+// appendValue appends a structured header value with the optional white
+// space around separators removed and other white space runs made one SP,
+// outside quoted strings (which are copied as they are, escapes included).
+func appendValue(out, v []byte) []byte {
+	isSep := func(c byte) bool { return c == ';' || c == '=' || c == '/' || c == ',' || c == ':' }
+	pendingSpace := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == ' ' || c == '\t':
+			pendingSpace = true
+			continue
+		case c == '"':
+			if pendingSpace && len(out) > 0 && !isSep(out[len(out)-1]) {
+				out = append(out, ' ')
+			}
+			pendingSpace = false
+			j := i + 1
+			for j < len(v) && v[j] != '"' {
+				if v[j] == '\\' && j+1 < len(v) {
+					j++
+				}
+				j++
+			}
+			if j >= len(v) {
+				// Unterminated: leave the rest for the parser to refuse.
+				return append(out, v[i:]...)
+			}
+			out = append(out, v[i:j+1]...)
+			i = j
+			continue
+		case c == '<':
+			// A URI in angle brackets holds no white space to normalise.
+			if pendingSpace && len(out) > 0 && !isSep(out[len(out)-1]) {
+				out = append(out, ' ')
+			}
+			pendingSpace = false
+			j := bytes.IndexByte(v[i:], '>')
+			if j < 0 {
+				return append(out, v[i:]...)
+			}
+			out = append(out, v[i:i+j+1]...)
+			i += j
+			continue
+		}
+		if pendingSpace && !isSep(c) && len(out) > 0 && !isSep(out[len(out)-1]) {
+			out = append(out, ' ')
+		}
+		pendingSpace = false
+		out = append(out, c)
+	}
+	return out
+}
+
+// maxUDPMessage bounds the SIP messages sipgo writes over UDP: sipgo's
+// limit (UDPMTUSize, 1500, less 200) refuses to send larger ones, and a
+// response must go back over UDP whatever its size (RFC 3261 18.2.2; the
+// size rule of 18.1.1 is for requests, and sipgo does not switch those to
+// TCP either). A request with long header fields (RFC 4475 "longreq")
+// otherwise gets no answer at all. 65535 less sipgo's 200 fits an IPv4
+// UDP datagram.
+const maxUDPMessage = 65535
+
+func init() {
+	// sipgo keeps the limit in a package variable; this stack is the only
+	// SIP user in the binary.
+	sipmsg.UDPMTUSize = maxUDPMessage
+}

@@ -1,0 +1,72 @@
+package sip
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+func TestNormalizeShortTortuousInvite(t *testing.T) {
+	raw, err := os.ReadFile("testdata/rfc4475/wsinv.dat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := sipmsg.ParseMessage(normalizeMessage(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := msg.(*sipmsg.Request)
+	if tag, _ := req.To().Params.Get("tag"); tag != "1918181833n" {
+		t.Errorf("To tag %q, want 1918181833n", tag)
+	}
+	if tag, _ := req.From().Params.Get("tag"); tag != "98asjd8" {
+		t.Errorf("From tag %q, want 98asjd8", tag)
+	}
+	if req.From().DisplayName != `J Rosenberg \\\"` {
+		t.Errorf("From display name %q", req.From().DisplayName)
+	}
+	vias := req.GetHeaders("Via")
+	want := []string{"SIP/2.0/UDP 192.0.2.2;branch=390skdjuw", "SIP/2.0/TCP spindle.example.com;branch=z9hG4bK9ikj8", "SIP/2.0/UDP 192.168.255.111;branch=z9hG4bK30239"}
+	if len(vias) != len(want) {
+		t.Fatalf("%d Via, want %d", len(vias), len(want))
+	}
+	for i, v := range vias {
+		if v.Value() != want[i] {
+			t.Errorf("Via %d = %q, want %q", i, v.Value(), want[i])
+		}
+	}
+	if q, _ := req.Contact().Params.Get("q"); q != "0.33" {
+		t.Errorf("Contact q %q, want 0.33", q)
+	}
+	if h := req.GetHeader("NewFangledHeader"); h == nil || h.Value() != "newfangled value continued newfangled value" {
+		t.Errorf("NewFangledHeader %v", h)
+	}
+	if got := string(req.Body()); len(got) != 150 {
+		t.Errorf("body %d bytes, want 150", len(got))
+	}
+}
+
+func TestNormalizeKeepsBodies(t *testing.T) {
+	files, _ := filepath.Glob("testdata/rfc4475/*.dat")
+	for _, f := range files {
+		raw, _ := os.ReadFile(f)
+		out := normalizeMessage(raw)
+		i, j := bytes.Index(raw, []byte("\r\n\r\n")), bytes.Index(out, []byte("\r\n\r\n"))
+		if (i < 0) != (j < 0) || i >= 0 && !bytes.Equal(raw[i:], out[j:]) {
+			t.Errorf("%s: body changed", filepath.Base(f))
+		}
+	}
+}
+
+func TestNormalizeScheme(t *testing.T) {
+	got := string(normalizeMessage([]byte("OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0\r\nTo: <sip:a@b>\r\n\r\n")))
+	if want := "OPTIONS soapxbeep://192.0.2.103:3002 SIP/2.0\r\nTo: <sip:a@b>\r\n\r\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	for _, m := range []string{"", "\r\n\r\n", "INVITE\r\n\r\n", "SIP/2.0 200 OK\r\n\r\n", "X y\r\n \r\n\r\n"} {
+		normalizeMessage([]byte(m)) // no panic
+	}
+}
