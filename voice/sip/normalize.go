@@ -2,6 +2,8 @@ package sip
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 )
@@ -24,7 +26,9 @@ import (
 //     "+", "-", "." after the first letter, as in "soap.beep:") has those
 //     characters replaced by "x": sipgo refuses the whole message
 //     otherwise, and the precheck answers any scheme but sip, sips and tel
-//     with 416, whatever its spelling.
+//     with 416, whatever its spelling;
+//   - an RFC 2543 request without a Via branch and without a From tag gets
+//     a branch (see addBranch2543), or sipgo answers it 400.
 //
 // The body is passed through byte for byte, so Content-Length stays right.
 // Free-text and unknown header fields are only unfolded.
@@ -63,15 +67,12 @@ func normalizeMessage(msg []byte) []byte {
 	if first <= 0 {
 		return msg
 	}
-	out := make([]byte, 0, len(msg)+16)
-	out = appendStartLine(out, head[:first])
-	out = append(out, "\r\n"...)
+	var lines [][]byte
 	rest := head[first+2:]
 	var line []byte
 	flush := func() {
 		if line != nil {
-			out = appendHeader(out, line)
-			out = append(out, "\r\n"...)
+			lines = append(lines, appendHeader(nil, line))
 		}
 	}
 	for len(rest) > 0 {
@@ -94,7 +95,76 @@ func normalizeMessage(msg []byte) []byte {
 		line = append([]byte(nil), l...)
 	}
 	flush()
+	if !bytes.HasPrefix(head, []byte("SIP/")) {
+		addBranch2543(lines, head[:first])
+	}
+	out := make([]byte, 0, len(msg)+64)
+	out = appendStartLine(out, head[:first])
+	out = append(out, "\r\n"...)
+	for _, l := range lines {
+		out = append(out, l...)
+		out = append(out, "\r\n"...)
+	}
 	return append(out, body...)
+}
+
+// branch2543 starts the Via branch the shim gives an RFC 2543 request.
+const branch2543 = "z9hG4bK-ls2543-"
+
+// addBranch2543 gives an RFC 2543 request sipgo cannot match to a
+// transaction a branch it can. sipgo keys a request without an RFC 3261
+// branch by its From tag and refuses it (400) when the From has none, as
+// RFC 2543 requests may (RFC 4475 "inv2543"). The added branch is a hash of
+// what RFC 3261 17.2.3 matches such requests by, less the method and the
+// To tag, so the INVITE, its retransmissions, its ACK and its CANCEL share
+// it. Requests with a branch or a From tag are left alone. The branch is
+// copied into the answers' Via, where an RFC 2543 client ignores it.
+func addBranch2543(lines [][]byte, startLine []byte) {
+	via, from, callID, cseq := -1, -1, -1, -1
+	for i, l := range lines {
+		name, _, ok := bytes.Cut(l, []byte(":"))
+		if !ok {
+			continue
+		}
+		switch string(bytes.ToLower(name)) {
+		case "via", "v":
+			if via < 0 {
+				via = i
+			}
+		case "from", "f":
+			from = i
+		case "call-id", "i":
+			callID = i
+		case "cseq":
+			cseq = i
+		}
+	}
+	if via < 0 || from < 0 || callID < 0 || cseq < 0 {
+		return
+	}
+	v := lines[via]
+	top := v
+	if c := bytes.IndexByte(v, ','); c >= 0 {
+		top = v[:c]
+	}
+	if bytes.Contains(bytes.ToLower(top), []byte(";branch=")) || bytes.Contains(lines[from], []byte(";tag=")) {
+		return
+	}
+	num, _, _ := bytes.Cut(bytes.TrimSpace(lines[cseq][bytes.IndexByte(lines[cseq], ':')+1:]), []byte(" "))
+	uri := startLine
+	if f := bytes.Fields(startLine); len(f) == 3 {
+		uri = f[1]
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{uri, lines[from], lines[callID], num, top} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	branch := branch2543 + hex.EncodeToString(h.Sum(nil)[:8])
+	nv := append([]byte(nil), top...)
+	nv = append(nv, ";branch="...)
+	nv = append(nv, branch...)
+	lines[via] = append(nv, v[len(top):]...)
 }
 
 // appendStartLine appends a request or status line, with a Request-URI
