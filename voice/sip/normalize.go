@@ -11,7 +11,8 @@ import (
 // A pre-parse shim: it rewrites what RFC 3261 allows in a message's
 // header section and sipgo's parser (v1.7.2) mis-reads into the plain
 // form sipgo reads right. It runs on each UDP datagram before sipgo
-// parses it (sipgo's transport read filter) and changes nothing else:
+// parses it (sipgo's transport read filter) and on each message read over
+// TCP (normalize_tcp.go), and changes nothing else:
 //
 //   - folded header lines (a line starting with SP or HT continues the
 //     previous one) are joined with one SP;

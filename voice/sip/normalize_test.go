@@ -2,8 +2,11 @@ package sip
 
 import (
 	"bytes"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -68,5 +71,48 @@ func TestNormalizeScheme(t *testing.T) {
 	}
 	for _, m := range []string{"", "\r\n\r\n", "INVITE\r\n\r\n", "SIP/2.0 200 OK\r\n\r\n", "X y\r\n \r\n\r\n"} {
 		normalizeMessage([]byte(m)) // no panic
+	}
+}
+
+// chunkConn serves a byte string in reads of at most size bytes.
+type chunkConn struct {
+	net.Conn
+	data []byte
+	size int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), c.size, len(c.data))
+	copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func TestNormalizeTCPFraming(t *testing.T) {
+	wsinv, err := os.ReadFile("testdata/rfc4475/wsinv.dat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := []byte("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP / 2.0 / TCP h ; branch = z9hG4bK1\r\nContent-Length: 0\r\n\r\n")
+	stream := slices.Concat([]byte("\r\n\r\n"), wsinv, opt, []byte("\r\n\r\n"), wsinv)
+	want := slices.Concat([]byte("\r\n\r\n"), normalizeMessage(wsinv), normalizeMessage(opt), []byte("\r\n\r\n"), normalizeMessage(wsinv))
+	for _, size := range []int{1, 7, 100, 4096} {
+		c := &normConn{Conn: &chunkConn{data: stream, size: size}}
+		got, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("reads of %d: got\n%q\nwant\n%q", size, got, want)
+		}
+	}
+	// Without Content-Length the rest passes through untouched.
+	raw := []byte("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP / 2.0 / TCP h\r\n\r\nrest")
+	got, _ := io.ReadAll(&normConn{Conn: &chunkConn{data: raw, size: 5}})
+	if !bytes.Equal(got, raw) {
+		t.Errorf("no Content-Length: got %q", got)
 	}
 }

@@ -221,3 +221,57 @@ func TestRFC4475Torture(t *testing.T) {
 		})
 	}
 }
+
+// TestRFC4475TortureTCP sends torture messages that carry a Content-Length
+// over TCP, where the shim sits in the listener instead of sipgo's read
+// filter, and checks the final answer.
+func TestRFC4475TortureTCP(t *testing.T) {
+	for _, name := range []string{"wsinv", "intmeth", "bext01", "sdp01", "esc01"} {
+		t.Run(name, func(t *testing.T) {
+			msg, err := os.ReadFile("testdata/rfc4475/" + name + ".dat")
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := startTortureUA(t)
+			c, err := net.Dial("tcp4", u.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.Write(msg); err != nil {
+				t.Fatal(err)
+			}
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			var got []byte
+			buf := make([]byte, 8192)
+			for {
+				n, err := c.Read(buf)
+				got = append(got, buf[:n]...)
+				if final := finalCode(string(got)); final != "" {
+					if !slices.Contains(torture[name], final) {
+						t.Errorf("answer %s, want one of %v\n%s", final, torture[name], got)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("no final answer (%v):\n%s", err, got)
+				}
+			}
+		})
+	}
+}
+
+// finalCode is the code of the first final response in a TCP stream's
+// text, "" when none has arrived whole yet.
+func finalCode(s string) string {
+	for _, m := range strings.SplitAfter(s, "\r\n\r\n") {
+		if !strings.HasSuffix(m, "\r\n\r\n") {
+			return ""
+		}
+		f := strings.Fields(m)
+		if len(f) > 1 && f[0] == "SIP/2.0" && f[1] >= "200" {
+			return f[1]
+		}
+	}
+	return ""
+}

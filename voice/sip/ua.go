@@ -379,7 +379,9 @@ func (u *UA) Start(ctx context.Context) error {
 	}()
 	go func() {
 		defer u.serving.Done()
-		if err := srv.ServeTCP(ln); err != nil && !u.closing.Load() {
+		// The pre-parse shim frames and normalises each message read
+		// over TCP (normalize_tcp.go).
+		if err := srv.ServeTCP(normListener{ln}); err != nil && !u.closing.Load() {
 			u.log.Error("sip tcp listener stopped", "error", err)
 		}
 	}()
