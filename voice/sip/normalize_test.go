@@ -116,3 +116,28 @@ func TestNormalizeTCPFraming(t *testing.T) {
 		t.Errorf("no Content-Length: got %q", got)
 	}
 }
+
+// FuzzNormalize checks the pre-parse shim on arbitrary bytes: it never
+// panics, keeps the body byte for byte, is idempotent, and on TCP frames
+// the same bytes whatever the reads' sizes.
+func FuzzNormalize(f *testing.F) {
+	files, _ := filepath.Glob("testdata/rfc4475/*.dat")
+	for _, name := range files {
+		b, _ := os.ReadFile(name)
+		f.Add(b, uint8(7))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte, size uint8) {
+		once := normalizeMessage(msg)
+		if i, j := bytes.Index(msg, []byte("\r\n\r\n")), bytes.Index(once, []byte("\r\n\r\n")); i >= 0 && (j < 0 || !bytes.Equal(msg[i:], once[j:])) {
+			t.Fatalf("body changed:\n%q\n%q", msg, once)
+		}
+		if twice := normalizeMessage(once); !bytes.Equal(once, twice) {
+			t.Fatalf("not idempotent:\n%q\n%q", once, twice)
+		}
+		whole, _ := io.ReadAll(&normConn{Conn: &chunkConn{data: msg, size: len(msg) + 1}})
+		parts, _ := io.ReadAll(&normConn{Conn: &chunkConn{data: msg, size: int(size) + 1}})
+		if !bytes.Equal(whole, parts) {
+			t.Fatalf("reads of %d frame differently:\n%q\n%q", int(size)+1, whole, parts)
+		}
+	})
+}
