@@ -148,7 +148,7 @@ func addBranch2543(lines [][]byte, startLine []byte) {
 	if c := bytes.IndexByte(v, ','); c >= 0 {
 		top = v[:c]
 	}
-	if bytes.Contains(bytes.ToLower(top), []byte(";branch=")) || bytes.Contains(lines[from], []byte(";tag=")) {
+	if bytes.Contains(bytes.ToLower(top), []byte(";branch=")) || bytes.Contains(bytes.ToLower(lines[from]), []byte(";tag=")) {
 		return
 	}
 	num, _, _ := bytes.Cut(bytes.TrimSpace(lines[cseq][bytes.IndexByte(lines[cseq], ':')+1:]), []byte(" "))

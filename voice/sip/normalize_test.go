@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -140,4 +141,33 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("reads of %d frame differently:\n%q\n%q", int(size)+1, whole, parts)
 		}
 	})
+}
+
+func TestNormalizeBranch2543(t *testing.T) {
+	invite := "INVITE sip:UserB@example.com SIP/2.0\r\nVia: SIP/2.0/UDP iftgw.example.com\r\nFrom: <sip:a@example.net>\r\nTo: sip:b@example.net\r\nCall-ID: x@y\r\nCSeq: 56 INVITE\r\nContent-Length: 0\r\n\r\n"
+	cancel := strings.NewReplacer("INVITE sip", "CANCEL sip", "56 INVITE", "56 CANCEL").Replace(invite)
+	ack := strings.NewReplacer("INVITE sip", "ACK sip", "56 INVITE", "56 ACK", "To: sip:b@example.net", "To: sip:b@example.net;tag=9").Replace(invite)
+	other := strings.Replace(invite, "56 INVITE", "57 INVITE", 1)
+	branch := func(m string) string {
+		msg, err := sipmsg.ParseMessage(normalizeMessage([]byte(m)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := msg.(*sipmsg.Request).Via().Params.Get("branch")
+		return b
+	}
+	b := branch(invite)
+	if !strings.HasPrefix(b, branch2543) {
+		t.Fatalf("branch %q", b)
+	}
+	if branch(cancel) != b || branch(ack) != b {
+		t.Errorf("CANCEL %q and ACK %q do not share the INVITE's branch %q", branch(cancel), branch(ack), b)
+	}
+	if branch(other) == b {
+		t.Errorf("another CSeq shares the branch")
+	}
+	tagged := strings.Replace(invite, "<sip:a@example.net>", "<sip:a@example.net>;tag=1", 1)
+	if got := branch(tagged); got != "" {
+		t.Errorf("request with a From tag got branch %q", got)
+	}
 }

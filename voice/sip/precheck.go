@@ -67,7 +67,7 @@ func (u *UA) checked(h sipgo.RequestHandler) sipgo.RequestHandler {
 // precheck returns why req must be refused before its handler, nil when it
 // may go on.
 func precheck(req *sipmsg.Request) *refusal {
-	if req.SipVersion != "SIP/2.0" && !strings.EqualFold(req.SipVersion, "SIP/2.0") {
+	if !strings.EqualFold(req.SipVersion, "SIP/2.0") {
 		return &refusal{code: 505, reason: "Version Not Supported"}
 	}
 	if h := missingHeader(req, false); h != "" {
@@ -108,7 +108,11 @@ func precheck(req *sipmsg.Request) *refusal {
 			return &refusal{code: 415, reason: "Unsupported Media Type",
 				hdrs: []sipmsg.Header{sipmsg.NewHeader("Accept", strings.Join(accepted, ", "))}}
 		}
-		if ce := req.GetHeader("Content-Encoding"); ce != nil {
+		ce := req.GetHeader("Content-Encoding")
+		if ce == nil {
+			ce = req.GetHeader("e")
+		}
+		if ce != nil {
 			if v := strings.ToLower(strings.TrimSpace(ce.Value())); v != "" && v != "identity" {
 				return &refusal{code: 415, reason: "Unsupported Media Type",
 					hdrs: []sipmsg.Header{sipmsg.NewHeader("Accept-Encoding", "identity")}}
