@@ -16,6 +16,7 @@ func (u *UA) respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code int,
 		return
 	}
 	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+	res.SipVersion = "SIP/2.0" // sipgo copies the request's, a 505's included
 	for _, h := range hdrs {
 		res.AppendHeader(h)
 	}

@@ -108,7 +108,7 @@ func TestServerResponses(t *testing.T) {
 		{
 			name: "version",
 			msg:  "OPTIONS sip:1001@127.0.0.1 SIP/3.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-ver1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: ver1\nCSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n",
-			want: "SIP/3.0 505",
+			want: "SIP/2.0 505",
 		},
 		{
 			name: "cseq method mismatch",

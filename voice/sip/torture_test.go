@@ -204,6 +204,10 @@ func TestRFC4475Torture(t *testing.T) {
 			if !ok {
 				t.Errorf("answer %s, want one of %v\n%s", got, want, text)
 			}
+			if got != "drop" && !strings.HasPrefix(text, "SIP/2.0 ") {
+				t.Errorf("answer is not SIP/2.0:\n%s", text)
+				ok = false
+			}
 			for _, h := range tortureHeaders[name] {
 				if !strings.Contains(text, "\r\n"+h+"\r\n") {
 					t.Errorf("answer lacks %q:\n%s", h, text)
