@@ -139,7 +139,8 @@ type UA struct {
 	// still up (tests replace it).
 	connCheck func(time.Duration) <-chan time.Time
 	// wrapUDP, when set, wraps the UDP listener before the overload
-	// limits (tests use it to reflect answers to the sender).
+	// limits (tests use it to reflect answers to the sender or to inject
+	// datagrams).
 	wrapUDP func(net.PacketConn) net.PacketConn
 	tlsConf *tls.Config
 
