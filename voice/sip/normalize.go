@@ -57,17 +57,23 @@ func normalizeFilter(p sipmsg.TransportReadProps, data []byte) ([]byte, error) {
 
 // normalizeMessage returns msg with its header section normalised (see
 // above); msg itself when there is nothing to do or it is not a request or
-// response it can make sense of.
+// response it can make sense of; nil, to drop it, when its start line is
+// not a SIP request or status line or a line of its header section ends in
+// a bare LF (sipgo takes the LF into the value and echoes it, a version
+// included, into its answers).
 func normalizeMessage(msg []byte) []byte {
+	first := bytes.Index(msg, []byte("\r\n"))
+	if first <= 0 {
+		return msg
+	}
 	end := bytes.Index(msg, []byte("\r\n\r\n"))
+	if !validStartLine(msg[:first]) || bareLF(msg[:max(end, first)]) {
+		return nil
+	}
 	if end < 0 {
 		return msg
 	}
 	head, body := msg[:end+2], msg[end+2:] // head keeps its last CRLF; body starts with the empty line
-	first := bytes.Index(head, []byte("\r\n"))
-	if first <= 0 {
-		return msg
-	}
 	var lines [][]byte
 	rest := head[first+2:]
 	var line []byte
@@ -166,6 +172,69 @@ func addBranch2543(lines [][]byte, startLine []byte) {
 	nv = append(nv, ";branch="...)
 	nv = append(nv, branch...)
 	lines[via] = append(nv, v[len(top):]...)
+}
+
+// validStartLine reports whether line is a Request-Line (a token, one SP,
+// a URI without white space, one SP, SIP/digits.digits) or a Status-Line
+// (SIP/digits.digits, SP, three digits, then SP and a reason phrase or
+// nothing), without control characters but HT in the reason phrase
+// (RFC 3261 7.1, 7.2, 25.1).
+func validStartLine(line []byte) bool {
+	for _, c := range line {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	if bytes.HasPrefix(line, []byte("SIP/")) {
+		version, rest, _ := bytes.Cut(line, []byte(" "))
+		if !sipVersion(version) || len(rest) < 3 || len(rest) > 3 && rest[3] != ' ' {
+			return false
+		}
+		for _, c := range rest[:3] {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	parts := bytes.Split(line, []byte(" "))
+	if len(parts) != 3 || len(parts[1]) == 0 || bytes.IndexByte(parts[1], '\t') >= 0 || !sipVersion(parts[2]) {
+		return false
+	}
+	for _, c := range parts[0] {
+		if !isLetter(c) && !('0' <= c && c <= '9') && bytes.IndexByte([]byte("-.!%*_+`'~"), c) < 0 {
+			return false
+		}
+	}
+	return len(parts[0]) > 0
+}
+
+// sipVersion reports whether v is "SIP/" 1*DIGIT "." 1*DIGIT.
+func sipVersion(v []byte) bool {
+	rest, ok := bytes.CutPrefix(v, []byte("SIP/"))
+	if !ok {
+		return false
+	}
+	major, minor, ok := bytes.Cut(rest, []byte("."))
+	if !ok || len(major) == 0 || len(minor) == 0 {
+		return false
+	}
+	for _, c := range append(append([]byte(nil), major...), minor...) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// bareLF reports whether b holds an LF that no CR precedes.
+func bareLF(b []byte) bool {
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			return true
+		}
+	}
+	return false
 }
 
 // appendStartLine appends a request or status line, with a Request-URI

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -15,6 +16,9 @@ import (
 // (no Content-Length, a header section over maxHeaderSection) it passes
 // through untouched from then on, for sipgo to accept or refuse as before.
 // TLS connections are dialled by sipgo itself and have no such hook.
+
+// errNotSIP ends a TCP connection whose stream is not SIP messages.
+var errNotSIP = errors.New("sip: not a SIP message on the stream")
 
 // maxHeaderSection bounds a header section the framer waits for.
 const maxHeaderSection = 65535
@@ -94,6 +98,11 @@ func (c *normConn) frame() bool {
 		return false
 	}
 	head := normalizeMessage(c.in[:end+4])
+	if head == nil {
+		// Not SIP: the stream has no message boundary left to trust.
+		c.in, c.err = nil, errNotSIP
+		return false
+	}
 	length, ok := contentLength(head)
 	if !ok {
 		c.passing = true
