@@ -259,12 +259,23 @@ func TestBuildAnswer(t *testing.T) {
 	}
 }
 
+// FuzzParseSDP checks that parseSDP never panics and that what it accepts
+// is answerable by a port that could take it: parseSDP accepts every codec
+// some port may be configured with (G.711 and G.722) and leaves the SRTP
+// policy to the caller, so the answer is built with all our codecs and
+// optional SRTP. Its only refusal then is an RTP/SAVP offer without a
+// crypto suite we support, which no policy can answer (488 in onInvite).
+// With the default, G.711-only codecs, the answer fails for want of a
+// common codec exactly when the offer has no G.711.
 func FuzzParseSDP(f *testing.F) {
 	seed, _ := buildOffer(LocalMedia{Addr: netip.MustParseAddrPort("127.0.0.1:4000")}, 1, 1)
 	f.Add(seed)
 	f.Add(crlf("v=0", "o=- 1 2 IN IP4 10.0.0.1", "s=-", "t=0 0", "m=audio 6000 RTP/AVP 0 8 96", "c=IN IP6 ::1", "a=rtpmap:96 telephone-event/8000", "a=ptime:x"))
 	f.Add(crlf("v=0", "o=- 1 2 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 99999 RTP/AVP 300 -1 8"))
+	f.Add(crlf("v=0", "o=- 1 2 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 6000 RTP/AVP 9"))
+	f.Add(crlf("v=0", "o=- 1 2 IN IP4 10.0.0.1", "s=-", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 6000 RTP/SAVP 0"))
 	f.Add([]byte("v=0\nm=audio"))
+	local := netip.MustParseAddrPort("127.0.0.1:4000")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d, err := parseSDP(body)
 		if err != nil {
@@ -273,9 +284,22 @@ func FuzzParseSDP(f *testing.F) {
 		if len(d.codecs) == 0 || !d.addr.IsValid() || d.addr.Port() == 0 {
 			t.Fatalf("accepted unusable description %+v", d)
 		}
-		// Whatever we accept we can answer.
-		if _, _, err := buildAnswer(LocalMedia{Addr: netip.MustParseAddrPort("127.0.0.1:4000")}, d, 1, 1); err != nil {
-			t.Fatalf("cannot answer accepted offer: %v", err)
+		all := LocalMedia{Addr: local, Codecs: []string{CodecPCMU, CodecPCMA, CodecG722}, SRTP: SRTPOptional}
+		_, rm, err := buildAnswer(all, d, 1, 1)
+		switch {
+		case err == nil:
+			if _, ok := d.has(rm.Codec); !ok {
+				t.Fatalf("answered with %s, which the offer lacks", rm.Codec)
+			}
+		case errors.Is(err, ErrNoCryptoSuite) && d.secure && len(d.cryptos) == 0:
+		default:
+			t.Fatalf("cannot answer accepted offer with every codec: %v", err)
+		}
+		_, _, err = buildAnswer(LocalMedia{Addr: local, SRTP: SRTPOptional}, d, 1, 1)
+		_, pcmu := d.has(CodecPCMU)
+		_, pcma := d.has(CodecPCMA)
+		if noG711 := !pcmu && !pcma; noG711 != errors.Is(err, ErrNoCommonCodec) {
+			t.Fatalf("default codecs: offer without G.711 %v, answer error %v", noG711, err)
 		}
 	})
 }

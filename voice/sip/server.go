@@ -16,6 +16,7 @@ func (u *UA) respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code int,
 		return
 	}
 	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+	res.SipVersion = "SIP/2.0" // sipgo copies the request's, a 505's included
 	for _, h := range hdrs {
 		res.AppendHeader(h)
 	}
@@ -252,7 +253,9 @@ func (u *UA) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		sipmsg.NewHeader("Accept", "application/sdp"))
 }
 
-// onNoRoute refuses methods we do not implement.
+// onNoRoute refuses methods we do not implement: the precheck answers
+// them first (405 for methods we know, 501 for others); this stays for
+// safety.
 func (u *UA) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	u.respond(req, tx, 405, "Method Not Allowed", sipmsg.NewHeader("Allow", allowMethods))
 }

@@ -88,6 +88,42 @@ func TestServerResponses(t *testing.T) {
 		{name: "bad sdp", msg: rawInvite("1001", "Contact: <sip:raw@LOCAL>\nContent-Type: application/sdp\n", "v=0\r\nbogus\r\n"), want: "SIP/2.0 488 Not Acceptable Here (bad SDP)"},
 		{name: "no common codec", msg: rawInvite("1001", "Contact: <sip:raw@LOCAL>\nContent-Type: application/sdp\n", sdpOnlyOpus), want: "SIP/2.0 488 Not Acceptable Here (no common codec)"},
 		{name: "not sdp", msg: rawInvite("1001", "Contact: <sip:raw@LOCAL>\nContent-Type: text/plain\n", "hello"), want: "SIP/2.0 415"},
+		{
+			name: "unknown method",
+			msg:  "FROBNICATE sip:1001@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-frob1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: frob1\nCSeq: 1 FROBNICATE\nMax-Forwards: 70\nContent-Length: 0\n\n",
+			want: "SIP/2.0 501 Not Implemented",
+			hdrs: []string{"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS"},
+		},
+		{
+			name: "unsupported require",
+			msg:  "OPTIONS sip:1001@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-req1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: req1\nCSeq: 1 OPTIONS\nRequire: 100rel\nRequire: timer\nMax-Forwards: 70\nContent-Length: 0\n\n",
+			want: "SIP/2.0 420 Bad Extension",
+			hdrs: []string{"Unsupported: 100rel, timer"},
+		},
+		{
+			name: "unsupported scheme",
+			msg:  "OPTIONS mailto:1001@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-sch1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: sch1\nCSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n",
+			want: "SIP/2.0 416",
+		},
+		{
+			name: "version",
+			msg:  "OPTIONS sip:1001@127.0.0.1 SIP/3.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-ver1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: ver1\nCSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n",
+			want: "SIP/2.0 505",
+		},
+		{
+			name: "cseq method mismatch",
+			msg:  "OPTIONS sip:1001@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-mm1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: mm1\nCSeq: 1 INVITE\nMax-Forwards: 70\nContent-Length: 0\n\n",
+			want: "SIP/2.0 400",
+		},
+		{
+			name: "two call-ids",
+			msg:  "OPTIONS sip:1001@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-dup1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: dup1\ni: dup2\nCSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n",
+			want: "SIP/2.0 400",
+		},
+		{name: "unacceptable accept", msg: rawInvite("1001", "Contact: <sip:raw@LOCAL>\nAccept: text/html\n", ""), want: "SIP/2.0 406", hdrs: []string{"Accept: application/sdp"}},
+		{name: "accept wildcard", msg: rawInvite("1001", "Contact: <sip:raw@LOCAL>\nAccept: application/*\n", ""), want: "SIP/2.0 488"},
+		{name: "not sdp accept", msg: rawInvite("1001", "Contact: <sip:raw@LOCAL>\nContent-Type: text/plain\n", "hello"), want: "SIP/2.0 415", hdrs: []string{"Accept: application/sdp"}},
+		{name: "compressed body", msg: rawInvite("1001", "Contact: <sip:raw@LOCAL>\nContent-Type: application/sdp\nContent-Encoding: gzip\n", "v=0\r\n"), want: "SIP/2.0 415", hdrs: []string{"Accept-Encoding: identity"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

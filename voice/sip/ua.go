@@ -147,7 +147,11 @@ type UA struct {
 	// connCheck paces the check that a registration's TCP/TLS connection is
 	// still up (tests replace it).
 	connCheck func(time.Duration) <-chan time.Time
-	tlsConf   *tls.Config
+	// wrapUDP, when set, wraps the UDP listener before the overload
+	// limits (tests use it to reflect answers to the sender or to inject
+	// datagrams).
+	wrapUDP func(net.PacketConn) net.PacketConn
+	tlsConf *tls.Config
 
 	sua     *sipgo.UserAgent
 	srv     *sipgo.Server
@@ -321,15 +325,20 @@ func (u *UA) Start(ctx context.Context) error {
 	}
 	u.udpConn, u.tcpLn, u.port = pc, ln, aport
 	serveConn := pc
+	if u.wrapUDP != nil {
+		serveConn = u.wrapUDP(pc)
+	}
 	if u.cfg.MaxRequestRate >= 0 && u.cfg.MaxSourceRate >= 0 {
-		lc := newLimitedConn(pc, u.cfg.MaxRequestRate, u.cfg.MaxSourceRate, nil)
+		lc := newLimitedConn(serveConn, u.cfg.MaxRequestRate, u.cfg.MaxSourceRate, nil)
 		u.limited.Store(lc)
 		serveConn = lc
 	}
 	u.host = advertisedHost(host, u.accounts)
 
 	sua, err := sipgo.NewUA(sipgo.WithUserAgent(u.cfg.UserAgent), sipgo.WithUserAgentHostname(u.host),
-		sipgo.WithUserAgenTLSConfig(u.tlsConf))
+		sipgo.WithUserAgenTLSConfig(u.tlsConf),
+		// The pre-parse shim (normalize.go) on every datagram.
+		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(normalizeFilter)))
 	if err != nil {
 		return u.abortStart(fmt.Errorf("sip: %w", err))
 	}
@@ -366,13 +375,15 @@ func (u *UA) Start(ctx context.Context) error {
 		}
 		u.legs[tp] = l
 	}
-	srv.OnInvite(u.onInvite)
-	srv.OnAck(u.onAck)
-	srv.OnBye(u.onBye)
-	srv.OnCancel(u.onCancel)
-	srv.OnOptions(u.onOptions)
-	srv.OnNotify(u.onNotify) // notify.go
-	srv.OnNoRoute(u.onNoRoute)
+	// Every request passes the one precheck (precheck.go) before its
+	// method's handler.
+	srv.OnInvite(u.checked(u.onInvite))
+	srv.OnAck(u.checked(u.onAck))
+	srv.OnBye(u.checked(u.onBye))
+	srv.OnCancel(u.checked(u.onCancel))
+	srv.OnOptions(u.checked(u.onOptions))
+	srv.OnNotify(u.checked(u.onNotify)) // notify.go
+	srv.OnNoRoute(u.checked(u.onNoRoute))
 
 	u.serving.Add(2)
 	go func() {
@@ -383,7 +394,9 @@ func (u *UA) Start(ctx context.Context) error {
 	}()
 	go func() {
 		defer u.serving.Done()
-		if err := srv.ServeTCP(ln); err != nil && !u.closing.Load() {
+		// The pre-parse shim frames and normalises each message read
+		// over TCP (normalize_tcp.go).
+		if err := srv.ServeTCP(normListener{ln}); err != nil && !u.closing.Load() {
 			u.log.Error("sip tcp listener stopped", "error", err)
 		}
 	}()
