@@ -27,7 +27,15 @@ run: build
 # boot in real time and should not share the CPU with the rest of the suite).
 test: peers lint cross
 	LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /tools/lab -e /buildroot/qemutest)
+	$(MAKE) fuzz-sip
 	LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -p 1 -timeout 20m -v ./tools/lab/ ./buildroot/qemutest/
+
+# The SIP request path's fuzz targets, each for a fixed time (their seed
+# corpora also run in every `go test`).
+FUZZTIME ?= 10s
+.PHONY: fuzz-sip
+fuzz-sip:
+	for t in FuzzRequestPath FuzzNormalize FuzzParseSDP FuzzBuild503; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./voice/sip || exit 1; done
 
 # The firmware cross-builds, pure Go, for every target architecture.
 cross:
