@@ -34,8 +34,17 @@ func TestLatenessLedger(t *testing.T) {
 	} {
 		l.add(s.bad, s.steal, nil)
 	}
-	if l.Own != 3 || l.Host != 3 || l.Stolen != 40*time.Millisecond {
-		t.Errorf("own %d host %d stolen %v, want 3, 3, 40ms", l.Own, l.Host, l.Stolen)
+	if l.Own != 3 || l.Host != 3 || l.Stolen != 40*time.Millisecond || l.Total != 70*time.Millisecond {
+		t.Errorf("own %d host %d stolen %v total %v, want 3, 3, 40ms, 70ms", l.Own, l.Host, l.Stolen, l.Total)
+	}
+	if l.Excuses(10 * time.Millisecond) {
+		t.Error("a loss excused although the loop was late on its own")
+	}
+	h := &LatenessLedger{}
+	h.add(0, 0, nil)
+	h.add(2, 50*time.Millisecond, nil)
+	if !h.Excuses(30*time.Millisecond) || h.Excuses(60*time.Millisecond) {
+		t.Errorf("host-only window with 50ms stolen: excuses 30ms %v, 60ms %v", h.Excuses(30*time.Millisecond), h.Excuses(60*time.Millisecond))
 	}
 	// Without a steal reading every late frame is the gateway's.
 	u := &LatenessLedger{}
