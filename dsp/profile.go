@@ -20,6 +20,41 @@ type Profile struct {
 	RingCadence []time.Duration
 	// RingHz is the ringing signal frequency.
 	RingHz float64
+	// CallerID is how the country sends caller ID to an on-hook phone.
+	CallerID CallerIDSignal
+}
+
+// Caller-ID standards (CallerIDSignal.Standard).
+const (
+	CallerIDNone    = ""        // no caller ID
+	CallerIDBell202 = "bell202" // Bell 202 FSK (Telcordia GR-30)
+	CallerIDV23     = "v23"     // ITU-T V.23 FSK (ETSI EN 300 659-1)
+	CallerIDDTMF    = "dtmf"    // DTMF (ETSI ES 200 778 style)
+)
+
+// Caller-ID alerting (CallerIDSignal.Alert): when and how the data goes
+// out relative to ringing.
+const (
+	// AlertAfterFirstRing sends the data in the silent interval after
+	// the first ring (GR-30, and the ETSI countries that do so).
+	AlertAfterFirstRing = "after-first-ring"
+	// AlertLineReversalDTAS reverses the line and sends the DT-AS dual
+	// tone before the first ring (EN 300 659-1 5.2, BT SIN 227).
+	AlertLineReversalDTAS = "line-reversal-dtas"
+	// AlertRingPulse sends a short ring pulse before the data, which
+	// goes before the first real ring (EN 300 659-1 RP-AS).
+	AlertRingPulse = "ring-pulse"
+	// AlertBeforeRing sends the data before the first ring with only a
+	// line reversal (DTMF caller ID in several countries).
+	AlertBeforeRing = "before-ring"
+)
+
+// CallerIDSignal is a country's on-hook caller-ID signalling.
+type CallerIDSignal struct {
+	// Standard is one of the CallerID* constants.
+	Standard string
+	// Alert is one of the Alert* constants.
+	Alert string
 }
 
 // ErrUnknownCountry is returned (wrapped) by LookupProfile for a country
@@ -90,6 +125,7 @@ func LookupProfile(country string) (*Profile, error) {
 			Stutter:     dual("stutter", 350, 440, usDial, stutterCadence()),
 			RingCadence: ms(2000, 4000),
 			RingHz:      20,
+			CallerID:    CallerIDSignal{Standard: CallerIDBell202, Alert: AlertAfterFirstRing},
 		}, nil
 	case "uk", "gb":
 		return &Profile{
@@ -102,6 +138,7 @@ func LookupProfile(country string) (*Profile, error) {
 			Stutter:     dual("stutter", 350, 440, etcDial, stutterCadence()),
 			RingCadence: ms(400, 200, 400, 2000),
 			RingHz:      25,
+			CallerID:    CallerIDSignal{Standard: CallerIDV23, Alert: AlertLineReversalDTAS},
 		}, nil
 	case "de":
 		return &Profile{
@@ -114,6 +151,7 @@ func LookupProfile(country string) (*Profile, error) {
 			Stutter:     single("stutter", 425, etcDial, stutterCadence()),
 			RingCadence: ms(1000, 4000),
 			RingHz:      25,
+			CallerID:    CallerIDSignal{Standard: CallerIDV23, Alert: AlertAfterFirstRing},
 		}, nil
 	case "fr":
 		return &Profile{
@@ -126,6 +164,7 @@ func LookupProfile(country string) (*Profile, error) {
 			Stutter:     single("stutter", 440, etcDial, stutterCadence()),
 			RingCadence: ms(1500, 3500),
 			RingHz:      50,
+			CallerID:    CallerIDSignal{Standard: CallerIDV23, Alert: AlertAfterFirstRing},
 		}, nil
 	case "jp":
 		rb := single("ringback", 400, etcTone, ms(1000, 2000))
@@ -140,6 +179,7 @@ func LookupProfile(country string) (*Profile, error) {
 			Stutter:     single("stutter", 400, etcDial, stutterCadence()),
 			RingCadence: ms(1000, 2000),
 			RingHz:      16,
+			CallerID:    CallerIDSignal{Standard: CallerIDV23, Alert: AlertBeforeRing},
 		}, nil
 	case "cn":
 		return &Profile{
@@ -152,6 +192,7 @@ func LookupProfile(country string) (*Profile, error) {
 			Stutter:     single("stutter", 450, etcDial, stutterCadence()),
 			RingCadence: ms(1000, 4000),
 			RingHz:      25,
+			CallerID:    CallerIDSignal{Standard: CallerIDBell202, Alert: AlertAfterFirstRing},
 		}, nil
 	}
 	return nil, fmt.Errorf("tone profile for country %q: %w", country, ErrUnknownCountry)

@@ -247,6 +247,7 @@ type FXS struct {
 	changes   atomic.Uint64
 	changedAt atomic.Int64
 	errs      atomic.Uint64
+	mwiA      atomic.Bool
 
 	st        State
 	now       time.Duration // last Tick's frame time
@@ -738,6 +739,15 @@ func (l *FXS) Ring(callerNumber, callerName string) bool {
 	l.ringStart = true
 	return true
 }
+
+// SetMessageWaiting turns the port's message-waiting indication on or
+// off (a voicemail box behind the port's account has new messages).
+// It is called on the media loop goroutine like the other commands.
+func (l *FXS) SetMessageWaiting(on bool) { l.mwiA.Store(on) }
+
+// MessageWaiting reports whether the message-waiting indication is on;
+// safe from any goroutine.
+func (l *FXS) MessageWaiting() bool { return l.mwiA.Load() }
 
 // StopRinging ends an incoming call the caller gave up: ringing stops at
 // once and the line goes idle, or plays reorder if the phone had answered.

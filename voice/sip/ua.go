@@ -63,6 +63,10 @@ type Config struct {
 	// Event: check-sync) and reports whether it handled it (200) or not
 	// (489 Bad Event). See notify.go.
 	OnNotify func(event string) bool
+	// OnMessageWaiting, when set, receives each message-summary NOTIFY
+	// (RFC 3842) for an account, trusted as notify.go says: the account's
+	// ID and the mailbox state.
+	OnMessageWaiting func(accountID string, mw MessageWaiting)
 	// MaxRequestRate and MaxSourceRate bound the SIP requests per second
 	// the UDP listener hands to the stack, from all sources together and
 	// from one source address:port; requests over them get a stateless
