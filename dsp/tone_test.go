@@ -60,7 +60,9 @@ func TestLookupProfile(t *testing.T) {
 					t.Errorf("tone %+v incomplete", tone)
 				}
 			}
-			if len(p.Dial.Cadence) != 0 || len(p.Busy.Cadence) == 0 || len(p.RingCadence) < 2 || p.RingHz < 15 {
+			// Italy's dial tone is the one interrupted one (Telecom Italia:
+			// 200 ms on, 200 off, 600 on, 1000 off).
+			if (len(p.Dial.Cadence) != 0) != (p.Country == "it") || len(p.Busy.Cadence) == 0 || len(p.RingCadence) < 2 || p.RingHz < 15 {
 				t.Errorf("profile %+v implausible", p)
 			}
 		})
