@@ -68,6 +68,8 @@ type Config struct {
 	// break has lasted HangupMin.
 	HangupMin time.Duration
 	// FlashMin: breaks shorter than this outside dialing are ignored.
+	// Zero takes the profile's FlashMin (and a zero HangupMin its
+	// FlashMax), or DefaultFlashMin (DefaultHangupMin) without a profile.
 	FlashMin time.Duration
 	// PulseBreakMax: while dialing, breaks up to this long are dial pulses,
 	// longer ones are flashes.
@@ -82,6 +84,10 @@ type Config struct {
 func (c Config) CheckTiming() error { return c.setDefaults() }
 
 func (c *Config) setDefaults() error {
+	flashMin, hangupMin := DefaultFlashMin, DefaultHangupMin
+	if p := c.Profile; p != nil && p.FlashMin > 0 && p.FlashMax > p.FlashMin {
+		flashMin, hangupMin = p.FlashMin, p.FlashMax
+	}
 	for _, f := range []struct {
 		name string
 		v    *time.Duration
@@ -91,8 +97,8 @@ func (c *Config) setDefaults() error {
 		{"inter-digit short", &c.InterDigitShort, DefaultInterDigitShort},
 		{"dial tone timeout", &c.DialToneTimeout, DefaultDialToneTimeout},
 		{"reorder timeout", &c.ReorderTimeout, DefaultReorderTimeout},
-		{"hangup min", &c.HangupMin, DefaultHangupMin},
-		{"flash min", &c.FlashMin, DefaultFlashMin},
+		{"hangup min", &c.HangupMin, hangupMin},
+		{"flash min", &c.FlashMin, flashMin},
 		{"pulse break max", &c.PulseBreakMax, DefaultPulseBreakMax},
 		{"pulse digit gap", &c.PulseDigitGap, DefaultPulseDigitGap},
 	} {
@@ -232,7 +238,14 @@ type FXS struct {
 	cfg  Config
 	sink Sink
 	prof *dsp.Profile
-	ring []time.Duration // ring cadence: on, off, on, off...
+	ring []time.Duration // country ring cadence: on, off, on, off...
+
+	// Distinctive ringing (SetNextRingCadence): the next ringing's
+	// cadence, a copy of it while it runs, and the cadence running.
+	next    [maxRingSteps]time.Duration
+	nNext   int
+	run     [maxRingSteps]time.Duration
+	cadence []time.Duration
 
 	tone dsp.ToneGen
 	det  *dsp.DTMFDetector
@@ -487,10 +500,10 @@ func (l *FXS) advance(now time.Duration) {
 		edge := false
 		for now >= l.ringEdge {
 			l.ringSeg++
-			if l.ringSeg == len(l.ring) {
+			if l.ringSeg == len(l.cadence) {
 				l.ringSeg = 0
 			}
-			l.ringEdge += l.ring[l.ringSeg]
+			l.ringEdge += l.cadence[l.ringSeg]
 			edge = true
 		}
 		if edge {
@@ -562,7 +575,8 @@ func (l *FXS) startRing(now time.Duration) {
 	}
 	l.ringLive = true
 	l.ringSeg = 0
-	l.ringEdge = now + l.ring[0]
+	l.cadence = l.ringCadence()
+	l.ringEdge = now + l.cadence[0]
 	l.setRinging(true)
 }
 

@@ -765,7 +765,7 @@ func TestFXSTickNoAlloc(t *testing.T) {
 	measure("talking", StateTalking, 3000, func() { l.Connected("peer") })
 	measure("flash in talking", StateTalking, 500, func() {
 		port.off = false
-		for range 30 {
+		for range 10 { // a UK timed-break recall, 100 ms
 			tick()
 		}
 		port.off = true
