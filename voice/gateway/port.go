@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/board"
+	"github.com/loopstart/loopstart/dsp"
 	"github.com/loopstart/loopstart/voice/line"
 	"github.com/loopstart/loopstart/voice/media"
 	"github.com/loopstart/loopstart/voice/sip"
@@ -193,7 +194,8 @@ func (p *port) control(ctx context.Context) {
 			}
 			num, name := splitPeer(c.Peer())
 			ok := false
-			if err := p.g.loop.Call(ctx, func() { ok = p.line.Ring(num, name) }); err != nil || !ok {
+			ring := dsp.DistinctiveRing(sip.RingPattern(c.AlertInfo())) // nil: the country's cadence
+			if err := p.g.loop.Call(ctx, func() { _ = p.line.SetNextRingCadence(ring); ok = p.line.Ring(num, name) }); err != nil || !ok {
 				_ = c.Reject(486, "Busy Here")
 				continue
 			}
