@@ -21,37 +21,75 @@ type Country struct {
 	// ringers that need one; 0 for most lines).
 	RingDCOffsetVolts int
 	// Impedance is register 10 bits 2:0, the two-wire impedance synthesis:
-	// 0 600 Ω, 1 900 Ω, 4 270 Ω + (750 Ω || 150 nF) (ETSI/TBR21),
-	// 7 200 Ω + (680 Ω || 100 nF) (China). [U] codes 4 and 7.
+	// 0 600 Ω, 1 900 Ω, 2 600 Ω + 2.16 µF, 3 900 Ω + 2.16 µF,
+	// 4 270 Ω + (750 Ω || 150 nF) (ETSI ES 201 970 / TBR21),
+	// 5 220 Ω + (820 Ω || 120 nF) (Australia, New Zealand),
+	// 6 220 Ω + (820 Ω || 115 nF), 7 200 Ω + (680 Ω || 100 nF) (China).
+	// [U] codes 2-7 (the Si3210 family's table as DAHDI's drivers use it).
 	Impedance byte
 	// RXGainDB and TXGainDB are the digital gains (indirect 13/14), in dB
 	// (-18..+6).
 	RXGainDB, TXGainDB float64
 }
 
-// countries is the FXS country table. Ring frequencies follow the
-// countries' ringing signals (ITU-T Q.35 and the national standards); amplitudes stay inside
-// the ProSLIC's 90 V peak with the battery it can make.
+// Two-wire impedance codes (Country.Impedance).
+const (
+	imp600   = 0
+	imp900   = 1
+	impETSI  = 4
+	impAU    = 5
+	impChina = 7
+)
+
+// countries is the FXS country table, one entry per dsp.Countries code
+// (a test holds them together). Ring frequencies follow the countries'
+// ringing signals (ITU-T Q.35 and the national standards; the same as
+// the tone profiles' RingHz); amplitudes stay inside the ProSLIC's 90 V
+// peak with the battery it can make. docs/COUNTRIES.md gives the sources.
 var countries = map[string]Country{
-	"us": {Name: "us", RingHz: 20, RingVoltsPeak: 85, Impedance: 0},
-	"uk": {Name: "uk", RingHz: 25, RingVoltsPeak: 80, Impedance: 4},
-	"de": {Name: "de", RingHz: 25, RingVoltsPeak: 80, Impedance: 4},
-	"fr": {Name: "fr", RingHz: 50, RingVoltsPeak: 80, Impedance: 4},
-	"jp": {Name: "jp", RingHz: 16, RingVoltsPeak: 75, Impedance: 0},
-	"cn": {Name: "cn", RingHz: 25, RingVoltsPeak: 80, Impedance: 7},
+	"us": {Name: "us", RingHz: 20, RingVoltsPeak: 85, Impedance: imp600},
+	"ca": {Name: "ca", RingHz: 20, RingVoltsPeak: 85, Impedance: imp600},
+	"mx": {Name: "mx", RingHz: 20, RingVoltsPeak: 85, Impedance: imp600},
+	"uk": {Name: "uk", RingHz: 25, RingVoltsPeak: 80, Impedance: impETSI},
+	"de": {Name: "de", RingHz: 25, RingVoltsPeak: 80, Impedance: impETSI},
+	"fr": {Name: "fr", RingHz: 50, RingVoltsPeak: 80, Impedance: impETSI},
+	"nl": {Name: "nl", RingHz: 25, RingVoltsPeak: 80, Impedance: impETSI},
+	"it": {Name: "it", RingHz: 25, RingVoltsPeak: 80, Impedance: impETSI},
+	"es": {Name: "es", RingHz: 25, RingVoltsPeak: 80, Impedance: impETSI},
+	"se": {Name: "se", RingHz: 25, RingVoltsPeak: 80, Impedance: impETSI},
+	"ch": {Name: "ch", RingHz: 25, RingVoltsPeak: 80, Impedance: impETSI},
+	"be": {Name: "be", RingHz: 25, RingVoltsPeak: 80, Impedance: impETSI},
+	"at": {Name: "at", RingHz: 50, RingVoltsPeak: 80, Impedance: impETSI},
+	"pl": {Name: "pl", RingHz: 25, RingVoltsPeak: 80, Impedance: impETSI},
+	"ru": {Name: "ru", RingHz: 25, RingVoltsPeak: 80, Impedance: imp600},
+	"au": {Name: "au", RingHz: 25, RingVoltsPeak: 80, Impedance: impAU},
+	"nz": {Name: "nz", RingHz: 25, RingVoltsPeak: 80, Impedance: impAU},
+	"in": {Name: "in", RingHz: 25, RingVoltsPeak: 80, Impedance: imp600},
+	"br": {Name: "br", RingHz: 25, RingVoltsPeak: 80, Impedance: imp900},
+	"jp": {Name: "jp", RingHz: 16, RingVoltsPeak: 75, Impedance: imp600},
+	"cn": {Name: "cn", RingHz: 25, RingVoltsPeak: 80, Impedance: impChina},
 }
 
-// LookupCountry returns the FXS settings for a country code (us, uk, de,
-// fr, jp, cn).
+// Countries lists the country codes LookupCountry knows, sorted.
+func Countries() []string {
+	names := make([]string, 0, len(countries))
+	for k := range countries {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LookupCountry returns the FXS settings for a country code, one of
+// Countries (case-insensitive; "gb" is "uk").
 func LookupCountry(code string) (Country, error) {
-	c, ok := countries[strings.ToLower(strings.TrimSpace(code))]
+	k := strings.ToLower(strings.TrimSpace(code))
+	if k == "gb" {
+		k = "uk"
+	}
+	c, ok := countries[k]
 	if !ok {
-		names := make([]string, 0, len(countries))
-		for k := range countries {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		return Country{}, fmt.Errorf("si3215: unknown country %q (known: %s)", code, strings.Join(names, ", "))
+		return Country{}, fmt.Errorf("si3215: unknown country %q (known: %s)", code, strings.Join(Countries(), ", "))
 	}
 	return c, nil
 }
