@@ -31,13 +31,16 @@ type Country struct {
 	MINI uint8
 	// ACIM (register 30 bits 3:0) selects the AC termination: 0 600 Ω,
 	// 2 270 Ω + (750 Ω || 150 nF) (TBR21), 3 220 Ω + (820 Ω || 120 nF),
-	// 5 320 Ω + (1050 Ω || 230 nF) (UK), 15 the global complex impedance.
+	// 4 370 Ω + (620 Ω || 310 nF) (New Zealand, India), 5 320 Ω +
+	// (1050 Ω || 230 nF) (UK), 15 the global complex impedance. [U] code 4.
 	ACIM uint8
 }
 
 // countries is the country table: the datasheet's settings for each
-// administration, keyed by the names Opts.Country takes. "us" and "fcc" are
-// the same entry, as are the ISO codes and the long names.
+// administration, keyed by the names Opts.Country takes, as DAHDI's
+// fxo_modes table collects them (docs/COUNTRIES.md). "us" and "fcc" are
+// the same entry, as are the ISO codes and the long names; every tone
+// profile country (dsp.Countries) has an entry or an alias.
 var countries = map[string]Country{
 	"fcc":   {Name: "fcc", RT: true, DCV: 3},
 	"tbr21": {Name: "tbr21", ILIM: true, DCV: 3, ACIM: 2},
@@ -46,6 +49,20 @@ var countries = map[string]Country{
 	"fr":    {Name: "fr", OHS2: true, ILIM: true, DCV: 3, ACIM: 2},
 	"jp":    {Name: "jp", MINI: 3},
 	"cn":    {Name: "cn", MINI: 3, ACIM: 15},
+	"at":    {Name: "at", OHS2: true, ILIM: true, DCV: 3, ACIM: 3},
+	"au":    {Name: "au", OHS: true, MINI: 3, ACIM: 3},
+	"be":    {Name: "be", OHS2: true, ILIM: true, DCV: 3, ACIM: 2},
+	"br":    {Name: "br", MINI: 3},
+	"ch":    {Name: "ch", OHS2: true, ILIM: true, DCV: 3, ACIM: 2},
+	"es":    {Name: "es", OHS2: true, ILIM: true, DCV: 3, ACIM: 2},
+	"in":    {Name: "in", DCV: 3, ACIM: 4},
+	"it":    {Name: "it", OHS2: true, ILIM: true, DCV: 3, ACIM: 2},
+	"mx":    {Name: "mx", DCV: 3},
+	"nl":    {Name: "nl", OHS2: true, ILIM: true, DCV: 3, ACIM: 2},
+	"nz":    {Name: "nz", DCV: 3, ACIM: 4},
+	"pl":    {Name: "pl", RZ: true, RT: true, DCV: 3},
+	"ru":    {Name: "ru", MINI: 3},
+	"se":    {Name: "se", OHS2: true, ILIM: true, DCV: 3, ACIM: 2},
 }
 
 var countryAliases = map[string]string{
@@ -55,7 +72,7 @@ var countryAliases = map[string]string{
 }
 
 // LookupCountry returns the settings for a country name or code (case
-// insensitive): fcc/us, tbr21, uk, de, fr, jp, cn.
+// insensitive): fcc (us, ca), tbr21 (eu), or an ISO code of Countries.
 func LookupCountry(name string) (Country, error) {
 	k := strings.ToLower(strings.TrimSpace(name))
 	if a, ok := countryAliases[k]; ok {

@@ -2,6 +2,7 @@ package si3050_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -137,6 +138,11 @@ func TestBringUpCountries(t *testing.T) {
 		{"fr", 0x00, 0xC2, 0x02, true},
 		{"jp", 0x00, 0x30, 0x00, false},
 		{"CN", 0x00, 0x30, 0x0F, false},
+		{"au", 0x40, 0x30, 0x03, false},
+		{"br", 0x00, 0x30, 0x00, false},
+		{"nl", 0x00, 0xC2, 0x02, true},
+		{"pl", 0x03, 0xC0, 0x00, false},
+		{"nz", 0x00, 0xC0, 0x04, false},
 	} {
 		t.Run(tc.country, func(t *testing.T) {
 			r := newRig(t, model.Opts{}, si3050.Opts{Country: tc.country, Slot: 2}, false)
@@ -511,8 +517,22 @@ func TestPollNoAlloc(t *testing.T) {
 }
 
 func TestCountries(t *testing.T) {
-	if got := strings.Join(si3050.Countries(), ","); got != "cn,de,fcc,fr,jp,tbr21,uk" {
-		t.Error(got)
+	// The table holds the administrations plus every tone profile
+	// country but the two FCC aliases.
+	want := []string{"fcc", "tbr21"}
+	for _, c := range dsp.Countries() {
+		if c != "us" && c != "ca" {
+			want = append(want, c)
+		}
+	}
+	slices.Sort(want)
+	if got := si3050.Countries(); !slices.Equal(got, want) {
+		t.Errorf("Countries() = %v, want %v", got, want)
+	}
+	for _, c := range dsp.Countries() {
+		if _, err := si3050.LookupCountry(c); err != nil {
+			t.Errorf("profile country %s: %v", c, err)
+		}
 	}
 	if c, err := si3050.LookupCountry(" USA "); err != nil || c.Name != "fcc" {
 		t.Error(c, err)
