@@ -245,7 +245,7 @@ func (s *Server) data(r *http.Request, title, path string) (pageData, bool) {
 	d := pageData{Title: title, Path: path, Nav: pageNames, Version: s.opts.Version, Auth: s.auth != nil,
 		Msg: r.URL.Query().Get("msg"), Err: r.URL.Query().Get("err"),
 		Keys:      []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"},
-		Countries: []string{"us", "uk", "de", "fr", "jp", "cn"},
+		Countries: config.Countries(),
 		CanEdit:   s.opts.Config != nil}
 	if ss := sessionOf(r); ss != nil {
 		d.CSRF = ss.csrf

@@ -28,6 +28,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -66,8 +67,15 @@ var (
 	transports = []string{"udp", "tcp", "tls"}
 	srtpModes  = []string{"off", "optional", "mandatory"}
 	codecNames = []string{"pcmu", "pcma", "g722"}
-	countries  = []string{"us", "uk", "de", "fr", "jp", "cn"}
 )
+
+// countries are the <country> codes: dsp.Countries, which this std-only
+// package cannot import (a test keeps the two lists equal).
+var countries = []string{"at", "au", "be", "br", "ca", "ch", "cn", "de", "es", "fr",
+	"in", "it", "jp", "mx", "nl", "nz", "pl", "ru", "se", "uk", "us"}
+
+// Countries returns the country codes a port's <country> takes, sorted.
+func Countries() []string { return slices.Clone(countries) }
 
 // Config is the whole gateway configuration, the <loopstart> document.
 type Config struct {
@@ -130,7 +138,8 @@ type Port struct {
 	// Account is the id of the account the port uses; each account serves
 	// at most one port.
 	Account string `xml:"account,attr"`
-	// Country is us, uk, de, fr, jp or cn; empty means DefaultCountry.
+	// Country is one of Countries (us, ca, uk, de, fr, nl, it, es, au,
+	// br, jp, cn, ...); empty means DefaultCountry.
 	Country string `xml:"country,omitempty"`
 	// DialPlan is an MGCP style digit map (RFC 3435 section 2.1.5), for
 	// example "(1xx|[2-9]x.)": digits, x (any digit), [ranges], "." (repeat
