@@ -180,8 +180,9 @@ func (b *Board) bringUp(h Host, def board.Definition, cd board.ChipDef, open map
 	return nil
 }
 
-// daaCountry maps a tone-profile country to the DAA's line table: the EU
-// members of the profile list use their own entries, anything else FCC.
+// daaCountry maps a tone-profile country to the DAA's line table: every
+// profile country has an entry or an alias there (a drivers/si3050 test
+// checks it); anything else gets FCC.
 func daaCountry(c string) string {
 	if _, err := si3050.LookupCountry(c); err == nil {
 		return c
