@@ -67,14 +67,8 @@ func (u *UA) overRegisteredTLS(a *Account, req *sipmsg.Request) bool {
 	return a.Transport == "tls" && strings.EqualFold(req.Transport(), "tls") && u.fromRegistrarOf(a, req)
 }
 
-// onNotify answers a NOTIFY: one of a subscription of ours goes to
-// onDialogNotify (subscribe.go), any other by the rule above.
+// onNotify answers a NOTIFY by the rule above.
 func (u *UA) onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	if to := req.To(); to != nil {
-		if tag, ok := to.Params.Get("tag"); ok && tag != "" && u.onDialogNotify(req, tx, tag) {
-			return
-		}
-	}
 	acct := u.trust.byContact[req.Recipient.User]
 	if acct == nil || !u.fromRegistrarOf(acct, req) {
 		u.refuseStranger(req, tx)
