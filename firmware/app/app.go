@@ -156,17 +156,21 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer httpLn.Close()
 
-	trace := sip.InstallTrace(log) // SIP trace into the log ring, switched from the web UI
-	notify := &notifyHook{}        // SIP NOTIFY check-sync → provisioning
+	trace := sip.InstallTrace(log)      // SIP trace into the log ring, switched from the web UI
+	notify := &notifyHook{}             // SIP NOTIFY check-sync → provisioning
+	mwi := openMWIStore(o.DataDir, log) // message waiting → the ports, kept in the data directory
 	build := func(c *config.Config) gateway.Config {
 		gc := gatewayConfig(c, b.Board, sipAddr, o.Version, log)
 		gc.SIP.OnNotify = notify.handle
+		gc.SIP.OnMessageWaiting = mwi.handle
+		gc.MessageWaiting = mwi.waiting
 		return gc
 	}
 	gw, err := gateway.NewSupervisor(build(cfg)) // rebuilds the gateway on config changes
 	if err != nil {
 		return err
 	}
+	mwi.sup.Store(gw)
 	mgr := &configManager{path: filepath.Join(o.DataDir, "config.xml"), sup: gw, cur: cfg, log: log, build: build}
 	fw := &firmwareManager{store: fwStore, version: o.Version, log: log, restart: execBinary,
 		busy:           func() bool { return len(gw.Gateway().BusyPorts()) > 0 },

@@ -72,6 +72,7 @@ func sameVoice(a, b Config) bool {
 	strip := func(c Config) Config {
 		c.Logger, c.SIP.Logger, c.SIP.SIPLogger, c.SIP.Handler = nil, nil, nil, nil
 		c.Board = nil
+		clearFuncs(reflect.ValueOf(&c).Elem())
 		clearFuncs(reflect.ValueOf(&c.SIP).Elem())
 		return c
 	}

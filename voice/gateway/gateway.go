@@ -60,6 +60,10 @@ type Config struct {
 	// SCHED_FIFO priority (media.LoopOpts.Priority); only for a highway
 	// paced by a real clock.
 	LoopPriority int
+	// MessageWaiting, when set, tells the message-waiting state an
+	// account's port starts with (kept across restarts by the caller);
+	// nil starts them all off. SetMessageWaiting changes it later.
+	MessageWaiting func(accountID string) bool
 }
 
 // Gateway runs the analog ports, the SIP user agent and the media loop.
@@ -122,6 +126,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g.ua = ua
+	g.applyMessageWaiting()
 	return g, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/loopstart/loopstart/board"
@@ -29,6 +30,7 @@ type port struct {
 
 	lineEv   chan line.Event
 	incoming chan *sip.Call
+	mwi      atomic.Bool // message waiting, as last set (mwi.go)
 
 	mu        sync.Mutex
 	peer      string
@@ -340,6 +342,7 @@ func (p *port) status() status.PortStatus {
 	}
 	p.mu.Unlock()
 	ps.Call, ps.LastCall = p.callStats()
+	ps.MWI = p.mwi.Load()
 	return ps
 }
 

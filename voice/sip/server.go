@@ -45,22 +45,6 @@ func missingHeader(req *sipmsg.Request, contact bool) string {
 	return ""
 }
 
-// lookupAccount finds the account a NOTIFY is for: the request-URI user
-// as a Contact user or an account's user, else the To user. New calls are
-// matched by incomingAccount instead.
-func (u *UA) lookupAccount(req *sipmsg.Request) *Account {
-	if a, ok := u.trust.byContact[req.Recipient.User]; ok {
-		return a
-	}
-	if a, ok := u.byUser[req.Recipient.User]; ok && req.Recipient.User != "" {
-		return a
-	}
-	if to := req.To(); to != nil && to.Address.User != "" {
-		return u.byUser[to.Address.User]
-	}
-	return nil
-}
-
 // onInvite handles a new INVITE. It blocks until the call is over, because
 // sipgo ends the server transaction when the handler returns (pitfall 7).
 func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {

@@ -53,6 +53,9 @@ type PortStatus struct {
 	CallSeconds float64 `json:"call_s,omitempty"`
 	// Fault explains why the port is out of service, if it is.
 	Fault string `json:"fault,omitempty"`
+	// MWI is true while the port's mailbox has messages waiting (the
+	// phone's lamp and stutter dial tone); always false for FXO ports.
+	MWI bool `json:"mwi"`
 	// Line is the PSTN line of an FXO port (nil for FXS ports).
 	Line *LineStatus `json:"line,omitempty"`
 	// Call has the media statistics of the current call; LastCall those of
