@@ -524,6 +524,7 @@ func (l *FXS) CallWaitingID(caller Caller) bool {
 	c.add(cidStep{op: opPlay, a: a, b: b})
 	c.add(cidStep{op: opMute, on: false})
 	c.job = jobCW
+	c.muted = true
 	l.cidStart(l.now)
 	return true
 }
