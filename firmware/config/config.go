@@ -63,10 +63,11 @@ const (
 
 // Allowed values of the enumerated fields.
 var (
-	transports = []string{"udp", "tcp", "tls"}
-	srtpModes  = []string{"off", "optional", "mandatory"}
-	codecNames = []string{"pcmu", "pcma", "g722"}
-	countries  = []string{"us", "uk", "de", "fr", "jp", "cn"}
+	transports    = []string{"udp", "tcp", "tls"}
+	srtpModes     = []string{"off", "optional", "mandatory"}
+	codecNames    = []string{"pcmu", "pcma", "g722"}
+	callerIDModes = []string{"off", "bell202", "v23", "dtmf"}
+	countries     = []string{"us", "uk", "de", "fr", "jp", "cn"}
 )
 
 // Config is the whole gateway configuration, the <loopstart> document.
@@ -140,6 +141,9 @@ type Port struct {
 	// Extension is the local number other ports dial to reach this one;
 	// empty means the port is reached only through its account.
 	Extension string `xml:"extension,omitempty"`
+	// CallerID overrides the country's caller-ID signalling on the port:
+	// off, bell202, v23 or dtmf; empty means the country's.
+	CallerID string `xml:"caller-id,omitempty"`
 }
 
 // SIP holds user agent wide SIP settings, <sip>.

@@ -83,7 +83,8 @@ func (p *port) Tick(now time.Duration, capture, playout []int16) {
 		return
 	}
 	p.line.Tick(now, capture, playout)
-	if p.stream.Active() && p.line.State() == line.StateTalking {
+	// While the line sends type II caller ID the far end is muted both ways.
+	if p.stream.Active() && p.line.State() == line.StateTalking && !p.line.SpeechMuted() {
 		p.stream.Send(capture)
 		p.stream.Receive(playout)
 	}
@@ -191,9 +192,10 @@ func (p *port) control(ctx context.Context) {
 				_ = c.Reject(486, "Busy Here")
 				continue
 			}
-			num, name := splitPeer(c.Peer())
+			id := c.Caller()
+			caller := line.Caller{Number: id.Number, Name: id.Name, Private: id.Private, Unavailable: id.Unavailable}
 			ok := false
-			if err := p.g.loop.Call(ctx, func() { ok = p.line.Ring(num, name) }); err != nil || !ok {
+			if err := p.g.loop.Call(ctx, func() { ok = p.line.RingCaller(caller) }); err != nil || !ok {
 				_ = c.Reject(486, "Busy Here")
 				continue
 			}
@@ -339,20 +341,6 @@ func (p *port) status() status.PortStatus {
 	p.mu.Unlock()
 	ps.Call, ps.LastCall = p.callStats()
 	return ps
-}
-
-// splitPeer splits `Name <number>` into its parts.
-func splitPeer(s string) (number, name string) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '<' && s[len(s)-1] == '>' {
-			name = s[:i]
-			for len(name) > 0 && name[len(name)-1] == ' ' {
-				name = name[:len(name)-1]
-			}
-			return s[i+1 : len(s)-1], name
-		}
-	}
-	return s, ""
 }
 
 // sessionCrypto builds the SRTP state of a call's negotiated keys; nil for
