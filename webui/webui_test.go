@@ -374,7 +374,7 @@ func TestSimActions(t *testing.T) {
 		{"heard zero ms", request{method: "GET", path: "/api/sim/ports/1/heard.wav?ms=0"}, 400, "", "ms"},
 		{"heard long", request{method: "GET", path: "/api/sim/ports/1/heard.wav?ms=60001"}, 400, "", "ms"},
 		{"heard unknown port", request{method: "GET", path: "/api/sim/ports/5/heard.wav"}, 404, "", "no such port"},
-		{"pstn ring caller id", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"ring","caller_id":{"number":"5551234","name":"ALICE"}}`}, 200, "pstn 3 ring {Number:5551234 Name:ALICE Time:}", ""},
+		{"pstn ring caller id", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"ring","caller_id":{"number":"5551234","name":"ALICE"}}`}, 200, "pstn 3 ring {Number:5551234 Name:ALICE Time: Standard: Private:false Unavailable:false}", ""},
 		{"pstn hangup", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"hangup"}`}, 200, "pstn 3 hangup", ""},
 		{"pstn extension", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"extension-off"}`}, 200, "pstn 3 extension-off", ""},
 		{"pstn unknown action", request{method: "POST", path: "/api/sim/ports/3/pstn", body: `{"action":"fly"}`}, 400, "", `"fly" is not one of ring, answer, hangup`},

@@ -107,16 +107,59 @@ type Phone struct {
 	detLen   int
 	heard    [maxHeardDigits]byte
 	heardLen int
+	// Caller-ID display and message-waiting lamp.
+	fsk                 [2]*dsp.CIDRx    // Bell 202 and V.23 receivers
+	fskStd              [2]string        // their standards' names
+	fskOn               bool             // the last frame carried signal
+	bellVotes, v23Votes int              // mark-tone frames of the burst, per modem
+	msgs                [][]byte         // receiver output scratch
+	cidDTMF             [cidMaxDTMF]byte // DTMF caller ID being received
+	cidN                int
+	callerID            *simapi.CallerID
+	cidSeq              uint64 // frame the caller ID arrived in
+	mwi                 bool
+	cas                 *dsp.CASDetector
+	ackAt               uint64 // frame to send the CAS acknowledgement in (0: none)
+	fskUntil            uint64 // off hook: decode FSK up to this frame (after CAS)
 }
+
+// Caller-ID display constants.
+const (
+	cidMaxDTMF = 32 // longest DTMF caller-ID string
+	// cidSilence is the largest sample still read as a quiet line.
+	cidSilence = 16
+	// CallerIDKeep: a new ringing episode more than this after the last
+	// caller ID clears the display.
+	CallerIDKeep = 10 * time.Second
+	// CASAckDelay is how long after detecting CAS the phone sends its
+	// acknowledgement (the CAS lasts 80 ms; GR-30 wants the ACK within
+	// 100 ms after it ends), and CASAckLen the DTMF D it sends.
+	CASAckDelay = 50 * time.Millisecond
+	CASAckLen   = 65 * time.Millisecond
+	// CASListen is how long after CAS the phone decodes off-hook FSK.
+	CASListen = 2 * time.Second
+)
 
 // NewPhone makes an on-hook phone for port n. All its buffers are made here.
 func NewPhone(n int) *Phone {
 	return &Phone{
-		port: n,
-		plan: make([]hookSeg, 0, 64),
-		hist: make([]int16, historySamples),
-		det:  dsp.NewDTMFDetector(),
+		port:   n,
+		plan:   make([]hookSeg, 0, 64),
+		hist:   make([]int16, historySamples),
+		det:    dsp.NewDTMFDetector(),
+		fsk:    [2]*dsp.CIDRx{mustCIDRx(dsp.Bell202), mustCIDRx(dsp.V23)},
+		fskStd: [2]string{dsp.Bell202.String(), dsp.V23.String()},
+		msgs:   make([][]byte, 0, 4),
+		cas:    dsp.NewCASDetector(),
 	}
+}
+
+func mustCIDRx(std dsp.FSKStandard) *dsp.CIDRx {
+	r, err := dsp.NewCIDRx(std)
+	if err != nil {
+		panic(err)
+	}
+	return r
 }
 
 // Port returns the phone's port number.
@@ -162,6 +205,9 @@ func (p *Phone) Ring(on bool) {
 		p.burst = true
 		if !wasRinging {
 			// A new ringing episode on a quiet line: start counting afresh.
+			if p.callerID != nil && p.seq-p.cidSeq > uint64(frames(CallerIDKeep)) {
+				p.callerID = nil // an old call's caller ID; this one sent none (yet)
+			}
 			p.rings = 0
 			p.lastRing, p.lastPause = 0, 0
 		} else if p.rang {
@@ -230,8 +276,12 @@ func (p *Phone) Audio(seq uint64, earpiece, mouth []int16) {
 		p.histPos = (p.histPos + n) % len(p.hist)
 		p.histLen = min(p.histLen+n, len(p.hist))
 	}
+	p.listenCallerID(seq, earpiece)
 	// DTMF receiver.
 	for _, d := range p.det.Process(earpiece, p.detOut[:0]) {
+		if !p.offHook {
+			p.dtmfCallerID(seq, d)
+		}
 		p.dets[p.detPos] = detection{digit: d, seq: seq}
 		p.detPos = (p.detPos + 1) % len(p.dets)
 		p.detLen = min(p.detLen+1, len(p.dets))
@@ -242,6 +292,130 @@ func (p *Phone) Audio(seq uint64, earpiece, mouth []int16) {
 		p.heard[p.heardLen] = d
 		p.heardLen++
 	}
+}
+
+// listenCallerID runs the FSK receivers on the earpiece while on hook (or
+// just after a CAS while off hook), and answers CAS off hook with a DTMF D;
+// mu held. It allocates only when it decodes a message.
+func (p *Phone) listenCallerID(seq uint64, earpiece []int16) {
+	if p.offHook {
+		if p.cas.Process(earpiece) > 0 {
+			p.ackAt = seq + uint64(frames(CASAckDelay))
+			p.fskUntil = seq + uint64(frames(CASListen))
+		}
+		if p.ackAt != 0 && seq >= p.ackAt {
+			p.ackAt = 0
+			_ = p.keypad.Queue("D", CASAckLen, 0, DTMFLevel)
+		}
+	}
+	if p.offHook && seq > p.fskUntil {
+		return
+	}
+	loud := false
+	for _, v := range earpiece {
+		if v > cidSilence || v < -cidSilence {
+			loud = true
+			break
+		}
+	}
+	if !loud && !p.fskOn {
+		return
+	}
+	if loud {
+		if !p.fskOn {
+			p.bellVotes, p.v23Votes = 0, 0 // a new burst
+		}
+		// A frame of marks alone: its mark tone dwarfs the other modem's
+		// and its own space tone (seizure frames carry both).
+		b, v := goertzel(earpiece, 1200), goertzel(earpiece, 1300)
+		switch {
+		case b > 10*v && b > 10*goertzel(earpiece, 2200):
+			p.bellVotes++
+		case v > 10*b && v > 10*goertzel(earpiece, 2100):
+			p.v23Votes++
+		}
+	}
+	p.fskOn = loud
+	for i, rx := range p.fsk {
+		p.msgs = rx.Process(earpiece, p.msgs[:0])
+		if !loud {
+			rx.Reset()
+		}
+		for _, b := range p.msgs {
+			m, err := dsp.ParseCallerID(b)
+			if err != nil {
+				continue
+			}
+			if m.MessageWaiting {
+				p.mwi = m.Waiting
+				continue
+			}
+			p.showCallerID(seq, &simapi.CallerID{Number: m.Number, Name: m.Name, Time: m.Time,
+				Standard: p.fskStandard(i), Private: m.NumberAbsent == 'P', Unavailable: m.NumberAbsent == 'O'})
+		}
+	}
+}
+
+// fskStandard names the modem of the message receiver i just decoded.
+// Bell 202 and V.23 tones lie 100 Hz apart, so either receiver decodes
+// both; the mark-tone frames of the burst (the 150 ms of marks before
+// the message) tell them apart: 1200 Hz or 1300 Hz, which a 10 ms frame
+// separates cleanly. mu held.
+func (p *Phone) fskStandard(i int) string {
+	switch {
+	case p.bellVotes > p.v23Votes:
+		return dsp.Bell202.String()
+	case p.v23Votes > p.bellVotes:
+		return dsp.V23.String()
+	}
+	return p.fskStd[i]
+}
+
+// goertzel returns the power of x at f Hz.
+func goertzel(x []int16, f float64) float64 {
+	c := 2 * math.Cos(2*math.Pi*f/pcm.SampleRate)
+	var s1, s2 float64
+	for _, v := range x {
+		s1, s2 = float64(v)+c*s1-s2, s1
+	}
+	return s1*s1 + s2*s2 - c*s1*s2
+}
+
+// dtmfCallerID collects DTMF caller ID (A or D starts, C or # ends) heard
+// on hook; mu held.
+func (p *Phone) dtmfCallerID(seq uint64, d byte) {
+	switch {
+	case d == 'A' || d == 'B' || d == 'D':
+		p.cidN = 0
+	case p.cidN == 0:
+		return
+	}
+	if p.cidN == len(p.cidDTMF) {
+		p.cidN = 0
+		return
+	}
+	p.cidDTMF[p.cidN] = d
+	p.cidN++
+	if d != 'C' && d != '#' {
+		return
+	}
+	m, err := dsp.ParseCallerIDDTMF(string(p.cidDTMF[:p.cidN]))
+	p.cidN = 0
+	if err != nil {
+		return
+	}
+	p.showCallerID(seq, &simapi.CallerID{Number: m.Number, Standard: dsp.CallerIDDTMF,
+		Private: m.NumberAbsent == 'P', Unavailable: m.NumberAbsent == 'O'})
+}
+
+// showCallerID puts a decoded caller ID on the display; mu held.
+func (p *Phone) showCallerID(seq uint64, c *simapi.CallerID) {
+	if o := p.callerID; o != nil && seq-p.cidSeq < uint64(frames(time.Second)) &&
+		o.Number == c.Number && o.Name == c.Name && o.Time == c.Time {
+		return // the other FSK receiver's copy of the same message
+	}
+	p.callerID = c
+	p.cidSeq = seq
 }
 
 // SetHook moves the hook switch: "off" lifts the handset, "on" hangs up,
@@ -390,8 +564,10 @@ func (p *Phone) lastLocked(n int) []int16 {
 // nil). Hook is the hook switch (a flash or a pulse break in progress still
 // reads "off"); Ringing is true while ring voltage is on or was on within
 // RingHold, and Rings counts bursts since ringing last started after a quiet
-// line; CallerID is null and MWI false for now (FSK decoding is not built
-// yet); DTMFHeard keeps the latest 256 digits heard since the phone last went
+// line; CallerID is the last caller ID the phone decoded itself (Bell 202
+// or V.23 FSK, or DTMF, on hook; FSK after a CAS off hook), kept until a
+// ringing episode starts more than CallerIDKeep after it, and MWI is the
+// lamp as the last VMWI message set it; DTMFHeard keeps the latest 256 digits heard since the phone last went
 // off hook. The earpiece analysis covers the last HearingWindow.
 func (p *Phone) State() simapi.Port {
 	p.mu.Lock()
@@ -403,6 +579,11 @@ func (p *Phone) State() simapi.Port {
 		LastRingMS:  int(p.lastRing / time.Millisecond),
 		LastPauseMS: int(p.lastPause / time.Millisecond),
 		DTMFHeard:   string(p.heard[:p.heardLen]),
+		MWI:         p.mwi,
+	}
+	if p.callerID != nil {
+		c := *p.callerID
+		st.CallerID = &c
 	}
 	if p.offHook {
 		st.Hook = "off"

@@ -126,6 +126,13 @@ type CallerID struct {
 	Name string `json:"name"`
 	// Time is the message's date and time, as sent (MMDDhhmm).
 	Time string `json:"time"`
+	// Standard is how the message came: "bell202" or "v23" (FSK) or
+	// "dtmf"; for a PSTN ring, how to send it ("" is Bell 202).
+	Standard string `json:"standard,omitempty"`
+	// Private and Unavailable are the reason a number is absent: withheld
+	// ("P") or unavailable ("O").
+	Private     bool `json:"private,omitempty"`
+	Unavailable bool `json:"unavailable,omitempty"`
 }
 
 // HookRequest is the body of POST /api/sim/ports/{n}/hook.

@@ -529,7 +529,7 @@ func TestPCMAudio(t *testing.T) {
 			t.Error("chip wrote to another slot")
 		}
 	}
-	frame(true, 0) // on hook: line carries audio, no loop current
+	frame(false, 0) // on hook, forward active: no audio without on-hook transmission
 	r.phone.setHook(true)
 	frame(true, 1234)
 	_ = r.dev.SetLinefeed(si3215.LinefeedReverseActive)

@@ -64,9 +64,10 @@ const (
 
 // Allowed values of the enumerated fields.
 var (
-	transports = []string{"udp", "tcp", "tls"}
-	srtpModes  = []string{"off", "optional", "mandatory"}
-	codecNames = []string{"pcmu", "pcma", "g722"}
+	transports    = []string{"udp", "tcp", "tls"}
+	srtpModes     = []string{"off", "optional", "mandatory"}
+	codecNames    = []string{"pcmu", "pcma", "g722"}
+	callerIDModes = []string{"off", "bell202", "v23", "dtmf"}
 )
 
 // countries are the <country> codes: dsp.Countries, which this std-only
@@ -149,6 +150,9 @@ type Port struct {
 	// Extension is the local number other ports dial to reach this one;
 	// empty means the port is reached only through its account.
 	Extension string `xml:"extension,omitempty"`
+	// CallerID overrides the country's caller-ID signalling on the port:
+	// off, bell202, v23 or dtmf; empty means the country's.
+	CallerID string `xml:"caller-id,omitempty"`
 }
 
 // SIP holds user agent wide SIP settings, <sip>.

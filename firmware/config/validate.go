@@ -171,6 +171,11 @@ func (c *Config) checkPorts(m *mapper) {
 				m.add(sectPort, i, "country", "country", 0, "%s", msg)
 			}
 		}
+		if p.CallerID != "" {
+			if msg := checkEnum(p.CallerID, callerIDModes); msg != "" {
+				m.add(sectPort, i, "caller-id", "caller-id", 0, "%s", msg)
+			}
+		}
 		if p.DialPlan != "" {
 			if err := CheckDialPlan(p.DialPlan); err != nil {
 				m.add(sectPort, i, "dial-plan", "dial-plan", 0, "%v", err)

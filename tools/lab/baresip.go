@@ -51,6 +51,8 @@ type BaresipOpts struct {
 	AudioCodecs string
 	// Modules are extra baresip modules to load (e.g. "g722.so").
 	Modules []string
+	// DisplayName is the account's display name (From), "" for none.
+	DisplayName string
 }
 
 // StartBaresip configures and starts baresip; it returns once the account
@@ -87,7 +89,11 @@ func StartBaresip(t testing.TB, o BaresipOpts) *Baresip {
 	if o.MediaEnc != "" {
 		enc = ";mediaenc=" + o.MediaEnc
 	}
-	acct := fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=auto;audio_codecs=%s;regint=600%s\n",
+	display := ""
+	if o.DisplayName != "" {
+		display = strconv.Quote(o.DisplayName) + " "
+	}
+	acct := display + fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=auto;audio_codecs=%s;regint=600%s\n",
 		o.User, o.Registrar, tp, o.Password, codecs, enc)
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct), 0o644); err != nil {
 		t.Fatal(err)

@@ -40,6 +40,9 @@ type PortConfig struct {
 	// through the gateway's own SIP stack, whatever either account's
 	// registrar; a port dialing its own extension gets reorder tone.
 	Extension string
+	// CallerID overrides the country's caller-ID standard: "off",
+	// "bell202", "v23" or "dtmf"; "" keeps the country's.
+	CallerID string
 }
 
 // Config configures a Gateway.
@@ -262,6 +265,16 @@ func lineConfig(pc PortConfig) (line.Config, error) {
 	}
 	lc := line.Config{Profile: prof, FlashMin: pc.FlashMin, HangupMin: pc.FlashMax}
 	if err := lc.CheckTiming(); err != nil {
+		return line.Config{}, fmt.Errorf("gateway: port %d: %w", pc.N, err)
+	}
+	switch pc.CallerID {
+	case "":
+	case "off":
+		lc.CallerID.Off = true
+	default:
+		lc.CallerID.Standard = pc.CallerID
+	}
+	if err := lc.CallerID.Check(prof); err != nil {
 		return line.Config{}, fmt.Errorf("gateway: port %d: %w", pc.N, err)
 	}
 	if pc.DigitMap != "" {

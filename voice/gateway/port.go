@@ -86,7 +86,8 @@ func (p *port) Tick(now time.Duration, capture, playout []int16) {
 		return
 	}
 	p.line.Tick(now, capture, playout)
-	if p.stream.Active() && p.line.State() == line.StateTalking {
+	// While the line sends type II caller ID the far end is muted both ways.
+	if p.stream.Active() && p.line.State() == line.StateTalking && !p.line.SpeechMuted() {
 		p.stream.Send(capture)
 		p.stream.Receive(playout)
 	}
@@ -194,10 +195,11 @@ func (p *port) control(ctx context.Context) {
 				_ = c.Reject(486, "Busy Here")
 				continue
 			}
-			num, name := splitPeer(c.Peer())
+			id := c.Caller()
+			caller := line.Caller{Number: id.Number, Name: id.Name, Private: id.Private, Unavailable: id.Unavailable}
 			ok := false
 			ring := dsp.DistinctiveRing(sip.RingPattern(c.AlertInfo())) // nil: the country's cadence
-			if err := p.g.loop.Call(ctx, func() { _ = p.line.SetNextRingCadence(ring); ok = p.line.Ring(num, name) }); err != nil || !ok {
+			if err := p.g.loop.Call(ctx, func() { _ = p.line.SetNextRingCadence(ring); ok = p.line.RingCaller(caller) }); err != nil || !ok {
 				_ = c.Reject(486, "Busy Here")
 				continue
 			}
@@ -344,20 +346,6 @@ func (p *port) status() status.PortStatus {
 	ps.Call, ps.LastCall = p.callStats()
 	ps.MWI = p.mwi.Load()
 	return ps
-}
-
-// splitPeer splits `Name <number>` into its parts.
-func splitPeer(s string) (number, name string) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '<' && s[len(s)-1] == '>' {
-			name = s[:i]
-			for len(name) > 0 && name[len(name)-1] == ' ' {
-				name = name[:len(name)-1]
-			}
-			return s[i+1 : len(s)-1], name
-		}
-	}
-	return s, ""
 }
 
 // sessionCrypto builds the SRTP state of a call's negotiated keys; nil for

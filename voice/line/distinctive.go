@@ -30,6 +30,15 @@ func (l *FXS) SetNextRingCadence(c []time.Duration) error {
 	return nil
 }
 
+// pendingCadence returns the cadence the next ringing will use, without
+// forgetting the override.
+func (l *FXS) pendingCadence() []time.Duration {
+	if l.nNext == 0 {
+		return l.ring
+	}
+	return l.next[:l.nNext]
+}
+
 // ringCadence returns the cadence the ringing starting now uses and
 // forgets the one-shot override.
 func (l *FXS) ringCadence() []time.Duration {

@@ -12,9 +12,9 @@ import (
 	"github.com/loopstart/loopstart/dsp"
 )
 
-// simLine is a line on port 1 of a simulated board, stepped frame by frame
+// ringLine is a line on port 1 of a simulated board, stepped frame by frame
 // on a virtual clock, with the virtual phone on the port.
-type simLine struct {
+type ringLine struct {
 	t     *testing.T
 	b     *simboard.Board
 	l     *FXS
@@ -24,7 +24,7 @@ type simLine struct {
 	rx    [][]int16
 }
 
-func newSimLine(t *testing.T, cfg Config) *simLine {
+func newRingLine(t *testing.T, cfg Config) *ringLine {
 	t.Helper()
 	b, err := simboard.New(simboard.Opts{Clock: &simpcm.VirtualClock{}})
 	if err != nil {
@@ -40,7 +40,7 @@ func newSimLine(t *testing.T, cfg Config) *simLine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &simLine{t: t, b: b, l: l, phone: phone, slot: port.Slot,
+	s := &ringLine{t: t, b: b, l: l, phone: phone, slot: port.Slot,
 		tx: make([][]int16, b.Highway.Slots()), rx: make([][]int16, b.Highway.Slots())}
 	for i := range s.tx {
 		s.tx[i] = make([]int16, pcm.FrameSamples)
@@ -51,7 +51,7 @@ func newSimLine(t *testing.T, cfg Config) *simLine {
 
 // ringing runs d of frames and returns, at each ring after the first, the
 // burst before it and the pause the phone measured.
-func (s *simLine) ringing(d time.Duration) (bursts, pauses []time.Duration) {
+func (s *ringLine) ringing(d time.Duration) (bursts, pauses []time.Duration) {
 	s.t.Helper()
 	lastRings := 0
 	for range int(d / pcm.FrameDuration) {
@@ -74,7 +74,7 @@ func (s *simLine) ringing(d time.Duration) (bursts, pauses []time.Duration) {
 // long-long pattern (Bellcore-dr2) when the gateway sets it before Ring,
 // and the country's cadence again on the next call.
 func TestDistinctiveRingOnPhone(t *testing.T) {
-	s := newSimLine(t, Config{Profile: profile(t, "us")})
+	s := newRingLine(t, Config{Profile: profile(t, "us")})
 	if err := s.l.SetNextRingCadence(dsp.DistinctiveRing(2)); err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,10 @@ type Config struct {
 	PulseBreakMax time.Duration
 	// PulseDigitGap: the loop closed this long after a pulse ends the digit.
 	PulseDigitGap time.Duration
+	// CallerID overrides the country's caller-ID signalling on the port.
+	CallerID CallerIDConfig
+	// Clock gives the date and time caller ID sends; nil means time.Now.
+	Clock func() time.Time
 }
 
 // CheckTiming reports whether the config's durations are consistent (none
@@ -282,6 +286,7 @@ type FXS struct {
 	callerNum string
 	callerNam string
 	peer      string
+	cid       cid
 }
 
 // NewFXS makes the line for port number n, sets the port's feed to forward
@@ -314,6 +319,10 @@ func NewFXS(n int, port board.FXS, cfg Config, sink Sink) (*FXS, error) {
 			return nil, fmt.Errorf("fxs line %d: ring cadence %v of country %q has a non-positive step", n, ring, prof.Country)
 		}
 	}
+	std, alert, err := resolveCallerID(prof, cfg.CallerID)
+	if err != nil {
+		return nil, fmt.Errorf("fxs line %d: %w", n, err)
+	}
 	if sink == nil {
 		sink = func(Event) {}
 	}
@@ -325,6 +334,14 @@ func NewFXS(n int, port board.FXS, cfg Config, sink Sink) (*FXS, error) {
 		prof: prof,
 		ring: append([]time.Duration(nil), ring...),
 		det:  dsp.NewDTMFDetector(),
+	}
+	l.cid = cid{std: std, alert: alert, fsk: dsp.V23, clock: cfg.Clock,
+		audio: make([]int16, 0, cidMaxAudio), ack: *dsp.NewDTMFDetector()}
+	if std == dsp.CallerIDBell202 {
+		l.cid.fsk = dsp.Bell202
+	}
+	if l.cid.clock == nil {
+		l.cid.clock = time.Now
 	}
 	if err := port.SetLinefeed(board.FeedForwardActive); err != nil {
 		l.errs.Add(1)
@@ -409,6 +426,12 @@ func (l *FXS) Tick(now time.Duration, capture, playout []int16) {
 		l.startRing(now)
 	}
 	l.advance(now)
+	if l.cid.pend && l.st == StateIdle && !l.offHook && l.cid.job == jobNone {
+		l.cid.pend = false
+		if l.planVMWI(l.mwiA.Load()) {
+			l.cidStart(now)
+		}
+	}
 	if l.offHook && (l.st == StateDialTone || l.st == StateDialing) && len(capture) > 0 {
 		for _, d := range l.det.Process(capture, l.dtmf[:0]) {
 			if l.st != StateDialTone && l.st != StateDialing {
@@ -420,6 +443,9 @@ func (l *FXS) Tick(now time.Duration, capture, playout []int16) {
 	if l.st != StateTalking {
 		l.tone.Fill(playout)
 	}
+	if l.cidRunning() && !l.cidTick(now, capture, playout) && l.cid.muted {
+		clear(playout)
+	}
 }
 
 // hookOff handles the loop closing.
@@ -430,6 +456,7 @@ func (l *FXS) hookOff(now time.Duration) {
 		l.emit(EventOffHook, "")
 	case l.st == StateRinging && !l.answered:
 		l.answered = true
+		l.cidAbort()
 		l.stopRing()
 		l.emit(EventAnswer, "")
 	case l.breaking:
@@ -507,7 +534,15 @@ func (l *FXS) advance(now time.Duration) {
 			edge = true
 		}
 		if edge {
-			l.setRinging(l.ringSeg%2 == 0)
+			on := l.ringSeg%2 == 0
+			l.setRinging(on)
+			switch {
+			case !on && l.cid.armed && l.ringSeg == l.cid.after:
+				l.cidStart(now)
+			case on && l.cid.job == jobRing && !l.cid.armed:
+				l.cid.feed = false // ringing took the feed over
+				l.cidAbort()
+			}
 		}
 	}
 }
@@ -571,6 +606,10 @@ func (l *FXS) finish() {
 func (l *FXS) startRing(now time.Duration) {
 	l.ringStart = false
 	if l.st != StateRinging || l.answered {
+		return
+	}
+	if l.cid.job == jobRing && !l.cid.armed {
+		l.cidStart(now) // caller ID before the first ring; the job starts the cadence
 		return
 	}
 	l.ringLive = true
@@ -643,6 +682,10 @@ func (l *FXS) setState(s State) {
 		return
 	}
 	prev := l.st
+	if (l.cid.job == jobRing && s != StateRinging) || (l.cid.job == jobVMWI && s != StateIdle) ||
+		(l.cid.job == jobCW && s != StateTalking) {
+		l.cidAbort()
+	}
 	l.st = s
 	if s != prev {
 		l.stateA.Store(int32(s))
@@ -665,7 +708,11 @@ func (l *FXS) setState(s State) {
 		l.nd = 0
 		l.pulses = 0
 		l.det.Reset()
-		l.tone.Play(&l.prof.Dial)
+		if l.mwiA.Load() && l.prof.Stutter.Freqs[0] > 0 {
+			l.tone.Play(&l.prof.Stutter) // messages wait
+		} else {
+			l.tone.Play(&l.prof.Dial)
+		}
 		l.setTimer(l.cfg.DialToneTimeout)
 	case StateRingback:
 		l.tone.Play(&l.prof.Ringback)
@@ -740,24 +787,46 @@ func (l *FXS) Reorder() {
 	}
 }
 
-// Ring starts an incoming call: only an idle line on hook accepts it (false
-// otherwise: the gateway answers 486). Ringing follows the country cadence
-// from the next Tick; the caller is kept for caller ID.
+// Ring starts an incoming call from callerNumber (unavailable when "")
+// and callerName; see RingCaller.
 func (l *FXS) Ring(callerNumber, callerName string) bool {
+	return l.RingCaller(Caller{Number: callerNumber, Name: callerName, Unavailable: callerNumber == ""})
+}
+
+// RingCaller starts an incoming call: only an idle line on hook accepts it
+// (false otherwise: the gateway answers 486). Ringing follows the country
+// cadence from the next Tick, with caller ID as the port's standard and
+// alerting say: in the first long silent interval, or before the first
+// ring (the line reversed or a ring pulse, then the data, then ringing).
+// The caller-ID message is built here, once per call.
+func (l *FXS) RingCaller(c Caller) bool {
 	if l.st != StateIdle || l.offHook {
 		return false
 	}
-	l.callerNum, l.callerNam = callerNumber, callerName
+	l.callerNum, l.callerNam = c.Number, c.Name
 	l.answered = false
 	l.setState(StateRinging)
+	l.planRing(c)
 	l.ringStart = true
 	return true
 }
 
 // SetMessageWaiting turns the port's message-waiting indication on or
 // off (a voicemail box behind the port's account has new messages).
+// While on, going off hook gives the country's stutter dial tone; each
+// change is sent to the phone's lamp as an on-hook VMWI message (MDMF
+// type 0x82, parameter 0x0B) once the line is idle and on hook.
 // It is called on the media loop goroutine like the other commands.
-func (l *FXS) SetMessageWaiting(on bool) { l.mwiA.Store(on) }
+func (l *FXS) SetMessageWaiting(on bool) {
+	if l.mwiA.Swap(on) != on {
+		l.cid.pend = true
+	}
+}
+
+// SpeechMuted reports whether the line holds the far end's audio back
+// (type II caller ID on a waiting call); the media stream then leaves
+// playout to the line (loop goroutine only).
+func (l *FXS) SpeechMuted() bool { return l.cid.muted }
 
 // MessageWaiting reports whether the message-waiting indication is on;
 // safe from any goroutine.

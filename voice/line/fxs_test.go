@@ -449,7 +449,9 @@ func TestFXSScenarios(t *testing.T) {
 			wantState(StateRinging), wait(12*sec + 5*ms),
 			ringEdges(true, 0*ms, false, 2*sec, true, 6*sec, false, 8*sec, true, 12*sec),
 			hears(), noEvent()}},
-		{"ring cadence uk", func(t *testing.T) Config { return Config{Profile: profile(t, "uk")} }, []step{mark(),
+		{"ring cadence uk", func(t *testing.T) Config {
+			return Config{Profile: profile(t, "uk"), CallerID: CallerIDConfig{Off: true}}
+		}, []step{mark(),
 			do("ring", func(l *FXS) { l.Ring("", "") }), wait(3005 * ms),
 			ringEdges(true, 0*ms, false, 400*ms, true, 600*ms, false, 1000*ms, true, 3000*ms)}},
 		{"answer", nil, []step{

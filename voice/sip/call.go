@@ -84,7 +84,8 @@ type Call struct {
 	id       string
 	incoming bool
 	peer     string
-	dialed   string // incoming: the number the caller dialed, "" = the account's
+	dialed   string         // incoming: the number the caller dialed, "" = the account's
+	caller   CallerIdentity // incoming: who calls, for caller ID
 	leg      *leg
 	events   chan Event
 	done     chan struct{} // closed by finish

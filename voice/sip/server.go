@@ -106,6 +106,7 @@ func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		incoming: true,
 		peer:     peerName(from.DisplayName, from.Address),
 		dialed:   dialed,
+		caller:   callerIdentity(req),
 		leg:      l,
 		events:   make(chan Event, eventBuffer),
 		done:     make(chan struct{}),

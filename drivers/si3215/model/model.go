@@ -545,7 +545,11 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 	pcmf := c.regs[1] >> 3 & 3
 	rx := c.channel(4, len(fromHost))
 	tx := c.channel(2, len(toHost))
-	if pcmOn && rx >= 0 && c.feeding() && fromHost[rx] != nil {
+	// Audio reaches the phone while it draws loop current, or on hook in
+	// the on-hook transmission states (caller ID, VMWI); an on-hook phone
+	// on forward or reverse active hears nothing.
+	lf := c.regs[64] & 7
+	if pcmOn && rx >= 0 && c.feeding() && (c.lcr || lf == 2 || lf == 6) && fromHost[rx] != nil {
 		src := fromHost[rx]
 		if pcmf != 3 {
 			m := min(len(src), len(c.dec))
