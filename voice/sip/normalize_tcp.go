@@ -231,8 +231,9 @@ func (c *normConn) frame() bool {
 }
 
 // admit applies the request rate to a framed header section: over the
-// limit, the first request of a burst is answered 503 (ACKs never), the
-// rest dropped; a burst is a failure for the ban list.
+// limit a request is answered 503 (an ACK dropped) and each burst is a
+// failure for the ban list. A peer that does not take the answer within
+// writeWait loses the connection.
 func (c *normConn) admit(head []byte) bool {
 	if c.pol == nil || c.pol.gate == nil || bytes.HasPrefix(head, []byte("SIP/2.0 ")) {
 		return true
@@ -241,20 +242,28 @@ func (c *normConn) admit(head []byte) bool {
 	if ok {
 		return true
 	}
+	if burst {
+		c.pol.penalize(c.ip, "over the request rate")
+	}
 	if bytes.HasPrefix(head, []byte("ACK ")) {
 		c.pol.dropped.Add(1)
 		return false
 	}
 	c.pol.shed.Add(1)
-	if burst {
-		c.pol.penalize(c.ip, "over the request rate")
-		var buf [1500]byte
-		if r := build503(buf[:0], head); len(r) > 0 {
-			_, _ = c.Conn.Write(r)
+	var buf [1500]byte
+	if r := build503(buf[:0], head); len(r) > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(writeWait))
+		_, err := c.Conn.Write(r)
+		_ = c.Conn.SetWriteDeadline(time.Time{})
+		if err != nil {
+			c.end(false, "")
 		}
 	}
 	return false
 }
+
+// writeWait bounds how long a 503 over a stream may wait for the peer.
+const writeWait = time.Second
 
 // leadingCRLF is the length of the CRLF pairs b starts with.
 func leadingCRLF(b []byte) int {
