@@ -72,6 +72,10 @@ type Options struct {
 	WebLimits webui.ServerLimits
 	// SIP is the SIP listen address, IP:PORT (--sip); RTP uses its IP.
 	SIP string
+	// SIPTLS, when set, is an address SIP over TLS is accepted on
+	// (--sip-tls), with the PEM certificate chain and key of SIPTLSCert
+	// and SIPTLSKey (--sip-tls-cert, --sip-tls-key).
+	SIPTLS, SIPTLSCert, SIPTLSKey string
 	// FirmwareKey is an extra trusted firmware signing key, a .pub file
 	// (--firmware-key); empty means the built-in keys only.
 	FirmwareKey string
@@ -164,6 +168,7 @@ func Run(ctx context.Context, o Options) error {
 		gc.SIP.OnNotify = notify.handle
 		gc.SIP.OnMessageWaiting = mwi.handle
 		gc.MessageWaiting = mwi.waiting
+		gc.SIP.TLSListen, gc.SIP.TLSCertFile, gc.SIP.TLSKeyFile = o.SIPTLS, o.SIPTLSCert, o.SIPTLSKey
 		return gc
 	}
 	gw, err := gateway.NewSupervisor(build(cfg)) // rebuilds the gateway on config changes

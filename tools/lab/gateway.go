@@ -65,6 +65,8 @@ type Gateway struct {
 type GatewayOpts struct {
 	// Config is the XML config text; empty runs the built-in default.
 	Config string
+	// Args are extra command-line arguments for loopstart run.
+	Args []string
 }
 
 // StartGateway starts the gateway on the sim board with its own data
@@ -86,6 +88,7 @@ func StartGateway(t testing.TB, o GatewayOpts) *Gateway {
 		}
 		args = append(args, "--config", p)
 	}
+	args = append(args, o.Args...)
 	g.proc = Start(t, dir, bin, args...)
 	Eventually(t, 15*time.Second, "gateway web UI", func() error {
 		if g.proc.Exited() {

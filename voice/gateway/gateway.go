@@ -245,7 +245,8 @@ func (g *Gateway) Status() status.Status {
 		MaxLatenessUS: ls.MaxLateness.Microseconds(), Histogram: loopHistogram(ls),
 		Priority: ls.Priority, PriorityError: ls.PriorityError, MaxWorkUS: ls.MaxWork.Microseconds()}
 	ov := g.ua.Overload()
-	st.SIP = status.SIPStatus{Shed: ov.Shed, DroppedACKs: ov.DroppedACKs}
+	st.SIP = status.SIPStatus{Shed: ov.Shed, DroppedACKs: ov.DroppedACKs, Bans: ov.Bans,
+		DroppedBanned: ov.DroppedBanned, RefusedConns: ov.RefusedConns, ClosedConns: ov.ClosedConns}
 	return st
 }
 

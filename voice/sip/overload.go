@@ -35,6 +35,7 @@ type bucket struct {
 	key    netip.AddrPort
 	tokens int64
 	last   int64 // ns
+	burst  int64 // ns: when the current over-limit burst began
 }
 
 const tokenScale = 1_000_000
@@ -68,6 +69,13 @@ type limiter struct {
 }
 
 func (l *limiter) allow(src netip.AddrPort, now int64) bool {
+	ok, _ := l.check(src, now)
+	return ok
+}
+
+// check is allow that also reports, on a refusal for src's own rate,
+// whether it starts a new over-limit burst (at most one a second).
+func (l *limiter) check(src netip.AddrPort, now int64) (ok, burst bool) {
 	slot := &l.sources[0]
 	for i := range l.sources {
 		s := &l.sources[i]
@@ -82,16 +90,21 @@ func (l *limiter) allow(src netip.AddrPort, now int64) bool {
 	if slot.key != src {
 		*slot = bucket{key: src}
 	}
-	if !slot.take(now, l.sourceRate) {
-		return false
+	if l.sourceRate > 0 && !slot.take(now, l.sourceRate) {
+		if now-slot.burst >= int64(time.Second) {
+			slot.burst = now
+			return false, true
+		}
+		return false, false
 	}
-	return l.global.take(now, l.globalRate)
+	return l.globalRate <= 0 || l.global.take(now, l.globalRate), false
 }
 
 // limitedConn is the UDP listener as sipgo sees it.
 type limitedConn struct {
 	net.PacketConn
-	lim   limiter
+	gate  *rateGate // nil = no rate limits
+	guard *guard    // datagrams from banned sources are dropped; nil = no bans
 	now   func() time.Time
 	reply [1500]byte
 	// shed counts requests refused with 503; dropped ACKs dropped.
@@ -99,17 +112,16 @@ type limitedConn struct {
 }
 
 func newLimitedConn(pc net.PacketConn, globalRate, sourceRate int, now func() time.Time) *limitedConn {
-	if globalRate <= 0 {
-		globalRate = DefaultMaxRequestRate
-	}
-	if sourceRate <= 0 {
-		sourceRate = DefaultMaxSourceRate
-	}
+	return newGuardedConn(pc, newRateGate(globalRate, sourceRate), nil, now)
+}
+
+// newGuardedConn puts pc behind the rate gate and the ban list (either
+// may be nil).
+func newGuardedConn(pc net.PacketConn, gate *rateGate, g *guard, now func() time.Time) *limitedConn {
 	if now == nil {
 		now = time.Now
 	}
-	return &limitedConn{PacketConn: pc, now: now,
-		lim: limiter{globalRate: int64(globalRate), sourceRate: int64(sourceRate)}}
+	return &limitedConn{PacketConn: pc, now: now, gate: gate, guard: g}
 }
 
 // ReadFrom returns the next datagram the stack should handle; requests over
@@ -117,15 +129,27 @@ func newLimitedConn(pc net.PacketConn, globalRate, sourceRate int, now func() ti
 func (c *limitedConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
-		if err != nil || n < 8 || bytes.HasPrefix(b[:n], []byte("SIP/2.0 ")) {
+		if err != nil {
 			return n, addr, err
 		}
 		ua, ok := addr.(*net.UDPAddr)
 		if !ok {
 			return n, addr, err
 		}
-		if c.lim.allow(ua.AddrPort(), c.now().UnixNano()) {
+		src := ua.AddrPort()
+		if c.guard.banned(src.Addr()) {
+			c.guard.mute.Add(1)
+			continue // banned: not a word, not even to a response
+		}
+		if n < 8 || bytes.HasPrefix(b[:n], []byte("SIP/2.0 ")) {
 			return n, addr, nil
+		}
+		ok, burst := c.gate.admit(src, c.now().UnixNano())
+		if ok {
+			return n, addr, nil
+		}
+		if burst {
+			c.guard.penalize(src.Addr(), "over the request rate")
 		}
 		if bytes.HasPrefix(b[:n], []byte("ACK ")) {
 			c.dropped.Add(1)
@@ -206,17 +230,31 @@ func headerKind(name []byte) int {
 	return -1
 }
 
-// Overload counts the requests the UDP listener refused because of the
-// rate limits: answered 503, and ACKs dropped.
+// Overload counts what the limits refused: requests answered 503 over
+// the rate limits (UDP and streams), ACKs dropped for the same reason,
+// bans issued, datagrams dropped from banned sources, connections refused
+// at accept (banned, or over a cap) and connections the limits closed
+// (deadline, size, not SIP).
 type Overload struct {
-	Shed, DroppedACKs uint64
+	Shed, DroppedACKs   uint64
+	Bans, DroppedBanned uint64
+	RefusedConns        uint64
+	ClosedConns         uint64
 }
 
 // Overload returns the overload counters (zero before Start or without limits).
 func (u *UA) Overload() Overload {
-	lc := u.limited.Load()
-	if lc == nil {
-		return Overload{}
+	var o Overload
+	if lc := u.limited.Load(); lc != nil {
+		o.Shed, o.DroppedACKs = lc.shed.Load(), lc.dropped.Load()
 	}
-	return Overload{Shed: lc.shed.Load(), DroppedACKs: lc.dropped.Load()}
+	if g := u.guard; g != nil {
+		o.Bans, o.DroppedBanned, o.RefusedConns = g.bans.Load(), g.mute.Load(), g.refused.Load()
+	}
+	if p := u.streams; p != nil {
+		o.Shed += p.shed.Load()
+		o.DroppedACKs += p.dropped.Load()
+		o.ClosedConns = p.closed.Load()
+	}
+	return o
 }

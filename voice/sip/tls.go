@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"strings"
 )
@@ -34,6 +36,44 @@ func tlsConfig(accts []*Account) (*tls.Config, error) {
 	}
 	conf.RootCAs = pool // nil = system roots
 	return conf, nil
+}
+
+// serverTLSConfig is the TLS listener's configuration: the certificate
+// chain and key of two PEM files.
+func serverTLSConfig(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("tls listener: needs a certificate and a key file")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls listener: %w", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
+}
+
+// listenTLS binds the TLS listener's TCP socket (Config.TLSListen).
+func (u *UA) listenTLS() (net.Listener, error) {
+	network := "tcp"
+	if host, _, err := net.SplitHostPort(u.cfg.TLSListen); err == nil {
+		if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+			network = "tcp4"
+		}
+	}
+	ln, err := net.Listen(network, u.cfg.TLSListen)
+	if err != nil {
+		return nil, fmt.Errorf("sip: tls listener: %w", err)
+	}
+	return ln, nil
+}
+
+// TLSAddr returns the address the TLS listener is bound to (valid after
+// Start with Config.TLSListen; zero otherwise).
+func (u *UA) TLSAddr() netip.AddrPort {
+	if u.tlsLn == nil {
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(u.tlsLn.Addr().String())
+	return ap
 }
 
 // describeTLSError turns a TLS handshake failure into a sentence naming the

@@ -252,6 +252,7 @@ func (u *UA) incomingAccount(req *sipmsg.Request) (acct *Account, dialed string)
 // nothing at all with Config.IgnoreStrangers.
 func (u *UA) refuseStranger(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	u.log.Debug("sip request from a stranger refused", "method", req.Method.String(), "source", req.Source())
+	u.penalize(req.Source(), "stranger")
 	if u.cfg.IgnoreStrangers {
 		return
 	}

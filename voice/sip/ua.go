@@ -74,6 +74,34 @@ type Config struct {
 	// CPU the calls need. 0 means DefaultMaxRequestRate and
 	// DefaultMaxSourceRate; below 0 turns the limit off.
 	MaxRequestRate, MaxSourceRate int
+	// MaxConns and MaxConnsPerIP cap the TCP and TLS connections
+	// accepted at once, in total and from one source IP; more are closed
+	// at accept. 0 means DefaultMaxConns and DefaultMaxConnsPerIP; below
+	// 0 turns the cap off. See limits.go for these and the fields below.
+	MaxConns, MaxConnsPerIP int
+	// MessageTimeout bounds how long an accepted connection may take to
+	// deliver a message whole, counted from its first byte (the first
+	// message: from the connection opening); IdleTimeout how long it may
+	// stay silent between messages unless it comes from a registrar.
+	// 0 means DefaultMessageTimeout and DefaultIdleTimeout; below 0 off.
+	MessageTimeout, IdleTimeout time.Duration
+	// MaxMessageSize bounds a message (header section and body) read
+	// over an accepted connection; a larger one closes it. 0 means
+	// DefaultMaxMessageSize.
+	MaxMessageSize int
+	// BanFailures failures of one source IP within BanWindow (over-limit
+	// bursts, malformed or oversize messages, missed deadlines, requests
+	// from a stranger) ban it for BanTime, doubled for each ban that
+	// follows soon after the last, up to BanMaxTime. 0 means the
+	// Default values; BanFailures below 0 turns bans off. Registrars and
+	// our own addresses are never banned.
+	BanFailures                    int
+	BanWindow, BanTime, BanMaxTime time.Duration
+	// TLSListen, when set, is an address SIP over TLS is accepted on
+	// (e.g. ":5061"), with the certificate and key of TLSCertFile and
+	// TLSKeyFile (PEM). "" = no TLS listener: TLS accounts then take
+	// requests over the connection they registered on only.
+	TLSListen, TLSCertFile, TLSKeyFile string
 	// DirectCalls accepts calls from any address for an account's own
 	// user (peer-to-peer setups): the Request-URI user picks the account
 	// and is the dialed number. Off, an account with a registrar takes new
@@ -156,6 +184,8 @@ type UA struct {
 	// datagrams).
 	wrapUDP func(net.PacketConn) net.PacketConn
 	tlsConf *tls.Config
+	// serverTLSConf is the TLS listener's (Config.TLSListen); nil without one.
+	serverTLSConf *tls.Config
 
 	sua     *sipgo.UserAgent
 	srv     *sipgo.Server
@@ -165,6 +195,9 @@ type UA struct {
 	udpConn net.PacketConn
 	limited atomic.Pointer[limitedConn] // udpConn behind the overload limits; nil = none
 	tcpLn   net.Listener
+	tlsLn   net.Listener  // nil without Config.TLSListen
+	guard   *guard        // limits.go: the ban list and connection caps
+	streams *streamPolicy // limits.go: what accepted connections enforce
 
 	started atomic.Bool
 	closing atomic.Bool
@@ -255,6 +288,11 @@ func New(cfg Config) (*UA, error) {
 		return nil, err
 	}
 	u.tlsConf = tc
+	if cfg.TLSListen != "" {
+		if u.serverTLSConf, err = serverTLSConfig(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return nil, err
+		}
+	}
 	return u, nil
 }
 
@@ -332,17 +370,24 @@ func (u *UA) Start(ctx context.Context) error {
 	if u.wrapUDP != nil {
 		serveConn = u.wrapUDP(pc)
 	}
-	if u.cfg.MaxRequestRate >= 0 && u.cfg.MaxSourceRate >= 0 {
-		lc := newLimitedConn(serveConn, u.cfg.MaxRequestRate, u.cfg.MaxSourceRate, nil)
-		u.limited.Store(lc)
-		serveConn = lc
+	// The limits (overload.go, limits.go) on every listener.
+	serveConn = u.limitDatagrams(serveConn)
+	tcpServe := u.limitStreams(ln, nil)
+	var tlsServe net.Listener
+	if u.cfg.TLSListen != "" {
+		tl, err := u.listenTLS()
+		if err != nil {
+			return u.abortStart(err)
+		}
+		u.tlsLn = tl
+		tlsServe = u.limitStreams(tl, u.serverTLSConf)
 	}
 	u.host = advertisedHost(host, u.accounts)
 
 	sua, err := sipgo.NewUA(sipgo.WithUserAgent(u.cfg.UserAgent), sipgo.WithUserAgentHostname(u.host),
 		sipgo.WithUserAgenTLSConfig(u.tlsConf),
 		// The pre-parse shim (normalize.go) on every datagram.
-		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(normalizeFilter)))
+		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(u.readFilter)))
 	if err != nil {
 		return u.abortStart(fmt.Errorf("sip: %w", err))
 	}
@@ -400,10 +445,19 @@ func (u *UA) Start(ctx context.Context) error {
 		defer u.serving.Done()
 		// The pre-parse shim frames and normalises each message read
 		// over TCP (normalize_tcp.go).
-		if err := srv.ServeTCP(normListener{ln}); err != nil && !u.closing.Load() {
+		if err := srv.ServeTCP(tcpServe); err != nil && !u.closing.Load() {
 			u.log.Error("sip tcp listener stopped", "error", err)
 		}
 	}()
+	if tlsServe != nil {
+		u.serving.Add(1)
+		go func() {
+			defer u.serving.Done()
+			if err := srv.ServeTLS(tlsServe); err != nil && !u.closing.Load() {
+				u.log.Error("sip tls listener stopped", "error", err)
+			}
+		}()
+	}
 	// Wait until ServeUDP registered the listener, or requests would leave
 	// from another socket (pitfall 1).
 	if err := u.waitUDPReady(ctx, pc.LocalAddr().String()); err != nil {
@@ -431,6 +485,9 @@ func (u *UA) abortStart(err error) error {
 	}
 	if u.tcpLn != nil {
 		u.tcpLn.Close()
+	}
+	if u.tlsLn != nil {
+		u.tlsLn.Close()
 	}
 	u.serving.Wait()
 	return err
@@ -565,6 +622,9 @@ func (u *UA) Close(ctx context.Context) error {
 	err := u.sua.Close()
 	u.udpConn.Close()
 	u.tcpLn.Close()
+	if u.tlsLn != nil {
+		u.tlsLn.Close()
+	}
 	u.serving.Wait()
 	// Handler goroutines end with their transactions, which closing the
 	// sipgo UA terminates; do not wait past ctx for them.

@@ -32,6 +32,15 @@ type SIPStatus struct {
 	// limits; DroppedACKs ACKs dropped for the same reason.
 	Shed        uint64 `json:"shed"`
 	DroppedACKs uint64 `json:"dropped_acks"`
+	// Bans counts sources banned for failing again and again;
+	// DroppedBanned datagrams dropped unanswered from banned sources;
+	// RefusedConns TCP/TLS connections closed at accept (banned, or over
+	// a connection cap); ClosedConns connections the limits ended (a
+	// deadline, a message too large, not SIP).
+	Bans          uint64 `json:"bans"`
+	DroppedBanned uint64 `json:"dropped_banned"`
+	RefusedConns  uint64 `json:"refused_conns"`
+	ClosedConns   uint64 `json:"closed_conns"`
 }
 
 // PortStatus is the state of one analog port.

@@ -22,6 +22,7 @@ import (
 // project start the gateway with them).
 type runOpts struct {
 	board, data, http, sip, config, logLevel string
+	sipTLS, sipTLSCert, sipTLSKey            string
 	// https is the web UI's HTTPS listen address ("" = none); with
 	// httpRedirect the --http listener only redirects to it.
 	https        string
@@ -85,6 +86,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.https, "https", "", "web UI HTTPS listen address (self-signed certificate made in --data on first start); empty: no HTTPS")
 	fs.BoolVar(&o.httpRedirect, "http-redirect", false, "with --https: the --http listener redirects to HTTPS")
 	fs.StringVar(&o.sip, "sip", "127.0.0.1:5062", "SIP listen address (UDP and TCP)")
+	fs.StringVar(&o.sipTLS, "sip-tls", "", "SIP over TLS listen address, with --sip-tls-cert and --sip-tls-key; empty: no TLS listener")
+	fs.StringVar(&o.sipTLSCert, "sip-tls-cert", "", "PEM certificate chain of the SIP TLS listener")
+	fs.StringVar(&o.sipTLSKey, "sip-tls-key", "", "PEM private key of the SIP TLS listener")
 	fs.StringVar(&o.config, "config", "", "config file (default DATA/config.xml, else the built-in default)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.firmwareKey, "firmware-key", "", "extra trusted firmware signing key (.pub file from tools/fwsign)")
@@ -126,6 +130,7 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 		BoardName: o.board, HealthSocket: o.healthSocket,
 		DataDir: o.data, ConfigFile: o.config,
 		HTTP: o.http, HTTPS: o.https, HTTPRedirect: o.httpRedirect, WebHosts: o.webHosts, SIP: o.sip,
+		SIPTLS: o.sipTLS, SIPTLSCert: o.sipTLSCert, SIPTLSKey: o.sipTLSKey,
 		FirmwareKey: o.firmwareKey, FirmwareHealth: o.firmwareHealth,
 		Version: version, Logger: log, Logs: logRing,
 	})
