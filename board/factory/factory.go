@@ -125,7 +125,7 @@ func OpenDefinition(def board.Definition, o Opts) (*Board, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if def.Models {
-		sb, err := sim.New(sim.Opts{Definition: def, Clock: o.Clock, Logger: log})
+		sb, err := sim.New(sim.Opts{Definition: def, Clock: o.Clock, Logger: log, Country: o.Country})
 		if err != nil {
 			return nil, err
 		}

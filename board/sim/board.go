@@ -76,6 +76,9 @@ type Opts struct {
 	// or the zero value is a healthy Si3050 + Si3019 (its Chain is taken
 	// from the definition).
 	FXO map[int]fxomodel.Opts
+	// Country is where the virtual phones were bought: it sets how long
+	// their flash button opens the loop (FlashFor); "" means FlashDuration.
+	Country string
 }
 
 // Board is the assembled simulated board. Its embedded board.Board is what
@@ -92,6 +95,7 @@ type Board struct {
 	daas    []*fxomodel.Chip // FXO chip models in port order
 	lines   []*CentralOffice // in port order
 	byLine  map[int]*CentralOffice
+	country string // Opts.Country
 }
 
 // New builds the board of opts.Definition: the highway, a chip model per
@@ -122,6 +126,7 @@ func New(opts Opts) (*Board, error) {
 	hw := simpcm.New(simpcm.Opts{Slots: def.Slots, Clock: opts.Clock})
 	b := &Board{
 		Board:   board.Board{Name: def.Name, Highway: hw},
+		country: opts.Country,
 		Def:     def,
 		highway: hw,
 		byPort:  map[int]*Phone{},
@@ -165,6 +170,9 @@ func sortChips(cds []board.ChipDef) {
 func (b *Board) addFXS(cd board.ChipDef, mo model.Opts, name string, speed physic.Frequency, port *board.Port) error {
 	chip := model.New(mo)
 	phone := NewPhone(cd.Port)
+	if b.country != "" {
+		phone.SetFlash(FlashFor(b.country))
+	}
 	chip.Attach(phone)
 	b.highway.Attach(chip)
 	b.chips = append(b.chips, chip)

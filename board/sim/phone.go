@@ -22,7 +22,8 @@ const (
 	// ringing, so that the silent part of a cadence (4 s in the US) does not
 	// read as "stopped ringing".
 	RingHold = 4500 * time.Millisecond
-	// FlashDuration is how long a hook flash holds the loop open.
+	// FlashDuration is how long a hook flash holds the loop open when the
+	// phone was given no country (see FlashFor).
 	FlashDuration = 500 * time.Millisecond
 	// PulseBreak and PulseMake are one dial pulse (10 pulses per second, 60/40).
 	PulseBreak = 60 * time.Millisecond
@@ -75,6 +76,7 @@ type detection struct {
 // sim board checks the product with the same code the product uses; dsp has
 // its own tests against the standards.
 type Phone struct {
+	flash time.Duration // how long the flash (recall) button opens the loop
 	port int
 
 	mu  sync.Mutex
@@ -143,6 +145,7 @@ const (
 // NewPhone makes an on-hook phone for port n. All its buffers are made here.
 func NewPhone(n int) *Phone {
 	return &Phone{
+		flash:  FlashDuration,
 		port:   n,
 		plan:   make([]hookSeg, 0, 64),
 		hist:   make([]int16, historySamples),
@@ -418,8 +421,32 @@ func (p *Phone) showCallerID(seq uint64, c *simapi.CallerID) {
 	p.cidSeq = seq
 }
 
+// FlashFor returns how long the flash (recall) button of a phone sold in
+// country opens the loop: FlashDuration where the country's flash window
+// takes it (North America), else the middle of the window rounded down
+// to a frame (100 ms for the ETSI timed break recall of 80-130 ms).
+// An unknown country gives FlashDuration.
+func FlashFor(country string) time.Duration {
+	prof, err := dsp.LookupProfile(country)
+	if err != nil || prof.FlashMax <= 0 {
+		return FlashDuration
+	}
+	if FlashDuration >= prof.FlashMin && FlashDuration <= prof.FlashMax {
+		return FlashDuration
+	}
+	mid := (prof.FlashMin + prof.FlashMax) / 2
+	return mid - mid%pcm.FrameDuration
+}
+
+// SetFlash sets how long the flash button opens the loop (see FlashFor).
+func (p *Phone) SetFlash(d time.Duration) {
+	p.mu.Lock()
+	p.flash = d
+	p.mu.Unlock()
+}
+
 // SetHook moves the hook switch: "off" lifts the handset, "on" hangs up,
-// "flash" opens the loop for FlashDuration and closes it again (the phone must
+// "flash" opens the loop for the flash time (SetFlash) and closes it again (the phone must
 // be off hook).
 func (p *Phone) SetHook(state string) error {
 	p.mu.Lock()
@@ -443,7 +470,7 @@ func (p *Phone) SetHook(state string) error {
 		if len(p.plan) >= maxPlan {
 			return errors.New("board/sim: flash: too many hook events pending")
 		}
-		p.schedule(hookSeg{open: true, frames: frames(FlashDuration)})
+		p.schedule(hookSeg{open: true, frames: frames(p.flash)})
 	default:
 		return fmt.Errorf("board/sim: hook state %q: want off, on or flash", state)
 	}

@@ -516,3 +516,25 @@ func TestKeypadMutesMouthpiece(t *testing.T) {
 		t.Errorf("after the digit the mouth carries %v, want the voice [1000]", tones)
 	}
 }
+
+// TestFlashFor: a phone's flash button fits the country's flash window.
+func TestFlashFor(t *testing.T) {
+	for _, c := range dsp.Countries() {
+		prof, err := dsp.LookupProfile(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := FlashFor(c)
+		if prof.FlashMax > 0 && (d < prof.FlashMin || d > prof.FlashMax) {
+			t.Errorf("%s: flash %v outside the country's window %v-%v", c, d, prof.FlashMin, prof.FlashMax)
+		}
+	}
+	for _, tc := range []struct {
+		country string
+		want    time.Duration
+	}{{"us", FlashDuration}, {"uk", 100 * time.Millisecond}, {"de", 100 * time.Millisecond}, {"xx", FlashDuration}} {
+		if got := FlashFor(tc.country); got != tc.want {
+			t.Errorf("FlashFor(%q) = %v, want %v", tc.country, got, tc.want)
+		}
+	}
+}
