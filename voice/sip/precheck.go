@@ -49,9 +49,14 @@ type refusal struct {
 	hdrs   []sipmsg.Header
 }
 
-// checked wraps a method handler with the precheck.
+// checked wraps a method handler with the precheck, after leaving a
+// stranger's request unanswered when the config says so.
 func (u *UA) checked(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if u.ignoresStranger(req) {
+			u.log.Debug("sip request from a stranger ignored", "method", req.Method.String(), "source", req.Source())
+			return
+		}
 		if r := precheck(req); r != nil {
 			if req.IsAck() {
 				return // never answered (RFC 3261 17.2.3)

@@ -258,3 +258,19 @@ func (u *UA) refuseStranger(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	u.respond(req, tx, 404, "Not Found")
 }
+
+// ignoresStranger reports whether req goes unanswered before any check:
+// with Config.IgnoreStrangers, a request outside a dialog (no To tag) from
+// a stranger, whatever its method or its faults, so that a scan does not
+// even learn that a SIP stack listens. NOTIFY keeps its handler's own rule.
+func (u *UA) ignoresStranger(req *sipmsg.Request) bool {
+	if !u.cfg.IgnoreStrangers || req.IsAck() || req.Method == sipmsg.NOTIFY {
+		return false
+	}
+	if to := req.To(); to != nil {
+		if _, ok := to.Params.Get("tag"); ok {
+			return false
+		}
+	}
+	return !u.fromTrusted(req)
+}

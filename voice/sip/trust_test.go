@@ -246,16 +246,35 @@ func TestIgnoreStrangers(t *testing.T) {
 		{ID: "1", User: "1001", Password: "x", Registrar: "sip:" + reg.LocalAddr().String()},
 	}}, rec, nil)
 	stranger := listenUDP(t)
-	for _, msg := range []string{
-		trustInvite(stranger, u, "1001", "1001"),
-		trustInvite(stranger, u, "4711", "4711"),
-		trustOptions(stranger, u, "1001"),
-	} {
-		if res := exchange(t, stranger, u, msg, 500*time.Millisecond); res != "" {
-			t.Errorf("stranger answered:\n%s", res)
-		}
+	// register is a REGISTER, a method we refuse before any handler.
+	register := func(c *net.UDPConn) string {
+		return strings.ReplaceAll(trustOptions(c, u, "1001"), "OPTIONS", "REGISTER")
+	}
+	tests := []struct{ name, msg string }{
+		{"INVITE to the account user", trustInvite(stranger, u, "1001", "1001")},
+		{"INVITE to the Contact user", trustInvite(stranger, u, u.ContactUser("1"), "1001")},
+		{"INVITE to an unknown user", trustInvite(stranger, u, "4711", "4711")},
+		{"INVITE with an unsupported Require", strings.Replace(trustInvite(stranger, u, "1001", "1001"),
+			"Max-Forwards: 70\r\n", "Max-Forwards: 70\r\nRequire: foo\r\n", 1)},
+		{"OPTIONS", trustOptions(stranger, u, "1001")},
+		{"REGISTER", register(stranger)},
+		{"unknown method", strings.ReplaceAll(trustOptions(stranger, u, "1001"), "OPTIONS", "FOO")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if res := exchange(t, stranger, u, tt.msg, 500*time.Millisecond); res != "" {
+				t.Errorf("stranger answered:\n%s", res)
+			}
+		})
 	}
 	noRing(t, rec)
+	// The registrar is no stranger: it is answered, refusals included.
+	if got := statusOf(exchange(t, reg, u, trustOptions(reg, u, u.ContactUser("1")), 3*time.Second)); got != "SIP/2.0 200 OK" {
+		t.Errorf("registrar OPTIONS: %q", got)
+	}
+	if got := statusOf(exchange(t, reg, u, register(reg), 3*time.Second)); got != "SIP/2.0 405 Method Not Allowed" {
+		t.Errorf("registrar REGISTER: %q", got)
+	}
 }
 
 func TestRegistrarInviteRings(t *testing.T) {
