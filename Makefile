@@ -32,10 +32,10 @@ test: peers lint cross
 
 # The SIP request path's fuzz targets, each for a fixed time (their seed
 # corpora also run in every `go test`).
-FUZZTIME ?= 10s
+FUZZTIME ?= 6s
 .PHONY: fuzz-sip
 fuzz-sip:
-	for t in FuzzRequestPath FuzzNormalize FuzzParseSDP FuzzBuild503 FuzzNotify FuzzParseMessageSummary; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./voice/sip || exit 1; done
+	for t in FuzzRequestPath FuzzNormalize FuzzParseSDP FuzzBuild503 FuzzNotify FuzzParseMessageSummary FuzzParseChallenges FuzzIdentityFrom FuzzRingPattern; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./voice/sip || exit 1; done
 
 # The firmware cross-builds, pure Go, for every target architecture.
 cross:

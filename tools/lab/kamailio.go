@@ -25,6 +25,70 @@ type Kamailio struct {
 type KamailioOpts struct {
 	// NoQop challenges without qop=auth (default: with).
 	NoQop bool
+	// Algorithm is the digest algorithm Kamailio challenges with and
+	// checks: "MD5" or "SHA-256" (its auth module's "algorithm"); ""
+	// leaves the module's default, MD5 with no algorithm in the challenge.
+	Algorithm string
+	// MultiChallenge makes every 401/407 carry, before Kamailio's own
+	// challenge, a Digest challenge with algorithm=AKAv1-MD5 that a
+	// client must skip; both are separate header fields.
+	MultiChallenge bool
+	// With Algorithm or MultiChallenge set, Kamailio also logs the
+	// credentials it accepts as "authorized METHOD with [header value]".
+
+	// ChallengeInvites challenges the requests of the lab users whatever
+	// their From domain, so an INVITE from one of them gets a 407 (by
+	// default only From domains Kamailio calls its own are challenged,
+	// and the ported alias makes "127.0.0.1" not one).
+	ChallengeInvites bool
+	// Unauthenticated are users whose requests Kamailio takes without
+	// credentials (baresip 1.0.0 answers only the first challenge, and
+	// only with MD5).
+	Unauthenticated []string
+}
+
+// multiChallenge replaces @PRECHALLENGE@: an AKAv1-MD5 challenge, then
+// Kamailio's real one (auth_get_www_authenticate, renamed for a 407), and
+// the reply sent here so auth_challenge after it is not reached.
+const multiChallenge = `		if (is_method("REGISTER")) {
+			$var(hn) = "WWW-Authenticate";
+		} else {
+			$var(hn) = "Proxy-Authenticate";
+		}
+		append_to_reply("$var(hn): Digest realm=\"$fd\", nonce=\"aka0123456789abcdef\", algorithm=AKAv1-MD5, qop=\"auth\"\r\n");
+		if (!auth_get_www_authenticate("$fd", "@QOP@", "$var(wauth)")) {
+			sl_send_reply("500", "No Challenge");
+			exit;
+		}
+		xlog("L_NOTICE", "challenge header [$var(wauth)]\n");
+		append_to_reply("$var(hn): $(var(wauth){s.substr,18,0})");
+		if (is_method("REGISTER")) {
+			sl_send_reply("401", "Unauthorized");
+		} else {
+			sl_send_reply("407", "Proxy Authentication Required");
+		}
+		exit;`
+
+// authReplacements are the digest placeholders of the lab configs.
+func (o KamailioOpts) authReplacements(qop string) []string {
+	params, pre, authorized := "", "", ""
+	if o.Algorithm != "" {
+		params = fmt.Sprintf(`modparam("auth", "algorithm", %q)`, o.Algorithm)
+	}
+	for _, u := range o.Unauthenticated {
+		pre += fmt.Sprintf("\t\tif ($fU == %q) {\n\t\t\treturn;\n\t\t}\n", u)
+	}
+	if o.MultiChallenge {
+		pre += strings.ReplaceAll(multiChallenge, "@QOP@", qop)
+	}
+	if o.Algorithm != "" || o.MultiChallenge {
+		authorized = `	xlog("L_NOTICE", "authorized $rm with [$hdr(Authorization)$hdr(Proxy-Authorization)]\n");`
+	}
+	anyFrom := ""
+	if o.ChallengeInvites {
+		anyFrom = ` && $sht(users=>$fU) == $null`
+	}
+	return []string{"@AUTHPARAMS@", params, "@PRECHALLENGE@", pre, "@AUTHORIZED@", authorized, "@AUTHANY@", anyFrom}
 }
 
 // StartKamailio writes the lab config into a temporary directory and starts
@@ -39,7 +103,8 @@ func StartKamailio(t testing.TB, opts KamailioOpts) *Kamailio {
 	if opts.NoQop {
 		qop = "0"
 	}
-	cfg := strings.NewReplacer("@PORT@", fmt.Sprint(port), "@CTL@", ctl, "@QOP@", qop).Replace(kamailioCfg)
+	repl := append([]string{"@PORT@", fmt.Sprint(port), "@CTL@", ctl, "@QOP@", qop}, opts.authReplacements(qop)...)
+	cfg := strings.NewReplacer(repl...).Replace(kamailioCfg)
 	cfgPath := filepath.Join(dir, "kamailio.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -128,7 +128,7 @@ require_certificate = no
 		t.Fatal(err)
 	}
 	cfg := strings.NewReplacer("@PORT@", fmt.Sprint(port), "@TLSPORT@", fmt.Sprint(tlsPort), "@CTL@", ctl,
-		"@QOP@", "1", "@TLSCFG@", tlsCfg).Replace(kamailioTLSCfg)
+		"@QOP@", "1", "@TLSCFG@", tlsCfg, "@AUTHPARAMS@", "", "@PRECHALLENGE@", "", "@AUTHORIZED@", "", "@AUTHANY@", "").Replace(kamailioTLSCfg)
 	cfgPath := filepath.Join(dir, "kamailio.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -405,14 +405,7 @@ func (c *Call) runOutgoing(waitCtx context.Context) {
 			return nil
 		},
 	}
-	if c.acct.Password != "" {
-		opts.Username = c.acct.AuthUser
-		if opts.Username == "" {
-			opts.Username = c.acct.User
-		}
-		opts.Password = c.acct.Password
-	}
-	err := c.dcs.WaitAnswer(waitCtx, opts)
+	err := c.waitAnswer(waitCtx, opts)
 	close(c.waitDone)
 	if err != nil {
 		c.inviteFailed(waitCtx, err)
@@ -454,6 +447,43 @@ func (c *Call) runOutgoing(waitCtx context.Context) {
 	case <-c.done:
 	}
 	c.dcs.Close()
+}
+
+// waitAnswer waits for the final answer to our INVITE and answers digest
+// challenges itself (sipgo's own answers only the first challenge): the
+// INVITE goes again as a new client session of the same dialog (Call-ID,
+// From tag) with CSeq+1, a new Via and the credentials. Cancelling waitCtx
+// cancels whichever INVITE is pending.
+func (c *Call) waitAnswer(waitCtx context.Context, opts sipgo.AnswerOptions) error {
+	var st authRounds
+	for {
+		err := c.dcs.WaitAnswer(waitCtx, opts)
+		var de *sipgo.ErrDialogResponse
+		if err == nil || !errors.As(err, &de) || de.Res == nil || waitCtx.Err() != nil {
+			return err
+		}
+		req := c.dcs.InviteRequest.Clone()
+		again, aerr := c.ua.retry(&st, req, de.Res, c.acct)
+		if aerr != nil {
+			return errors.Join(aerr, err)
+		}
+		if !again {
+			return err
+		}
+		if cs := req.CSeq(); cs != nil {
+			cs.SeqNo++
+		}
+		req.RemoveHeader("Via")
+		dcs, werr := c.leg.dcc.WriteInvite(waitCtx, req)
+		if werr != nil {
+			return fmt.Errorf("send invite with credentials to %s: %w", req.Recipient.String(), werr)
+		}
+		old := c.dcs
+		c.ua.mu.Lock() // callByTag reads c.dcs under it
+		c.dcs = dcs
+		c.ua.mu.Unlock()
+		_ = old.Close()
+	}
 }
 
 // answerMedia reads the SDP answer of a 2xx.
@@ -503,6 +533,12 @@ func (c *Call) inviteFailed(waitCtx context.Context, err error) {
 	defer c.dcs.Close()
 	var de *sipgo.ErrDialogResponse
 	switch {
+	case errors.Is(err, ErrUnsupportedChallenge) && errors.As(err, &de) && de.Res != nil:
+		reason := err.Error()
+		if i := strings.IndexByte(reason, '\n'); i >= 0 {
+			reason = reason[:i] // errors.Join: our explanation first
+		}
+		c.finish(Event{Kind: EventFailed, Code: de.Res.StatusCode, Reason: reason})
 	case errors.As(err, &de) && de.Res != nil:
 		if de.Res.StatusCode == 487 && waitCtx.Err() != nil {
 			c.finish(Event{Kind: EventEnded, Code: 487, Reason: ReasonCancelled})

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/google/uuid"
 )
@@ -211,40 +210,14 @@ func (r *registration) newRequest(expires time.Duration) *sipmsg.Request {
 // the final response came after we sent credentials.
 func (r *registration) transact(ctx context.Context, req *sipmsg.Request) (res *sipmsg.Response, sentAuth bool, err error) {
 	client := r.ua.legs[r.acct.Transport].client
-	res, err = client.Do(ctx, req)
-	for tries := 0; err == nil && tries < 3 && (res.StatusCode == 401 || res.StatusCode == 407); tries++ {
-		if r.acct.Password == "" {
-			break
-		}
-		if sentAuth && !staleNonce(res) {
-			break
-		}
-		user := r.acct.AuthUser
-		if user == "" {
-			user = r.acct.User
-		}
-		res, err = client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: r.acct.Password})
-		sentAuth = true
-	}
+	res, err = r.ua.doWithAuth(ctx, client, req, r.acct)
+	sentAuth = req.GetHeader("Authorization") != nil || req.GetHeader("Proxy-Authorization") != nil
 	if cs := req.CSeq(); cs != nil {
 		r.mu.Lock()
 		r.cseq = max(r.cseq, cs.SeqNo)
 		r.mu.Unlock()
 	}
 	return res, sentAuth, err
-}
-
-// staleNonce reports a challenge that only says our nonce expired.
-func staleNonce(res *sipmsg.Response) bool {
-	h := res.GetHeader("WWW-Authenticate")
-	if res.StatusCode == 407 {
-		h = res.GetHeader("Proxy-Authenticate")
-	}
-	if h == nil {
-		return false
-	}
-	v := strings.ToLower(strings.ReplaceAll(h.Value(), " ", ""))
-	return strings.Contains(v, "stale=true") || strings.Contains(v, `stale="true"`)
 }
 
 // register performs one registration (with auth) and records the outcome.
@@ -264,6 +237,10 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 		return 0, 0, ctx.Err()
 	}
 	who := fmt.Sprintf("registration of %s at %s", r.acct.User, r.acct.Registrar)
+	if errors.Is(err, ErrUnsupportedChallenge) && res != nil {
+		r.fail(fmt.Sprintf("%s rejected: %v (%d %s)", who, err, res.StatusCode, res.Reason), res.StatusCode)
+		return 0, failRejected, err
+	}
 	if err != nil {
 		msg := fmt.Sprintf("%s failed: %v", who, err)
 		var opErr *net.OpError

@@ -215,6 +215,7 @@ type UA struct {
 
 	notify notifyState // notify.go: check-sync authentication and rate limit
 	trust  trustState  // trust.go: Contact users and registrar addresses
+	nonces nonceCounts // auth.go: the digest nonce counts we sent
 }
 
 // New validates cfg and returns a UA that is not yet listening.
