@@ -89,6 +89,15 @@ func TestGatewayConfig(t *testing.T) {
 		got.Expires != 10*time.Minute || got.Transport != "tcp" || got.SRTP != "optional" || got.Registrar != a.Registrar {
 		t.Errorf("account %+v from %+v", got, *a)
 	}
+	// The message-waiting subscription reaches SIP.
+	if got.MWISubscribe || got.Mailbox != "" {
+		t.Errorf("subscription on by default: %+v", got)
+	}
+	a.MWISubscribe, a.Mailbox = "true", "sip:*97@pbx.example"
+	got = gatewayConfig(cfg, b, addr, "1.2", slog.New(slog.DiscardHandler)).SIP.Accounts[0]
+	if !got.MWISubscribe || got.Mailbox != "sip:*97@pbx.example" {
+		t.Errorf("subscription lost: %+v", got)
+	}
 	// The SIP switches reach SIP.
 	cfg.SIP = &config.SIP{DirectCalls: "true", IgnoreStrangers: "true"}
 	if sc := gatewayConfig(cfg, b, addr, "1.2", slog.New(slog.DiscardHandler)).SIP; !sc.DirectCalls || !sc.IgnoreStrangers {

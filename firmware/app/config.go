@@ -88,6 +88,7 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 			Display: a.DisplayName, Registrar: a.Registrar,
 			Expires:   time.Duration(a.Expires) * time.Second,
 			Transport: a.Transport, CAFile: a.CAFile, SRTP: a.SRTP,
+			MWISubscribe: a.MWISubscribeOn(), Mailbox: a.Mailbox,
 		})
 	}
 	for _, p := range cfg.Ports {

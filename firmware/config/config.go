@@ -130,6 +130,20 @@ type Account struct {
 	// Codecs is a comma separated preference list of pcmu, pcma and g722;
 	// empty means DefaultCodecs.
 	Codecs string `xml:"codecs,omitempty"`
+	// MWISubscribe is "true" to subscribe to the account's message-waiting
+	// events (RFC 3842) at its registrar, refreshed while it is
+	// registered; empty or "false" takes only the message-summary NOTIFYs
+	// the registrar sends unasked. It needs a registrar.
+	MWISubscribe string `xml:"mwi-subscribe,omitempty"`
+	// Mailbox is the sip: or sips: URI subscribed to, such as
+	// sip:*97@pbx.example; empty means the account's address of record
+	// (user@registrar host).
+	Mailbox string `xml:"mailbox,omitempty"`
+}
+
+// MWISubscribeOn reports whether <mwi-subscribe> is true.
+func (a *Account) MWISubscribeOn() bool {
+	return a.MWISubscribe == "true"
 }
 
 // Port is one analog port, <port n="1" account="1">.

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -139,7 +142,7 @@ func TestBrokenFiles(t *testing.T) {
 		{"unknown account attribute", doc(`<account id="1" pass="x"><user>1</user></account>`),
 			[]string{"line 2: loopstart/account[id=1]: unknown attribute pass"}},
 		{"unknown account element", doc(`<account id="1"><user>1</user><secret>x</secret></account>`),
-			[]string{"line 2: loopstart/account[id=1]/secret: unknown element (expected registrar, user, auth-user, password, display-name, expires, transport, ca-file, srtp, codecs)"}},
+			[]string{"line 2: loopstart/account[id=1]/secret: unknown element (expected registrar, user, auth-user, password, display-name, expires, transport, ca-file, srtp, codecs, mwi-subscribe, mailbox)"}},
 		{"text in account", doc(`<account id="1">1001<user>1</user></account>`),
 			[]string{`line 2: loopstart/account[id=1]: unexpected text "1001" (values go in child elements)`}},
 		{"attribute on a field", doc(`<account id="1"><user type="x">1</user></account>`),
@@ -264,7 +267,7 @@ func TestAllProblemsReported(t *testing.T) {
 		"line 3: loopstart/account[id=1]/password: missing (an account with a registrar needs one)",
 		`line 6: loopstart/account[id=1]/transport: "xyz" is not one of udp, tcp, tls`,
 		`line 9: loopstart/account[2]/expires: "abc" is not a number`,
-		"line 9: loopstart/account[2]/bogus: unknown element (expected registrar, user, auth-user, password, display-name, expires, transport, ca-file, srtp, codecs)",
+		"line 9: loopstart/account[2]/bogus: unknown element (expected registrar, user, auth-user, password, display-name, expires, transport, ca-file, srtp, codecs, mwi-subscribe, mailbox)",
 		`line 9: loopstart/account[2]/transport: "udp" conflicts with the sips: registrar, which needs tls`,
 		"line 9: loopstart/account[2]/ca-file: only applies to transport tls",
 		`line 9: loopstart/account[2]/codecs: "opus" is not one of pcmu, pcma, g722`,
@@ -632,4 +635,85 @@ func TestSIPSwitches(t *testing.T) {
 			t.Errorf("round trip: %+v, %v\n%s", c2.SIP, err, b)
 		}
 	}
+}
+
+func TestMWISubscribe(t *testing.T) {
+	const reg = `<registrar>sip:127.0.0.1:5060</registrar><password>p</password>`
+	tests := []struct {
+		name, account string
+		on            bool
+		mailbox       string
+		want          []string // problems; nil = valid
+	}{
+		{"off by default", reg, false, "", nil},
+		{"on, address of record", reg + `<mwi-subscribe>true</mwi-subscribe>`, true, "", nil},
+		{"on, mailbox", reg + `<mwi-subscribe>true</mwi-subscribe><mailbox>sip:*97@pbx.example:5060</mailbox>`, true, "sip:*97@pbx.example:5060", nil},
+		{"sips mailbox without user", reg + `<mailbox>sips:vm.example</mailbox>`, false, "sips:vm.example", nil},
+		{"off", reg + `<mwi-subscribe>false</mwi-subscribe>`, false, "", nil},
+		{"not a boolean", reg + `<mwi-subscribe>yes</mwi-subscribe>`, false, "",
+			[]string{`line 2: loopstart/account[id=1]/mwi-subscribe: "yes": want true or false`}},
+		{"without a registrar", `<mwi-subscribe>true</mwi-subscribe>`, true, "",
+			[]string{`line 2: loopstart/account[id=1]/mwi-subscribe: needs a registrar to subscribe at`}},
+		{"tel mailbox", reg + `<mailbox>tel:+15551234</mailbox>`, false, "",
+			[]string{`line 2: loopstart/account[id=1]/mailbox: "tel:+15551234" must start with "sip:" or "sips:"`}},
+		{"mailbox without host", reg + `<mailbox>sip:vm@</mailbox>`, false, "",
+			[]string{`line 2: loopstart/account[id=1]/mailbox: "sip:" has no host`}},
+		{"mailbox bad user", reg + `<mailbox>sip:v m@pbx</mailbox>`, false, "",
+			[]string{`line 2: loopstart/account[id=1]/mailbox: "v m" has a character not allowed in a SIP user: ' '`}},
+		{"mailbox bad parameter", reg + `<mailbox>sip:vm@pbx;lr</mailbox>`, false, "",
+			[]string{`line 2: loopstart/account[id=1]/mailbox: "sip:pbx;lr": unsupported parameter "lr" (only ;transport= is allowed)`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse(strings.NewReader(doc(`<account id="1"><user>1001</user>` + tt.account + `</account>`)))
+			if tt.want != nil {
+				if got := problemStrings(err); !slices.Equal(got, tt.want) {
+					t.Fatalf("problems %q, want %q", got, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := c.Accounts[0]
+			if a.MWISubscribeOn() != tt.on || a.Mailbox != tt.mailbox {
+				t.Errorf("on %v mailbox %q, want %v %q", a.MWISubscribeOn(), a.Mailbox, tt.on, tt.mailbox)
+			}
+			b, _ := c.Marshal()
+			if c2, err := Parse(strings.NewReader(string(b))); err != nil || c2.Accounts[0] != c.Accounts[0] {
+				t.Errorf("round trip: %+v, %v\n%s", c2, err, b)
+			}
+			j, err := json.Marshal(c.JSONMap())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c3, err := ParseJSON(j); err != nil || c3.Accounts[0].MWISubscribeOn() != tt.on || c3.Accounts[0].Mailbox != tt.mailbox {
+				t.Errorf("json round trip: %v\n%s", err, j)
+			}
+		})
+	}
+	// A form sets both; one without them keeps them.
+	var a Account
+	if err := ApplyForm(&a, map[string][]string{"mwi-subscribe": {"true"}, "mailbox": {" sip:vm@pbx "}}, "loopstart/account[id=1]"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ApplyForm(&a, map[string][]string{"user": {"1001"}}, "loopstart/account[id=1]"); err != nil {
+		t.Fatal(err)
+	}
+	if !a.MWISubscribeOn() || a.Mailbox != "sip:vm@pbx" {
+		t.Errorf("form: %+v", a)
+	}
+}
+
+// problemStrings lists a *ValidationError's problems as text.
+func problemStrings(err error) []string {
+	var verr *ValidationError
+	if !errors.As(err, &verr) {
+		return []string{"not a validation error: " + fmt.Sprint(err)}
+	}
+	var out []string
+	for _, p := range verr.Problems {
+		out = append(out, p.String())
+	}
+	return out
 }

@@ -138,6 +138,20 @@ func (c *Config) checkAccounts(m *mapper) {
 				m.add(sectAccount, i, "codecs", "codecs", 0, "%v", err)
 			}
 		}
+		switch a.MWISubscribe {
+		case "", "false":
+		case "true":
+			if a.Registrar == "" {
+				m.add(sectAccount, i, "mwi-subscribe", "mwi-subscribe", 0, "needs a registrar to subscribe at")
+			}
+		default:
+			m.add(sectAccount, i, "mwi-subscribe", "mwi-subscribe", 0, "%q: want true or false", a.MWISubscribe)
+		}
+		if a.Mailbox != "" {
+			if msg := checkMailbox(a.Mailbox); msg != "" {
+				m.add(sectAccount, i, "mailbox", "mailbox", 0, "%s", msg)
+			}
+		}
 	}
 }
 
@@ -234,6 +248,31 @@ func checkSIPUser(v string) string {
 		if !ok {
 			return fmt.Sprintf("%q has a character not allowed in a SIP user: %q", v, r)
 		}
+	}
+	return ""
+}
+
+// checkMailbox checks a mailbox URI: sip: or sips:, an optional user,
+// then a host, port and parameters as a registrar has them.
+func checkMailbox(v string) string {
+	if len(v) > 256 {
+		return "longer than 256 characters"
+	}
+	scheme, rest, ok := strings.Cut(v, ":")
+	if !ok || (scheme != "sip" && scheme != "sips") {
+		return fmt.Sprintf("%q must start with \"sip:\" or \"sips:\"", v)
+	}
+	if user, host, ok := strings.Cut(rest, "@"); ok {
+		if user == "" {
+			return fmt.Sprintf("%q: empty user before @", v)
+		}
+		if msg := checkSIPUser(user); msg != "" {
+			return msg
+		}
+		rest = host
+	}
+	if _, err := ParseRegistrar(scheme + ":" + rest); err != nil {
+		return err.Error()
 	}
 	return ""
 }

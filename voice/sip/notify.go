@@ -9,7 +9,8 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
-// Out-of-dialog NOTIFY, one rule:
+// A NOTIFY in one of our subscriptions' dialogs goes to subscribe.go.
+// Any other NOTIFY, one rule:
 //
 //   - the account is the one whose Contact user the Request-URI names
 //     (trust.go's byContact), never the To user; the request must come from
@@ -69,6 +70,10 @@ func (u *UA) overRegisteredTLS(a *Account, req *sipmsg.Request) bool {
 
 // onNotify answers a NOTIFY by the rule above.
 func (u *UA) onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if s := u.subscriptionFor(req); s != nil {
+		u.onSubscriptionNotify(s, req, tx) // subscribe.go: in its dialog
+		return
+	}
 	acct := u.trust.byContact[req.Recipient.User]
 	if acct == nil || !u.fromRegistrarOf(acct, req) {
 		u.refuseStranger(req, tx)

@@ -262,7 +262,8 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 		granted := grantedExpires(res, r.ua.contactFor(r.acct, r.acct.Transport), expires)
 		r.mu.Lock()
 		r.connAddr = res.Source()
-		if r.st.State != RegRegistered || r.lastLogged != "" {
+		regained := r.st.State != RegRegistered
+		if regained || r.lastLogged != "" {
 			r.ua.log.Info("sip registered", "account", r.acct.ID, "user", r.acct.User, "registrar", r.acct.Registrar, "expires", granted)
 		}
 		r.st.State = RegRegistered
@@ -271,6 +272,9 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 		r.st.Expires = time.Now().Add(granted)
 		r.lastLogged = ""
 		r.mu.Unlock()
+		if regained {
+			r.ua.registered(r.acct) // subscribe.go
+		}
 		return granted, 0, nil
 	case (code == 401 || code == 407) && r.acct.Password == "":
 		r.fail(fmt.Sprintf("%s rejected: the registrar wants a password and none is configured (%d %s)", who, code, res.Reason), code)

@@ -38,6 +38,11 @@ type testRegistrar struct {
 	contacts  []string // Contact of authorized REGISTERs
 	arrived   chan struct{}
 	invites   []string // request URI and From of authorized INVITEs
+
+	sua     *sipgo.UserAgent
+	sub     subscribeAnswers // subscribe_test.go
+	subs    chan subRecord   // authorized SUBSCRIBEs, as answered
+	subTags int              // dialogs started
 }
 
 func startRegistrar(t *testing.T, r *testRegistrar) *testRegistrar {
@@ -46,6 +51,7 @@ func startRegistrar(t *testing.T, r *testRegistrar) *testRegistrar {
 	r.nonces = map[string]bool{}
 	r.branches = map[string]bool{}
 	r.arrived = make(chan struct{}, 64)
+	r.subs = make(chan subRecord, 64)
 	if r.badCode == 0 {
 		r.badCode = 401
 	}
@@ -59,6 +65,8 @@ func startRegistrar(t *testing.T, r *testRegistrar) *testRegistrar {
 	}
 	srv.OnRegister(r.onRegister)
 	srv.OnInvite(r.onInvite)
+	srv.OnSubscribe(r.onSubscribe)
+	r.sua = ua
 	pc, ln, _, err := listenPair("udp4", "127.0.0.1", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -46,6 +46,12 @@ type Account struct {
 	// SRTP is the media encryption policy: SRTPOff (""), SRTPOptional or
 	// SRTPMandatory (see LocalMedia.SRTP).
 	SRTP string
+	// MWISubscribe subscribes to the account's message-summary events
+	// (RFC 3842) once it registers; it needs a registrar (subscribe.go).
+	MWISubscribe bool
+	// Mailbox is the sip: or sips: URI subscribed to; "" = the account's
+	// address of record.
+	Mailbox string
 }
 
 // Config configures a UA.
@@ -176,6 +182,9 @@ type UA struct {
 
 	// after is the clock used for registration timers (tests replace it).
 	after func(time.Duration) <-chan time.Time
+	// subAfter is the clock used for subscription timers (tests replace
+	// it).
+	subAfter func(time.Duration) <-chan time.Time
 	// connCheck paces the check that a registration's TCP/TLS connection is
 	// still up (tests replace it).
 	connCheck func(time.Duration) <-chan time.Time
@@ -209,6 +218,7 @@ type UA struct {
 	handlers   sync.WaitGroup // INVITE handlers and call goroutines
 
 	regs []*registration
+	subs []*subscription // subscribe.go: message-waiting subscriptions
 
 	mu    sync.Mutex
 	calls map[*Call]struct{}
@@ -239,6 +249,7 @@ func New(cfg Config) (*UA, error) {
 		byUser:    map[string]*Account{},
 		byID:      map[string]*Account{},
 		after:     time.After,
+		subAfter:  time.After,
 		connCheck: time.After,
 		calls:     map[*Call]struct{}{},
 		trust:     trustState{contactUser: map[*Account]string{}, byContact: map[string]*Account{}},
@@ -273,6 +284,14 @@ func New(cfg Config) (*UA, error) {
 			return nil, fmt.Errorf("account %s: %w", a.ID, err)
 		}
 		a.SRTP = mode
+		if a.Mailbox != "" {
+			if err := mailboxURI(a.Mailbox); err != nil {
+				return nil, fmt.Errorf("account %s: %w", a.ID, err)
+			}
+		}
+		if a.MWISubscribe && a.Registrar == "" {
+			return nil, fmt.Errorf("account %s: a message-waiting subscription needs a registrar", a.ID)
+		}
 		acct := &a
 		u.accounts = append(u.accounts, acct)
 		u.byID[a.ID] = acct
@@ -282,6 +301,9 @@ func New(cfg Config) (*UA, error) {
 			u.trust.contactUser[acct] = cu
 			u.trust.byContact[cu] = acct
 			u.regs = append(u.regs, newRegistration(u, acct))
+			if a.MWISubscribe {
+				u.subs = append(u.subs, newSubscription(u, acct))
+			}
 		}
 	}
 	tc, err := tlsConfig(u.accounts)
@@ -472,6 +494,13 @@ func (u *UA) Start(ctx context.Context) error {
 			r.run(u.loopCtx)
 		}()
 	}
+	for _, s := range u.subs {
+		u.loops.Add(1)
+		go func() {
+			defer u.loops.Done()
+			s.run(u.loopCtx)
+		}()
+	}
 	u.log.Info("sip listening", "udp", pc.LocalAddr().String(), "tcp", ln.Addr().String(), "accounts", len(u.accounts))
 	return nil
 }
@@ -579,7 +608,8 @@ func (u *UA) Registrations() []RegStatus {
 	return out
 }
 
-// Close unregisters every registered account (bounded by ctx), hangs up all
+// Close unregisters every registered account and ends its message-waiting
+// subscription (bounded by ctx), hangs up all
 // calls and stops the listeners. It is safe to call more than once.
 func (u *UA) Close(ctx context.Context) error {
 	if !u.closing.CompareAndSwap(false, true) {
@@ -612,6 +642,13 @@ func (u *UA) Close(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			r.unregister(ctx)
+		}()
+	}
+	for _, s := range u.subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.unsubscribe(ctx)
 		}()
 	}
 	wg.Wait()
