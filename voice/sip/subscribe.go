@@ -242,18 +242,11 @@ func registrarHostPort(a *Account) string {
 
 // subscribeDo sends a SUBSCRIBE and answers digest challenges for acct.
 func (u *UA) subscribeDo(ctx context.Context, client *sipgo.Client, req *sipmsg.Request, acct *Account) (*sipmsg.Response, error) {
-	res, err := client.Do(ctx, req)
-	sentAuth := false
-	for tries := 0; err == nil && tries < 3 && (res.StatusCode == 401 || res.StatusCode == 407); tries++ {
-		if acct.Password == "" || (sentAuth && !staleNonce(res)) {
-			break
-		}
-		user := acct.AuthUser
-		if user == "" {
-			user = acct.User
-		}
-		res, err = client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: acct.Password})
-		sentAuth = true
+	res, err := u.doWithAuth(ctx, client, req, acct)
+	if errors.Is(err, ErrUnsupportedChallenge) && res != nil {
+		// A challenge we cannot answer is a refusal, not silence.
+		u.log.Warn("sip subscribe refused", "account", acct.ID, "error", err)
+		return res, nil
 	}
 	return res, err
 }
