@@ -359,6 +359,36 @@ func (u *UA) neverBanned(ip netip.Addr) bool {
 	return u.registrarIP(ip)
 }
 
+// knownPeer reports whether a datagram from src may be from someone we
+// answer while strangers are ignored: ourselves, a registrar (a resolved
+// target with its port, or where its answers came from), or anyone when
+// an account takes direct calls. It sees only the address, before parsing.
+func (u *UA) knownPeer(src netip.AddrPort) bool {
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if int(src.Port()) == u.port && u.neverBanned(src.Addr()) {
+		return true // our own listen address
+	}
+	for _, a := range u.accounts {
+		if u.acceptsDirect(a) {
+			return true
+		}
+		for _, t := range u.registrarTargets(a) {
+			if t == src {
+				return true
+			}
+		}
+	}
+	for _, r := range u.regs {
+		r.mu.Lock()
+		conn := r.connAddr
+		r.mu.Unlock()
+		if c, err := netip.ParseAddrPort(conn); err == nil && netip.AddrPortFrom(c.Addr().Unmap(), c.Port()) == src {
+			return true
+		}
+	}
+	return false
+}
+
 // isWildcardListen reports whether the UA listens on every address (then
 // loopback is ourselves).
 func (u *UA) isWildcardListen() bool {
@@ -404,6 +434,9 @@ func (u *UA) limitDatagrams(pc net.PacketConn) net.PacketConn {
 		return pc
 	}
 	lc := newGuardedConn(pc, gate, u.guard, nil)
+	if u.cfg.IgnoreStrangers {
+		lc.quiet = func(src netip.AddrPort) bool { return !u.knownPeer(src) }
+	}
 	u.limited.Store(lc)
 	return lc
 }

@@ -498,3 +498,43 @@ func TestTLSListener(t *testing.T) {
 		t.Fatalf("refused %d connections, want 1", ov.RefusedConns)
 	}
 }
+
+// TestQuietOverLimit: with a quiet rule (strangers ignored), a source it
+// names gets no 503 when over the rate; another source still does.
+func TestQuietOverLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		quiet   bool
+		want503 bool
+	}{{"stranger ignored", true, false}, {"known peer", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pc.Close()
+			lc := newGuardedConn(pc, newRateGate(100, 1), nil, nil)
+			lc.quiet = func(netip.AddrPort) bool { return tc.quiet }
+			c, err := net.Dial("udp4", pc.LocalAddr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			for range 4 {
+				c.Write([]byte(floodInvite))
+			}
+			buf := make([]byte, 2048)
+			pc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			for {
+				if _, _, err := lc.ReadFrom(buf); err != nil {
+					break
+				}
+			}
+			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			n, err := c.Read(buf)
+			if got := err == nil; got != tc.want503 {
+				t.Fatalf("answered %v (%q), want an answer: %v", got, buf[:max(n, 0)], tc.want503)
+			}
+		})
+	}
+}

@@ -105,6 +105,9 @@ type limitedConn struct {
 	net.PacketConn
 	gate  *rateGate // nil = no rate limits
 	guard *guard    // datagrams from banned sources are dropped; nil = no bans
+	// quiet, when set, says a source over the limits gets no 503 either
+	// (a stranger while strangers are ignored).
+	quiet func(netip.AddrPort) bool
 	now   func() time.Time
 	reply [1500]byte
 	// shed counts requests refused with 503; dropped ACKs dropped.
@@ -156,6 +159,9 @@ func (c *limitedConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			continue
 		}
 		c.shed.Add(1)
+		if c.quiet != nil && c.quiet(src) {
+			continue
+		}
 		if r := build503(c.reply[:0], b[:n]); len(r) > 0 {
 			_, _ = c.PacketConn.WriteTo(r, addr)
 		}

@@ -482,3 +482,34 @@ func TestRegisteredConnection(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestKnownPeer: before parsing, the registrar's address and port and our
+// own are known peers; another port on the registrar's host is not, and
+// an account taking direct calls makes everyone known.
+func TestKnownPeer(t *testing.T) {
+	reg := listenUDP(t)
+	regAP := reg.LocalAddr().(*net.UDPAddr).AddrPort()
+	for _, tt := range []struct {
+		name   string
+		direct bool
+		src    netip.AddrPort
+		want   bool
+	}{
+		{"registrar", false, regAP, true},
+		{"registrar host, other port", false, netip.AddrPortFrom(regAP.Addr(), regAP.Port()+1), false},
+		{"elsewhere", false, netip.MustParseAddrPort("203.0.113.9:5060"), false},
+		{"elsewhere, direct calls on", true, netip.MustParseAddrPort("203.0.113.9:5060"), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			u := lockedUA(t, Config{IgnoreStrangers: true, DirectCalls: tt.direct, Accounts: []Account{
+				{ID: "1", User: "1001", Password: "x", Registrar: "sip:" + reg.LocalAddr().String()},
+			}}, newIncomingRec(), nil)
+			if got := u.knownPeer(tt.src); got != tt.want {
+				t.Errorf("knownPeer(%v) = %v, want %v", tt.src, got, tt.want)
+			}
+			if self := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(u.port)); !u.knownPeer(self) {
+				t.Errorf("our own address %v is not known", self)
+			}
+		})
+	}
+}
