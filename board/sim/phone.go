@@ -77,7 +77,7 @@ type detection struct {
 // its own tests against the standards.
 type Phone struct {
 	flash time.Duration // how long the flash (recall) button opens the loop
-	port int
+	port  int
 
 	mu  sync.Mutex
 	seq uint64 // the last frame seen in Audio: the phone's clock
