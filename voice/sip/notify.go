@@ -69,6 +69,9 @@ func (u *UA) overRegisteredTLS(a *Account, req *sipmsg.Request) bool {
 
 // onNotify answers a NOTIFY by the rule above.
 func (u *UA) onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if u.dialogNotify(req, tx) { // refer.go: a transfer's progress
+		return
+	}
 	acct := u.trust.byContact[req.Recipient.User]
 	if acct == nil || !u.fromRegistrarOf(acct, req) {
 		u.refuseStranger(req, tx)
