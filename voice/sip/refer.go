@@ -291,7 +291,7 @@ func ParseReplaces(v string) (callID, toTag, fromTag string, err error) {
 		}
 	}
 	if callID == "" || toTag == "" || fromTag == "" {
-		return "", "", "", fmt.Errorf("replaces %q: want call-id;to-tag=..;from-tag=..", v)
+		return "", "", "", fmt.Errorf("replaces %q: want call-id, to-tag and from-tag", v)
 	}
 	return callID, toTag, fromTag, nil
 }
