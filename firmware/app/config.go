@@ -92,7 +92,9 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 		})
 	}
 	for _, p := range cfg.Ports {
-		pc := gateway.PortConfig{N: p.N, Account: p.Account, Country: p.Country, DigitMap: p.DialPlan, Extension: p.Extension, CallerID: p.CallerID}
+		pc := gateway.PortConfig{N: p.N, Account: p.Account, Country: p.Country, DigitMap: p.DialPlan, Extension: p.Extension, CallerID: p.CallerID,
+			NoCallWaiting: p.CallWaiting == "false", NoThreeWay: p.ThreeWay == "false", ConferenceTransfer: p.ConferenceTransfer == "true"}
+		pc.FlashMin, pc.FlashMax, _ = p.FlashWindow() // validated by firmware/config
 		if a := cfg.Account(p.Account); a != nil {
 			pc.Codecs = a.CodecList() // validated by firmware/config; defaults applied
 		}

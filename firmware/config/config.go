@@ -30,6 +30,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // Defaults filled in by ApplyDefaults.
@@ -167,6 +169,37 @@ type Port struct {
 	// CallerID overrides the country's caller-ID signalling on the port:
 	// off, bell202, v23 or dtmf; empty means the country's.
 	CallerID string `xml:"caller-id,omitempty"`
+	// Flash is the hook-flash window, "MIN-MAX" in Go durations
+	// ("100ms-800ms"): breaks shorter than MIN are ignored, MAX or longer
+	// is a hang-up. Empty means the country's window.
+	Flash string `xml:"flash,omitempty"`
+	// CallWaiting is "false" to answer a second call during a call with
+	// 486 Busy Here; empty or "true" plays the call-waiting tone.
+	CallWaiting string `xml:"call-waiting,omitempty"`
+	// ThreeWay is "false" to make a flash during a consultation call swap
+	// the calls; empty or "true" joins them in a three-way call.
+	ThreeWay string `xml:"three-way,omitempty"`
+	// ConferenceTransfer is "true" to transfer the two others to each
+	// other when the phone hangs up a three-way call; empty or "false"
+	// ends both calls.
+	ConferenceTransfer string `xml:"conference-transfer,omitempty"`
+}
+
+// FlashWindow parses Flash: zero durations when it is empty.
+func (p *Port) FlashWindow() (lo, hi time.Duration, err error) {
+	if p.Flash == "" {
+		return 0, 0, nil
+	}
+	a, b, ok := strings.Cut(p.Flash, "-")
+	if ok {
+		if lo, err = time.ParseDuration(strings.TrimSpace(a)); err == nil {
+			hi, err = time.ParseDuration(strings.TrimSpace(b))
+		}
+	}
+	if !ok || err != nil || lo <= 0 || hi <= lo || hi > 5*time.Second {
+		return 0, 0, fmt.Errorf("flash %q: want MIN-MAX durations, 0 < MIN < MAX <= 5s (100ms-800ms)", p.Flash)
+	}
+	return lo, hi, nil
 }
 
 // SIP holds user agent wide SIP settings, <sip>.

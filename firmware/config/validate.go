@@ -190,6 +190,16 @@ func (c *Config) checkPorts(m *mapper) {
 				m.add(sectPort, i, "caller-id", "caller-id", 0, "%s", msg)
 			}
 		}
+		if _, _, err := p.FlashWindow(); err != nil {
+			m.add(sectPort, i, "flash", "flash", 0, "%v", err)
+		}
+		for _, b := range []struct{ name, v string }{
+			{"call-waiting", p.CallWaiting}, {"three-way", p.ThreeWay}, {"conference-transfer", p.ConferenceTransfer},
+		} {
+			if msg := checkEnum(b.v, []string{"", "true", "false"}); msg != "" {
+				m.add(sectPort, i, b.name, b.name, 0, "%s", msg)
+			}
+		}
 		if p.DialPlan != "" {
 			if err := CheckDialPlan(p.DialPlan); err != nil {
 				m.add(sectPort, i, "dial-plan", "dial-plan", 0, "%v", err)

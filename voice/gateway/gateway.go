@@ -43,6 +43,16 @@ type PortConfig struct {
 	// CallerID overrides the country's caller-ID standard: "off",
 	// "bell202", "v23" or "dtmf"; "" keeps the country's.
 	CallerID string
+	// NoCallWaiting refuses a second call during a call with 486 Busy
+	// Here instead of the call-waiting tone.
+	NoCallWaiting bool
+	// NoThreeWay makes a flash during a consultation call swap between
+	// the two calls instead of joining them in a three-way conference.
+	NoThreeWay bool
+	// ConferenceTransfer, when the phone hangs up a three-way call,
+	// transfers one party to the other (REFER with Replaces) instead of
+	// ending both calls.
+	ConferenceTransfer bool
 }
 
 // Config configures a Gateway.
@@ -164,7 +174,7 @@ func findPort(b *board.Board, n int) (board.Port, error) {
 func (g *Gateway) closeStreams() {
 	for _, p := range g.ports {
 		if p.stream != nil {
-			p.stream.Close()
+			p.closeStreams()
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/board"
-	"github.com/loopstart/loopstart/dsp"
 	"github.com/loopstart/loopstart/voice/line"
 	"github.com/loopstart/loopstart/voice/media"
 	"github.com/loopstart/loopstart/voice/sip"
@@ -25,12 +24,18 @@ type port struct {
 	kind   board.Kind
 	fault  error
 	line   *line.FXS
-	stream *media.Stream
-	fxo    *fxoPort // set for an FXO port: line status only, no calls yet
+	stream *media.Stream // streams[0]: the first call's, for its statistics
+	// streams carry the port's calls, two at most (call waiting, hold,
+	// three-way); path says how the loop uses them (flash.go).
+	streams [2]*media.Stream
+	path    mediaPath
+	fxo     *fxoPort // set for an FXO port: line status only, no calls yet
 
 	lineEv   chan line.Event
 	incoming chan *sip.Call
-	mwi      atomic.Bool // message waiting, as last set (mwi.go)
+	// referFailed reports a REFER the far end refused (flash.go).
+	referFailed chan *sip.Call
+	mwi         atomic.Bool // message waiting, as last set (mwi.go)
 
 	mu        sync.Mutex
 	peer      string
@@ -43,8 +48,9 @@ type port struct {
 func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
 	p := &port{
 		g: g, cfg: pc, kind: bp.Kind, fault: bp.Fault,
-		lineEv:   make(chan line.Event, 32),
-		incoming: make(chan *sip.Call, 4),
+		lineEv:      make(chan line.Event, 32),
+		incoming:    make(chan *sip.Call, 4),
+		referFailed: make(chan *sip.Call, 2),
 	}
 	if p.fault != nil {
 		g.log.Error("port out of service", "port", pc.N, "err", p.fault)
@@ -68,12 +74,16 @@ func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
 	if !addr.IsValid() {
 		addr = netip.IPv4Unspecified()
 	}
-	p.stream, err = media.NewStream(netip.AddrPortFrom(addr, 0))
-	if err != nil {
-		return nil, fmt.Errorf("gateway: port %d: %w", pc.N, err)
+	for i := range p.streams {
+		if p.streams[i], err = media.NewStream(netip.AddrPortFrom(addr, 0)); err != nil {
+			p.closeStreams()
+			return nil, fmt.Errorf("gateway: port %d: %w", pc.N, err)
+		}
 	}
+	p.stream = p.streams[0]
+	p.path.talk = -1
 	if err := g.loop.Add(bp.Slot, p); err != nil {
-		p.stream.Close()
+		p.closeStreams()
 		return nil, fmt.Errorf("gateway: port %d: %w", pc.N, err)
 	}
 	return p, nil
@@ -86,11 +96,9 @@ func (p *port) Tick(now time.Duration, capture, playout []int16) {
 		return
 	}
 	p.line.Tick(now, capture, playout)
-	// While the line sends type II caller ID the far end is muted both ways.
-	if p.stream.Active() && p.line.State() == line.StateTalking && !p.line.SpeechMuted() {
-		p.stream.Send(capture)
-		p.stream.Receive(playout)
-	}
+	// While the line sends type II caller ID the far end is muted both
+	// ways; flash.go chooses the streams (one call, or the conference).
+	p.tickMedia(capture, playout)
 }
 
 // onLineEvent is the line's sink; it runs on the loop goroutine.
@@ -109,145 +117,61 @@ func (p *port) onLoop(f func()) {
 	}
 }
 
-func (p *port) localMedia() sip.LocalMedia {
+// localMedia is our media for a call on stream slot.
+func (p *port) localMedia(slot int) sip.LocalMedia {
 	codecs := p.cfg.Codecs
 	if len(codecs) == 0 {
 		codecs = []string{"pcmu", "pcma"}
 	}
-	addr := p.stream.LocalAddr()
+	addr := p.streams[slot].LocalAddr()
 	if addr.Addr().IsUnspecified() {
 		addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), addr.Port())
 	}
 	return sip.LocalMedia{Addr: addr, Codecs: codecs, PTime: 20}
 }
 
-// control is the port's control goroutine: it owns the current SIP call.
+// control is the port's control goroutine: it owns the port's SIP calls
+// (flash.go's session).
 func (p *port) control(ctx context.Context) {
 	if p.line == nil {
 		<-ctx.Done()
 		return
 	}
 	log := p.g.log.With("port", p.cfg.N)
-	var (
-		call     *sip.Call
-		callEv   <-chan sip.Event
-		answered bool
-	)
-	endCall := func() {
-		p.endCallStats(log)
-		call, callEv, answered = nil, nil, false
-		p.onLoop(p.stream.Stop)
-		p.setPeer("", false)
-	}
-	hangup := func() {
-		if call == nil {
-			return
-		}
-		c := call
-		endCall()
-		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := c.Hangup(hctx); err != nil {
-			log.Warn("hangup", "call", c.ID(), "err", err)
-		}
-	}
+	s := newSession(p, log)
 	for {
+		ev0, ev1 := s.events()
 		select {
 		case <-ctx.Done():
-			hangup()
+			s.endAll()
 			return
 
 		case ev := <-p.lineEv:
 			switch ev.Kind {
 			case line.EventDialed:
-				if call != nil {
-					continue
-				}
-				log.Info("dialing", "number", ev.Number)
-				c, err := p.dial(ctx, ev.Number)
-				if err != nil {
-					log.Warn("call failed", "number", ev.Number, "err", err)
-					p.onLoop(p.line.Reorder)
-					continue
-				}
-				call, callEv = c, c.Events()
-				p.setPeer(ev.Number, false)
-				p.onLoop(p.line.Calling)
+				s.dial(ctx, ev.Number)
 			case line.EventAnswer:
-				if call == nil || !call.Incoming() || answered {
-					continue
-				}
-				if err := call.Answer(p.localMedia()); err != nil {
-					log.Warn("answer failed", "call", call.ID(), "err", err)
-					_ = call.Reject(488, "Not Acceptable Here")
-					endCall()
-					p.onLoop(p.line.Reorder)
-					continue
-				}
-				answered = true
-				p.startMedia(call)
+				s.answerPhone()
+			case line.EventFlash:
+				s.flash()
 			case line.EventHangup:
-				hangup()
+				s.hangup()
 			}
 
 		case c := <-p.incoming:
-			if call != nil {
-				_ = c.Reject(486, "Busy Here")
-				continue
-			}
-			id := c.Caller()
-			caller := line.Caller{Number: id.Number, Name: id.Name, Private: id.Private, Unavailable: id.Unavailable}
-			ok := false
-			ring := dsp.DistinctiveRing(sip.RingPattern(c.AlertInfo())) // nil: the country's cadence
-			if err := p.g.loop.Call(ctx, func() { _ = p.line.SetNextRingCadence(ring); ok = p.line.RingCaller(caller) }); err != nil || !ok {
-				_ = c.Reject(486, "Busy Here")
-				continue
-			}
-			log.Info("incoming call", "from", c.Peer(), "call", c.ID())
-			if err := c.Ringing(); err != nil {
-				log.Warn("180 ringing", "err", err)
-			}
-			call, callEv, answered = c, c.Events(), false
-			p.setPeer(c.Peer(), false)
+			s.incoming(ctx, c)
 
-		case ev, ok := <-callEv:
-			if !ok {
-				callEv = nil
-				continue
-			}
-			switch ev.Kind {
-			case sip.EventProgress:
-				if ev.Code == 180 || ev.Code == 183 {
-					p.onLoop(p.line.Ringback)
-				}
-			case sip.EventAnswered:
-				answered = true
-				p.startMedia(call)
-			case sip.EventMediaChanged:
-				if answered {
-					log.Info("media renegotiated", "call", call.ID(), "srtp", call.Remote().SRTP.Suite)
-					p.restartMedia(call)
-				}
-			case sip.EventFailed:
-				log.Info("call failed", "code", ev.Code, "reason", ev.Reason)
-				endCall()
-				switch ev.Code {
-				case 486, 600:
-					p.onLoop(p.line.Busy)
-				default:
-					p.onLoop(p.line.Reorder)
-				}
-			case sip.EventEnded:
-				log.Info("call ended", "reason", ev.Reason)
-				wasAnswered := answered
-				incoming := call != nil && call.Incoming()
-				endCall()
-				if incoming && !wasAnswered {
-					p.onLoop(p.line.StopRinging)
-				} else {
-					p.onLoop(p.line.Reorder)
+		case c := <-p.referFailed:
+			for _, l := range s.slots {
+				if l != nil && l.call == c {
+					s.transferFailed(l)
 				}
 			}
+
+		case ev, ok := <-ev0:
+			s.callEvent(0, ev, ok)
+		case ev, ok := <-ev1:
+			s.callEvent(1, ev, ok)
 		}
 	}
 }
@@ -258,25 +182,36 @@ var errOwnExtension = errors.New("the port's own extension")
 // dial calls number: another port's extension directly through the
 // gateway's own SIP stack, whatever the port's registrar, and anything else
 // through the port's account.
-func (p *port) dial(ctx context.Context, number string) (*sip.Call, error) {
+func (p *port) dial(ctx context.Context, number string, slot int) (*sip.Call, error) {
 	if callee := p.g.byExt[number]; callee != nil {
 		if callee == p {
 			return nil, errOwnExtension
 		}
 		p.g.log.Info("calling a local extension", "port", p.cfg.N, "extension", number, "callee_port", callee.cfg.N)
-		return p.g.ua.DialAccount(ctx, p.cfg.Account, callee.cfg.Account, p.localMedia())
+		return p.g.ua.DialAccount(ctx, p.cfg.Account, callee.cfg.Account, p.localMedia(slot))
 	}
-	return p.g.ua.Dial(ctx, p.cfg.Account, number, p.localMedia())
+	return p.g.ua.Dial(ctx, p.cfg.Account, number, p.localMedia(slot))
 }
 
-// startMedia starts the RTP stream with the call's negotiated media and
-// puts the line in talk state.
-func (p *port) startMedia(c *sip.Call) { p.setupMedia(c, false) }
+// startMedia starts the RTP stream of slot with the call's negotiated
+// media and puts the line in talk state.
+func (p *port) startMedia(c *sip.Call, slot int) {
+	if !p.setupStream(c, slot) {
+		return
+	}
+	rm := c.Remote()
+	if slot == 0 {
+		p.beginCallStats(rm.Codec, rm.SRTP.Suite, time.Duration(rm.PTime)*time.Millisecond, rm.Addr.String())
+	}
+	peer := c.Peer()
+	p.setPeer(peer, true)
+	p.onLoop(func() { p.line.Connected(peer) })
+}
 
-// restartMedia restarts the stream with renegotiated media (new SRTP keys).
-func (p *port) restartMedia(c *sip.Call) { p.setupMedia(c, true) }
-
-func (p *port) setupMedia(c *sip.Call, restart bool) {
+// setupStream (re)starts the stream of slot with the call's negotiated
+// media (new address, codec or keys); false when the call is being hung
+// up for want of SRTP.
+func (p *port) setupStream(c *sip.Call, slot int) bool {
 	rm := c.Remote()
 	codec, err := media.ParseCodec(rm.Codec)
 	if err != nil {
@@ -294,21 +229,12 @@ func (p *port) setupMedia(c *sip.Call, restart bool) {
 			defer cancel()
 			_ = c.Hangup(ctx)
 		}()
-		return
+		return false
 	}
 	sess.Crypto = crypto
-	if restart {
-		// A re-INVITE: new address, codec or keys; the line stays in talk.
-		p.onLoop(func() { p.stream.Start(sess) })
-		return
-	}
-	p.beginCallStats(rm.Codec, rm.SRTP.Suite, sess.PTime, rm.Addr.String())
-	peer := c.Peer()
-	p.setPeer(peer, true)
-	p.onLoop(func() {
-		p.stream.Start(sess)
-		p.line.Connected(peer)
-	})
+	st := p.streams[slot]
+	p.onLoop(func() { st.Start(sess) })
+	return true
 }
 
 func (p *port) setPeer(peer string, answered bool) {
@@ -364,4 +290,13 @@ func sessionCrypto(c *sip.Call) (*media.Crypto, error) {
 		return nil, fmt.Errorf("srtp suite %q not supported", keys.Suite)
 	}
 	return media.NewCrypto(keys.Suite, keys.Local[:kl+sl], keys.Remote[:kl+sl])
+}
+
+// closeStreams closes the port's RTP streams.
+func (p *port) closeStreams() {
+	for _, s := range p.streams {
+		if s != nil {
+			s.Close()
+		}
+	}
 }

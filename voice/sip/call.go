@@ -49,6 +49,10 @@ func (k EventKind) String() string {
 		return "ended"
 	case EventMediaChanged:
 		return "media changed"
+	case EventTransfer:
+		return "transfer"
+	case EventReferred:
+		return "referred"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -100,6 +104,11 @@ type Call struct {
 	// o= version of our last SDP.
 	local      LocalMedia
 	sdpVersion uint64
+	// pendingOffer is our offer in the 200 to an offerless re-INVITE
+	// until the ACK answers it (reinvite.go).
+	pendingOffer *pendingOffer
+	// transfer state (refer.go)
+	xfer transferState
 
 	// outgoing
 	dcs          *sipgo.DialogClientSession
@@ -294,7 +303,8 @@ func (u *UA) dialAccount(accountID string) (*Account, error) {
 
 // dial sends the INVITE from acct to recipient (To: to) over transport tp
 // and starts the call's goroutine.
-func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Uri, tp string, local LocalMedia) (*Call, error) {
+// Extra headers (a transfer's Referred-By and Replaces) go in as given.
+func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Uri, tp string, local LocalMedia, extra ...sipmsg.Header) (*Call, error) {
 	prefs, err := normalizeCodecs(local.Codecs)
 	if err != nil {
 		return nil, err
@@ -317,6 +327,9 @@ func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Ur
 	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contactFor(acct, tp)})
 	req.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
 	req.AppendHeader(u.userAgentHeader())
+	for _, h := range extra {
+		req.AppendHeader(h)
+	}
 	ct := sipmsg.ContentTypeHeader("application/sdp")
 	req.AppendHeader(&ct)
 	req.SetBody(body)
@@ -503,7 +516,7 @@ func (c *Call) answerMedia(res *sipmsg.Response) (RemoteMedia, error) {
 	for _, rc := range desc.codecs {
 		for _, p := range c.prefs {
 			if rc.name == p {
-				return RemoteMedia{Addr: desc.addr, Codec: rc.name, PT: rc.pt, DTMFPT: desc.dtmfPT, PTime: desc.ptime, SRTP: keys}, nil
+				return RemoteMedia{Addr: desc.addr, Codec: rc.name, PT: rc.pt, DTMFPT: desc.dtmfPT, PTime: desc.ptime, SRTP: keys, Direction: desc.dir}, nil
 			}
 		}
 	}

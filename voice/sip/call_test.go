@@ -166,7 +166,7 @@ func TestCallAnswerHangup(t *testing.T) {
 			if ev := expectEvent(t, out, EventAnswered); ev.Code != 200 {
 				t.Errorf("answered %+v", ev)
 			}
-			want := RemoteMedia{Addr: netip.MustParseAddrPort("127.0.0.1:40002"), Codec: tt.wantCodec, PT: tt.wantPT, DTMFPT: 101, PTime: 20}
+			want := RemoteMedia{Addr: netip.MustParseAddrPort("127.0.0.1:40002"), Codec: tt.wantCodec, PT: tt.wantPT, DTMFPT: 101, PTime: 20, Direction: SendRecv}
 			if rm := out.Remote(); rm != want {
 				t.Errorf("caller remote media %+v, want %+v", rm, want)
 			}

@@ -74,6 +74,9 @@ func (u *UA) onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		u.onSubscriptionNotify(s, req, tx) // subscribe.go: in its dialog
 		return
 	}
+	if u.dialogNotify(req, tx) { // refer.go: a transfer's progress
+		return
+	}
 	acct := u.trust.byContact[req.Recipient.User]
 	if acct == nil || !u.fromRegistrarOf(acct, req) {
 		u.refuseStranger(req, tx)

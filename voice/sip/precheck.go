@@ -33,11 +33,12 @@ var singleHeaders = []string{"From", "To", "Call-ID", "CSeq", "Max-Forwards", "C
 const (
 	typeSDP            = "application/sdp"
 	typeMessageSummary = "application/simple-message-summary"
+	typeSipfrag        = "message/sipfrag" // a transfer's progress (RFC 3515)
 )
 
 func acceptedTypes(m sipmsg.RequestMethod) []string {
 	if m == sipmsg.NOTIFY {
-		return []string{typeMessageSummary}
+		return []string{typeMessageSummary, typeSipfrag}
 	}
 	return []string{typeSDP}
 }
@@ -101,8 +102,8 @@ func precheck(req *sipmsg.Request) *refusal {
 		return &refusal{code: 416, reason: "Unsupported URI Scheme"}
 	}
 	if req.Method != sipmsg.ACK && req.Method != sipmsg.CANCEL {
-		if tags := optionTags(req, "Require"); len(tags) > 0 {
-			// We support no extension.
+		if tags := unsupportedTags(optionTags(req, "Require")); len(tags) > 0 {
+			// We support no extension but Replaces (refer.go).
 			return &refusal{code: 420, reason: "Bad Extension",
 				hdrs: []sipmsg.Header{sipmsg.NewHeader("Unsupported", strings.Join(tags, ", "))}}
 		}

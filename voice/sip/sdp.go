@@ -41,6 +41,10 @@ type LocalMedia struct {
 	// SRTP is the media encryption policy (SRTPOff, SRTPOptional,
 	// SRTPMandatory); "" = the account's.
 	SRTP string
+	// Direction is the a= direction attribute we put in an offer (hold:
+	// SendOnly, or Inactive when the far end holds too); "" = sendrecv.
+	// An answer's direction follows from the offer's (answerDirection).
+	Direction Direction
 }
 
 // RemoteMedia is the negotiated audio stream of a call as seen from our end.
@@ -51,6 +55,9 @@ type RemoteMedia struct {
 	DTMFPT uint8          // telephone-event payload type; 0 when the peer has none
 	PTime  int            // packet time in ms the peer asked for (20 when it did not say)
 	SRTP   SRTPKeys       // negotiated SDES keys; zero = clear RTP
+	// Direction is the far end's a= direction attribute, sendrecv when it
+	// gave none; see Holding.
+	Direction Direction
 }
 
 // codecPT maps our codec names to their static payload types.
@@ -67,6 +74,7 @@ type audioDesc struct {
 	// in the order of the SDP.
 	secure  bool
 	cryptos []cryptoAttr
+	dir     Direction // a= direction of the stream, else of the session, else sendrecv
 }
 
 // remoteCodec is one of our codecs as the remote SDP numbered it.
@@ -175,6 +183,7 @@ func parseSDP(body []byte) (audioDesc, error) {
 				}
 			}
 		}
+		a.dir = sdpDirection(md.Attributes, s.Attributes)
 		if v, ok := md.Attribute("ptime"); ok {
 			a.ptime = parsePTime(v)
 		} else if v, ok := s.Attribute("ptime"); ok {
@@ -207,11 +216,12 @@ func negotiate(remote audioDesc, prefs []string) (RemoteMedia, error) {
 	for _, name := range prefs {
 		if pt, ok := remote.has(name); ok {
 			return RemoteMedia{
-				Addr:   remote.addr,
-				Codec:  name,
-				PT:     pt,
-				DTMFPT: remote.dtmfPT,
-				PTime:  remote.ptime,
+				Addr:      remote.addr,
+				Codec:     name,
+				PT:        pt,
+				DTMFPT:    remote.dtmfPT,
+				PTime:     remote.ptime,
+				Direction: remote.dir,
 			}, nil
 		}
 	}
@@ -222,7 +232,7 @@ func negotiate(remote audioDesc, prefs []string) (RemoteMedia, error) {
 // preferences: the remote's own first codec.
 func offerMedia(remote audioDesc) RemoteMedia {
 	c := remote.codecs[0]
-	return RemoteMedia{Addr: remote.addr, Codec: c.name, PT: c.pt, DTMFPT: remote.dtmfPT, PTime: remote.ptime}
+	return RemoteMedia{Addr: remote.addr, Codec: c.name, PT: c.pt, DTMFPT: remote.dtmfPT, PTime: remote.ptime, Direction: remote.dir}
 }
 
 // buildOffer builds our SDP offer: every codec of local.Codecs in order, then
@@ -283,6 +293,7 @@ func buildAnswer(local LocalMedia, offer audioDesc, sessID, version uint64) ([]b
 	if rm.SRTP.Enabled() {
 		cryptos = []cryptoAttr{ours}
 	}
+	local.Direction = answerDirection(offer.dir, local.Direction)
 	body, err := buildSDP(local, sessID, version, []remoteCodec{{name: rm.Codec, pt: rm.PT}}, rm.DTMFPT,
 		offer.secure, cryptos)
 	if err != nil {
@@ -322,7 +333,7 @@ func buildSDP(local LocalMedia, sessID, version uint64, codecs []remoteCodec, dt
 	}
 	attrs = append(attrs,
 		sdp.NewAttribute("ptime", strconv.Itoa(ptime)),
-		sdp.NewPropertyAttribute("sendrecv"))
+		sdp.NewPropertyAttribute(string(local.Direction.orSendRecv())))
 	proto := []string{"RTP", "AVP"}
 	if secure {
 		proto = []string{"RTP", "SAVP"}

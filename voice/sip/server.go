@@ -91,6 +91,11 @@ func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		u.respond(req, tx, 488, "Not Acceptable Here ("+err.Error()+")")
 		return
 	}
+	replaced, ok := u.replacedCall(req) // refer.go
+	if !ok {
+		u.respond(req, tx, 481, "Call/Transaction Does Not Exist (Replaces)")
+		return
+	}
 	l := u.legFor(req.Transport())
 	dss, err := l.dsc.ReadInvite(req, tx)
 	if err != nil {
@@ -116,6 +121,7 @@ func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		answered: make(chan struct{}),
 		sessID:   newSessionID(),
 	}
+	c.xfer.replacing = replaced
 	u.addCall(c)
 	u.log.Info("sip incoming call", "call", c.id, "account", acct.ID, "from", c.peer, "dialed", dialed)
 	if u.cfg.Handler == nil {
@@ -171,6 +177,7 @@ func (u *UA) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if missingHeader(req, false) != "" {
 		return
 	}
+	u.ackAnswer(req) // reinvite.go: the answer to our offer in a 200
 	l := u.legFor(req.Transport())
 	if err := l.dsc.ReadAck(req, tx); err != nil {
 		for _, o := range u.legs {
@@ -243,57 +250,6 @@ func (u *UA) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 // safety.
 func (u *UA) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	u.respond(req, tx, 405, "Method Not Allowed", sipmsg.NewHeader("Allow", allowMethods))
-}
-
-// onReinvite answers an in-dialog INVITE of an answered call: a new SDP
-// offer gets a new answer — with fresh SRTP keys, never the old ones — and
-// the call reports EventMediaChanged. Offerless re-INVITEs get 488.
-func (u *UA) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction, toTag string) {
-	c := u.callByTag(req.CallID().Value(), toTag)
-	if c == nil {
-		u.respond(req, tx, 481, "Call/Transaction Does Not Exist")
-		return
-	}
-	if len(req.Body()) == 0 {
-		u.respond(req, tx, 488, "Not Acceptable Here (re-INVITE without SDP offer)")
-		return
-	}
-	offer, err := parseSDP(req.Body())
-	if err != nil {
-		u.respond(req, tx, 488, "Not Acceptable Here (bad SDP)")
-		return
-	}
-	c.mu.Lock()
-	if c.state != stateAnswered || c.finished {
-		c.mu.Unlock()
-		u.respond(req, tx, 491, "Request Pending")
-		return
-	}
-	local := c.local
-	c.sdpVersion++
-	ver := c.sdpVersion
-	c.mu.Unlock()
-	if local.SRTP == "" {
-		local.SRTP = c.acct.SRTP
-	}
-	body, rm, err := buildAnswer(local, offer, c.sessID, ver)
-	if err != nil {
-		u.log.Info("sip re-invite refused", "call", c.id, "error", err)
-		u.respond(req, tx, 488, "Not Acceptable Here ("+err.Error()+")")
-		return
-	}
-	res := sipmsg.NewSDPResponseFromRequest(req, body)
-	res.AppendHeader(&sipmsg.ContactHeader{Address: u.contactFor(c.acct, c.leg.transport)})
-	res.AppendHeader(u.userAgentHeader())
-	if err := tx.Respond(res); err != nil {
-		u.log.Warn("sip re-invite answer failed", "call", c.id, "error", err)
-		return
-	}
-	c.mu.Lock()
-	c.remote = rm
-	c.mu.Unlock()
-	u.log.Info("sip media renegotiated", "call", c.id, "codec", rm.Codec, "srtp", rm.SRTP.Suite)
-	c.emit(Event{Kind: EventMediaChanged, Code: 200, Reason: "re-INVITE"})
 }
 
 // callByTag finds the call with Call-ID id whose local tag is tag.

@@ -158,7 +158,7 @@ var (
 
 const (
 	defaultExpires  = 3600 * time.Second
-	allowMethods    = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+	allowMethods    = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER"
 	answerTimeout   = 3 * time.Minute // an incoming call nobody answers or rejects gets 480
 	listenReadyWait = 2 * time.Second
 )
@@ -455,6 +455,7 @@ func (u *UA) Start(ctx context.Context) error {
 	srv.OnCancel(u.checked(u.onCancel))
 	srv.OnOptions(u.checked(u.onOptions))
 	srv.OnNotify(u.checked(u.onNotify)) // notify.go
+	srv.OnRefer(u.checked(u.onRefer))   // refer.go
 	srv.OnNoRoute(u.checked(u.onNoRoute))
 
 	u.serving.Add(2)
