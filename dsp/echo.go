@@ -2,8 +2,14 @@ package dsp
 
 import "math"
 
-// EchoTail is the echo canceller's tail: 512 taps, 64 ms at 8 kHz.
-const EchoTail = 512
+// Echo canceller tails, in taps (samples at 8 kHz): EchoTail is the
+// default (64 ms); NewEchoCancellerTaps takes any tail from EchoTailMin
+// (16 ms) to EchoTailMax (128 ms).
+const (
+	EchoTail    = 512
+	EchoTailMin = 128
+	EchoTailMax = 1024
+)
 
 // Echo canceller geometry: a partitioned-block frequency-domain adaptive
 // filter (multidelay filter, MDF) with 40-sample (5 ms) blocks, 40-tap
@@ -11,12 +17,10 @@ const EchoTail = 512
 // inverse transform are valid).
 const (
 	ecBlock = 40                                    // block (hop) and partition length
-	ecParts = (EchoTail + ecBlock - 1) / ecBlock    // 13 partitions
-	ecLast  = EchoTail - (ecParts-1)*ecBlock        // taps of the last partition (32)
+	ecParts = (EchoTailMax + ecBlock - 1) / ecBlock // partitions of the longest tail (26)
 	ecWin   = 2 * ecBlock                           // reference window per transform
 	ecValid = fftN - ecBlock                        // first valid overlap-save output
-	ecRing  = 1024                                  // reference history (≥ EchoTail + fftN)
-	ecNorm  = float32(EchoTail) / (ecWin * ecParts) // Σ_p |X_p(k)|² → tail energy
+	ecRing  = 2048                                  // reference history (≥ EchoTailMax + fftN)
 )
 
 // Echo canceller tuning.
@@ -44,9 +48,11 @@ const (
 // EchoCanceller removes the echo of the signal sent to a 2-wire line
 // (the reference, "tx") from the signal received from it ("rx").
 //
-// The echo path estimate is a 512-tap (64 ms) FIR held as a partitioned
-// block frequency-domain adaptive filter (the "multidelay" filter, MDF):
-// thirteen 40-tap partitions, 5 ms blocks, 128-point FFTs. Each frequency
+// The echo path estimate is an FIR of 128 to 1024 taps (16–128 ms; 512,
+// 64 ms, by default) held as a partitioned block frequency-domain adaptive
+// filter (the "multidelay" filter, MDF): 40-tap partitions (thirteen for
+// 64 ms), 5 ms blocks, 128-point FFTs. Its storage is sized for the longest
+// tail and fixed when it is made; a shorter tail runs fewer partitions. Each frequency
 // bin's step is normalised by that bin's reference power over the tail
 // (which makes speech converge nearly as fast as white noise), weighted
 // per partition in proportion to the partition's share of the estimated
@@ -96,8 +102,13 @@ type EchoCanceller struct {
 	d    [ecBlock]float32 // rx of the current block
 	fill int              // samples of the current block so far
 
+	taps  int     // tail length in samples
+	parts int     // partitions in use
+	last  int     // taps of the last partition
+	norm  float32 // Σ_p |X_p(k)|² → tail energy
+
 	// Time-domain copy of the foreground for samples off the block grid.
-	wt      [EchoTail]float32
+	wt      [EchoTailMax]float32
 	wtDirty bool
 
 	tmp  [fftHalf]complex64
@@ -127,18 +138,48 @@ type EchoCanceller struct {
 	ready      bool
 }
 
-// NewEchoCanceller returns an echo canceller with the non-linear processor
-// on.
+// NewEchoCanceller returns an echo canceller with the default tail
+// (EchoTail) and the non-linear processor on.
 func NewEchoCanceller() *EchoCanceller {
+	return NewEchoCancellerTaps(EchoTail)
+}
+
+// NewEchoCancellerTaps returns an echo canceller with a tail of taps
+// samples, clamped to EchoTailMin..EchoTailMax, and the non-linear
+// processor on. All its storage is allocated here.
+func NewEchoCancellerTaps(taps int) *EchoCanceller {
 	e := &EchoCanceller{}
-	e.Reset()
+	e.SetTaps(taps)
 	return e
 }
 
-// Reset forgets the echo path and all state (keeping the NLP setting).
+// SetTaps sets the tail to taps samples (clamped to EchoTailMin..
+// EchoTailMax; 0 means EchoTail) and resets the canceller.
+func (e *EchoCanceller) SetTaps(taps int) {
+	if taps == 0 {
+		taps = EchoTail
+	}
+	e.taps = min(max(taps, EchoTailMin), EchoTailMax) &^ 3
+	e.Reset()
+}
+
+// Taps returns the tail length in samples.
+func (e *EchoCanceller) Taps() int {
+	if e.taps == 0 {
+		return EchoTail
+	}
+	return e.taps
+}
+
+// Reset forgets the echo path and all state (keeping the tail and the NLP
+// setting).
 func (e *EchoCanceller) Reset() {
-	nlp := e.noNLP
+	nlp, taps := e.noNLP, e.Taps()
 	*e = EchoCanceller{noNLP: nlp, ready: true, seed: 1, noise: 1, dtQuiet: echoDTQuiet}
+	e.taps = taps
+	e.parts = (taps + ecBlock - 1) / ecBlock
+	e.last = taps - (e.parts-1)*ecBlock
+	e.norm = float32(taps) / float32(ecWin*e.parts)
 }
 
 // SetNLP turns the non-linear processor (residual suppression with comfort
@@ -203,19 +244,21 @@ func (e *EchoCanceller) hist(n int) []float32 {
 // timeDomain returns the foreground's echo estimate for the newest sample.
 func (e *EchoCanceller) timeDomain() float32 {
 	if e.wtDirty {
-		for p := range ecParts {
+		for p := range e.parts {
 			irfft(&e.tbuf, &e.wf[p], &e.tmp)
-			copy(e.wt[p*ecBlock:], e.tbuf[:min(ecBlock, EchoTail-p*ecBlock)])
+			copy(e.wt[p*ecBlock:], e.tbuf[:min(ecBlock, e.taps-p*ecBlock)])
 		}
 		e.wtDirty = false
 	}
-	h := e.hist(EchoTail)
+	n := e.taps // a multiple of 4 (SetTaps)
+	h := e.hist(n)
+	w := e.wt[:n]
 	var s0, s1, s2, s3 float32
-	for i := 0; i < EchoTail; i += 4 {
-		s0 += e.wt[i] * h[EchoTail-1-i]
-		s1 += e.wt[i+1] * h[EchoTail-2-i]
-		s2 += e.wt[i+2] * h[EchoTail-3-i]
-		s3 += e.wt[i+3] * h[EchoTail-4-i]
+	for i := 0; i < n; i += 4 {
+		s0 += w[i] * h[n-1-i]
+		s1 += w[i+1] * h[n-2-i]
+		s2 += w[i+2] * h[n-3-i]
+		s3 += w[i+3] * h[n-4-i]
 	}
 	return (s0 + s1) + (s2 + s3)
 }
@@ -224,8 +267,8 @@ func (e *EchoCanceller) timeDomain() float32 {
 // the one from p blocks ago.
 func (e *EchoCanceller) part(p int) (*[fftBins]complex64, *[fftBins]float32) {
 	i := e.xsPos + p
-	if i >= ecParts {
-		i -= ecParts
+	if i >= e.parts {
+		i -= e.parts
 	}
 	return &e.xs[i], &e.xp[i]
 }
@@ -235,7 +278,7 @@ func (e *EchoCanceller) part(p int) (*[fftBins]complex64, *[fftBins]float32) {
 func (e *EchoCanceller) filter(w *[ecParts][fftBins]complex64, y []float32) {
 	acc := &e.spec
 	*acc = [fftBins]complex64{}
-	for p := range ecParts {
+	for p := range e.parts {
 		x, _ := e.part(p)
 		wp := &w[p]
 		for k := range fftBins {
@@ -255,7 +298,7 @@ func (e *EchoCanceller) block() {
 	copy(e.tbuf[fftN-ecWin:], e.hist(ecWin))
 	e.xsPos--
 	if e.xsPos < 0 {
-		e.xsPos = ecParts - 1
+		e.xsPos = e.parts - 1
 	}
 	xn, pn := &e.xs[e.xsPos], &e.xp[e.xsPos]
 	rfft(xn, &e.tbuf, &e.tmp)
@@ -300,13 +343,13 @@ func (e *EchoCanceller) block() {
 	// Foreground/background decisions.
 	switch {
 	case sb < 0.7*sf && sb < 0.25*sd && e.dtQuiet >= echoDTQuiet:
-		e.wf = e.wb // the background cancels better: take it
+		copy(e.wf[:e.parts], e.wb[:e.parts]) // the background cancels better: take it
 		e.wtDirty = true
 		if sb*echoConverged < sd {
 			e.conv = true
 		}
 	case sb > 4*sd && sf < sb:
-		e.wb = e.wf // the background diverged: restart from the foreground
+		copy(e.wb[:e.parts], e.wf[:e.parts]) // the background diverged: restart from the foreground
 	}
 
 	// The background's error spectrum: its noise floor is tracked while the
@@ -368,7 +411,7 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 	// Proportionate gains from the partitions' shares of the path energy.
 	var gp [ecParts]float32
 	var tot float32
-	for p := range ecParts {
+	for p := range e.parts {
 		var n float32
 		for _, w := range e.wb[p] {
 			n += real(w)*real(w) + imag(w)*imag(w)
@@ -376,13 +419,13 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 		gp[p] = n
 		tot += n
 	}
-	for p := range ecParts {
-		gp[p] = (1-echoPropAlpha)/2 + (1+echoPropAlpha)*ecParts*gp[p]/(2*tot+1e-6)
+	for p := range e.parts {
+		gp[p] = (1-echoPropAlpha)/2 + (1+echoPropAlpha)*float32(e.parts)*gp[p]/(2*tot+1e-6)
 	}
 	// Per-bin normaliser Σ_p g_p·|X_p(k)|² (the tail's energy in bin k).
 	var pow [fftBins]float32
 	var pmean float32
-	for p := range ecParts {
+	for p := range e.parts {
 		_, xp := e.part(p)
 		g := gp[p]
 		for k := range fftBins {
@@ -393,15 +436,15 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 		pmean += v
 	}
 	pmean /= fftBins
-	delta := echoReg*pmean + echoDelta*ecWin*ecParts
+	delta := echoReg*pmean + echoDelta*float32(ecWin*e.parts)
 	for k := range fftBins {
 		m := mu
 		if e.eps[k] > 0 {
 			m *= float32(max(0, 1-echoVSS*math.Sqrt(float64(e.nps[k]/e.eps[k]))))
 		}
-		E[k] *= complex(m/(ecNorm*(pow[k]+delta)), 0)
+		E[k] *= complex(m/(e.norm*(pow[k]+delta)), 0)
 	}
-	for p := range ecParts {
+	for p := range e.parts {
 		x, _ := e.part(p)
 		wp := &e.wb[p]
 		g := complex(gp[p], 0)
@@ -414,13 +457,13 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 	// per block in turn.
 	for range echoConstrain {
 		p := e.conPos
-		if e.conPos++; e.conPos == ecParts {
+		if e.conPos++; e.conPos == e.parts {
 			e.conPos = 0
 		}
 		irfft(&e.tbuf, &e.wb[p], &e.tmp)
 		taps := ecBlock
-		if p == ecParts-1 {
-			taps = ecLast
+		if p == e.parts-1 {
+			taps = e.last
 		}
 		clear(e.tbuf[taps:])
 		rfft(&e.wb[p], &e.tbuf, &e.tmp)

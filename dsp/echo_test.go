@@ -284,3 +284,80 @@ func BenchmarkEchoCancellerFrame(b *testing.B) {
 		i = (i + 80) % 8000
 	}
 }
+
+// TestEchoCancellerTails: the tail is configurable from 16 to 128 ms; an
+// echo path within the tail is cancelled, one beyond it is not.
+func TestEchoCancellerTails(t *testing.T) {
+	tx := noise(4*SampleRate, 2000, 11)
+	tests := []struct {
+		taps    int
+		path    echoPath
+		minERLE float64 // at 3-4 s
+		maxERLE float64
+	}{
+		{128, echoPath{"8 ms", 2, 8, 1.5, 10, 7}, 35, 200},
+		{512, echoPaths[1], 40, 200},
+		{1024, echoPath{"100 ms bulk", 100, 16, 2, 10, 8}, 35, 200},
+		{512, echoPath{"100 ms bulk", 100, 16, 2, 10, 8}, -10, 3}, // beyond a 64 ms tail
+		{EchoTailMin - 40, echoPath{"8 ms", 2, 8, 1.5, 10, 7}, 35, 200},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%d taps, %s", tc.taps, tc.path.name), func(t *testing.T) {
+			s := echoScene{tx: tx, echo: convolve(tx, tc.path.ir())}
+			s.near = make([]float64, len(tx))
+			s.noise = make([]float64, len(tx))
+			s.rx = make([]int16, len(tx))
+			for i := range tx {
+				s.rx[i] = saturate(s.echo[i])
+			}
+			e := NewEchoCancellerTaps(tc.taps)
+			if got := e.Taps(); got < EchoTailMin || got > EchoTailMax {
+				t.Fatalf("Taps() = %d, outside %d..%d", got, EchoTailMin, EchoTailMax)
+			}
+			e.SetNLP(false)
+			out := append([]int16(nil), s.rx...)
+			for i := 0; i < len(out); i += 80 {
+				e.Process(out[i:i+80], tx[i:i+80])
+			}
+			erle := s.erle(out, 3, 4)
+			t.Logf("ERLE %.1f dB", erle)
+			if erle < tc.minERLE || erle > tc.maxERLE {
+				t.Errorf("ERLE %.1f dB, want %.0f..%.0f", erle, tc.minERLE, tc.maxERLE)
+			}
+		})
+	}
+}
+
+func TestEchoCancellerTapsNoAllocs(t *testing.T) {
+	rx, tx := noise(80, 1000, 1), noise(80, 3000, 2)
+	for _, taps := range []int{EchoTailMin, EchoTail, EchoTailMax} {
+		e := NewEchoCancellerTaps(taps)
+		if a := testing.AllocsPerRun(100, func() { e.Process(rx, tx) }); a != 0 {
+			t.Errorf("%d taps: %.1f allocations per frame", taps, a)
+		}
+	}
+}
+
+// BenchmarkEchoCanceller32Channels runs the default 64 ms canceller (NLP
+// on) on 32 channels for one 10 ms frame each; the core share is
+// ns/op ÷ 10 ms (reported as %core).
+func BenchmarkEchoCanceller32Channels(b *testing.B) {
+	const channels = 32
+	tx := noise(8000, 3000, 2)
+	rx := mix(noise(8000, 30, 3), tx)
+	var ecs [channels]*EchoCanceller
+	for i := range ecs {
+		ecs[i] = NewEchoCancellerTaps(EchoTail)
+	}
+	fr := make([]int16, 80)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		for _, e := range ecs {
+			copy(fr, rx[i:i+80])
+			e.Process(fr, tx[i:i+80])
+		}
+		i = (i + 80) % 8000
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e7*100, "%core")
+}

@@ -171,8 +171,14 @@ func TestBoardAudio(t *testing.T) {
 	if l := dsp.LevelDBFS(last); math.Abs(l+15) > 1 {
 		t.Fatalf("slot 1 level %.1f dBFS, want about -15", l)
 	}
-	if l := dsp.LevelDBFS(m.heard[0][len(m.heard[0])-4000:]); l > -100 {
-		t.Fatalf("slot 0 (silent phone 1) at %.1f dBFS", l)
+	// Silent phone 1's slot carries only the line's echo of what it
+	// hears, the hybrid's loss below it.
+	echo := m.heard[0][len(m.heard[0])-4000:]
+	if l := dsp.LevelDBFS(echo); math.Abs(l-(-12-model.DefaultHybridLoss)) > 3 {
+		t.Fatalf("slot 0 (silent phone 1) at %.1f dBFS, want the 1000 Hz echo %.0f dB below -12", l, model.DefaultHybridLoss)
+	}
+	if tones := dsp.DominantTones(echo, 4); len(tones) != 1 || math.Abs(tones[0]-1000) > 2 {
+		t.Fatalf("slot 0 carries %v, want the echo of 1000 Hz", tones)
 	}
 	// Heard returns the earpiece audio itself.
 	h := p1.Heard(200 * time.Millisecond)

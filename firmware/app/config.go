@@ -93,7 +93,8 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 	}
 	for _, p := range cfg.Ports {
 		pc := gateway.PortConfig{N: p.N, Account: p.Account, Country: p.Country, DigitMap: p.DialPlan, Extension: p.Extension, CallerID: p.CallerID,
-			NoCallWaiting: p.CallWaiting == "false", NoThreeWay: p.ThreeWay == "false", ConferenceTransfer: p.ConferenceTransfer == "true"}
+			NoCallWaiting: p.CallWaiting == "false", NoThreeWay: p.ThreeWay == "false", ConferenceTransfer: p.ConferenceTransfer == "true",
+			EchoOff: p.EchoCanceller == "off", EchoTail: time.Duration(p.EchoTail) * time.Millisecond, Fax: p.Fax}
 		pc.FlashMin, pc.FlashMax, _ = p.FlashWindow() // validated by firmware/config
 		if a := cfg.Account(p.Account); a != nil {
 			pc.Codecs = a.CodecList() // validated by firmware/config; defaults applied

@@ -62,6 +62,11 @@ const (
 	// three-digit local extension 1xx, or any number starting 2-9 or 0
 	// (ended by the inter-digit timeout or #).
 	DefaultDialPlan = "(1xx|[2-9]x.|0x.)"
+	// DefaultEchoTail, MinEchoTail and MaxEchoTail bound a port's
+	// <echo-tail> in milliseconds.
+	DefaultEchoTail = 64
+	MinEchoTail     = 16
+	MaxEchoTail     = 128
 )
 
 // Allowed values of the enumerated fields.
@@ -70,6 +75,8 @@ var (
 	srtpModes     = []string{"off", "optional", "mandatory"}
 	codecNames    = []string{"pcmu", "pcma", "g722"}
 	callerIDModes = []string{"off", "bell202", "v23", "dtmf"}
+	onOff         = []string{"on", "off"}
+	faxModes      = []string{"auto", "on", "off"}
 )
 
 // countries are the <country> codes: dsp.Countries, which this std-only
@@ -169,6 +176,18 @@ type Port struct {
 	// CallerID overrides the country's caller-ID signalling on the port:
 	// off, bell202, v23 or dtmf; empty means the country's.
 	CallerID string `xml:"caller-id,omitempty"`
+	// EchoCanceller is on or off: the line echo canceller on the port's
+	// calls; empty means on.
+	EchoCanceller string `xml:"echo-canceller,omitempty"`
+	// EchoTail is the echo canceller's tail in milliseconds,
+	// MinEchoTail..MaxEchoTail; 0 means DefaultEchoTail.
+	EchoTail int `xml:"echo-tail,omitempty"`
+	// Fax is auto, on or off: auto switches a call to fax and modem
+	// pass-through when a fax or modem tone is heard on either side; on
+	// makes every call on the port pass-through from the start (a fax
+	// line); off never switches (the echo canceller's tone disabler still
+	// works). Empty means auto.
+	Fax string `xml:"fax,omitempty"`
 	// Flash is the hook-flash window, "MIN-MAX" in Go durations
 	// ("100ms-800ms"): breaks shorter than MIN are ignored, MAX or longer
 	// is a hang-up. Empty means the country's window.

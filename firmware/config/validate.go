@@ -200,6 +200,19 @@ func (c *Config) checkPorts(m *mapper) {
 				m.add(sectPort, i, b.name, b.name, 0, "%s", msg)
 			}
 		}
+		if p.EchoCanceller != "" {
+			if msg := checkEnum(p.EchoCanceller, onOff); msg != "" {
+				m.add(sectPort, i, "echo-canceller", "echo-canceller", 0, "%s", msg)
+			}
+		}
+		if p.EchoTail != 0 && (p.EchoTail < MinEchoTail || p.EchoTail > MaxEchoTail) {
+			m.add(sectPort, i, "echo-tail", "echo-tail", 0, "%d ms is out of range %d..%d", p.EchoTail, MinEchoTail, MaxEchoTail)
+		}
+		if p.Fax != "" {
+			if msg := checkEnum(p.Fax, faxModes); msg != "" {
+				m.add(sectPort, i, "fax", "fax", 0, "%s", msg)
+			}
+		}
 		if p.DialPlan != "" {
 			if err := CheckDialPlan(p.DialPlan); err != nil {
 				m.add(sectPort, i, "dial-plan", "dial-plan", 0, "%v", err)

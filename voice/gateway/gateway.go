@@ -53,6 +53,26 @@ type PortConfig struct {
 	// transfers one party to the other (REFER with Replaces) instead of
 	// ending both calls.
 	ConferenceTransfer bool
+	// EchoOff leaves the line echo canceller out of the port's calls;
+	// EchoTail is its tail (16..128 ms; 0 means 64 ms).
+	EchoOff  bool
+	EchoTail time.Duration
+	// Fax is "auto" (or ""): switch a call to fax/modem pass-through when
+	// a fax or modem tone is heard on either side; "on": every call is
+	// pass-through from its start (a fax line); "off": never.
+	Fax string
+}
+
+// echoOpts are the port's media echo options.
+func (pc PortConfig) echoOpts() media.EchoOpts {
+	o := media.EchoOpts{Off: pc.EchoOff, Tail: pc.EchoTail}
+	switch pc.Fax {
+	case "on":
+		o.Fax = media.FaxOn
+	case "off":
+		o.Fax = media.FaxOff
+	}
+	return o
 }
 
 // Config configures a Gateway.

@@ -219,7 +219,7 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 		codec = media.PCMU
 	}
 	sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
-		PTime: time.Duration(rm.PTime) * time.Millisecond}
+		PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: p.cfg.echoOpts()}
 	crypto, err := sessionCrypto(c)
 	if err != nil {
 		// Never fall back to clear media: end the call instead.

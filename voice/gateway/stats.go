@@ -89,6 +89,7 @@ func (cm *callMedia) stats(now media.StreamStats) status.CallStats {
 		RemoteLost:      now.RemoteLost,
 		RemoteJitterMS:  float64(now.RemoteJitter) / float64(time.Millisecond),
 	}
+	cs.Echo = echoStats(now.Echo)
 	if now.Lost > b.Lost {
 		cs.Lost = now.Lost - b.Lost
 	}
@@ -113,6 +114,28 @@ func loopHistogram(ls media.Stats) []status.LatenessBucket {
 		}
 	}
 	return out
+}
+
+// echoStats converts the stream's echo figures for the status.
+func echoStats(e media.EchoStats) *status.EchoStats {
+	es := &status.EchoStats{
+		TailMS:        int(e.Tail / time.Millisecond),
+		Active:        e.Active,
+		ERLEDB:        round1(e.ERLE),
+		DoubleTalkPct: round1(100 * e.DoubleTalk),
+		DisabledBy:    e.DisabledBy,
+		Passthrough:   e.Passthrough,
+	}
+	if e.Passthrough != "" {
+		es.PassthroughFrom = "network"
+		if e.PassthroughFromLine {
+			es.PassthroughFrom = "line"
+		}
+		if e.Passthrough == media.PassthroughFaxLine {
+			es.PassthroughFrom = ""
+		}
+	}
+	return es
 }
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }

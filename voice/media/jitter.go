@@ -78,6 +78,9 @@ type jitterBuffer struct {
 	lateRun int
 
 	maxDelay int32 // samples; 0 = jbDefaultMax
+	// frozen holds the delay where it is (fax and modem pass-through):
+	// no slipping, no stretching for late packets.
+	frozen bool
 
 	// Interarrival jitter (RFC 3550 A.8), in samples ×16.
 	jitterQ4    int32
@@ -126,6 +129,7 @@ type jitterBuffer struct {
 // reset forgets the stream (new call or new SSRC).
 func (j *jitterBuffer) reset() {
 	clear(j.valid[:])
+	j.frozen = false
 	j.synced = false
 	j.lateRun = 0
 	j.haveTransit = false
@@ -222,7 +226,7 @@ func (j *jitterBuffer) arrive(seq uint16, ts uint32, n int, arrival int64) bool 
 	case d > j.max()+800 || d > jbSamples-n32-jbMinDelay:
 		// Far in the future: the sender jumped its timestamps.
 		j.resync(ts)
-	case d < 0 && j.level()+(-d) <= j.max():
+	case d < 0 && j.level()+(-d) <= j.max() && !j.frozen:
 		// The packet came after its playout time: the buffer ran dry,
 		// or the network reorders or delays more than it holds. Play it
 		// late rather than lose it: the delay grows by the lateness.
@@ -301,6 +305,9 @@ func (j *jitterBuffer) play(out []int16, miss []bool) (missing int) {
 	every := uint32(jbSlipEvery)
 	if j.slip > 2*jbHysteresis {
 		every = jbSlipEveryFast
+	}
+	if j.frozen {
+		j.slip = 0
 	}
 	if j.slip > 0 && j.frames%every == 0 && j.level() > int32(len(out)) {
 		quiet := int32(1 << 30)

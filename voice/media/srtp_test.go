@@ -45,8 +45,8 @@ func newSRTPPair(t testing.TB, codec Codec, suite string) (a, b *Stream) {
 	t.Cleanup(func() { a.Close(); b.Close() })
 	ca, cb := cryptoPair(t, suite)
 	pt := staticPT(codec)
-	a.Start(Session{Remote: b.LocalAddr(), Codec: codec, PT: pt, Crypto: ca})
-	b.Start(Session{Remote: a.LocalAddr(), Codec: codec, PT: pt, Crypto: cb})
+	a.Start(Session{Remote: b.LocalAddr(), Codec: codec, PT: pt, Crypto: ca, Echo: EchoOpts{Off: true}})
+	b.Start(Session{Remote: a.LocalAddr(), Codec: codec, PT: pt, Crypto: cb, Echo: EchoOpts{Off: true}})
 	return a, b
 }
 

@@ -123,6 +123,10 @@ type Session struct {
 	// encrypted and every packet received must authenticate (others are
 	// dropped and counted in StreamStats.AuthFailures). Nil means clear RTP.
 	Crypto *Crypto
+	// Echo configures the line echo canceller and fax/modem pass-through
+	// (echo.go); the zero value cancels with a 64 ms tail and switches to
+	// pass-through on a fax or modem tone.
+	Echo EchoOpts
 }
 
 // StreamStats are a stream's counters, readable from any goroutine.
@@ -177,6 +181,8 @@ type StreamStats struct {
 	RemoteFractionLost float64
 	RemoteLost         uint64
 	RemoteJitter       time.Duration
+	// Echo holds the current (or last) call's echo control figures.
+	Echo EchoStats
 }
 
 // Stream is one channel's RTP endpoint: a UDP socket bound for the life of
@@ -224,6 +230,7 @@ type Stream struct {
 	cnLevel   int    // -dBov of the last RFC 3389 comfort noise packet; <0 = none
 	cnSeed    uint32 // comfort noise generator state
 	dtmf      dtmfState
+	echo      echoState
 	epoch     time.Time
 
 	// RTCP, loop-owned (rtcp.go).
@@ -275,6 +282,7 @@ func NewStreamWith(addr netip.AddrPort, o StreamOpts) (*Stream, error) {
 		return nil, err
 	}
 	s := &Stream{conn: conn, rtcpConn: rtcpConn, cname: newCNAME(), epoch: time.Now(), cnLevel: -1, cnSeed: 22222}
+	s.echo.init()
 	s.wg.Add(2)
 	go s.readRTCP()
 	if o.Priority > 0 {
@@ -384,6 +392,7 @@ func (s *Stream) Start(sess Session) {
 	s.g722.reset()
 	s.cnLevel = -1
 	s.dtmf.reset()
+	s.echo.start(sess.Echo)
 	s.txc = sess.Crypto
 	s.rxc.Store(sess.Crypto)
 	s.ring.drain()
@@ -414,7 +423,8 @@ func (s *Stream) Send(capture []int16) {
 		return
 	}
 	s.rtcpTick()
-	if s.sess.DTMFPT != 0 {
+	capture = s.echo.cancel(capture)
+	if s.sess.DTMFPT != 0 && !s.echo.passing() {
 		capture = s.dtmfCapture(capture)
 	}
 	n := copy(s.acc[s.accN:s.perPacket], capture)
@@ -475,6 +485,13 @@ func (s *Stream) Receive(playout []int16) {
 		clear(playout)
 		return
 	}
+	s.receive(playout)
+	// What goes to the line is the echo canceller's reference.
+	s.echo.played(playout)
+}
+
+func (s *Stream) receive(playout []int16) {
+	s.jb.frozen = s.echo.passing()
 	s.jb.clock(int64(time.Since(s.epoch) / (time.Second / pcm.SampleRate)))
 	for slot := s.ring.peek(); slot != nil; slot = s.ring.peek() {
 		s.accept(slot.data[:slot.n], slot.at)
@@ -491,6 +508,10 @@ func (s *Stream) Receive(playout []int16) {
 	switch missing := s.jb.play(playout, miss); {
 	case missing == 0:
 		s.plc.Good(playout)
+	case s.echo.passing():
+		// Fax and modem pass-through: no concealment, no comfort noise
+		// (the missing samples stay silent).
+		s.concealed.Add(uint64(missing))
 	case s.cnLevel >= 0:
 		// The sender is in a silence period (RFC 3389): comfort noise.
 		s.comfortNoise(playout, miss)
@@ -662,6 +683,7 @@ func (s *Stream) Stats() StreamStats {
 		RemoteFractionLost: float64(s.remoteFrac.Load()) / 256,
 		RemoteLost:         uint64(s.remoteLost.Load()),
 		RemoteJitter:       time.Duration(s.remoteJitter.Load()) * (time.Second / pcm.SampleRate),
+		Echo:               s.echo.stats(),
 	}
 	if e := s.lastWriteErr.Load(); e != nil {
 		st.LastSendError = *e

@@ -184,4 +184,33 @@ type CallStats struct {
 	// (its last RTCP report): packets lost, interarrival jitter.
 	RemoteLost     uint64  `json:"remote_lost"`
 	RemoteJitterMS float64 `json:"remote_jitter_ms"`
+	// Echo is the call's line echo control (nil on calls without it).
+	Echo *EchoStats `json:"echo,omitempty"`
+}
+
+// EchoStats are a call's line echo canceller figures and its fax/modem
+// pass-through state.
+type EchoStats struct {
+	// TailMS is the canceller's tail.
+	TailMS int `json:"tail_ms"`
+	// Active reports whether the canceller runs now.
+	Active bool `json:"active"`
+	// ERLEDB estimates the echo return loss enhancement: how much of the
+	// echo the canceller removes while only the far end talks.
+	ERLEDB float64 `json:"erle_db"`
+	// DoubleTalkPct is the share of the far end's talk during which the
+	// near end talked too (adaptation held).
+	DoubleTalkPct float64 `json:"double_talk_pct"`
+	// DisabledBy says why the canceller (or its non-linear processor) is
+	// off: "reversals" (2100 Hz answer tone with phase reversals: off for
+	// the call), "passthrough" (fax/modem pass-through), "ans" (2100 Hz
+	// without reversals: non-linear processor off while it lasts),
+	// "config"; empty while it fully runs.
+	DisabledBy string `json:"disabled_by,omitempty"`
+	// Passthrough says why the call is in fax/modem pass-through:
+	// "fax-line" (the port's setting), "cng" (1100 Hz calling tone) or
+	// "ans" (2100 Hz answer tone); empty when it is not.
+	Passthrough string `json:"passthrough,omitempty"`
+	// PassthroughFrom is "line" or "network": the side the tone came from.
+	PassthroughFrom string `json:"passthrough_from,omitempty"`
 }

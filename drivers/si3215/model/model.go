@@ -76,6 +76,9 @@ type Opts struct {
 	// (register 0 bit 7) it answers accesses whose chip-select byte has bit
 	// Chain set.
 	Chain int
+	// Hybrid is the line's trans-hybrid echo path; the zero value is a
+	// typical 600 Ω line (DefaultHybridLoss, DefaultHybridDelay).
+	Hybrid Hybrid
 }
 
 // Chip is the model of one Si3215. Its SPI connection, pins and Transfer may be
@@ -112,6 +115,8 @@ type Chip struct {
 
 	ear, mouth []int16
 	dec        []int16
+	echo       []int16 // the hybrid's echo of ear
+	hy         hybrid
 
 	accesses   int
 	violations []string
@@ -141,7 +146,9 @@ func New(opts Opts) *Chip {
 		ear:   make([]int16, 80),
 		mouth: make([]int16, 80),
 		dec:   make([]int16, 80),
+		echo:  make([]int16, 80),
 	}
+	c.hy.init(opts.Hybrid)
 	c.newPins()
 	c.port = spimodel.NewPort(&spiSpec, spimodel.Target{
 		Name: c.String(), Cycle: c.cycle, Abort: c.abort, TakeFailure: c.fail.Take,
@@ -537,6 +544,7 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 		c.ear = make([]int16, n)
 		c.mouth = make([]int16, n)
 		c.dec = make([]int16, n)
+		c.echo = make([]int16, n)
 	}
 	ear, mouth := c.ear[:n], c.mouth[:n]
 	clear(ear)
@@ -561,6 +569,10 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 		gain(ear, src, c.ir[13])
 	}
 	talk := pcmOn && c.lcr
+	echo := c.echo[:n]
+	if c.hy.on {
+		c.hy.echo(echo, ear)
+	}
 	txGain := c.ir[14]
 	t := c.term
 	c.mu.Unlock()
@@ -577,6 +589,11 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 	if !talk {
 		clear(out)
 		return
+	}
+	if c.hy.on {
+		for i, e := range echo {
+			mouth[i] = sat(float32(mouth[i]) + float32(e))
+		}
 	}
 	gain(out, mouth, txGain)
 	if pcmf != 3 {
