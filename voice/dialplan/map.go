@@ -717,3 +717,35 @@ func (w *walker) walk(j, i int, out []byte, looped bool) (string, bool) {
 
 // compile-time guard: MaxElements positions plus the end fit in 64 bits.
 var _ = [64 - MaxElements - 1]struct{}{}
+
+// Extend returns a map with the alternatives of first (Cisco syntax, one
+// alternative each) before m's and those of last after them: a port's hot
+// line ahead of its plan, its star codes behind it, as Cisco appends
+// vertical-service codes to every plan. m may be nil (no plan of its own).
+func (m *Map) Extend(first, last []string) (*Map, error) {
+	out := &Map{long: -1, short: -1}
+	if m != nil {
+		out.src, out.long, out.short = m.src, m.long, m.short
+	}
+	add := func(list []string) error {
+		for _, s := range list {
+			p := parser{src: s, m: Map{long: -1, short: -1}}
+			x, err := p.parse('(', ')')
+			if err != nil {
+				return err
+			}
+			out.alts = append(out.alts, x.alts...)
+		}
+		return nil
+	}
+	if err := add(first); err != nil {
+		return nil, err
+	}
+	if m != nil {
+		out.alts = append(out.alts, m.alts...)
+	}
+	if err := add(last); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -153,3 +153,29 @@ func FuzzDial(f *testing.F) {
 		}
 	})
 }
+
+func TestExtend(t *testing.T) {
+	m, err := Parse("(1xx)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := m.Extend([]string{"P3<:1000>"}, []string{"*78", "*72xx."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		digits string
+		match  MatchResult
+		number string
+	}{{"", Ambiguous, "1000"}, {"123", Complete, "123"}, {"*78", Complete, "*78"}, {"*72", Partial, "*72"}, {"*72100", Ambiguous, "*72100"}} {
+		if st := x.Step([]byte(tt.digits)); st.Match != tt.match {
+			t.Errorf("Step(%q) = %v, want %v", tt.digits, st.Match, tt.match)
+		}
+		if n, _, _ := x.Dial(tt.digits); n != tt.number {
+			t.Errorf("Dial(%q) = %q, want %q", tt.digits, n, tt.number)
+		}
+	}
+	if _, err := (*Map)(nil).Extend(nil, []string{"*7("}); err == nil {
+		t.Error("bad alternative accepted")
+	}
+}

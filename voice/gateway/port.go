@@ -132,10 +132,13 @@ func (p *port) control(ctx context.Context) {
 		call     *sip.Call
 		callEv   <-chan sip.Event
 		answered bool
+		cfna     <-chan time.Time // no-answer forwarding of the ringing call
+		cfnaTo   string
 	)
 	endCall := func() {
 		p.endCallStats(log)
 		call, callEv, answered = nil, nil, false
+		cfna = nil
 		p.onLoop(p.stream.Stop)
 		p.setPeer("", false)
 	}
@@ -163,15 +166,24 @@ func (p *port) control(ctx context.Context) {
 				if call != nil {
 					continue
 				}
-				log.Info("dialing", "number", ev.Number)
-				c, err := p.dial(ctx, ev.Number)
+				req := p.feature(ev.Number)
+				if req.number == "" {
+					if req.ok {
+						p.onLoop(p.line.Confirm)
+					} else {
+						p.onLoop(p.line.Reorder)
+					}
+					continue
+				}
+				log.Info("dialing", "number", req.number, "private", req.private)
+				c, err := p.dialWith(ctx, req.number, sip.DialOptions{Private: req.private})
 				if err != nil {
-					log.Warn("call failed", "number", ev.Number, "err", err)
+					log.Warn("call failed", "number", req.number, "err", err)
 					p.onLoop(p.line.Reorder)
 					continue
 				}
 				call, callEv = c, c.Events()
-				p.setPeer(ev.Number, false)
+				p.setPeer(req.number, false)
 				p.onLoop(p.line.Calling)
 			case line.EventAnswer:
 				if call == nil || !call.Incoming() || answered {
@@ -185,12 +197,16 @@ func (p *port) control(ctx context.Context) {
 					continue
 				}
 				answered = true
+				cfna = nil
 				p.startMedia(call)
 			case line.EventHangup:
 				hangup()
 			}
 
 		case c := <-p.incoming:
+			if p.screen(c, call != nil) {
+				continue
+			}
 			if call != nil {
 				_ = c.Reject(486, "Busy Here")
 				continue
@@ -208,7 +224,19 @@ func (p *port) control(ctx context.Context) {
 				log.Warn("180 ringing", "err", err)
 			}
 			call, callEv, answered = c, c.Events(), false
+			cfna, cfnaTo = p.noAnswer()
 			p.setPeer(c.Peer(), false)
+
+		case <-cfna:
+			cfna = nil
+			if call == nil || !call.Incoming() || answered {
+				continue
+			}
+			log.Info("forwarding on no answer", "to", cfnaTo, "call", call.ID())
+			c := call
+			endCall()
+			p.onLoop(p.line.StopRinging)
+			p.redirect(c, cfnaTo)
 
 		case ev, ok := <-callEv:
 			if !ok {
@@ -255,10 +283,10 @@ func (p *port) control(ctx context.Context) {
 // errOwnExtension refuses a call from a port to its own extension.
 var errOwnExtension = errors.New("the port's own extension")
 
-// dial calls number: another port's extension directly through the
+// dialWith calls number: another port's extension directly through the
 // gateway's own SIP stack, whatever the port's registrar, and anything else
 // through the port's account.
-func (p *port) dial(ctx context.Context, number string) (*sip.Call, error) {
+func (p *port) dialWith(ctx context.Context, number string, o sip.DialOptions) (*sip.Call, error) {
 	if callee := p.g.byExt[number]; callee != nil {
 		if callee == p {
 			return nil, errOwnExtension
@@ -266,7 +294,7 @@ func (p *port) dial(ctx context.Context, number string) (*sip.Call, error) {
 		p.g.log.Info("calling a local extension", "port", p.cfg.N, "extension", number, "callee_port", callee.cfg.N)
 		return p.g.ua.DialAccount(ctx, p.cfg.Account, callee.cfg.Account, p.localMedia())
 	}
-	return p.g.ua.Dial(ctx, p.cfg.Account, number, p.localMedia())
+	return p.g.ua.DialWith(ctx, p.cfg.Account, number, p.localMedia(), o)
 }
 
 // startMedia starts the RTP stream with the call's negotiated media and
@@ -345,6 +373,9 @@ func (p *port) status() status.PortStatus {
 	p.mu.Unlock()
 	ps.Call, ps.LastCall = p.callStats()
 	ps.MWI = p.mwi.Load()
+	if f, ok := p.g.Features(p.cfg.N); ok {
+		ps.Features = &f
+	}
 	return ps
 }
 

@@ -295,6 +295,10 @@ func (u *UA) dialAccount(accountID string) (*Account, error) {
 // dial sends the INVITE from acct to recipient (To: to) over transport tp
 // and starts the call's goroutine.
 func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Uri, tp string, local LocalMedia) (*Call, error) {
+	return u.dialOpts(ctx, acct, recipient, toURI, tp, local, DialOptions{})
+}
+
+func (u *UA) dialOpts(ctx context.Context, acct *Account, recipient, toURI sipmsg.Uri, tp string, local LocalMedia, o DialOptions) (*Call, error) {
 	prefs, err := normalizeCodecs(local.Codecs)
 	if err != nil {
 		return nil, err
@@ -320,6 +324,9 @@ func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Ur
 	ct := sipmsg.ContentTypeHeader("application/sdp")
 	req.AppendHeader(&ct)
 	req.SetBody(body)
+	if o.Private {
+		u.privatize(req, acct)
+	}
 
 	dcs, err := l.dcc.WriteInvite(ctx, req)
 	if err != nil {
