@@ -107,7 +107,7 @@ var allow = map[string][]string{
 	"voice/dialplan": {},
 	"voice/media":    {"drivers/pcm", "dsp", "github.com/pion/rtp", "github.com/pion/rtcp", "github.com/pion/srtp/v3", xsys},
 	"voice/sip":      {"voice/status", sipgo, "github.com/pion/sdp/v3", "github.com/icholy/digest", "github.com/google/uuid"},
-	"voice/gateway":  {"board", "drivers/pcm", "dsp", "voice/line", "voice/media", "voice/sip", "voice/status", xsys},
+	"voice/gateway":  {"board", "drivers/pcm", "dsp", "voice/dialplan", "voice/line", "voice/media", "voice/sip", "voice/status", xsys},
 
 	// The web UI: configuration, status types, the sim API types, WAV.
 	"webui": {"firmware/config", "voice/status", "board/simapi", "dsp/wav", "golang.org/x/crypto", "golang.org/x/net"},
