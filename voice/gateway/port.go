@@ -118,7 +118,7 @@ func (p *port) localMedia() sip.LocalMedia {
 	if addr.Addr().IsUnspecified() {
 		addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), addr.Port())
 	}
-	return sip.LocalMedia{Addr: addr, Codecs: codecs, PTime: 20}
+	return sip.LocalMedia{Addr: addr, Codecs: codecs, PTime: 20, Flash: p.cfg.FlashRelay == "rfc4733"}
 }
 
 // control is the port's control goroutine: it owns the current SIP call.
