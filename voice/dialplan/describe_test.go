@@ -19,12 +19,6 @@ func (m *Map) describe() string {
 			b.WriteByte('|')
 		}
 		n++
-		if a.short >= 0 {
-			b.WriteString("S" + secs(a.short))
-		}
-		if a.long >= 0 {
-			b.WriteString("L" + secs(a.long))
-		}
 		inSub := false
 		for j := 0; j <= len(a.elems); j++ {
 			if a.tone&(1<<j) != 0 {
@@ -60,6 +54,12 @@ func (m *Map) describe() string {
 		}
 		if inSub {
 			b.WriteString(":>")
+		}
+		if a.short >= 0 {
+			b.WriteString("S" + secs(a.short))
+		}
+		if a.long >= 0 {
+			b.WriteString("L" + secs(a.long))
 		}
 		if a.wait {
 			b.WriteByte('T')
