@@ -168,6 +168,7 @@ func Run(ctx context.Context, o Options) error {
 		gc.SIP.OnNotify = notify.handle
 		gc.SIP.OnMessageWaiting = mwi.handle
 		gc.MessageWaiting = mwi.waiting
+		gc.FeaturesFile = filepath.Join(o.DataDir, "features.json") // star-code state; provisioning never writes it
 		gc.SIP.TLSListen, gc.SIP.TLSCertFile, gc.SIP.TLSKeyFile = o.SIPTLS, o.SIPTLSCert, o.SIPTLSKey
 		return gc
 	}

@@ -94,7 +94,9 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 	for _, p := range cfg.Ports {
 		pc := gateway.PortConfig{N: p.N, Account: p.Account, Country: p.Country, DigitMap: p.DialPlan, Extension: p.Extension, CallerID: p.CallerID,
 			NoCallWaiting: p.CallWaiting == "false", NoThreeWay: p.ThreeWay == "false", ConferenceTransfer: p.ConferenceTransfer == "true",
-			EchoOff: p.EchoCanceller == "off", EchoTail: time.Duration(p.EchoTail) * time.Millisecond, Fax: p.Fax}
+			EchoOff: p.EchoCanceller == "off", EchoTail: time.Duration(p.EchoTail) * time.Millisecond, Fax: p.Fax,
+			PBXFeatures: p.LocalFeatures == "false", FlashRelay: p.FlashRelay, StarCodes: starCodes(p.StarCodes),
+			Hotline: p.Hotline, HotlineDelay: time.Duration(p.HotlineDelay) * time.Second}
 		pc.FlashMin, pc.FlashMax, _ = p.FlashWindow() // validated by firmware/config
 		if a := cfg.Account(p.Account); a != nil {
 			pc.Codecs = a.CodecList() // validated by firmware/config; defaults applied
@@ -102,4 +104,18 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 		gc.Ports = append(gc.Ports, pc)
 	}
 	return gc
+}
+
+// starCodes reads a port's validated star-codes overrides (name=code,...).
+func starCodes(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	m := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if name, code, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+			m[name] = code
+		}
+	}
+	return m
 }

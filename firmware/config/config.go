@@ -165,11 +165,34 @@ type Port struct {
 	// Country is one of Countries (us, ca, uk, de, fr, nl, it, es, au,
 	// br, jp, cn, ...); empty means DefaultCountry.
 	Country string `xml:"country,omitempty"`
-	// DialPlan is an MGCP style digit map (RFC 3435 section 2.1.5), for
-	// example "(1xx|[2-9]x.)": digits, x (any digit), [ranges], "." (repeat
-	// the previous element), *, #, alternatives separated by |.
-	// Empty means dial until the inter-digit timeout or #.
+	// DialPlan is the port's dial plan: an MGCP style digit map (RFC 3435
+	// section 2.1.5) such as "(1xx|[2-9]x.)"; a Cisco SPA plan, which adds
+	// <dialed:sent> substitutions, '!' bars, ',' second dial tone and
+	// S/L/P timers ("(<9:>xx.|1900x.!|1xxxxxxxxxxS0)"); or a Grandstream
+	// plan in braces ("{x+|<=1617>[2-9]xxxxxx|^1900x.}"). Empty means dial
+	// until the inter-digit timeout or #. Star codes (StarCodes) are
+	// recognised whatever the plan.
 	DialPlan string `xml:"dial-plan,omitempty"`
+	// LocalFeatures is "false" to leave calling features to the PBX: star
+	// codes are dialed like any number and flash goes to the PBX
+	// (FlashRelay); empty or "true" runs forwarding, do-not-disturb and
+	// the other star codes on the port.
+	LocalFeatures string `xml:"local-features,omitempty"`
+	// FlashRelay sends a hook flash in a call to the PBX: rfc4733 (event
+	// 16, also offered in SDP), info-hookflash (SIP INFO
+	// application/hook-flash signal=hf) or info-dtmf (SIP INFO
+	// application/dtmf-relay Signal=16). Empty handles flash locally.
+	FlashRelay string `xml:"flash-relay,omitempty"`
+	// StarCodes overrides the default star codes: comma separated
+	// name=code pairs (StarCodeNames), for example "dnd-on=*78,dnd-off=*79";
+	// an empty code turns that feature code off.
+	StarCodes string `xml:"star-codes,omitempty"`
+	// Hotline is the number the port dials when the phone goes off hook
+	// (after HotlineDelay seconds without a key: a warm line).
+	Hotline string `xml:"hotline,omitempty"`
+	// HotlineDelay is the warm line's wait in seconds, 0..60; 0 makes
+	// Hotline a hot line.
+	HotlineDelay int `xml:"hotline-delay,omitempty"`
 	// Extension is the local number other ports dial to reach this one;
 	// empty means the port is reached only through its account.
 	Extension string `xml:"extension,omitempty"`

@@ -210,7 +210,7 @@ func TestBrokenFiles(t *testing.T) {
 		{"account shared", doc(okAccount + "\n" + `<port n="1" account="1"/>` + "\n" + `<port n="2" account="1"/>`),
 			[]string{`line 4: loopstart/port[n=2]: account "1" is already used by port[n=1]`}},
 		{"port unknown element", doc(okAccount + "\n" + `<port n="1" account="1"><codec>pcmu</codec></port>`),
-			[]string{"line 3: loopstart/port[n=1]/codec: unknown element (expected country, dial-plan, extension, caller-id, echo-canceller, echo-tail, fax, flash, call-waiting, three-way, conference-transfer)"}},
+			[]string{"line 3: loopstart/port[n=1]/codec: unknown element (expected country, dial-plan, local-features, flash-relay, star-codes, hotline, hotline-delay, extension, caller-id, echo-canceller, echo-tail, fax, flash, call-waiting, three-way, conference-transfer)"}},
 		{"country", doc(okAccount + "\n" + `<port n="1" account="1"><country>US</country></port>`),
 			[]string{`line 3: loopstart/port[n=1]/country: "US" is not one of at, au, be, br, ca, ch, cn, de, es, fr, in, it, jp, mx, nl, nz, pl, ru, se, uk, us`}},
 		{"echo canceller", doc(okAccount + "\n" + `<port n="1" account="1"><echo-canceller>yes</echo-canceller></port>`),
@@ -220,7 +220,7 @@ func TestBrokenFiles(t *testing.T) {
 		{"fax", doc(okAccount + "\n" + `<port n="1" account="1"><fax>t38</fax></port>`),
 			[]string{`line 3: loopstart/port[n=1]/fax: "t38" is not one of auto, on, off`}},
 		{"dial plan", doc(okAccount + "\n" + `<port n="1" account="1"><dial-plan>(1xx|[9-2]x.)</dial-plan></port>`),
-			[]string{`line 3: loopstart/port[n=1]/dial-plan: "(1xx|[9-2]x.)": bad range "9-2"`}},
+			[]string{`line 3: loopstart/port[n=1]/dial-plan: "(1xx|[9-2]x.)": column 7: range 9-2 runs backwards`}},
 		{"extension", doc(okAccount + "\n" + `<port n="1" account="1"><extension>10a</extension></port>`),
 			[]string{`line 3: loopstart/port[n=1]/extension: "10a" may only hold digits, * and #`}},
 		{"extension twice", doc(okAccount + "\n" + `<account id="2"><user>2</user></account>` + "\n" +
@@ -280,7 +280,7 @@ func TestAllProblemsReported(t *testing.T) {
 		`line 10: loopstart/account[3]: duplicate id "2" (account[2] has it too)`,
 		`line 10: loopstart/account[3]/user: "a b" has a character not allowed in a SIP user: ' '`,
 		`line 11: loopstart/port[n=1]/country: "xx" is not one of at, au, be, br, ca, ch, cn, de, es, fr, in, it, jp, mx, nl, nz, pl, ru, se, uk, us`,
-		`line 11: loopstart/port[n=1]/dial-plan: "(1xx|": ( without a closing )`,
+		`line 11: loopstart/port[n=1]/dial-plan: "(1xx|": column 6: empty alternative`,
 		`line 12: loopstart/port[n=3]: account "9" is not defined`,
 		`line 13: loopstart/port[3]: n="abc" is not a number`,
 		`line 13: loopstart/port[3]: account "1" is already used by port[n=1]`,
@@ -438,8 +438,10 @@ func TestParseRegistrar(t *testing.T) {
 }
 
 func TestCheckDialPlan(t *testing.T) {
-	good := []string{"(1xx|[2-9]x.|0x.)", "1xx", "[0-9*#]x", "*xx|#", "(911)", "[135]xxx", "xX"}
-	bad := []string{"", "()", "(1xx", "1xx)", "1xx||2", ".1", "1x..", "[2-", "[]", "[a]", "[9-2]", "1-2", "1 2", "x.T", "1\fx", strings.Repeat("x", 257)}
+	good := []string{"(1xx|[2-9]x.|0x.)", "1xx", "[0-9*#]x", "*xx|#", "(911)", "[135]xxx", "xX", "1 2", "x.T",
+		"(<9:>xx.|1900x.!|1xxxxxxxxxxS0)", "( P5 <:1000> | xxxx )", "{x+|<=1617>[2-9]xxxxxx|^1900x.}"}
+	bad := []string{"", "()", "(1xx", "1xx)", "1xx||2", ".1", "1x..", "[2-", "[]", "[a]", "[9-2]", "1-2", "1\fx",
+		strings.Repeat("x", 64), strings.Repeat("x|", 513) + "x", "{x+", "(<9:x)"}
 	for _, s := range good {
 		if err := CheckDialPlan(s); err != nil {
 			t.Errorf("CheckDialPlan(%q) = %v", s, err)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/loopstart/loopstart/voice/dialplan"
 )
 
 // Validate checks the configuration's meaning: account ids present and
@@ -217,6 +220,25 @@ func (c *Config) checkPorts(m *mapper) {
 			if err := CheckDialPlan(p.DialPlan); err != nil {
 				m.add(sectPort, i, "dial-plan", "dial-plan", 0, "%v", err)
 			}
+		}
+		if err := CheckStarCodes(p.StarCodes); err != nil {
+			m.add(sectPort, i, "star-codes", "star-codes", 0, "%v", err)
+		}
+		if p.FlashRelay != "" {
+			if msg := checkEnum(p.FlashRelay, flashRelayModes); msg != "" {
+				m.add(sectPort, i, "flash-relay", "flash-relay", 0, "%s", msg)
+			}
+		}
+		if p.LocalFeatures != "" && p.LocalFeatures != "true" && p.LocalFeatures != "false" {
+			m.add(sectPort, i, "local-features", "local-features", 0, "%q is not true or false", p.LocalFeatures)
+		}
+		if p.Hotline != "" {
+			if msg := checkSIPUser(p.Hotline); msg != "" {
+				m.add(sectPort, i, "hotline", "hotline", 0, "%s", msg)
+			}
+		}
+		if p.HotlineDelay < 0 || p.HotlineDelay > 60 {
+			m.add(sectPort, i, "hotline-delay", "hotline-delay", 0, "%d is not between 0 and 60 seconds", p.HotlineDelay)
 		}
 		if p.Extension != "" {
 			if msg := checkExtension(p.Extension); msg != "" {
@@ -486,83 +508,57 @@ func (a Account) CodecList() []string {
 	return l
 }
 
-// CheckDialPlan checks the syntax of an MGCP style digit map: an optional
-// pair of parentheses around alternatives separated by |, each a sequence
-// of digits, *, #, x/X (any digit), [ranges] such as [2-9] or
-// [135*#], where "." after an element means "zero or more of it".
+// CheckDialPlan checks the syntax of a dial plan (package dialplan): an
+// MGCP digit map such as "(1xx|[2-9]x.)", a Cisco SPA plan with <a:b>
+// substitutions, '!' bars and S/L/P timers, or a Grandstream plan in
+// braces such as "{x+|<=1617>[2-9]xxxxxx}".
 func CheckDialPlan(s string) error {
-	// The line's digit map engine takes at most 63 elements per alternative.
-	const maxDialPlanElements = 63
-	if len(s) > 256 {
-		return fmt.Errorf("longer than 256 characters")
+	if len(s) > maxDialPlanLen {
+		return fmt.Errorf("longer than %d characters", maxDialPlanLen)
 	}
-	body := s
-	if strings.HasPrefix(body, "(") {
-		if !strings.HasSuffix(body, ")") {
-			return fmt.Errorf("%q: ( without a closing )", s)
+	if _, err := dialplan.Parse(s); err != nil {
+		var de *dialplan.Error
+		if errors.As(err, &de) {
+			return fmt.Errorf("%q: column %d: %s", s, de.Pos+1, de.Msg)
 		}
-		body = body[1 : len(body)-1]
-	} else if strings.HasSuffix(body, ")") {
-		return fmt.Errorf("%q: ) without an opening (", s)
+		return err
 	}
-	for i, alt := range strings.Split(body, "|") {
-		alt = strings.Trim(alt, " ")
-		if alt == "" {
-			return fmt.Errorf("%q: alternative %d is empty", s, i+1)
+	return nil
+}
+
+// maxDialPlanLen bounds a port's dial plan.
+const maxDialPlanLen = 1024
+
+// CheckStarCodes checks a port's star-code overrides: comma separated
+// name=code pairs, names from StarCodeNames, codes of '*', '#' and digits
+// (empty to turn a code off).
+func CheckStarCodes(s string) error {
+	if s == "" {
+		return nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		name, code, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return fmt.Errorf("%q is not name=code", kv)
 		}
-		prev := false // an element precedes, so "." may follow
-		elems := 0
-		for j := 0; j < len(alt); j++ {
-			ch := alt[j]
-			switch {
-			case ch >= '0' && ch <= '9', ch == '*', ch == '#', ch == 'x', ch == 'X':
-				prev = true
-				elems++
-			case ch == '.':
-				if !prev {
-					return fmt.Errorf("%q: \".\" must follow a digit, x or [range]", s)
-				}
-				prev = false
-			case ch == '[':
-				end := strings.IndexByte(alt[j:], ']')
-				if end < 0 {
-					return fmt.Errorf("%q: [ without a closing ]", s)
-				}
-				if err := checkRange(alt[j+1 : j+end]); err != nil {
-					return fmt.Errorf("%q: %w", s, err)
-				}
-				j += end
-				prev = true
-				elems++
-			default:
-				return fmt.Errorf("%q: unexpected %q (use digits, x, [ranges], ., *, # and |)", s, ch)
+		if !slices.Contains(StarCodeNames, name) {
+			return fmt.Errorf("unknown star code %q (use %s)", name, strings.Join(StarCodeNames, ", "))
+		}
+		if len(code) > 8 {
+			return fmt.Errorf("star code %q is longer than 8 keys", code)
+		}
+		for i := 0; i < len(code); i++ {
+			if c := code[i]; c != '*' && c != '#' && (c < '0' || c > '9') {
+				return fmt.Errorf("star code %q may only hold digits, * and #", code)
 			}
-		}
-		if elems > maxDialPlanElements {
-			return fmt.Errorf("%q: alternative %d has more than %d elements", s, i+1, maxDialPlanElements)
 		}
 	}
 	return nil
 }
 
-func checkRange(r string) error {
-	if r == "" {
-		return fmt.Errorf("empty []")
-	}
-	for i := 0; i < len(r); i++ {
-		ch := r[i]
-		isDigit := ch >= '0' && ch <= '9'
-		switch {
-		case isDigit && i+2 < len(r) && r[i+1] == '-':
-			hi := r[i+2]
-			if hi < '0' || hi > '9' || hi < ch {
-				return fmt.Errorf("bad range %q", r[i:i+3])
-			}
-			i += 2
-		case isDigit, ch == '*', ch == '#':
-		default:
-			return fmt.Errorf("unexpected %q in [%s]", ch, r)
-		}
-	}
-	return nil
-}
+// StarCodeNames are the feature codes a port's star-codes may set.
+var StarCodeNames = []string{"cfa-on", "cfa-off", "cfb-on", "cfb-off", "cfna-on", "cfna-off",
+	"dnd-on", "dnd-off", "acr-on", "acr-off", "block-cid", "cw-off"}
+
+// Flash relay modes (Port.FlashRelay).
+var flashRelayModes = []string{"rfc4733", "info-hookflash", "info-dtmf"}

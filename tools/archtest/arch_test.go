@@ -75,7 +75,7 @@ var allow = map[string][]string{
 	"dsp/internal/oracle": {},
 	"board/simapi":        {},
 	"voice/status":        {},
-	"firmware/config":     {},
+	"firmware/config":     {"voice/dialplan"},
 	"firmware/health":     {},
 	"firmware/update":     {},
 
@@ -103,10 +103,11 @@ var allow = map[string][]string{
 	"board/factory":   {"board", "board/hw", "board/sim", "drivers/pcm", "drivers/pcm/alsa", "drivers/pcm/sim", periphConn, periphHost},
 
 	// Voice: board interfaces (never a concrete board), dsp and listed siblings.
-	"voice/line":    {"board", "dsp"},
-	"voice/media":   {"drivers/pcm", "dsp", "github.com/pion/rtp", "github.com/pion/rtcp", "github.com/pion/srtp/v3", xsys},
-	"voice/sip":     {"voice/status", sipgo, "github.com/pion/sdp/v3", "github.com/icholy/digest", "github.com/google/uuid"},
-	"voice/gateway": {"board", "drivers/pcm", "dsp", "voice/line", "voice/media", "voice/sip", "voice/status", xsys},
+	"voice/line":     {"board", "dsp", "voice/dialplan"},
+	"voice/dialplan": {},
+	"voice/media":    {"drivers/pcm", "dsp", "github.com/pion/rtp", "github.com/pion/rtcp", "github.com/pion/srtp/v3", xsys},
+	"voice/sip":      {"voice/status", sipgo, "github.com/pion/sdp/v3", "github.com/icholy/digest", "github.com/google/uuid"},
+	"voice/gateway":  {"board", "drivers/pcm", "dsp", "voice/dialplan", "voice/line", "voice/media", "voice/sip", "voice/status", xsys},
 
 	// The web UI: configuration, status types, the sim API types, WAV.
 	"webui": {"firmware/config", "voice/status", "board/simapi", "dsp/wav", "golang.org/x/crypto", "golang.org/x/net"},

@@ -96,6 +96,11 @@ type session struct {
 	// consult: the phone put the other slot on hold for a second dial
 	// tone or consultation call.
 	consult bool
+	// cfna fires when the ringing call is to be forwarded for want of an
+	// answer, to cfnaTo; nil when no forwarding is due.
+	cfna     <-chan time.Time
+	cfnaTo   string
+	cfnaCall *sip.Call
 }
 
 func newSession(p *port, log *slog.Logger) *session {
@@ -158,8 +163,18 @@ func (s *session) dial(ctx context.Context, number string) {
 	if i < 0 || s.talk >= 0 {
 		return
 	}
-	s.log.Info("dialing", "number", number, "consultation", s.consult)
-	c, err := s.p.dial(ctx, number, i)
+	req := s.p.feature(number)
+	if req.number == "" {
+		if req.ok {
+			s.p.onLoop(s.p.line.Confirm)
+		} else {
+			s.p.onLoop(s.p.line.Reorder)
+		}
+		return
+	}
+	number = req.number
+	s.log.Info("dialing", "number", number, "consultation", s.consult, "private", req.private)
+	c, err := s.p.dial(ctx, number, i, sip.DialOptions{Private: req.private})
 	if err != nil {
 		s.log.Warn("call failed", "number", number, "err", err)
 		s.p.onLoop(s.p.line.Reorder)
@@ -186,6 +201,9 @@ func (s *session) incoming(ctx context.Context, c *sip.Call) {
 		_ = c.Reject(481, "Call/Transaction Does Not Exist")
 		return
 	}
+	if p.screen(c, !s.idle()) {
+		return // forwarded or refused by the port's features
+	}
 	if s.idle() {
 		ok := false
 		ring := dsp.DistinctiveRing(sip.RingPattern(c.AlertInfo())) // nil: the country's cadence
@@ -199,6 +217,8 @@ func (s *session) incoming(ctx context.Context, c *sip.Call) {
 		}
 		s.slots[0] = &leg{call: c, events: c.Events(), slot: 0, caller: caller}
 		s.talk = 0
+		s.cfna, s.cfnaTo = p.noAnswer()
+		s.cfnaCall = c
 		p.setPeer(c.Peer(), false)
 		return
 	}
@@ -271,6 +291,21 @@ func (s *session) replace(old, c *sip.Call) bool {
 	return false
 }
 
+// noAnswer forwards the ringing call nobody answered (the port's
+// forward-on-no-answer).
+func (s *session) noAnswer() {
+	s.cfna = nil
+	l := s.slots[0]
+	if l == nil || l.call != s.cfnaCall || l.answered || !l.call.Incoming() || s.talk != 0 {
+		return
+	}
+	s.log.Info("forwarding on no answer", "to", s.cfnaTo, "call", l.call.ID())
+	s.slots[0], s.talk = nil, -1
+	s.p.setPeer("", false)
+	s.p.onLoop(s.p.line.StopRinging)
+	s.p.redirect(l.call, s.cfnaTo)
+}
+
 // answerPhone handles the phone answering a ringing line: a new call, a
 // waiting call it hung up on, or a held call ringing back.
 func (s *session) answerPhone() {
@@ -290,6 +325,7 @@ func (s *session) answerPhone() {
 			return
 		}
 		l.answered = true
+		s.cfna = nil
 		s.p.startMedia(l.call, l.slot)
 		s.setPath()
 		return

@@ -61,6 +61,18 @@ type PortConfig struct {
 	// a fax or modem tone is heard on either side; "on": every call is
 	// pass-through from its start (a fax line); "off": never.
 	Fax string
+	// PBXFeatures leaves calling features to the PBX: no star codes,
+	// forwarding or screening on the port; dialed codes go out as numbers.
+	PBXFeatures bool
+	// FlashRelay sends a flash in a call to the far end: "rfc4733" (event
+	// 16), "info-hookflash" or "info-dtmf" (SIP INFO); "" handles it here.
+	FlashRelay string
+	// StarCodes overrides DefaultStarCodes by name; "" turns a code off.
+	StarCodes map[string]string
+	// Hotline is dialed when the phone goes off hook, at once or, with
+	// HotlineDelay, when no key comes within it (a warm line).
+	Hotline      string
+	HotlineDelay time.Duration
 }
 
 // echoOpts are the port's media echo options.
@@ -97,6 +109,10 @@ type Config struct {
 	// account's port starts with (kept across restarts by the caller);
 	// nil starts them all off. SetMessageWaiting changes it later.
 	MessageWaiting func(accountID string) bool
+	// FeaturesFile keeps the ports' forwarding and screening settings that
+	// star codes and SetFeatures change (DATA/features.json); "" keeps
+	// them in memory only.
+	FeaturesFile string
 }
 
 // Gateway runs the analog ports, the SIP user agent and the media loop.
@@ -109,6 +125,9 @@ type Gateway struct {
 	start atomic.Pointer[time.Time] // set by Run, read by Status
 	byAcc map[string]*port
 	byExt map[string]*port // PortConfig.Extension → port
+
+	featMu sync.Mutex
+	feats  map[string]status.Features // by port number; replaced whole on change
 }
 
 // New builds a gateway: line state machines, RTP sockets and the user agent.
@@ -124,6 +143,12 @@ func New(cfg Config) (*Gateway, error) {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
+	feats, err := loadFeatures(cfg.FeaturesFile)
+	if err != nil {
+		g.log.Error("feature settings unreadable; starting without", "err", err)
+		feats = map[string]status.Features{}
+	}
+	g.feats = feats
 	g.loop = media.NewLoop(cfg.Board.Highway, media.LoopOpts{Priority: cfg.LoopPriority})
 	for _, pc := range cfg.Ports {
 		bp, err := findPort(cfg.Board, pc.N)
@@ -315,5 +340,10 @@ func lineConfig(pc PortConfig) (line.Config, error) {
 		}
 		lc.DigitMap = dm
 	}
+	dm, err := extendPlan(pc, lc.DigitMap)
+	if err != nil {
+		return line.Config{}, fmt.Errorf("gateway: port %d hot line or star codes: %w", pc.N, err)
+	}
+	lc.DigitMap = dm
 	return lc, nil
 }

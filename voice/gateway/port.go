@@ -127,7 +127,7 @@ func (p *port) localMedia(slot int) sip.LocalMedia {
 	if addr.Addr().IsUnspecified() {
 		addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), addr.Port())
 	}
-	return sip.LocalMedia{Addr: addr, Codecs: codecs, PTime: 20}
+	return sip.LocalMedia{Addr: addr, Codecs: codecs, PTime: 20, Flash: p.cfg.FlashRelay == "rfc4733"}
 }
 
 // control is the port's control goroutine: it owns the port's SIP calls
@@ -161,6 +161,9 @@ func (p *port) control(ctx context.Context) {
 		case c := <-p.incoming:
 			s.incoming(ctx, c)
 
+		case <-s.cfna:
+			s.noAnswer()
+
 		case c := <-p.referFailed:
 			for _, l := range s.slots {
 				if l != nil && l.call == c {
@@ -182,7 +185,7 @@ var errOwnExtension = errors.New("the port's own extension")
 // dial calls number: another port's extension directly through the
 // gateway's own SIP stack, whatever the port's registrar, and anything else
 // through the port's account.
-func (p *port) dial(ctx context.Context, number string, slot int) (*sip.Call, error) {
+func (p *port) dial(ctx context.Context, number string, slot int, o sip.DialOptions) (*sip.Call, error) {
 	if callee := p.g.byExt[number]; callee != nil {
 		if callee == p {
 			return nil, errOwnExtension
@@ -190,7 +193,7 @@ func (p *port) dial(ctx context.Context, number string, slot int) (*sip.Call, er
 		p.g.log.Info("calling a local extension", "port", p.cfg.N, "extension", number, "callee_port", callee.cfg.N)
 		return p.g.ua.DialAccount(ctx, p.cfg.Account, callee.cfg.Account, p.localMedia(slot))
 	}
-	return p.g.ua.Dial(ctx, p.cfg.Account, number, p.localMedia(slot))
+	return p.g.ua.DialWith(ctx, p.cfg.Account, number, p.localMedia(slot), o)
 }
 
 // startMedia starts the RTP stream of slot with the call's negotiated
@@ -271,6 +274,9 @@ func (p *port) status() status.PortStatus {
 	p.mu.Unlock()
 	ps.Call, ps.LastCall = p.callStats()
 	ps.MWI = p.mwi.Load()
+	if f, ok := p.g.Features(p.cfg.N); ok {
+		ps.Features = &f
+	}
 	return ps
 }
 

@@ -23,5 +23,5 @@ func ExampleDigitMap_Match() {
 	// 00 complete
 	// *72 complete
 	// *7* nomatch
-	// digit map: column 7: range 5-2 runs backwards
+	// dial plan: column 7: range 5-2 runs backwards
 }

@@ -2,6 +2,7 @@ package line
 
 import (
 	"fmt"
+	"github.com/loopstart/loopstart/voice/dialplan"
 	"sync/atomic"
 	"time"
 
@@ -202,9 +203,12 @@ const (
 	StateDisconnected
 	// StateFault: the port does not answer; silence.
 	StateFault
+	// StateConfirm: a feature code took effect: confirmation tone, then
+	// dial tone again (Confirm).
+	StateConfirm
 )
 
-var stateNames = [...]string{"idle", "dialtone", "dialing", "calling", "ringback", "talking", "ringing", "busy", "reorder", "disconnected", "fault"}
+var stateNames = [...]string{"idle", "dialtone", "dialing", "calling", "ringback", "talking", "ringing", "busy", "reorder", "disconnected", "fault", "confirm"}
 
 // String returns the state's lower-case name, as the status API shows it.
 func (s State) String() string {
@@ -243,6 +247,9 @@ type FXS struct {
 	sink Sink
 	prof *dsp.Profile
 	ring []time.Duration // country ring cadence: on, off, on, off...
+
+	confirm dsp.Tone // feature code confirmation (Confirm)
+	warm    bool     // the dial tone timer dials the plan's hot or warm line
 
 	// Distinctive ringing (SetNextRingCadence): the next ringing's
 	// cadence, a copy of it while it runs, and the cadence running.
@@ -331,7 +338,7 @@ func NewFXS(n int, port board.FXS, cfg Config, sink Sink) (*FXS, error) {
 		port: port,
 		cfg:  cfg,
 		sink: sink,
-		prof: prof,
+		prof: prof, confirm: dsp.ConfirmTone(prof),
 		ring: append([]time.Duration(nil), ring...),
 		det:  dsp.NewDTMFDetector(),
 	}
@@ -514,7 +521,13 @@ func (l *FXS) advance(now time.Duration) {
 		l.timerOn = false
 		switch l.st {
 		case StateDialTone:
-			l.setState(StateReorder)
+			if l.warm {
+				l.finish()
+			} else {
+				l.setState(StateReorder)
+			}
+		case StateConfirm:
+			l.setState(StateDialTone)
 		case StateDialing:
 			if l.pulses == 0 {
 				l.finish()
@@ -549,12 +562,13 @@ func (l *FXS) advance(now time.Duration) {
 
 // key takes one dialed key (DTMF or pulse).
 func (l *FXS) key(d byte) {
-	if symbol(d) < 0 {
+	if !dialplan.IsKey(d) {
 		return // A-D: not dialable
 	}
 	if l.st == StateDialTone {
 		l.setState(StateDialing)
 	}
+	l.tone.Stop() // a second dial tone ends with the next key
 	if d == '#' && !l.mapTakesHash() {
 		l.finish()
 		return
@@ -569,13 +583,17 @@ func (l *FXS) key(d byte) {
 		l.setTimer(l.cfg.InterDigitLong)
 		return
 	}
-	switch l.cfg.DigitMap.matchBytes(l.digits[:l.nd]) {
+	st := l.cfg.DigitMap.Step(l.digits[:l.nd])
+	if st.DialTone {
+		l.tone.Play(&l.prof.Dial)
+	}
+	switch st.Match {
 	case NoMatch:
 		l.setState(StateReorder)
 	case Partial:
-		l.setTimer(l.cfg.InterDigitLong)
+		l.setTimer(orDefault(st.Timer, l.cfg.InterDigitLong))
 	case Ambiguous:
-		l.setTimer(l.cfg.InterDigitShort)
+		l.setTimer(orDefault(st.Timer, l.cfg.InterDigitShort))
 	case Complete:
 		l.finish()
 	}
@@ -588,16 +606,52 @@ func (l *FXS) mapTakesHash() bool {
 		return false
 	}
 	l.digits[l.nd] = '#'
-	return l.cfg.DigitMap.matchBytes(l.digits[:l.nd+1]) != NoMatch
+	return l.cfg.DigitMap.MatchBytes(l.digits[:l.nd+1]) != NoMatch
 }
 
-// finish ends dialing: EventDialed, or reorder when nothing was dialed.
+// orDefault returns the plan's timer d, or def when the plan sets none.
+func orDefault(d, def time.Duration) time.Duration {
+	if d < 0 {
+		return def
+	}
+	return d
+}
+
+// offHookPlan starts a hot line or warm line: a plan alternative that
+// needs no key dials on the next frame (Complete) or after its pause
+// (Ambiguous) unless a key comes first.
+func (l *FXS) offHookPlan() {
+	l.warm = false
+	if l.cfg.DigitMap == nil {
+		return
+	}
+	st := l.cfg.DigitMap.Step(nil)
+	switch st.Match {
+	case Complete:
+		l.warm = true
+		l.setTimer(0)
+	case Ambiguous:
+		l.warm = true
+		l.setTimer(orDefault(st.Timer, l.cfg.InterDigitShort))
+	}
+}
+
+// finish ends dialing: EventDialed with the number the plan sends, or
+// reorder when nothing was dialed or the plan bars the number.
 func (l *FXS) finish() {
-	if l.nd == 0 {
+	number := string(l.digits[:l.nd])
+	if l.cfg.DigitMap != nil {
+		n, barred, _ := l.cfg.DigitMap.Dial(number)
+		if barred {
+			l.setState(StateReorder)
+			return
+		}
+		number = n
+	}
+	if number == "" {
 		l.setState(StateReorder)
 		return
 	}
-	number := string(l.digits[:l.nd])
 	l.setState(StateCalling)
 	l.emit(EventDialed, number)
 }
@@ -714,6 +768,12 @@ func (l *FXS) setState(s State) {
 			l.tone.Play(&l.prof.Dial)
 		}
 		l.setTimer(l.cfg.DialToneTimeout)
+		l.offHookPlan()
+	case StateConfirm:
+		l.nd = 0
+		l.pulses = 0
+		l.tone.Play(&l.confirm)
+		l.setTimer(confirmTime)
 	case StateRingback:
 		l.tone.Play(&l.prof.Ringback)
 	case StateBusy:
@@ -770,6 +830,19 @@ func (l *FXS) Connected(peer string) {
 	}
 	l.peer = peer
 	l.setState(StateTalking)
+}
+
+// confirmTime is how long the confirmation tone plays before dial tone
+// comes back.
+const confirmTime = 1500 * time.Millisecond
+
+// Confirm tells the line a feature code it dialed took effect:
+// confirmation tone, then dial tone for another code or a call.
+func (l *FXS) Confirm() {
+	switch l.st {
+	case StateDialTone, StateDialing, StateCalling:
+		l.setState(StateConfirm)
+	}
 }
 
 // Busy plays busy tone (486/600), then silence after ReorderTimeout.

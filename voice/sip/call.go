@@ -305,6 +305,10 @@ func (u *UA) dialAccount(accountID string) (*Account, error) {
 // and starts the call's goroutine.
 // Extra headers (a transfer's Referred-By and Replaces) go in as given.
 func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Uri, tp string, local LocalMedia, extra ...sipmsg.Header) (*Call, error) {
+	return u.dialOpts(ctx, acct, recipient, toURI, tp, local, DialOptions{}, extra...)
+}
+
+func (u *UA) dialOpts(ctx context.Context, acct *Account, recipient, toURI sipmsg.Uri, tp string, local LocalMedia, o DialOptions, extra ...sipmsg.Header) (*Call, error) {
 	prefs, err := normalizeCodecs(local.Codecs)
 	if err != nil {
 		return nil, err
@@ -333,6 +337,9 @@ func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Ur
 	ct := sipmsg.ContentTypeHeader("application/sdp")
 	req.AppendHeader(&ct)
 	req.SetBody(body)
+	if o.Private {
+		u.privatize(req, acct)
+	}
 
 	dcs, err := l.dcc.WriteInvite(ctx, req)
 	if err != nil {

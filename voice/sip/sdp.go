@@ -45,6 +45,10 @@ type LocalMedia struct {
 	// SendOnly, or Inactive when the far end holds too); "" = sendrecv.
 	// An answer's direction follows from the offer's (answerDirection).
 	Direction Direction
+	// Flash offers telephone-event 16 (hook flash) as well as 0-15, for a
+	// port relaying flash to the PBX; without it only 0-15 are offered,
+	// as some PBXs hang up on 16.
+	Flash bool
 }
 
 // RemoteMedia is the negotiated audio stream of a call as seen from our end.
@@ -326,7 +330,7 @@ func buildSDP(local LocalMedia, sessID, version uint64, codecs []remoteCodec, dt
 		formats = append(formats, strconv.Itoa(int(dtmfPT)))
 		attrs = append(attrs,
 			sdp.NewAttribute("rtpmap", fmt.Sprintf("%d telephone-event/8000", dtmfPT)),
-			sdp.NewAttribute("fmtp", fmt.Sprintf("%d 0-16", dtmfPT)))
+			sdp.NewAttribute("fmtp", fmt.Sprintf("%d %s", dtmfPT, eventRange(local.Flash))))
 	}
 	for _, c := range cryptos {
 		attrs = append(attrs, sdp.NewAttribute("crypto", c.value()))
@@ -365,4 +369,13 @@ func buildSDP(local LocalMedia, sessID, version uint64, codecs []remoteCodec, dt
 		}},
 	}
 	return s.Marshal()
+}
+
+// eventRange is the telephone-event fmtp range offered: 0-15 (DTMF), or
+// 0-16 with flash.
+func eventRange(flash bool) string {
+	if flash {
+		return "0-16"
+	}
+	return "0-15"
 }

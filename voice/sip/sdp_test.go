@@ -97,7 +97,7 @@ func TestBuildOffer(t *testing.T) {
 			if v, _ := md.Attribute("ptime"); v != tt.ptime {
 				t.Errorf("ptime %q, want %q", v, tt.ptime)
 			}
-			if v, _ := md.Attribute("fmtp"); v != "101 0-16" {
+			if v, _ := md.Attribute("fmtp"); v != "101 0-15" {
 				t.Errorf("fmtp %q", v)
 			}
 			// Our own parser reads our own offer back.

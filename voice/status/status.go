@@ -54,7 +54,7 @@ type PortStatus struct {
 	// Hook is "on" or "off".
 	Hook string `json:"hook"`
 	// State is the line state: idle, dialtone, dialing, calling, ringback,
-	// talking, ringing, busy, reorder, disconnected or fault.
+	// talking, ringing, busy, reorder, disconnected, fault or confirm.
 	State string `json:"state"`
 	// Peer is the other party of the current call, if any.
 	Peer string `json:"peer,omitempty"`
@@ -71,6 +71,26 @@ type PortStatus struct {
 	// the previous one.
 	Call     *CallStats `json:"call,omitempty"`
 	LastCall *CallStats `json:"last_call,omitempty"`
+	// Features are the port's calling features as its star codes (or
+	// the web UI) set them; nil when the PBX runs the features.
+	Features *Features `json:"features,omitempty"`
+}
+
+// Features are a port's forwarding and screening settings: runtime state
+// kept in the data directory, not configuration.
+type Features struct {
+	// ForwardAll, ForwardBusy and ForwardNoAnswer are the targets calls
+	// are forwarded to (302) always, when the port is busy, and when it
+	// rings unanswered for NoAnswerSeconds; "" is off.
+	ForwardAll      string `json:"forward_all,omitempty"`
+	ForwardBusy     string `json:"forward_busy,omitempty"`
+	ForwardNoAnswer string `json:"forward_no_answer,omitempty"`
+	// NoAnswerSeconds is the no-answer forwarding delay; 0 means 20 s.
+	NoAnswerSeconds int `json:"no_answer_s,omitempty"`
+	// DND (do not disturb) answers every call busy without ringing.
+	DND bool `json:"dnd"`
+	// RejectAnonymous answers calls without a caller ID with 433.
+	RejectAnonymous bool `json:"reject_anonymous"`
 }
 
 // LineStatus is the state of an FXO port's PSTN line, as its DAA sees it.

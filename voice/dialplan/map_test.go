@@ -1,12 +1,13 @@
-package line
+package dialplan
 
 import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
-func TestParseDigitMap(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		src  string
 		want string // compiled form
@@ -25,13 +26,13 @@ func TestParseDigitMap(t *testing.T) {
 		{"01.", "01."},
 		{"(0|00|[1-7]xxx|8xxxxxxx|#xxxxxxx|*xx|91xxxxxxxxxx|9011x.)", "0|00|[1234567]xxx|8xxxxxxx|#xxxxxxx|*xx|91xxxxxxxxxx|9011x."},
 		{"\t1 2\t3 ", "123"},
-		{strings.Repeat("x", MaxMapElements), strings.Repeat("x", MaxMapElements)},
+		{strings.Repeat("x", MaxElements), strings.Repeat("x", MaxElements)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
-			m, err := ParseDigitMap(tt.src)
+			m, err := Parse(tt.src)
 			if err != nil {
-				t.Fatalf("ParseDigitMap(%q): %v", tt.src, err)
+				t.Fatalf("Parse(%q): %v", tt.src, err)
 			}
 			if got := m.describe(); got != tt.want {
 				t.Errorf("compiled %q, want %q", got, tt.want)
@@ -43,14 +44,14 @@ func TestParseDigitMap(t *testing.T) {
 	}
 }
 
-func TestParseDigitMapErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		src     string
 		pos     int
 		msgPart string
 	}{
-		{"", 0, "empty digit map"},
-		{"   ", 3, "empty digit map"},
+		{"", 0, "empty dial plan"},
+		{"   ", 3, "empty dial plan"},
 		{"()", 1, "empty alternative"},
 		{"(1|)", 3, "empty alternative"},
 		{"1||2", 2, "empty alternative"},
@@ -72,14 +73,23 @@ func TestParseDigitMapErrors(t *testing.T) {
 		{"[a]", 1, "unexpected 'a' in set"},
 		{"12]", 2, "without '['"},
 		{"1-2", 1, "inside [ ]"},
-		{"<9:>xx", 0, "substitutions"},
-		{"xxxxS0", 4, "not supported"},
-		{"9,1xxx", 1, "not supported"},
-		{"1900xxxxxxx!", 11, "not supported"},
+		{"<9:xx", 2, "never closed"},
+		{"<9xx", 0, "never closed"},
+		{"<<9:>", 1, "nested"},
+		{"<9:1|2>", 4, "in a substitution"},
+		{"xxS", 3, "needs a number"},
+		{"xS100", 2, "not between"},
+		{"L:x,(1)", 2, "needs a number"},
+		{"{1", 0, "never closed"},
+		{"{1}2", 3, "after '}'"},
+		{"{.1}", 1, "must follow"},
+		{"{x\\", 2, "escapes nothing"},
+		{"{1!}", 2, "unexpected '!'"},
+		{"{x)", 2, "unexpected ')'"},
 		{"12a", 2, "unexpected 'a'"},
 		{"1\x002", 1, "byte 0x00"},
-		{strings.Repeat("x", MaxMapElements+1), MaxMapElements, "more than"},
-		{strings.Repeat("1|", MaxDigitMapLen), MaxDigitMapLen, "longer than"},
+		{strings.Repeat("x", MaxElements+1), MaxElements, "more than"},
+		{strings.Repeat("1|", MaxLen), MaxLen, "longer than"},
 	}
 	for _, tt := range tests {
 		name := tt.src
@@ -87,16 +97,16 @@ func TestParseDigitMapErrors(t *testing.T) {
 			name = name[:40]
 		}
 		t.Run(name, func(t *testing.T) {
-			m, err := ParseDigitMap(tt.src)
+			m, err := Parse(tt.src)
 			if err == nil {
-				t.Fatalf("ParseDigitMap(%q) = %q, want an error", tt.src, m.describe())
+				t.Fatalf("Parse(%q) = %q, want an error", tt.src, m.describe())
 			}
-			if !errors.Is(err, ErrDigitMapSyntax) {
-				t.Errorf("error %v does not wrap ErrDigitMapSyntax", err)
+			if !errors.Is(err, ErrSyntax) {
+				t.Errorf("error %v does not wrap ErrSyntax", err)
 			}
-			var de *DigitMapError
+			var de *Error
 			if !errors.As(err, &de) {
-				t.Fatalf("error %T is not a *DigitMapError", err)
+				t.Fatalf("error %T is not a *Error", err)
 			}
 			if de.Pos != tt.pos {
 				t.Errorf("error %q at position %d, want %d", err, de.Pos, tt.pos)
@@ -175,14 +185,14 @@ func TestDigitMapMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.m+"/"+tt.digits, func(t *testing.T) {
-			m, err := ParseDigitMap(tt.m)
+			m, err := Parse(tt.m)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := m.Match(tt.digits); got != tt.want {
 				t.Errorf("Match(%q) = %v, want %v", tt.digits, got, tt.want)
 			}
-			if got := m.matchBytes([]byte(tt.digits)); got != tt.want {
+			if got := m.MatchBytes([]byte(tt.digits)); got != tt.want {
 				t.Errorf("matchBytes(%q) = %v, want %v", tt.digits, got, tt.want)
 			}
 		})
@@ -190,14 +200,14 @@ func TestDigitMapMatch(t *testing.T) {
 }
 
 func TestDigitMapMatchNoAlloc(t *testing.T) {
-	m, err := ParseDigitMap("(*xx|[3469]11|0|00|[2-9]xxxxxx|1xxx[2-9]xxxxxx|xxxxxxxxxxxx.)")
+	m, err := Parse("(*xx|[3469]11|0|00|[2-9]xxxxxx|1xxx[2-9]xxxxxx|xxxxxxxxxxxx.)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	digits := []byte("16505551234")
 	allocs := testing.AllocsPerRun(1000, func() {
 		_ = m.Match("16505551234")
-		_ = m.matchBytes(digits)
+		_ = m.MatchBytes(digits)
 	})
 	if allocs != 0 {
 		t.Errorf("Match allocates %v times per run", allocs)
@@ -206,18 +216,28 @@ func TestDigitMapMatchNoAlloc(t *testing.T) {
 
 // refMatch is a slow reference matcher by backtracking over the pattern,
 // used to cross-check the NFA in the fuzz test.
-func refMatch(m *DigitMap, digits string) MatchResult {
+func refMatch(m *Map, digits string) MatchResult {
 	complete, longer := false, false
-	start := 0
-	for _, end := range m.ends {
-		alt := m.elems[start:end]
-		start = end
-		c, l := refAlt(alt, digits)
+	short := time.Duration(-1)
+	for _, a := range m.alts {
+		if a.dead {
+			continue
+		}
+		c, l := refAlt(a.elems, digits)
+		if c && a.wait {
+			l = true
+		}
+		if c && a.short >= 0 && (short < 0 || a.short < short) {
+			short = a.short
+		}
 		complete = complete || c
 		longer = longer || l
 	}
+	if short < 0 {
+		short = m.short
+	}
 	switch {
-	case complete && longer:
+	case complete && longer && short != 0:
 		return Ambiguous
 	case complete:
 		return Complete
@@ -260,7 +280,7 @@ func refAlt(alt []element, digits string) (complete, longer bool) {
 	return false, false
 }
 
-func FuzzParseDigitMap(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"(*xx|[3469]11|0|00|[2-9]xxxxxx|1xxx[2-9]xxxxxx|xxxxxxxxxxxx.)",
 		"x.", "01.", "[1-5]x|[135]#", "(", "[", "1..", "<9:>x", "([2-9]x.)",
@@ -269,10 +289,10 @@ func FuzzParseDigitMap(f *testing.F) {
 		f.Add(s, "*72#")
 	}
 	f.Fuzz(func(t *testing.T, src, digits string) {
-		m, err := ParseDigitMap(src)
+		m, err := Parse(src)
 		if err != nil {
-			var de *DigitMapError
-			if !errors.As(err, &de) || !errors.Is(err, ErrDigitMapSyntax) {
+			var de *Error
+			if !errors.As(err, &de) || !errors.Is(err, ErrSyntax) {
 				t.Fatalf("error %v is not a positioned syntax error", err)
 			}
 			if de.Pos < 0 || de.Pos > len(src) {
@@ -284,7 +304,7 @@ func FuzzParseDigitMap(f *testing.F) {
 			t.Fatal("parsed map has no alternatives")
 		}
 		// Compiling the compiled form again gives the same form.
-		again, err := ParseDigitMap(m.describe())
+		again, err := Parse(m.describe())
 		if err != nil {
 			t.Fatalf("compiled form %q does not parse: %v", m.describe(), err)
 		}
