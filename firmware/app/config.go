@@ -91,7 +91,8 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 		})
 	}
 	for _, p := range cfg.Ports {
-		pc := gateway.PortConfig{N: p.N, Account: p.Account, Country: p.Country, DigitMap: p.DialPlan, Extension: p.Extension, CallerID: p.CallerID}
+		pc := gateway.PortConfig{N: p.N, Account: p.Account, Country: p.Country, DigitMap: p.DialPlan, Extension: p.Extension, CallerID: p.CallerID,
+			FXO: fxoConfig(p)}
 		if a := cfg.Account(p.Account); a != nil {
 			pc.Codecs = a.CodecList() // validated by firmware/config; defaults applied
 		}

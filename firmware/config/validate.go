@@ -181,6 +181,7 @@ func (c *Config) checkPorts(m *mapper) {
 				m.add(sectPort, i, "dial-plan", "dial-plan", 0, "%v", err)
 			}
 		}
+		checkFXO(m, i, p)
 		if p.Extension != "" {
 			if msg := checkExtension(p.Extension); msg != "" {
 				m.add(sectPort, i, "extension", "extension", 0, "%s", msg)
@@ -503,4 +504,40 @@ func checkRange(r string) error {
 		}
 	}
 	return nil
+}
+
+// checkFXO checks a port's FXO trunk settings.
+func checkFXO(m *mapper, i int, p Port) {
+	intIn := func(name, v string, lo, hi int) {
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			m.add(sectPort, i, name, name, 0, "%q is not a whole number in %d..%d", v, lo, hi)
+		}
+	}
+	intIn("answer-rings", p.AnswerRings, 1, 20)
+	intIn("silence-timeout", p.SilenceTimeout, 1, 3600)
+	intIn("pstn-strip", p.PSTNStrip, 0, 20)
+	if p.AnswerRule != "" {
+		if msg := checkEnum(p.AnswerRule, []string{"polarity", "immediate"}); msg != "" {
+			m.add(sectPort, i, "answer-rule", "answer-rule", 0, "%s", msg)
+		}
+	}
+	if p.DialTone != "" {
+		if msg := checkEnum(p.DialTone, []string{"detect", "blind"}); msg != "" {
+			m.add(sectPort, i, "dial-tone", "dial-tone", 0, "%s", msg)
+		}
+	}
+	if p.PSTNPrefix != "" && strings.Trim(p.PSTNPrefix, "0123456789*#") != "" {
+		m.add(sectPort, i, "pstn-prefix", "pstn-prefix", 0, "%q: want digits, * and # only", p.PSTNPrefix)
+	}
+	if t := p.PSTNTo; t != "" {
+		low := strings.ToLower(t)
+		if strings.ContainsAny(t, " \t<>\"") || (strings.Contains(t, "@") && !strings.HasPrefix(low, "sip:")) ||
+			(strings.HasPrefix(low, "sip:") && len(t) == 4) {
+			m.add(sectPort, i, "pstn-to", "pstn-to", 0, "%q: want an extension, a number or a sip: URI", t)
+		}
+	}
 }

@@ -43,6 +43,8 @@ type PortConfig struct {
 	// CallerID overrides the country's caller-ID standard: "off",
 	// "bell202", "v23" or "dtmf"; "" keeps the country's.
 	CallerID string
+	// FXO is the trunk setting of an FXO port.
+	FXO FXOConfig
 }
 
 // Config configures a Gateway.
@@ -211,7 +213,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 // Incoming routes a new SIP call to the port of its account (sip.Handler).
 func (g *Gateway) Incoming(acct *sip.Account, c *sip.Call) {
 	p := g.byAcc[acct.ID]
-	if p == nil || p.fault != nil || p.fxo != nil {
+	if p == nil || p.fault != nil {
 		_ = c.Reject(480, "Temporarily Unavailable")
 		return
 	}

@@ -294,7 +294,7 @@ func (u *UA) dialAccount(accountID string) (*Account, error) {
 
 // dial sends the INVITE from acct to recipient (To: to) over transport tp
 // and starts the call's goroutine.
-func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Uri, tp string, local LocalMedia) (*Call, error) {
+func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Uri, tp string, local LocalMedia, edits ...func(*sipmsg.Request, *sipmsg.FromHeader)) (*Call, error) {
 	prefs, err := normalizeCodecs(local.Codecs)
 	if err != nil {
 		return nil, err
@@ -311,6 +311,9 @@ func (u *UA) dial(ctx context.Context, acct *Account, recipient, toURI sipmsg.Ur
 	}
 	from := &sipmsg.FromHeader{DisplayName: acct.Display, Address: u.aor(acct), Params: sipmsg.NewParams()}
 	from.Params.Add("tag", sipmsg.GenerateTagN(16))
+	for _, edit := range edits {
+		edit(req, from)
+	}
 	to := &sipmsg.ToHeader{Address: toURI}
 	req.AppendHeader(from)
 	req.AppendHeader(to)
