@@ -283,7 +283,7 @@ func (p *port) controlFXO(ctx context.Context) {
 		var c *sip.Call
 		var err error
 		if callee := p.g.byExt[target]; callee != nil && callee != p {
-			c, err = p.g.ua.DialAccount(ctx, p.cfg.Account, callee.cfg.Account, p.localMedia())
+			c, err = p.g.ua.DialAccountAs(ctx, p.cfg.Account, callee.cfg.Account, p.localMedia(), party)
 		} else {
 			c, err = p.g.ua.DialAs(ctx, p.cfg.Account, target, p.localMedia(), party)
 		}

@@ -645,6 +645,10 @@ func (f *FXO) listen(capture []int16) {
 	if f.cfg.CallerIDOff || f.ringOnAt >= 0 {
 		return
 	}
+	// The DTMF detector hears the gaps too: they separate repeated digits.
+	for _, d := range f.cidDTMF.Process(capture, f.dtmfOut[:0]) {
+		f.dtmfDigit(d)
+	}
 	loud := false
 	for _, v := range capture {
 		if v > 16 || v < -16 {
@@ -668,9 +672,6 @@ func (f *FXO) listen(capture []int16) {
 			}
 			f.gotCaller(&Caller{Number: m.Number, Name: m.Name, Private: m.NumberAbsent == 'P', Unavailable: m.NumberAbsent == 'O'})
 		}
-	}
-	for _, d := range f.cidDTMF.Process(capture, f.dtmfOut[:0]) {
-		f.dtmfDigit(d)
 	}
 }
 

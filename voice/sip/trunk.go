@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -35,14 +36,39 @@ func (u *UA) DialAs(ctx context.Context, accountID, target string, local LocalMe
 	if local.SRTP == "" {
 		local.SRTP = acct.SRTP
 	}
-	return u.dial(ctx, acct, recipient, to, acct.Transport, local, func(req *sipmsg.Request, from *sipmsg.FromHeader) {
-		if party.Name != "" {
-			from.DisplayName = party.Name
-		}
-		if party.Number != "" && !strings.ContainsAny(party.Number, "@:;<> \t\"") {
-			from.Address.User = party.Number
-		}
-		pai := sipmsg.FromHeader{DisplayName: from.DisplayName, Address: from.Address}
-		req.AppendHeader(sipmsg.NewHeader("P-Asserted-Identity", pai.Value()))
-	})
+	return u.dial(ctx, acct, recipient, to, acct.Transport, local, party.edit)
+}
+
+// DialAccountAs is DialAccount (a call to another of this UA's accounts)
+// presenting party.
+func (u *UA) DialAccountAs(ctx context.Context, accountID, calleeID string, local LocalMedia, party CallingParty) (*Call, error) {
+	acct, err := u.dialAccount(accountID)
+	if err != nil {
+		return nil, err
+	}
+	callee := u.account(calleeID)
+	if callee == nil {
+		return nil, fmt.Errorf("%w %q", ErrUnknownAccount, calleeID)
+	}
+	host := "127.0.0.1"
+	if ap := u.Addr(); ap.IsValid() && !ap.Addr().IsUnspecified() {
+		host = ap.Addr().String()
+	}
+	recipient := sipmsg.Uri{Scheme: "sip", User: callee.User, Host: host, Port: u.port}
+	if local.SRTP == "" {
+		local.SRTP = stricterSRTP(acct.SRTP, callee.SRTP)
+	}
+	return u.dial(ctx, acct, recipient, recipient, "udp", local, party.edit)
+}
+
+// edit puts the party in the From header and a P-Asserted-Identity.
+func (party CallingParty) edit(req *sipmsg.Request, from *sipmsg.FromHeader) {
+	if party.Name != "" {
+		from.DisplayName = party.Name
+	}
+	if party.Number != "" && !strings.ContainsAny(party.Number, "@:;<> \t\"") {
+		from.Address.User = party.Number
+	}
+	pai := sipmsg.FromHeader{DisplayName: from.DisplayName, Address: from.Address}
+	req.AppendHeader(sipmsg.NewHeader("P-Asserted-Identity", pai.Value()))
 }
