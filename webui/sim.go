@@ -306,6 +306,26 @@ func (s *Server) handlePSTN(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "caller_id goes with action ring only")
 		return
 	}
+	if req.Signal != "" {
+		sig, ok := s.opts.Sim.(simapi.PSTNSignaler)
+		switch {
+		case req.Action != "hangup":
+			writeError(w, http.StatusBadRequest, "signal goes with action hangup only")
+			return
+		case !slices.Contains(simapi.HangupSignals, req.Signal):
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("signal %q is not one of %s", req.Signal, strings.Join(simapi.HangupSignals, ", ")))
+			return
+		case !ok:
+			writeError(w, http.StatusBadRequest, "this board's lines take no hangup signal")
+			return
+		}
+		if err := sig.PSTNSignal(n, req.Action, req.Signal, req.CallerID); err != nil {
+			s.simError(w, r, err)
+			return
+		}
+		s.ok(w)
+		return
+	}
 	if err := s.opts.Sim.PSTN(n, req.Action, req.CallerID); err != nil {
 		s.simError(w, r, err)
 		return

@@ -194,6 +194,11 @@ func (b *Board) addFXO(cd board.ChipDef, mo fxomodel.Opts, name string, speed ph
 	}
 	daa := fxomodel.New(mo)
 	co := NewCentralOffice(cd.Port)
+	if b.country != "" {
+		if err := co.SetCountry(b.country); err != nil {
+			return err
+		}
+	}
 	daa.Attach(co)
 	b.highway.Attach(daa)
 	b.daas = append(b.daas, daa)

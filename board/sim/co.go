@@ -76,6 +76,11 @@ type CentralOffice struct {
 	cidPos    int
 	cidStart  uint64 // frame the FSK starts; 0 = not scheduled
 
+	// Country.
+	ringHz float64
+	busyTn dsp.Tone
+	noDial bool // the office gives no dial tone
+
 	// Audio.
 	dial   dsp.ToneGen
 	dialTn dsp.Tone
@@ -94,19 +99,36 @@ var _ fxomodel.Line = (*CentralOffice)(nil)
 // NewCentralOffice returns an idle line with battery for port n, with US
 // ring cadence and dial tone.
 func NewCentralOffice(n int) *CentralOffice {
-	co := &CentralOffice{port: n, state: LineIdle, battery: true,
+	co := &CentralOffice{port: n, state: LineIdle, battery: true, ringHz: CORingHz,
 		det: dsp.NewDTMFDetector(), hist: make([]int16, historySamples), digits: make([]byte, 0, 64)}
-	prof, err := dsp.LookupProfile("us")
-	if err == nil {
-		co.dialTn = prof.Dial
-		for _, d := range prof.RingCadence {
-			co.cadence = append(co.cadence, max(frames(d), 1))
-		}
-	}
-	if len(co.cadence) == 0 {
+	if err := co.SetCountry("us"); err != nil {
 		co.cadence = []int{200, 400}
 	}
 	return co
+}
+
+// SetCountry makes the office ring with the country's cadence and ring
+// frequency and send its dial and busy tones.
+func (co *CentralOffice) SetCountry(country string) error {
+	prof, err := dsp.LookupProfile(country)
+	if err != nil {
+		return fmt.Errorf("board/sim: central office: %w", err)
+	}
+	var cad []int
+	for _, d := range prof.RingCadence {
+		cad = append(cad, max(frames(d), 1))
+	}
+	if len(cad)%2 == 1 {
+		cad = append(cad, frames(4*time.Second))
+	}
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	co.dialTn, co.busyTn = prof.Dial, prof.Busy
+	co.cadence = cad
+	if prof.RingHz > 0 {
+		co.ringHz = prof.RingHz
+	}
+	return nil
 }
 
 // Condition implements the Si3050 model's Line; it also advances the
@@ -117,7 +139,7 @@ func (co *CentralOffice) Condition(seq uint64, offHook bool) fxomodel.Condition 
 	co.step(seq, offHook)
 	c := co.conditionLocked()
 	if !offHook && co.ringOn && c.Volts != 0 {
-		c.RingVrms, c.RingHz = CORingVrms, CORingHz
+		c.RingVrms, c.RingHz = CORingVrms, co.ringHz
 	}
 	return c
 }
@@ -135,7 +157,9 @@ func (co *CentralOffice) step(seq uint64, offHook bool) {
 			co.state = LineOffHook
 			co.digits = co.digits[:0]
 			co.det.Reset()
-			co.dial.Play(&co.dialTn)
+			if !co.noDial {
+				co.dial.Play(&co.dialTn)
+			}
 		default:
 			co.state = LineIdle
 			co.dial.Stop()
@@ -144,7 +168,7 @@ func (co *CentralOffice) step(seq uint64, offHook bool) {
 			}
 		}
 	}
-	if co.state != LineRinging {
+	if co.state != LineRinging || seq < co.ringStart {
 		return
 	}
 	// Ring cadence.
@@ -170,7 +194,7 @@ func (co *CentralOffice) step(seq uint64, offHook bool) {
 			return
 		}
 	}
-	if !on && co.ringOn && co.rings == 1 && co.cidAudio != nil {
+	if !on && co.ringOn && co.rings == 1 && co.cidAudio != nil && co.cidStart == 0 {
 		co.cidStart = seq + uint64(frames(COCIDDelay))
 	}
 	co.ringOn = on
@@ -225,22 +249,62 @@ func (co *CentralOffice) Audio(seq uint64, offHook bool, toLine, fromLine []int1
 // "disconnect"/"reconnect" (cut and restore battery), "extension-off" /
 // "extension-on" (a parallel phone picks up / hangs up).
 func (co *CentralOffice) PSTN(action string, cid *simapi.CallerID) error {
+	return co.PSTNSignal(action, "", cid)
+}
+
+// Hangup signals (PSTNSignal): how the office tells the DAA the far party
+// hung up a call.
+const (
+	// SignalCPC breaks the loop current (calling party control) and keeps
+	// the polarity.
+	SignalCPC = "cpc"
+	// SignalReversal reverses the line's polarity.
+	SignalReversal = "reversal"
+	// SignalBusy sends the country's busy tone.
+	SignalBusy = "busy"
+	// SignalNone only goes silent.
+	SignalNone = "none"
+)
+
+// PSTNSignal is PSTN with, for "hangup" of a call, the signal the office
+// sends: SignalCPC, SignalReversal, SignalBusy or SignalNone; "" is the
+// classic hangup (a loop-current break that also restores polarity). A
+// "ring" caller ID goes out per its Standard: Bell 202 (default) or V.23
+// FSK after the first ring, or DTMF before it.
+func (co *CentralOffice) PSTNSignal(action, signal string, cid *simapi.CallerID) error {
 	var fsk []int16
+	beforeRing := false
 	if action == "ring" && cid != nil {
-		tm := cid.Time
-		if tm == "" {
-			tm = time.Now().Format("01021504")
+		var err error
+		if fsk, beforeRing, err = cidSignal(cid); err != nil {
+			return err
 		}
-		msg, err := (&dsp.CallerID{Type: dsp.CIDTypeMDMF, Time: tm, Number: cid.Number, Name: cid.Name}).Marshal()
-		if err != nil {
-			return fmt.Errorf("board/sim: caller id: %w", err)
-		}
-		if fsk, err = dsp.EncodeCallerIDFSK(dsp.Bell202, msg, dsp.CIDOnHook, dsp.CIDLevel); err != nil {
-			return fmt.Errorf("board/sim: caller id: %w", err)
-		}
+	}
+	switch signal {
+	case "", SignalCPC, SignalReversal, SignalBusy, SignalNone:
+	default:
+		return fmt.Errorf("board/sim: hangup signal %q: want cpc, reversal, busy or none", signal)
+	}
+	if signal != "" && action != "hangup" {
+		return fmt.Errorf("board/sim: a signal goes with hangup only, not %q", action)
 	}
 	co.mu.Lock()
 	defer co.mu.Unlock()
+	if action == "hangup" && signal != "" && (co.state == LineConnected || co.state == LineOffHook) {
+		co.state = LineOffHook
+		co.say.Stop()
+		co.keypad = dsp.DTMFGen{}
+		co.dial.Stop()
+		switch signal {
+		case SignalCPC:
+			co.breakTo = co.seq + 1 + uint64(frames(COHangupBreak))
+		case SignalReversal:
+			co.reversed = !co.reversed
+		case SignalBusy:
+			co.dial.Play(&co.busyTn)
+		}
+		return nil
+	}
 	switch action {
 	case "ring":
 		if co.state != LineIdle || co.daaOff {
@@ -251,6 +315,11 @@ func (co *CentralOffice) PSTN(action string, cid *simapi.CallerID) error {
 		}
 		co.state, co.ringStart, co.rings, co.ringOn = LineRinging, co.seq+1, 0, false
 		co.cid, co.cidAudio, co.cidPos, co.cidStart = nil, fsk, 0, 0
+		if beforeRing {
+			// DTMF caller ID goes out before the first ring.
+			co.cidStart = co.seq + 1
+			co.ringStart = co.cidStart + uint64(frames(time.Duration(len(fsk))*time.Second/pcm.SampleRate+COCIDDelay))
+		}
 		if cid != nil {
 			c := *cid
 			co.cid = &c
@@ -290,8 +359,13 @@ func (co *CentralOffice) PSTN(action string, cid *simapi.CallerID) error {
 		co.ext = true
 	case "extension-on":
 		co.ext = false
+	case "dial-tone-off":
+		co.noDial = true
+		co.dial.Stop()
+	case "dial-tone-on":
+		co.noDial = false
 	default:
-		return fmt.Errorf("board/sim: pstn action %q: want ring, answer, hangup, reverse, disconnect, reconnect, extension-off or extension-on", action)
+		return fmt.Errorf("board/sim: pstn action %q: want ring, answer, hangup, reverse, disconnect, reconnect, extension-off, extension-on, dial-tone-off or dial-tone-on", action)
 	}
 	return nil
 }
@@ -392,4 +466,49 @@ func (co *CentralOffice) conditionLocked() fxomodel.Condition {
 		return fxomodel.Condition{Volts: sign * COExtensionVolts}
 	}
 	return fxomodel.Condition{Volts: sign * COBattery}
+}
+
+// cidSignal renders a caller ID for the office's ringing: the audio and
+// whether it goes before the first ring (DTMF) or after it (FSK).
+func cidSignal(cid *simapi.CallerID) ([]int16, bool, error) {
+	tm := cid.Time
+	if tm == "" {
+		tm = time.Now().Format("01021504")
+	}
+	m := &dsp.CallerID{Type: dsp.CIDTypeMDMF, Time: tm, Number: cid.Number, Name: cid.Name}
+	switch {
+	case cid.Private:
+		m.Number, m.NumberAbsent = "", 'P'
+	case cid.Unavailable:
+		m.Number, m.NumberAbsent = "", 'O'
+	}
+	switch cid.Standard {
+	case "", dsp.CallerIDBell202, dsp.CallerIDV23:
+		std := dsp.Bell202
+		if cid.Standard == dsp.CallerIDV23 {
+			std = dsp.V23
+		}
+		msg, err := m.Marshal()
+		if err != nil {
+			return nil, false, fmt.Errorf("board/sim: caller id: %w", err)
+		}
+		fsk, err := dsp.EncodeCallerIDFSK(std, msg, dsp.CIDOnHook, dsp.CIDLevel)
+		if err != nil {
+			return nil, false, fmt.Errorf("board/sim: caller id: %w", err)
+		}
+		return fsk, false, nil
+	case dsp.CallerIDDTMF:
+		digits, err := dsp.EncodeCallerIDDTMF(m)
+		if err != nil {
+			return nil, false, fmt.Errorf("board/sim: caller id: %w", err)
+		}
+		var g dsp.DTMFGen
+		if err := g.Queue(digits, DTMFOn, DTMFOff, DTMFLevel); err != nil {
+			return nil, false, fmt.Errorf("board/sim: caller id: %w", err)
+		}
+		out := make([]int16, len(digits)*int((DTMFOn+DTMFOff)/time.Millisecond)*8+800)
+		g.Fill(out)
+		return out, true, nil
+	}
+	return nil, false, fmt.Errorf("board/sim: caller id standard %q: want bell202, v23 or dtmf", cid.Standard)
 }

@@ -15,6 +15,8 @@ import (
 // ports, its central office line the FXO port.
 var _ simapi.Control = (*Board)(nil)
 
+var _ simapi.PSTNSignaler = (*Board)(nil)
+
 // phone returns the phone on FXS port n, or an error wrapping
 // simapi.ErrNoPort.
 func (b *Board) phone(n int) (*Phone, error) {
@@ -128,6 +130,15 @@ func (b *Board) PSTN(n int, action string, cid *simapi.CallerID) error {
 		return fmt.Errorf("%w: port %d is an FXS port; pstn actions need an FXO port %s", simapi.ErrBadRequest, n, b.fxoPorts())
 	}
 	return badRequest(co.PSTN(action, cid))
+}
+
+// PSTNSignal implements simapi.PSTNSignaler: PSTN with a hangup signal.
+func (b *Board) PSTNSignal(n int, action, signal string, cid *simapi.CallerID) error {
+	co := b.line(n)
+	if co == nil {
+		return b.PSTN(n, action, cid)
+	}
+	return badRequest(co.PSTNSignal(action, signal, cid))
 }
 
 // badRequest marks a phone's or line's refusal as the caller's mistake.

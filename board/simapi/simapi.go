@@ -165,6 +165,22 @@ type PSTNRequest struct {
 	Action string `json:"action"`
 	// CallerID is sent with a "ring"; nil for none.
 	CallerID *CallerID `json:"caller_id,omitempty"`
+	// Signal goes with "hangup" of a call: how the office tells the line
+	// the far party hung up, one of HangupSignals; "" is a loop-current
+	// break that also restores polarity.
+	Signal string `json:"signal,omitempty"`
+}
+
+// HangupSignals are the signals a PSTN "hangup" takes: a loop-current
+// break (calling party control), a polarity reversal, busy tone, or
+// silence alone.
+var HangupSignals = []string{"cpc", "reversal", "busy", "none"}
+
+// PSTNSignaler is a Control whose PSTN lines take a hangup signal.
+type PSTNSignaler interface {
+	// PSTNSignal is PSTN with signal (one of HangupSignals, or "") for a
+	// "hangup".
+	PSTNSignal(n int, action, signal string, cid *CallerID) error
 }
 
 // OKResponse is the body of a successful POST.
@@ -182,8 +198,9 @@ type ErrorResponse struct {
 // PSTNActions are the actions POST /api/sim/ports/{n}/pstn takes: the far
 // side rings (with an optional caller ID), answers or hangs up, and the
 // extensions: a polarity reversal, a battery cut and its end, and a parallel
-// extension phone going off and on hook.
-var PSTNActions = []string{"ring", "answer", "hangup", "reverse", "disconnect", "reconnect", "extension-off", "extension-on"}
+// extension phone going off and on hook, and the office's dial tone
+// switched off and on.
+var PSTNActions = []string{"ring", "answer", "hangup", "reverse", "disconnect", "reconnect", "extension-off", "extension-on", "dial-tone-off", "dial-tone-on"}
 
 // Limits and defaults of the API.
 const (

@@ -96,7 +96,8 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 			NoCallWaiting: p.CallWaiting == "false", NoThreeWay: p.ThreeWay == "false", ConferenceTransfer: p.ConferenceTransfer == "true",
 			EchoOff: p.EchoCanceller == "off", EchoTail: time.Duration(p.EchoTail) * time.Millisecond, Fax: p.Fax,
 			PBXFeatures: p.LocalFeatures == "false", FlashRelay: p.FlashRelay, StarCodes: starCodes(p.StarCodes),
-			Hotline: p.Hotline, HotlineDelay: time.Duration(p.HotlineDelay) * time.Second}
+			Hotline: p.Hotline, HotlineDelay: time.Duration(p.HotlineDelay) * time.Second,
+			FXO: fxoConfig(p)}
 		pc.FlashMin, pc.FlashMax, _ = p.FlashWindow() // validated by firmware/config
 		if a := cfg.Account(p.Account); a != nil {
 			pc.Codecs = a.CodecList() // validated by firmware/config; defaults applied

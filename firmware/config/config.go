@@ -199,6 +199,29 @@ type Port struct {
 	// CallerID overrides the country's caller-ID signalling on the port:
 	// off, bell202, v23 or dtmf; empty means the country's.
 	CallerID string `xml:"caller-id,omitempty"`
+	// PSTNTo, on an FXO port, is where calls from the PSTN go: an
+	// extension, a number or a sip: URI. Empty means two-stage dialing:
+	// the port answers, gives a second dial tone and collects the number
+	// with the dial plan.
+	PSTNTo string `xml:"pstn-to,omitempty"`
+	// AnswerRings, on an FXO port, answers the line after that many rings
+	// even before the SIP side answers (1..20); empty answers when it does.
+	AnswerRings string `xml:"answer-rings,omitempty"`
+	// AnswerRule, on an FXO port, is how the port learns that a dialed
+	// PSTN number answered: polarity (the line reverses; the default) or
+	// immediate (when dialing ends, for lines without answer supervision).
+	AnswerRule string `xml:"answer-rule,omitempty"`
+	// SilenceTimeout, on an FXO port, ends a call after this many seconds
+	// of silence from the line (1..3600); empty never does.
+	SilenceTimeout string `xml:"silence-timeout,omitempty"`
+	// DialTone, on an FXO port, is detect (wait for the line's dial tone
+	// before dialing; the default) or blind (dial after 2 s).
+	DialTone string `xml:"dial-tone,omitempty"`
+	// PSTNStrip, on an FXO port, is how many leading digits of a number
+	// dialed from SIP are removed before the port dials it (0..20);
+	// PSTNPrefix is then put in front.
+	PSTNStrip  string `xml:"pstn-strip,omitempty"`
+	PSTNPrefix string `xml:"pstn-prefix,omitempty"`
 	// EchoCanceller is on or off: the line echo canceller on the port's
 	// calls; empty means on.
 	EchoCanceller string `xml:"echo-canceller,omitempty"`

@@ -240,6 +240,7 @@ func (c *Config) checkPorts(m *mapper) {
 		if p.HotlineDelay < 0 || p.HotlineDelay > 60 {
 			m.add(sectPort, i, "hotline-delay", "hotline-delay", 0, "%d is not between 0 and 60 seconds", p.HotlineDelay)
 		}
+		checkFXO(m, i, p)
 		if p.Extension != "" {
 			if msg := checkExtension(p.Extension); msg != "" {
 				m.add(sectPort, i, "extension", "extension", 0, "%s", msg)
@@ -562,3 +563,61 @@ var StarCodeNames = []string{"cfa-on", "cfa-off", "cfb-on", "cfb-off", "cfna-on"
 
 // Flash relay modes (Port.FlashRelay).
 var flashRelayModes = []string{"rfc4733", "info-hookflash", "info-dtmf"}
+
+func checkRange(r string) error {
+	if r == "" {
+		return fmt.Errorf("empty []")
+	}
+	for i := 0; i < len(r); i++ {
+		ch := r[i]
+		isDigit := ch >= '0' && ch <= '9'
+		switch {
+		case isDigit && i+2 < len(r) && r[i+1] == '-':
+			hi := r[i+2]
+			if hi < '0' || hi > '9' || hi < ch {
+				return fmt.Errorf("bad range %q", r[i:i+3])
+			}
+			i += 2
+		case isDigit, ch == '*', ch == '#':
+		default:
+			return fmt.Errorf("unexpected %q in [%s]", ch, r)
+		}
+	}
+	return nil
+}
+
+// checkFXO checks a port's FXO trunk settings.
+func checkFXO(m *mapper, i int, p Port) {
+	intIn := func(name, v string, lo, hi int) {
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			m.add(sectPort, i, name, name, 0, "%q is not a whole number in %d..%d", v, lo, hi)
+		}
+	}
+	intIn("answer-rings", p.AnswerRings, 1, 20)
+	intIn("silence-timeout", p.SilenceTimeout, 1, 3600)
+	intIn("pstn-strip", p.PSTNStrip, 0, 20)
+	if p.AnswerRule != "" {
+		if msg := checkEnum(p.AnswerRule, []string{"polarity", "immediate"}); msg != "" {
+			m.add(sectPort, i, "answer-rule", "answer-rule", 0, "%s", msg)
+		}
+	}
+	if p.DialTone != "" {
+		if msg := checkEnum(p.DialTone, []string{"detect", "blind"}); msg != "" {
+			m.add(sectPort, i, "dial-tone", "dial-tone", 0, "%s", msg)
+		}
+	}
+	if p.PSTNPrefix != "" && strings.Trim(p.PSTNPrefix, "0123456789*#") != "" {
+		m.add(sectPort, i, "pstn-prefix", "pstn-prefix", 0, "%q: want digits, * and # only", p.PSTNPrefix)
+	}
+	if t := p.PSTNTo; t != "" {
+		low := strings.ToLower(t)
+		if strings.ContainsAny(t, " \t<>\"") || (strings.Contains(t, "@") && !strings.HasPrefix(low, "sip:")) ||
+			(strings.HasPrefix(low, "sip:") && len(t) == 4) {
+			m.add(sectPort, i, "pstn-to", "pstn-to", 0, "%q: want an extension, a number or a sip: URI", t)
+		}
+	}
+}

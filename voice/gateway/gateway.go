@@ -73,6 +73,8 @@ type PortConfig struct {
 	// HotlineDelay, when no key comes within it (a warm line).
 	Hotline      string
 	HotlineDelay time.Duration
+	// FXO is the trunk setting of an FXO port.
+	FXO FXOConfig
 }
 
 // echoOpts are the port's media echo options.
@@ -266,7 +268,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 // Incoming routes a new SIP call to the port of its account (sip.Handler).
 func (g *Gateway) Incoming(acct *sip.Account, c *sip.Call) {
 	p := g.byAcc[acct.ID]
-	if p == nil || p.fault != nil || p.fxo != nil {
+	if p == nil || p.fault != nil {
 		_ = c.Reject(480, "Temporarily Unavailable")
 		return
 	}

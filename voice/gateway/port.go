@@ -29,7 +29,7 @@ type port struct {
 	// three-way); path says how the loop uses them (flash.go).
 	streams [2]*media.Stream
 	path    mediaPath
-	fxo     *fxoPort // set for an FXO port: line status only, no calls yet
+	fxo     *fxoPort // set for an FXO port (fxo.go)
 
 	lineEv   chan line.Event
 	incoming chan *sip.Call
@@ -92,7 +92,7 @@ func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
 // Tick runs the port for one frame on the loop goroutine (media.Channel).
 func (p *port) Tick(now time.Duration, capture, playout []int16) {
 	if p.fxo != nil {
-		p.fxo.tick(now)
+		p.tickFXO(now, capture, playout)
 		return
 	}
 	p.line.Tick(now, capture, playout)
@@ -133,6 +133,10 @@ func (p *port) localMedia(slot int) sip.LocalMedia {
 // control is the port's control goroutine: it owns the port's SIP calls
 // (flash.go's session).
 func (p *port) control(ctx context.Context) {
+	if p.fxo != nil && p.cfg.Account != "" {
+		p.controlFXO(ctx)
+		return
+	}
 	if p.line == nil {
 		<-ctx.Done()
 		return

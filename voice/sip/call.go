@@ -325,6 +325,9 @@ func (u *UA) dialOpts(ctx context.Context, acct *Account, recipient, toURI sipms
 	}
 	from := &sipmsg.FromHeader{DisplayName: acct.Display, Address: u.aor(acct), Params: sipmsg.NewParams()}
 	from.Params.Add("tag", sipmsg.GenerateTagN(16))
+	if o.edit != nil {
+		o.edit(req, from)
+	}
 	to := &sipmsg.ToHeader{Address: toURI}
 	req.AppendHeader(from)
 	req.AppendHeader(to)

@@ -43,6 +43,9 @@ type DialOptions struct {
 	// an anonymous From and "Privacy: id", with the account's address in
 	// P-Preferred-Identity for the PBX to authenticate.
 	Private bool
+	// edit, when set, changes the INVITE and its From before they go
+	// (the calling party of a trunk call, trunk.go).
+	edit func(*sipmsg.Request, *sipmsg.FromHeader)
 }
 
 // DialWith is Dial with options.

@@ -109,6 +109,18 @@ type LineStatus struct {
 	Rings int `json:"rings"`
 	// Error is the last driver error, if the line could not be read.
 	Error string `json:"error,omitempty"`
+	// Call is the trunk call state: idle, ringing, seized, dialing,
+	// progress, talking or collecting (two-stage dialing).
+	Call string `json:"call,omitempty"`
+	// CallerNumber and CallerName are the caller ID captured for the
+	// current or last PSTN call.
+	CallerNumber string `json:"caller_number,omitempty"`
+	CallerName   string `json:"caller_name,omitempty"`
+	// Dialed is the number the port is dialing or dialed on the line.
+	Dialed string `json:"dialed,omitempty"`
+	// Disconnect says how the line ended the last call (polarity
+	// reversal, loop current lost, busy tone, reorder tone, silence).
+	Disconnect string `json:"disconnect,omitempty"`
 }
 
 // AccountStatus is the registration state of one SIP account.
