@@ -564,28 +564,6 @@ var StarCodeNames = []string{"cfa-on", "cfa-off", "cfb-on", "cfb-off", "cfna-on"
 // Flash relay modes (Port.FlashRelay).
 var flashRelayModes = []string{"rfc4733", "info-hookflash", "info-dtmf"}
 
-func checkRange(r string) error {
-	if r == "" {
-		return fmt.Errorf("empty []")
-	}
-	for i := 0; i < len(r); i++ {
-		ch := r[i]
-		isDigit := ch >= '0' && ch <= '9'
-		switch {
-		case isDigit && i+2 < len(r) && r[i+1] == '-':
-			hi := r[i+2]
-			if hi < '0' || hi > '9' || hi < ch {
-				return fmt.Errorf("bad range %q", r[i:i+3])
-			}
-			i += 2
-		case isDigit, ch == '*', ch == '#':
-		default:
-			return fmt.Errorf("unexpected %q in [%s]", ch, r)
-		}
-	}
-	return nil
-}
-
 // checkFXO checks a port's FXO trunk settings.
 func checkFXO(m *mapper, i int, p Port) {
 	intIn := func(name, v string, lo, hi int) {
