@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"regexp"
 	"strings"
@@ -241,4 +242,150 @@ func TestInteropMessageWaiting(t *testing.T) {
 			t.Errorf("%d resyncs ran, want 1", n)
 		}
 	})
+}
+
+// TestInteropMessageWaitingPhone follows message waiting to the virtual
+// phone: a message-summary NOTIFY relayed by Kamailio lights the phone's
+// own lamp (the VMWI message the line sends on hook, decoded by the
+// phone's FSK receiver) and the next off-hook hears stutter dial tone;
+// a "no" puts the lamp out and dial tone is steady again. The state is
+// kept in the data directory: a gateway restarted on it sends the lamp
+// VMWI again, before any NOTIFY.
+func TestInteropMessageWaitingPhone(t *testing.T) {
+	Need(t, "kamailio", "kamcmd")
+	k := StartKamailio(t, KamailioOpts{})
+	cfg := ContractConfig(k.Addr)
+	g := StartGateway(t, GatewayOpts{Config: cfg})
+	waitRegistered(t, g, "1")
+	vm := newNotifyPeer(t)
+	via := "sip:1001@" + k.Addr
+	const waiting = "Messages-Waiting: yes\r\nMessage-Account: sip:*97@pbx.example.net\r\nVoice-Message: 2/0 (1/0)\r\n"
+	const none = "Messages-Waiting: no\r\nMessage-Account: sip:*97@pbx.example.net\r\nVoice-Message: 0/2 (0/0)\r\n"
+	send := func(body string) {
+		t.Helper()
+		if res := vm.notify(t, k.Addr, via, "message-summary", body, ""); !strings.HasPrefix(res, "SIP/2.0 200") {
+			t.Fatalf("NOTIFY: %q\n%s", statusLine(res), tail(k.Log(), 20))
+		}
+	}
+
+	send(waiting)
+	waitLamp(t, g, 1, true)
+	if g.Phone(t, 2).MWI {
+		t.Error("phone 2's lamp lit by port 1's mailbox")
+	}
+	if runs := offHookCadence(t, g, 1); !stutter(runs) {
+		t.Errorf("with messages waiting, off hook hears on/off runs of %v (10 ms blocks), want stutter (10 × 100 ms on/off, then steady)", runs)
+	}
+
+	send(none)
+	waitLamp(t, g, 1, false)
+	if runs := offHookCadence(t, g, 1); len(runs) != 1 {
+		t.Errorf("with no messages, off hook hears on/off runs of %v (10 ms blocks), want steady dial tone", runs)
+	}
+
+	send(waiting)
+	waitLamp(t, g, 1, true)
+	data := g.Data
+	g.Stop()
+	g = StartGateway(t, GatewayOpts{Config: cfg, Data: data})
+	if g.Status(t).Ports[0].MWI != true {
+		t.Error("after a restart, /api/status says port 1 has no messages waiting")
+	}
+	waitLamp(t, g, 1, true)
+	if runs := offHookCadence(t, g, 1); !stutter(runs) {
+		t.Errorf("after a restart, off hook hears on/off runs of %v (10 ms blocks), want stutter", runs)
+	}
+}
+
+// waitLamp waits until phone n's message-waiting lamp is on (or off).
+func waitLamp(t *testing.T, g *Gateway, n int, on bool) {
+	t.Helper()
+	Eventually(t, 10*time.Second, fmt.Sprintf("phone %d's lamp %v", n, on), func() error {
+		if p := g.Phone(t, n); p.MWI != on {
+			return fmt.Errorf("lamp %v (hook %s)", p.MWI, p.Hook)
+		}
+		return nil
+	})
+}
+
+// offHookCadence waits for phone n to hear silence (so nothing on hook
+// runs into what follows), takes it off hook, records what it hears until
+// 2.8 s after the first tone, hangs up and returns the tone's cadence.
+func offHookCadence(t *testing.T, g *Gateway, n int) []int {
+	t.Helper()
+	Eventually(t, 10*time.Second, fmt.Sprintf("phone %d hears silence on hook", n), func() error {
+		if h := g.Phone(t, n).Hearing; h.LevelDBFS > -60 {
+			return fmt.Errorf("hears %v at %.1f dBFS", h.TonesHz, h.LevelDBFS)
+		}
+		return nil
+	})
+	g.Hook(t, n, "off")
+	defer g.Hook(t, n, "on")
+	var runs []int
+	Eventually(t, 10*time.Second, fmt.Sprintf("2.8 s of tone on phone %d", n), func() error {
+		runs = cadence(heardWAV(t, g, n, 6000))
+		total := 0
+		for _, r := range runs {
+			total += r
+		}
+		if total < 280 {
+			return fmt.Errorf("%d ms since the first tone", total*10)
+		}
+		return nil
+	})
+	return runs
+}
+
+// cadence is the on/off pattern of the last tone in s: run lengths in
+// 10 ms blocks, alternately on (over -40 dBFS) and off, from the first
+// block on after 400 ms or more of silence.
+func cadence(s []int16) []int {
+	const block, silence = 80, 40
+	var loud []bool
+	for i := 0; i+block <= len(s); i += block {
+		var e float64
+		for _, v := range s[i : i+block] {
+			e += float64(v) * float64(v)
+		}
+		loud = append(loud, math.Sqrt(e/block) > 32767*0.01)
+	}
+	start, quiet := -1, 0
+	for i, l := range loud {
+		if l && quiet >= silence {
+			start = i
+		}
+		if l {
+			quiet = 0
+		} else {
+			quiet++
+		}
+	}
+	if start < 0 {
+		return nil
+	}
+	runs := []int{0}
+	on := true
+	for _, l := range loud[start:] {
+		if l != on {
+			on = l
+			runs = append(runs, 0)
+		}
+		runs[len(runs)-1]++
+	}
+	return runs
+}
+
+// stutter reports whether runs is a stutter dial tone's cadence: ten
+// bursts of about 100 ms on and off (a block either way at their edges),
+// then tone without a break.
+func stutter(runs []int) bool {
+	if len(runs) != 21 || runs[20] < 50 {
+		return false
+	}
+	for _, r := range runs[:20] {
+		if r < 8 || r > 12 {
+			return false
+		}
+	}
+	return true
 }
