@@ -222,7 +222,15 @@ func TestAPIStatus(t *testing.T) {
 
 func TestStatusPage(t *testing.T) {
 	t.Run("sim", func(t *testing.T) {
-		s := New(Options{Status: fakeStatus, Sim: newFakeSim(), Version: "v1.2"})
+		sim := newFakeSim()
+		sim.ports[1].MWI = true
+		sim.ports[0].CallerID = &simapi.CallerID{Unavailable: true, Standard: "dtmf"}
+		st := func() status.Status {
+			s := fakeStatus()
+			s.Ports[1].MWI = true
+			return s
+		}
+		s := New(Options{Status: st, Sim: sim, Version: "v1.2"})
 		w := do(t, s, request{method: "GET", path: "/"})
 		if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 			t.Fatalf("GET / = %d %q", w.Code, w.Header().Get("Content-Type"))
@@ -233,6 +241,9 @@ func TestStatusPage(t *testing.T) {
 			"wrong &lt;password&gt;", // escaped by html/template
 			`data-state="off"`, `data-state="flash"`, `data-digit="#"`, "/static/app.js",
 			"ticks 1250", "hears 350,440 Hz",
+			`<span class="callerid">caller 101 Port 1 01021504</span>`, // no standard: none shown
+			`<span class="callerid">caller out of area (dtmf)</span>`,
+			`<span class="mwi">message waiting</span>`, "idle · messages waiting",
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("page lacks %q", want)

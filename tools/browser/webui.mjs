@@ -89,6 +89,8 @@ try {
   await waitText(page, `${row(2)} .state`, /ringing/);
   await shot(page, "04-ringing");
   check(true, "phone 2 rings after phone 1 dialed 102 on the keypad");
+  await waitText(page, `${row(2)} .callerid`, /caller 10\d/);
+  check(true, "phone 2's caller-ID display shows phone 1's number on the status page");
   await page.click(`${row(2)} button[data-state="off"]`);
   await waitText(page, `${row(1)} .state`, /talking/);
   await waitText(page, `${row(2)} .state`, /talking/);

@@ -30,7 +30,7 @@ function render(st) {
     if (!row) continue;
     row.querySelector(".hook").textContent = p.hook;
     const state = row.querySelector(".state");
-    state.textContent = p.state + (p.fault ? " (" + p.fault + ")" : "");
+    state.textContent = p.state + (p.fault ? " (" + p.fault + ")" : "") + (p.mwi ? " · messages waiting" : "");
     state.className = "state state-" + p.state;
     row.querySelector(".peer").textContent = p.peer || "";
     row.querySelector(".call").textContent = p.call_s ? Math.round(p.call_s) + " s" : "";
@@ -57,9 +57,30 @@ async function refreshSim() {
   if (!r.ok) return;
   for (const p of await r.json()) {
     const span = document.querySelector('#ports tr[data-port="' + p.port + '"] .simstate');
-    if (span) span.textContent = "hook " + p.hook + (p.ringing ? " · ringing" : "") +
-      " · hears " + (p.hearing.tones_hz || []).map(Math.round).join(",") + " Hz";
+    if (span) showPhone(span, p);
   }
+}
+
+// showPhone writes a virtual phone's state as the status page renders it:
+// hook, ringer, what it hears, its caller-ID display and its lamp.
+function showPhone(span, p) {
+  const parts = ["hook " + p.hook + (p.ringing ? " · ringing" : "") +
+    " · hears " + (p.hearing.tones_hz || []).map(Math.round).join(",") + " Hz"];
+  const c = p.caller_id;
+  if (c) {
+    const who = c.private ? "private" : c.unavailable ? "out of area" : c.number + (c.name ? " " + c.name : "");
+    parts.push(" · ", labelled("callerid", "caller " + who + (c.time ? " " + c.time : "") +
+      (c.standard ? " (" + c.standard + ")" : "")));
+  }
+  if (p.mwi) parts.push(" · ", labelled("mwi", "message waiting"));
+  span.replaceChildren(...parts);
+}
+
+function labelled(cls, text) {
+  const s = document.createElement("span");
+  s.className = cls;
+  s.textContent = text;
+  return s;
 }
 
 async function refresh() {
