@@ -181,7 +181,9 @@ type pageData struct {
 	// SimPorts are the virtual phones, keyed by port number.
 	SimPorts map[int]simapi.Port
 	Keys     []string
-	Config   *config.Config
+	// PSTNActions are the central office's actions an FXO port's row offers.
+	PSTNActions []string
+	Config      *config.Config
 	// CanEdit is true when settings can be changed here.
 	CanEdit   bool
 	Prov      *ProvisioningStatus
@@ -244,9 +246,10 @@ func (s *Server) provStatus() ProvisioningStatus {
 func (s *Server) data(r *http.Request, title, path string) (pageData, bool) {
 	d := pageData{Title: title, Path: path, Nav: pageNames, Version: s.opts.Version, Auth: s.auth != nil,
 		Msg: r.URL.Query().Get("msg"), Err: r.URL.Query().Get("err"),
-		Keys:      []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"},
-		Countries: config.Countries(),
-		CanEdit:   s.opts.Config != nil}
+		Keys:        []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"},
+		PSTNActions: simapi.PSTNActions,
+		Countries:   config.Countries(),
+		CanEdit:     s.opts.Config != nil}
 	if ss := sessionOf(r); ss != nil {
 		d.CSRF = ss.csrf
 	}

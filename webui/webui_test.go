@@ -474,3 +474,28 @@ func TestHeardWAV(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPageFXO: the FXO port's row shows its line (voltage, loop
+// current, polarity, call state) and, on the sim board, the central
+// office's actions instead of a phone's buttons.
+func TestStatusPageFXO(t *testing.T) {
+	st := func() status.Status {
+		s := fakeStatus()
+		s.Ports = append(s.Ports, status.PortStatus{Port: 3, Kind: "fxo", Account: "3", Hook: "off", State: "talking",
+			Line: &status.LineStatus{Volts: 8, LoopMA: 30, Polarity: "reversed", Battery: true, Call: "talking", Disconnect: "busy tone"}})
+		return s
+	}
+	s := New(Options{Status: st, Sim: newFakeSim()})
+	body := do(t, s, request{method: "GET", path: "/"}).Body.String()
+	row := body[strings.Index(body, `data-port="3"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	for _, want := range []string{"8 V · 30 mA · reversed", "call talking", "last disconnect busy tone",
+		`data-action="pstn" data-pstn="ring"`, `data-pstn="hangup"`, `data-pstn="reverse"`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("port 3 row lacks %q:\n%s", want, row)
+		}
+	}
+	if strings.Contains(row, `data-action="hook"`) {
+		t.Error("the FXO row offers a phone's hook buttons")
+	}
+}

@@ -269,3 +269,16 @@ func newest(paths []string) string {
 
 // Log returns baresip's output so far.
 func (b *Baresip) Log() string { return b.proc.Log() }
+
+// LastEvent returns the newest event of type typ (its JSON fields, such as
+// "peeruri" and "peerdisplayname" of a call event), nil when there is none.
+func (b *Baresip) LastEvent(typ string) map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := len(b.events) - 1; i >= 0; i-- {
+		if b.events[i]["type"] == typ {
+			return b.events[i]
+		}
+	}
+	return nil
+}

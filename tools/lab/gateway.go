@@ -260,3 +260,22 @@ func (g *Gateway) OffHookAndDial(t testing.TB, n int, digits string) {
 		return nil
 	})
 }
+
+// PSTN performs a far-side action on the FXO port n's line (ring with
+// caller ID, answer, hangup with a signal, ...).
+func (g *Gateway) PSTN(t testing.TB, n int, req simapi.PSTNRequest) {
+	t.Helper()
+	g.post(t, fmt.Sprintf("/api/sim/ports/%d/pstn", n), req)
+}
+
+// PortStatus returns the status of port n.
+func (g *Gateway) PortStatus(t testing.TB, n int) status.PortStatus {
+	t.Helper()
+	for _, p := range g.Status(t).Ports {
+		if p.Port == n {
+			return p
+		}
+	}
+	t.Fatalf("no port %d in status", n)
+	return status.PortStatus{}
+}

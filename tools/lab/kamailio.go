@@ -45,6 +45,14 @@ type KamailioOpts struct {
 	// credentials (baresip 1.0.0 answers only the first challenge, and
 	// only with MD5).
 	Unauthenticated []string
+	// TrunkPrefix, with TrunkUser, routes a Request-URI user that starts
+	// with it to TrunkUser's registered contact, the To header keeping
+	// the dialed number (how a PBX reaches an FXO trunk). With TrunkUser
+	// set, digest checks the credentials' user ($au) instead of the From
+	// user, for a trunk's From carries the PSTN caller's number; each
+	// INVITE is logged as "invite to [R-URI user] from [display] <From
+	// URI> pai [P-Asserted-Identity]".
+	TrunkPrefix, TrunkUser string
 }
 
 // multiChallenge replaces @PRECHALLENGE@: an AKAv1-MD5 challenge, then
@@ -88,7 +96,17 @@ func (o KamailioOpts) authReplacements(qop string) []string {
 	if o.ChallengeInvites {
 		anyFrom = ` && $sht(users=>$fU) == $null`
 	}
-	return []string{"@AUTHPARAMS@", params, "@PRECHALLENGE@", pre, "@AUTHORIZED@", authorized, "@AUTHANY@", anyFrom}
+	pw, checks, route := "\t$var(pw) = $sht(users=>$fU);", "1", ""
+	if o.TrunkUser != "" {
+		pw = fmt.Sprintf("\tif ($au == $null) {\n\t\tauth_challenge(\"$fd\", %q);\n\t\texit;\n\t}\n\t$var(pw) = $sht(users=>$au);", qop)
+		checks = "0"
+		route = "\n\tif (is_method(\"INVITE\")) {\n\t\txlog(\"L_NOTICE\", \"invite to [$rU] from [$fn] <$fu> pai [$hdr(P-Asserted-Identity)]\\n\");\n\t}"
+		if o.TrunkPrefix != "" {
+			route += fmt.Sprintf("\n\tif ($rU =~ \"^%s\") {\n\t\t$rU = %q;\n\t}", o.TrunkPrefix, o.TrunkUser)
+		}
+	}
+	return []string{"@AUTHPARAMS@", params, "@PRECHALLENGE@", pre, "@AUTHORIZED@", authorized, "@AUTHANY@", anyFrom,
+		"@AUTHPW@", pw, "@AUTHCHECKS@", checks, "@TRUNKROUTE@", route}
 }
 
 // StartKamailio writes the lab config into a temporary directory and starts

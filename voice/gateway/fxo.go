@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/board"
-	"github.com/loopstart/loopstart/dsp"
 	"github.com/loopstart/loopstart/voice/line"
 	"github.com/loopstart/loopstart/voice/media"
 	"github.com/loopstart/loopstart/voice/sip"
@@ -41,21 +40,12 @@ type FXOConfig struct {
 	Prefix string
 }
 
-// EchoCanceller cancels the line's echo of what the port sends (hybrid
-// echo): Process removes from rx the echo of tx, in place.
-type EchoCanceller interface {
-	Process(rx, tx []int16)
-	Reset()
-}
-
-// fxoPort is an FXO port: the line state machine on the DAA, the echo
-// canceller of its audio, and its events for the control goroutine.
+// fxoPort is an FXO port: the line state machine on the DAA and its events
+// for the control goroutine. The line's echo is cancelled by the port's
+// media stream, as on an FXS port.
 type fxoPort struct {
 	dev     board.FXO
 	line    *line.FXO
-	ec      EchoCanceller
-	ecOn    bool
-	ref     []int16 // what went to the line last frame: the echo reference
 	scratch []int16
 	ev      chan line.FXOEvent
 	dm      *line.DigitMap
@@ -69,7 +59,7 @@ func (g *Gateway) newFXOPort(p *port, bp board.Port) (*port, error) {
 		return nil, fmt.Errorf("gateway: port %d: %w", p.cfg.N, err)
 	}
 	fc := p.cfg.FXO
-	f := &fxoPort{dev: bp.FXO, ec: dsp.NewEchoCanceller(), ev: make(chan line.FXOEvent, 32), cfg: fc}
+	f := &fxoPort{dev: bp.FXO, ev: make(chan line.FXOEvent, 32), cfg: fc}
 	lc := line.FXOConfig{Profile: prof, CallerIDOff: p.cfg.CallerID == "off", AnswerRule: fc.AnswerRule,
 		SilenceTimeout: fc.SilenceTimeout, BlindDial: fc.BlindDial, DialToneWait: fc.DialToneWait}
 	f.line, err = line.NewFXO(p.cfg.N, bp.FXO, lc, func(ev line.FXOEvent) {
@@ -126,21 +116,14 @@ func (g *Gateway) addFXOPorts() error {
 	return nil
 }
 
-// tickFXO runs the FXO port for one frame on the loop goroutine: echo
-// cancellation while off hook, the line state machine, and the media stream
-// while the line is cut through. It does not allocate.
+// tickFXO runs the FXO port for one frame on the loop goroutine: the line
+// state machine, then the media stream while the line is cut through (its
+// echo canceller takes the line's echo out of what goes to SIP). It does
+// not allocate.
 func (p *port) tickFXO(now time.Duration, capture, playout []int16) {
 	f := p.fxo
-	if len(f.ref) != len(playout) {
-		f.ref = make([]int16, len(playout))
+	if len(f.scratch) != len(playout) {
 		f.scratch = make([]int16, len(playout))
-	}
-	if f.line.OffHook() {
-		f.ec.Process(capture, f.ref)
-		f.ecOn = true
-	} else if f.ecOn {
-		f.ec.Reset()
-		f.ecOn = false
 	}
 	clear(playout)
 	f.line.Tick(now, capture, playout)
@@ -152,7 +135,6 @@ func (p *port) tickFXO(now time.Duration, capture, playout []int16) {
 			p.stream.Receive(playout)
 		}
 	}
-	copy(f.ref, playout)
 }
 
 // fill describes the line in ps.
@@ -261,7 +243,7 @@ func (p *port) controlFXO(ctx context.Context) {
 			codec = media.PCMU
 		}
 		sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
-			PTime: time.Duration(rm.PTime) * time.Millisecond}
+			PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: p.cfg.echoOpts()}
 		crypto, err := sessionCrypto(c)
 		if err != nil {
 			log.Error("srtp setup failed; hanging up", "call", c.ID(), "err", err)

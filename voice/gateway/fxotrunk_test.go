@@ -65,6 +65,15 @@ func TestFXOIncoming(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.waitHears(1, 1000)
+			if err := r.phone(1).Say([]float64{700}, -12); err != nil {
+				t.Fatal(err)
+			}
+			r.eventually("far party hears the phone", func() error {
+				if h := co.State().Hearing; !hears(h.TonesHz, 700) {
+					return fmt.Errorf("hearing %v", h.TonesHz)
+				}
+				return nil
+			})
 			if err := co.PSTNSignal("hangup", tc.signal, nil); err != nil {
 				t.Fatal(err)
 			}

@@ -264,11 +264,11 @@ func (p *port) status() status.PortStatus {
 	}
 	if p.fxo != nil {
 		p.fxo.fill(&ps)
-		return ps
-	}
-	ps.State = p.line.State().String()
-	if p.line.OffHook() {
-		ps.Hook = "off"
+	} else {
+		ps.State = p.line.State().String()
+		if p.line.OffHook() {
+			ps.Hook = "off"
+		}
 	}
 	p.mu.Lock()
 	ps.Peer = p.peer
@@ -277,6 +277,9 @@ func (p *port) status() status.PortStatus {
 	}
 	p.mu.Unlock()
 	ps.Call, ps.LastCall = p.callStats()
+	if p.fxo != nil {
+		return ps
+	}
 	ps.MWI = p.mwi.Load()
 	if f, ok := p.g.Features(p.cfg.N); ok {
 		ps.Features = &f

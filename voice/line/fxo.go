@@ -512,10 +512,13 @@ func (f *FXO) Tick(now time.Duration, capture, playout []int16) {
 	case FXODialing:
 		if !f.keypad.Busy() {
 			f.state = FXOProgress
-			if f.cfg.AnswerRule == AnswerImmediate {
+			if f.cfg.AnswerRule == AnswerImmediate || f.answerSeen {
+				// Answered (or reversed for the answer) while the last
+				// digit was still going out.
 				f.answerSeen = true
 				f.emit(FXOEvent{Kind: EventFXODialed})
 				f.state = FXOTalking
+				f.quietSince = f.now
 				f.emit(FXOEvent{Kind: EventFXOAnswered})
 			} else {
 				f.emit(FXOEvent{Kind: EventFXODialed})

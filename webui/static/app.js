@@ -119,6 +119,7 @@ document.addEventListener("click", (ev) => {
   const port = b.closest("tr[data-port]").dataset.port;
   if (b.dataset.action === "hook") post(port, "hook", {state: b.dataset.state});
   if (b.dataset.action === "dial") post(port, "dial", {digits: b.dataset.digit, mode: "dtmf"});
+  if (b.dataset.action === "pstn") post(port, "pstn", {action: b.dataset.pstn});
 });
 
 if (page === "/") setInterval(refresh, 1000);
