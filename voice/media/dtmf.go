@@ -92,11 +92,11 @@ type dtmfState struct {
 	txDur    uint32 // samples since the start
 	txFrames int
 	txFirst  bool
-	txEnds   int  // final packets still to send
-	age      int  // frames since the call's media started (saturates)
-	txSilent bool // the digit in progress is muted but not sent
+	txEnds   int    // final packets still to send
+	age      int    // frames since the call's media started (saturates)
+	txSilent bool   // the digit in progress is muted but not sent
 	txFixed  uint32 // SendEvent: the event's length in samples; 0 for a detected digit
-	suspect  int  // consecutive frames that look like DTMF before detection
+	suspect  int    // consecutive frames that look like DTMF before detection
 	quiet    int
 	cLow     float64 // Goertzel coefficients of the held digit's tones
 	cHigh    float64
