@@ -19,9 +19,9 @@ import (
 //     application/dtmf-relay "Signal=16");
 //   - receiving: an INFO in an answered call with application/dtmf-relay
 //     or application/dtmf gets 200 and its digit goes to the call's
-//     OnDTMF handler; a flash (hook-flash, Signal=16) gets 200 and is
-//     dropped (a phone has nothing to play for it); other bodies get
-//     415 with Accept, unreadable ones 400.
+//     OnDTMF handler, as does a flash (application/hook-flash, or
+//     Signal=16) as FlashKey; other bodies get 415 with Accept,
+//     unreadable ones 400.
 
 // MIME types of INFO bodies.
 const (
@@ -115,8 +115,9 @@ func ParseDTMF(body []byte) (byte, error) {
 }
 
 // OnDTMF sets the function that takes the digits the far end sends in
-// INFO requests (key 0-9, *, #, A-D and its length); nil drops them. It
-// runs on the SIP server's goroutine and should not block.
+// INFO requests (key 0-9, *, #, A-D, or FlashKey for a hook flash, and
+// its length); nil drops them. It runs on the SIP server's goroutine and
+// should not block.
 func (c *Call) OnDTMF(f func(key byte, d time.Duration)) {
 	c.mu.Lock()
 	c.info.onDTMF = f
@@ -229,7 +230,7 @@ func (u *UA) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	u.respond(req, tx, 200, "OK")
 	u.log.Info("sip info", "call", c.id, "type", ct, "key", string(key), "ms", d.Milliseconds())
-	if key != FlashKey && f != nil {
+	if f != nil {
 		f(key, d)
 	}
 }

@@ -68,8 +68,7 @@ func TestDTMFRelayBody(t *testing.T) {
 }
 
 // TestInfoInCall sends INFO both ways in an answered call: digits reach
-// the far end's OnDTMF, flashes are answered 200 and not reported, other
-// bodies get 415.
+// the far end's OnDTMF, flashes too (as FlashKey), other bodies get 415.
 func TestInfoInCall(t *testing.T) {
 	out, in, _, _ := answeredPair(t)
 	type digit struct {
@@ -91,8 +90,8 @@ func TestInfoInCall(t *testing.T) {
 		{"caller digit", func() error { return out.SendDTMF(ctx, '7', 200*time.Millisecond) }, &digit{'7', 200 * time.Millisecond}, ""},
 		{"callee digit", func() error { return in.SendDTMF(ctx, '#', 120*time.Millisecond) }, &digit{'#', 120 * time.Millisecond}, ""},
 		{"application/dtmf", func() error { return out.SendInfo(ctx, MIMEDTMF, []byte("3")) }, &digit{'3', defaultInfoDuration}, ""},
-		{"hook flash", func() error { return out.SendFlash(ctx, true) }, nil, ""},
-		{"dtmf-relay flash", func() error { return in.SendFlash(ctx, false) }, nil, ""},
+		{"hook flash", func() error { return out.SendFlash(ctx, true) }, &digit{FlashKey, defaultInfoDuration}, ""},
+		{"dtmf-relay flash", func() error { return in.SendFlash(ctx, false) }, &digit{FlashKey, 100 * time.Millisecond}, ""},
 		{"unknown body", func() error { return out.SendInfo(ctx, "text/plain", []byte("hello")) }, nil, "415"},
 		{"bad signal", func() error { return out.SendInfo(ctx, MIMEDTMFRelay, []byte("Signal=99")) }, nil, "400"},
 		{"bad key", func() error { return out.SendDTMF(ctx, 'x', time.Second) }, nil, "not a dtmf key"},
