@@ -183,13 +183,15 @@ type pageData struct {
 	Keys     []string
 	Config   *config.Config
 	// CanEdit is true when settings can be changed here.
-	CanEdit   bool
-	Prov      *ProvisioningStatus
-	Firmware  *FirmwareStatus
-	Trace     *bool
-	Logs      []LogRecord
-	Network   []netInterface
-	Countries []string
+	CanEdit bool
+	// CanFeatures is true when the ports' features can be changed here.
+	CanFeatures bool
+	Prov        *ProvisioningStatus
+	Firmware    *FirmwareStatus
+	Trace       *bool
+	Logs        []LogRecord
+	Network     []netInterface
+	Countries   []string
 }
 
 // netInterface is one network interface on the network page.
@@ -246,7 +248,7 @@ func (s *Server) data(r *http.Request, title, path string) (pageData, bool) {
 		Msg: r.URL.Query().Get("msg"), Err: r.URL.Query().Get("err"),
 		Keys:      []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"},
 		Countries: config.Countries(),
-		CanEdit:   s.opts.Config != nil}
+		CanEdit:   s.opts.Config != nil, CanFeatures: s.opts.Features != nil}
 	if ss := sessionOf(r); ss != nil {
 		d.CSRF = ss.csrf
 	}
