@@ -67,6 +67,9 @@ type GatewayOpts struct {
 	Config string
 	// Args are extra command-line arguments for loopstart run.
 	Args []string
+	// Data is the data directory to run with, e.g. the Data of a gateway
+	// stopped before (a restart); empty makes a new one.
+	Data string
 }
 
 // StartGateway starts the gateway on the sim board with its own data
@@ -79,6 +82,9 @@ func StartGateway(t testing.TB, o GatewayOpts) *Gateway {
 	sipPort := FreePort(t, 2)
 	g := &Gateway{HTTP: fmt.Sprintf("http://127.0.0.1:%d", httpPort), SIP: fmt.Sprintf("127.0.0.1:%d", sipPort),
 		Data: filepath.Join(dir, "data")}
+	if o.Data != "" {
+		g.Data = o.Data
+	}
 	args := []string{"run", "--board", "sim", "--data", g.Data,
 		"--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--sip", g.SIP, "--log-level", "debug"}
 	if o.Config != "" {
