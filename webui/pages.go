@@ -185,13 +185,15 @@ type pageData struct {
 	PSTNActions []string
 	Config      *config.Config
 	// CanEdit is true when settings can be changed here.
-	CanEdit   bool
-	Prov      *ProvisioningStatus
-	Firmware  *FirmwareStatus
-	Trace     *bool
-	Logs      []LogRecord
-	Network   []netInterface
-	Countries []string
+	CanEdit bool
+	// CanFeatures is true when the ports' features can be changed here.
+	CanFeatures bool
+	Prov        *ProvisioningStatus
+	Firmware    *FirmwareStatus
+	Trace       *bool
+	Logs        []LogRecord
+	Network     []netInterface
+	Countries   []string
 }
 
 // netInterface is one network interface on the network page.
@@ -249,7 +251,7 @@ func (s *Server) data(r *http.Request, title, path string) (pageData, bool) {
 		Keys:        []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"},
 		PSTNActions: simapi.PSTNActions,
 		Countries:   config.Countries(),
-		CanEdit:     s.opts.Config != nil}
+		CanEdit:     s.opts.Config != nil, CanFeatures: s.opts.Features != nil}
 	if ss := sessionOf(r); ss != nil {
 		d.CSRF = ss.csrf
 	}

@@ -87,6 +87,9 @@ type Options struct {
 	// address, localhost, the machine's host name, that name under .local,
 	// or one of these; others get 421 (DNS rebinding).
 	Hosts []string
+	// Features changes the ports' forwarding and screening settings (the
+	// ports page and /api/ports/{n}/features); nil shows them read-only.
+	Features FeatureControl
 	// SetupButton reports whether the board's setup button was pressed
 	// recently enough to set the first password without the setup code;
 	// nil means the code is needed.
@@ -174,6 +177,7 @@ func New(opts Options) *Server {
 	}
 	s.pageRoutes()
 	s.configRoutes()
+	s.featureRoutes() // features.go
 	if opts.Sim != nil {
 		s.simRoutes()
 	}

@@ -190,7 +190,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	ui := webui.New(webui.Options{Status: statusWithCrash, Sim: b.Sim, Logger: log, Version: o.Version,
 		DataDir: o.DataDir, Config: mgr, Logs: o.Logs, Provisioning: provUI{prov}, Firmware: fw, Diagnostics: trace,
-		Hosts: o.WebHosts})
+		Features: featuresUI{gw}, Hosts: o.WebHosts})
 	limits := o.WebLimits
 	if limits == (webui.ServerLimits{}) {
 		limits = webui.DefaultServerLimits
@@ -232,4 +232,11 @@ func Run(ctx context.Context, o Options) error {
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	return err
+}
+
+// featuresUI changes port features on the supervisor's current gateway.
+type featuresUI struct{ sup *gateway.Supervisor }
+
+func (f featuresUI) SetFeatures(port int, fs status.Features) error {
+	return f.sup.Gateway().SetFeatures(port, fs)
 }

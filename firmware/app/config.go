@@ -95,7 +95,7 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 		pc := gateway.PortConfig{N: p.N, Account: p.Account, Country: p.Country, DigitMap: p.DialPlan, Extension: p.Extension, CallerID: p.CallerID,
 			NoCallWaiting: p.CallWaiting == "false", NoThreeWay: p.ThreeWay == "false", ConferenceTransfer: p.ConferenceTransfer == "true",
 			EchoOff: p.EchoCanceller == "off", EchoTail: time.Duration(p.EchoTail) * time.Millisecond, Fax: p.Fax,
-			PBXFeatures: p.LocalFeatures == "false", FlashRelay: p.FlashRelay, StarCodes: starCodes(p.StarCodes),
+			PBXFeatures: p.LocalFeatures == "false", FlashRelay: p.FlashRelay, DTMF: p.DTMF, StarCodes: starCodes(p.StarCodes),
 			Hotline: p.Hotline, HotlineDelay: time.Duration(p.HotlineDelay) * time.Second,
 			FXO: fxoConfig(p)}
 		pc.FlashMin, pc.FlashMax, _ = p.FlashWindow() // validated by firmware/config

@@ -175,7 +175,7 @@ type Port struct {
 	DialPlan string `xml:"dial-plan,omitempty"`
 	// LocalFeatures is "false" to leave calling features to the PBX: star
 	// codes are dialed like any number and flash goes to the PBX
-	// (FlashRelay); empty or "true" runs forwarding, do-not-disturb and
+	// (FlashRelay; without it the port still handles flash itself); empty or "true" runs forwarding, do-not-disturb and
 	// the other star codes on the port.
 	LocalFeatures string `xml:"local-features,omitempty"`
 	// FlashRelay sends a hook flash in a call to the PBX: rfc4733 (event
@@ -183,6 +183,11 @@ type Port struct {
 	// application/hook-flash signal=hf) or info-dtmf (SIP INFO
 	// application/dtmf-relay Signal=16). Empty handles flash locally.
 	FlashRelay string `xml:"flash-relay,omitempty"`
+	// DTMF is how the phone's digits go out in a call: rfc4733 (RFC 4733
+	// telephone-events when the call negotiated them, else in band) or
+	// info (SIP INFO application/dtmf-relay). Empty means rfc4733. Digits
+	// that arrive in SIP INFO are played to the phone either way.
+	DTMF string `xml:"dtmf,omitempty"`
 	// StarCodes overrides the default star codes: comma separated
 	// name=code pairs (StarCodeNames), for example "dnd-on=*78,dnd-off=*79";
 	// an empty code turns that feature code off.

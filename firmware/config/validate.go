@@ -229,6 +229,11 @@ func (c *Config) checkPorts(m *mapper) {
 				m.add(sectPort, i, "flash-relay", "flash-relay", 0, "%s", msg)
 			}
 		}
+		if p.DTMF != "" {
+			if msg := checkEnum(p.DTMF, dtmfModes); msg != "" {
+				m.add(sectPort, i, "dtmf", "dtmf", 0, "%s", msg)
+			}
+		}
 		if p.LocalFeatures != "" && p.LocalFeatures != "true" && p.LocalFeatures != "false" {
 			m.add(sectPort, i, "local-features", "local-features", 0, "%q is not true or false", p.LocalFeatures)
 		}
@@ -563,6 +568,9 @@ var StarCodeNames = []string{"cfa-on", "cfa-off", "cfb-on", "cfb-off", "cfna-on"
 
 // Flash relay modes (Port.FlashRelay).
 var flashRelayModes = []string{"rfc4733", "info-hookflash", "info-dtmf"}
+
+// DTMF modes (Port.DTMF).
+var dtmfModes = []string{"rfc4733", "info"}
 
 // checkFXO checks a port's FXO trunk settings.
 func checkFXO(m *mapper, i int, p Port) {

@@ -63,10 +63,18 @@ type PortConfig struct {
 	Fax string
 	// PBXFeatures leaves calling features to the PBX: no star codes,
 	// forwarding or screening on the port; dialed codes go out as numbers.
+	// Flash is still handled here unless FlashRelay is set.
 	PBXFeatures bool
-	// FlashRelay sends a flash in a call to the far end: "rfc4733" (event
-	// 16), "info-hookflash" or "info-dtmf" (SIP INFO); "" handles it here.
+	// FlashRelay sends a flash in a call to the far end instead of
+	// handling it here: FlashRelayRFC4733 (event 16, offered 0-16 in
+	// SDP), FlashRelayHookFlash or FlashRelayDTMFInfo (SIP INFO); ""
+	// handles it here (relay.go).
 	FlashRelay string
+	// DTMF is how the phone's digits go out in a call: "" (or "rfc4733")
+	// as RFC 4733 events when the call negotiated them, else in band;
+	// DTMFInfo as SIP INFO application/dtmf-relay. Digits that come in
+	// SIP INFO are played to the phone either way.
+	DTMF string
 	// StarCodes overrides DefaultStarCodes by name; "" turns a code off.
 	StarCodes map[string]string
 	// Hotline is dialed when the phone goes off hook, at once or, with

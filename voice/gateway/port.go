@@ -36,6 +36,7 @@ type port struct {
 	// referFailed reports a REFER the far end refused (flash.go).
 	referFailed chan *sip.Call
 	mwi         atomic.Bool // message waiting, as last set (mwi.go)
+	relay       relayState  // SIP INFO digits out (relay.go)
 
 	mu        sync.Mutex
 	peer      string
@@ -157,7 +158,9 @@ func (p *port) control(ctx context.Context) {
 			case line.EventAnswer:
 				s.answerPhone()
 			case line.EventFlash:
-				s.flash()
+				if !p.relayFlash(s) { // relay.go
+					s.flash()
+				}
 			case line.EventHangup:
 				s.hangup()
 			}
@@ -239,6 +242,7 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 		return false
 	}
 	sess.Crypto = crypto
+	p.infoDTMF(c, slot, &sess) // relay.go
 	st := p.streams[slot]
 	p.onLoop(func() { st.Start(sess) })
 	return true

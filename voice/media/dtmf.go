@@ -92,10 +92,11 @@ type dtmfState struct {
 	txDur    uint32 // samples since the start
 	txFrames int
 	txFirst  bool
-	txEnds   int  // final packets still to send
-	age      int  // frames since the call's media started (saturates)
-	txSilent bool // the digit in progress is muted but not sent
-	suspect  int  // consecutive frames that look like DTMF before detection
+	txEnds   int    // final packets still to send
+	age      int    // frames since the call's media started (saturates)
+	txSilent bool   // the digit in progress is muted but not sent
+	txFixed  uint32 // SendEvent: the event's length in samples; 0 for a detected digit
+	suspect  int    // consecutive frames that look like DTMF before detection
 	quiet    int
 	cLow     float64 // Goertzel coefficients of the held digit's tones
 	cHigh    float64
@@ -116,7 +117,7 @@ type dtmfState struct {
 // reset forgets any event in progress (new call).
 func (d *dtmfState) reset() {
 	d.det.Reset()
-	d.txOn, d.txEnds, d.quiet, d.age, d.suspect = false, 0, 0, 0, 0
+	d.txOn, d.txEnds, d.quiet, d.age, d.suspect, d.txFixed = false, 0, 0, 0, 0, 0
 	d.rxOn, d.rxHave, d.rxEnded = false, false, false
 	d.gen = dsp.DTMFGen{}
 }
@@ -153,6 +154,10 @@ func (s *Stream) dtmfCapture(capture []int16) []int16 {
 		d.txEnds--
 		return d.silence[:len(capture)]
 	}
+	if d.txFixed > 0 {
+		s.fixedEvent(len(capture))
+		return capture
+	}
 	if !d.txOn {
 		// Before the detector is sure (about 30 ms), mute any frame that
 		// looks like a DTMF pair, so at most the tone's first frame goes
@@ -181,14 +186,19 @@ func (s *Stream) dtmfCapture(capture []int16) []int16 {
 	}
 	if d.quiet >= dtmfQuietFrames {
 		d.txOn = false
-		if !d.txSilent {
+		switch {
+		case d.txSilent:
+		case s.sess.OnDigit != nil:
+			s.sess.OnDigit(dtmfEventKeys[d.txEvent], time.Duration(d.txDur)*time.Second/pcm.SampleRate)
+			s.dtmfSent.Add(1)
+		default:
 			s.sendEvent(true)
 			d.txEnds = dtmfEndRepeats - 1
 			s.dtmfSent.Add(1)
 		}
 		return d.silence[:len(capture)]
 	}
-	if d.txSilent {
+	if d.txSilent || s.sess.OnDigit != nil {
 		return d.silence[:len(capture)]
 	}
 	if d.txDur > dtmfMaxDuration-uint32(dtmfUpdateFrames*pcm.FrameSamples) {

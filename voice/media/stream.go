@@ -127,6 +127,11 @@ type Session struct {
 	// (echo.go); the zero value cancels with a 64 ms tail and switches to
 	// pass-through on a fax or modem tone.
 	Echo EchoOpts
+	// OnDigit, when set, takes the phone's DTMF digits instead of RFC 4733
+	// events (SIP INFO relay): a detected digit is muted as with events
+	// and reported with its length once its tone stops. It runs on the
+	// loop goroutine and must not block.
+	OnDigit func(key byte, d time.Duration)
 }
 
 // StreamStats are a stream's counters, readable from any goroutine.
@@ -424,7 +429,7 @@ func (s *Stream) Send(capture []int16) {
 	}
 	s.rtcpTick()
 	capture = s.echo.cancel(capture)
-	if s.sess.DTMFPT != 0 && !s.echo.passing() {
+	if (s.sess.DTMFPT != 0 || s.sess.OnDigit != nil) && !s.echo.passing() {
 		capture = s.dtmfCapture(capture)
 	}
 	n := copy(s.acc[s.accN:s.perPacket], capture)
@@ -499,9 +504,7 @@ func (s *Stream) receive(playout []int16) {
 	}
 	if !s.haveFar {
 		clear(playout)
-		if s.sess.DTMFPT != 0 {
-			s.dtmfPlay(playout)
-		}
+		s.dtmfPlay(playout)
 		return
 	}
 	miss := s.miss[:len(playout)]
@@ -529,9 +532,7 @@ func (s *Stream) receive(playout []int16) {
 		}
 		s.concealed.Add(uint64(missing))
 	}
-	if s.sess.DTMFPT != 0 {
-		s.dtmfPlay(playout)
-	}
+	s.dtmfPlay(playout)
 	s.publish()
 }
 

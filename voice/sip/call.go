@@ -109,6 +109,8 @@ type Call struct {
 	pendingOffer *pendingOffer
 	// transfer state (refer.go)
 	xfer transferState
+	// INFO handling (info.go)
+	info infoState
 
 	// outgoing
 	dcs          *sipgo.DialogClientSession

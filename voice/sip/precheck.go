@@ -40,6 +40,9 @@ func acceptedTypes(m sipmsg.RequestMethod) []string {
 	if m == sipmsg.NOTIFY {
 		return []string{typeMessageSummary, typeSipfrag}
 	}
+	if m == sipmsg.INFO {
+		return infoTypes // info.go
+	}
 	return []string{typeSDP}
 }
 

@@ -158,7 +158,7 @@ var (
 
 const (
 	defaultExpires  = 3600 * time.Second
-	allowMethods    = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER"
+	allowMethods    = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, INFO"
 	answerTimeout   = 3 * time.Minute // an incoming call nobody answers or rejects gets 480
 	listenReadyWait = 2 * time.Second
 )
@@ -456,6 +456,7 @@ func (u *UA) Start(ctx context.Context) error {
 	srv.OnOptions(u.checked(u.onOptions))
 	srv.OnNotify(u.checked(u.onNotify)) // notify.go
 	srv.OnRefer(u.checked(u.onRefer))   // refer.go
+	srv.OnInfo(u.checked(u.onInfo))     // info.go
 	srv.OnNoRoute(u.checked(u.onNoRoute))
 
 	u.serving.Add(2)
