@@ -84,7 +84,6 @@ func TestInteropEcho(t *testing.T) {
 	type result struct {
 		far, near []float64 // per window: 1000 Hz and 600 Hz in dBFS
 		onset     int       // first window of the phone's tone
-		echo      *media.EchoStats
 	}
 	var res [3]result
 	for _, port := range []int{1, 2} {
