@@ -347,7 +347,7 @@ func (e *EchoCanceller) block() {
 	// Foreground/background decisions.
 	switch {
 	case sb < 0.7*sf && sb < 0.25*sd && e.dtQuiet >= echoDTQuiet && e.constrainedBetter(sf, sd):
-		e.wf, e.wc = e.wc, e.wf // the background cancels better: take it (constrained)
+		copy(e.wf[:e.parts], e.wc[:e.parts]) // the background cancels better: take it, constrained
 		e.wtDirty = true
 		if sb*echoConverged < sd {
 			e.conv = true
