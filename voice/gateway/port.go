@@ -35,8 +35,14 @@ type port struct {
 	incoming chan *sip.Call
 	// referFailed reports a REFER the far end refused (flash.go).
 	referFailed chan *sip.Call
-	mwi         atomic.Bool // message waiting, as last set (mwi.go)
-	relay       relayState  // SIP INFO digits out (relay.go)
+	// faxSwitches carries the loop's word that a call went to fax/modem
+	// pass-through (fax.go).
+	faxSwitches chan faxSwitch
+	// streamCall is the call each stream last started for (control
+	// goroutine only).
+	streamCall [2]*sip.Call
+	mwi        atomic.Bool // message waiting, as last set (mwi.go)
+	relay      relayState  // SIP INFO digits out (relay.go)
 
 	mu        sync.Mutex
 	peer      string
@@ -52,6 +58,7 @@ func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
 		lineEv:      make(chan line.Event, 32),
 		incoming:    make(chan *sip.Call, 4),
 		referFailed: make(chan *sip.Call, 2),
+		faxSwitches: make(chan faxSwitch, 4),
 	}
 	if p.fault != nil {
 		g.log.Error("port out of service", "port", pc.N, "err", p.fault)
@@ -178,6 +185,9 @@ func (p *port) control(ctx context.Context) {
 				}
 			}
 
+		case f := <-p.faxSwitches:
+			s.faxReinvite(ctx, f)
+
 		case ev, ok := <-ev0:
 			s.callEvent(0, ev, ok)
 		case ev, ok := <-ev1:
@@ -228,8 +238,21 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 		p.g.log.Warn("unusable media", "port", p.cfg.N, "err", err)
 		codec = media.PCMU
 	}
+	echo := p.cfg.echoOpts()
+	st := p.streams[slot]
+	if p.streamCall[slot] == c {
+		// The same call renegotiated: a call in fax/modem pass-through
+		// stays in it.
+		if e := st.Stats().Echo; e.Passthrough != "" && e.Passthrough != media.PassthroughFaxLine {
+			echo.Passthrough, echo.PassthroughFromLine = e.Passthrough, e.PassthroughFromLine
+		}
+	}
+	p.streamCall[slot] = c
+	if !isG711(codec) {
+		echo.OnPassthrough = p.onPassthrough(slot)
+	}
 	sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
-		PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: p.cfg.echoOpts()}
+		PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: echo}
 	crypto, err := sessionCrypto(c)
 	if err != nil {
 		// Never fall back to clear media: end the call instead.
@@ -242,8 +265,14 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 		return false
 	}
 	sess.Crypto = crypto
+	if slot == 0 {
+		p.mu.Lock()
+		if p.media != nil {
+			p.media.codec = rm.Codec // renegotiated
+		}
+		p.mu.Unlock()
+	}
 	p.infoDTMF(c, slot, &sess) // relay.go
-	st := p.streams[slot]
 	p.onLoop(func() { st.Start(sess) })
 	return true
 }

@@ -41,6 +41,16 @@ type EchoOpts struct {
 	Tail time.Duration
 	// Fax says when the call switches to pass-through.
 	Fax FaxMode
+	// OnPassthrough, when set, is called on the loop goroutine when the
+	// call switches to pass-through on a fax or modem tone (not for
+	// FaxOn, nor for a call started in pass-through); it must not block.
+	OnPassthrough func()
+	// Passthrough, when set (a Passthrough* reason), starts the call
+	// already in pass-through, the tone having come from the line side
+	// when PassthroughFromLine is set: for a stream restarted during a
+	// call that switched (with G.711 after a re-INVITE).
+	Passthrough         string
+	PassthroughFromLine bool
 }
 
 // Reasons the echo canceller (or its non-linear processor) is disabled,
@@ -160,8 +170,11 @@ func (e *echoState) start(o EchoOpts) {
 	e.pin, e.pout, e.far, e.dt = 0, 0, 0, 0
 	e.erleQ.Store(0)
 	e.tailPub.Store(int64(tail))
-	if o.Fax == FaxOn {
+	switch {
+	case o.Fax == FaxOn:
 		e.passthrough = PassthroughFaxLine
+	case o.Passthrough != "":
+		e.passthrough, e.fromLine = o.Passthrough, o.PassthroughFromLine
 	}
 	e.publish()
 }
@@ -229,6 +242,9 @@ func (e *echoState) decide(d *dsp.AnswerToneDetector, fromLine bool) {
 			e.passthrough, e.fromLine, changed = PassthroughCNG, fromLine, true
 		case d.HeardANS():
 			e.passthrough, e.fromLine, changed = PassthroughANS, fromLine, true
+		}
+		if e.passthrough != "" && e.opts.OnPassthrough != nil {
+			e.opts.OnPassthrough()
 		}
 	}
 	if changed {

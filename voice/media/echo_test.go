@@ -49,6 +49,7 @@ func TestStreamCancelsLineEcho(t *testing.T) {
 		{"fax line", EchoOpts{Fax: FaxOn}, nil, 5, 15, DisabledByPassthrough, PassthroughFaxLine},
 		{"ANSam from the far end, fax auto", EchoOpts{}, ansam, -100, 100, DisabledByReversals, PassthroughANS},
 		{"ANSam from the far end, fax off", EchoOpts{Fax: FaxOff}, ansam, -100, 100, DisabledByReversals, ""},
+		{"restarted in pass-through", EchoOpts{Passthrough: PassthroughCNG}, nil, 5, 15, DisabledByPassthrough, PassthroughCNG},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,4 +105,46 @@ func TestStreamCancelsLineEcho(t *testing.T) {
 func ansam(i int) float64 {
 	ph := 2*math.Pi*2100*float64(i)/pcm.SampleRate + math.Pi*float64(i/3600)
 	return dsp.DBm0ToAmplitude(-12) / 1.2 * (1 + 0.2*math.Sin(2*math.Pi*15*float64(i)/pcm.SampleRate)) * math.Sin(ph)
+}
+
+// TestEchoPassthroughCallback: a fax calling tone from the line switches
+// the call to pass-through once, calling OnPassthrough once; a call
+// restarted in pass-through does not call it again.
+func TestEchoPassthroughCallback(t *testing.T) {
+	cng := make([]int16, pcm.FrameSamples)
+	tests := []struct {
+		name  string
+		opts  EchoOpts
+		calls int
+	}{
+		{"fax auto", EchoOpts{}, 1},
+		{"restarted in pass-through", EchoOpts{Passthrough: PassthroughCNG, PassthroughFromLine: true}, 0},
+		{"fax off", EchoOpts{Fax: FaxOff}, 0},
+		{"fax line", EchoOpts{Fax: FaxOn}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			tc.opts.OnPassthrough = func() { calls++ }
+			var e echoState
+			e.init()
+			e.start(tc.opts)
+			n := 0
+			for range 150 { // 1.5 s of 1100 Hz from the phone
+				for i := range cng {
+					cng[i] = int16(8000 * math.Sin(2*math.Pi*1100*float64(n)/pcm.SampleRate))
+					n++
+				}
+				e.played(make([]int16, pcm.FrameSamples))
+				e.cancel(cng)
+			}
+			if calls != tc.calls {
+				t.Errorf("OnPassthrough called %d times, want %d", calls, tc.calls)
+			}
+			st := e.stats()
+			if tc.opts.Fax != FaxOff && tc.opts.Fax != FaxOn && (st.Passthrough != PassthroughCNG || !st.PassthroughFromLine) {
+				t.Errorf("pass-through %q from line %v, want %q from the line", st.Passthrough, st.PassthroughFromLine, PassthroughCNG)
+			}
+		})
+	}
 }
