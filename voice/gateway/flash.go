@@ -703,12 +703,19 @@ func (s *session) referAnswered(l *leg) {
 	r := l.referrer
 	l.referrer = nil
 	rc := r.call
-	bg(func(ctx context.Context) { _ = rc.NotifyTransfer(ctx, 200, "") })
 	wasTalk := s.talk == r.slot
 	r.xfer = true // its BYE is expected; do not ring or tone
 	if s.slots[r.slot] == r {
-		s.endLeg(r)
+		s.drop(r)
 	}
+	// The NOTIFY before the BYE: a transferor that sees the dialog end
+	// first takes the transfer for failed.
+	bg(func(ctx context.Context) {
+		_ = rc.NotifyTransfer(ctx, 200, "")
+		if err := rc.Hangup(ctx); err != nil {
+			s.log.Warn("hangup", "call", rc.ID(), "err", err)
+		}
+	})
 	if wasTalk || s.talk < 0 {
 		s.talk = l.slot
 		s.p.startMedia(l.call, l.slot)
