@@ -255,7 +255,7 @@ func (r *rig) waitPartyHears(p *party, want []float64, not ...float64) {
 		for _, hz := range want {
 			if !p.hears(hz) {
 				s, rms := p.level(hz)
-				return fmt.Errorf("no %v Hz (share %.2f, rms %.0f)", hz, s, rms)
+				return fmt.Errorf("no %v Hz (share %.2f, rms %.0f; stream %+v)", hz, s, rms, p.stream.Stats())
 			}
 		}
 		for _, hz := range not {

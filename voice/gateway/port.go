@@ -35,7 +35,10 @@ type port struct {
 	incoming chan *sip.Call
 	// referFailed reports a REFER the far end refused (flash.go).
 	referFailed chan *sip.Call
-	mwi         atomic.Bool // message waiting, as last set (mwi.go)
+	// ctl takes work back to the control goroutine from the goroutines
+	// that wait for the network for it (flash.go).
+	ctl chan func()
+	mwi atomic.Bool // message waiting, as last set (mwi.go)
 
 	mu        sync.Mutex
 	peer      string
@@ -51,6 +54,7 @@ func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
 		lineEv:      make(chan line.Event, 32),
 		incoming:    make(chan *sip.Call, 4),
 		referFailed: make(chan *sip.Call, 2),
+		ctl:         make(chan func(), 4),
 	}
 	if p.fault != nil {
 		g.log.Error("port out of service", "port", pc.N, "err", p.fault)
@@ -174,6 +178,9 @@ func (p *port) control(ctx context.Context) {
 					s.transferFailed(l)
 				}
 			}
+
+		case f := <-p.ctl:
+			f()
 
 		case ev, ok := <-ev0:
 			s.callEvent(0, ev, ok)

@@ -27,6 +27,7 @@ type flashRig struct {
 func newFlashRig(t *testing.T) *flashRig {
 	t.Helper()
 	r := &flashRig{rig: newRig(t), b: newParty(t, "b", "201", toneB)}
+	r.realtime.Store(true)
 	r.b.dial("sip:101@" + r.gw.UA().Addr().String())
 	r.eventually("phone 1 rings", func() error {
 		if !r.phone(1).State().Ringing {
