@@ -691,6 +691,13 @@ func (s *session) callEvent(i int, ev sip.Event, ok bool) {
 			s.log.Info("transfer done", "call", l.call.ID())
 			l.xfer = false
 			s.endLeg(l)
+			// The replaced consultation call, should its far end not
+			// hang it up itself.
+			for _, o := range s.slots {
+				if o != nil && o.xfer {
+					s.endLeg(o)
+				}
+			}
 		case ev.Code >= 300 || ev.Code == 0:
 			s.transferFailed(l)
 		}
