@@ -45,6 +45,9 @@ type leg struct {
 	xfer     bool        // we REFERred it; waiting for the outcome
 	referred *leg        // the call a REFER of this leg asked for (we are transferred)
 	referrer *leg        // for a call placed on a REFER: the leg that asked
+	// reinvite is closed when the last re-INVITE of the leg is over; the
+	// next waits for it, so they reach the far end in order.
+	reinvite chan struct{}
 }
 
 // mediaPath is what the loop does with the port's streams in talk state;
@@ -194,6 +197,7 @@ func (s *session) incoming(ctx context.Context, c *sip.Call) {
 	p := s.p
 	id := c.Caller()
 	caller := line.Caller{Number: id.Number, Name: id.Name, Private: id.Private, Unavailable: id.Unavailable}
+	s.settle()
 	if old := c.Replaces(); old != nil {
 		if s.replace(old, c) {
 			return
@@ -248,6 +252,26 @@ func (s *session) incoming(ctx context.Context, c *sip.Call) {
 			}
 		})
 	})
+}
+
+// settle takes in the last events of calls that ended before c arrived
+// (a CANCEL just ahead of a new INVITE, as in a blind transfer to this
+// port): the select of the control loop does not keep their order.
+func (s *session) settle() {
+	for i, l := range s.slots {
+		if l == nil {
+			continue
+		}
+		select {
+		case <-l.call.Done():
+		default:
+			continue
+		}
+		for s.slots[i] == l {
+			ev, ok := <-l.events
+			s.callEvent(i, ev, ok)
+		}
+	}
 }
 
 // callWaitingTone starts or stops the call-waiting tone over the speech.
@@ -348,21 +372,59 @@ func (s *session) hold(l *leg) {
 	if l.call.Remote().Holding() {
 		dir = sip.Inactive
 	}
-	if err := l.call.Reinvite(context.Background(), s.p.localMedia(l.slot), dir); err != nil {
-		s.log.Warn("hold", "call", l.call.ID(), "err", err)
-	}
+	s.reinvite(l, dir)
 }
 
-// unhold takes l off hold and restarts its stream.
+// unhold takes l off hold; its stream restarts with the answer's media.
 func (s *session) unhold(l *leg) {
 	if l == nil || !l.held {
 		return
 	}
 	l.held = false
-	if err := l.call.Reinvite(context.Background(), s.p.localMedia(l.slot), sip.SendRecv); err != nil {
-		s.log.Warn("resume", "call", l.call.ID(), "err", err)
+	s.reinvite(l, sip.SendRecv)
+}
+
+// reinvite sends l's re-INVITE with direction dir off the control
+// goroutine (a silent far end keeps it 32 s), after the leg's previous
+// one. Once answered, a leg still on the port and not held again gets
+// its stream restarted with the answer's media (address, codec, keys).
+func (s *session) reinvite(l *leg, dir sip.Direction) {
+	p, c := s.p, l.call
+	local := p.localMedia(l.slot)
+	prev, done := l.reinvite, make(chan struct{})
+	l.reinvite = done
+	bg(func(ctx context.Context) {
+		defer close(done)
+		if prev != nil {
+			select {
+			case <-prev:
+			case <-ctx.Done():
+				return
+			}
+		}
+		err := c.Reinvite(ctx, local, dir)
+		if err != nil {
+			s.log.Warn("re-invite", "call", c.ID(), "direction", dir, "err", err)
+		}
+		if dir != sip.SendRecv {
+			return
+		}
+		s.control(c, func() {
+			if s.slots[l.slot] == l && !l.held && l.reinvite == done {
+				p.setupStream(c, l.slot)
+				s.setPath()
+			}
+		})
+	})
+}
+
+// control runs f on the port's control goroutine; it gives up when c
+// ends first (the port is stopping).
+func (s *session) control(c *sip.Call, f func()) {
+	select {
+	case s.p.ctl <- f:
+	case <-c.Done():
 	}
-	s.p.setupStream(l.call, l.slot)
 }
 
 // flash is the one place a hook flash is acted on.
@@ -629,6 +691,13 @@ func (s *session) callEvent(i int, ev sip.Event, ok bool) {
 			s.log.Info("transfer done", "call", l.call.ID())
 			l.xfer = false
 			s.endLeg(l)
+			// The replaced consultation call, should its far end not
+			// hang it up itself.
+			for _, o := range s.slots {
+				if o != nil && o.xfer {
+					s.endLeg(o)
+				}
+			}
 		case ev.Code >= 300 || ev.Code == 0:
 			s.transferFailed(l)
 		}
@@ -703,12 +772,19 @@ func (s *session) referAnswered(l *leg) {
 	r := l.referrer
 	l.referrer = nil
 	rc := r.call
-	bg(func(ctx context.Context) { _ = rc.NotifyTransfer(ctx, 200, "") })
 	wasTalk := s.talk == r.slot
 	r.xfer = true // its BYE is expected; do not ring or tone
 	if s.slots[r.slot] == r {
-		s.endLeg(r)
+		s.drop(r)
 	}
+	// The NOTIFY before the BYE: a transferor that sees the dialog end
+	// first takes the transfer for failed.
+	bg(func(ctx context.Context) {
+		_ = rc.NotifyTransfer(ctx, 200, "")
+		if err := rc.Hangup(ctx); err != nil {
+			s.log.Warn("hangup", "call", rc.ID(), "err", err)
+		}
+	})
 	if wasTalk || s.talk < 0 {
 		s.talk = l.slot
 		s.p.startMedia(l.call, l.slot)

@@ -132,7 +132,13 @@ func TestCallWaitingSwap(t *testing.T) {
 			return fmt.Errorf("no 180 yet")
 		}
 	})
-	time.Sleep(200 * time.Millisecond) // the call-waiting tone's burst, at the paced clock
+	// Type II caller ID after the call-waiting tone's first burst.
+	r.eventually("phone 1 shows the waiting caller", func() error {
+		if id := p1.State().CallerID; id == nil || id.Number != "103" {
+			return fmt.Errorf("caller id %+v", id)
+		}
+		return nil
+	})
 	must(t, p1.SetHook("flash"))
 	r.waitHearsOnly(1, 1300, 700)
 	must(t, p1.SetHook("flash"))

@@ -10,10 +10,12 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	simboard "github.com/loopstart/loopstart/board/sim"
+	"github.com/loopstart/loopstart/drivers/pcm"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
 	"github.com/loopstart/loopstart/voice/gateway"
 	"github.com/loopstart/loopstart/voice/sip"
@@ -29,6 +31,9 @@ type rig struct {
 	cancel context.CancelFunc
 	pace   chan bool
 	done   chan error
+	// realtime paces the frame clock at real time, for tests with
+	// parties outside the gateway that send and take RTP in real time.
+	realtime atomic.Bool
 }
 
 func freeUDP(t *testing.T) string {
@@ -77,6 +82,8 @@ func newRigWith(t *testing.T, accounts []sip.Account, ports []gateway.PortConfig
 	// it is on; SIP runs in real time alongside.
 	go func() {
 		on := true
+		tick := time.NewTicker(pcm.FrameDuration)
+		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
@@ -94,6 +101,10 @@ func newRigWith(t *testing.T, accounts []sip.Account, ports []gateway.PortConfig
 			}
 			if r.clock.Step(ctx, 1) != nil {
 				return
+			}
+			if r.realtime.Load() {
+				<-tick.C
+				continue
 			}
 			time.Sleep(2 * time.Millisecond)
 		}

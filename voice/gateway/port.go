@@ -43,6 +43,9 @@ type port struct {
 	streamCall [2]*sip.Call
 	mwi        atomic.Bool // message waiting, as last set (mwi.go)
 	relay      relayState  // SIP INFO digits out (relay.go)
+	// ctl takes work back to the control goroutine from the goroutines
+	// that wait for the network for it (flash.go).
+	ctl chan func()
 
 	mu        sync.Mutex
 	peer      string
@@ -59,6 +62,7 @@ func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
 		incoming:    make(chan *sip.Call, 4),
 		referFailed: make(chan *sip.Call, 2),
 		faxSwitches: make(chan faxSwitch, 4),
+		ctl:         make(chan func(), 4),
 	}
 	if p.fault != nil {
 		g.log.Error("port out of service", "port", pc.N, "err", p.fault)
@@ -187,6 +191,8 @@ func (p *port) control(ctx context.Context) {
 
 		case f := <-p.faxSwitches:
 			s.faxReinvite(ctx, f)
+		case f := <-p.ctl:
+			f()
 
 		case ev, ok := <-ev0:
 			s.callEvent(0, ev, ok)

@@ -143,19 +143,20 @@ func (u *UA) dialogNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) bool
 		u.respond(req, tx, 400, "Bad Request (sipfrag)")
 		return true
 	}
-	u.respond(req, tx, 200, "OK")
 	if err != nil {
 		code, reason = 0, "subscription terminated"
 	}
+	// The event before the 200: the transferee's BYE may follow the 200 at
+	// once, and an ended call reports nothing more.
 	c.mu.Lock()
-	if c.xfer.final {
-		c.mu.Unlock()
-		return true
-	}
-	c.xfer.final = code >= 200 || terminated
+	final := c.xfer.final
+	c.xfer.final = final || code >= 200 || terminated
 	c.mu.Unlock()
-	u.log.Info("sip transfer progress", "call", c.id, "code", code, "reason", reason)
-	c.emit(Event{Kind: EventTransfer, Code: code, Reason: reason})
+	if !final {
+		u.log.Info("sip transfer progress", "call", c.id, "code", code, "reason", reason)
+		c.emit(Event{Kind: EventTransfer, Code: code, Reason: reason})
+	}
+	u.respond(req, tx, 200, "OK")
 	return true
 }
 
