@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,7 +40,10 @@ func (b *Baresip) closeReasons() []string {
 // phone and *79 restores ringing; *77 rejects an anonymous caller with
 // 433; *72+number answers calls with 302 to that number, which baresip
 // follows to a second baresip that answers, also after a restart of the
-// gateway on the same data directory; *73 ends it. Run alone with:
+// gateway on the same data directory; *73 ends it; *90+number forwards
+// calls while the phone is in a call and *92+number those it leaves
+// ringing (for the 2 s no-answer delay kept in the data directory),
+// both followed by baresip; *91 and *93 end them. Run alone with:
 //
 //	flock /tmp/lab.lock go test -count=1 -run TestInteropFeatures ./tools/lab/
 func TestInteropFeatures(t *testing.T) {
@@ -52,7 +56,16 @@ func TestInteropFeatures(t *testing.T) {
 	b := StartBaresip(t, BaresipOpts{User: "1003", Password: "secret3", Registrar: k.Addr, SourceWAV: wav})
 	// 1004 calls anonymously in c/ and is the forwarding target in d/.
 	anon := StartBaresip(t, BaresipOpts{User: "1004", Password: "secret4", Registrar: k.Addr, SourceWAV: wav, DisplayName: "Anonymous"})
-	g := StartGateway(t, GatewayOpts{Config: ContractConfig(k.Addr)})
+	// The no-answer delay is runtime state like the star codes' (set in
+	// the web UI): seeded short here.
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "features.json"), []byte(`{"ports":{"1":{"no_answer_s":2}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := StartGateway(t, GatewayOpts{Config: ContractConfig(k.Addr), Data: data})
 	registered := func(g *Gateway) {
 		t.Helper()
 		Eventually(t, 10*time.Second, "account 1 registered", func() error {
@@ -134,23 +147,45 @@ func TestInteropFeatures(t *testing.T) {
 	})
 	// forwarded calls phone 1 from 1003, which follows the 302 to 1004:
 	// 1004 answers and phone 1 never rings.
+	var forwardedRinging func(g *Gateway, ring bool)
 	forwarded := func(g *Gateway) {
+		t.Helper()
+		forwardedRinging(g, false)
+	}
+	// forwardedRinging is forwarded, the phone ringing first when rings
+	// is set (no-answer forwarding).
+	forwardedRinging = func(g *Gateway, ring bool) {
 		t.Helper()
 		closed := b.EventCount("CALL_CLOSED")
 		answered := anon.EventCount("CALL_ESTABLISHED")
 		rings := g.Phone(t, 1).Rings
+		logged := strings.Count(g.Log(), "forwarded to sip:1004@")
 		if err := b.Command("dial", "sip:1001@"+k.Addr); err != nil {
 			t.Fatal(err)
 		}
 		anon.WaitEvent(t, "CALL_ESTABLISHED", answered, 10*time.Second, "the forwarding target 1004 answers")
 		Eventually(t, 5*time.Second, "gateway logs the 302", func() error {
-			if !strings.Contains(g.Log(), "forwarded to sip:1004@") {
+			if strings.Count(g.Log(), "forwarded to sip:1004@") <= logged {
 				return fmt.Errorf("no 302 in the gateway's log")
 			}
 			return nil
 		})
-		if p := g.Phone(t, 1); p.Rings > rings || p.Ringing {
-			t.Errorf("phone 1 rang (%d rings, %d before)", p.Rings, rings)
+		if !ring {
+			if p := g.Phone(t, 1); p.Rings > rings || p.Ringing {
+				t.Errorf("phone 1 rang (%d rings, %d before)", p.Rings, rings)
+			}
+		} else {
+			if p := g.Phone(t, 1); p.Rings <= rings {
+				t.Errorf("phone 1 did not ring before the forwarding (%d rings, %d before)", p.Rings, rings)
+			}
+			// The sim phone reports ringing for a while after the
+			// ring voltage drops: the line state says it stopped.
+			Eventually(t, 3*time.Second, "port 1 stops ringing", func() error {
+				if st := g.PortStatus(t, 1).State; st != "idle" {
+					return fmt.Errorf("state %s", st)
+				}
+				return nil
+			})
 		}
 		if err := b.Command("hangup", ""); err != nil {
 			t.Fatal(err)
@@ -158,6 +193,7 @@ func TestInteropFeatures(t *testing.T) {
 		b.WaitEvent(t, "CALL_CLOSED", closed, 5*time.Second, "baresip hung up")
 	}
 
+	cur, top := g, t
 	t.Run("d/forward-survives-restart", func(t *testing.T) {
 		code(g, "*721004")
 		if f := g.Status(t).Ports[0].Features; f == nil || f.ForwardAll != "1004" {
@@ -165,8 +201,10 @@ func TestInteropFeatures(t *testing.T) {
 		}
 		forwarded(g)
 		g.Stop()
-		g2 := StartGateway(t, GatewayOpts{Config: ContractConfig(k.Addr), Data: g.Data})
+		// Started for the whole test: e/ and f/ go on with it.
+		g2 := StartGateway(top, GatewayOpts{Config: ContractConfig(k.Addr), Data: g.Data})
 		registered(g2)
+		cur = g2
 		if f := g2.Status(t).Ports[0].Features; f == nil || f.ForwardAll != "1004" {
 			t.Fatalf("features after the restart: %+v", f)
 		}
@@ -174,6 +212,49 @@ func TestInteropFeatures(t *testing.T) {
 		code(g2, "*73")
 		if f := g2.Status(t).Ports[0].Features; f == nil || f.ForwardAll != "" {
 			t.Fatalf("features after *73: %+v", f)
+		}
+	})
+	t.Run("e/forward-busy", func(t *testing.T) {
+		g := cur
+		code(g, "*901004")
+		if f := g.Status(t).Ports[0].Features; f == nil || f.ForwardBusy != "1004" {
+			t.Fatalf("features after *901004: %+v", f)
+		}
+		// Phone 1 calls phone 2, which answers: port 1 is busy.
+		g.OffHookAndDial(t, 1, "1002#")
+		Eventually(t, 10*time.Second, "phone 2 rings", func() error {
+			if !g.Phone(t, 2).Ringing {
+				return fmt.Errorf("not ringing")
+			}
+			return nil
+		})
+		g.Hook(t, 2, "off")
+		Eventually(t, 5*time.Second, "port 1 in a call", func() error {
+			if c := g.PortStatus(t, 1).Call; c == nil {
+				return fmt.Errorf("no call")
+			}
+			return nil
+		})
+		forwarded(g)
+		g.Hook(t, 1, "on")
+		g.Hook(t, 2, "on")
+		g.WaitIdle(t, 1, 2)
+		code(g, "*91")
+		if f := g.Status(t).Ports[0].Features; f == nil || f.ForwardBusy != "" {
+			t.Fatalf("features after *91: %+v", f)
+		}
+	})
+	t.Run("f/forward-no-answer", func(t *testing.T) {
+		g := cur
+		code(g, "*921004")
+		if f := g.Status(t).Ports[0].Features; f == nil || f.ForwardNoAnswer != "1004" || f.NoAnswerSeconds != 2 {
+			t.Fatalf("features after *921004: %+v", f)
+		}
+		forwardedRinging(g, true)
+		g.WaitIdle(t, 1)
+		code(g, "*93")
+		if f := g.Status(t).Ports[0].Features; f == nil || f.ForwardNoAnswer != "" {
+			t.Fatalf("features after *93: %+v", f)
 		}
 	})
 }

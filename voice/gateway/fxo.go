@@ -256,6 +256,7 @@ func (p *port) controlFXO(ctx context.Context) {
 			p.beginCallStats(rm.Codec, rm.SRTP.Suite, sess.PTime, rm.Addr.String())
 		}
 		cur.media = true
+		p.infoDTMF(c, 0, &sess) // relay.go: INFO digits to the line, and from it with DTMF "info"
 		p.onLoop(func() { p.stream.Start(sess) })
 	}
 	dialSIP := func(target string, caller *line.Caller) {

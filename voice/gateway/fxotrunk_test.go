@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	simboard "github.com/loopstart/loopstart/board/sim"
@@ -161,4 +162,42 @@ func TestFXOTwoStage(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.lineState(co, "idle")
+}
+
+// TestFXOInfoDTMF: with <dtmf>info</dtmf> on phone 1 and on the FXO
+// port, the number phone 1 keys after the office's dial tone travels as
+// SIP INFO and the FXO port plays it on the line (the office receives
+// it), and a digit the office's far party keys goes back as INFO and
+// phone 1 hears it.
+func TestFXOInfoDTMF(t *testing.T) {
+	r := newRigWith(t, []sip.Account{{ID: "1", User: "101"}, {ID: "3", User: "103"}},
+		[]gateway.PortConfig{{N: 1, Account: "1", DigitMap: "(1xx)", Extension: "101", DTMF: gateway.DTMFInfo},
+			{N: simboard.FXOPort, Account: "3", Extension: "103", DigitMap: "(1xx)", DTMF: gateway.DTMFInfo,
+				FXO: gateway.FXOConfig{SilenceTimeout: 30e9}}})
+	co, err := r.board.Line(simboard.FXOPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := r.phone(1)
+	must(t, p1.SetHook("off"))
+	r.waitHears(1, 350)
+	must(t, p1.Dial("103", "dtmf"))
+	r.lineState(co, "offhook")
+	r.waitHears(1, 440)
+	must(t, p1.Dial("4567", "dtmf"))
+	r.eventually("office receives the digits sent as INFO", func() error {
+		if d := co.State().Line.Digits; d != "4567" {
+			return fmt.Errorf("digits %q", d)
+		}
+		return nil
+	})
+	must(t, co.PSTN("answer", nil))
+	r.lineState(co, "connected")
+	must(t, co.Dial("9"))
+	r.eventually("phone 1 hears the far party's 9", func() error {
+		if h := p1.State().DTMFHeard; !strings.Contains(h, "9") {
+			return fmt.Errorf("heard %q", h)
+		}
+		return nil
+	})
 }

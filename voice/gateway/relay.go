@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/loopstart/loopstart/voice/media"
@@ -39,7 +40,13 @@ const flashEvent = 200 * time.Millisecond
 type relayState struct {
 	once   sync.Once
 	digits chan infoDigit
+	// dropped is set once digits were dropped for a full queue (logged
+	// once).
+	dropped atomic.Bool
 }
+
+// infoQueue is how many INFO digits may wait to be sent.
+const infoQueue = 32
 
 type infoDigit struct {
 	call *sip.Call
@@ -92,7 +99,7 @@ func (p *port) infoDTMF(c *sip.Call, slot int, sess *media.Session) {
 		return
 	}
 	p.relay.once.Do(func() {
-		p.relay.digits = make(chan infoDigit, 32)
+		p.relay.digits = make(chan infoDigit, infoQueue)
 		go p.sendDigits(p.relay.digits)
 	})
 	ch := p.relay.digits
@@ -100,6 +107,10 @@ func (p *port) infoDTMF(c *sip.Call, slot int, sess *media.Session) {
 		select {
 		case ch <- infoDigit{call: c, key: key, d: d}:
 		default: // far behind: drop rather than block the loop
+			if p.relay.dropped.CompareAndSwap(false, true) {
+				go p.g.log.Warn("dtmf info digits dropped: the far end answers too slowly",
+					"port", p.cfg.N, "call", c.ID(), "queue", infoQueue)
+			}
 		}
 	}
 }

@@ -22,7 +22,9 @@ import (
 // does not confirm within 60 ms pass again (talk-off).
 // Receiving: an event is played to the phone as the digit's tone pair
 // (dsp.DTMFGen, at the event's volume) for at least 100 ms and as long as
-// the sender's updates keep it going.
+// the sender's updates keep it going. While a digit plays to the phone,
+// and for dtmfEchoFrames after, the detector's digits are dropped: the
+// line's echo of the played tone is not the phone keying it.
 
 // dtmfEventKeys maps RFC 4733 event codes 0..15 to keys.
 const dtmfEventKeys = "0123456789*#ABCD"
@@ -40,6 +42,10 @@ const (
 	// muted but not sent — the tail of the key that ended dialing (#)
 	// is still on the line when the far end answers at once.
 	dtmfSettleFrames = 10
+	// dtmfEchoFrames: a digit played to the phone comes back in the
+	// capture as line echo (before the echo canceller has converged,
+	// or without one) for up to the longest echo tail, 128 ms.
+	dtmfEchoFrames = 13
 )
 
 // dtmfSuspectFrames bounds the muting of DTMF-like frames that the
@@ -112,13 +118,14 @@ type dtmfState struct {
 	rxEnded bool
 	rxLevel float64
 	rxIdle  int
+	echo    int // frames during which detected digits are the played one's echo
 }
 
 // reset forgets any event in progress (new call).
 func (d *dtmfState) reset() {
 	d.det.Reset()
 	d.txOn, d.txEnds, d.quiet, d.age, d.suspect, d.txFixed = false, 0, 0, 0, 0, 0
-	d.rxOn, d.rxHave, d.rxEnded = false, false, false
+	d.rxOn, d.rxHave, d.rxEnded, d.echo = false, false, false, 0
 	d.gen = dsp.DTMFGen{}
 }
 
@@ -130,9 +137,13 @@ func (s *Stream) dtmfCapture(capture []int16) []int16 {
 	if d.age < dtmfSettleFrames {
 		d.age++
 	}
+	echo := d.echo > 0
+	if echo && !d.gen.Busy() {
+		d.echo--
+	}
 	for _, key := range d.det.Process(capture, d.found[:0]) {
 		code := eventCode(key)
-		if code < 0 || d.txOn {
+		if code < 0 || d.txOn || echo {
 			continue
 		}
 		// A digit in the call's first 100 ms is the tail of the key
@@ -279,6 +290,7 @@ func (s *Stream) dtmfPlay(playout []int16) {
 	}
 	if d.gen.Busy() {
 		d.gen.Fill(playout)
+		d.echo = dtmfEchoFrames
 	}
 }
 

@@ -168,3 +168,66 @@ func TestPlayDigit(t *testing.T) {
 		t.Fatalf("phone heard %q, want #4", got)
 	}
 }
+
+// TestPlayedDigitEchoNotSent: a digit played to the phone (out of band
+// or as an event) comes back in the capture as line echo; that echo is
+// not the phone keying the digit, so it goes out neither as INFO
+// (OnDigit) nor as an event, while a digit the phone keys after the
+// echo has died still goes out.
+func TestPlayedDigitEchoNotSent(t *testing.T) {
+	tests := []struct {
+		name   string
+		dtmfPT uint8
+		info   bool
+	}{
+		{"info", 0, true},
+		{"info-with-events", 101, true},
+		{"events", 101, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var keys []byte
+			// No canceller: the echo reaches the detector whole.
+			sess := Session{Codec: PCMU, DTMFPT: tt.dtmfPT, Echo: EchoOpts{Off: true}}
+			if tt.info {
+				sess.OnDigit = func(k byte, d time.Duration) { keys = append(keys, k) }
+			}
+			later := dtmfSignal(t, "3", 100*time.Millisecond, 150*time.Millisecond, 200*time.Millisecond)
+			_, events := captureOnWire(t, nil, sess, func(s *Stream) {
+				quiet := make([]int16, pcm.FrameSamples)
+				for range 20 { // past the call's first 100 ms
+					s.Send(quiet)
+				}
+				if !s.PlayDigit('5', 160*time.Millisecond) {
+					t.Fatal("PlayDigit refused 5")
+				}
+				// The phone's line returns what it hears 6 dB down, one
+				// frame late, for 400 ms.
+				play := make([]int16, pcm.FrameSamples)
+				echo := make([]int16, pcm.FrameSamples)
+				for range 40 {
+					s.Send(echo)
+					s.Receive(play)
+					for i, v := range play {
+						echo[i] = v / 2
+					}
+				}
+				for off := 0; off+pcm.FrameSamples <= len(later); off += pcm.FrameSamples {
+					s.Send(later[off : off+pcm.FrameSamples])
+				}
+			})
+			var sent []byte
+			for _, e := range events {
+				if e.end && (len(sent) == 0 || sent[len(sent)-1] != dtmfEventKeys[e.code]) {
+					sent = append(sent, dtmfEventKeys[e.code])
+				}
+			}
+			if tt.info {
+				sent = keys
+			}
+			if string(sent) != "3" {
+				t.Errorf("digits sent %q, want only the keyed 3", sent)
+			}
+		})
+	}
+}
