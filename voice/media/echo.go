@@ -223,6 +223,15 @@ func (e *echoState) played(playout []int16) {
 	e.decide(&e.netTones, false)
 }
 
+// setRef replaces this frame's reference with what the line really
+// played (a conference mix); the far end's tones were already heard in
+// played.
+func (e *echoState) setRef(playout []int16) {
+	n := copy(e.ref[:], playout)
+	clear(e.ref[n:])
+	e.haveRef = true
+}
+
 // decide applies what a direction's detector heard: the tone disabler
 // (reversals: canceller off for the call; 2100 Hz: NLP off while it
 // holds) and the switch to pass-through.

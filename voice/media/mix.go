@@ -5,7 +5,9 @@ import "github.com/loopstart/loopstart/drivers/pcm"
 // Conference mixes a local three-party call in the loop: the phone and the
 // far ends of two streams, each hearing the other two. Each stream keeps
 // its own codec, packet time and keys; the mix is done on linear frames.
-// Its buffers are part of the value: Tick allocates nothing.
+// Its buffers are part of the value: Tick allocates nothing. The line's
+// echo is cancelled once, by a's canceller against the whole mix the
+// phone hears, before the legs' frames are mixed.
 type Conference struct {
 	farA, farB [pcm.FrameSamples]int16 // what each far end sent this frame
 	toA, toB   [pcm.FrameSamples]int16 // what each far end gets
@@ -22,17 +24,24 @@ func (c *Conference) Tick(capture, playout []int16, a, b *Stream, sendA, sendB b
 	a.Receive(fa)
 	b.Receive(fb)
 	ta, tb := c.toA[:n], c.toB[:n]
+	pl := playout[:n]
 	for i := range n {
-		ph := int32(capture[i])
+		pl[i] = sat(int32(fa[i]) + int32(fb[i]))
+	}
+	// The phone's line echoes the whole mix: cancel it once, against the
+	// mix, before each leg gets the phone plus the other leg.
+	a.SetEchoReference(pl)
+	clean := a.CancelEcho(capture[:n])
+	for i := range n {
+		ph := int32(clean[i])
 		ta[i] = sat(ph + int32(fb[i]))
 		tb[i] = sat(ph + int32(fa[i]))
-		playout[i] = sat(int32(fa[i]) + int32(fb[i]))
 	}
 	if sendA {
-		a.Send(ta)
+		a.SendCancelled(ta)
 	}
 	if sendB {
-		b.Send(tb)
+		b.SendCancelled(tb)
 	}
 }
 

@@ -428,7 +428,41 @@ func (s *Stream) Send(capture []int16) {
 		return
 	}
 	s.rtcpTick()
-	capture = s.echo.cancel(capture)
+	s.send(s.echo.cancel(capture))
+}
+
+// CancelEcho returns capture with the line echo taken out by the stream's
+// canceller, as Send would: for a frame the caller mixes with other audio
+// before SendCancelled (a conference). The result is the stream's buffer,
+// valid until the next call.
+func (s *Stream) CancelEcho(capture []int16) []int16 {
+	if !s.active {
+		return capture
+	}
+	return s.echo.cancel(capture)
+}
+
+// SetEchoReference makes playout, what the line really played this frame
+// (a conference's mix of several streams), the canceller's reference in
+// place of the stream's own output.
+func (s *Stream) SetEchoReference(playout []int16) {
+	if s.active {
+		s.echo.setRef(playout)
+	}
+}
+
+// SendCancelled is Send for a frame whose line echo was already taken out
+// (CancelEcho): the stream's canceller does not run on it again.
+func (s *Stream) SendCancelled(frame []int16) {
+	if !s.active {
+		return
+	}
+	s.rtcpTick()
+	s.send(frame)
+}
+
+// send packetizes one frame of the phone's side.
+func (s *Stream) send(capture []int16) {
 	if (s.sess.DTMFPT != 0 || s.sess.OnDigit != nil) && !s.echo.passing() {
 		capture = s.dtmfCapture(capture)
 	}
