@@ -5,36 +5,6 @@ import (
 	"testing"
 )
 
-// dtmfPairs are the row and column frequencies of the digits the near-end
-// tone test keys.
-var dtmfPairs = map[byte][2]float64{
-	'1': {697, 1209}, '5': {770, 1336}, '9': {852, 1477}, '0': {941, 1336},
-	'3': {697, 1477}, '#': {941, 1477},
-}
-
-// nearTones returns n samples of the phone's signal for the near-end tone
-// test: "steady" hz tone from the start, or the DTMF digits keyed 100 ms
-// on / 100 ms off from 50 ms.
-func nearTones(n int, hz float64, digits string) []int16 {
-	x := make([]int16, n)
-	amp := DBm0ToAmplitude(-10)
-	for i := range x {
-		t := float64(i) / SampleRate
-		if digits == "" {
-			x[i] = saturate(amp * math.Sin(2*math.Pi*hz*t))
-			continue
-		}
-		k := (i - 400) / 1600
-		if i < 400 || k >= len(digits) || (i-400)%1600 >= 800 {
-			continue
-		}
-		f := dtmfPairs[digits[k]]
-		a := DBm0ToAmplitude(-9)
-		x[i] = saturate(a*0.8*math.Sin(2*math.Pi*f[0]*t) + a*math.Sin(2*math.Pi*f[1]*t))
-	}
-	return x
-}
-
 // TestEchoCancellerToneEchoInDoubleTalk: the far end plays a steady tone
 // into a silent line for 2.5 s, then the phone answers with a tone of its
 // own; while both sound, what is left of the far tone's echo (the NLP

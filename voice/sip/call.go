@@ -226,22 +226,7 @@ func peerName(display string, uri sipmsg.Uri) string {
 // sip:<target>@<registrar>; in direct mode to sip:<target>@<our listen
 // address>. It returns once the INVITE is sent; progress arrives on Events.
 func (u *UA) Dial(ctx context.Context, accountID, target string, local LocalMedia) (*Call, error) {
-	acct, err := u.dialAccount(accountID)
-	if err != nil {
-		return nil, err
-	}
-	recipient, err := u.targetURI(acct, target)
-	if err != nil {
-		return nil, err
-	}
-	to := sipmsg.Uri{Scheme: "sip", User: recipient.User, Host: recipient.Host, Port: recipient.Port}
-	if acct.Registrar != "" {
-		to.Port = 0 // the AOR of the callee
-	}
-	if local.SRTP == "" {
-		local.SRTP = acct.SRTP
-	}
-	return u.dial(ctx, acct, recipient, to, acct.Transport, local)
+	return u.DialWith(ctx, accountID, target, local, DialOptions{})
 }
 
 // DialAccount places a call from account accountID to another of this UA's
@@ -252,6 +237,11 @@ func (u *UA) Dial(ctx context.Context, accountID, target string, local LocalMedi
 // policy of the two) unless local.SRTP says otherwise. It returns once the
 // INVITE is sent; progress arrives on Events.
 func (u *UA) DialAccount(ctx context.Context, accountID, calleeID string, local LocalMedia) (*Call, error) {
+	return u.dialAccountWith(ctx, accountID, calleeID, local, DialOptions{})
+}
+
+// dialAccountWith is DialAccount with options.
+func (u *UA) dialAccountWith(ctx context.Context, accountID, calleeID string, local LocalMedia, o DialOptions) (*Call, error) {
 	acct, err := u.dialAccount(accountID)
 	if err != nil {
 		return nil, err
@@ -268,7 +258,7 @@ func (u *UA) DialAccount(ctx context.Context, accountID, calleeID string, local 
 	if local.SRTP == "" {
 		local.SRTP = stricterSRTP(acct.SRTP, callee.SRTP)
 	}
-	return u.dial(ctx, acct, recipient, recipient, "udp", local)
+	return u.dialOpts(ctx, acct, recipient, recipient, "udp", local, o)
 }
 
 // stricterSRTP returns the stricter of two SRTP policies.

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -21,44 +20,13 @@ type CallingParty struct {
 // name as the From display name, both also in a P-Asserted-Identity
 // header. Authentication still uses the account's credentials.
 func (u *UA) DialAs(ctx context.Context, accountID, target string, local LocalMedia, party CallingParty) (*Call, error) {
-	acct, err := u.dialAccount(accountID)
-	if err != nil {
-		return nil, err
-	}
-	recipient, err := u.targetURI(acct, target)
-	if err != nil {
-		return nil, err
-	}
-	to := sipmsg.Uri{Scheme: "sip", User: recipient.User, Host: recipient.Host, Port: recipient.Port}
-	if acct.Registrar != "" {
-		to.Port = 0
-	}
-	if local.SRTP == "" {
-		local.SRTP = acct.SRTP
-	}
-	return u.dialOpts(ctx, acct, recipient, to, acct.Transport, local, DialOptions{edit: party.edit})
+	return u.DialWith(ctx, accountID, target, local, DialOptions{edit: party.edit})
 }
 
 // DialAccountAs is DialAccount (a call to another of this UA's accounts)
 // presenting party.
 func (u *UA) DialAccountAs(ctx context.Context, accountID, calleeID string, local LocalMedia, party CallingParty) (*Call, error) {
-	acct, err := u.dialAccount(accountID)
-	if err != nil {
-		return nil, err
-	}
-	callee := u.account(calleeID)
-	if callee == nil {
-		return nil, fmt.Errorf("%w %q", ErrUnknownAccount, calleeID)
-	}
-	host := "127.0.0.1"
-	if ap := u.Addr(); ap.IsValid() && !ap.Addr().IsUnspecified() {
-		host = ap.Addr().String()
-	}
-	recipient := sipmsg.Uri{Scheme: "sip", User: callee.User, Host: host, Port: u.port}
-	if local.SRTP == "" {
-		local.SRTP = stricterSRTP(acct.SRTP, callee.SRTP)
-	}
-	return u.dialOpts(ctx, acct, recipient, recipient, "udp", local, DialOptions{edit: party.edit})
+	return u.dialAccountWith(ctx, accountID, calleeID, local, DialOptions{edit: party.edit})
 }
 
 // edit puts the party in the From header and a P-Asserted-Identity.
