@@ -343,7 +343,10 @@ func (e *EchoCanceller) block() {
 	// Foreground/background decisions.
 	switch {
 	case sb < 0.7*sf && sb < 0.25*sd && e.dtQuiet >= echoDTQuiet:
-		copy(e.wf[:e.parts], e.wb[:e.parts]) // the background cancels better: take it
+		copy(e.wf[:e.parts], e.wb[:e.parts]) // the background cancels better: take it,
+		for p := range e.parts {             // constrained: only a linear filter may produce the output
+			e.constrain(&e.wf[p], p)
+		}
 		e.wtDirty = true
 		if sb*echoConverged < sd {
 			e.conv = true
@@ -460,14 +463,24 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 		if e.conPos++; e.conPos == e.parts {
 			e.conPos = 0
 		}
-		irfft(&e.tbuf, &e.wb[p], &e.tmp)
-		taps := ecBlock
-		if p == e.parts-1 {
-			taps = e.last
-		}
-		clear(e.tbuf[taps:])
-		rfft(&e.wb[p], &e.tbuf, &e.tmp)
+		e.constrain(&e.wb[p], p)
 	}
+}
+
+// constrain zeroes the taps of partition w (number p) beyond its length:
+// the circular wrap-around of the frequency-domain update. Between
+// constraints a partition makes the block filter periodically
+// time-varying (the 5 ms block's period), able to turn a far-end tone
+// into a near-end one 200 Hz·k away; the foreground is constrained in
+// full whenever it takes the background.
+func (e *EchoCanceller) constrain(w *[fftBins]complex64, p int) {
+	irfft(&e.tbuf, w, &e.tmp)
+	taps := ecBlock
+	if p == e.parts-1 {
+		taps = e.last
+	}
+	clear(e.tbuf[taps:])
+	rfft(w, &e.tbuf, &e.tmp)
 }
 
 // nlp returns the output sample for reference x, rx d and residual r:
