@@ -61,7 +61,10 @@ const (
 // step: full speed while the error is mostly echo, slowing down as it
 // approaches the near end's noise floor, so the estimate does not chase
 // the noise). The time-domain constraint is applied to four partitions per
-// block in turn.
+// block in turn, and to all of them in a copy of the background before it
+// may become the foreground: an unconstrained block filter is
+// periodically time-varying and could cancel a near-end tone with a
+// far-end tone 200 Hz·k away.
 //
 // The filter runs as a foreground/background pair: the background adapts,
 // and its coefficients replace the foreground's, which produce the output,
@@ -89,6 +92,7 @@ const (
 // for concurrent use.
 type EchoCanceller struct {
 	wf, wb [ecParts][fftBins]complex64 // foreground, background partitions
+	wc     [ecParts][fftBins]complex64 // the background constrained: a foreground candidate
 	xs     [ecParts][fftBins]complex64 // reference spectra, newest at xsPos
 	xp     [ecParts][fftBins]float32   // their powers |X(k)|²
 	xsPos  int
@@ -342,11 +346,8 @@ func (e *EchoCanceller) block() {
 
 	// Foreground/background decisions.
 	switch {
-	case sb < 0.7*sf && sb < 0.25*sd && e.dtQuiet >= echoDTQuiet:
-		copy(e.wf[:e.parts], e.wb[:e.parts]) // the background cancels better: take it,
-		for p := range e.parts {             // constrained: only a linear filter may produce the output
-			e.constrain(&e.wf[p], p)
-		}
+	case sb < 0.7*sf && sb < 0.25*sd && e.dtQuiet >= echoDTQuiet && e.constrainedBetter(sf, sd):
+		copy(e.wf[:e.parts], e.wc[:e.parts]) // the background cancels better: take it, constrained
 		e.wtDirty = true
 		if sb*echoConverged < sd {
 			e.conv = true
@@ -384,6 +385,43 @@ func (e *EchoCanceller) block() {
 		return
 	}
 	e.adapt(E, mu)
+}
+
+// constrainedBetter reports whether the background, constrained in every
+// partition to its taps, cancels better than the foreground (residual
+// power sf, rx power sd); when it does, the constrained copy is in e.wc.
+// Between constraints the background's partitions hold wrap-around terms
+// that make it a periodically time-varying filter (with the 5 ms block's
+// period): one that can turn the reference's tone into another 200 Hz·k
+// away, and so "cancel" a steady near-end tone (a DTMF digit, a fax tone)
+// with a far-end tone before double talk can be detected. Only a linear
+// filter may become the foreground. It runs only when the background
+// looks better, mostly while converging.
+func (e *EchoCanceller) constrainedBetter(sf, sd float64) bool {
+	copy(e.wc[:e.parts], e.wb[:e.parts])
+	for p := range e.parts {
+		e.constrain(&e.wc[p], p)
+	}
+	var y [ecBlock]float32
+	e.filter(&e.wc, y[:])
+	var s float64
+	for i := range ecBlock {
+		b := e.d[i] - y[i]
+		s += float64(b) * float64(b)
+	}
+	return s < 0.7*sf && s < 0.25*sd
+}
+
+// constrain zeroes the taps of partition w (number p) beyond its length:
+// the circular wrap-around of the frequency-domain update.
+func (e *EchoCanceller) constrain(w *[fftBins]complex64, p int) {
+	irfft(&e.tbuf, w, &e.tmp)
+	taps := ecBlock
+	if p == e.parts-1 {
+		taps = e.last
+	}
+	clear(e.tbuf[taps:])
+	rfft(w, &e.tbuf, &e.tmp)
 }
 
 // trackFloor updates the residual noise floor with a block's residual
@@ -465,22 +503,6 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 		}
 		e.constrain(&e.wb[p], p)
 	}
-}
-
-// constrain zeroes the taps of partition w (number p) beyond its length:
-// the circular wrap-around of the frequency-domain update. Between
-// constraints a partition makes the block filter periodically
-// time-varying (the 5 ms block's period), able to turn a far-end tone
-// into a near-end one 200 Hz·k away; the foreground is constrained in
-// full whenever it takes the background.
-func (e *EchoCanceller) constrain(w *[fftBins]complex64, p int) {
-	irfft(&e.tbuf, w, &e.tmp)
-	taps := ecBlock
-	if p == e.parts-1 {
-		taps = e.last
-	}
-	clear(e.tbuf[taps:])
-	rfft(w, &e.tbuf, &e.tmp)
 }
 
 // nlp returns the output sample for reference x, rx d and residual r:

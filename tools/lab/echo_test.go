@@ -79,7 +79,7 @@ func TestInteropEcho(t *testing.T) {
 	}
 	b := StartBaresip(t, BaresipOpts{User: "1003", Password: "secret3", Registrar: k.Addr, SourceWAV: toneWAV})
 
-	// One call per port: 2.5 s of baresip's tone alone, then 2 s of double
+	// One call per port: 5 s of baresip's tone alone, then 2 s of double
 	// talk.
 	type result struct {
 		far, near []float64 // per window: 1000 Hz and 600 Hz in dBFS
@@ -88,12 +88,12 @@ func TestInteropEcho(t *testing.T) {
 	var res [3]result
 	for _, port := range []int{1, 2} {
 		rec := farCallsPhone(t, g, b, k, port, func() {
-			waitReceived(t, g, port, 125)
+			waitReceived(t, g, port, 250)
 			if c := g.Status(t).Ports[port-1].Call; c != nil && c.Echo != nil {
 				t.Logf("port %d single talk: echo %+v", port, *c.Echo)
 			}
 			g.Say(t, port, []float64{echoNearHz}, echoLevel)
-			waitReceived(t, g, port, 125+100)
+			waitReceived(t, g, port, 250+100)
 			if c := g.Status(t).Ports[port-1].Call; c != nil && c.Echo != nil {
 				t.Logf("port %d double talk: echo %+v", port, *c.Echo)
 			}
