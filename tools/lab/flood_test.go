@@ -260,8 +260,10 @@ func floodOver(t *testing.T, g *Gateway, dir, tpName, target, mode string, tones
 				port, sent, recv, a.Lost-b.Lost, a.Late-b.Late, a.ConcealedMS-b.ConcealedMS, a.JitterMS, a.BufferMS, a.MOS,
 				a.RTCPSent, a.RTCPReceived, a.RTTMS, a.RemoteLost, a.RemoteJitterMS)
 			// RTCP with baresip over the call's life (SRTCP: the
-			// call is SRTP): reports both ways, and a round trip.
-			if a.RTCPSent < 3 || a.RTCPReceived < 3 || a.RTTMS <= 0 || a.RemoteLost != 0 {
+			// call is SRTP): reports both ways, and a round trip. The
+			// first flood ends some 15 s into the call, and RFC 3550
+			// randomises the ~5 s interval, so two each is what is sure.
+			if a.RTCPSent < 2 || a.RTCPReceived < 2 || a.RTTMS <= 0 || a.RemoteLost != 0 {
 				t.Errorf("port %d: SRTCP sent %d, received %d, RTT %.2f ms, far end lost %d", port, a.RTCPSent, a.RTCPReceived, a.RTTMS, a.RemoteLost)
 			}
 			// 20 ms packets: the window's worth, give or take the two
