@@ -160,8 +160,7 @@ func (e *echoState) start(o EchoOpts) {
 		tail = DefaultEchoTail
 	}
 	tail = min(max(tail, MinEchoTail), MaxEchoTail)
-	e.ec.Reset() // a new call or new media: nothing learned before holds
-	e.ec.SetTaps(int(tail / (time.Second / pcm.SampleRate)))
+	e.ec.SetTaps(int(tail / (time.Second / pcm.SampleRate))) // resets: each call starts from nothing
 	e.ec.SetNLP(true)
 	e.on = !o.Off
 	e.haveRef = false
