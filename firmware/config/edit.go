@@ -180,3 +180,67 @@ func (c *Config) RemoveElement(name string, idx int) error {
 	fv.Set(reflect.AppendSlice(fv.Slice(0, idx), fv.Slice(idx+1, fv.Len())))
 	return nil
 }
+
+// WithoutSecrets returns a copy of c with every secret (the accounts'
+// passwords) empty, for a backup that may be shown around.
+func (c *Config) WithoutSecrets() *Config {
+	out := c.Clone()
+	v := reflect.ValueOf(out).Elem()
+	for _, es := range schema.elems {
+		eachElem(es, v.Field(es.index), func(ev reflect.Value) {
+			for _, f := range es.fields {
+				if f.secret {
+					ev.Field(f.index).SetZero()
+				}
+			}
+		})
+	}
+	return out
+}
+
+// KeepSecrets fills each empty secret of c from the element of from with
+// the same key (the single element for single ones), so a configuration
+// saved without its secrets can be restored over the one in force.
+func (c *Config) KeepSecrets(from *Config) {
+	v := reflect.ValueOf(c).Elem()
+	for _, es := range schema.elems {
+		i := 0
+		eachElem(es, v.Field(es.index), func(ev reflect.Value) {
+			idx := i
+			i++
+			if es.list {
+				key := ev.Field(es.key.index)
+				s := key.String()
+				if es.key.kind == reflect.Int {
+					s = strconv.FormatInt(key.Int(), 10)
+				}
+				idx = from.Index(es.name, s)
+			} else if from.Count(es.name) == 0 {
+				idx = -1
+			}
+			old := from.ElementValues(es.name, idx)
+			if old == nil {
+				return
+			}
+			for _, f := range es.fields {
+				if f.secret && ev.Field(f.index).IsZero() && old[f.name] != "" {
+					ev.Field(f.index).SetString(old[f.name])
+				}
+			}
+		})
+	}
+}
+
+// eachElem calls fn with every element struct held by fv, a slice of or
+// a pointer to the element type.
+func eachElem(es *elemSpec, fv reflect.Value, fn func(reflect.Value)) {
+	if es.list {
+		for i := range fv.Len() {
+			fn(fv.Index(i))
+		}
+		return
+	}
+	if !fv.IsNil() {
+		fn(fv.Elem())
+	}
+}

@@ -77,3 +77,35 @@ func TestElementLookup(t *testing.T) {
 		t.Error("RemoveElement of an absent sip: no error")
 	}
 }
+
+func TestSecretsBackup(t *testing.T) {
+	c := Default(2)
+	c.Accounts[0].Password, c.Accounts[1].Password = "one", "two"
+	bare := c.WithoutSecrets()
+	if bare.Accounts[0].Password != "" || bare.Accounts[1].Password != "" || c.Accounts[0].Password != "one" {
+		t.Fatalf("WithoutSecrets: %+v / %+v", bare.Accounts, c.Accounts)
+	}
+	b, err := bare.Marshal()
+	if err != nil || strings.Contains(string(b), "one") || strings.Contains(string(b), "password") {
+		t.Fatalf("marshalled backup holds a secret: %v\n%s", err, b)
+	}
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Config)
+		want0 string
+		want1 string
+	}{
+		{"same accounts", func(*Config) {}, "one", "two"},
+		{"new password kept", func(r *Config) { r.Accounts[1].Password = "new" }, "one", "new"},
+		{"unknown account stays empty", func(r *Config) { r.Accounts[1].ID = "9" }, "one", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := bare.Clone()
+			tc.edit(r)
+			r.KeepSecrets(c)
+			if r.Accounts[0].Password != tc.want0 || r.Accounts[1].Password != tc.want1 {
+				t.Errorf("passwords %q %q, want %q %q", r.Accounts[0].Password, r.Accounts[1].Password, tc.want0, tc.want1)
+			}
+		})
+	}
+}
