@@ -160,7 +160,7 @@ func (s *Server) extendDeadlines(w http.ResponseWriter, r *http.Request) {
 		end := time.Now().Add(uploadTime)
 		_ = rc.SetReadDeadline(end)
 		_ = rc.SetWriteDeadline(end)
-	case r.Method == http.MethodGet && r.URL.Path == "/api/logs/stream" && s.trusted(r):
+	case r.Method == http.MethodGet && (r.URL.Path == "/api/logs/stream" || r.URL.Path == "/api/status/stream") && s.trusted(r):
 		_ = rc.SetWriteDeadline(time.Time{})
 	case strings.HasPrefix(r.URL.Path, "/api/sim/") && s.opts.Sim != nil && isLoopback(r):
 		_ = rc.SetWriteDeadline(time.Now().Add(3 * time.Minute))

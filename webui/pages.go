@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -127,11 +126,13 @@ var pageNames = []struct{ Path, File, Title string }{
 	{"/", "status.html", "Status"},
 	{"/accounts", "accounts.html", "Accounts"},
 	{"/ports", "ports.html", "Ports"},
+	{"/settings", "settings.html", "Settings"},
 	{"/network", "network.html", "Network"},
 	{"/provisioning", "provisioning.html", "Provisioning"},
 	{"/firmware", "firmware.html", "Firmware"},
 	{"/logs", "logs.html", "Logs"},
 	{"/diagnostics", "diagnostics.html", "Diagnostics"},
+	{"/maintenance", "maintenance.html", "Maintenance"},
 }
 
 var funcs = template.FuncMap{
@@ -151,12 +152,12 @@ var funcs = template.FuncMap{
 // parsePages parses each page with the layout.
 func parsePages() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
-	files := []string{"login.html", "setup.html"}
+	files := []string{"login.html", "setup.html", "restarting.html"}
 	for _, p := range pageNames {
 		files = append(files, p.File)
 	}
 	for _, f := range files {
-		t, err := template.New("").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+f)
+		t, err := template.New("").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/form.html", "templates/"+f)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", f, err)
 		}
@@ -194,6 +195,15 @@ type pageData struct {
 	Logs        []LogRecord
 	Network     []netInterface
 	Countries   []string
+	// Sections are the settings forms of the page's elements, by XML
+	// name; Others are those of /settings in document order.
+	Sections map[string]*uiSection
+	Others   []*uiSection
+	// CanReboot and CanReset are true when the maintenance page can
+	// restart the gateway and reset it to the factory state.
+	CanReboot, CanReset bool
+	// Overview is the status page's summary of the device.
+	Overview *overview
 }
 
 // netInterface is one network interface on the network page.
@@ -215,12 +225,14 @@ func (s *Server) pageRoutes() {
 	post := func(path string, h http.HandlerFunc) {
 		s.mux.Handle("POST "+path, s.requireAuth(h))
 	}
-	post("/accounts", s.handleAccountsForm)
-	post("/ports", s.handlePortsForm)
+	post("/accounts", func(w http.ResponseWriter, r *http.Request) { s.elementForm(w, r, "account") })
+	post("/ports", func(w http.ResponseWriter, r *http.Request) { s.elementForm(w, r, "port") })
+	post("/settings/{element}", s.handleElementForm)
 	post("/provisioning", s.handleProvisioningForm)
 	post("/diagnostics", s.handleDiagnosticsForm)
 	s.mux.Handle("POST /api/diagnostics", s.requireAuth(http.HandlerFunc(s.handleDiagnosticsAPI)))
 	s.mux.Handle("POST /api/diagnostics/ping", s.requireAuth(http.HandlerFunc(s.handlePingAPI)))
+	s.mux.Handle("GET /api/status/stream", s.requireAuth(http.HandlerFunc(s.handleStatusStream)))
 	s.mux.Handle("GET /api/logs", s.requireAuth(http.HandlerFunc(s.handleLogs)))
 	s.mux.Handle("GET /api/logs/stream", s.requireAuth(http.HandlerFunc(s.handleLogStream)))
 	s.mux.Handle("POST /api/provisioning/resync", s.requireAuth(http.HandlerFunc(s.handleResync)))
@@ -251,7 +263,8 @@ func (s *Server) data(r *http.Request, title, path string) (pageData, bool) {
 		Keys:        []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"},
 		PSTNActions: simapi.PSTNActions,
 		Countries:   config.Countries(),
-		CanEdit:     s.opts.Config != nil, CanFeatures: s.opts.Features != nil}
+		CanEdit:     s.opts.Config != nil, CanFeatures: s.opts.Features != nil,
+		CanReboot: s.opts.Reboot != nil, CanReset: s.opts.FactoryReset != nil}
 	if ss := sessionOf(r); ss != nil {
 		d.CSRF = ss.csrf
 	}
@@ -289,10 +302,20 @@ func (s *Server) pageHandler(file, title, path string) http.HandlerFunc {
 			}
 			ps := s.provStatus()
 			d.Prov = &ps
+			d.Overview = s.deviceOverview(d.Status)
 			js = d.Status
+		case "settings.html":
+			if s.opts.Config != nil {
+				d.Sections = s.sections(r, path)
+				d.Others = otherSections(d.Sections)
+				js = s.opts.Config.Current().JSONMap()
+			} else {
+				js = map[string]any{}
+			}
 		case "accounts.html", "ports.html":
 			if s.opts.Config != nil {
 				d.Config = s.opts.Config.Current()
+				d.Sections = s.sections(r, path, map[string]string{"accounts.html": "account", "ports.html": "port"}[file])
 				js = d.Config.JSONMap()
 			} else {
 				js = map[string]any{}
@@ -404,76 +427,6 @@ func (s *Server) applyForm(w http.ResponseWriter, r *http.Request, page string, 
 	}
 	s.log.Warn("webui: config refused", "page", page, "err", err)
 	back(w, r, page, "", fmt.Errorf("not saved, the old configuration stays: %s", strings.ReplaceAll(err.Error(), "\n", "; ")))
-}
-
-func (s *Server) handleAccountsForm(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Config == nil {
-		writeError(w, http.StatusNotFound, "configuration cannot be changed here")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		back(w, r, "/accounts", "", err)
-		return
-	}
-	c := s.opts.Config.Current()
-	orig := r.PostForm.Get("orig")
-	switch r.PostForm.Get("action") {
-	case "delete":
-		for i, a := range c.Accounts {
-			if a.ID == orig {
-				c.Accounts = append(c.Accounts[:i], c.Accounts[i+1:]...)
-				break
-			}
-		}
-	case "add":
-		var a config.Account
-		if err := config.ApplyForm(&a, r.PostForm, "loopstart/account"); err != nil {
-			back(w, r, "/accounts", "", err)
-			return
-		}
-		c.Accounts = append(c.Accounts, a)
-	default:
-		a := c.Account(orig)
-		if a == nil {
-			back(w, r, "/accounts", "", fmt.Errorf("no account %q", orig))
-			return
-		}
-		if err := config.ApplyForm(a, r.PostForm, "loopstart/account[id="+orig+"]"); err != nil {
-			back(w, r, "/accounts", "", err)
-			return
-		}
-		// A port follows its account's renamed id.
-		for i := range c.Ports {
-			if c.Ports[i].Account == orig {
-				c.Ports[i].Account = a.ID
-			}
-		}
-	}
-	s.applyForm(w, r, "/accounts", c)
-}
-
-func (s *Server) handlePortsForm(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Config == nil {
-		writeError(w, http.StatusNotFound, "configuration cannot be changed here")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		back(w, r, "/ports", "", err)
-		return
-	}
-	c := s.opts.Config.Current()
-	n, _ := strconv.Atoi(r.PostForm.Get("n"))
-	for i := range c.Ports {
-		if c.Ports[i].N == n {
-			if err := config.ApplyForm(&c.Ports[i], r.PostForm, fmt.Sprintf("loopstart/port[n=%d]", n)); err != nil {
-				back(w, r, "/ports", "", err)
-				return
-			}
-			s.applyForm(w, r, "/ports", c)
-			return
-		}
-	}
-	back(w, r, "/ports", "", fmt.Errorf("no port %d", n))
 }
 
 func (s *Server) handleProvisioningForm(w http.ResponseWriter, r *http.Request) {

@@ -90,6 +90,13 @@ type Options struct {
 	// Features changes the ports' forwarding and screening settings (the
 	// ports page and /api/ports/{n}/features); nil shows them read-only.
 	Features FeatureControl
+	// Reboot restarts the gateway (the device under `loopstart boot`,
+	// else the process); nil hides it. It is called after the answer is
+	// sent.
+	Reboot func() error
+	// FactoryReset erases the settings and the admin password and
+	// restarts; nil hides it.
+	FactoryReset func() error
 	// SetupButton reports whether the board's setup button was pressed
 	// recently enough to set the first password without the setup code;
 	// nil means the code is needed.
@@ -131,6 +138,8 @@ type Server struct {
 	initErr error
 	// certs is the HTTPS certificate once EnableTLS ran.
 	certs *certStore
+	// tries are refused settings forms, shown again with their problems.
+	tries attemptStore
 }
 
 // New builds the server and its routes.
@@ -178,6 +187,7 @@ func New(opts Options) *Server {
 	s.pageRoutes()
 	s.configRoutes()
 	s.featureRoutes() // features.go
+	s.maintenanceRoutes()
 	if opts.Sim != nil {
 		s.simRoutes()
 	}
