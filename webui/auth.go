@@ -707,11 +707,24 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
+// maxFormUpload bounds a multipart form other than the firmware upload.
+const maxFormUpload = 2 << 20
+
 // csrfOK checks the CSRF token of a cookie-authenticated request.
 func csrfOK(r *http.Request, ss *session) bool {
 	tok := r.Header.Get(CSRFHeader)
-	if tok == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	ct := r.Header.Get("Content-Type")
+	switch {
+	case tok != "":
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		tok = r.PostFormValue("csrf_token")
+	case strings.HasPrefix(ct, "multipart/form-data") && r.URL.Path != "/api/firmware":
+		// The settings and restore forms upload small files; the firmware
+		// upload streams its image and sends the header.
+		r.Body = http.MaxBytesReader(nil, r.Body, maxFormUpload)
+		if r.ParseMultipartForm(maxFormUpload) == nil {
+			tok = r.PostFormValue("csrf_token")
+		}
 	}
 	return tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(ss.csrf)) == 1
 }

@@ -42,10 +42,7 @@ type fakeConfig struct {
 func (f *fakeConfig) Current() *config.Config {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	cp := *f.cur
-	cp.Accounts = append([]config.Account(nil), f.cur.Accounts...)
-	cp.Ports = append([]config.Port(nil), f.cur.Ports...)
-	return &cp
+	return f.cur.Clone()
 }
 
 func (f *fakeConfig) Apply(c *config.Config, source string) (ApplyResult, error) {

@@ -78,11 +78,7 @@ func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request) {
 		s.restoreFailed(w, r, form, fmt.Errorf("cannot read the file: %w", err))
 		return
 	}
-	c, err := config.Parse(bytes.NewReader(body))
-	if err == nil {
-		c.KeepSecrets(s.opts.Config.Current())
-		err = c.Normalize()
-	}
+	c, err := config.ParseRestore(bytes.NewReader(body), s.opts.Config.Current())
 	if err != nil {
 		s.restoreFailed(w, r, form, err)
 		return

@@ -124,6 +124,7 @@ type Diagnostics interface {
 // pageNames are the pages, in navigation order.
 var pageNames = []struct{ Path, File, Title string }{
 	{"/", "status.html", "Status"},
+	{"/start", "start.html", "First run"},
 	{"/accounts", "accounts.html", "Accounts"},
 	{"/ports", "ports.html", "Ports"},
 	{"/settings", "settings.html", "Settings"},
@@ -202,6 +203,8 @@ type pageData struct {
 	// CanReboot and CanReset are true when the maintenance page can
 	// restart the gateway and reset it to the factory state.
 	CanReboot, CanReset bool
+	// Wizard is the first-run page's data.
+	Wizard *wizardData
 	// Overview is the status page's summary of the device.
 	Overview *overview
 }
@@ -228,6 +231,7 @@ func (s *Server) pageRoutes() {
 	post("/accounts", func(w http.ResponseWriter, r *http.Request) { s.elementForm(w, r, "account") })
 	post("/ports", func(w http.ResponseWriter, r *http.Request) { s.elementForm(w, r, "port") })
 	post("/settings/{element}", s.handleElementForm)
+	post("/start/test-call", s.handleTestCall)
 	post("/provisioning", s.handleProvisioningForm)
 	post("/diagnostics", s.handleDiagnosticsForm)
 	s.mux.Handle("POST /api/diagnostics", s.requireAuth(http.HandlerFunc(s.handleDiagnosticsAPI)))
@@ -304,6 +308,9 @@ func (s *Server) pageHandler(file, title, path string) http.HandlerFunc {
 			d.Prov = &ps
 			d.Overview = s.deviceOverview(d.Status)
 			js = d.Status
+		case "start.html":
+			s.wizard(r, &d)
+			js = map[string]any{}
 		case "settings.html":
 			if s.opts.Config != nil {
 				d.Sections = s.sections(r, path)

@@ -97,6 +97,9 @@ type Options struct {
 	// FactoryReset erases the settings and the admin password and
 	// restarts; nil hides it.
 	FactoryReset func() error
+	// TestCall rings port n's phone through its account and says what
+	// happened (the first-run page's test call); nil hides it.
+	TestCall func(ctx context.Context, n int) (string, error)
 	// SetupButton reports whether the board's setup button was pressed
 	// recently enough to set the first password without the setup code;
 	// nil means the code is needed.

@@ -38,6 +38,9 @@ type uiField struct {
 	Err string
 	// Upload is true for the account's CA file, which a file can set.
 	Upload bool
+	// Other is true when a choice's value is none of Values (a refused
+	// form shows what was sent).
+	Other bool
 }
 
 // uiGroup is a fieldset of related controls.
@@ -66,6 +69,9 @@ type uiElem struct {
 	Multipart bool
 	// CSRF is the session's token for the form.
 	CSRF string
+	// Wizard is the first-run step the form goes on to ("" outside the
+	// first-run page).
+	Wizard string
 }
 
 // uiSection is every form of one element kind.
@@ -243,6 +249,7 @@ func buildElem(c *config.Config, name string, idx int, key string, isNew bool, p
 			uf.HasValue, uf.Value = uf.Value != "", ""
 		}
 		uf.Upload = name == "account" && f.Name == "ca-file"
+		uf.Other = len(f.Values) > 0 && uf.Value != "" && !containsStr(f.Values, uf.Value)
 		if uf.Upload {
 			e.Multipart = true
 		}
@@ -286,6 +293,9 @@ func (s *Server) handleElementForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) elementForm(w http.ResponseWriter, r *http.Request, name string) {
 	page := settingsPage(name)
+	if r.URL.Query().Get("wizard") != "" {
+		page = "/start"
+	}
 	if s.opts.Config == nil {
 		writeError(w, http.StatusNotFound, "configuration cannot be changed here")
 		return
@@ -356,6 +366,10 @@ func (s *Server) elementForm(w http.ResponseWriter, r *http.Request, name string
 		var res ApplyResult
 		if res, err = s.opts.Config.Apply(c, "web UI"); err == nil {
 			s.audit("config changed", "page", page, "element", name, "applied", res.Applied, "client", clientKey(r))
+			if step := r.URL.Query().Get("wizard"); step != "" {
+				http.Redirect(w, r, "/start?"+url.Values{"msg": {res.Message}}.Encode()+"#step-"+url.PathEscape(step), http.StatusSeeOther)
+				return
+			}
 			back(w, r, page, res.Message, nil)
 			return
 		}
@@ -373,7 +387,11 @@ func (s *Server) elementForm(w http.ResponseWriter, r *http.Request, name string
 	if at.idx >= 0 {
 		q.Set("try", s.tries.put(at))
 	}
-	http.Redirect(w, r, page+"?"+q.Encode(), http.StatusSeeOther)
+	frag := ""
+	if page == "/start" {
+		frag = "#step-" + name
+	}
+	http.Redirect(w, r, page+"?"+q.Encode()+frag, http.StatusSeeOther)
 }
 
 func elementNames() []string {

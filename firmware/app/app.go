@@ -25,6 +25,7 @@ import (
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/firmware/config"
 	"github.com/loopstart/loopstart/firmware/health"
+	"github.com/loopstart/loopstart/firmware/system"
 	"github.com/loopstart/loopstart/voice/gateway"
 	"github.com/loopstart/loopstart/voice/sip"
 	"github.com/loopstart/loopstart/voice/status"
@@ -190,7 +191,27 @@ func Run(ctx context.Context, o Options) error {
 	}
 	ui := webui.New(webui.Options{Status: statusWithCrash, Sim: b.Sim, Logger: log, Version: o.Version,
 		DataDir: o.DataDir, Config: mgr, Logs: o.Logs, Provisioning: provUI{prov}, Firmware: fw, Diagnostics: trace,
-		Features: featuresUI{gw}, Hosts: o.WebHosts})
+		Features: featuresUI{gw}, Hosts: o.WebHosts,
+		Reboot: func() error { return restart(system.ControlSocket, log) },
+		FactoryReset: func() error {
+			if err := factoryReset(o.DataDir); err != nil {
+				return err
+			}
+			return restart(system.ControlSocket, log)
+		},
+		TestCall: func(ctx context.Context, n int) (string, error) {
+			return testCall(ctx, gw, func(n int) (string, string, bool) {
+				c := mgr.Current()
+				for _, p := range c.Ports {
+					if p.N == n {
+						if a := c.Account(p.Account); a != nil {
+							return a.ID, a.User, true
+						}
+					}
+				}
+				return "", "", false
+			}, n)
+		}})
 	limits := o.WebLimits
 	if limits == (webui.ServerLimits{}) {
 		limits = webui.DefaultServerLimits

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -243,4 +244,29 @@ func eachElem(es *elemSpec, fv reflect.Value, fn func(reflect.Value)) {
 	if !fv.IsNil() {
 		fn(fv.Elem())
 	}
+}
+
+// ParseRestore is Parse for a configuration restored over cur: each
+// secret the document leaves empty (a backup made without them) takes
+// cur's value for the same element (KeepSecrets) before the document is
+// validated. cur may be nil.
+func ParseRestore(r io.Reader, cur *Config) (*Config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	root, perr := readDoc(data)
+	if perr != nil {
+		return nil, &ValidationError{Problems: []Problem{perr.Problem}}
+	}
+	c := &Config{}
+	w := newXMLWalk(c, root, false)
+	w.root(root)
+	if cur != nil {
+		c.KeepSecrets(cur)
+	}
+	if err := c.finish(w.m.ps); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

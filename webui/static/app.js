@@ -1,6 +1,8 @@
-// Loopstart web UI: the status page refreshes from /api/status and, on the
-// sim board, drives the virtual phones through /api/sim; the logs page
-// follows /api/logs/stream. Plain JS, no framework.
+// Loopstart web UI: the status page follows /api/status/stream (one
+// server-sent event a second: status, device, provisioning and, on the
+// sim board, the virtual phones) and drives the virtual phones through
+// /api/sim; the logs page follows /api/logs/stream. Plain JS, no framework;
+// every form also works without it.
 "use strict";
 
 const csrfMeta = document.querySelector('meta[name="csrf-token"]');
@@ -21,10 +23,34 @@ function showError(msg) {
   p.hidden = !msg;
 }
 
+function setText(id, text) {
+  const el = document.getElementById(id);
+  if (el) el.textContent = text;
+}
+
+function callText(p) {
+  const c = p.call;
+  let t = "";
+  if (c) t = c.codec + (c.srtp ? " · SRTP " + c.srtp : "") + " · MOS " + Number(c.mos).toFixed(1) + " · ";
+  return t + (p.call_s ? Math.round(p.call_s) + " s" : "");
+}
+
+function renderDevice(d, prov) {
+  setText("dev-model", d.model);
+  setText("dev-firmware", d.version + (d.slot ? " (slot " + d.slot + ")" : ""));
+  setText("dev-mac", d.mac || "none");
+  setText("dev-addrs", d.addrs.length ? d.addrs.join(", ") : "none");
+  setText("dev-uptime", d.uptime);
+  if (prov) {
+    setText("prov", prov.state + (prov.servers.length ? " · last success " + (prov.last_success || "never") : "") +
+      (prov.last_error ? " · last failure: " + prov.last_error : ""));
+  }
+}
+
 function render(st) {
-  document.getElementById("version").textContent = st.version;
-  document.getElementById("board").textContent = st.board;
-  document.getElementById("uptime").textContent = Math.round(st.uptime_s);
+  setText("version", st.version);
+  setText("board", st.board);
+  setText("uptime", Math.round(st.uptime_s));
   for (const p of st.ports) {
     const row = document.querySelector('#ports tr[data-port="' + p.port + '"]');
     if (!row) continue;
@@ -33,32 +59,42 @@ function render(st) {
     state.textContent = p.state + (p.fault ? " (" + p.fault + ")" : "") + (p.mwi ? " · messages waiting" : "");
     state.className = "state state-" + p.state;
     row.querySelector(".peer").textContent = p.peer || "";
-    row.querySelector(".call").textContent = p.call_s ? Math.round(p.call_s) + " s" : "";
+    row.querySelector(".call").textContent = callText(p);
   }
   const acc = document.getElementById("accounts");
   acc.replaceChildren();
   for (const a of st.accounts) {
     const row = document.createElement("tr");
     row.dataset.account = a.id;
-    cell(row, a.id); cell(row, a.user); cell(row, a.registrar);
-    cell(row, a.state + (a.last_code ? " (" + a.last_code + ")" : ""), "state-" + a.state);
-    cell(row, a.last_error);
+    cell(row, a.id).dataset.label = "Account";
+    cell(row, a.user).dataset.label = "User";
+    cell(row, a.registrar).dataset.label = "Registrar";
+    cell(row, a.state + (a.last_code ? " (" + a.last_code + ")" : ""), "state-" + a.state).dataset.label = "Registration";
+    cell(row, a.last_error).dataset.label = "Last error";
     acc.appendChild(row);
   }
   const l = st.loop;
-  document.getElementById("loop").textContent = (l.running ? "running" : "stopped") +
-    " · ticks " + l.ticks + " · late " + l.late + " · missed " + l.missed +
-    " · worst lateness " + l.max_lateness_us + " µs";
+  const loop = document.getElementById("loop");
+  if (loop) {
+    loop.textContent = (l.running ? "running" : "stopped") +
+      " · ticks " + l.ticks + " · late " + l.late + " · missed " + l.missed +
+      " · worst lateness " + l.max_lateness_us + " µs";
+    loop.className = l.running ? "" : "state-fault";
+  }
+}
+
+function showPhones(ports) {
+  for (const p of ports || []) {
+    const span = document.querySelector('#ports tr[data-port="' + p.port + '"] .simstate');
+    if (span) showPhone(span, p);
+  }
 }
 
 async function refreshSim() {
   if (!document.body.dataset.sim) return;
   const r = await fetch("/api/sim/ports", {cache: "no-store"});
   if (!r.ok) return;
-  for (const p of await r.json()) {
-    const span = document.querySelector('#ports tr[data-port="' + p.port + '"] .simstate');
-    if (span) showPhone(span, p);
-  }
+  showPhones(await r.json());
 }
 
 // showPhone writes a virtual phone's state as the status page renders it:
@@ -122,7 +158,39 @@ document.addEventListener("click", (ev) => {
   if (b.dataset.action === "pstn") post(port, "pstn", {action: b.dataset.pstn});
 });
 
-if (page === "/") setInterval(refresh, 1000);
+// One stream for the whole status page; without EventSource, a poll
+// every two seconds.
+if (page === "/" && window.EventSource) {
+  const es = new EventSource("/api/status/stream");
+  es.addEventListener("status", (ev) => {
+    const d = JSON.parse(ev.data);
+    render(d.status);
+    renderDevice(d.device, d.provisioning);
+    showPhones(d.sim);
+    showError("");
+  });
+  es.onerror = () => showError("status: connection lost, retrying");
+} else if (page === "/") {
+  setInterval(refresh, 2000);
+}
+
+// Forms that ask before they are sent (restart, factory reset).
+document.addEventListener("submit", (ev) => {
+  const msg = ev.target.dataset && ev.target.dataset.confirm;
+  if (msg && !window.confirm(msg)) ev.preventDefault();
+});
+
+// After a restart, wait for the gateway and go back to it.
+if (document.getElementById("restarting")) {
+  let down = false, tries = 0;
+  const t = setInterval(async () => {
+    tries++;
+    try {
+      const r = await fetch("/healthz", {cache: "no-store"});
+      if (r.ok && (down || tries > 8)) { clearInterval(t); location.href = "/"; }
+    } catch (e) { down = true; }
+  }, 1000);
+}
 
 const logs = document.getElementById("logs");
 if (logs && window.EventSource) {
