@@ -68,7 +68,7 @@ func TestSettingsCoverSchema(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := newSettingsServer(t, tc.cfg)
-			controls := map[string]bool{}   // element/name
+			controls := map[string]bool{}    // element/name
 			selects := map[string][]string{} // element/name -> option values, last seen
 			for _, page := range []string{"/accounts", "/ports", "/settings"} {
 				w := send(t, s, req{method: "GET", path: page})
@@ -191,9 +191,13 @@ func TestSettingsEdits(t *testing.T) {
 		check func(*config.Config) bool
 	}{
 		{"select transport and srtp", "/settings/account", url.Values{"orig": {"1"}, "transport": {"tcp"}, "srtp": {"optional"}},
-			func(c *config.Config) bool { return c.Accounts[0].Transport == "tcp" && c.Accounts[0].SRTP == "optional" }},
+			func(c *config.Config) bool {
+				return c.Accounts[0].Transport == "tcp" && c.Accounts[0].SRTP == "optional"
+			}},
 		{"password kept when empty", "/settings/account", url.Values{"orig": {"1"}, "password": {""}, "display-name": {"Hall"}},
-			func(c *config.Config) bool { return c.Accounts[0].Password == "secret1" && c.Accounts[0].DisplayName == "Hall" }},
+			func(c *config.Config) bool {
+				return c.Accounts[0].Password == "secret1" && c.Accounts[0].DisplayName == "Hall"
+			}},
 		{"rename follows port", "/settings/account", url.Values{"orig": {"2"}, "id": {"two"}},
 			func(c *config.Config) bool { return c.Accounts[1].ID == "two" && c.Ports[1].Account == "two" }},
 		{"add account", "/settings/account", url.Values{"action": {"add"}, "id": {"7"}, "user": {"107"}},
