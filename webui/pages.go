@@ -142,6 +142,9 @@ var funcs = template.FuncMap{
 		return strings.Trim(string(b), "[]")
 	},
 	"on": func(b *bool) bool { return b != nil && *b },
+	// machex is a MAC address as provisioning file names have it:
+	// lowercase hex without separators.
+	"machex": func(mac string) string { return strings.ToLower(strings.ReplaceAll(mac, ":", "")) },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
@@ -336,6 +339,7 @@ func (s *Server) pageHandler(file, title, path string) http.HandlerFunc {
 		case "provisioning.html":
 			ps := s.provStatus()
 			d.Prov = &ps
+			d.Overview = s.deviceOverview(d.Status)
 			if s.opts.Config != nil {
 				d.Config = s.opts.Config.Current()
 			}
