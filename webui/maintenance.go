@@ -20,6 +20,9 @@ import (
 const restartDelay = 500 * time.Millisecond
 
 func (s *Server) maintenanceRoutes() {
+	s.mux.Handle("GET /api/config/schema", s.requireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, config.Schema())
+	})))
 	if s.opts.Config != nil {
 		s.mux.Handle("GET /api/config/backup", s.requireAuth(http.HandlerFunc(s.handleBackup)))
 		s.mux.Handle("POST /maintenance/restore", s.requireAuth(http.HandlerFunc(s.handleRestore)))

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -508,5 +509,17 @@ func TestPageWeight(t *testing.T) {
 	t.Logf("status page: %d bytes with its script and stylesheet", total)
 	if total > 60<<10 {
 		t.Errorf("status page weighs %d bytes, more than 60 KB", total)
+	}
+}
+
+func TestSchemaAPI(t *testing.T) {
+	s, _ := newSettingsServer(t, config.Default(2))
+	w := send(t, s, req{method: "GET", path: "/api/config/schema"})
+	var got []config.Field
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 {
+		t.Fatalf("GET /api/config/schema = %d %v", w.Code, err)
+	}
+	if want := config.Schema(); len(got) != len(want) || got[0].Path != want[0].Path {
+		t.Errorf("schema: %d settings, want %d", len(got), len(want))
 	}
 }
