@@ -294,3 +294,20 @@ if (fwForm) {
     if (refused) upload(refused, true);
   });
 }
+
+// First-run account step: suggest tls and SRTP for a TLS registrar, udp
+// otherwise, until the person chooses for themselves.
+const wizAccount = document.querySelector('#step-account form[data-element="account"]');
+if (wizAccount) {
+  const reg = wizAccount.querySelector('input[name="registrar"]');
+  const tr = wizAccount.querySelector('select[name="transport"]');
+  const srtp = wizAccount.querySelector('select[name="srtp"]');
+  let touched = false;
+  for (const s of [tr, srtp]) if (s) s.addEventListener("change", () => { touched = true; });
+  if (reg && tr && srtp) reg.addEventListener("input", () => {
+    if (touched) return;
+    const tls = /^sips:|;transport=tls|:5061\b/i.test(reg.value);
+    tr.value = tls ? "tls" : "udp";
+    srtp.value = tls ? "mandatory" : "optional";
+  });
+}
