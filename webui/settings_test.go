@@ -523,3 +523,20 @@ func TestSchemaAPI(t *testing.T) {
 		t.Errorf("schema: %d settings, want %d", len(got), len(want))
 	}
 }
+
+// FuzzCheckCAPEM: an uploaded CA file never panics the check, and one it
+// accepts holds certificates that parse.
+func FuzzCheckCAPEM(f *testing.F) {
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
+	f.Add([]byte("hello"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if checkCAPEM(b) != "" {
+			return
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			t.Fatalf("accepted %q, which holds no certificate", b)
+		}
+	})
+}

@@ -109,3 +109,30 @@ func TestSecretsBackup(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseRestore: an uploaded backup never panics, and what it accepts
+// is valid and marshals back to a document that parses to the same.
+func FuzzParseRestore(f *testing.F) {
+	cur := Default(2)
+	cur.Accounts[0].Registrar, cur.Accounts[0].Password = "sip:127.0.0.1", "pw"
+	b, _ := cur.WithoutSecrets().Marshal()
+	f.Add(string(b))
+	f.Add(`<loopstart><account id="1"><user>1</user></account></loopstart>`)
+	f.Add(`<loopstart><sip><direct-calls>maybe</direct-calls></sip></loopstart>`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		c, err := ParseRestore(strings.NewReader(doc), cur)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("accepted an invalid config: %v", err)
+		}
+		out, err := c.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(strings.NewReader(string(out))); err != nil {
+			t.Fatalf("marshalled restore does not parse: %v\n%s", err, out)
+		}
+	})
+}
