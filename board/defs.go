@@ -63,6 +63,11 @@ type Definition struct {
 	Models bool
 	// Tested is false for a definition not yet checked on hardware.
 	Tested bool
+	// ResetButton is the GPIO (a periph gpioreg name, "GPIO26") of a push
+	// button that pulls the pin low while pressed; held down for 10 s,
+	// `loopstart boot` resets the gateway to its factory settings and
+	// reboots. Empty when the board has none.
+	ResetButton string
 }
 
 // Sim is the simulated board of `loopstart run --board sim`: two Si3215
