@@ -194,7 +194,7 @@ func Run(ctx context.Context, o Options) error {
 		Features: featuresUI{gw}, Hosts: o.WebHosts,
 		Reboot: func() error { return restart(system.ControlSocket, log) },
 		FactoryReset: func() error {
-			if err := factoryReset(o.DataDir); err != nil {
+			if err := system.FactoryReset(o.DataDir); err != nil {
 				return err
 			}
 			return restart(system.ControlSocket, log)

@@ -2,49 +2,17 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/loopstart/loopstart/firmware/system"
 	"github.com/loopstart/loopstart/voice/gateway"
 	"github.com/loopstart/loopstart/voice/sip"
 )
-
-// keepOnReset are the data directory entries a factory reset keeps: the
-// installed firmware images and the last crash report.
-var keepOnReset = map[string]bool{"firmware": true, system.CrashFileName: true}
-
-// factoryReset erases the data directory but for keepOnReset: the
-// configuration, the admin password, the calling features, uploaded
-// certificates. The caller restarts the gateway afterwards.
-func factoryReset(dataDir string) error {
-	if dataDir == "" {
-		return errors.New("factory reset: no data directory")
-	}
-	ents, err := os.ReadDir(dataDir)
-	if err != nil {
-		return fmt.Errorf("factory reset: %w", err)
-	}
-	var errs []error
-	for _, e := range ents {
-		if keepOnReset[e.Name()] {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(dataDir, e.Name())); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("factory reset: %w", err)
-	}
-	return nil
-}
 
 // restart asks `loopstart boot` to reboot the device through its control
 // socket; without one (the gateway runs on its own, as on the sim board)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,6 +31,11 @@ type BootOptions struct {
 	Console io.Writer
 	// Version is logged.
 	Version string
+	// ResetButton opens the reset button of the named board: a reader
+	// that reports it pressed, or nil when the board has none. Held for
+	// ResetHold, it resets the gateway to its factory settings and
+	// reboots. Nil means no button.
+	ResetButton func(board string) (pressed func() (bool, error), err error)
 }
 
 // bootState is what `loopstart boot status` and the test hooks report.
@@ -87,10 +93,11 @@ func Boot(ctx context.Context, o BootOptions) error {
 	stopSup := b.supervise(ctx)
 	defer stopSup()
 	b.serveControl(ctx)
+	b.watchResetButton(ctx)
 	b.armWatchdog()
 	action := b.watch(ctx)
 	b.log.Info("shutting down", "action", action)
-	return Shutdown(action, func() { stopSup(); waitStopped(b.sup, 6*time.Second) }, b.set.DataDir, b.wd, b.log)
+	return Shutdown(action, func() { stopSup(); waitStopped(b.sup, 6*time.Second); b.resetOnStop() }, b.set.DataDir, b.wd, b.log)
 }
 
 // booter is one run of Boot: the settings, the boot state, and the
@@ -116,6 +123,10 @@ type booter struct {
 	wd     *Watchdog
 	health *LoopHealth
 	power  chan PowerAction
+	// resetPending is set when the reset button asked for a factory reset.
+	resetPending atomic.Bool
+	// resetHold replaces ResetHold (tests).
+	resetHold time.Duration
 
 	// The system the steps act on; newBooter sets the real one.
 	cmdlinePath   string

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/loopstart/loopstart/board/factory"
 	"github.com/loopstart/loopstart/firmware/system"
 )
 
@@ -45,7 +46,8 @@ func bootCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loopstart boot: %v\n", err)
 		return 1
 	}
-	err = system.Boot(context.Background(), system.BootOptions{Binary: exe, Console: stderr, Version: version})
+	err = system.Boot(context.Background(), system.BootOptions{Binary: exe, Console: stderr, Version: version,
+		ResetButton: factory.ResetButton})
 	fmt.Fprintf(stderr, "loopstart boot: %v\n", err)
 	return 1
 }
