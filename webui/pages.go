@@ -208,6 +208,9 @@ type pageData struct {
 	CanReboot, CanReset bool
 	// Wizard is the first-run page's data.
 	Wizard *wizardData
+	// FirstRun is true on the status page while no account registers
+	// anywhere: it points to the first-run page.
+	FirstRun bool
 	// Overview is the status page's summary of the device.
 	Overview *overview
 }
@@ -310,6 +313,14 @@ func (s *Server) pageHandler(file, title, path string) http.HandlerFunc {
 			ps := s.provStatus()
 			d.Prov = &ps
 			d.Overview = s.deviceOverview(d.Status)
+			if s.opts.Config != nil {
+				d.FirstRun = true
+				for _, a := range s.opts.Config.Current().Accounts {
+					if a.Registrar != "" {
+						d.FirstRun = false
+					}
+				}
+			}
 			js = d.Status
 		case "start.html":
 			s.wizard(r, &d)

@@ -52,10 +52,11 @@ try {
   page.setDefaultTimeout(15000);
   page.on("dialog", (d) => d.accept());
 
-  // 1. First run: password, then the guided path.
+  // 1. First run: password, then the guided path, found from the status page.
   await setPassword(page, process.env.SETUP_CODE);
   check(true, "password set");
-  await page.goto(base + "/start");
+  await page.click("#first-run a");
+  await page.waitForURL(base + "/start");
   await page.screenshot({ path: `${out}/desktop-start.png`, fullPage: true });
   const acct = '#step-account form[data-element="account"]';
   await page.fill(`${acct} input[name="registrar"]`, "sip:" + kamailio);
@@ -63,7 +64,7 @@ try {
   await page.fill(`${acct} input[name="password"]`, "secret1");
   await page.selectOption(`${acct} select[name="transport"]`, "udp");
   await page.selectOption(`${acct} select[name="srtp"]`, "optional");
-  await page.click(`${acct} button[value="save"]`);
+  await page.press(`${acct} input[name="password"]`, "Enter"); // from the keyboard: the form's first button, Save
   await page.waitForURL(/\/start\?msg=.*#step-port$/);
   check(/saved/.test(await page.textContent("#notice")), "account step saved, on to the ports: " + await page.textContent("#notice"));
   await page.click('#step-port form[data-port="1"] button[value="save"]');
@@ -73,7 +74,8 @@ try {
   await waitText(page, '#accounts tr[data-account="1"]', /registered/, 20000);
   check(true, "account 1 registered at Kamailio");
   await page.goto(base + "/start#step-test");
-  await Promise.all([page.waitForURL(/#step-test$/, { timeout: 30000 }), page.click("#test-call-1")]);
+  await page.focus("#test-call-1");
+  await Promise.all([page.waitForURL(/#step-test$/, { timeout: 30000 }), page.keyboard.press("Enter")]);
   const result = await page.textContent("#notice, #page-error");
   check(/rings/.test(result), "test call result shown: " + result);
   await page.screenshot({ path: `${out}/desktop-test-call.png`, fullPage: true });
