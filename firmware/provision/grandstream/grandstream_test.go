@@ -251,7 +251,9 @@ func TestPortsNotOnBoard(t *testing.T) {
 	if len(c.Ports) != 1 || len(c.Accounts) != 1 || c.Accounts[0].User != "1001" {
 		t.Errorf("got %+v %+v", c.Accounts, c.Ports)
 	}
-	if !slices.ContainsFunc(d.Ignored, func(ig vendor.Ignored) bool { return ig.Param == "P735" && strings.Contains(ig.Reason, "not on this gateway") }) {
+	if !slices.ContainsFunc(d.Ignored, func(ig vendor.Ignored) bool {
+		return ig.Param == "P735" && strings.Contains(ig.Reason, "not on this gateway")
+	}) {
 		t.Errorf("P735 not listed as ignored: %v", d.IgnoredNames())
 	}
 }

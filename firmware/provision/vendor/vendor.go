@@ -109,7 +109,7 @@ func Leaves(data []byte, root string) ([]Leaf, error) {
 			}
 			end := d.InputOffset()
 			raw := data[start:min(int(end), len(data))]
-			o := &open{name: t.Name.Local, line: lineAt(start+int64(bytes.IndexByte(raw, '<'))), selfEnd: bytes.HasSuffix(raw, []byte("/>"))}
+			o := &open{name: t.Name.Local, line: lineAt(start + int64(bytes.IndexByte(raw, '<'))), selfEnd: bytes.HasSuffix(raw, []byte("/>"))}
 			stack = append(stack, o)
 		case xml.CharData:
 			if len(stack) > 0 {
