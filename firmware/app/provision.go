@@ -98,7 +98,8 @@ func (u provUI) ProvisioningStatus() webui.ProvisioningStatus {
 	return webui.ProvisioningStatus{Servers: s.Servers, Source: s.Source, State: s.State,
 		LastAttempt: s.LastAttempt, LastSuccess: s.LastSuccess, LastFailure: s.LastFailure,
 		LastFile: s.LastFile, LastError: s.LastError, Next: s.Next,
-		FirmwareURL: s.FirmwareURL, Firmware: s.Firmware}
+		FirmwareURL: s.FirmwareURL, Firmware: s.Firmware,
+		MAC: s.MAC, Tried: s.Tried, Format: s.Format, Ignored: s.Ignored}
 }
 
 func (u provUI) Resync() error {

@@ -9,11 +9,15 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/loopstart/loopstart/firmware/config"
+	"github.com/loopstart/loopstart/firmware/provision/grandstream"
+	"github.com/loopstart/loopstart/firmware/provision/spa"
+	"github.com/loopstart/loopstart/firmware/provision/vendor"
 )
 
 // Timing of resyncs.
@@ -86,6 +90,19 @@ type Status struct {
 	// Firmware is the outcome of the last firmware check: "up to date",
 	// "installed ...", or why it failed.
 	Firmware string
+	// MAC is the gateway's MAC in lowercase hex, as the MAC-specific
+	// file names (FileNames) carry it.
+	MAC string
+	// Tried lists the files asked for in the last attempt, in order,
+	// each with what became of it ("not found", "refused: ...",
+	// "applied", ...).
+	Tried []string
+	// Format is the format of the last file applied: loopstart
+	// (native), grandstream or spa.
+	Format string
+	// Ignored lists the vendor parameters of the last file applied that
+	// changed nothing, each with its line and the reason.
+	Ignored []string
 }
 
 // Provisioner fetches and applies the configuration: periodically, when
@@ -165,6 +182,9 @@ func (p *Provisioner) Status() Status {
 	defer p.mu.Unlock()
 	st := p.st
 	st.Servers, st.Source = nil, src
+	st.MAC = p.opts.Identity.MACHex()
+	st.Tried = slices.Clone(st.Tried)
+	st.Ignored = slices.Clone(st.Ignored)
 	for _, u := range srv {
 		st.Servers = append(st.Servers, u.Redacted())
 	}
@@ -330,9 +350,17 @@ func (p *Provisioner) firmware(ctx context.Context, raw string) string {
 }
 
 // syncFrom tries each server's candidates in order; the first file
-// found is merged, validated and applied. It returns its URL.
+// found is merged, validated and applied. It returns its URL. A
+// Grandstream binary file name is refused without fetching it, and the
+// next candidate tried.
 func (p *Provisioner) syncFrom(ctx context.Context, servers []*url.URL) (string, error) {
 	var errs []string
+	var log []string
+	defer func() {
+		p.mu.Lock()
+		p.st.Tried = log
+		p.mu.Unlock()
+	}()
 	for _, srv := range servers {
 		cands, err := Candidates(srv, p.opts.Identity)
 		if err != nil {
@@ -341,16 +369,29 @@ func (p *Provisioner) syncFrom(ctx context.Context, servers []*url.URL) (string,
 		}
 		var tried []string
 		for _, u := range cands {
+			if IsGrandstreamBinary(u.Path) {
+				tried = append(tried, u.Redacted())
+				log = append(log, u.Redacted()+": refused: Grandstream binary format (use cfg<mac>.xml)")
+				continue
+			}
 			data, err := p.opts.Fetcher.Fetch(ctx, u)
 			if errors.Is(err, ErrNotFound) {
 				tried = append(tried, u.Redacted())
+				log = append(log, u.Redacted()+": not found")
 				continue
 			}
 			if err != nil {
+				log = append(log, u.Redacted()+": "+err.Error())
 				errs = append(errs, fmt.Sprintf("%s: %v", u.Redacted(), err))
 				break // the server itself failed: next server
 			}
-			return u.Redacted(), p.use(u, data)
+			err = p.use(u, data)
+			if err != nil {
+				log = append(log, u.Redacted()+": refused")
+			} else {
+				log = append(log, u.Redacted()+": applied")
+			}
+			return u.Redacted(), err
 		}
 		if len(tried) == len(cands) {
 			errs = append(errs, "none of "+strings.Join(tried, ", ")+" exists")
@@ -359,22 +400,57 @@ func (p *Provisioner) syncFrom(ctx context.Context, servers []*url.URL) (string,
 	return "", errors.New(strings.Join(errs, "; "))
 }
 
-// use merges, validates and applies one fetched file.
+// Convert turns a fetched file into the configuration it makes of cur:
+// native <loopstart> files are merged as they are, Grandstream
+// <gs_provision> and Cisco SPA <flat-profile> files are converted first
+// (mac, in lowercase hex, must match a Grandstream file's <mac>). It
+// returns the format ("loopstart", "grandstream" or "spa") and, for a
+// vendor file, the parameters that changed nothing. cur is not changed.
+func Convert(cur *config.Config, data []byte, mac string) (next *config.Config, format string, ignored []string, err error) {
+	var doc *vendor.Doc
+	switch vendor.Root(data) {
+	case grandstream.RootElement:
+		format = grandstream.Format
+		doc, err = grandstream.Convert(data, grandstream.Options{Current: cur, MAC: mac})
+	case spa.RootElement:
+		format = spa.Format
+		doc, err = spa.Convert(data, spa.Options{Current: cur})
+	default:
+		next, err = config.Merge(cur, data)
+		return next, "loopstart", nil, err
+	}
+	if doc != nil {
+		ignored = doc.IgnoredNames()
+	}
+	if err != nil {
+		return nil, format, ignored, err
+	}
+	next, err = doc.Merge(cur)
+	return next, format, ignored, err
+}
+
+// use converts, merges, validates and applies one fetched file.
 func (p *Provisioner) use(u *url.URL, data []byte) error {
 	cur := p.opts.Current()
-	next, err := config.Merge(cur, data)
+	next, format, ignored, err := Convert(cur, data, p.opts.Identity.MACHex())
+	if len(ignored) > 0 {
+		p.log.Info("provisioning: vendor parameters ignored", "file", u.Redacted(), "format", format, "count", len(ignored))
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", u.Redacted(), err)
 	}
+	p.mu.Lock()
+	p.st.Format, p.st.Ignored = format, ignored
+	p.mu.Unlock()
 	a, _ := cur.Marshal()
 	b, _ := next.Marshal()
 	if bytes.Equal(a, b) {
-		p.log.Info("provisioning: configuration unchanged", "file", u.Redacted())
+		p.log.Info("provisioning: configuration unchanged", "file", u.Redacted(), "format", format)
 		return nil
 	}
 	if err := p.opts.Apply(next); err != nil {
 		return fmt.Errorf("%s: not applied: %w", u.Redacted(), err)
 	}
-	p.log.Info("provisioning: new configuration applied", "file", u.Redacted())
+	p.log.Info("provisioning: new configuration applied", "file", u.Redacted(), "format", format)
 	return nil
 }
