@@ -278,6 +278,22 @@ func (r *reader) line(n int) {
 			r.d.Refuse(name, vendor.PortPath(n, "conference-transfer"), v.line, "%q: want Yes or No", v.v)
 		}
 	}
+	for _, f := range []struct{ base, field, yes, no string }{
+		{"Three_Way_Call_Serv", "three-way", "true", "false"},
+		{"Echo_Canc_Enable", "echo-canceller", "on", "off"},
+	} {
+		if v, name, ok := r.getLine(n, f.base); ok {
+			on, valid := yesNo(v.v)
+			switch {
+			case !valid:
+				r.d.Refuse(name, vendor.PortPath(n, f.field), v.line, "%q: want Yes or No", v.v)
+			case on:
+				r.d.SetPort(n, acct, f.field, f.yes, name, v.line)
+			default:
+				r.d.SetPort(n, acct, f.field, f.no, name, v.line)
+			}
+		}
+	}
 	if v, name, ok := r.getLine(n, "Mailbox_Subscribe_URL"); ok {
 		if v.v == "" {
 			r.d.SetAccount(acct, "mwi-subscribe", "false", name, v.line)
