@@ -61,6 +61,12 @@ func startProvisioning(ctx context.Context, mgr *configManager, sup *gateway.Sup
 		Fetcher:  &provision.Fetcher{UserAgent: "Loopstart/" + version + " (" + model + ")"},
 		Logger:   log.With("part", "provisioning"),
 		Firmware: firmware,
+		// A reboot asked by SIP NOTIFY goes to `loopstart boot` (the image's
+		// PID 1); elsewhere (the sim board) the request fails and is logged.
+		Reboot: func(context.Context) error {
+			_, err := system.Request(system.ControlSocket, "reboot")
+			return err
+		},
 	})
 	useDHCPOptions(p, system.DHCPOptionsFile, log)
 	hook.prov.Store(p)

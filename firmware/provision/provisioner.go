@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/loopstart/loopstart/firmware/config"
@@ -62,6 +63,10 @@ type Options struct {
 	// ErrFirmwareCurrent when the image needs no install. Nil means
 	// firmware URLs are only logged.
 	Firmware func(ctx context.Context, image io.Reader) error
+	// Reboot restarts the device. A SIP NOTIFY asking for a reboot
+	// (CheckSync) has it called after the resync, once no port is Busy.
+	// Nil means such a NOTIFY only resyncs.
+	Reboot func(ctx context.Context) error
 }
 
 // ErrFirmwareCurrent is returned by Options.Firmware when the image at
@@ -75,7 +80,9 @@ type Status struct {
 	Servers []string
 	// Source is "config", "dhcp" or "" when there is no server.
 	Source string
-	// State is off (no server), idle, fetching or deferred.
+	// State is off (no server), idle, fetching, deferred (a periodic
+	// resync waiting for a call to end) or reboot-pending (a reboot asked
+	// by SIP NOTIFY waiting for the ports to be idle).
 	State string
 	// LastAttempt, LastSuccess, LastFailure are when those happened.
 	LastAttempt, LastSuccess, LastFailure time.Time
@@ -111,6 +118,8 @@ type Provisioner struct {
 	opts Options
 	log  *slog.Logger
 	kick chan struct{}
+
+	rebootAsked atomic.Bool
 
 	mu      sync.Mutex
 	dhcp    []*url.URL
@@ -202,19 +211,60 @@ func (p *Provisioner) Resync() {
 	}
 }
 
-// CheckSync handles the Event header of a SIP NOTIFY: check-sync (with
-// or without ;reboot=...), resync, sys-control and report start a
-// resync. It reports whether the event was one of them. A reboot request
-// is honoured as a resync only: applying a configuration never needs one.
+// CheckSync handles the Event header of a SIP NOTIFY (the SIP stack has
+// authenticated it) and reports whether it was a provisioning event:
+//
+//   - check-sync, resync, sys-control and report start a resync;
+//   - check-sync;reboot=true, reboot, reboot_now, restart_now and the bare
+//     reboot=true some SPA templates send also reboot after the resync,
+//     once no port is busy (Options.Reboot; without it they only
+//     resync); check-sync;reboot=false and reboot=false only resync.
+//
+// Applying a configuration never needs a reboot.
 func (p *Provisioner) CheckSync(event string) bool {
 	name, params, _ := strings.Cut(strings.ToLower(strings.TrimSpace(event)), ";")
+	reboot := false
 	switch strings.TrimSpace(name) {
-	case "check-sync", "resync", "sys-control", "report", "reboot_now", "restart_now":
-		p.log.Info("provisioning: resync asked by SIP NOTIFY", "event", event, "params", params)
-		p.Resync()
-		return true
+	case "check-sync":
+		for _, kv := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(kv, "=")
+			if strings.TrimSpace(k) == "reboot" && strings.Trim(strings.TrimSpace(v), `"`) == "true" {
+				reboot = true
+			}
+		}
+	case "resync", "sys-control", "report", "reboot=false":
+	case "reboot", "reboot_now", "restart_now", "reboot=true":
+		reboot = true
+	default:
+		return false
 	}
-	return false
+	p.log.Info("provisioning: resync asked by SIP NOTIFY", "event", event, "reboot", reboot)
+	if reboot {
+		p.rebootAsked.Store(true)
+	}
+	p.Resync()
+	return true
+}
+
+// rebootWhenIdle waits until no port is busy, then calls Options.Reboot.
+func (p *Provisioner) rebootWhenIdle(ctx context.Context) {
+	if p.opts.Reboot == nil {
+		p.log.Warn("provisioning: reboot asked by SIP NOTIFY, but this build cannot reboot; resynced only")
+		return
+	}
+	for p.opts.Busy() {
+		p.setState("reboot-pending")
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.opts.After(BusyPoll):
+		}
+	}
+	p.setState("idle")
+	p.log.Info("provisioning: rebooting as SIP NOTIFY asked")
+	if err := p.opts.Reboot(ctx); err != nil {
+		p.log.Warn("provisioning: reboot failed", "err", err)
+	}
 }
 
 // Run syncs once after a random first delay, then every interval (with
@@ -242,6 +292,9 @@ func (p *Provisioner) Run(ctx context.Context) error {
 			continue
 		}
 		err := p.Sync(ctx)
+		if p.rebootAsked.Swap(false) {
+			p.rebootWhenIdle(ctx)
+		}
 		interval := time.Duration(config.DefaultProvisioningInterval) * time.Second
 		if c := p.opts.Current(); c.Provisioning != nil && c.Provisioning.Interval > 0 {
 			interval = time.Duration(c.Provisioning.Interval) * time.Second
