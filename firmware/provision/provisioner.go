@@ -67,6 +67,10 @@ type Options struct {
 	// (CheckSync) has it called after the resync, once no port is Busy.
 	// Nil means such a NOTIFY only resyncs.
 	Reboot func(ctx context.Context) error
+	// ProfileKey returns the pass phrase encrypted profiles are decrypted
+	// with (DecryptProfile); nil or "" means encrypted profiles are
+	// refused with ErrNoProfileKey.
+	ProfileKey func() string
 }
 
 // ErrFirmwareCurrent is returned by Options.Firmware when the image at
@@ -484,6 +488,18 @@ func Convert(cur *config.Config, data []byte, mac string) (next *config.Config, 
 
 // use converts, merges, validates and applies one fetched file.
 func (p *Provisioner) use(u *url.URL, data []byte) error {
+	if IsEncrypted(data) {
+		key := ""
+		if p.opts.ProfileKey != nil {
+			key = p.opts.ProfileKey()
+		}
+		plain, err := DecryptProfile(data, key)
+		if err != nil {
+			return fmt.Errorf("%s: %w", u.Redacted(), err)
+		}
+		p.log.Info("provisioning: encrypted profile decrypted", "file", u.Redacted())
+		data = plain
+	}
 	cur := p.opts.Current()
 	next, format, ignored, err := Convert(cur, data, p.opts.Identity.MACHex())
 	if len(ignored) > 0 {
