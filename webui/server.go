@@ -178,6 +178,7 @@ func New(opts Options) *Server {
 	s.pageRoutes()
 	s.configRoutes()
 	s.featureRoutes() // features.go
+	s.metricsRoutes() // metrics.go
 	if opts.Sim != nil {
 		s.simRoutes()
 	}
