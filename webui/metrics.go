@@ -45,7 +45,7 @@ type promWriter struct {
 
 // family starts a metric family with its help text and type.
 func (p *promWriter) family(name, typ, help string) {
-	p.b.WriteString("# HELP " + name + " " + strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(help) + "\n")
+	p.b.WriteString("# HELP " + name + " " + helpEscaper.Replace(help) + "\n")
 	p.b.WriteString("# TYPE " + name + " " + typ + "\n")
 }
 
@@ -67,9 +67,14 @@ func (p *promWriter) sample(name string, v float64, labels ...string) {
 	p.b.WriteByte('\n')
 }
 
-func escapeLabel(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
-}
+// The text format's escapes: help texts escape \ and newlines, label
+// values also ".
+var (
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+)
+
+func escapeLabel(s string) string { return labelEscaper.Replace(s) }
 
 func b2f(b bool) float64 {
 	if b {
