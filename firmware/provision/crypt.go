@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Encrypted profiles are what
@@ -35,7 +36,8 @@ func IsEncrypted(data []byte) bool {
 
 // DecryptProfile decrypts an openssl enc -aes-256-cbc -pbkdf2 -iter
 // 100000 file with the pass phrase key. A wrong key is reported as such
-// (bad padding), never as a parse error of garbage.
+// (bad padding, or a plaintext that is not text), never as a parse error
+// of garbage.
 func DecryptProfile(data []byte, key string) ([]byte, error) {
 	if !IsEncrypted(data) {
 		return nil, errors.New("not an encrypted profile (no Salted__ header)")
@@ -61,5 +63,11 @@ func DecryptProfile(data []byte, key string) ([]byte, error) {
 	if pad < 1 || pad > aes.BlockSize || pad > len(out) || !bytes.Equal(out[len(out)-pad:], bytes.Repeat([]byte{byte(pad)}, pad)) {
 		return nil, errors.New("encrypted profile: wrong profile key (or a damaged file)")
 	}
-	return out[:len(out)-pad], nil
+	out = out[:len(out)-pad]
+	// A wrong key gives valid padding one time in 256; profiles are text,
+	// the garbage a wrong key gives is not.
+	if !utf8.Valid(out) || bytes.IndexByte(out, 0) >= 0 {
+		return nil, errors.New("encrypted profile: wrong profile key (or a damaged file)")
+	}
+	return out, nil
 }

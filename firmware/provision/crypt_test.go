@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +46,14 @@ func TestDecryptProfileOpenSSL(t *testing.T) {
 		}
 	}
 	enc := opensslEnc(t, gsFile, "right")
+	// A wrong key: refused as such every time (not only when the padding
+	// happens to be wrong), over many salts.
+	for i := range 10 {
+		e := opensslEnc(t, gsFile, "right")
+		if _, err := DecryptProfile(e, fmt.Sprintf("wrong%d", i)); err == nil || !strings.Contains(err.Error(), "wrong profile key") {
+			t.Fatalf("wrong key %d: %v", i, err)
+		}
+	}
 	for _, tc := range []struct {
 		name, key string
 		data      []byte
