@@ -49,6 +49,18 @@ type ProvisioningStatus struct {
 	FirmwareURL string `json:"firmware_url,omitempty"`
 	// Firmware is the outcome of that check.
 	Firmware string `json:"firmware,omitempty"`
+	// MAC is the gateway's MAC in lowercase hex, as MAC-specific
+	// provisioning file names carry it.
+	MAC string `json:"mac,omitempty"`
+	// Tried lists the files asked for in the last attempt, each with
+	// what became of it.
+	Tried []string `json:"tried,omitempty"`
+	// Format is the format of the last file applied: loopstart,
+	// grandstream or spa.
+	Format string `json:"format,omitempty"`
+	// Ignored lists the vendor parameters of the last file applied that
+	// changed nothing, with their lines and reasons.
+	Ignored []string `json:"ignored,omitempty"`
 }
 
 // Firmware reports on and performs firmware upgrades.

@@ -191,6 +191,7 @@ func New(opts Options) *Server {
 	s.configRoutes()
 	s.featureRoutes() // features.go
 	s.maintenanceRoutes()
+	s.metricsRoutes() // metrics.go
 	if opts.Sim != nil {
 		s.simRoutes()
 	}

@@ -182,7 +182,8 @@ func Run(ctx context.Context, o Options) error {
 	fw := &firmwareManager{store: fwStore, version: o.Version, log: log, restart: execBinary,
 		busy:           func() bool { return len(gw.Gateway().BusyPorts()) > 0 },
 		allowDowngrade: func() bool { return mgr.Current().Firmware.DowngradeAllowed() }}
-	prov := startProvisioning(ctx, mgr, gw, notify, "loopstart-"+o.BoardName, o.Version, log, fw.provision)
+	prov := startProvisioning(ctx, mgr, gw, notify, "loopstart-"+o.BoardName, o.Version, log, fw.provision,
+		filepath.Join(o.DataDir, ProfileKeyFile))
 	lastCrash := readLastCrash(o.DataDir)
 	statusWithCrash := func() status.Status {
 		st := gw.Status()

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/loopstart/loopstart/firmware/config"
@@ -30,6 +32,11 @@ func (h *notifyHook) handle(event string) bool {
 	return false
 }
 
+// ProfileKeyFile, in the data directory, holds the pass phrase
+// encrypted provisioning profiles (openssl enc -aes-256-cbc -pbkdf2 -iter
+// 100000) are decrypted with; without it they are refused.
+const ProfileKeyFile = "profile-key"
+
 // simMAC is the sim board's MAC when the host has no interface with one:
 // locally administered, "LS" 00 00 01.
 var simMAC = net.HardwareAddr{0x02, 0x4c, 0x53, 0x00, 0x00, 0x01}
@@ -49,7 +56,7 @@ func hostMAC() net.HardwareAddr {
 // fetches goes through mgr like a change from the web UI. model and
 // version identify the device to the provisioning server.
 func startProvisioning(ctx context.Context, mgr *configManager, sup *gateway.Supervisor, hook *notifyHook, model, version string, log *slog.Logger,
-	firmware func(context.Context, io.Reader) error) *provision.Provisioner {
+	firmware func(context.Context, io.Reader) error, keyFile string) *provision.Provisioner {
 	p := provision.New(provision.Options{
 		Identity: provision.Identity{MAC: hostMAC(), Model: model, Version: version},
 		Current:  mgr.Current,
@@ -61,6 +68,19 @@ func startProvisioning(ctx context.Context, mgr *configManager, sup *gateway.Sup
 		Fetcher:  &provision.Fetcher{UserAgent: "Loopstart/" + version + " (" + model + ")"},
 		Logger:   log.With("part", "provisioning"),
 		Firmware: firmware,
+		// A reboot asked by SIP NOTIFY goes to `loopstart boot` (the image's
+		// PID 1); elsewhere (the sim board) the request fails and is logged.
+		Reboot: func(context.Context) error {
+			_, err := system.Request(system.ControlSocket, "reboot")
+			return err
+		},
+		ProfileKey: func() string {
+			b, err := os.ReadFile(keyFile)
+			if err != nil {
+				return ""
+			}
+			return strings.TrimSpace(string(b))
+		},
 	})
 	useDHCPOptions(p, system.DHCPOptionsFile, log)
 	hook.prov.Store(p)
@@ -98,7 +118,8 @@ func (u provUI) ProvisioningStatus() webui.ProvisioningStatus {
 	return webui.ProvisioningStatus{Servers: s.Servers, Source: s.Source, State: s.State,
 		LastAttempt: s.LastAttempt, LastSuccess: s.LastSuccess, LastFailure: s.LastFailure,
 		LastFile: s.LastFile, LastError: s.LastError, Next: s.Next,
-		FirmwareURL: s.FirmwareURL, Firmware: s.Firmware}
+		FirmwareURL: s.FirmwareURL, Firmware: s.Firmware,
+		MAC: s.MAC, Tried: s.Tried, Format: s.Format, Ignored: s.Ignored}
 }
 
 func (u provUI) Resync() error {

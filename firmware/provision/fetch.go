@@ -143,9 +143,9 @@ func (f *Fetcher) httpGet(ctx context.Context, u *url.URL) (*http.Response, erro
 		}
 		if basic {
 			req.SetBasicAuth(user, pass)
-			return (&http.Client{Transport: base}).Do(req)
+			return (&http.Client{Transport: base, CheckRedirect: noDowngrade}).Do(req)
 		}
-		return (&http.Client{Transport: rt}).Do(req)
+		return (&http.Client{Transport: rt, CheckRedirect: noDowngrade}).Do(req)
 	}
 	res, err := get(false)
 	if err != nil {
@@ -154,6 +154,9 @@ func (f *Fetcher) httpGet(ctx context.Context, u *url.URL) (*http.Response, erro
 	if res.StatusCode == http.StatusUnauthorized && user != "" &&
 		strings.HasPrefix(strings.ToLower(res.Header.Get("WWW-Authenticate")), "basic") {
 		res.Body.Close()
+		if u.Scheme != "https" {
+			return nil, errors.New("server asks for Basic authentication over plain HTTP: refused, the password would travel in the clear (use https, or digest)")
+		}
 		if res, err = get(true); err != nil {
 			return nil, describeNetErr(err)
 		}
@@ -172,6 +175,18 @@ func (f *Fetcher) httpGet(ctx context.Context, u *url.URL) (*http.Response, erro
 		return nil, fmt.Errorf("server refused the credentials: %s", res.Status)
 	}
 	return nil, fmt.Errorf("server says %s", res.Status)
+}
+
+// noDowngrade follows at most 10 redirects and never one from https to
+// plain http.
+func noDowngrade(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("more than 10 redirects")
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("redirect from https to %s refused", req.URL.Scheme)
+	}
+	return nil
 }
 
 // describeNetErr turns TLS and network errors into reasons people can act on.

@@ -89,8 +89,9 @@ var testID = Identity{MAC: net.HardwareAddr{0x00, 0x0B, 0x82, 0xAB, 0xCD, 0xEF},
 
 func TestCandidates(t *testing.T) {
 	for _, c := range []struct{ server, want string }{
-		{"tftp://10.0.0.1/", "tftp://10.0.0.1/loopstart-000b82abcdef.xml tftp://10.0.0.1/cfg000b82abcdef.xml tftp://10.0.0.1/loopstart.xml"},
-		{"https://u:p@h.example/prov/$MODEL/", "https://u:p@h.example/prov/loopstart-sim/loopstart-000b82abcdef.xml https://u:p@h.example/prov/loopstart-sim/cfg000b82abcdef.xml https://u:p@h.example/prov/loopstart-sim/loopstart.xml"},
+		{"tftp://10.0.0.1/", "tftp://10.0.0.1/loopstart-000b82abcdef.xml tftp://10.0.0.1/cfg000b82abcdef.xml tftp://10.0.0.1/spa000b82abcdef.cfg tftp://10.0.0.1/spa000b82abcdef.xml tftp://10.0.0.1/loopstart.xml tftp://10.0.0.1/cfg.xml"},
+		{"https://u:p@h.example/prov/$MODEL/", "https://u:p@h.example/prov/loopstart-sim/loopstart-000b82abcdef.xml https://u:p@h.example/prov/loopstart-sim/cfg000b82abcdef.xml https://u:p@h.example/prov/loopstart-sim/spa000b82abcdef.cfg https://u:p@h.example/prov/loopstart-sim/spa000b82abcdef.xml https://u:p@h.example/prov/loopstart-sim/loopstart.xml https://u:p@h.example/prov/loopstart-sim/cfg.xml"},
+		{"http://h/gs/cfg$MAC", "http://h/gs/cfg000b82abcdef http://h/gs/loopstart-000b82abcdef.xml http://h/gs/cfg000b82abcdef.xml http://h/gs/spa000b82abcdef.cfg http://h/gs/spa000b82abcdef.xml http://h/gs/loopstart.xml http://h/gs/cfg.xml"},
 		{"http://h/cfg/$MAC.xml?v=$VERSION", "http://h/cfg/000b82abcdef.xml?v=1.2"},
 	} {
 		u, _ := url.Parse(c.server)

@@ -9,11 +9,16 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/loopstart/loopstart/firmware/config"
+	"github.com/loopstart/loopstart/firmware/provision/grandstream"
+	"github.com/loopstart/loopstart/firmware/provision/spa"
+	"github.com/loopstart/loopstart/firmware/provision/vendor"
 )
 
 // Timing of resyncs.
@@ -58,6 +63,14 @@ type Options struct {
 	// ErrFirmwareCurrent when the image needs no install. Nil means
 	// firmware URLs are only logged.
 	Firmware func(ctx context.Context, image io.Reader) error
+	// Reboot restarts the device. A SIP NOTIFY asking for a reboot
+	// (CheckSync) has it called after the resync, once no port is Busy.
+	// Nil means such a NOTIFY only resyncs.
+	Reboot func(ctx context.Context) error
+	// ProfileKey returns the pass phrase encrypted profiles are decrypted
+	// with (DecryptProfile); nil or "" means encrypted profiles are
+	// refused with ErrNoProfileKey.
+	ProfileKey func() string
 }
 
 // ErrFirmwareCurrent is returned by Options.Firmware when the image at
@@ -71,7 +84,9 @@ type Status struct {
 	Servers []string
 	// Source is "config", "dhcp" or "" when there is no server.
 	Source string
-	// State is off (no server), idle, fetching or deferred.
+	// State is off (no server), idle, fetching, deferred (a periodic
+	// resync waiting for a call to end) or reboot-pending (a reboot asked
+	// by SIP NOTIFY waiting for the ports to be idle).
 	State string
 	// LastAttempt, LastSuccess, LastFailure are when those happened.
 	LastAttempt, LastSuccess, LastFailure time.Time
@@ -86,6 +101,19 @@ type Status struct {
 	// Firmware is the outcome of the last firmware check: "up to date",
 	// "installed ...", or why it failed.
 	Firmware string
+	// MAC is the gateway's MAC in lowercase hex, as the MAC-specific
+	// file names (FileNames) carry it.
+	MAC string
+	// Tried lists the files asked for in the last attempt, in order,
+	// each with what became of it ("not found", "refused: ...",
+	// "applied", ...).
+	Tried []string
+	// Format is the format of the last file applied: loopstart
+	// (native), grandstream or spa.
+	Format string
+	// Ignored lists the vendor parameters of the last file applied that
+	// changed nothing, each with its line and the reason.
+	Ignored []string
 }
 
 // Provisioner fetches and applies the configuration: periodically, when
@@ -94,6 +122,8 @@ type Provisioner struct {
 	opts Options
 	log  *slog.Logger
 	kick chan struct{}
+
+	rebootAsked atomic.Bool
 
 	mu      sync.Mutex
 	dhcp    []*url.URL
@@ -165,6 +195,9 @@ func (p *Provisioner) Status() Status {
 	defer p.mu.Unlock()
 	st := p.st
 	st.Servers, st.Source = nil, src
+	st.MAC = p.opts.Identity.MACHex()
+	st.Tried = slices.Clone(st.Tried)
+	st.Ignored = slices.Clone(st.Ignored)
 	for _, u := range srv {
 		st.Servers = append(st.Servers, u.Redacted())
 	}
@@ -182,19 +215,60 @@ func (p *Provisioner) Resync() {
 	}
 }
 
-// CheckSync handles the Event header of a SIP NOTIFY: check-sync (with
-// or without ;reboot=...), resync, sys-control and report start a
-// resync. It reports whether the event was one of them. A reboot request
-// is honoured as a resync only: applying a configuration never needs one.
+// CheckSync handles the Event header of a SIP NOTIFY (the SIP stack has
+// authenticated it) and reports whether it was a provisioning event:
+//
+//   - check-sync, resync, sys-control and report start a resync;
+//   - check-sync;reboot=true, reboot, reboot_now, restart_now and the bare
+//     reboot=true some SPA templates send also reboot after the resync,
+//     once no port is busy (Options.Reboot; without it they only
+//     resync); check-sync;reboot=false and reboot=false only resync.
+//
+// Applying a configuration never needs a reboot.
 func (p *Provisioner) CheckSync(event string) bool {
 	name, params, _ := strings.Cut(strings.ToLower(strings.TrimSpace(event)), ";")
+	reboot := false
 	switch strings.TrimSpace(name) {
-	case "check-sync", "resync", "sys-control", "report", "reboot_now", "restart_now":
-		p.log.Info("provisioning: resync asked by SIP NOTIFY", "event", event, "params", params)
-		p.Resync()
-		return true
+	case "check-sync":
+		for _, kv := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(kv, "=")
+			if strings.TrimSpace(k) == "reboot" && strings.Trim(strings.TrimSpace(v), `"`) == "true" {
+				reboot = true
+			}
+		}
+	case "resync", "sys-control", "report", "reboot=false":
+	case "reboot", "reboot_now", "restart_now", "reboot=true":
+		reboot = true
+	default:
+		return false
 	}
-	return false
+	p.log.Info("provisioning: resync asked by SIP NOTIFY", "event", event, "reboot", reboot)
+	if reboot {
+		p.rebootAsked.Store(true)
+	}
+	p.Resync()
+	return true
+}
+
+// rebootWhenIdle waits until no port is busy, then calls Options.Reboot.
+func (p *Provisioner) rebootWhenIdle(ctx context.Context) {
+	if p.opts.Reboot == nil {
+		p.log.Warn("provisioning: reboot asked by SIP NOTIFY, but this build cannot reboot; resynced only")
+		return
+	}
+	for p.opts.Busy() {
+		p.setState("reboot-pending")
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.opts.After(BusyPoll):
+		}
+	}
+	p.setState("idle")
+	p.log.Info("provisioning: rebooting as SIP NOTIFY asked")
+	if err := p.opts.Reboot(ctx); err != nil {
+		p.log.Warn("provisioning: reboot failed", "err", err)
+	}
 }
 
 // Run syncs once after a random first delay, then every interval (with
@@ -222,6 +296,9 @@ func (p *Provisioner) Run(ctx context.Context) error {
 			continue
 		}
 		err := p.Sync(ctx)
+		if p.rebootAsked.Swap(false) {
+			p.rebootWhenIdle(ctx)
+		}
 		interval := time.Duration(config.DefaultProvisioningInterval) * time.Second
 		if c := p.opts.Current(); c.Provisioning != nil && c.Provisioning.Interval > 0 {
 			interval = time.Duration(c.Provisioning.Interval) * time.Second
@@ -330,9 +407,17 @@ func (p *Provisioner) firmware(ctx context.Context, raw string) string {
 }
 
 // syncFrom tries each server's candidates in order; the first file
-// found is merged, validated and applied. It returns its URL.
+// found is merged, validated and applied. It returns its URL. A
+// Grandstream binary file name is refused without fetching it, and the
+// next candidate tried.
 func (p *Provisioner) syncFrom(ctx context.Context, servers []*url.URL) (string, error) {
 	var errs []string
+	var log []string
+	defer func() {
+		p.mu.Lock()
+		p.st.Tried = log
+		p.mu.Unlock()
+	}()
 	for _, srv := range servers {
 		cands, err := Candidates(srv, p.opts.Identity)
 		if err != nil {
@@ -341,16 +426,29 @@ func (p *Provisioner) syncFrom(ctx context.Context, servers []*url.URL) (string,
 		}
 		var tried []string
 		for _, u := range cands {
+			if IsGrandstreamBinary(u.Path) {
+				tried = append(tried, u.Redacted())
+				log = append(log, u.Redacted()+": refused: Grandstream binary format (use cfg<mac>.xml)")
+				continue
+			}
 			data, err := p.opts.Fetcher.Fetch(ctx, u)
 			if errors.Is(err, ErrNotFound) {
 				tried = append(tried, u.Redacted())
+				log = append(log, u.Redacted()+": not found")
 				continue
 			}
 			if err != nil {
+				log = append(log, u.Redacted()+": "+err.Error())
 				errs = append(errs, fmt.Sprintf("%s: %v", u.Redacted(), err))
 				break // the server itself failed: next server
 			}
-			return u.Redacted(), p.use(u, data)
+			err = p.use(u, data)
+			if err != nil {
+				log = append(log, u.Redacted()+": refused")
+			} else {
+				log = append(log, u.Redacted()+": applied")
+			}
+			return u.Redacted(), err
 		}
 		if len(tried) == len(cands) {
 			errs = append(errs, "none of "+strings.Join(tried, ", ")+" exists")
@@ -359,22 +457,69 @@ func (p *Provisioner) syncFrom(ctx context.Context, servers []*url.URL) (string,
 	return "", errors.New(strings.Join(errs, "; "))
 }
 
-// use merges, validates and applies one fetched file.
+// Convert turns a fetched file into the configuration it makes of cur:
+// native <loopstart> files are merged as they are, Grandstream
+// <gs_provision> and Cisco SPA <flat-profile> files are converted first
+// (mac, in lowercase hex, must match a Grandstream file's <mac>). It
+// returns the format ("loopstart", "grandstream" or "spa") and, for a
+// vendor file, the parameters that changed nothing. cur is not changed.
+func Convert(cur *config.Config, data []byte, mac string) (next *config.Config, format string, ignored []string, err error) {
+	var doc *vendor.Doc
+	switch vendor.Root(data) {
+	case grandstream.RootElement:
+		format = grandstream.Format
+		doc, err = grandstream.Convert(data, grandstream.Options{Current: cur, MAC: mac})
+	case spa.RootElement:
+		format = spa.Format
+		doc, err = spa.Convert(data, spa.Options{Current: cur})
+	default:
+		next, err = config.Merge(cur, data)
+		return next, "loopstart", nil, err
+	}
+	if doc != nil {
+		ignored = doc.IgnoredNames()
+	}
+	if err != nil {
+		return nil, format, ignored, err
+	}
+	next, err = doc.Merge(cur)
+	return next, format, ignored, err
+}
+
+// use converts, merges, validates and applies one fetched file.
 func (p *Provisioner) use(u *url.URL, data []byte) error {
+	if IsEncrypted(data) {
+		key := ""
+		if p.opts.ProfileKey != nil {
+			key = p.opts.ProfileKey()
+		}
+		plain, err := DecryptProfile(data, key)
+		if err != nil {
+			return fmt.Errorf("%s: %w", u.Redacted(), err)
+		}
+		p.log.Info("provisioning: encrypted profile decrypted", "file", u.Redacted())
+		data = plain
+	}
 	cur := p.opts.Current()
-	next, err := config.Merge(cur, data)
+	next, format, ignored, err := Convert(cur, data, p.opts.Identity.MACHex())
+	if len(ignored) > 0 {
+		p.log.Info("provisioning: vendor parameters ignored", "file", u.Redacted(), "format", format, "count", len(ignored))
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", u.Redacted(), err)
 	}
+	p.mu.Lock()
+	p.st.Format, p.st.Ignored = format, ignored
+	p.mu.Unlock()
 	a, _ := cur.Marshal()
 	b, _ := next.Marshal()
 	if bytes.Equal(a, b) {
-		p.log.Info("provisioning: configuration unchanged", "file", u.Redacted())
+		p.log.Info("provisioning: configuration unchanged", "file", u.Redacted(), "format", format)
 		return nil
 	}
 	if err := p.opts.Apply(next); err != nil {
 		return fmt.Errorf("%s: not applied: %w", u.Redacted(), err)
 	}
-	p.log.Info("provisioning: new configuration applied", "file", u.Redacted())
+	p.log.Info("provisioning: new configuration applied", "file", u.Redacted(), "format", format)
 	return nil
 }

@@ -113,14 +113,17 @@ var allow = map[string][]string{
 	"webui": {"firmware/config", "voice/status", "board/simapi", "dsp/wav", "golang.org/x/crypto", "golang.org/x/net"},
 
 	// Firmware services.
-	"firmware/provision": {"firmware/config", "github.com/pin/tftp/v3", "github.com/icholy/digest"},
-	"firmware/system":    {"firmware/health", xsys, "github.com/beevik/ntp", "github.com/insomniacslk/dhcp", "github.com/vishvananda/netlink"},
+	"firmware/provision":             {"firmware/config", "firmware/provision/grandstream", "firmware/provision/spa", "firmware/provision/vendor", "github.com/pin/tftp/v3", "github.com/icholy/digest"},
+	"firmware/provision/vendor":      {"firmware/config"},
+	"firmware/provision/grandstream": {"firmware/config", "firmware/provision/vendor"},
+	"firmware/provision/spa":         {"firmware/config", "firmware/provision/vendor"},
+	"firmware/system":                {"firmware/health", xsys, "github.com/beevik/ntp", "github.com/insomniacslk/dhcp", "github.com/vishvananda/netlink"},
 	"firmware/app": {"board", "board/simapi", "firmware/config", "firmware/health", "firmware/provision", "firmware/system", "firmware/update",
 		"voice/gateway", "voice/sip", "voice/status", "webui"},
 
 	// The one binary: flags and calls.
 	"firmware/cmd/loopstart": {"board", "board/factory", "board/simapi", "dsp/dsptool", "dsp/wav", "drivers/pcm/alsa/selftest",
-		"firmware/app", "firmware/config", "firmware/system", "webui"},
+		"firmware/app", "firmware/config", "firmware/provision/...", "firmware/system", "webui"},
 
 	// Images and tools.
 	"buildroot":     {},

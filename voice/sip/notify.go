@@ -24,6 +24,11 @@ import (
 //   - check-sync and every other event are digest-challenged as well
 //     (notifyauth.go) unless they came over the registered TLS connection,
 //     then go to Config.OnNotify, at most one per NotifyResyncInterval.
+//
+// The provisioning events PBXs send (resyncEvents: check-sync, resync,
+// reboot ...) take the out-of-dialog rule even inside a call's or a
+// subscription's dialog, so a PBX may send them in or out of a dialog and
+// they are challenged either way.
 
 // NotifyResyncInterval is the least time between two accepted resync
 // NOTIFYs; one arriving sooner gets 503 with Retry-After.
@@ -55,6 +60,24 @@ func (n *notifyState) allow() (ok bool, wait time.Duration, prev time.Time) {
 	return true, 0, prev
 }
 
+// resyncEvents are the Event packages of the provisioning NOTIFYs PBXs
+// send to ask for a resync or a reboot (Asterisk's pjsip_notify samples,
+// FusionPBX, Wazo): check-sync[;reboot=true|false], resync, sys-control,
+// report, reboot, reboot_now, restart_now, and the bare "reboot=true" a
+// FusionPBX SPA template sends.
+var resyncEvents = []string{"check-sync", "resync", "sys-control", "report", "reboot", "reboot_now", "restart_now", "reboot=true", "reboot=false"}
+
+// isResyncEvent reports an Event header value of ResyncEvents.
+func isResyncEvent(v string) bool {
+	name := eventName(v)
+	for _, e := range resyncEvents {
+		if name == e {
+			return true
+		}
+	}
+	return false
+}
+
 // eventName is an Event header value's package name, lower case, without
 // its parameters and id.
 func eventName(v string) string {
@@ -70,12 +93,20 @@ func (u *UA) overRegisteredTLS(a *Account, req *sipmsg.Request) bool {
 
 // onNotify answers a NOTIFY by the rule above.
 func (u *UA) onNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	if s := u.subscriptionFor(req); s != nil {
-		u.onSubscriptionNotify(s, req, tx) // subscribe.go: in its dialog
-		return
+	resync := false
+	if h := req.GetHeader("Event"); h != nil {
+		resync = isResyncEvent(h.Value())
+	} else if h := req.GetHeader("o"); h != nil {
+		resync = isResyncEvent(h.Value())
 	}
-	if u.dialogNotify(req, tx) { // refer.go: a transfer's progress
-		return
+	if !resync {
+		if s := u.subscriptionFor(req); s != nil {
+			u.onSubscriptionNotify(s, req, tx) // subscribe.go: in its dialog
+			return
+		}
+		if u.dialogNotify(req, tx) { // refer.go: a transfer's progress
+			return
+		}
 	}
 	acct := u.trust.byContact[req.Recipient.User]
 	if acct == nil || !u.fromRegistrarOf(acct, req) {

@@ -15,6 +15,9 @@ const configUsage = `usage:
   loopstart config default [-ports N]
                                     print the built-in configuration (used when
                                     no --config is given)
+  loopstart config convert [-mac HEX] [-onto FILE] FILE
+                                    print a Grandstream or Cisco SPA provisioning
+                                    file as native XML (loopstart config convert -h)
 `
 
 // configCmd runs `loopstart config ...` and returns the exit code: 0 on
@@ -29,6 +32,8 @@ func configCmd(args []string, stdout, stderr io.Writer) int {
 		return configCheck(args[1:], stdout, stderr)
 	case "default":
 		return configDefault(args[1:], stdout, stderr)
+	case "convert":
+		return configConvert(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, configUsage)
 		return 0

@@ -56,6 +56,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   loopstart run --board sim --data DIR --http ADDR --sip ADDR [--config FILE]
   loopstart config check FILE
+  loopstart config convert [-mac HEX] [-onto FILE] FILE
   loopstart phone [--http ADDR] N status|off|on|flash|dial DIGITS|say HZ[,HZ] [DBFS]|quiet|heard -o FILE|list
   loopstart boot                       (PID-1 side on the image: mounts, network, supervision)
   loopstart dsp SUBCOMMAND ...         (DSP tools on 8 kHz WAV files; loopstart dsp -h)
