@@ -116,25 +116,41 @@ func (g *Gateway) addFXOPorts() error {
 	return nil
 }
 
-// tickFXO runs the FXO port for one frame on the loop goroutine: the line
-// state machine, then the media stream while the line is cut through (its
-// echo canceller takes the line's echo out of what goes to SIP). It does
-// not allocate.
+// tickFXO runs the FXO port for one frame on the loop goroutine: the media
+// stream's echo canceller takes the line's echo of the SIP side out of the
+// capture, the line state machine supervises the cancelled signal (the
+// far end's voice must not hide the office's silence or busy tone, nor its
+// echo pass for one), then the stream sends it and fills the playout while
+// the line is cut through. Before the stream runs there is nothing to
+// cancel: the line hears the raw capture. It does not allocate.
 func (p *port) tickFXO(now time.Duration, capture, playout []int16) {
 	f := p.fxo
 	if len(f.scratch) != len(playout) {
 		f.scratch = make([]int16, len(playout))
 	}
 	clear(playout)
-	f.line.Tick(now, capture, playout)
-	if p.stream != nil && p.stream.Active() && f.line.CutThrough() {
-		p.stream.Send(capture)
-		if f.line.Dialing() {
-			p.stream.Receive(f.scratch) // keep the jitter buffer moving; the line plays our digits
-		} else {
-			p.stream.Receive(playout)
-		}
+	heard := capture
+	through := p.stream != nil && p.stream.Active() && f.line.CutThrough()
+	if through {
+		heard = p.stream.CancelEcho(capture)
 	}
+	f.line.Tick(now, heard, playout)
+	if !through || !p.stream.Active() {
+		return
+	}
+	if !f.line.CutThrough() {
+		// The line hung up this frame: nothing more goes either way.
+		return
+	}
+	p.stream.SendCancelled(heard)
+	if f.line.Dialing() {
+		// Keep the jitter buffer moving while the line plays its own
+		// digits, whose echo the canceller must learn instead.
+		p.stream.Receive(f.scratch)
+		p.stream.SetEchoReference(playout)
+		return
+	}
+	p.stream.Receive(playout)
 }
 
 // fill describes the line in ps.
@@ -244,6 +260,7 @@ func (p *port) controlFXO(ctx context.Context) {
 		}
 		sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
 			PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: p.cfg.echoOpts()}
+		sess.Echo.Off = false // the line's hybrid echo is always cancelled on a trunk
 		crypto, err := sessionCrypto(c)
 		if err != nil {
 			log.Error("srtp setup failed; hanging up", "call", c.ID(), "err", err)
