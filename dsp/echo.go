@@ -549,5 +549,11 @@ func (e *EchoCanceller) comfortNoise() float32 {
 	a := float32(int32(e.seed)) / 2147483648
 	e.seed = e.seed*1664525 + 1013904223
 	b := float32(int32(e.seed)) / 2147483648
-	return (a + b) * float32(math.Sqrt(float64(1.5*e.noise)))
+	// The floor estimate can catch the echo's own tail when the far end
+	// stops; the residual's minimum over 2 s bounds it.
+	n := e.noise
+	if e.floor > 0 {
+		n = min(n, e.floor)
+	}
+	return (a + b) * float32(math.Sqrt(float64(1.5*n)))
 }
