@@ -198,7 +198,19 @@ func (e *EchoCanceller) DoubleTalk() bool { return e.dt > 0 }
 // line at the same instants (the reference); rx and tx should have the same
 // length, extra samples of the longer one are ignored (rx beyond tx is left
 // as is).
-func (e *EchoCanceller) Process(rx, tx []int16) {
+func (e *EchoCanceller) Process(rx, tx []int16) { e.process(rx, tx, nil) }
+
+// ProcessLinear is Process that also writes to lin the linear canceller's
+// residual, before the non-linear processor: the near end with the echo
+// subtracted but nothing suppressed, for a detector that must hear a quiet
+// near-end tone under the far end's louder echo (which the non-linear
+// processor takes for residual echo). lin gets as many samples as Process
+// handles; it must be at least that long.
+func (e *EchoCanceller) ProcessLinear(rx, tx, lin []int16) {
+	e.process(rx, tx, lin[:min(len(rx), len(tx))])
+}
+
+func (e *EchoCanceller) process(rx, tx, lin []int16) {
 	if !e.ready {
 		e.Reset()
 	}
@@ -215,6 +227,12 @@ func (e *EchoCanceller) Process(rx, tx []int16) {
 			for i := range ecBlock {
 				rx[i] = e.nlp(float32(tx[i]), e.d[i], e.ef[i])
 			}
+			if lin != nil {
+				for i := range ecBlock {
+					lin[i] = sat32(e.ef[i])
+				}
+				lin = lin[ecBlock:]
+			}
 			rx, tx = rx[ecBlock:], tx[ecBlock:]
 			continue
 		}
@@ -223,7 +241,12 @@ func (e *EchoCanceller) Process(rx, tx []int16) {
 		e.push(xv)
 		e.d[e.fill] = d
 		e.fill++
-		rx[0] = e.nlp(xv, d, d-e.timeDomain())
+		ef := d - e.timeDomain()
+		rx[0] = e.nlp(xv, d, ef)
+		if lin != nil {
+			lin[0] = sat32(ef)
+			lin = lin[1:]
+		}
 		if e.fill == ecBlock {
 			e.block()
 			e.fill = 0
