@@ -442,6 +442,20 @@ func (s *Stream) CancelEcho(capture []int16) []int16 {
 	return s.echo.cancel(capture)
 }
 
+// CancelEchoLinear is CancelEcho that also returns the frame with the echo
+// subtracted by the canceller's linear filter only, before its non-linear
+// processor: what a line supervisor must hear, since the non-linear
+// processor suppresses a near-end tone quieter than the echo (an office's
+// busy tone under the far end's voice). Both results are the stream's
+// buffers (or capture), valid until the next call.
+func (s *Stream) CancelEchoLinear(capture []int16) (out, linear []int16) {
+	if !s.active {
+		return capture, capture
+	}
+	out = s.echo.cancel(capture)
+	return out, s.echo.linear(capture)
+}
+
 // SetEchoReference makes playout, what the line really played this frame
 // (a conference's mix of several streams), the canceller's reference in
 // place of the stream's own output.
