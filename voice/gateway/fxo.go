@@ -118,21 +118,23 @@ func (g *Gateway) addFXOPorts() error {
 
 // tickFXO runs the FXO port for one frame on the loop goroutine: the media
 // stream's echo canceller takes the line's echo of the SIP side out of the
-// capture, the line state machine supervises the cancelled signal (the
-// far end's voice must not hide the office's silence or busy tone, nor its
-// echo pass for one), then the stream sends it and fills the playout while
-// the line is cut through. Before the stream runs there is nothing to
-// cancel: the line hears the raw capture. It does not allocate.
+// capture, the line state machine supervises the linear canceller's output
+// (the far end's echo must neither pass for the office's tones nor hide
+// them, and the non-linear processor would suppress a busy tone quieter
+// than the echo), then the stream sends the fully processed frame and
+// fills the playout while the line is cut through. Before the stream runs
+// there is nothing to cancel: the line hears the raw capture. It does not
+// allocate.
 func (p *port) tickFXO(now time.Duration, capture, playout []int16) {
 	f := p.fxo
 	if len(f.scratch) != len(playout) {
 		f.scratch = make([]int16, len(playout))
 	}
 	clear(playout)
-	heard := capture
+	heard, sent := capture, capture
 	through := p.stream != nil && p.stream.Active() && f.line.CutThrough()
 	if through {
-		heard = p.stream.CancelEcho(capture)
+		sent, heard = p.stream.CancelEchoLinear(capture)
 	}
 	f.line.Tick(now, heard, playout)
 	if !through || !p.stream.Active() {
@@ -142,7 +144,7 @@ func (p *port) tickFXO(now time.Duration, capture, playout []int16) {
 		// The line hung up this frame: nothing more goes either way.
 		return
 	}
-	p.stream.SendCancelled(heard)
+	p.stream.SendCancelled(sent)
 	if f.line.Dialing() {
 		// Keep the jitter buffer moving while the line plays its own
 		// digits, whose echo the canceller must learn instead.
