@@ -263,6 +263,7 @@ func (p *port) controlFXO(ctx context.Context) {
 		sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
 			PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: p.cfg.echoOpts()}
 		sess.Echo.Off = false // the line's hybrid echo is always cancelled on a trunk
+		p.cfg.setGains(&sess)
 		crypto, err := sessionCrypto(c)
 		if err != nil {
 			log.Error("srtp setup failed; hanging up", "call", c.ID(), "err", err)
