@@ -253,6 +253,12 @@ type Port struct {
 	// other when the phone hangs up a three-way call; empty or "false"
 	// ends both calls.
 	ConferenceTransfer string `xml:"conference-transfer,omitempty"`
+	// TXGain is the gain in dB on the line's audio towards the network
+	// (what the far end hears), RXGain on the network's audio towards the
+	// line (what the phone, or the PSTN party of an FXO port, hears):
+	// MinGain..MaxGain in steps of 0.5 dB; empty means 0.
+	TXGain string `xml:"tx-gain,omitempty"`
+	RXGain string `xml:"rx-gain,omitempty"`
 }
 
 // FlashWindow parses Flash: zero durations when it is empty.

@@ -246,6 +246,7 @@ func (c *Config) checkPorts(m *mapper) {
 			m.add(sectPort, i, "hotline-delay", "hotline-delay", 0, "%d is not between 0 and 60 seconds", p.HotlineDelay)
 		}
 		checkFXO(m, i, p)
+		checkGains(m, i, p)
 		if p.Extension != "" {
 			if msg := checkExtension(p.Extension); msg != "" {
 				m.add(sectPort, i, "extension", "extension", 0, "%s", msg)
