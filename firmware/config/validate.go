@@ -600,11 +600,17 @@ func checkFXO(m *mapper, i int, p Port) {
 	if p.PSTNPrefix != "" && strings.Trim(p.PSTNPrefix, "0123456789*#") != "" {
 		m.add(sectPort, i, "pstn-prefix", "pstn-prefix", 0, "%q: want digits, * and # only", p.PSTNPrefix)
 	}
-	if t := p.PSTNTo; t != "" {
-		low := strings.ToLower(t)
-		if strings.ContainsAny(t, " \t<>\"") || (strings.Contains(t, "@") && !strings.HasPrefix(low, "sip:")) ||
-			(strings.HasPrefix(low, "sip:") && len(t) == 4) {
-			m.add(sectPort, i, "pstn-to", "pstn-to", 0, "%q: want an extension, a number or a sip: URI", t)
+	intIn("hunt-timeout", p.HuntTimeout, 5, 300)
+	if p.PSTNTo != "" {
+		// One target, or a hunt list of them separated by commas.
+		for t := range strings.SplitSeq(p.PSTNTo, ",") {
+			t = strings.TrimSpace(t)
+			low := strings.ToLower(t)
+			if t == "" || strings.ContainsAny(t, " \t<>\"") || (strings.Contains(t, "@") && !strings.HasPrefix(low, "sip:")) ||
+				(strings.HasPrefix(low, "sip:") && len(t) == 4) {
+				m.add(sectPort, i, "pstn-to", "pstn-to", 0, "%q: want an extension, a number or a sip: URI", t)
+				break
+			}
 		}
 	}
 }
