@@ -71,6 +71,9 @@ type fxoPort struct {
 	ev      chan line.FXOEvent
 	dm      *line.DigitMap
 	cfg     FXOConfig
+	// chipGains: the port's gains are in the DAA's gain stages, not in
+	// the media path.
+	chipGains bool
 }
 
 // newFXOPort finishes p as an FXO port, run by the media loop on its slot.
@@ -96,6 +99,9 @@ func (g *Gateway) newFXOPort(p *port, bp board.Port) (*port, error) {
 		if f.dm, err = line.ParseDigitMap(p.cfg.DigitMap); err != nil {
 			return nil, fmt.Errorf("gateway: port %d dial plan: %w", p.cfg.N, err)
 		}
+	}
+	if f.chipGains, err = p.cfg.setChipGains(bp.FXO); err != nil {
+		return nil, err
 	}
 	p.fxo = f
 	if p.cfg.Account != "" {
@@ -301,7 +307,9 @@ func (p *port) controlFXO(ctx context.Context) {
 		sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
 			PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: p.cfg.echoOpts()}
 		sess.Echo.Off = false // the line's hybrid echo is always cancelled on a trunk
-		p.cfg.setGains(&sess)
+		if !f.chipGains {
+			p.cfg.setGains(&sess)
+		}
 		crypto, err := sessionCrypto(c)
 		if err != nil {
 			log.Error("srtp setup failed; hanging up", "call", c.ID(), "err", err)

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,31 +14,34 @@ import (
 	"github.com/loopstart/loopstart/voice/sip"
 )
 
-// heardLevel waits until what hearing reports holds hz and returns its
-// level, the median of several readings.
+// heardLevel waits until what hearing reports holds hz, then for the
+// hearing window (500 ms) to hold nothing else, and returns the median
+// level of readings over the next half second.
 func (r *rig) heardLevel(what string, hz float64, hearing func() simapi.Hearing) float64 {
 	r.t.Helper()
 	// RTP runs in real time: so must the frames, for steady levels.
 	r.realtime.Store(true)
 	defer r.realtime.Store(false)
-	var levels []float64
+	near := func(tones []float64) bool {
+		return slices.ContainsFunc(tones, func(f float64) bool { return math.Abs(f-hz) < 15 })
+	}
 	r.eventually(what, func() error {
-		time.Sleep(50 * time.Millisecond) // readings spread over half a second
-		h := hearing()
-		if !hears(h.TonesHz, hz) {
-			levels = levels[:0]
+		if h := hearing(); !near(h.TonesHz) {
 			return fmt.Errorf("hearing %v", h.TonesHz)
-		}
-		if levels = append(levels, h.LevelDBFS); len(levels) < 9 {
-			return fmt.Errorf("%d readings", len(levels))
 		}
 		return nil
 	})
-	for i := range levels { // insertion sort: few values
-		for j := i; j > 0 && levels[j] < levels[j-1]; j-- {
-			levels[j], levels[j-1] = levels[j-1], levels[j]
+	time.Sleep(700 * time.Millisecond)
+	var levels []float64
+	for range 11 {
+		h := hearing()
+		if !near(h.TonesHz) {
+			r.t.Fatalf("%s: hearing %v", what, h.TonesHz)
 		}
+		levels = append(levels, h.LevelDBFS)
+		time.Sleep(50 * time.Millisecond)
 	}
+	slices.Sort(levels)
 	return levels[len(levels)/2]
 }
 
@@ -111,7 +115,7 @@ func TestPortGains(t *testing.T) {
 				got, want float64
 			}{{"phone 2 hears phone 1", got.fxs2, tc.want.fxs2}, {"phone 1 hears phone 2", got.fxs1, tc.want.fxs1},
 				{"the office hears phone 1", got.co, tc.want.co}, {"phone 1 hears the office", got.phone, tc.want.phone}} {
-				if math.Abs(c.got-c.want) > 1 {
+				if math.Abs(c.got-c.want) > 1.5 {
 					t.Errorf("%s: %+.1f dB, want %+.1f", c.name, c.got, c.want)
 				}
 			}

@@ -43,6 +43,9 @@
 //     highway, 16-bit linear or G.711 (reg33 bits 4:3) in the word's high
 //     byte. The line's audio reaches the host off hook or with the line
 //     monitor on (caller ID); the host's audio reaches the line off hook.
+//   - Gains: reg38 (whole dB) and reg40 (tenths) scale the host's audio
+//     to the line, reg39 and reg41 the line's audio to the host (after
+//     the hybrid); bits 3:0 the size, bit 4 attenuation.
 //   - Echo: off hook, the captured audio carries the hybrid's echo of what
 //     the host sends (Opts.Hybrid: 10 dB trans-hybrid loss after 1 ms,
 //     dispersed over 4 ms, by default).
@@ -558,10 +561,15 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 	monitor := oh || c.regs[5]&0x08 != 0
 	tx, rx := c.channel(34, len(toHost)), c.channel(36, len(fromHost))
 	if pcmOn && oh && rx >= 0 && fromHost[rx] != nil {
+		g := c.gain(38, 40)
 		for i, v := range fromHost[rx][:min(n, len(fromHost[rx]))] {
 			to[i] = decode(pcmf, v)
+			if g != 1 {
+				to[i] = hybridmodel.Sat(float32(to[i]) * g)
+			}
 		}
 	}
+	rxGain := c.gain(39, 41)
 	// The hybrid hears what goes to the line (silence on hook).
 	c.hy.Echo(echo, to)
 	talk := oh && up && c.hy.On()
@@ -573,6 +581,11 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 	if talk {
 		for i, e := range echo {
 			from[i] = hybridmodel.Sat(float32(from[i]) + float32(e))
+		}
+	}
+	if rxGain != 1 {
+		for i, v := range from {
+			from[i] = hybridmodel.Sat(float32(v) * rxGain)
 		}
 	}
 	if !pcmOn || tx < 0 || toHost[tx] == nil {
@@ -590,6 +603,27 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 		}
 		out[i] = encode(pcmf, v)
 	}
+}
+
+// gain returns the linear factor of the digital gain stage in registers
+// whole and tenths (bits 3:0 the size, bit 4 attenuation). Caller holds
+// mu.
+func (c *Chip) gain(whole, tenths byte) float32 {
+	db := 0.0
+	for _, r := range [...]struct {
+		v    byte
+		unit float64
+	}{{c.regs[whole], 1}, {c.regs[tenths], 0.1}} {
+		step := float64(r.v&0x0F) * r.unit
+		if r.v&0x10 != 0 {
+			step = -step
+		}
+		db += step
+	}
+	if db == 0 {
+		return 1
+	}
+	return float32(math.Pow(10, db/20))
 }
 
 // channel returns the channel at start count reg lo/lo+1, or -1 when it is
