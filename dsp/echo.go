@@ -368,6 +368,7 @@ func (e *EchoCanceller) block() {
 	}
 
 	// Foreground/background decisions.
+	restarted := false
 	switch {
 	case sb < 0.7*sf && sb < 0.25*sd && e.dtQuiet >= echoDTQuiet && e.constrainedBetter(sf, sd):
 		copy(e.wf[:e.parts], e.wc[:e.parts]) // the background cancels better: take it, constrained
@@ -376,7 +377,11 @@ func (e *EchoCanceller) block() {
 			e.conv = true
 		}
 	case sb > 4*sd && sf < sb:
-		copy(e.wb[:e.parts], e.wf[:e.parts]) // the background diverged: restart from the foreground
+		// The background diverged: restart from the foreground, and skip
+		// this block's update, whose error is the diverged filter's (it
+		// would throw the restarted background further off every block).
+		copy(e.wb[:e.parts], e.wf[:e.parts])
+		restarted = true
 	}
 
 	// The background's error spectrum: its noise floor is tracked while the
@@ -404,7 +409,7 @@ func (e *EchoCanceller) block() {
 		}
 		mu *= echoSlow
 	}
-	if !far {
+	if !far || restarted {
 		return
 	}
 	e.adapt(E, mu)

@@ -97,3 +97,62 @@ func TestEchoCancellerLinearNoAllocs(t *testing.T) {
 		t.Fatalf("%.1f allocations per frame", a)
 	}
 }
+
+// TestEchoCancellerDoubleTalkFromStart: the near end talks (a steady tone)
+// from the first sample with the far end, so the canceller cannot learn
+// the path then; once the near end pauses, the echo is cancelled within
+// a few hundred milliseconds, and the near end's next tone comes out of
+// the linear filter unharmed. (A background that diverged in the double
+// talk must restart cleanly, not diverge again from its own error.)
+func TestEchoCancellerDoubleTalkFromStart(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		farHz, nearHz float64
+		echoPath      echoPath
+	}{
+		{"1 kHz far, 600 Hz near", 1000, 600, echoPath{bulkMs: 1, dispMs: 4, tauMs: 1, erl: 6, seed: 3}},
+		{"700 Hz far, 1400 Hz near", 700, 1400, echoPath{bulkMs: 5, dispMs: 8, tauMs: 2, erl: 10, seed: 7}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const frames = 500 // 2 s double talk, 0.5 s far end alone, a near-end tone for 0.5 s, 2 s far end alone
+			var far, near ToneGen
+			far.PlayFreqs([]float64{tc.farHz}, -12)
+			near.PlayFreqs([]float64{tc.nearHz}, -12)
+			tx, nearSig := make([]int16, frames*80), make([]int16, frames*80)
+			for f := range frames {
+				far.Fill(tx[f*80 : (f+1)*80])
+				if f < 200 || (f >= 250 && f < 300) {
+					near.Fill(nearSig[f*80 : (f+1)*80])
+				}
+			}
+			echo := convolve(tx, tc.echoPath.ir())
+			rx := make([]int16, len(tx))
+			for i := range rx {
+				rx[i] = sat32(float32(echo[i]) + float32(nearSig[i]))
+			}
+			e := NewEchoCanceller()
+			out, lin := append([]int16(nil), rx...), make([]int16, len(rx))
+			for f := range frames {
+				s := f * 80
+				e.ProcessLinear(out[s:s+80], tx[s:s+80], lin[s:s+80])
+			}
+			power := func(x []int16) float64 {
+				var p float64
+				for _, v := range x {
+					p += float64(v) * float64(v)
+				}
+				return p / float64(len(x))
+			}
+			seg := func(x []int16, from, to int) []int16 { return x[from*80 : to*80] }
+			if erle := 10 * math.Log10(power(seg(rx, 230, 250))/max(power(seg(lin, 230, 250)), 1)); erle < 30 {
+				t.Errorf("far end alone after the double talk: linear ERLE %.1f dB, want at least 30", erle)
+			}
+			if d := 10 * math.Log10(power(seg(lin, 260, 300))/power(seg(nearSig, 260, 300))); math.Abs(d) > 1 {
+				t.Errorf("the near end's second tone comes out %+.1f dB", d)
+			}
+			if erle := 10 * math.Log10(power(seg(rx, 400, 500))/max(power(seg(lin, 400, 500)), 1)); erle < 30 {
+				t.Errorf("far end alone at the end: linear ERLE %.1f dB, want at least 30", erle)
+			}
+		})
+	}
+}
