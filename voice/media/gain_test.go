@@ -112,3 +112,13 @@ func TestStreamGains(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkGainFrame(b *testing.B) {
+	g, x := newGain(-3.5), make([]int16, pcm.FrameSamples)
+	for i := range x {
+		x[i] = int16(i * 300)
+	}
+	for b.Loop() {
+		g.apply(x)
+	}
+}
