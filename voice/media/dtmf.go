@@ -174,13 +174,16 @@ func (s *Stream) dtmfCapture(capture []int16) []int16 {
 		// looks like a DTMF pair, so at most the tone's first frame goes
 		// out in band. Speech rarely looks like one for long: if the
 		// detector has not confirmed within dtmfSuspectFrames, the audio
-		// passes again (talk-off costs at most that much muting).
+		// passes again (talk-off costs at most that much muting). The
+		// line's echo of a digit we play stays muted as long as it lasts:
+		// sent on in band, the far end would hear it and, on a line with
+		// an echo of its own, key it back as a digit of its own.
 		if looksLikeDTMF(capture) {
 			d.suspect++
 			if d.suspect == 1 {
 				clear(s.acc[:s.accN])
 			}
-			if d.suspect <= dtmfSuspectFrames {
+			if d.suspect <= dtmfSuspectFrames || echo {
 				return d.silence[:len(capture)]
 			}
 		} else {
