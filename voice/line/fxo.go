@@ -27,8 +27,10 @@ const (
 	// FXODigitLevel is the level of the DTMF an FXO line dials, per tone.
 	FXODigitLevel = -8.0
 	// fxoSilencePower is the mean power (int16 scale) under which a frame
-	// counts as silence: about -52 dBFS.
-	fxoSilencePower = 2000
+	// counts as silence: about -48 dBFS, above the echo the canceller may
+	// leave for seconds after double talk (some -53 dBFS on a 10 dB
+	// hybrid), well under speech and under the office's tones.
+	fxoSilencePower = 8500
 	// fxoMinRing is the shortest ring burst that counts as a ring: ring
 	// pulses (RP-AS alerting) and tinkles are shorter.
 	fxoMinRing = 200 * time.Millisecond
