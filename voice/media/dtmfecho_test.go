@@ -15,13 +15,16 @@ import (
 // line, whose echo (a hybrid with no canceller converged yet) brings it
 // back in the capture for as long as it lasts. None of it goes back to
 // the far end: neither as an event nor in band, where a far end with a
-// hybrid of its own would hear it and key it back.
+// hybrid of its own would hear it and key it back. A different digit the
+// line sends after it, while its echo may still come back, is the line's
+// own: it goes out as an event.
 func TestDTMFEchoMuted(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		lossDB  float64
 		delayMS int
-	}{{"6 dB, 1 ms", 6, 1}, {"12 dB, 5 ms", 12, 5}} {
+		own     bool // the line keys 9 while the echo of 5 comes back
+	}{{"6 dB, 1 ms", 6, 1, false}, {"12 dB, 5 ms", 12, 5, false}, {"the line's own 9 meanwhile", 6, 1, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := NewStream(loopback)
 			if err != nil {
@@ -59,6 +62,10 @@ func TestDTMFEchoMuted(t *testing.T) {
 			}
 			delay := tc.delayMS * pcm.SampleRate / 1000
 			var played []int16
+			var own []int16
+			if tc.own {
+				own = dtmfSignal(t, "9", 400*time.Millisecond, 120*time.Millisecond, time.Second) // after the 5, in its echo guard
+			}
 			out := make([]int16, pcm.FrameSamples)
 			capture := make([]int16, pcm.FrameSamples)
 			for frame := range 80 {
@@ -85,6 +92,9 @@ func TestDTMFEchoMuted(t *testing.T) {
 					if k >= 0 {
 						capture[i] = int16(float32(played[k]) * gain)
 					}
+					if j := frame*pcm.FrameSamples + i; j < len(own) {
+						capture[i] += own[j]
+					}
 				}
 				b.Send(capture)
 				b.Receive(out)
@@ -94,8 +104,8 @@ func TestDTMFEchoMuted(t *testing.T) {
 				t.Fatalf("the line got DTMF %q, want 5", got)
 			}
 			st := b.Stats()
-			if st.DTMFSent != 0 {
-				t.Errorf("%d digits sent back as events", st.DTMFSent)
+			if want := map[bool]uint64{false: 0, true: 1}[tc.own]; st.DTMFSent != want {
+				t.Errorf("%d digits sent as events, want %d", st.DTMFSent, want)
 			}
 			var sent []int16
 			buf := make([]byte, 1500)
@@ -109,6 +119,12 @@ func TestDTMFEchoMuted(t *testing.T) {
 				hl, err := hdr.Unmarshal(buf[:n])
 				if err != nil {
 					t.Fatal(err)
+				}
+				if hdr.PayloadType == 96 {
+					if code := buf[hl]; !tc.own || code != 9 {
+						t.Errorf("event %d sent", code)
+					}
+					continue
 				}
 				if hdr.PayloadType != 0 {
 					t.Errorf("payload type %d sent", hdr.PayloadType)
