@@ -99,7 +99,7 @@ func TestInteropFXO(t *testing.T) {
 			var erle float64
 			Eventually(t, 5*time.Second, "the FXO leg cancels the line's echo", func() error {
 				c := g.PortStatus(t, fxoPort).Call
-				if c == nil || c.Echo == nil || !c.Echo.Active || c.Echo.ERLEDB < 20 {
+				if c == nil || c.Echo == nil || !c.Echo.Active || c.Echo.ERLEDB < 15 {
 					return fmt.Errorf("call %+v", c)
 				}
 				erle = c.Echo.ERLEDB
