@@ -198,7 +198,19 @@ func (e *EchoCanceller) DoubleTalk() bool { return e.dt > 0 }
 // line at the same instants (the reference); rx and tx should have the same
 // length, extra samples of the longer one are ignored (rx beyond tx is left
 // as is).
-func (e *EchoCanceller) Process(rx, tx []int16) {
+func (e *EchoCanceller) Process(rx, tx []int16) { e.process(rx, tx, nil) }
+
+// ProcessLinear is Process that also writes to lin the linear canceller's
+// residual, before the non-linear processor: the near end with the echo
+// subtracted but nothing suppressed, for a detector that must hear a quiet
+// near-end tone under the far end's louder echo (which the non-linear
+// processor takes for residual echo). lin gets as many samples as Process
+// handles; it must be at least that long.
+func (e *EchoCanceller) ProcessLinear(rx, tx, lin []int16) {
+	e.process(rx, tx, lin[:min(len(rx), len(tx))])
+}
+
+func (e *EchoCanceller) process(rx, tx, lin []int16) {
 	if !e.ready {
 		e.Reset()
 	}
@@ -215,6 +227,12 @@ func (e *EchoCanceller) Process(rx, tx []int16) {
 			for i := range ecBlock {
 				rx[i] = e.nlp(float32(tx[i]), e.d[i], e.ef[i])
 			}
+			if lin != nil {
+				for i := range ecBlock {
+					lin[i] = sat32(e.ef[i])
+				}
+				lin = lin[ecBlock:]
+			}
 			rx, tx = rx[ecBlock:], tx[ecBlock:]
 			continue
 		}
@@ -223,7 +241,12 @@ func (e *EchoCanceller) Process(rx, tx []int16) {
 		e.push(xv)
 		e.d[e.fill] = d
 		e.fill++
-		rx[0] = e.nlp(xv, d, d-e.timeDomain())
+		ef := d - e.timeDomain()
+		rx[0] = e.nlp(xv, d, ef)
+		if lin != nil {
+			lin[0] = sat32(ef)
+			lin = lin[1:]
+		}
 		if e.fill == ecBlock {
 			e.block()
 			e.fill = 0
@@ -345,6 +368,7 @@ func (e *EchoCanceller) block() {
 	}
 
 	// Foreground/background decisions.
+	restarted := false
 	switch {
 	case sb < 0.7*sf && sb < 0.25*sd && e.dtQuiet >= echoDTQuiet && e.constrainedBetter(sf, sd):
 		copy(e.wf[:e.parts], e.wc[:e.parts]) // the background cancels better: take it, constrained
@@ -353,7 +377,11 @@ func (e *EchoCanceller) block() {
 			e.conv = true
 		}
 	case sb > 4*sd && sf < sb:
-		copy(e.wb[:e.parts], e.wf[:e.parts]) // the background diverged: restart from the foreground
+		// The background diverged: restart from the foreground, and skip
+		// this block's update, whose error is the diverged filter's (it
+		// would throw the restarted background further off every block).
+		copy(e.wb[:e.parts], e.wf[:e.parts])
+		restarted = true
 	}
 
 	// The background's error spectrum: its noise floor is tracked while the
@@ -381,7 +409,7 @@ func (e *EchoCanceller) block() {
 		}
 		mu *= echoSlow
 	}
-	if !far {
+	if !far || restarted {
 		return
 	}
 	e.adapt(E, mu)
@@ -549,5 +577,11 @@ func (e *EchoCanceller) comfortNoise() float32 {
 	a := float32(int32(e.seed)) / 2147483648
 	e.seed = e.seed*1664525 + 1013904223
 	b := float32(int32(e.seed)) / 2147483648
-	return (a + b) * float32(math.Sqrt(float64(1.5*e.noise)))
+	// The floor estimate can catch the echo's own tail when the far end
+	// stops; the residual's minimum over 2 s bounds it.
+	n := e.noise
+	if e.floor > 0 {
+		n = min(n, e.floor)
+	}
+	return (a + b) * float32(math.Sqrt(float64(1.5*n)))
 }

@@ -99,6 +99,7 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 			Hotline: p.Hotline, HotlineDelay: time.Duration(p.HotlineDelay) * time.Second,
 			FXO: fxoConfig(p)}
 		pc.FlashMin, pc.FlashMax, _ = p.FlashWindow() // validated by firmware/config
+		pc.TXGain, pc.RXGain = p.Gains()
 		if a := cfg.Account(p.Account); a != nil {
 			pc.Codecs = a.CodecList() // validated by firmware/config; defaults applied
 		}

@@ -14,6 +14,7 @@ func fxoConfig(p config.Port) gateway.FXOConfig {
 	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
 	return gateway.FXOConfig{
 		PSTNTo:         p.PSTNTo,
+		HuntTimeout:    time.Duration(atoi(p.HuntTimeout)) * time.Second,
 		AnswerRings:    atoi(p.AnswerRings),
 		AnswerRule:     p.AnswerRule,
 		SilenceTimeout: time.Duration(atoi(p.SilenceTimeout)) * time.Second,

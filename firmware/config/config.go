@@ -205,9 +205,10 @@ type Port struct {
 	// off, bell202, v23 or dtmf; empty means the country's.
 	CallerID string `xml:"caller-id,omitempty"`
 	// PSTNTo, on an FXO port, is where calls from the PSTN go: an
-	// extension, a number or a sip: URI. Empty means two-stage dialing:
-	// the port answers, gives a second dial tone and collects the number
-	// with the dial plan.
+	// extension, a number or a sip: URI, or a hunt list of them separated
+	// by commas, tried in order (HuntTimeout each, the next at once on a
+	// refusal). Empty means two-stage dialing: the port answers, gives a
+	// second dial tone and collects the number with the dial plan.
 	PSTNTo string `xml:"pstn-to,omitempty"`
 	// AnswerRings, on an FXO port, answers the line after that many rings
 	// even before the SIP side answers (1..20); empty answers when it does.
@@ -253,6 +254,16 @@ type Port struct {
 	// other when the phone hangs up a three-way call; empty or "false"
 	// ends both calls.
 	ConferenceTransfer string `xml:"conference-transfer,omitempty"`
+	// TXGain is the gain in dB on the line's audio towards the network
+	// (what the far end hears), RXGain on the network's audio towards the
+	// line (what the phone, or the PSTN party of an FXO port, hears):
+	// MinGain..MaxGain in steps of 0.5 dB; empty means 0.
+	TXGain string `xml:"tx-gain,omitempty"`
+	RXGain string `xml:"rx-gain,omitempty"`
+	// HuntTimeout, on an FXO port with a hunt list in PSTNTo, is how many
+	// seconds each target rings before the next is tried (5..300); empty
+	// means 20. The last target rings until the PSTN caller gives up.
+	HuntTimeout string `xml:"hunt-timeout,omitempty"`
 }
 
 // FlashWindow parses Flash: zero durations when it is empty.

@@ -210,7 +210,7 @@ func TestBrokenFiles(t *testing.T) {
 		{"account shared", doc(okAccount + "\n" + `<port n="1" account="1"/>` + "\n" + `<port n="2" account="1"/>`),
 			[]string{`line 4: loopstart/port[n=2]: account "1" is already used by port[n=1]`}},
 		{"port unknown element", doc(okAccount + "\n" + `<port n="1" account="1"><codec>pcmu</codec></port>`),
-			[]string{"line 3: loopstart/port[n=1]/codec: unknown element (expected country, dial-plan, local-features, flash-relay, dtmf, star-codes, hotline, hotline-delay, extension, caller-id, pstn-to, answer-rings, answer-rule, silence-timeout, dial-tone, pstn-strip, pstn-prefix, echo-canceller, echo-tail, fax, flash, call-waiting, three-way, conference-transfer)"}},
+			[]string{"line 3: loopstart/port[n=1]/codec: unknown element (expected country, dial-plan, local-features, flash-relay, dtmf, star-codes, hotline, hotline-delay, extension, caller-id, pstn-to, answer-rings, answer-rule, silence-timeout, dial-tone, pstn-strip, pstn-prefix, echo-canceller, echo-tail, fax, flash, call-waiting, three-way, conference-transfer, tx-gain, rx-gain, hunt-timeout)"}},
 		{"country", doc(okAccount + "\n" + `<port n="1" account="1"><country>US</country></port>`),
 			[]string{`line 3: loopstart/port[n=1]/country: "US" is not one of at, au, be, br, ca, ch, cn, de, es, fr, in, it, jp, mx, nl, nz, pl, ru, se, uk, us`}},
 		{"echo canceller", doc(okAccount + "\n" + `<port n="1" account="1"><echo-canceller>yes</echo-canceller></port>`),

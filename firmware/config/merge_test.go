@@ -150,7 +150,7 @@ func TestMergeProblems(t *testing.T) {
 		{"single element twice", "<loopstart>\n<sip/>\n<sip/></loopstart>",
 			[]string{"line 3: loopstart/sip: <sip> appears more than once"}},
 		{"unknown field", "<loopstart>\n<port n=\"1\"><codec>x</codec></port></loopstart>",
-			[]string{"line 2: loopstart/port[n=1]/codec: unknown element (expected country, dial-plan, local-features, flash-relay, dtmf, star-codes, hotline, hotline-delay, extension, caller-id, pstn-to, answer-rings, answer-rule, silence-timeout, dial-tone, pstn-strip, pstn-prefix, echo-canceller, echo-tail, fax, flash, call-waiting, three-way, conference-transfer)"}},
+			[]string{"line 2: loopstart/port[n=1]/codec: unknown element (expected country, dial-plan, local-features, flash-relay, dtmf, star-codes, hotline, hotline-delay, extension, caller-id, pstn-to, answer-rings, answer-rule, silence-timeout, dial-tone, pstn-strip, pstn-prefix, echo-canceller, echo-tail, fax, flash, call-waiting, three-way, conference-transfer, tx-gain, rx-gain, hunt-timeout)"}},
 		{"remove on the root is ignored, others are not", `<loopstart remove="true" x="1"/>`,
 			[]string{"line 1: loopstart/@x: unknown attribute x"}},
 		{"problem about an element removed later", "<loopstart>\n<account id=\"2\"><bogus/></account>\n<account id=\"1\">\n<user>9 9</user></account>\n<account id=\"2\" remove=\"true\"/>\n<port n=\"2\" remove=\"true\"/></loopstart>",

@@ -246,6 +246,7 @@ func (c *Config) checkPorts(m *mapper) {
 			m.add(sectPort, i, "hotline-delay", "hotline-delay", 0, "%d is not between 0 and 60 seconds", p.HotlineDelay)
 		}
 		checkFXO(m, i, p)
+		checkGains(m, i, p)
 		if p.Extension != "" {
 			if msg := checkExtension(p.Extension); msg != "" {
 				m.add(sectPort, i, "extension", "extension", 0, "%s", msg)
@@ -599,11 +600,17 @@ func checkFXO(m *mapper, i int, p Port) {
 	if p.PSTNPrefix != "" && strings.Trim(p.PSTNPrefix, "0123456789*#") != "" {
 		m.add(sectPort, i, "pstn-prefix", "pstn-prefix", 0, "%q: want digits, * and # only", p.PSTNPrefix)
 	}
-	if t := p.PSTNTo; t != "" {
-		low := strings.ToLower(t)
-		if strings.ContainsAny(t, " \t<>\"") || (strings.Contains(t, "@") && !strings.HasPrefix(low, "sip:")) ||
-			(strings.HasPrefix(low, "sip:") && len(t) == 4) {
-			m.add(sectPort, i, "pstn-to", "pstn-to", 0, "%q: want an extension, a number or a sip: URI", t)
+	intIn("hunt-timeout", p.HuntTimeout, 5, 300)
+	if p.PSTNTo != "" {
+		// One target, or a hunt list of them separated by commas.
+		for t := range strings.SplitSeq(p.PSTNTo, ",") {
+			t = strings.TrimSpace(t)
+			low := strings.ToLower(t)
+			if t == "" || strings.ContainsAny(t, " \t<>\"") || (strings.Contains(t, "@") && !strings.HasPrefix(low, "sip:")) ||
+				(strings.HasPrefix(low, "sip:") && len(t) == 4) {
+				m.add(sectPort, i, "pstn-to", "pstn-to", 0, "%q: want an extension, a number or a sip: URI", t)
+				break
+			}
 		}
 	}
 }

@@ -91,6 +91,21 @@ func TestInteropFXO(t *testing.T) {
 				}
 			}
 			lineState(t, "connected", 5*time.Second)
+			// The far party is silent at first: the line carries only the
+			// DAA hybrid's echo of baresip's 1000 Hz, which the trunk's
+			// canceller learns to take out (a call whose two ends talk
+			// without a pause from the first instant gives it nothing to
+			// learn from until one stops).
+			var erle float64
+			Eventually(t, 5*time.Second, "the FXO leg cancels the line's echo", func() error {
+				c := g.PortStatus(t, fxoPort).Call
+				if c == nil || c.Echo == nil || !c.Echo.Active || c.Echo.ERLEDB < 15 {
+					return fmt.Errorf("call %+v", c)
+				}
+				erle = c.Echo.ERLEDB
+				return nil
+			})
+			t.Logf("FXO leg ERLE %.1f dB on baresip's 1000 Hz", erle)
 			g.Say(t, fxoPort, []float64{600}, -12)
 			fxoHears(t, g, 1000, "the office's far party hears baresip's 1000 Hz")
 			fxoCallMedia(t, g, 100) // 2 s of the far party's 600 Hz for baresip's recording

@@ -17,10 +17,16 @@ import (
 // FXOConfig is the trunk setting of an FXO port (PortConfig.FXO).
 type FXOConfig struct {
 	// PSTNTo is where PSTN calls go: an extension (another port's), a
-	// number or a sip: URI dialed through the port's account. Empty means
-	// two-stage dialing: the line is answered, the caller hears a second
-	// dial tone and keys the number (PortConfig.DigitMap completes it).
+	// number or a sip: URI dialed through the port's account, or a hunt
+	// list of them separated by commas, tried in order: each for
+	// HuntTimeout (the last until the PSTN caller gives up), the next at
+	// once when one refuses or fails. Empty means two-stage dialing: the
+	// line is answered, the caller hears a second dial tone and keys the
+	// number (PortConfig.DigitMap completes it).
 	PSTNTo string
+	// HuntTimeout is how long each target of a hunt list rings before the
+	// next is tried; zero means DefaultHuntTimeout.
+	HuntTimeout time.Duration
 	// AnswerRings, when above zero, answers the line after that many rings
 	// even before the SIP side answers; zero answers when it does.
 	AnswerRings int
@@ -40,6 +46,21 @@ type FXOConfig struct {
 	Prefix string
 }
 
+// DefaultHuntTimeout is how long a target of an FXO port's hunt list rings
+// before the next one is tried.
+const DefaultHuntTimeout = 20 * time.Second
+
+// huntList splits a PSTNTo setting into its targets.
+func huntList(to string) []string {
+	var out []string
+	for t := range strings.SplitSeq(to, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // fxoPort is an FXO port: the line state machine on the DAA and its events
 // for the control goroutine. The line's echo is cancelled by the port's
 // media stream, as on an FXS port.
@@ -50,6 +71,9 @@ type fxoPort struct {
 	ev      chan line.FXOEvent
 	dm      *line.DigitMap
 	cfg     FXOConfig
+	// chipGains: the port's gains are in the DAA's gain stages, not in
+	// the media path.
+	chipGains bool
 }
 
 // newFXOPort finishes p as an FXO port, run by the media loop on its slot.
@@ -75,6 +99,9 @@ func (g *Gateway) newFXOPort(p *port, bp board.Port) (*port, error) {
 		if f.dm, err = line.ParseDigitMap(p.cfg.DigitMap); err != nil {
 			return nil, fmt.Errorf("gateway: port %d dial plan: %w", p.cfg.N, err)
 		}
+	}
+	if f.chipGains, err = p.cfg.setChipGains(bp.FXO); err != nil {
+		return nil, err
 	}
 	p.fxo = f
 	if p.cfg.Account != "" {
@@ -116,25 +143,43 @@ func (g *Gateway) addFXOPorts() error {
 	return nil
 }
 
-// tickFXO runs the FXO port for one frame on the loop goroutine: the line
-// state machine, then the media stream while the line is cut through (its
-// echo canceller takes the line's echo out of what goes to SIP). It does
-// not allocate.
+// tickFXO runs the FXO port for one frame on the loop goroutine: the media
+// stream's echo canceller takes the line's echo of the SIP side out of the
+// capture, the line state machine supervises the linear canceller's output
+// (the far end's echo must neither pass for the office's tones nor hide
+// them, and the non-linear processor would suppress a busy tone quieter
+// than the echo), then the stream sends the fully processed frame and
+// fills the playout while the line is cut through. Before the stream runs
+// there is nothing to cancel: the line hears the raw capture. It does not
+// allocate.
 func (p *port) tickFXO(now time.Duration, capture, playout []int16) {
 	f := p.fxo
 	if len(f.scratch) != len(playout) {
 		f.scratch = make([]int16, len(playout))
 	}
 	clear(playout)
-	f.line.Tick(now, capture, playout)
-	if p.stream != nil && p.stream.Active() && f.line.CutThrough() {
-		p.stream.Send(capture)
-		if f.line.Dialing() {
-			p.stream.Receive(f.scratch) // keep the jitter buffer moving; the line plays our digits
-		} else {
-			p.stream.Receive(playout)
-		}
+	heard, sent := capture, capture
+	through := p.stream != nil && p.stream.Active() && f.line.CutThrough()
+	if through {
+		sent, heard = p.stream.CancelEchoLinear(capture)
 	}
+	f.line.Tick(now, heard, playout)
+	if !through || !p.stream.Active() {
+		return
+	}
+	if !f.line.CutThrough() {
+		// The line hung up this frame: nothing more goes either way.
+		return
+	}
+	p.stream.SendCancelled(sent)
+	if f.line.Dialing() {
+		// Keep the jitter buffer moving while the line plays its own
+		// digits, whose echo the canceller must learn instead.
+		p.stream.Receive(f.scratch)
+		p.stream.SetEchoReference(playout)
+		return
+	}
+	p.stream.Receive(playout)
 }
 
 // fill describes the line in ps.
@@ -209,6 +254,23 @@ func (p *port) controlFXO(ctx context.Context) {
 	f := p.fxo
 	var cur fxoCall
 	var collectCaller *line.Caller // caller ID of a two-stage call
+	// The hunt list of the PSTN call ringing now: the targets, the next
+	// one's index, the caller, and the running target's timer.
+	var hunt []string
+	var huntNext int
+	var huntCaller *line.Caller
+	var huntTimer *time.Timer
+	var huntC <-chan time.Time
+	stopHunt := func() {
+		if huntTimer != nil {
+			huntTimer.Stop()
+		}
+		hunt, huntNext, huntCaller, huntTimer, huntC = nil, 0, nil, nil, nil
+	}
+	huntTimeout := f.cfg.HuntTimeout
+	if huntTimeout <= 0 {
+		huntTimeout = DefaultHuntTimeout
+	}
 	release := func() { p.onLoop(f.line.Release) }
 	endCall := func() {
 		if cur.media {
@@ -244,6 +306,10 @@ func (p *port) controlFXO(ctx context.Context) {
 		}
 		sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
 			PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: p.cfg.echoOpts()}
+		sess.Echo.Off = false // the line's hybrid echo is always cancelled on a trunk
+		if !f.chipGains {
+			p.cfg.setGains(&sess)
+		}
 		crypto, err := sessionCrypto(c)
 		if err != nil {
 			log.Error("srtp setup failed; hanging up", "call", c.ID(), "err", err)
@@ -273,16 +339,39 @@ func (p *port) controlFXO(ctx context.Context) {
 		}
 		if err != nil {
 			log.Warn("pstn call to sip failed", "to", target, "err", err)
-			cur.refused = true
 			return
 		}
 		cur.call, cur.events = c, c.Events()
 		p.setPeer(target, false)
 		log.Info("pstn call", "to", target, "caller", party.Number, "name", party.Name, "call", c.ID())
 	}
+	// dialHunt calls the hunt list's next target that takes the call,
+	// timing it unless it is the last; it reports false when none is left.
+	dialHunt := func() bool {
+		if huntTimer != nil {
+			huntTimer.Stop()
+			huntTimer, huntC = nil, nil
+		}
+		for huntNext < len(hunt) {
+			target := hunt[huntNext]
+			huntNext++
+			dialSIP(target, huntCaller)
+			if cur.call == nil {
+				continue
+			}
+			if huntNext < len(hunt) {
+				huntTimer = time.NewTimer(huntTimeout)
+				huntC = huntTimer.C
+			}
+			return true
+		}
+		cur.refused = true
+		return false
+	}
 	for {
 		select {
 		case <-ctx.Done():
+			stopHunt()
 			hangup(480, "Temporarily Unavailable")
 			release()
 			return
@@ -301,7 +390,9 @@ func (p *port) controlFXO(ctx context.Context) {
 					p.onLoop(func() { f.line.AnswerCollect(f.dm) })
 					continue
 				}
-				dialSIP(f.cfg.PSTNTo, ev.Caller)
+				stopHunt()
+				hunt, huntCaller = huntList(f.cfg.PSTNTo), ev.Caller
+				dialHunt()
 				if f.cfg.AnswerRings > 0 && ev.Rings >= f.cfg.AnswerRings {
 					cur.lineUp = true
 					p.onLoop(func() { f.line.Answer() })
@@ -322,10 +413,12 @@ func (p *port) controlFXO(ctx context.Context) {
 				cur.lineUp = true
 				dialSIP(ev.Number, caller)
 				if cur.call == nil {
+					cur.refused = true
 					release()
 				}
 			case line.EventFXORingEnd:
 				log.Info("pstn caller gave up")
+				stopHunt()
 				hangup(487, "Request Terminated")
 			case line.EventFXODialed:
 				if cur.call == nil {
@@ -360,6 +453,7 @@ func (p *port) controlFXO(ctx context.Context) {
 				startMedia()
 			case line.EventFXODisconnect, line.EventFXOFailed:
 				log.Info("pstn line ended the call", "reason", ev.Reason)
+				stopHunt()
 				code, reason := 480, "Temporarily Unavailable"
 				switch ev.Reason {
 				case line.ReasonBusy:
@@ -390,6 +484,28 @@ func (p *port) controlFXO(ctx context.Context) {
 				log.Warn("180 ringing", "err", err)
 			}
 
+		case <-huntC:
+			huntTimer, huntC = nil, nil
+			if cur.call == nil || cur.answered || cur.incoming {
+				continue
+			}
+			log.Info("hunt: no answer, next target", "to", cur.call.Peer(), "after", huntTimeout)
+			c, lineUp := cur.call, cur.lineUp
+			endCall()
+			cur.lineUp = lineUp
+			// Cancelled in the background: a target that never sent a
+			// provisional answer holds the CANCEL until it times out.
+			go func() {
+				hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := c.Hangup(hctx); err != nil {
+					log.Debug("hunt: cancel", "call", c.ID(), "err", err)
+				}
+			}()
+			if !dialHunt() && lineUp {
+				release()
+			}
+
 		case ev, ok := <-cur.events:
 			if !ok {
 				cur.events = nil
@@ -401,6 +517,7 @@ func (p *port) controlFXO(ctx context.Context) {
 					continue // the ACK of our 200
 				}
 				cur.answered = true
+				stopHunt()
 				p.setPeer(cur.call.Peer(), true)
 				if !cur.lineUp {
 					cur.lineUp = true
@@ -415,12 +532,20 @@ func (p *port) controlFXO(ctx context.Context) {
 				log.Info("pstn call to sip failed", "code", ev.Code, "reason", ev.Reason)
 				lineUp := cur.lineUp
 				endCall()
+				if huntNext < len(hunt) {
+					cur.lineUp = lineUp
+					if dialHunt() {
+						continue
+					}
+				}
+				stopHunt()
 				cur.refused = true
 				if lineUp {
 					release()
 				}
 			case sip.EventEnded:
 				log.Info("call ended", "reason", ev.Reason)
+				stopHunt()
 				endCall()
 				release()
 			}

@@ -83,6 +83,11 @@ type PortConfig struct {
 	HotlineDelay time.Duration
 	// FXO is the trunk setting of an FXO port.
 	FXO FXOConfig
+	// TXGain is the gain on the line's audio towards the network and
+	// RXGain on the network's audio towards the line, in dB
+	// (media.MinGainDB..MaxGainDB), on every call of the port; local tones
+	// keep their levels.
+	TXGain, RXGain float64
 }
 
 // echoOpts are the port's media echo options.

@@ -56,6 +56,9 @@ type port struct {
 }
 
 func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
+	if err := pc.checkGains(); err != nil {
+		return nil, err
+	}
 	p := &port{
 		g: g, cfg: pc, kind: bp.Kind, fault: bp.Fault,
 		lineEv:      make(chan line.Event, 32),
@@ -259,6 +262,7 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 	}
 	sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
 		PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: echo}
+	p.cfg.setGains(&sess)
 	crypto, err := sessionCrypto(c)
 	if err != nil {
 		// Never fall back to clear media: end the call instead.

@@ -27,11 +27,20 @@ const (
 	// FXODigitLevel is the level of the DTMF an FXO line dials, per tone.
 	FXODigitLevel = -8.0
 	// fxoSilencePower is the mean power (int16 scale) under which a frame
-	// counts as silence: about -52 dBFS.
-	fxoSilencePower = 2000
+	// counts as silence: about -48 dBFS, above the echo the canceller may
+	// leave for seconds after double talk (some -53 dBFS on a 10 dB
+	// hybrid), well under speech and under the office's tones.
+	fxoSilencePower = 8500
 	// fxoMinRing is the shortest ring burst that counts as a ring: ring
 	// pulses (RP-AS alerting) and tinkles are shorter.
 	fxoMinRing = 200 * time.Millisecond
+	// fxoRingJoin is the longest pause of a cadence that joins two ring
+	// segments into one burst: the DAA's ring time-out bridges it (a UK
+	// double ring reads as one burst).
+	fxoRingJoin = 600 * time.Millisecond
+	// fxoRingSlack is what a burst may measure beyond its cadence's: the
+	// DAA reports a ring's end its ring time-out after the last cycle.
+	fxoRingSlack = 400 * time.Millisecond
 	// fxoReleaseGuard is how long a released line ignores the line's signals
 	// (the office restoring polarity and battery after our on hook).
 	fxoReleaseGuard = 500 * time.Millisecond
@@ -302,6 +311,7 @@ type FXO struct {
 	dtmfOut    [16]byte
 	cidLoud    bool
 	ringGapMax time.Duration
+	ringCad    ringCadence
 
 	// Outgoing.
 	number     string
@@ -349,6 +359,7 @@ func NewFXO(n int, dev board.FXO, cfg FXOConfig, sink FXOSink) (*FXO, error) {
 	if f.ringGapMax == 0 {
 		f.ringGapMax = 4 * time.Second
 	}
+	f.ringCad = newRingCadence(cfg.Profile.RingCadence)
 	f.cidMsgs = make([][]byte, 0, 4)
 	return f, nil
 }
@@ -559,8 +570,12 @@ func (f *FXO) lineEvents(st board.FXOStatus) {
 		}
 		if ev&board.FXORingStop != 0 && f.ringOnAt >= 0 {
 			burst := f.now - f.ringOnAt
+			pause := time.Duration(-1) // none: the first burst
+			if f.state == FXORinging {
+				pause = f.ringOnAt - f.lastRing
+			}
 			f.ringOnAt = -1
-			if burst >= fxoMinRing {
+			if f.ringCad.fits(burst, pause) {
 				f.ringBurst()
 			}
 		}
@@ -807,4 +822,61 @@ func (f *FXO) collect(capture, playout []int16) {
 	f.state = FXOTalking
 	f.quietSince = f.now
 	f.emit(FXOEvent{Kind: EventFXOCollected, Number: string(f.digits[:f.ndigits])})
+}
+
+// ringCadence validates ring bursts against a country's ring cadence, as
+// the DAA reports them: segments a short pause separates come as one
+// burst, measured a little long (the DAA's ring time-out).
+type ringCadence struct {
+	burstMin, burstMax time.Duration // a burst's accepted length
+	pauseMin           time.Duration // the shortest pause between bursts
+}
+
+// newRingCadence derives the accepted bursts and pauses from cad (ring on,
+// off, on, off...): each burst within a quarter of one of the cadence's
+// bursts, a pause at least half its shortest long pause.
+func newRingCadence(cad []time.Duration) ringCadence {
+	var bursts, pauses []time.Duration
+	var cur time.Duration
+	for i := 0; i < len(cad); i += 2 {
+		cur += cad[i]
+		off := time.Duration(0)
+		if i+1 < len(cad) {
+			off = cad[i+1]
+		}
+		if off > 0 && off <= fxoRingJoin && i+2 < len(cad) {
+			cur += off // bridged: the next segment continues this burst
+			continue
+		}
+		bursts = append(bursts, cur)
+		if off > 0 {
+			pauses = append(pauses, off)
+		}
+		cur = 0
+	}
+	if len(bursts) == 0 {
+		return ringCadence{burstMin: fxoMinRing, burstMax: time.Hour}
+	}
+	rc := ringCadence{burstMin: time.Hour}
+	for _, b := range bursts {
+		rc.burstMin = min(rc.burstMin, b-b/4)
+		rc.burstMax = max(rc.burstMax, b+b/4+fxoRingSlack)
+	}
+	rc.burstMin = max(rc.burstMin, fxoMinRing)
+	if len(pauses) > 0 {
+		rc.pauseMin = time.Hour
+		for _, p := range pauses {
+			rc.pauseMin = min(rc.pauseMin, p/2)
+		}
+	}
+	return rc
+}
+
+// fits reports whether a burst of length burst after a pause of length
+// pause (negative for the first burst of a ringing episode) is a ring.
+func (rc ringCadence) fits(burst, pause time.Duration) bool {
+	if burst < rc.burstMin || burst > rc.burstMax {
+		return false
+	}
+	return pause < 0 || pause >= rc.pauseMin
 }

@@ -118,7 +118,8 @@ type dtmfState struct {
 	rxEnded bool
 	rxLevel float64
 	rxIdle  int
-	echo    int // frames during which detected digits are the played one's echo
+	echo    int  // frames during which detected digits are the played one's echo
+	echoKey byte // the digit played last: its echo is what echo guards against
 }
 
 // reset forgets any event in progress (new call).
@@ -143,8 +144,8 @@ func (s *Stream) dtmfCapture(capture []int16) []int16 {
 	}
 	for _, key := range d.det.Process(capture, d.found[:0]) {
 		code := eventCode(key)
-		if code < 0 || d.txOn || echo {
-			continue
+		if code < 0 || d.txOn || (echo && key == d.echoKey) {
+			continue // not a digit, one already sent, or our own digit's echo
 		}
 		// A digit in the call's first 100 ms is the tail of the key
 		// that ended dialing: muted, but not sent.
@@ -174,13 +175,16 @@ func (s *Stream) dtmfCapture(capture []int16) []int16 {
 		// looks like a DTMF pair, so at most the tone's first frame goes
 		// out in band. Speech rarely looks like one for long: if the
 		// detector has not confirmed within dtmfSuspectFrames, the audio
-		// passes again (talk-off costs at most that much muting).
+		// passes again (talk-off costs at most that much muting). The
+		// line's echo of a digit we play stays muted as long as it lasts:
+		// sent on in band, the far end would hear it and, on a line with
+		// an echo of its own, key it back as a digit of its own.
 		if looksLikeDTMF(capture) {
 			d.suspect++
 			if d.suspect == 1 {
 				clear(s.acc[:s.accN])
 			}
-			if d.suspect <= dtmfSuspectFrames {
+			if d.suspect <= dtmfSuspectFrames || echo {
 				return d.silence[:len(capture)]
 			}
 		} else {
@@ -273,6 +277,7 @@ func (s *Stream) dtmfReceive(payload []byte, ts uint32) {
 	d.rxLevel = -float64(min(max(payload[1]&0x3f, 3), 36))
 	s.dtmfRecv.Add(1)
 	d.rxOn = !end
+	d.echoKey = dtmfEventKeys[d.rxCode]
 	_ = d.gen.Queue(dtmfEventKeys[d.rxCode:d.rxCode+1], dtmfFirstPlay, 0, d.rxLevel)
 }
 

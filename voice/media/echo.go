@@ -113,6 +113,8 @@ type echoState struct {
 	haveRef bool
 	ref     [pcm.FrameSamples]int16 // last frame's playout: the reference
 	out     [pcm.FrameSamples]int16 // capture with the echo removed
+	lin     [pcm.FrameSamples]int16 // the same before the non-linear processor
+	linOK   bool                    // lin holds this frame's linear residual
 
 	lineTones, netTones dsp.AnswerToneDetector
 
@@ -182,6 +184,7 @@ func (e *echoState) start(o EchoOpts) {
 // cancel returns capture with the line echo removed (capture itself when
 // the canceller does not run).
 func (e *echoState) cancel(capture []int16) []int16 {
+	e.linOK = false
 	e.lineTones.Process(capture)
 	e.decide(&e.lineTones, true)
 	if !e.on || e.passthrough != "" || e.reversals || !e.haveRef || len(capture) > len(e.out) {
@@ -189,7 +192,8 @@ func (e *echoState) cancel(capture []int16) []int16 {
 	}
 	out := e.out[:len(capture)]
 	copy(out, capture)
-	e.ec.Process(out, e.ref[:len(capture)])
+	e.ec.ProcessLinear(out, e.ref[:len(capture)], e.lin[:len(capture)])
+	e.linOK = true
 	var px, pin, pout float64
 	for i, v := range capture {
 		r, o := float64(e.ref[i]), float64(out[i])
@@ -211,6 +215,15 @@ func (e *echoState) cancel(capture []int16) []int16 {
 		e.dtPub.Store(e.dt)
 	}
 	return out
+}
+
+// linear returns the last cancelled frame before the non-linear
+// processor, or capture (that frame) when the canceller did not run on it.
+func (e *echoState) linear(capture []int16) []int16 {
+	if !e.linOK || len(capture) > len(e.lin) {
+		return capture
+	}
+	return e.lin[:len(capture)]
 }
 
 // played keeps the frame sent to the line as the next frame's reference

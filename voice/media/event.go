@@ -68,6 +68,7 @@ func (s *Stream) PlayDigit(key byte, d time.Duration) bool {
 	if s.dtmf.gen.Queue(dtmfEventKeys[code:code+1], d, 0, -10) != nil {
 		return false
 	}
+	s.dtmf.echoKey = dtmfEventKeys[code]
 	s.dtmfRecv.Add(1)
 	return true
 }

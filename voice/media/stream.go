@@ -127,6 +127,11 @@ type Session struct {
 	// (echo.go); the zero value cancels with a 64 ms tail and switches to
 	// pass-through on a fax or modem tone.
 	Echo EchoOpts
+	// TXGainDB is the gain on the line's audio sent to the network and
+	// RXGainDB the gain on the network's audio played to the line, in dB
+	// (MinGainDB..MaxGainDB, clamped); DTMF is detected before the TX gain
+	// and regenerated after the RX gain, at its own level.
+	TXGainDB, RXGainDB float64
 	// OnDigit, when set, takes the phone's DTMF digits instead of RFC 4733
 	// events (SIP INFO relay): a detected digit is muted as with events
 	// and reported with its length once its tone stops. It runs on the
@@ -207,6 +212,8 @@ type Stream struct {
 	realtime  atomic.Bool // the reader runs in the real-time class
 	// rxc is the call's crypto for the reader goroutine (nil = clear RTP).
 	rxc atomic.Pointer[Crypto]
+	// txGain and rxGain are the call's gains (Session.TXGainDB, RXGainDB).
+	txGain, rxGain gain
 
 	// Loop-owned state.
 	active    bool
@@ -398,6 +405,7 @@ func (s *Stream) Start(sess Session) {
 	s.cnLevel = -1
 	s.dtmf.reset()
 	s.echo.start(sess.Echo)
+	s.txGain, s.rxGain = newGain(sess.TXGainDB), newGain(sess.RXGainDB)
 	s.txc = sess.Crypto
 	s.rxc.Store(sess.Crypto)
 	s.ring.drain()
@@ -442,6 +450,20 @@ func (s *Stream) CancelEcho(capture []int16) []int16 {
 	return s.echo.cancel(capture)
 }
 
+// CancelEchoLinear is CancelEcho that also returns the frame with the echo
+// subtracted by the canceller's linear filter only, before its non-linear
+// processor: what a line supervisor must hear, since the non-linear
+// processor suppresses a near-end tone quieter than the echo (an office's
+// busy tone under the far end's voice). Both results are the stream's
+// buffers (or capture), valid until the next call.
+func (s *Stream) CancelEchoLinear(capture []int16) (out, linear []int16) {
+	if !s.active {
+		return capture, capture
+	}
+	out = s.echo.cancel(capture)
+	return out, s.echo.linear(capture)
+}
+
 // SetEchoReference makes playout, what the line really played this frame
 // (a conference's mix of several streams), the canceller's reference in
 // place of the stream's own output.
@@ -467,6 +489,7 @@ func (s *Stream) send(capture []int16) {
 		capture = s.dtmfCapture(capture)
 	}
 	n := copy(s.acc[s.accN:s.perPacket], capture)
+	s.txGain.apply(s.acc[s.accN : s.accN+n])
 	s.accN += n
 	if s.accN < s.perPacket {
 		return
@@ -566,6 +589,7 @@ func (s *Stream) receive(playout []int16) {
 		}
 		s.concealed.Add(uint64(missing))
 	}
+	s.rxGain.apply(playout)
 	s.dtmfPlay(playout)
 	s.publish()
 }

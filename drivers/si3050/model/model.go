@@ -43,6 +43,12 @@
 //     highway, 16-bit linear or G.711 (reg33 bits 4:3) in the word's high
 //     byte. The line's audio reaches the host off hook or with the line
 //     monitor on (caller ID); the host's audio reaches the line off hook.
+//   - Gains: reg38 (whole dB) and reg40 (tenths) scale the host's audio
+//     to the line, reg39 and reg41 the line's audio to the host (after
+//     the hybrid); bits 3:0 the size, bit 4 attenuation.
+//   - Echo: off hook, the captured audio carries the hybrid's echo of what
+//     the host sends (Opts.Hybrid: 10 dB trans-hybrid loss after 1 ms,
+//     dispersed over 4 ms, by default).
 //
 // Time: line behaviour (ring validation) runs on Transfer's frame counter
 // (10 ms per frame), link-up on register accesses, so the model is
@@ -65,6 +71,7 @@ import (
 
 	"periph.io/x/conn/v3/physic"
 
+	"github.com/loopstart/loopstart/drivers/internal/hybridmodel"
 	"github.com/loopstart/loopstart/drivers/internal/pinmodel"
 	"github.com/loopstart/loopstart/drivers/internal/spimodel"
 	"github.com/loopstart/loopstart/dsp"
@@ -130,6 +137,9 @@ type Opts struct {
 	// Absent makes every read return AbsentValue: no chip on the bus.
 	Absent      bool
 	AbsentValue byte
+	// Hybrid is the line's trans-hybrid echo path; the zero value is a
+	// typical local loop (DefaultHybridLoss, DefaultHybridDelay).
+	Hybrid Hybrid
 }
 
 // Chip is the model of one Si3050 with its line side. All state is guarded
@@ -159,6 +169,8 @@ type Chip struct {
 	accesses   int
 	violations []string
 	from, to   []int16
+	echo       []int16 // the hybrid's echo of to
+	hy         hybridmodel.Path
 
 	reset *pinmodel.Out
 	irq   *pinmodel.In
@@ -175,7 +187,8 @@ func New(opts Opts) *Chip {
 	if opts.LinkAccesses <= 0 {
 		opts.LinkAccesses = defaultLinkAccesses
 	}
-	c := &Chip{opts: opts, from: make([]int16, 80), to: make([]int16, 80)}
+	c := &Chip{opts: opts, from: make([]int16, 80), to: make([]int16, 80), echo: make([]int16, 80)}
+	opts.Hybrid.init(&c.hy)
 	c.newPins()
 	c.port = spimodel.NewPort(&spiSpec, spimodel.Target{
 		Name: c.String(), Cycle: c.cycle, Abort: c.abort, TakeFailure: c.fail.Take,
@@ -536,9 +549,9 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 		}
 	}
 	if n > len(c.from) {
-		c.from, c.to = make([]int16, n), make([]int16, n)
+		c.from, c.to, c.echo = make([]int16, n), make([]int16, n), make([]int16, n)
 	}
-	from, to := c.from[:n], c.to[:n]
+	from, to, echo := c.from[:n], c.to[:n], c.echo[:n]
 	clear(from)
 	clear(to)
 	up := !c.inReset && c.link < 0
@@ -548,14 +561,32 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 	monitor := oh || c.regs[5]&0x08 != 0
 	tx, rx := c.channel(34, len(toHost)), c.channel(36, len(fromHost))
 	if pcmOn && oh && rx >= 0 && fromHost[rx] != nil {
+		g := c.gain(38, 40)
 		for i, v := range fromHost[rx][:min(n, len(fromHost[rx]))] {
 			to[i] = decode(pcmf, v)
+			if g != 1 {
+				to[i] = hybridmodel.Sat(float32(to[i]) * g)
+			}
 		}
 	}
+	rxGain := c.gain(39, 41)
+	// The hybrid hears what goes to the line (silence on hook).
+	c.hy.Echo(echo, to)
+	talk := oh && up && c.hy.On()
 	c.mu.Unlock()
 
 	if l != nil {
 		l.Audio(seq, oh && up, to, from)
+	}
+	if talk {
+		for i, e := range echo {
+			from[i] = hybridmodel.Sat(float32(from[i]) + float32(e))
+		}
+	}
+	if rxGain != 1 {
+		for i, v := range from {
+			from[i] = hybridmodel.Sat(float32(v) * rxGain)
+		}
 	}
 	if !pcmOn || tx < 0 || toHost[tx] == nil {
 		return
@@ -572,6 +603,27 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 		}
 		out[i] = encode(pcmf, v)
 	}
+}
+
+// gain returns the linear factor of the digital gain stage in registers
+// whole and tenths (bits 3:0 the size, bit 4 attenuation). Caller holds
+// mu.
+func (c *Chip) gain(whole, tenths byte) float32 {
+	db := 0.0
+	for _, r := range [...]struct {
+		v    byte
+		unit float64
+	}{{c.regs[whole], 1}, {c.regs[tenths], 0.1}} {
+		step := float64(r.v&0x0F) * r.unit
+		if r.v&0x10 != 0 {
+			step = -step
+		}
+		db += step
+	}
+	if db == 0 {
+		return 1
+	}
+	return float32(math.Pow(10, db/20))
 }
 
 // channel returns the channel at start count reg lo/lo+1, or -1 when it is

@@ -1,8 +1,9 @@
 package model
 
 import (
-	"math"
 	"time"
+
+	"github.com/loopstart/loopstart/drivers/internal/hybridmodel"
 )
 
 // Trans-hybrid echo defaults: a 600 Ω line on a 600 Ω SLIC, a few hundred
@@ -15,15 +16,8 @@ const (
 	// when Hybrid.Delay is 0.
 	DefaultHybridDelay = time.Millisecond
 	// MaxHybridDelay bounds Hybrid.Delay.
-	MaxHybridDelay = 100 * time.Millisecond
+	MaxHybridDelay = hybridmodel.MaxDelay
 )
-
-// hybridTaps is the dispersive part of the echo path: 4 ms at 8 kHz.
-const hybridTaps = 32
-
-// hybridRing holds the line audio history (≥ MaxHybridDelay + taps + a
-// frame, in samples; a power of two).
-const hybridRing = 2048
 
 // Hybrid is the line's echo path: the SLIC's 2-wire/4-wire hybrid never
 // matches the line exactly, so part of what the chip sends to the phone
@@ -41,18 +35,9 @@ type Hybrid struct {
 	Delay time.Duration
 }
 
-// hybrid is the echo path's state: the impulse response and the history
-// of line audio. It is used by Transfer only.
-type hybrid struct {
-	on    bool
-	delay int
-	h     [hybridTaps]float32
-	ring  [hybridRing]float32
-	pos   int
-}
-
-func (hy *hybrid) init(o Hybrid) {
-	*hy = hybrid{on: !o.Off}
+// init sets up the echo path hy for o.
+func (o Hybrid) init(hy *hybridmodel.Path) {
+	*hy = hybridmodel.Path{}
 	if o.Off {
 		return
 	}
@@ -64,44 +49,7 @@ func (hy *hybrid) init(o Hybrid) {
 	if d == 0 {
 		d = DefaultHybridDelay
 	}
-	hy.delay = int(min(max(d, 0), MaxHybridDelay) / (time.Second / 8000))
-	// A damped 500 Hz oscillation through 1 − 0.6 z⁻¹.
-	var raw [hybridTaps + 1]float64
-	for k := range hybridTaps {
-		v := math.Exp(-float64(k)/8) * math.Cos(2*math.Pi*500*float64(k)/8000)
-		raw[k] += v
-		raw[k+1] -= 0.6 * v
-	}
-	var e float64
-	for _, v := range raw[:hybridTaps] {
-		e += v * v
-	}
-	g := math.Pow(10, -loss/20) / math.Sqrt(e)
-	for k := range hybridTaps {
-		hy.h[k] = float32(raw[k] * g)
-	}
+	hy.Init(loss, min(d, MaxHybridDelay))
 }
 
-// echo pushes the line audio of one frame and writes its echo to out.
-func (hy *hybrid) echo(out, line []int16) {
-	for i, v := range line {
-		hy.ring[hy.pos] = float32(v)
-		var acc float32
-		p := hy.pos - hy.delay
-		for k := range hybridTaps {
-			acc += hy.h[k] * hy.ring[(p-k)&(hybridRing-1)]
-		}
-		hy.pos = (hy.pos + 1) & (hybridRing - 1)
-		out[i] = sat(acc)
-	}
-}
-
-func sat(v float32) int16 {
-	switch {
-	case v > 32767:
-		return 32767
-	case v < -32768:
-		return -32768
-	}
-	return int16(v)
-}
+func sat(v float32) int16 { return hybridmodel.Sat(v) }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/loopstart/loopstart/drivers/internal/hybridmodel"
 )
 
 // TestHybridEcho: the echo path returns white noise Loss dB down, after
@@ -24,8 +26,8 @@ func TestHybridEcho(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var hy hybrid
-			hy.init(tc.h)
+			var hy hybridmodel.Path
+			tc.h.init(&hy)
 			r := rand.New(rand.NewPCG(1, 2))
 			var pin, pout float64
 			first := -1
@@ -39,8 +41,8 @@ func TestHybridEcho(t *testing.T) {
 					line[0] = 10000 // an impulse first, to time the echo
 				}
 				clear(out)
-				if hy.on {
-					hy.echo(out, line)
+				if hy.On() {
+					hy.Echo(out, line)
 				}
 				for i := range out {
 					if first < 0 && out[i] != 0 {
@@ -56,7 +58,7 @@ func TestHybridEcho(t *testing.T) {
 			if math.Abs(loss-tc.wantLoss) > 0.5 && !(math.IsInf(tc.wantLoss, 1) && pout == 0) {
 				t.Errorf("echo return loss %.1f dB, want %.1f", loss, tc.wantLoss)
 			}
-			if hy.on && first != tc.wantDelay {
+			if hy.On() && first != tc.wantDelay {
 				t.Errorf("first echo after %d samples, want %d", first, tc.wantDelay)
 			}
 		})
@@ -64,10 +66,10 @@ func TestHybridEcho(t *testing.T) {
 }
 
 func TestHybridNoAllocs(t *testing.T) {
-	var hy hybrid
-	hy.init(Hybrid{})
+	var hy hybridmodel.Path
+	Hybrid{}.init(&hy)
 	line, out := make([]int16, 80), make([]int16, 80)
-	if a := testing.AllocsPerRun(100, func() { hy.echo(out, line) }); a != 0 {
+	if a := testing.AllocsPerRun(100, func() { hy.Echo(out, line) }); a != 0 {
 		t.Fatalf("%.1f allocations per frame", a)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"periph.io/x/conn/v3/physic"
 
+	"github.com/loopstart/loopstart/drivers/internal/hybridmodel"
 	"github.com/loopstart/loopstart/drivers/internal/pinmodel"
 	"github.com/loopstart/loopstart/drivers/internal/spimodel"
 	"github.com/loopstart/loopstart/dsp"
@@ -116,7 +117,7 @@ type Chip struct {
 	ear, mouth []int16
 	dec        []int16
 	echo       []int16 // the hybrid's echo of ear
-	hy         hybrid
+	hy         hybridmodel.Path
 
 	accesses   int
 	violations []string
@@ -148,7 +149,7 @@ func New(opts Opts) *Chip {
 		dec:   make([]int16, 80),
 		echo:  make([]int16, 80),
 	}
-	c.hy.init(opts.Hybrid)
+	opts.Hybrid.init(&c.hy)
 	c.newPins()
 	c.port = spimodel.NewPort(&spiSpec, spimodel.Target{
 		Name: c.String(), Cycle: c.cycle, Abort: c.abort, TakeFailure: c.fail.Take,
@@ -570,9 +571,7 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 	}
 	talk := pcmOn && c.lcr
 	echo := c.echo[:n]
-	if c.hy.on {
-		c.hy.echo(echo, ear)
-	}
+	c.hy.Echo(echo, ear)
 	txGain := c.ir[14]
 	t := c.term
 	c.mu.Unlock()
@@ -590,7 +589,7 @@ func (c *Chip) Transfer(seq uint64, fromHost, toHost [][]int16) {
 		clear(out)
 		return
 	}
-	if c.hy.on {
+	if c.hy.On() {
 		for i, e := range echo {
 			mouth[i] = sat(float32(mouth[i]) + float32(e))
 		}

@@ -1,0 +1,90 @@
+// Package hybridmodel is the trans-hybrid echo path of a 2-wire line, for
+// the chip models: a line interface's 2-wire/4-wire hybrid never matches
+// the line exactly, so part of what the chip sends to the line comes back
+// in what it captures. The echo is the line audio delayed by a bulk delay
+// and dispersed over 4 ms (a damped 500 Hz response tilted towards high
+// frequencies, as a line's mismatch is), a set loss below it for white
+// noise.
+package hybridmodel
+
+import (
+	"math"
+	"time"
+)
+
+// MaxDelay bounds the bulk delay.
+const MaxDelay = 100 * time.Millisecond
+
+// taps is the dispersive part of the echo path: 4 ms at 8 kHz.
+const taps = 32
+
+// ring holds the line audio history (≥ MaxDelay + taps + a frame, in
+// samples; a power of two).
+const ring = 2048
+
+// Path is one line's echo path: its impulse response and the history of
+// line audio. The zero value is off (no echo). It is not safe for
+// concurrent use and never allocates.
+type Path struct {
+	on    bool
+	delay int
+	h     [taps]float32
+	ring  [ring]float32
+	pos   int
+}
+
+// Init turns the path on with a trans-hybrid loss of loss dB (for white
+// noise) after a bulk delay of delay (capped at MaxDelay), forgetting
+// the history.
+func (p *Path) Init(loss float64, delay time.Duration) {
+	*p = Path{on: true}
+	p.delay = int(min(max(delay, 0), MaxDelay) / (time.Second / 8000))
+	// A damped 500 Hz oscillation through 1 − 0.6 z⁻¹.
+	var raw [taps + 1]float64
+	for k := range taps {
+		v := math.Exp(-float64(k)/8) * math.Cos(2*math.Pi*500*float64(k)/8000)
+		raw[k] += v
+		raw[k+1] -= 0.6 * v
+	}
+	var e float64
+	for _, v := range raw[:taps] {
+		e += v * v
+	}
+	g := math.Pow(10, -loss/20) / math.Sqrt(e)
+	for k := range taps {
+		p.h[k] = float32(raw[k] * g)
+	}
+}
+
+// On reports whether the path returns an echo.
+func (p *Path) On() bool { return p.on }
+
+// Echo pushes one frame of line audio and writes its echo to out (zeros
+// when the path is off).
+func (p *Path) Echo(out, line []int16) {
+	if !p.on {
+		clear(out[:len(line)])
+		return
+	}
+	for i, v := range line {
+		p.ring[p.pos] = float32(v)
+		var acc float32
+		q := p.pos - p.delay
+		for k := range taps {
+			acc += p.h[k] * p.ring[(q-k)&(ring-1)]
+		}
+		p.pos = (p.pos + 1) & (ring - 1)
+		out[i] = Sat(acc)
+	}
+}
+
+// Sat rounds v towards zero into the int16 range.
+func Sat(v float32) int16 {
+	switch {
+	case v > 32767:
+		return 32767
+	case v < -32768:
+		return -32768
+	}
+	return int16(v)
+}

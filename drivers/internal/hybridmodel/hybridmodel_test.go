@@ -1,0 +1,80 @@
+package hybridmodel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestEcho: the path returns white noise the set loss down, after the bulk
+// delay, and nothing when off.
+func TestEcho(t *testing.T) {
+	tests := []struct {
+		name      string
+		on        bool
+		loss      float64
+		delay     time.Duration
+		wantLoss  float64
+		wantDelay int // samples before the first echo
+	}{
+		{"10 dB, 1 ms", true, 10, time.Millisecond, 10, 8},
+		{"6 dB, 5 ms", true, 6, 5 * time.Millisecond, 6, 40},
+		{"15 dB, 30 ms", true, 15, 30 * time.Millisecond, 15, 240},
+		{"delay capped", true, 10, time.Second, 10, 800},
+		{"off", false, 0, 0, math.Inf(1), 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Path
+			if tc.on {
+				p.Init(tc.loss, tc.delay)
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			var pin, pout float64
+			first := -1
+			line, out := make([]int16, 80), make([]int16, 80)
+			for f := range 200 {
+				for i := range line {
+					line[i] = int16(r.NormFloat64() * 3000)
+				}
+				if f == 0 {
+					clear(line)
+					line[0] = 10000 // an impulse first, to time the echo
+				}
+				for i := range out {
+					out[i] = 1 // Echo must overwrite
+				}
+				p.Echo(out, line)
+				for i := range out {
+					if first < 0 && out[i] != 0 {
+						first = f*80 + i
+					}
+					if f >= 20 {
+						pin += float64(line[i]) * float64(line[i])
+						pout += float64(out[i]) * float64(out[i])
+					}
+				}
+			}
+			if p.On() != tc.on {
+				t.Errorf("On() = %v", p.On())
+			}
+			loss := 10 * math.Log10(pin/pout)
+			if math.Abs(loss-tc.wantLoss) > 0.5 && !(math.IsInf(tc.wantLoss, 1) && pout == 0) {
+				t.Errorf("echo return loss %.1f dB, want %.1f", loss, tc.wantLoss)
+			}
+			if tc.on && first != tc.wantDelay {
+				t.Errorf("first echo after %d samples, want %d", first, tc.wantDelay)
+			}
+		})
+	}
+}
+
+func TestEchoNoAllocs(t *testing.T) {
+	var p Path
+	p.Init(10, time.Millisecond)
+	line, out := make([]int16, 80), make([]int16, 80)
+	if a := testing.AllocsPerRun(100, func() { p.Echo(out, line) }); a != 0 {
+		t.Fatalf("%.1f allocations per frame", a)
+	}
+}
