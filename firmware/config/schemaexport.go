@@ -108,6 +108,9 @@ var fieldMetas = map[string]fieldMeta{
 	"port/call-waiting":        {label: "Call waiting", help: "false answers a second call with busy.", boolean: true, def: "true", group: "Features"},
 	"port/three-way":           {label: "Three-way calling", help: "false makes a flash in a consultation swap the calls.", boolean: true, def: "true", group: "Features"},
 	"port/conference-transfer": {label: "Conference transfer", help: "true transfers the two others to each other when the phone hangs up a three-way call.", boolean: true, def: "false", group: "Features"},
+	"port/tx-gain":             {label: "Transmit gain (dB)", help: "Gain on the audio toward the network, -12..12 dB in 0.5 dB steps.", def: "0", group: "Audio"},
+	"port/rx-gain":             {label: "Receive gain (dB)", help: "Gain on the audio toward the line, -12..12 dB in 0.5 dB steps.", def: "0", group: "Audio"},
+	"port/hunt-timeout":        {label: "Hunt timeout (s)", help: "FXO: seconds each target of a pstn-to hunt list rings before the next, 5..300.", def: "20", group: "FXO trunk"},
 
 	"sip/user-agent":       {label: "User agent", help: "Sent in User-Agent and Server headers.", def: "Loopstart"},
 	"sip/direct-calls":     {label: "Direct calls", help: "true accepts calls from any address for an account's own user.", boolean: true, def: "false"},
