@@ -336,6 +336,7 @@ func (u *UA) dialOpts(ctx context.Context, acct *Account, recipient, toURI sipms
 		u.privatize(req, acct)
 	}
 
+	u.routeOut(acct, req) // nat.go: outbound proxy, registrar target in use
 	dcs, err := l.dcc.WriteInvite(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("send invite to %s: %w", recipient.String(), err)
