@@ -66,12 +66,16 @@ func (ns *NetNS) Sh(t testing.TB, name string, args ...string) string {
 }
 
 // Start starts a process inside the namespace (ip netns exec execs it, so
-// the PID the cleanup ends is the program's own).
+// the PID the cleanup ends is the program's own); a nil ns is the test's
+// own namespace.
 func (ns *NetNS) Start(t testing.TB, dir, name string, args ...string) *Proc {
 	t.Helper()
 	sub := filepath.Join(dir, filepath.Base(name))
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		t.Fatal(err)
+	}
+	if ns == nil {
+		return Start(t, sub, name, args...)
 	}
 	return Start(t, sub, "ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
 }
@@ -197,8 +201,10 @@ func StartGatewayIn(t testing.TB, ns *NetNS, sipAddr, config string) *Gateway {
 	return g
 }
 
-// StartKamailioIn starts Kamailio inside ns listening on ip:port.
-func StartKamailioIn(t testing.TB, ns *NetNS, ip string, port int, opts KamailioOpts) *Kamailio {
+// StartKamailioIn starts Kamailio inside ns (nil: the test's own
+// namespace) listening on ip:port; edits are old, new pairs replaced in
+// its configuration.
+func StartKamailioIn(t testing.TB, ns *NetNS, ip string, port int, opts KamailioOpts, edits ...string) *Kamailio {
 	t.Helper()
 	Need(t, "kamailio", "kamcmd")
 	dir := t.TempDir()
@@ -210,6 +216,7 @@ func StartKamailioIn(t testing.TB, ns *NetNS, ip string, port int, opts Kamailio
 	repl := append([]string{"@PORT@", fmt.Sprint(port), "@CTL@", ctl, "@QOP@", qop}, opts.authReplacements(qop)...)
 	cfg := strings.NewReplacer(repl...).Replace(kamailioCfg)
 	cfg = strings.ReplaceAll(cfg, "127.0.0.1:", ip+":")
+	cfg = strings.NewReplacer(edits...).Replace(cfg)
 	cfgPath := filepath.Join(dir, "kamailio.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -217,7 +224,7 @@ func StartKamailioIn(t testing.TB, ns *NetNS, ip string, port int, opts Kamailio
 	k := &Kamailio{Port: port, Addr: fmt.Sprintf("%s:%d", ip, port), ctl: ctl}
 	k.proc = ns.Start(t, dir, "kamailio", "-DD", "-E", "-f", cfgPath, "-P", filepath.Join(dir, "kamailio.pid"),
 		"-Y", dir, "-m", "64", "-M", "8")
-	Eventually(t, 10*time.Second, "kamailio in "+ns.Name, func() error {
+	Eventually(t, 10*time.Second, "kamailio on "+k.Addr, func() error {
 		if k.proc.Exited() {
 			t.Fatalf("kamailio exited:\n%s", tail(k.proc.Log(), 40))
 		}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/google/uuid"
 )
@@ -529,4 +530,88 @@ func (r *registration) staleContact(now sipmsg.Uri) *sipmsg.ContactHeader {
 	ct := &sipmsg.ContactHeader{Address: old, Params: sipmsg.NewParams()}
 	ct.Params.Add("expires", "0")
 	return ct
+}
+
+// firstHop returns the route set entry an in-dialog request of c goes to
+// first, as stored in the dialog (the INVITE's top Record-Route for a call
+// we answered, the answer's bottom one for a call we placed); nil without
+// a route set.
+func (c *Call) firstHop() *sipmsg.RecordRouteHeader {
+	var hdrs []sipmsg.Header
+	top := true
+	if c.incoming {
+		if c.dss != nil && c.dss.InviteRequest != nil {
+			hdrs = c.dss.InviteRequest.GetHeaders("Record-Route")
+		}
+	} else if c.dcs != nil && c.dcs.InviteResponse != nil {
+		hdrs = c.dcs.InviteResponse.GetHeaders("Record-Route")
+		top = false
+	}
+	if len(hdrs) == 0 {
+		return nil
+	}
+	h := hdrs[0]
+	if !top {
+		h = hdrs[len(hdrs)-1]
+	}
+	rr, _ := h.(*sipmsg.RecordRouteHeader)
+	return rr
+}
+
+// sendInDialog sends an in-dialog request of c with send. When the route
+// set's first hop is a host name, we resolve it (SRV, A) ourselves, at the
+// configured DNS server, and the request goes to its first address; a
+// timeout or transport error moves it to the next, so a call can still end
+// after the proxy it went through died. sipgo routes a dialog's requests
+// by the route entry's host, so the entry names the address tried, and
+// gets its name back afterwards. Otherwise it is send(req) as it is.
+func (c *Call) sendInDialog(ctx context.Context, req *sipmsg.Request, send func(context.Context, *sipmsg.Request) error) error {
+	hop := c.firstHop()
+	if hop == nil {
+		return send(ctx, req)
+	}
+	if _, err := netip.ParseAddr(strings.Trim(hop.Address.Host, "[]")); err == nil {
+		return send(ctx, req)
+	}
+	tp := strings.ToLower(req.Transport())
+	if tp == "tls" {
+		return send(ctx, req) // sipgo dials TLS names itself, to verify them
+	}
+	name := hop.Address
+	addrs, err := c.ua.res.resolve(ctx, name, tp)
+	if err != nil || len(addrs) == 0 {
+		return send(ctx, req)
+	}
+	defer func() {
+		c.ua.mu.Lock()
+		hop.Address.Host, hop.Address.Port = name.Host, name.Port
+		c.ua.mu.Unlock()
+	}()
+	var errs []error
+	for i, a := range addrs {
+		c.ua.mu.Lock()
+		hop.Address.Host, hop.Address.Port = a.Addr().String(), int(a.Port())
+		c.ua.mu.Unlock()
+		r := req.Clone()
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if i < len(addrs)-1 {
+			actx, cancel = context.WithTimeout(ctx, attemptTimeout)
+		}
+		err := send(actx, r)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		var de *sipgo.ErrDialogResponse
+		var dv sipgo.ErrDialogResponse
+		if errors.As(err, &de) || errors.As(err, &dv) || ctx.Err() != nil {
+			return err // answered, or out of time: no other address helps
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", a, err))
+		if i < len(addrs)-1 {
+			c.ua.log.Warn("sip in-dialog request failed; trying the route's next address", "call", c.id,
+				"method", string(req.Method), "route", name.Host, "failed", a.String(), "next", addrs[i+1].String(), "error", err)
+		}
+	}
+	return errors.Join(errs...)
 }
