@@ -121,3 +121,49 @@ func TestFailoverSRV(t *testing.T) {
 		t.Errorf("account state %q (%s) after the fail-back", a.State, a.LastError)
 	}
 }
+
+// TestOutboundProxyKamailio: an account whose registrar's name resolves
+// nowhere (the lab's DNS knows nothing of pbx.invalid) registers, calls and
+// is called through its outbound proxy, Kamailio, by loose routing.
+func TestOutboundProxyKamailio(t *testing.T) {
+	Need(t, "kamailio", "kamcmd", "baresip", "dnsmasq")
+	dnsPort := FreePort(t, 1)
+	startDNS(t, dnsPort, 9, 9) // knows nothing of pbx.invalid: no query leaves the lab
+	k := StartKamailio(t, KamailioOpts{})
+	wav := filepath.Join(t.TempDir(), "tone1000.wav")
+	if err := WriteToneWAV(wav, 1000, -12, 120); err != nil {
+		t.Fatal(err)
+	}
+	b := StartBaresip(t, BaresipOpts{User: "1003", Password: "secret3", Registrar: k.Addr, SourceWAV: wav})
+	g := StartGateway(t, GatewayOpts{Config: fmt.Sprintf(`<loopstart>
+  <sip><dns>127.0.0.1:%d</dns></sip>
+  <account id="1"><registrar>sip:pbx.invalid</registrar><outbound-proxy>sip:%s</outbound-proxy><user>1001</user><password>secret1</password></account>
+  <port n="1" account="1"/>
+</loopstart>
+`, dnsPort, k.Addr)})
+	Eventually(t, 10*time.Second, "1001 registered through the proxy", func() error { return registeredIn(k, "1001") })
+
+	// The phone calls baresip: the INVITE for sip:1003@pbx.invalid goes
+	// through the proxy.
+	closed := b.EventCount("CALL_CLOSED")
+	g.OffHookAndDial(t, 1, "1003#")
+	b.WaitEvent(t, "CALL_ESTABLISHED", 0, 10*time.Second, "baresip answers the phone's call")
+	g.WaitHears(t, 1, 5*time.Second, "phone 1 hears baresip's 1000 Hz", 1000)
+	g.Hook(t, 1, "on")
+	b.WaitEvent(t, "CALL_CLOSED", closed, 5*time.Second, "baresip sees the BYE")
+	g.WaitIdle(t, 1)
+
+	// baresip calls the phone: the proxy's INVITE is trusted.
+	if err := b.Command("dial", "sip:1001@"+k.Addr); err != nil {
+		t.Fatal(err)
+	}
+	Eventually(t, 10*time.Second, "phone 1 rings for the proxy's INVITE", func() error {
+		if p := g.Phone(t, 1); !p.Ringing {
+			return fmt.Errorf("not ringing")
+		}
+		return nil
+	})
+	if strings.Count(k.Log(), "REGISTER from 1001") == 0 {
+		t.Errorf("Kamailio logged no REGISTER from 1001")
+	}
+}

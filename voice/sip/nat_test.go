@@ -160,6 +160,8 @@ type natRegistrar struct {
 	mu   sync.Mutex
 	pub  netip.AddrPort
 	regs [][]string // each REGISTER's Contact values
+	ruri []string   // each REGISTER's Request-URI
+	rt   []string   // each REGISTER's Route values, joined
 }
 
 func startNATRegistrar(t *testing.T, pub netip.AddrPort) *natRegistrar {
@@ -182,6 +184,12 @@ func startNATRegistrar(t *testing.T, pub netip.AddrPort) *natRegistrar {
 			res.AppendHeader(sipmsg.HeaderClone(h))
 		}
 		r.regs = append(r.regs, cts)
+		r.ruri = append(r.ruri, req.Recipient.String())
+		var routes []string
+		for _, h := range req.GetHeaders("Route") {
+			routes = append(routes, h.Value())
+		}
+		r.rt = append(r.rt, strings.Join(routes, ","))
 		pub := r.pub
 		r.mu.Unlock()
 		if v := res.Via(); v != nil {
@@ -422,5 +430,30 @@ func TestResolver(t *testing.T) {
 	}
 	if _, err := newResolver("dns.example"); err == nil {
 		t.Error("a DNS server name was accepted; want an IP address")
+	}
+}
+
+// TestOutboundProxy: the REGISTER for a registrar that cannot be resolved
+// goes to the outbound proxy with a loose Route to it, the registrar's
+// domain in the Request-URI.
+func TestOutboundProxy(t *testing.T) {
+	proxy := startNATRegistrar(t, netip.MustParseAddrPort("127.0.0.1:1")) // rport answers: not used here
+	clk := newFakeClock()
+	u := startRegUA(t, clk, Account{ID: "1", User: "1001", Registrar: "sip:pbx.invalid", OutboundProxy: "sip:" + proxy.addr, Expires: 600 * time.Second})
+	defer closeUA(t, u)
+	clk.next(t)
+	if st := u.Registrations()[0]; st.State != RegRegistered {
+		t.Fatalf("status %+v, want registered through the proxy", st)
+	}
+	proxy.mu.Lock()
+	defer proxy.mu.Unlock()
+	if len(proxy.ruri) == 0 || proxy.ruri[0] != "sip:pbx.invalid" {
+		t.Errorf("Request-URIs %q, want sip:pbx.invalid", proxy.ruri)
+	}
+	if want := "<sip:" + proxy.addr + ";lr>"; len(proxy.rt) == 0 || proxy.rt[0] != want {
+		t.Errorf("Routes %q, want %s", proxy.rt, want)
+	}
+	if got := u.serverAddrs(u.account("1")); len(got) != 1 || got[0].String() != proxy.addr {
+		t.Errorf("server addresses (trusted for calls) %v, want the proxy's", got)
 	}
 }
