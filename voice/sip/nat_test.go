@@ -457,3 +457,96 @@ func TestOutboundProxy(t *testing.T) {
 		t.Errorf("server addresses (trusted for calls) %v, want the proxy's", got)
 	}
 }
+
+// pingCounter counts the reads of an accepted TCP connection that held
+// nothing but CR and LF: RFC 5626 keep-alive pings.
+type pingCounter struct {
+	net.Listener
+	mu    sync.Mutex
+	pings int
+}
+
+func (l *pingCounter) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &pingConn{Conn: c, l: l}, nil
+}
+
+func (l *pingCounter) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pings
+}
+
+type pingConn struct {
+	net.Conn
+	l *pingCounter
+}
+
+func (c *pingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 && strings.Trim(string(b[:n]), "\r\n") == "" {
+		c.l.mu.Lock()
+		c.l.pings++
+		c.l.mu.Unlock()
+	}
+	return n, err
+}
+
+// TestCRLFKeepAliveTCP: over TCP the registration's connection carries a
+// CRLF ping each keep-alive interval.
+func TestCRLFKeepAliveTCP(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		keepAlive time.Duration
+		min, max  int
+	}{{"every second", time.Second, 2, 10}, {"off", 0, 0, 0}} {
+		t.Run(tt.name, func(t *testing.T) {
+			ua, err := sipgo.NewUA()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ua.Close()
+			srv, err := sipgo.NewServer(ua)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.OnRegister(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+				res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
+				for _, h := range req.GetHeaders("Contact") {
+					res.AppendHeader(sipmsg.HeaderClone(h))
+				}
+				_ = tx.Respond(res)
+			})
+			ln, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl := &pingCounter{Listener: ln}
+			go srv.ServeTCP(pl)
+			defer ln.Close()
+			u, err := New(Config{Listen: "127.0.0.1:0", Logger: testLogger(), Accounts: []Account{{ID: "1", User: "1001",
+				Registrar: "sip:" + ln.Addr().String() + ";transport=tcp", Expires: 600 * time.Second, KeepAlive: tt.keepAlive}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := u.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer closeUA(t, u)
+			deadline := time.Now().Add(5 * time.Second)
+			for u.Registrations()[0].State != RegRegistered && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(3500 * time.Millisecond)
+			if n := pl.count(); n < tt.min || n > tt.max {
+				t.Errorf("%d CRLF pings in 3.5 s, want %d..%d", n, tt.min, tt.max)
+			}
+			if st := u.Registrations()[0]; st.State != RegRegistered {
+				t.Errorf("status %+v after the pings", st)
+			}
+		})
+	}
+}
