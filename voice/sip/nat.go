@@ -60,6 +60,11 @@ type natState struct {
 	public  netip.AddrPort
 	// registered is the Contact the last REGISTER carried.
 	registered sipmsg.Uri
+	// suspect is the target whose keep-alive went unanswered; when the
+	// REGISTER that follows succeeds there all the same, it is a server
+	// that ignores OPTIONS, and its keep-alives are REGISTERs (optionless).
+	suspect    netip.AddrPort
+	optionless map[netip.AddrPort]bool
 }
 
 // again reports (and clears) whether the registration should be renewed
@@ -201,6 +206,9 @@ func (r *registration) registerAny(ctx context.Context, expires time.Duration) (
 			kind = failNetwork
 			r.fail(fmt.Sprintf("registration of %s at %s failed: no response from %s (timeout)", r.acct.User, r.acct.Registrar, targets[i].String()), 0)
 		}
+		if err == nil {
+			r.noteAnswered(targets[i])
+		}
 		if err == nil || kind != failNetwork {
 			if err == nil && i > 0 {
 				r.ua.log.Warn("sip registered at an alternate target", "account", r.acct.ID, "target", targets[i].String())
@@ -221,6 +229,24 @@ func (t regTarget) String() string {
 		return t.uri.String()
 	}
 	return t.uri.String() + " via " + t.addr.String()
+}
+
+// noteAnswered records a REGISTER answered by t: if t's keep-alive had
+// gone unanswered just before, t ignores OPTIONS and is kept alive with
+// REGISTERs from now on.
+func (r *registration) noteAnswered(t regTarget) {
+	r.nat.mu.Lock()
+	defer r.nat.mu.Unlock()
+	suspect := r.nat.suspect
+	r.nat.suspect = netip.AddrPort{}
+	if !suspect.IsValid() || suspect != t.addr || r.nat.optionless[t.addr] {
+		return
+	}
+	if r.nat.optionless == nil {
+		r.nat.optionless = map[netip.AddrPort]bool{}
+	}
+	r.nat.optionless[t.addr] = true
+	r.ua.log.Info("sip registrar answers REGISTER but not OPTIONS; its keep-alives are REGISTERs", "account", r.acct.ID, "target", t.String())
 }
 
 // current returns the target in use; ok false before the first.
@@ -420,6 +446,12 @@ func (r *registration) keepAliveUDP(ctx context.Context) bool {
 	if !ok {
 		return true
 	}
+	r.nat.mu.Lock()
+	optionless := t.addr.IsValid() && r.nat.optionless[t.addr]
+	r.nat.mu.Unlock()
+	if optionless {
+		return false // the keep-alive is a REGISTER
+	}
 	res, err := r.options(ctx, i)
 	if ctx.Err() != nil {
 		return true
@@ -429,6 +461,7 @@ func (r *registration) keepAliveUDP(ctx context.Context) bool {
 			"target", t.String(), "error", err)
 		r.nat.mu.Lock()
 		r.nat.start = i + 1
+		r.nat.suspect = t.addr
 		r.nat.mu.Unlock()
 		r.mu.Lock()
 		r.st.State = RegRegistering

@@ -159,6 +159,8 @@ type natRegistrar struct {
 	addr string
 	mu   sync.Mutex
 	pub  netip.AddrPort
+	deaf bool       // leave OPTIONS unanswered
+	opts int        // OPTIONS received
 	regs [][]string // each REGISTER's Contact values
 	ruri []string   // each REGISTER's Request-URI
 	rt   []string   // each REGISTER's Route values, joined
@@ -201,8 +203,13 @@ func startNATRegistrar(t *testing.T, pub netip.AddrPort) *natRegistrar {
 	srv.OnOptions(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
 		r.mu.Lock()
-		pub := r.pub
+		pub, deaf := r.pub, r.deaf
+		r.opts++
 		r.mu.Unlock()
+		if deaf {
+			<-tx.Done() // no answer at all
+			return
+		}
 		if v := res.Via(); v != nil {
 			v.Params.Add("received", pub.Addr().String())
 			v.Params.Add("rport", fmt.Sprint(pub.Port()))
@@ -548,5 +555,51 @@ func TestCRLFKeepAliveTCP(t *testing.T) {
 				t.Errorf("status %+v after the pings", st)
 			}
 		})
+	}
+}
+
+// TestKeepAliveOptionless: a registrar that answers REGISTER but never
+// OPTIONS is kept alive with REGISTERs after the first unanswered OPTIONS,
+// not taken for lost at every keep-alive.
+func TestKeepAliveOptionless(t *testing.T) {
+	reg := startNATRegistrar(t, netip.MustParseAddrPort("127.0.0.1:1"))
+	reg.mu.Lock()
+	reg.deaf = true
+	reg.mu.Unlock()
+	clk := newFakeClock()
+	u := startRegUA(t, clk, Account{ID: "1", User: "1001", Registrar: "sip:" + reg.addr, Expires: 600 * time.Second, KeepAlive: 15 * time.Second})
+	defer closeUA(t, u)
+	r := u.regOf[u.account("1")]
+	// Registering (twice: the public address changes at once), then
+	// the refresh and keep-alive waits.
+	clk.next(t)
+	n0 := len(reg.registers())
+	clk.next(t).ch <- time.Now() // keep-alive: an OPTIONS nobody answers, then a REGISTER
+	clk.next(t)
+	if n := len(reg.registers()); n != n0+1 {
+		t.Fatalf("%d REGISTERs after the unanswered OPTIONS, want %d", n, n0+1)
+	}
+	target, _, _ := r.current()
+	r.nat.mu.Lock()
+	optionless := r.nat.optionless[target.addr]
+	r.nat.mu.Unlock()
+	if !optionless {
+		t.Fatal("the registrar is not taken for one that ignores OPTIONS")
+	}
+	reg.mu.Lock()
+	opts := reg.opts
+	reg.mu.Unlock()
+	clk.next(t).ch <- time.Now() // keep-alive: a REGISTER straight away
+	clk.next(t)
+	if n := len(reg.registers()); n != n0+2 {
+		t.Errorf("%d REGISTERs after the second keep-alive, want %d", n, n0+2)
+	}
+	reg.mu.Lock()
+	if reg.opts != opts {
+		t.Errorf("the second keep-alive sent an OPTIONS again (%d, before %d)", reg.opts, opts)
+	}
+	reg.mu.Unlock()
+	if st := u.Registrations()[0]; st.State != RegRegistered {
+		t.Errorf("status %+v", st)
 	}
 }
