@@ -208,6 +208,13 @@ func (r *registration) registerAny(ctx context.Context, expires time.Duration) (
 		}
 		if err == nil {
 			r.noteAnswered(targets[i])
+		} else {
+			// Down for REGISTER too: it was lost, not deaf to OPTIONS.
+			r.nat.mu.Lock()
+			if r.nat.suspect == targets[i].addr {
+				r.nat.suspect = netip.AddrPort{}
+			}
+			r.nat.mu.Unlock()
 		}
 		if err == nil || kind != failNetwork {
 			if err == nil && i > 0 {
