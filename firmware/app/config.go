@@ -82,6 +82,9 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 	}
 	gc.SIP.DirectCalls = cfg.SIP.DirectCallsOn()
 	gc.SIP.IgnoreStrangers = cfg.SIP.IgnoreStrangersOn()
+	if cfg.SIP != nil {
+		gc.SIP.DNS = cfg.SIP.DNS
+	}
 	for _, a := range cfg.Accounts {
 		gc.SIP.Accounts = append(gc.SIP.Accounts, sip.Account{
 			ID: a.ID, User: a.User, AuthUser: a.AuthUser, Password: a.Password,
@@ -89,6 +92,8 @@ func gatewayConfig(cfg *config.Config, b *board.Board, sipAddr netip.AddrPort, v
 			Expires:   time.Duration(a.Expires) * time.Second,
 			Transport: a.Transport, CAFile: a.CAFile, SRTP: a.SRTP,
 			MWISubscribe: a.MWISubscribeOn(), Mailbox: a.Mailbox,
+			KeepAlive: time.Duration(a.KeepAliveSeconds()) * time.Second, STUN: a.STUN,
+			OutboundProxy: a.OutboundProxy, BackupRegistrar: a.BackupRegistrar,
 		})
 	}
 	for _, p := range cfg.Ports {

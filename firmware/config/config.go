@@ -148,6 +148,36 @@ type Account struct {
 	// sip:*97@pbx.example; empty means the account's address of record
 	// (user@registrar host).
 	Mailbox string `xml:"mailbox,omitempty"`
+	// KeepAlive is the NAT keep-alive interval in seconds (OPTIONS over
+	// UDP, CRLF pings over TCP and TLS); empty means DefaultKeepAlive,
+	// "0" turns keep-alives off. See KeepAliveSeconds.
+	KeepAlive string `xml:"keep-alive,omitempty"`
+	// STUN is a STUN server, host:port, asked for the public address put
+	// in SDP; empty means none.
+	STUN string `xml:"stun,omitempty"`
+	// OutboundProxy is a sip: or sips: URI every request outside a
+	// dialog is sent through (loose routing); empty means none.
+	OutboundProxy string `xml:"outbound-proxy,omitempty"`
+	// BackupRegistrar is a sip: or sips: URI registered at when every
+	// target of the registrar fails; empty means none.
+	BackupRegistrar string `xml:"backup-registrar,omitempty"`
+}
+
+// DefaultKeepAlive is the keep-alive interval in seconds when
+// <keep-alive> is empty.
+const DefaultKeepAlive = 25
+
+// KeepAliveSeconds returns the validated keep-alive interval in seconds:
+// DefaultKeepAlive when unset, 0 when off.
+func (a *Account) KeepAliveSeconds() int {
+	if a.KeepAlive == "" {
+		return DefaultKeepAlive
+	}
+	n, err := strconv.Atoi(a.KeepAlive)
+	if err != nil || n < 0 {
+		return DefaultKeepAlive
+	}
+	return n
 }
 
 // MWISubscribeOn reports whether <mwi-subscribe> is true.
@@ -298,6 +328,10 @@ type SIP struct {
 	// a registrar nor a direct-call peer) unanswered; empty or "false"
 	// answers all of them alike with 404 Not Found.
 	IgnoreStrangers string `xml:"ignore-strangers,omitempty"`
+	// DNS is the DNS server, host:port (port 53 when left out), that
+	// registrar, proxy and STUN names are resolved at; empty means the
+	// system's resolver.
+	DNS string `xml:"dns,omitempty"`
 }
 
 // DirectCallsOn reports whether <direct-calls> is true; s may be nil.

@@ -86,7 +86,7 @@ func TestParseJSON(t *testing.T) {
 		{"number as a bad string", `{"account":[{"id":"1","user":"1","expires":"soon"}]}`, []string{"loopstart/account[id=1]/expires: want a whole number"}},
 		{"bool for a number", `{"port":[{"n":true}]}`, []string{"loopstart/port[1]/n: want a whole number", "loopstart/port[1]: account attribute missing"}},
 		{"unknown field", `{"account":[{"id":"1","user":"1","secret":"x"}]}`,
-			[]string{"loopstart/account[id=1]/secret: unknown setting (known: auth-user, ca-file, codecs, display-name, expires, id, mailbox, mwi-subscribe, password, registrar, srtp, transport, user)"}},
+			[]string{"loopstart/account[id=1]/secret: unknown setting (known: auth-user, backup-registrar, ca-file, codecs, display-name, expires, id, keep-alive, mailbox, mwi-subscribe, outbound-proxy, password, registrar, srtp, stun, transport, user)"}},
 		{"validation", `{"account":[{"id":"1","user":"1","expires":5}],"port":[{"n":1,"account":"2"}]}`,
 			[]string{"loopstart/account[id=1]/expires: 5 is out of range 60..86400 seconds", `loopstart/port[n=1]: account "2" is not defined`}},
 	}

@@ -154,7 +154,7 @@ func TestMergeProblems(t *testing.T) {
 		{"remove on the root is ignored, others are not", `<loopstart remove="true" x="1"/>`,
 			[]string{"line 1: loopstart/@x: unknown attribute x"}},
 		{"problem about an element removed later", "<loopstart>\n<account id=\"2\"><bogus/></account>\n<account id=\"1\">\n<user>9 9</user></account>\n<account id=\"2\" remove=\"true\"/>\n<port n=\"2\" remove=\"true\"/></loopstart>",
-			[]string{"line 2: loopstart/account/bogus: unknown element (expected registrar, user, auth-user, password, display-name, expires, transport, ca-file, srtp, codecs, mwi-subscribe, mailbox)",
+			[]string{"line 2: loopstart/account/bogus: unknown element (expected registrar, user, auth-user, password, display-name, expires, transport, ca-file, srtp, codecs, mwi-subscribe, mailbox, keep-alive, stun, outbound-proxy, backup-registrar)",
 				`line 4: loopstart/account[id=1]/user: "9 9" has a character not allowed in a SIP user: ' '`}},
 		{"dangling port, no line", `<loopstart><account id="2" remove="true"/></loopstart>`,
 			[]string{`loopstart/port[n=2]: account "2" is not defined`}},

@@ -40,6 +40,11 @@ func (c *Config) check() []problem {
 				m.add(sectSIP, 0, f.name, f.name, 0, "%q: want true or false", f.v)
 			}
 		}
+		if c.SIP.DNS != "" {
+			if msg := checkDNSServer(c.SIP.DNS); msg != "" {
+				m.add(sectSIP, 0, "dns", "dns", 0, "%s", msg)
+			}
+		}
 	}
 	if p := c.Provisioning; p != nil {
 		if msg := checkProvisioningURL(p.URL); msg != "" {
@@ -155,6 +160,7 @@ func (c *Config) checkAccounts(m *mapper) {
 				m.add(sectAccount, i, "mailbox", "mailbox", 0, "%s", msg)
 			}
 		}
+		checkNAT(m, i, &a)
 	}
 }
 

@@ -106,7 +106,7 @@ var allow = map[string][]string{
 	"voice/line":     {"board", "dsp", "voice/dialplan"},
 	"voice/dialplan": {},
 	"voice/media":    {"drivers/pcm", "dsp", "github.com/pion/rtp", "github.com/pion/rtcp", "github.com/pion/srtp/v3", xsys},
-	"voice/sip":      {"voice/status", sipgo, "github.com/pion/sdp/v3", "github.com/icholy/digest", "github.com/google/uuid"},
+	"voice/sip":      {"voice/status", sipgo, "github.com/pion/sdp/v3", "github.com/icholy/digest", "github.com/google/uuid", "github.com/pion/stun/v3"},
 	"voice/gateway":  {"board", "drivers/pcm", "dsp", "voice/dialplan", "voice/line", "voice/media", "voice/sip", "voice/status", xsys},
 
 	// The web UI: configuration, status types, the sim API types, WAV.

@@ -53,6 +53,9 @@ type BaresipOpts struct {
 	Modules []string
 	// DisplayName is the account's display name (From), "" for none.
 	DisplayName string
+	// DNS is the only DNS server baresip asks (ip:port); "" = the
+	// system's.
+	DNS string
 }
 
 // StartBaresip configures and starts baresip; it returns once the account
@@ -70,6 +73,9 @@ func StartBaresip(t testing.TB, o BaresipOpts) *Baresip {
 	}
 	if o.CAFile != "" {
 		cfg += "sip_cafile\t\t" + o.CAFile + "\n"
+	}
+	if o.DNS != "" {
+		cfg += "dns_server\t\t" + o.DNS + "\n"
 	}
 	for _, m := range o.Modules {
 		cfg += "module\t\t\t" + m + "\n"

@@ -8,7 +8,7 @@ set -eu
 pkgs="kamailio kamailio-extra-modules kamailio-tls-modules kamailio-utils-modules
 baresip-core sip-tester socat sox libsox-fmt-all procps iproute2 ca-certificates
 libspandsp-dev espeak-ng tshark
-tftpd-hpa dnsmasq-base chromium nodejs npm sipvicious prometheus
+tftpd-hpa dnsmasq-base chromium nodejs npm sipvicious prometheus nftables conntrack
 qemu-system-x86 qemu-system-arm e2fsprogs xz-utils dpkg apt"
 
 missing=""

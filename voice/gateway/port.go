@@ -142,6 +142,7 @@ func (p *port) localMedia(slot int) sip.LocalMedia {
 	if addr.Addr().IsUnspecified() {
 		addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), addr.Port())
 	}
+	addr = p.publicMedia(addr) // nat.go: the STUN address, if any
 	return sip.LocalMedia{Addr: addr, Codecs: codecs, PTime: 20, Flash: p.cfg.FlashRelay == "rfc4733"}
 }
 

@@ -2,8 +2,10 @@ package media
 
 import (
 	"errors"
+	"net/netip"
 	"runtime"
 	"time"
+	"unsafe"
 
 	"github.com/pion/rtp"
 	"golang.org/x/sys/unix"
@@ -43,10 +45,20 @@ func (s *Stream) readRealtime(prio int) {
 		rerr    error
 		pfd     [1]unix.PollFd
 		timeout = unix.NsecToTimespec(int64(readerWait))
+		from    netip.AddrPort
+		rsa     unix.RawSockaddrAny
 	)
 	_ = rc.Control(func(f uintptr) { fd = int(f) })
 	readOne := func(f uintptr) bool {
-		n, rerr = unix.Read(int(f), scratch[:])
+		// recvfrom(2) by hand: unix.Recvfrom would allocate the sender's
+		// address on every packet; symmetric RTP needs it (symmetric.go).
+		alen := uint32(unix.SizeofSockaddrAny)
+		r, _, e := unix.Syscall6(unix.SYS_RECVFROM, f, uintptr(unsafe.Pointer(&scratch[0])), uintptr(len(scratch)), 0,
+			uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&alen)))
+		n, rerr, from = int(r), nil, rawAddrPort(&rsa)
+		if e != 0 {
+			n, rerr = 0, e
+		}
 		return true // never wait in Go's poller
 	}
 	for !s.closing.Load() {
@@ -64,6 +76,21 @@ func (s *Stream) readRealtime(prio int) {
 			}
 			continue
 		}
-		s.arrived(scratch[:n], &hdr)
+		s.arrived(scratch[:n], &hdr, from)
 	}
+}
+
+// rawAddrPort converts a sender address filled in by recvfrom(2).
+func rawAddrPort(rsa *unix.RawSockaddrAny) netip.AddrPort {
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(p[0])<<8|uint16(p[1]))
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(p[0])<<8|uint16(p[1]))
+	}
+	return netip.AddrPort{}
 }

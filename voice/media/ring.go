@@ -1,6 +1,9 @@
 package media
 
-import "sync/atomic"
+import (
+	"net/netip"
+	"sync/atomic"
+)
 
 // ringSlots is the capacity of a receive ring; a power of two.
 const ringSlots = 64
@@ -10,7 +13,8 @@ const maxPacket = 1500
 
 type packetSlot struct {
 	n    int
-	at   int64 // arrival, nanoseconds since the stream's epoch
+	at   int64          // arrival, nanoseconds since the stream's epoch
+	from netip.AddrPort // the sender; invalid when the reader cannot tell
 	data [maxPacket]byte
 }
 

@@ -247,6 +247,7 @@ type Stream struct {
 
 	// RTCP, loop-owned (rtcp.go).
 	rtcpRemote             netip.AddrPort
+	latched                atomic.Uint64 // symmetric.go
 	rtcpBuf                [rtcpMax]byte
 	rtcpEnc                [rtcpMax + srtcpOverhead]byte
 	rtcpHdr                rtcp.Header
@@ -331,20 +332,20 @@ func (s *Stream) read() {
 	for {
 		// Read into scratch: whether the call is SRTP is decided after
 		// the datagram arrived, never before the wait.
-		n, _, err := s.conn.ReadFromUDPAddrPort(scratch[:])
+		n, from, err := s.conn.ReadFromUDPAddrPort(scratch[:])
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		s.arrived(scratch[:n], &hdr)
+		s.arrived(scratch[:n], &hdr, from)
 	}
 }
 
 // arrived queues one received datagram for the loop (decrypting it first
 // on an SRTP call); it runs on the reader goroutine.
-func (s *Stream) arrived(b []byte, hdr *rtp.Header) {
+func (s *Stream) arrived(b []byte, hdr *rtp.Header, from netip.AddrPort) {
 	at := int64(time.Since(s.epoch))
 	slot := s.ring.reserve()
 	if slot == nil || !s.accepting.Load() || len(b) < 12 {
@@ -366,6 +367,7 @@ func (s *Stream) arrived(b []byte, hdr *rtp.Header) {
 	}
 	slot.n = n
 	slot.at = at
+	slot.from = from
 	s.ring.commit()
 }
 
@@ -556,6 +558,7 @@ func (s *Stream) receive(playout []int16) {
 	s.jb.frozen = s.echo.passing()
 	s.jb.clock(int64(time.Since(s.epoch) / (time.Second / pcm.SampleRate)))
 	for slot := s.ring.peek(); slot != nil; slot = s.ring.peek() {
+		s.latch(slot.data[:slot.n], slot.from) // symmetric.go
 		s.accept(slot.data[:slot.n], slot.at)
 		s.ring.release()
 	}

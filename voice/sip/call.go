@@ -336,6 +336,7 @@ func (u *UA) dialOpts(ctx context.Context, acct *Account, recipient, toURI sipms
 		u.privatize(req, acct)
 	}
 
+	u.routeOut(acct, req) // nat.go: outbound proxy, registrar target in use
 	dcs, err := l.dcc.WriteInvite(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("send invite to %s: %w", recipient.String(), err)
@@ -583,7 +584,7 @@ func (c *Call) byeRaw(res *sipmsg.Response) {
 	ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
 	defer cancel()
 	bye := c.newUACBye(res)
-	if err := c.dcs.WriteBye(ctx, bye); err != nil {
+	if err := c.sendInDialog(ctx, bye, c.dcs.WriteBye); err != nil { // nat.go
 		c.ua.log.Warn("sip bye failed", "call", c.id, "error", err)
 	}
 }
@@ -756,7 +757,7 @@ func (c *Call) Hangup(ctx context.Context) error {
 	case !c.incoming && st == stateAnswered:
 		if first {
 			bctx, cancel := context.WithTimeout(ctx, 32*time.Second)
-			err := c.dcs.WriteBye(bctx, c.newUACBye(c.dcs.InviteResponse))
+			err := c.sendInDialog(bctx, c.newUACBye(c.dcs.InviteResponse), c.dcs.WriteBye) // nat.go
 			cancel()
 			c.finish(Event{Kind: EventEnded, Reason: ReasonLocalHangup})
 			if err != nil {
@@ -786,7 +787,7 @@ func (c *Call) byeUAS(ctx context.Context) error {
 	bye.Laddr = c.leg.laddr
 	bctx, cancel := context.WithTimeout(ctx, 32*time.Second)
 	defer cancel()
-	return c.dss.WriteBye(bctx, bye)
+	return c.sendInDialog(bctx, bye, c.dss.WriteBye) // nat.go
 }
 
 // reasonPhrase is the standard phrase of the failure codes a gateway uses.

@@ -47,6 +47,8 @@ type registration struct {
 	lastLogged string
 	retryAfter time.Duration // from a 503's Retry-After, used once
 	connAddr   string        // TCP/TLS: the registrar connection's remote address
+
+	nat natState // nat.go: targets, failover and the public address
 }
 
 func newRegistration(u *UA, a *Account) *registration {
@@ -56,6 +58,7 @@ func newRegistration(u *UA, a *Account) *registration {
 		callID:  uuid.NewString(),
 		fromTag: sipmsg.GenerateTagN(16),
 		cseq:    1,
+		nat:     natState{cur: -1},
 		st:      RegStatus{AccountID: a.ID, User: a.User, Registrar: a.Registrar, State: RegNone},
 	}
 	// accountTransport validated the URI already.
@@ -108,13 +111,16 @@ func (r *registration) run(ctx context.Context) {
 			r.st.State = RegRegistering
 		}
 		r.mu.Unlock()
-		granted, kind, err := r.register(ctx, r.acct.Expires)
+		granted, kind, err := r.registerAny(ctx, r.acct.Expires) // nat.go
 		if ctx.Err() != nil {
 			return
 		}
 		var wait time.Duration
 		if err == nil {
 			failures = 0
+			if r.nat.again() {
+				continue // a new public address: register it now
+			}
 			wait = refreshDelay(granted)
 			if r.acct.Transport != "udp" {
 				// Stream transports: watch the connection and
@@ -131,6 +137,12 @@ func (r *registration) run(ctx context.Context) {
 				}
 				continue
 			}
+			// UDP: keep-alives until the refresh is due (nat.go).
+			r.idle(ctx, wait)
+			if ctx.Err() != nil {
+				return
+			}
+			continue
 		} else {
 			failures++
 			wait = backoff(kind, failures)
@@ -159,6 +171,7 @@ func (r *registration) watchConn(ctx context.Context, d time.Duration) bool {
 	addr := r.connAddr
 	r.mu.Unlock()
 	deadline := r.ua.after(d)
+	ka := r.keepAlive()
 	for {
 		select {
 		case <-ctx.Done():
@@ -169,6 +182,16 @@ func (r *registration) watchConn(ctx context.Context, d time.Duration) bool {
 			if addr != "" && !r.ua.connected(r.acct.Transport, addr) {
 				return false
 			}
+			if ka.due(time.Now()) {
+				// RFC 5626 CRLF keep-alive ping; a write that fails
+				// means the connection is gone.
+				if !r.ua.ping(r.acct.Transport, addr) {
+					return false
+				}
+				if r.probePreferred(ctx) {
+					return false
+				}
+			}
 		}
 	}
 }
@@ -178,10 +201,11 @@ func (r *registration) watchConn(ctx context.Context, d time.Duration) bool {
 func (r *registration) newRequest(expires time.Duration) *sipmsg.Request {
 	u := r.ua
 	a := r.acct
-	req := sipmsg.NewRequest(sipmsg.REGISTER, r.registrar)
+	req := sipmsg.NewRequest(sipmsg.REGISTER, r.requestURI())
 	if a.Transport != "udp" {
 		req.SetTransport(strings.ToUpper(a.Transport))
 	}
+	r.route(req) // nat.go: outbound proxy and the chosen target
 	aor := u.aor(a)
 	from := &sipmsg.FromHeader{DisplayName: a.Display, Address: aor, Params: sipmsg.NewParams()}
 	from.Params.Add("tag", r.fromTag)
@@ -189,6 +213,7 @@ func (r *registration) newRequest(expires time.Duration) *sipmsg.Request {
 	secs := int(expires / time.Second)
 	contact := &sipmsg.ContactHeader{Address: u.contactFor(a, a.Transport), Params: sipmsg.NewParams()}
 	contact.Params.Add("expires", strconv.Itoa(secs))
+	stale := r.staleContact(contact.Address) // nat.go: the address we left
 	callID := sipmsg.CallIDHeader(r.callID)
 	r.mu.Lock()
 	r.cseq++
@@ -200,6 +225,9 @@ func (r *registration) newRequest(expires time.Duration) *sipmsg.Request {
 	req.AppendHeader(&callID)
 	req.AppendHeader(cseq)
 	req.AppendHeader(contact)
+	if stale != nil {
+		req.AppendHeader(stale)
+	}
 	req.AppendHeader(&exp)
 	req.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
 	req.AppendHeader(u.userAgentHeader())
@@ -260,6 +288,7 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 	switch {
 	case res.IsSuccess():
 		granted := grantedExpires(res, r.ua.contactFor(r.acct, r.acct.Transport), expires)
+		r.learn(res) // nat.go: a changed public address re-registers at once
 		r.mu.Lock()
 		r.connAddr = res.Source()
 		regained := r.st.State != RegRegistered

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,9 +77,14 @@ func (u *UA) contactUserOf(a *Account) string {
 	return a.User
 }
 
-// contactFor is our Contact for account a over transport tp.
+// contactFor is our Contact for account a over transport tp: at the
+// public address the registrar saw when it differs from ours (nat.go).
 func (u *UA) contactFor(a *Account, tp string) sipmsg.Uri {
-	return u.contactURI(u.contactUserOf(a), tp)
+	uri := u.contactURI(u.contactUserOf(a), tp)
+	if pub := u.publicAddr(a, tp); pub.IsValid() {
+		uri.Host, uri.Port = pub.Addr().String(), int(pub.Port())
+	}
+	return uri
 }
 
 // acceptsDirect reports whether a is called by its own user from anywhere.
@@ -89,6 +95,18 @@ func (u *UA) acceptsDirect(a *Account) bool {
 // registrarTargets returns the addresses a's registrar sends from: every
 // A/AAAA of its host with its port (5060, 5061 for TLS, when none is given).
 func (u *UA) registrarTargets(a *Account) []netip.AddrPort {
+	addrs := slices.Clone(u.registrarOwnTargets(a))
+	// The backup registrar's and outbound proxy's addresses too (nat.go).
+	for _, ap := range u.serverAddrs(a) {
+		if !slices.Contains(addrs, ap) {
+			addrs = append(addrs, ap)
+		}
+	}
+	return addrs
+}
+
+// registrarOwnTargets returns the addresses of a's registrar itself.
+func (u *UA) registrarOwnTargets(a *Account) []netip.AddrPort {
 	t := &u.trust
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -52,6 +52,20 @@ type Account struct {
 	// Mailbox is the sip: or sips: URI subscribed to; "" = the account's
 	// address of record.
 	Mailbox string
+	// KeepAlive is the interval of NAT keep-alives to the registrar while
+	// registered: OPTIONS over UDP (their answers' Via reveals a changed
+	// public address), CRLF pings over TCP and TLS; 0 = none (nat.go).
+	KeepAlive time.Duration
+	// STUN is a STUN server (host:port) asked for the public address
+	// PublicMediaAddr reports; "" = none (stun.go).
+	STUN string
+	// OutboundProxy is a sip: or sips: URI that requests outside a dialog
+	// go through with a loose route (;lr); "" = straight to the registrar.
+	OutboundProxy string
+	// BackupRegistrar is a sip: or sips: URI registered at when no target
+	// of the registrar answers (timeout, 503, transport error); the
+	// registration returns to the registrar once it answers again.
+	BackupRegistrar string
 }
 
 // Config configures a UA.
@@ -117,6 +131,10 @@ type Config struct {
 	// IgnoreStrangers leaves requests from strangers unanswered instead of
 	// answering all of them 404 Not Found.
 	IgnoreStrangers bool
+	// DNS is the DNS server (IP[:port], port 53 when left out) every
+	// registrar, proxy and STUN name is resolved at; "" = the system's
+	// resolver (resolve.go).
+	DNS string
 }
 
 // Handler receives incoming calls.
@@ -226,6 +244,10 @@ type UA struct {
 	notify notifyState // notify.go: check-sync authentication and rate limit
 	trust  trustState  // trust.go: Contact users and registrar addresses
 	nonces nonceCounts // auth.go: the digest nonce counts we sent
+
+	res   *resolver                  // resolve.go: registrar, proxy and STUN names
+	regOf map[*Account]*registration // nat.go: the registration of each account
+	stun  stunState                  // stun.go: public media addresses
 }
 
 // New validates cfg and returns a UA that is not yet listening.
@@ -253,6 +275,17 @@ func New(cfg Config) (*UA, error) {
 		connCheck: time.After,
 		calls:     map[*Call]struct{}{},
 		trust:     trustState{contactUser: map[*Account]string{}, byContact: map[string]*Account{}},
+		regOf:     map[*Account]*registration{},
+	}
+	res, err := newResolver(cfg.DNS)
+	if err != nil {
+		return nil, err
+	}
+	u.res = res
+	if cfg.DNS != "" {
+		u.trust.lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return res.r.LookupNetIP(ctx, "ip", host)
+		}
 	}
 	for i := range cfg.Accounts {
 		a := cfg.Accounts[i] // copy: the caller's slice stays theirs
@@ -292,6 +325,9 @@ func New(cfg Config) (*UA, error) {
 		if a.MWISubscribe && a.Registrar == "" {
 			return nil, fmt.Errorf("account %s: a message-waiting subscription needs a registrar", a.ID)
 		}
+		if err := checkNATAccount(&a); err != nil {
+			return nil, fmt.Errorf("account %s: %w", a.ID, err)
+		}
 		acct := &a
 		u.accounts = append(u.accounts, acct)
 		u.byID[a.ID] = acct
@@ -300,7 +336,9 @@ func New(cfg Config) (*UA, error) {
 			cu := newContactUser()
 			u.trust.contactUser[acct] = cu
 			u.trust.byContact[cu] = acct
-			u.regs = append(u.regs, newRegistration(u, acct))
+			reg := newRegistration(u, acct)
+			u.regs = append(u.regs, reg)
+			u.regOf[acct] = reg
 			if a.MWISubscribe {
 				u.subs = append(u.subs, newSubscription(u, acct))
 			}
@@ -424,7 +462,9 @@ func (u *UA) Start(ctx context.Context) error {
 	// TLS has no local listener: the registrar sends our calls back over
 	// the connection we registered on (connection reuse, RFC 5923 style).
 	for _, tp := range []string{"udp", "tcp", "tls"} {
-		opts := []sipgo.ClientOption{sipgo.WithClientHostname(u.host)}
+		// Every request's Via asks for rport (RFC 3581), so that answers
+		// reach us through a NAT and tell us our public address (nat.go).
+		opts := []sipgo.ClientOption{sipgo.WithClientHostname(u.host), sipgo.WithClientNAT()}
 		if tp == "udp" {
 			// Requests must leave from the listener: sipgo otherwise sends from a
 			// new ephemeral socket and replies miss the registered address.
@@ -496,6 +536,7 @@ func (u *UA) Start(ctx context.Context) error {
 			r.run(u.loopCtx)
 		}()
 	}
+	u.startSTUN(u.loopCtx) // stun.go
 	for _, s := range u.subs {
 		u.loops.Add(1)
 		go func() {
