@@ -77,7 +77,8 @@ var allow = map[string][]string{
 	"voice/status":        {},
 	"firmware/config":     {"voice/dialplan"},
 	"firmware/health":     {},
-	"firmware/update":     {},
+	"firmware/update":     {"firmware/card"},
+	"firmware/card":       {},
 
 	// Command-line tools over the bottom layer.
 	"dsp/dsptool": {"dsp", "dsp/wav"},
@@ -114,7 +115,7 @@ var allow = map[string][]string{
 
 	// Firmware services.
 	"firmware/provision": {"firmware/config", "github.com/pin/tftp/v3", "github.com/icholy/digest"},
-	"firmware/system":    {"firmware/health", xsys, "github.com/beevik/ntp", "github.com/insomniacslk/dhcp", "github.com/vishvananda/netlink"},
+	"firmware/system":    {"firmware/card", "firmware/health", xsys, "github.com/beevik/ntp", "github.com/insomniacslk/dhcp", "github.com/vishvananda/netlink"},
 	"firmware/app": {"board", "board/simapi", "firmware/config", "firmware/health", "firmware/provision", "firmware/system", "firmware/update",
 		"voice/gateway", "voice/sip", "voice/status", "webui"},
 
@@ -123,7 +124,7 @@ var allow = map[string][]string{
 		"firmware/app", "firmware/config", "firmware/system", "webui"},
 
 	// Images and tools.
-	"buildroot":     {},
+	"buildroot":     {"firmware/card"},
 	"buildroot/...": {"buildroot"},
 	"tools/...":     {"*"},
 }
