@@ -348,3 +348,45 @@ func TestBootEnvTrialConfirm(t *testing.T) {
 		t.Errorf("damaged env: %v", err)
 	}
 }
+
+func TestGrowLast(t *testing.T) {
+	mbr, _ := MBR(1, Layout())
+	imgSectors := uint64(ImageMiB << 20 / SectorSize)
+	for _, tc := range []struct {
+		name    string
+		part    int
+		disk    uint64
+		changed bool
+		want    string
+	}{
+		{"same size", 4, imgSectors, false, ""},
+		{"smaller disk", 4, imgSectors - 100, false, ""},
+		{"8 GB card", 4, 15523840, true, ""},
+		{"not last", 2, 15523840, false, "not the last"},
+		{"no such", 5, 15523840, false, "no partition"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, changed, err := GrowLast(mbr, tc.part, tc.disk)
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil || changed != tc.changed {
+				t.Fatalf("changed %v err %v", changed, err)
+			}
+			parts, err := ParseMBR(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			end := uint64(parts[3].Start) + uint64(parts[3].Sectors)
+			if tc.changed && end != tc.disk || !tc.changed && end != imgSectors {
+				t.Errorf("partition 4 ends at %d (disk %d)", end, tc.disk)
+			}
+			if parts[0] != Layout()[0] || parts[2] != Layout()[2] {
+				t.Error("other partitions changed")
+			}
+		})
+	}
+}

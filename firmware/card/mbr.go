@@ -103,3 +103,31 @@ func ParseMBR(b []byte) ([4]Partition, error) {
 	}
 	return parts, nil
 }
+
+// GrowLast returns mbr with partition number part (1-4) extended to the
+// end of a disk of diskSectors sectors, and whether it changed. The
+// partition must be the last one on the disk; one that already reaches
+// the end (or past it: a disk smaller than the image) is left alone.
+func GrowLast(mbr []byte, part int, diskSectors uint64) ([]byte, bool, error) {
+	parts, err := ParseMBR(mbr)
+	if err != nil {
+		return nil, false, err
+	}
+	if part < 1 || part > 4 || parts[part-1].Type == 0 {
+		return nil, false, fmt.Errorf("mbr: no partition %d", part)
+	}
+	p := parts[part-1]
+	end := uint64(p.Start) + uint64(p.Sectors)
+	for i, o := range parts {
+		if i != part-1 && o.Type != 0 && uint64(o.Start) >= end {
+			return nil, false, fmt.Errorf("mbr: partition %d is not the last one (partition %d follows it)", part, i+1)
+		}
+	}
+	limit := min(diskSectors, 1<<32-1)
+	if end >= limit {
+		return mbr, false, nil
+	}
+	out := append([]byte(nil), mbr[:SectorSize]...)
+	binary.LittleEndian.PutUint32(out[446+16*(part-1)+12:], uint32(limit-uint64(p.Start)))
+	return out, true, nil
+}
