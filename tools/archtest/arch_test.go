@@ -116,7 +116,7 @@ var allow = map[string][]string{
 	// Firmware services.
 	"firmware/provision": {"firmware/config", "github.com/pin/tftp/v3", "github.com/icholy/digest"},
 	"firmware/system":    {"firmware/card", "firmware/health", xsys, "github.com/beevik/ntp", "github.com/insomniacslk/dhcp", "github.com/vishvananda/netlink"},
-	"firmware/app": {"board", "board/simapi", "firmware/config", "firmware/health", "firmware/provision", "firmware/system", "firmware/update",
+	"firmware/app": {"board", "board/simapi", "firmware/card", "firmware/config", "firmware/health", "firmware/provision", "firmware/system", "firmware/update",
 		"voice/gateway", "voice/sip", "voice/status", "webui"},
 
 	// The one binary: flags and calls.
@@ -125,7 +125,7 @@ var allow = map[string][]string{
 
 	// Images and tools.
 	"buildroot":     {"firmware/card"},
-	"buildroot/...": {"buildroot"},
+	"buildroot/...": {"buildroot", "firmware/card"},
 	"tools/...":     {"*"},
 }
 
