@@ -89,9 +89,11 @@ func Build(t Target, o BuildOptions) (Image, error) {
 	if err != nil {
 		return img, err
 	}
-	vmlinux, err := UnpackKernel(raw)
-	if err != nil {
-		return img, err
+	vmlinux := raw // a card target's U-Boot boots the zImage as Debian ships it
+	if t.Card == nil {
+		if vmlinux, err = UnpackKernel(raw); err != nil {
+			return img, err
+		}
 	}
 	if err := os.WriteFile(img.Kernel, vmlinux, 0o644); err != nil {
 		return img, err
