@@ -10,10 +10,12 @@ import (
 	"strings"
 )
 
-// EnvSize is CONFIG_ENV_SIZE of Debian's sunxi U-Boot (u-boot-sunxi
-// 2023.01, the Kconfig default for Allwinner boards): uboot.env is this
-// many bytes, a CRC32 and the NUL-separated variables.
-const EnvSize = 0x20000
+// EnvSize is CONFIG_ENV_SIZE of Debian's NanoPi NEO U-Boot (u-boot-sunxi
+// 2023.01): uboot.env is this many bytes, a CRC32 and the NUL-separated
+// variables. Checked by booting it: a 0x20000-byte file fails its CRC
+// ("bad CRC, using default environment"), and the file its saveenv
+// writes is 0x10000 bytes.
+const EnvSize = 0x10000
 
 // Env is a U-Boot environment: variable names to values.
 type Env map[string]string
