@@ -99,15 +99,19 @@ type CardQEMUOptions struct {
 // CardQEMUArgs returns the emulator's arguments for booting a card image
 // as a board would: no -kernel, the SoC's boot ROM model loads U-Boot's
 // SPL from the SD card, U-Boot the system from its slot. Software
-// emulation (TCG); the H3 machine needs 1 GiB.
+// emulation (TCG); the H3 machine needs 1 GiB. The guest's network is
+// the target's QEMUNet device on user networking (netdev n0); the
+// kernel arguments a QEMU boot needs (CardSpec.QEMUArgs) go into the
+// card's uboot.env (SetCardArgs).
 func CardQEMUArgs(o CardQEMUOptions) []string {
 	args := []string{"-M", o.Target.Card.QEMUBoard, "-m", "1G", "-display", "none",
 		"-drive", "file=" + o.Card + ",if=sd,format=raw"}
-	nic := "user,model=allwinner-sun8i-emac"
+	net := "user,id=n0"
 	for _, f := range o.Forwards {
-		nic += ",hostfwd=" + f
+		net += ",hostfwd=" + f
 	}
-	args = append(args, "-nic", nic)
+	args = append(args, "-nic", "none", "-netdev", net)
+	args = append(args, o.Target.Card.QEMUNet...)
 	switch o.Serial {
 	case "", "stdio":
 		args = append(args, "-serial", "mon:stdio")

@@ -129,7 +129,7 @@ func runCard(t buildroot.Target, out, httpsFwd, httpFwd, sipFwd, appendArgs stri
 		fmt.Fprintf(os.Stderr, "image: -sip %q: %v\n", sipFwd, err)
 		os.Exit(2)
 	}
-	args := strings.TrimSpace("loopstart.sip=" + sipPort + " " + appendArgs)
+	args := strings.TrimSpace(t.Card.QEMUArgs + " loopstart.sip=" + sipPort + " " + appendArgs)
 	if err := buildroot.SetCardArgs(sd, args); err != nil {
 		fmt.Fprintln(os.Stderr, "image:", err)
 		os.Exit(1)
