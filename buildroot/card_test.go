@@ -20,7 +20,7 @@ func TestCardQEMUArgs(t *testing.T) {
 		want   []string
 	}{
 		{"", []string{"-M orangepi-pc", "-m 1G", "-drive file=sd.img,if=sd,format=raw", "-nic none",
-			"-netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80", "-device usb-net,netdev=n0,bus=usb-bus.3", "-serial mon:stdio"}},
+			"-netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80", "-device usb-net,netdev=n0,bus=usb-bus.7", "-serial mon:stdio"}},
 		{"/tmp/s.log", []string{"-serial file:/tmp/s.log", "-monitor none"}},
 	} {
 		got := " " + strings.Join(CardQEMUArgs(CardQEMUOptions{Target: tg, Card: "sd.img", Serial: tc.serial,

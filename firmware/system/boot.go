@@ -536,7 +536,9 @@ func (b *booter) bringUpNetwork(ctx context.Context) *NetState {
 	iface := set.Iface
 	if iface == "" {
 		var err error
-		if iface, err = FindIface(3 * time.Second); err != nil {
+		// A USB network adapter appears seconds after its host
+		// controller's module loads.
+		if iface, err = FindIface(10 * time.Second); err != nil {
 			problem(err)
 			return nil
 		}
