@@ -390,3 +390,28 @@ func TestGrowLast(t *testing.T) {
 		})
 	}
 }
+
+func TestTrim(t *testing.T) {
+	img, err := FormatFAT(SlotMiB<<20, 0, "X", 1, []File{{"zimage", bytes.Repeat([]byte{7}, 100000)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := Trim(img)
+	if len(tr)%SectorSize != 0 || len(tr) > 100000+1<<20 || len(tr) < 100000 {
+		t.Fatalf("trimmed to %d bytes", len(tr))
+	}
+	// The trimmed image over old data reads the same files.
+	dev := memDev(bytes.Repeat([]byte{0x5a}, SlotMiB<<20))
+	copy(dev, tr)
+	if b, err := ReadFile(dev, 0, "zimage"); err != nil || !bytes.Equal(b, bytes.Repeat([]byte{7}, 100000)) {
+		t.Fatalf("read after trim: %v", err)
+	}
+	for _, tc := range []struct {
+		in   []byte
+		want int
+	}{{nil, 0}, {make([]byte, 1024), 0}, {append(make([]byte, 512), 1), 513}, {append(make([]byte, 1000), 1, 0, 0), 1024}} {
+		if got := len(Trim(tc.in)); got != tc.want {
+			t.Errorf("Trim(%d bytes) = %d, want %d", len(tc.in), got, tc.want)
+		}
+	}
+}

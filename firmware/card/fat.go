@@ -349,3 +349,16 @@ func RewriteFile(dev ReadWriterAt, base int64, name string, data []byte) error {
 	}
 	return nil
 }
+
+// Trim returns a file system image without its trailing all-zero
+// sectors: FormatFAT writes the metadata and the files at the start, so a
+// slot's update payload needs only that part (the rest of the partition
+// is free space, whatever it holds).
+func Trim(img []byte) []byte {
+	last := len(img) - 1
+	for last >= 0 && img[last] == 0 {
+		last--
+	}
+	n := (last + SectorSize) / SectorSize * SectorSize // up to a whole sector
+	return img[:min(n, len(img))]
+}
