@@ -21,7 +21,8 @@ type CardImage struct {
 	// form and SHA256 the file holding XZ's hash (sha256sum format).
 	Raw, XZ, SHA256 string
 	// Slot is one system slot's FAT file system (kernel, device tree,
-	// initramfs): the payload of a firmware update for the card.
+	// initramfs) without its trailing free space: the payload of a
+	// firmware update for the card.
 	Slot string
 }
 
@@ -78,7 +79,7 @@ func BuildCard(t Target, o BuildOptions) (CardImage, error) {
 	if err != nil {
 		return ci, fmt.Errorf("card image: slot: %w", err)
 	}
-	if err := os.WriteFile(ci.Slot, slotA, 0o644); err != nil {
+	if err := os.WriteFile(ci.Slot, card.Trim(slotA), 0o644); err != nil {
 		return ci, err
 	}
 	slotB, err := card.FormatFAT(parts[2].Size(), parts[2].Start, "LOOPSTART-B", uint32(now.Unix())+1, nil)

@@ -409,7 +409,7 @@ func TestTrim(t *testing.T) {
 	for _, tc := range []struct {
 		in   []byte
 		want int
-	}{{nil, 0}, {make([]byte, 1024), 0}, {append(make([]byte, 512), 1), 513}, {append(make([]byte, 1000), 1, 0, 0), 1024}} {
+	}{{nil, 0}, {make([]byte, 1024), 0}, {append(make([]byte, 512), 1), 513}, {append(make([]byte, 1000), 1, 0, 0), 1003}, {append(make([]byte, 1000), append([]byte{1}, make([]byte, 100)...)...), 1024}} {
 		if got := len(Trim(tc.in)); got != tc.want {
 			t.Errorf("Trim(%d bytes) = %d, want %d", len(tc.in), got, tc.want)
 		}
