@@ -119,11 +119,12 @@ func (c *cardVM) start() {
 func (c *cardVM) allConsole() string { return c.earlier.String() + c.console() }
 
 // powerCycleIfHalted restarts QEMU on the same card when the guest's
-// last reboot has halted for 30 s (the kernel printed "Rebooting in" and
-// U-Boot never came back).
+// last reboot has halted for 30 s (the kernel printed "Rebooting in" after
+// a panic, or "Restarting system", and U-Boot never came back): Linux's
+// restart on the H3 goes through the watchdog, which QEMU 7.2 lacks.
 func (c *cardVM) powerCycleIfHalted() {
 	con := c.console()
-	reb := strings.LastIndex(con, "Rebooting in")
+	reb := max(strings.LastIndex(con, "Rebooting in"), strings.LastIndex(con, "reboot: Restarting system"))
 	if reb < 0 || strings.LastIndex(con, "U-Boot SPL") > reb {
 		c.haltedSince = time.Time{}
 		return
