@@ -200,6 +200,9 @@ func TestCardNanoPiNEO(t *testing.T) {
 	if !strings.Contains(v.console(), "loopstart: booting slot a") {
 		t.Error("the console does not show the boot script choosing slot a")
 	}
+	// The password hash and the API take seconds on an emulated H3.
+	v.trustCert()
+	v.client.Timeout = 3 * time.Minute
 	v.login(adminPassword)
 	v.putConfig(guestConfig(k.Port, "1001"))
 	lab.Eventually(t, 60*time.Second, "Kamailio has 1001", func() error {
