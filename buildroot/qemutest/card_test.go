@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -147,11 +148,12 @@ func (c *cardVM) powerCycleIfHalted() {
 
 // cardState is the card part of the boot state.
 type cardState struct {
-	Slot     string    `json:"slot"`
-	Trial    bool      `json:"trial"`
-	FellBack string    `json:"fell_back"`
-	Problems []string  `json:"problems"`
-	BootedAt time.Time `json:"booted_at"`
+	Slot      string    `json:"slot"`
+	Trial     bool      `json:"trial"`
+	FellBack  string    `json:"fell_back"`
+	DataGrown int64     `json:"data_grown"`
+	Problems  []string  `json:"problems"`
+	BootedAt  time.Time `json:"booted_at"`
 }
 
 // badSlot is a slot file system with slot's kernel and device tree and
@@ -190,12 +192,20 @@ func TestCardNanoPiNEO(t *testing.T) {
 	if err := buildroot.CopyCard(ci.Raw, sd); err != nil {
 		t.Fatal(err)
 	}
+	// A card twice the image's size: the first boot grows the data
+	// partition and its file system to the card's end.
+	if err := os.Truncate(sd, 2*card.ImageMiB<<20); err != nil {
+		t.Fatal(err)
+	}
 	v := bootCard(t, tg, sd)
 	up := v.waitUI(8 * time.Minute)
 	t.Logf("card boot: web UI %v after QEMU started", up.Round(time.Millisecond))
 	st := v.cardState(t)
 	if st.Slot != "a" || st.Trial || st.FellBack != "" {
 		t.Fatalf("first boot: %+v, want slot a confirmed", st)
+	}
+	if d := card.Layout()[card.PartData-1]; st.DataGrown < int64(card.ImageMiB<<20)-d.Offset() {
+		t.Errorf("data partition grown to %d bytes, want the card's end (%d MiB card)", st.DataGrown, 2*card.ImageMiB)
 	}
 	if !strings.Contains(v.console(), "loopstart: booting slot a") {
 		t.Error("the console does not show the boot script choosing slot a")
@@ -338,4 +348,65 @@ func (v *vm) upload(img []byte) {
 		v.t.Fatalf("POST /api/firmware: %s %s", resp.Status, b)
 	}
 	v.t.Logf("firmware (%d bytes) installed in %v", len(img), time.Since(start).Round(time.Second))
+}
+
+// TestCardBootFigures measures the card image as docs/PERFORMANCE.md
+// does the others: five boots, each of a fresh copy of the card whose
+// data partition holds a config with two accounts at a fresh Kamailio
+// on the host; times from QEMU's start to the web UI and to both
+// accounts registered. LOOPSTART_BOOT_FIGURES=1 runs it.
+func TestCardBootFigures(t *testing.T) {
+	if os.Getenv("LOOPSTART_BOOT_FIGURES") != "1" {
+		t.Skip("boot figures: set LOOPSTART_BOOT_FIGURES=1")
+	}
+	tg, ci := cardImage(t, "nanopi-neo")
+	var ui, reg []time.Duration
+	for i := range 5 {
+		k := lab.StartKamailio(t, lab.KamailioOpts{})
+		sd := filepath.Join(t.TempDir(), "sd.img")
+		if err := buildroot.CopyCard(ci.Raw, sd); err != nil {
+			t.Fatal(err)
+		}
+		seedCardData(t, sd, guestConfig(k.Port, "1001", "1002"))
+		v := bootCard(t, tg, sd)
+		u := v.waitUI(8 * time.Minute)
+		var r time.Duration
+		lab.Eventually(t, 3*time.Minute, "registered", func() error {
+			for _, user := range []string{"1001", "1002"} {
+				ok, err := k.Registered(user)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return fmt.Errorf("%s not registered", user)
+				}
+			}
+			r = time.Since(v.started)
+			return nil
+		})
+		ui, reg = append(ui, u), append(reg, r)
+		t.Logf("boot %d: web UI %v, registered %v", i+1, u.Round(time.Millisecond), r.Round(time.Millisecond))
+		v.proc.Stop()
+		k.Stop()
+	}
+	t.Logf("nanopi-neo card median of 5: web UI %v, registered %v", median(ui).Round(10*time.Millisecond), median(reg).Round(10*time.Millisecond))
+}
+
+// seedCardData remakes the data partition of the card image sd with
+// config.xml in it (mke2fs -d at the partition's offset).
+func seedCardData(t *testing.T, sd, configXML string) {
+	t.Helper()
+	seed := filepath.Join(t.TempDir(), "seed")
+	if err := os.MkdirAll(seed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(seed, "config.xml"), []byte(configXML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := card.Layout()[card.PartData-1]
+	out, err := exec.Command("mke2fs", "-q", "-F", "-t", "ext4", "-L", "loopstart", "-m", "0", "-d", seed,
+		"-E", fmt.Sprintf("offset=%d", d.Offset()), sd, fmt.Sprintf("%dk", d.Size()>>10)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mke2fs: %v\n%s", err, out)
+	}
 }
