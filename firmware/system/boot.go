@@ -537,8 +537,8 @@ func (b *booter) bringUpNetwork(ctx context.Context) *NetState {
 	if iface == "" {
 		var err error
 		// A USB network adapter appears seconds after its host
-		// controller's module loads.
-		if iface, err = FindIface(10 * time.Second); err != nil {
+		// controller's module loads (over 10 s on an emulated H3).
+		if iface, err = FindIface(30 * time.Second); err != nil {
 			problem(err)
 			return nil
 		}
