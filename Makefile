@@ -75,6 +75,10 @@ fmt:
 # The bootable image (buildroot/): TARGET=qemu-amd64 or qemu-arm64, into
 # bin/image/TARGET (kernel, initramfs.cpio, initramfs.cpio.xz); the kernel
 # comes from Debian's packages, cached in $(IMAGE_CACHE). DEBUG=1 adds a shell.
+# TARGET=nanopi-neo makes the SD card image to flash (docs/FLASHING.md):
+# bin/image/nanopi-neo/loopstart-nanopi-neo.img.xz and its .sha256, with
+# Debian's u-boot-sunxi; `make qemu TARGET=nanopi-neo` boots a copy of it in
+# QEMU's orangepi-pc (the same H3 SoC) from the emulated SD card.
 TARGET      ?= qemu-amd64
 IMAGE_CACHE ?= .cache/image
 QEMU_HTTPS  ?= 127.0.0.1:8443

@@ -43,6 +43,10 @@ type BuildOptions struct {
 	// (their dependencies are added in order), e.g. SoundTestModules for
 	// the ALSA self-test image. A product image has none.
 	ExtraModules []string
+	// BuildKeys are extra trusted firmware signing keys (base64, comma
+	// separated) linked into loopstart, e.g. the test key of a test image
+	// that installs signed updates.
+	BuildKeys string
 }
 
 // SoundTestModules are the extra modules of the image the ALSA self-test
@@ -89,9 +93,11 @@ func Build(t Target, o BuildOptions) (Image, error) {
 	if err != nil {
 		return img, err
 	}
-	vmlinux, err := UnpackKernel(raw)
-	if err != nil {
-		return img, err
+	vmlinux := raw // a card target's U-Boot boots the zImage as Debian ships it
+	if t.Card == nil {
+		if vmlinux, err = UnpackKernel(raw); err != nil {
+			return img, err
+		}
 	}
 	if err := os.WriteFile(img.Kernel, vmlinux, 0o644); err != nil {
 		return img, err
@@ -138,6 +144,9 @@ func Build(t Target, o BuildOptions) (Image, error) {
 	// versions are bare commit names (firmware/update's downgrade check).
 	ldflags := "-s -w -X main.version=" + o.Version +
 		" -X github.com/loopstart/loopstart/firmware/update.BuildDate=" + time.Now().UTC().Format(time.RFC3339)
+	if o.BuildKeys != "" {
+		ldflags += " -X github.com/loopstart/loopstart/firmware/update.BuildKeys=" + o.BuildKeys
+	}
 	if err := run(o.Repo, env, log, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin, "./firmware/cmd/loopstart"); err != nil {
 		return img, err
 	}

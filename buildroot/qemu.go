@@ -1,7 +1,9 @@
 package buildroot
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -79,4 +81,81 @@ func EnsureDataDisk(path string, sizeMiB int) error {
 		return fmt.Errorf("data disk: %w", err)
 	}
 	return nil
+}
+
+// CardQEMUOptions configure CardQEMUArgs.
+type CardQEMUOptions struct {
+	// Target is a card target (Target.Card set).
+	Target Target
+	// Card is the card image the guest boots and writes (a copy of the
+	// built image: U-Boot saves its environment there, Linux its data).
+	Card string
+	// Forwards are user-networking host forwards as in QEMUOptions.
+	Forwards []string
+	// Serial is "stdio" (make qemu) or a file path (tests).
+	Serial string
+}
+
+// CardQEMUArgs returns the emulator's arguments for booting a card image
+// as a board would: no -kernel, the SoC's boot ROM model loads U-Boot's
+// SPL from the SD card, U-Boot the system from its slot. Software
+// emulation (TCG); the H3 machine needs 1 GiB. The guest's network is
+// the target's QEMUNet device on user networking (netdev n0); the
+// kernel arguments a QEMU boot needs (CardSpec.QEMUArgs) go into the
+// card's uboot.env (SetCardArgs).
+func CardQEMUArgs(o CardQEMUOptions) []string {
+	args := []string{"-M", o.Target.Card.QEMUBoard, "-m", "1G", "-display", "none",
+		"-drive", "file=" + o.Card + ",if=sd,format=raw"}
+	net := "user,id=n0"
+	for _, f := range o.Forwards {
+		net += ",hostfwd=" + f
+	}
+	args = append(args, "-nic", "none", "-netdev", net)
+	args = append(args, o.Target.Card.QEMUNet...)
+	switch o.Serial {
+	case "", "stdio":
+		args = append(args, "-serial", "mon:stdio")
+	default:
+		args = append(args, "-serial", "file:"+o.Serial, "-monitor", "none")
+	}
+	return args
+}
+
+// CopyCard copies the built card image src to dst for a guest to boot
+// (sparse: the zero runs of the image are holes in the copy).
+func CopyCard(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("card copy: %w", err)
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return fmt.Errorf("card copy: %w", err)
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return fmt.Errorf("card copy: %w", err)
+	}
+	buf := make([]byte, 1<<20)
+	zero := make([]byte, len(buf))
+	var off int64
+	for {
+		n, rerr := io.ReadFull(in, buf)
+		if n > 0 && !bytes.Equal(buf[:n], zero[:n]) {
+			if _, err := out.WriteAt(buf[:n], off); err != nil {
+				out.Close()
+				return fmt.Errorf("card copy: %w", err)
+			}
+		}
+		off += int64(n)
+		if rerr != nil {
+			break
+		}
+	}
+	if err := out.Truncate(fi.Size()); err != nil {
+		out.Close()
+		return fmt.Errorf("card copy: %w", err)
+	}
+	return out.Close()
 }

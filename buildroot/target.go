@@ -30,6 +30,27 @@ type Target struct {
 	Machine []string
 	// Board is the --board the gateway runs on.
 	Board string
+	// Card, when set, makes the target an SD-card image (see CardSpec)
+	// booted by U-Boot; the kernel is then used as Debian ships it.
+	Card *CardSpec
+}
+
+// CardSpec describes a card image target's boot chain, all from
+// Debian's main archive.
+type CardSpec struct {
+	// UBootPackage is the package holding UBoot, the U-Boot binary with
+	// its SPL written at 8 KiB.
+	UBootPackage, UBoot string
+	// DTB is the board's device tree in the kernel package
+	// (usr/lib/linux-image-RELEASE/DTB).
+	DTB string
+	// QEMUBoard is QEMU's machine for the same SoC.
+	QEMUBoard string
+	// QEMUNet are the QEMU arguments of the guest's network device (the
+	// user network is netdev n0), and QEMUArgs the kernel command line
+	// words a QEMU boot adds (the boot script's ls_args).
+	QEMUNet  []string
+	QEMUArgs string
 }
 
 // qemuModules are what a QEMU guest needs: virtio PCI, the NIC, the disk,
@@ -49,7 +70,34 @@ var Targets = map[string]Target{
 		Modules: qemuModules, Console: "ttyAMA0", Board: "sim",
 		QEMU: "qemu-system-aarch64", Machine: []string{"-M", "virt", "-cpu", "cortex-a72"},
 	},
+	// The NanoPi NEO (Allwinner H3): Debian's armmp kernel with its
+	// sun8i-h3-nanopi-neo device tree, booted from the SD card by Debian's
+	// u-boot-sunxi; QEMU's orangepi-pc machine emulates the same SoC
+	// (no SPI or I2S there: the board comes up with its ports faulted).
+	"nanopi-neo": {
+		Name: "nanopi-neo", GOARCH: "arm", GOARM: "7", DebArch: "armhf", KernelMeta: "linux-image-armmp",
+		Modules: nanopiModules, Console: "ttyS0,115200", Board: "nanopi-neo",
+		QEMU: "qemu-system-arm", Machine: []string{"-M", "orangepi-pc"},
+		Card: &CardSpec{UBootPackage: "u-boot-sunxi", UBoot: "usr/lib/u-boot/nanopi_neo/u-boot-sunxi-with-spl.bin",
+			DTB: "sun8i-h3-nanopi-neo.dtb", QEMUBoard: "orangepi-pc",
+			// Debian 6.1's dwmac-sun8i oopses in its DMA interrupt on QEMU
+			// 7.2's EMAC model at the first packet (IPv6 MLD), so in QEMU
+			// the module is refused (module_blacklist) and the guest talks
+			// through a USB network adapter on the H3's fourth USB host
+			// (its OHCI: usb-net is a full-speed device), the NEO's USB-A
+			// port. One CPU: four TCG vCPUs on a loaded host stall RCU.
+			QEMUNet:  []string{"-device", "usb-net,netdev=n0,bus=usb-bus.7"},
+			QEMUArgs: "maxcpus=1 module_blacklist=dwmac_sun8i"},
+	},
 }
+
+// nanopiModules are the H3's SD host (and the MMC block driver), its
+// Ethernet MAC, ext4 with crc32c, the watchdog (whose restart handler
+// resets the board after a panic), the SPI and I2S controllers the
+// SLIC/DAA modules hang on, and the USB host with CDC Ethernet (a USB
+// network adapter on the NEO's USB-A port; QEMU's guest network).
+var nanopiModules = []string{"sunxi_mmc", "mmc_block", "dwmac_sun8i", "crc32c_generic", "ext4", "sunxi_wdt", "spi_sun6i", "spidev", "sun4i_i2s",
+	"phy_sun4i_usb", "ehci_platform", "ohci_platform", "cdc_ether"}
 
 // Lookup returns the named target or an error naming the known ones.
 func Lookup(name string) (Target, error) {

@@ -182,6 +182,11 @@ func Run(ctx context.Context, o Options) error {
 	fw := &firmwareManager{store: fwStore, version: o.Version, log: log, restart: execBinary,
 		busy:           func() bool { return len(gw.Gateway().BusyPorts()) > 0 },
 		allowDowngrade: func() bool { return mgr.Current().Firmware.DowngradeAllowed() }}
+	if fw.card, err = openCardFirmware("/proc/cmdline", o.BoardName, o.FirmwareKey, log); err != nil {
+		log.Error("firmware: card slots unusable; updates go to the data partition", "err", err)
+	} else if fw.card != nil {
+		fw.restart = rebootBoard
+	}
 	prov := startProvisioning(ctx, mgr, gw, notify, "loopstart-"+o.BoardName, o.Version, log, fw.provision,
 		filepath.Join(o.DataDir, ProfileKeyFile))
 	lastCrash := readLastCrash(o.DataDir)

@@ -37,7 +37,10 @@ func firmwareTarget(board string) string { return board + "/" + runtime.GOARCH }
 // them when the lines are idle and restarts into them; it implements
 // webui.Firmware and provisioning's firmware step.
 type firmwareManager struct {
-	store   *update.Store
+	store *update.Store
+	// card, when set, is the update path of a board booted from a card:
+	// a new system goes to the inactive card slot and restart reboots.
+	card    *update.CardSlots
 	version string
 	log     *slog.Logger
 	// busy reports a call or an off-hook phone (the restart waits).
@@ -186,6 +189,15 @@ func (f *firmwareManager) FirmwareStatus() webui.FirmwareStatus {
 	st.Version = f.version
 	run := f.running()
 	st.Built, st.Notice = run.Built, unknownOrder(run)
+	if f.card != nil {
+		if s, err := f.card.State(); err == nil {
+			st.Slot, st.Trial = s.Slot, s.Trial
+			if s.FellBack != "" && st.LastError == "" {
+				st.LastError = "slot " + s.FellBack + " never confirmed a boot; U-Boot went back to slot " + s.Slot
+			}
+		}
+		return st
+	}
 	if s, err := f.store.State(); err == nil {
 		st.Slot = s.Current
 		if st.Slot == update.Factory {
@@ -272,7 +284,11 @@ func (f *firmwareManager) install(ctx context.Context, image io.Reader, source s
 		return err
 	}
 	running := f.running()
-	m, err := f.store.Install(ctx, image, update.InstallOptions{
+	inst := f.store.Install
+	if f.card != nil {
+		inst = f.card.Install
+	}
+	m, err := inst(ctx, image, update.InstallOptions{
 		Running:        running,
 		AllowDowngrade: allowDowngrade,
 		Accept: func(m *update.Manifest) error {
@@ -298,12 +314,14 @@ func (f *firmwareManager) install(ctx context.Context, image io.Reader, source s
 		f.log.Warn("firmware refused", "source", source, "err", err)
 		return done(err)
 	}
-	st, err := f.store.State()
-	if err == nil {
-		err = f.store.Switch(update.Inactive(st.Current))
-	}
-	if err != nil {
-		return done(err)
+	if f.card == nil {
+		st, err := f.store.State()
+		if err == nil {
+			err = f.store.Switch(update.Inactive(st.Current))
+		}
+		if err != nil {
+			return done(err)
+		}
 	}
 	switch c, by := update.Compare(m.Release(), running); {
 	case c < 0:
@@ -332,6 +350,21 @@ func (f *firmwareManager) restartWhenIdle(version string) {
 		time.Sleep(poll)
 	}
 	f.set(func(s *webui.FirmwareStatus) { s.Phase, s.Progress = "restarting", "restarting into version "+version })
+	if f.card != nil {
+		// U-Boot starts the new system on its trial.
+		err := f.restart("")
+		if err == nil {
+			return
+		}
+		f.log.Error("firmware: reboot failed", "err", err)
+		f.set(func(s *webui.FirmwareStatus) {
+			s.Phase, s.Progress, s.LastError = "failed", "", "reboot failed: "+err.Error()
+		})
+		f.mu.Lock()
+		f.run = false
+		f.mu.Unlock()
+		return
+	}
 	info, err := f.store.Boot()
 	if err == nil {
 		os.Setenv(envBooted, info.Slot+" "+map[bool]string{true: "trial", false: "ok"}[info.Trial])

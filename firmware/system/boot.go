@@ -54,6 +54,15 @@ type bootState struct {
 	DHCPOption map[uint8]string `json:"dhcp_options,omitempty"`
 	// SelfTests are the results of loopstart.selftest=..., name -> line.
 	SelfTests map[string]SelfTestResult `json:"selftests,omitempty"`
+	// Slot, Trial and FellBack are a card board's A/B state (uboot.env):
+	// the slot booted, whether it is still on trial, and the slot U-Boot
+	// gave up on, if it did.
+	Slot     string `json:"slot,omitempty"`
+	Trial    bool   `json:"trial,omitempty"`
+	FellBack string `json:"fell_back,omitempty"`
+	// DataGrown is the data partition's new size in bytes when this boot
+	// grew it to the card's end.
+	DataGrown int64 `json:"data_grown,omitempty"`
 }
 
 // SelfTestResult is one self-test's outcome in the boot state.
@@ -86,6 +95,7 @@ func Boot(ctx context.Context, o BootOptions) error {
 	b := newBooter(o)
 	b.mountFS()
 	b.loadModules()
+	b.cardBoot()
 	b.runSelfTests(ctx)
 	b.startNetwork(ctx)
 	b.startSyslog()
@@ -145,6 +155,7 @@ type booter struct {
 	openWatchdog  func(dev string, timeout time.Duration) (*Watchdog, error)
 	tick          time.Duration // how often watch checks the loop
 	grace         time.Duration // how long a new gateway may take to start its loop
+	cardConfirmed bool          // a card's trial slot was confirmed (cardHealthy)
 }
 
 func newBooter(o BootOptions) *booter {
@@ -296,7 +307,27 @@ func (b *booter) openData() {
 		}
 		return
 	}
+	if set.BootDev != "" {
+		// A card's data partition is grown to the card's end before it is
+		// mounted, and its file system right after.
+		b.waitDev(set.DataDev, 3*time.Second)
+		if grown, err := GrowPartition(set.DataDev); err != nil {
+			b.problem(fmt.Errorf("data partition: %w", err))
+		} else if grown {
+			b.log.Info("data partition grown to the end of the card", "dev", set.DataDev)
+		}
+	}
 	formatted, err := b.mountData(set.DataDev, set.DataDir, Mke2fs, 3*time.Second)
+	if err == nil && set.BootDev != "" {
+		if n, gerr := GrowExt4(set.DataDev, set.DataDir); gerr != nil {
+			b.problem(fmt.Errorf("data partition: %w", gerr))
+		} else if n > 0 {
+			b.log.Info("data file system grown", "dev", set.DataDev, "mib", n>>20)
+			b.stMu.Lock()
+			b.st.DataGrown = n
+			b.stMu.Unlock()
+		}
+	}
 	b.stMu.Lock()
 	b.st.Formatted = formatted
 	b.stMu.Unlock()
@@ -491,6 +522,9 @@ func (b *booter) watch(ctx context.Context) PowerAction {
 			if healthy && !wasHealthy {
 				b.log.Info("media loop healthy")
 			}
+			if healthy {
+				b.cardHealthy()
+			}
 			wasHealthy = healthy || age < b.grace
 		}
 		pet := PetDecision(gs.Running, age, b.grace, healthy)
@@ -513,7 +547,9 @@ func (b *booter) bringUpNetwork(ctx context.Context) *NetState {
 	iface := set.Iface
 	if iface == "" {
 		var err error
-		if iface, err = FindIface(3 * time.Second); err != nil {
+		// A USB network adapter appears seconds after its host
+		// controller's module loads (over 10 s on an emulated H3).
+		if iface, err = FindIface(30 * time.Second); err != nil {
 			problem(err)
 			return nil
 		}

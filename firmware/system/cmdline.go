@@ -59,6 +59,14 @@ type Settings struct {
 	// (loopstart.selftest=pcm; see SelfTests). Their one-line results go
 	// to the console and into the boot state.
 	SelfTest []string
+	// BootDev is the boot partition of a board booted from a card by
+	// U-Boot (loopstart.boot=/dev/mmcblk0p1, set by the card's boot
+	// script): uboot.env there holds the A/B state. Empty otherwise.
+	BootDev string
+	// Slot is the card's system slot U-Boot booted (loopstart.slot=a|b)
+	// and Trial whether it is on trial (loopstart.trial=1).
+	Slot  string
+	Trial bool
 }
 
 // TestHooksPort is the TCP port of the test-only control API.
@@ -161,6 +169,16 @@ func ParseCmdline(cmdline string) (Settings, []error) {
 			s.WatchdogTimeout = time.Duration(n) * time.Second
 		case "testhooks":
 			s.TestHooks = v == "1" || v == "true"
+		case "boot":
+			s.BootDev = v
+		case "slot":
+			if v != "a" && v != "b" {
+				bad(k, v, fmt.Errorf("want a or b"))
+				continue
+			}
+			s.Slot = v
+		case "trial":
+			s.Trial = v == "1"
 		case "debug":
 			s.Debug = v == "1" || v == "true"
 		case "selftest":

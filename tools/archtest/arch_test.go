@@ -77,7 +77,8 @@ var allow = map[string][]string{
 	"voice/status":        {},
 	"firmware/config":     {"voice/dialplan"},
 	"firmware/health":     {},
-	"firmware/update":     {},
+	"firmware/update":     {"firmware/card"},
+	"firmware/card":       {},
 
 	// Command-line tools over the bottom layer.
 	"dsp/dsptool": {"dsp", "dsp/wav"},
@@ -117,8 +118,8 @@ var allow = map[string][]string{
 	"firmware/provision/vendor":      {"firmware/config"},
 	"firmware/provision/grandstream": {"firmware/config", "firmware/provision/vendor"},
 	"firmware/provision/spa":         {"firmware/config", "firmware/provision/vendor"},
-	"firmware/system":                {"firmware/health", xsys, "github.com/beevik/ntp", "github.com/insomniacslk/dhcp", "github.com/vishvananda/netlink"},
-	"firmware/app": {"board", "board/simapi", "firmware/config", "firmware/health", "firmware/provision", "firmware/system", "firmware/update",
+	"firmware/system":                {"firmware/card", "firmware/health", xsys, "github.com/beevik/ntp", "github.com/insomniacslk/dhcp", "github.com/vishvananda/netlink"},
+	"firmware/app": {"board", "board/simapi", "firmware/card", "firmware/config", "firmware/health", "firmware/provision", "firmware/system", "firmware/update",
 		"voice/gateway", "voice/sip", "voice/status", "webui"},
 
 	// The one binary: flags and calls.
@@ -126,8 +127,8 @@ var allow = map[string][]string{
 		"firmware/app", "firmware/config", "firmware/provision/...", "firmware/system", "webui"},
 
 	// Images and tools.
-	"buildroot":     {},
-	"buildroot/...": {"buildroot"},
+	"buildroot":     {"firmware/card"},
+	"buildroot/...": {"buildroot", "firmware/card"},
 	"tools/...":     {"*"},
 }
 

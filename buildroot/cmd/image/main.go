@@ -23,7 +23,7 @@ func main() {
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
-	target := fs.String("target", "qemu-amd64", "target: qemu-amd64, qemu-arm64")
+	target := fs.String("target", "qemu-amd64", "target: qemu-amd64, qemu-arm64, nanopi-neo")
 	out := fs.String("out", "", "output directory (default bin/image/TARGET)")
 	cache := fs.String("cache", ".cache/image", "cache for kernel packages and tools")
 	version := fs.String("version", "dev", "firmware version stamped into loopstart")
@@ -33,6 +33,7 @@ func main() {
 	debug := fs.Bool("debug", false, "build: add a shell (gosh) and a few u-root tools")
 	appendArgs := fs.String("append", "", "extra kernel command line (loopstart.* settings)")
 	extraMods := fs.String("modules-extra", "", "build: comma-separated kernel modules to add, with their dependencies (snd-aloop for the ALSA self-test: -append loopstart.selftest=pcm)")
+	fresh := fs.Bool("fresh", false, "qemu, card targets: start from a new copy of the built card image (else the copy of the last run is booted again)")
 	_ = fs.Parse(os.Args[2:])
 	t, err := buildroot.Lookup(*target)
 	if err != nil {
@@ -51,11 +52,19 @@ func main() {
 				extra = append(extra, m)
 			}
 		}
-		if _, err := buildroot.Build(t, buildroot.BuildOptions{Repo: repo, Out: *out, Cache: *cache, Version: *version, Log: os.Stdout, Debug: *debug, ExtraModules: extra}); err != nil {
+		bo := buildroot.BuildOptions{Repo: repo, Out: *out, Cache: *cache, Version: *version, Log: os.Stdout, Debug: *debug, ExtraModules: extra}
+		build := func() error { _, err := buildroot.Build(t, bo); return err }
+		if t.Card != nil {
+			build = func() error { _, err := buildroot.BuildCard(t, bo); return err }
+		}
+		if err := build(); err != nil {
 			fmt.Fprintln(os.Stderr, "image:", err)
 			os.Exit(1)
 		}
 	case "qemu":
+		if t.Card != nil {
+			runCard(t, *out, *httpsFwd, *httpFwd, *sipFwd, *appendArgs, *fresh)
+		}
 		img := buildroot.Paths(t, *out)
 		if _, err := os.Stat(img.Initramfs); err != nil {
 			fmt.Fprintf(os.Stderr, "image: %v (run make image TARGET=%s)\n", err, t.Name)
@@ -95,4 +104,47 @@ func main() {
 		fmt.Fprintf(os.Stderr, "image: unknown command %q (build, qemu)\n", os.Args[1])
 		os.Exit(2)
 	}
+}
+
+// runCard boots a card target's image in QEMU as the board boots its SD
+// card: a copy of the image (kept between runs unless fresh or the image
+// is newer), U-Boot from the card, user networking with the forwards.
+// appendArgs become the boot script's ls_args in the copy's uboot.env.
+func runCard(t buildroot.Target, out, httpsFwd, httpFwd, sipFwd, appendArgs string, fresh bool) {
+	ci := buildroot.CardPaths(t, out)
+	src, err := os.Stat(ci.Raw)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "image: %v (run make image TARGET=%s)\n", err, t.Name)
+		os.Exit(1)
+	}
+	sd := filepath.Join(out, "sd.img")
+	if cur, err := os.Stat(sd); fresh || err != nil || cur.ModTime().Before(src.ModTime()) {
+		if err := buildroot.CopyCard(ci.Raw, sd); err != nil {
+			fmt.Fprintln(os.Stderr, "image:", err)
+			os.Exit(1)
+		}
+	}
+	_, sipPort, err := net.SplitHostPort(sipFwd)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "image: -sip %q: %v\n", sipFwd, err)
+		os.Exit(2)
+	}
+	args := strings.TrimSpace(t.Card.QEMUArgs + " loopstart.sip=" + sipPort + " " + appendArgs)
+	if err := buildroot.SetCardArgs(sd, args); err != nil {
+		fmt.Fprintln(os.Stderr, "image:", err)
+		os.Exit(1)
+	}
+	fwd := []string{"tcp:" + httpsFwd + "-:443", "tcp:" + httpFwd + "-:80",
+		"udp:" + sipFwd + "-:" + sipPort, "tcp:" + sipFwd + "-:" + sipPort}
+	qargs := buildroot.CardQEMUArgs(buildroot.CardQEMUOptions{Target: t, Card: sd, Forwards: fwd, Serial: "stdio"})
+	fmt.Fprintf(os.Stderr, "image: %s %s\nimage: booting the card image copy %s (U-Boot, then slot A or B); web UI on https://%s, SIP on %s; Ctrl-A X quits\n",
+		t.QEMU, strings.Join(qargs, " "), sd, httpsFwd, sipFwd)
+	bin, err := exec.LookPath(t.QEMU)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "image: %v (apt-get install qemu-system-arm)\n", err)
+		os.Exit(1)
+	}
+	err = syscall.Exec(bin, append([]string{t.QEMU}, qargs...), os.Environ())
+	fmt.Fprintln(os.Stderr, "image:", err)
+	os.Exit(1)
 }
