@@ -246,9 +246,10 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 	}
 	echo := p.cfg.echoOpts()
 	st := p.streams[slot]
-	if p.streamCall[slot] == c {
+	renegotiated := p.streamCall[slot] == c
+	if renegotiated {
 		// The same call renegotiated: a call in fax/modem pass-through
-		// stays in it.
+		// stays in it, and the line side carries on.
 		if e := st.Stats().Echo; e.Passthrough != "" && e.Passthrough != media.PassthroughFaxLine {
 			echo.Passthrough, echo.PassthroughFromLine = e.Passthrough, e.PassthroughFromLine
 		}
@@ -258,7 +259,7 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 		echo.OnPassthrough = p.onPassthrough(slot)
 	}
 	sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
-		PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: echo}
+		PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: echo, Continue: renegotiated}
 	crypto, err := sessionCrypto(c)
 	if err != nil {
 		// Never fall back to clear media: end the call instead.
