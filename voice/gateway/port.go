@@ -246,10 +246,9 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 	}
 	echo := p.cfg.echoOpts()
 	st := p.streams[slot]
-	renegotiated := p.streamCall[slot] == c
-	if renegotiated {
+	if p.streamCall[slot] == c {
 		// The same call renegotiated: a call in fax/modem pass-through
-		// stays in it, and the line side carries on.
+		// stays in it.
 		if e := st.Stats().Echo; e.Passthrough != "" && e.Passthrough != media.PassthroughFaxLine {
 			echo.Passthrough, echo.PassthroughFromLine = e.Passthrough, e.PassthroughFromLine
 		}
@@ -259,7 +258,7 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 		echo.OnPassthrough = p.onPassthrough(slot)
 	}
 	sess := media.Session{Remote: rm.Addr, Codec: codec, PT: rm.PT, DTMFPT: rm.DTMFPT,
-		PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: echo, Continue: renegotiated}
+		PTime: time.Duration(rm.PTime) * time.Millisecond, Echo: echo}
 	crypto, err := sessionCrypto(c)
 	if err != nil {
 		// Never fall back to clear media: end the call instead.

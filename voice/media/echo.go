@@ -179,20 +179,6 @@ func (e *echoState) start(o EchoOpts) {
 	e.publish()
 }
 
-// carryOn takes the options of the same call renegotiated: the
-// canceller keeps its filter and state when the line side is configured
-// as before (tail, on/off, fax mode) and the options name the
-// pass-through it is in, if any; else it starts afresh.
-func (e *echoState) carryOn(o EchoOpts) {
-	old := e.opts
-	if o.Tail != old.Tail || o.Off != old.Off || o.Fax != old.Fax || o.Fax == FaxOn ||
-		o.Passthrough != e.passthrough || (o.Passthrough != "" && o.PassthroughFromLine != e.fromLine) {
-		e.start(o)
-		return
-	}
-	e.opts = o
-}
-
 // cancel returns capture with the line echo removed (capture itself when
 // the canceller does not run).
 func (e *echoState) cancel(capture []int16) []int16 {

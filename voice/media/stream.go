@@ -132,13 +132,6 @@ type Session struct {
 	// and reported with its length once its tone stops. It runs on the
 	// loop goroutine and must not block.
 	OnDigit func(key byte, d time.Duration)
-	// Continue says the session is the same call's media renegotiated
-	// (a re-INVITE: new address, codec or keys) on a stream that runs:
-	// the network side starts afresh but the line side carries on, the
-	// echo canceller keeping what it learnt of the line (the line did not
-	// change) and the DTMF detector its call age. Ignored on a stopped
-	// stream.
-	Continue bool
 }
 
 // StreamStats are a stream's counters, readable from any goroutine.
@@ -371,7 +364,6 @@ func (s *Stream) arrived(b []byte, hdr *rtp.Header) {
 
 // Start begins a call's media with sess.
 func (s *Stream) Start(sess Session) {
-	cont := sess.Continue && s.active
 	if sess.PTime <= 0 {
 		sess.PTime = 20 * time.Millisecond
 	}
@@ -404,14 +396,8 @@ func (s *Stream) Start(sess Session) {
 	s.plc.Reset()
 	s.g722.reset()
 	s.cnLevel = -1
-	age := s.dtmf.age
 	s.dtmf.reset()
-	if cont {
-		s.dtmf.age = age
-		s.echo.carryOn(sess.Echo)
-	} else {
-		s.echo.start(sess.Echo)
-	}
+	s.echo.start(sess.Echo)
 	s.txc = sess.Crypto
 	s.rxc.Store(sess.Crypto)
 	s.ring.drain()

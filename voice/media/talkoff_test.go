@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
 	"github.com/loopstart/loopstart/dsp"
@@ -108,71 +107,4 @@ func noise(n int, sd float64) []int16 {
 		x[i] = int16(r.NormFloat64() * sd)
 	}
 	return x
-}
-
-// TestStreamContinue: a call's media renegotiated (Session.Continue) keeps
-// the canceller's learnt line, so the echo stays cancelled from the first
-// frames after the restart, and its DTMF age, so a key pressed right
-// after is sent as a digit; a fresh start (a new call) learns the line
-// again and takes an early key for the tail of the dialing one.
-func TestStreamContinue(t *testing.T) {
-	tests := []struct {
-		name       string
-		cont       bool
-		minLoss    float64 // echo return loss over the 100 ms after the restart
-		maxLoss    float64
-		digitAfter bool
-	}{
-		{"renegotiated", true, 60, 200, true},
-		{"new call", false, -100, 50, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			a, b := newPairEcho(t, PCMU, EchoOpts{})
-			r := rand.New(rand.NewPCG(3, 4))
-			var line hybridLine
-			capA, outA := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
-			capB, outB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
-			var sent, back []int16
-			tick := time.NewTicker(pcm.FrameDuration)
-			defer tick.Stop()
-			for i := range 210 {
-				<-tick.C
-				if i == 200 {
-					a.Start(Session{Remote: b.LocalAddr(), Codec: PCMU, PT: 0, DTMFPT: 101, Continue: tc.cont})
-					sent, back = sent[:0], back[:0]
-				}
-				for k := range capB {
-					capB[k] = int16(r.NormFloat64() * 3000)
-				}
-				line.echo(capA, outA)
-				a.Send(capA)
-				b.Send(capB)
-				a.Receive(outA)
-				b.Receive(outB)
-				if i >= 200 {
-					sent = append(sent, capB...)
-					back = append(back, outB...)
-				}
-			}
-			// The far end's packets take a frame or two to come back:
-			// compare what was sent with what came back, both in the 100 ms
-			// after the restart, skipping the first 20 ms.
-			loss := dsp.LevelDBFS(sent[:len(sent)-160]) - dsp.LevelDBFS(back[160:])
-			t.Logf("echo returned %.1f dB down after the restart", loss)
-			if loss < tc.minLoss || loss > tc.maxLoss {
-				t.Errorf("echo returned %.1f dB down after the restart, want %.0f..%.0f", loss, tc.minLoss, tc.maxLoss)
-			}
-			// A key pressed just after another restart.
-			a.Start(Session{Remote: b.LocalAddr(), Codec: PCMU, PT: 0, DTMFPT: 101, Continue: tc.cont})
-			key := dtmfSignal(t, "5", 0, 100*time.Millisecond, 100*time.Millisecond)
-			before := a.Stats().DTMFSent
-			for off := 0; off+pcm.FrameSamples <= len(key); off += pcm.FrameSamples {
-				a.Send(key[off : off+pcm.FrameSamples])
-			}
-			if got := a.Stats().DTMFSent > before; got != tc.digitAfter {
-				t.Errorf("key after the restart sent %v, want %v", got, tc.digitAfter)
-			}
-		})
-	}
 }
