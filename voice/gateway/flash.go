@@ -560,8 +560,12 @@ func (s *session) transfer(held, target *leg) {
 	s.log.Info("transfer", "call", held.call.ID(), "to", referTo, "attended", attended)
 	held.xfer = true
 	s.talk, s.consult, s.conf = -1, false, false
+	var cancel *sip.Call
 	if !attended {
-		s.endLeg(target)
+		// Cancelled before the REFER goes out: the transfer target
+		// stops ringing for us before the held party's call reaches it.
+		s.drop(target)
+		cancel = target.call
 	} else {
 		// The far end of target is told to replace this dialog; we keep it
 		// until it does (its BYE) and hear nobody meanwhile.
@@ -570,6 +574,15 @@ func (s *session) transfer(held, target *leg) {
 	}
 	c := held.call
 	bg(func(ctx context.Context) {
+		if cancel != nil {
+			// A far end slow to end the attempt holds the REFER back
+			// a few seconds at most.
+			cctx, stop := context.WithTimeout(ctx, 4*time.Second)
+			if err := cancel.Hangup(cctx); err != nil {
+				s.log.Warn("hangup", "call", cancel.ID(), "err", err)
+			}
+			stop()
+		}
 		if err := c.Refer(ctx, referTo); err != nil {
 			s.p.referFailed <- c
 		}
