@@ -45,6 +45,10 @@ type leg struct {
 	xfer     bool        // we REFERred it; waiting for the outcome
 	referred *leg        // the call a REFER of this leg asked for (we are transferred)
 	referrer *leg        // for a call placed on a REFER: the leg that asked
+	// replaced is the call an INVITE with Replaces took the place of,
+	// hung up once our 200 is ACKed (or the new call is over), so its
+	// far end never sees the BYE before the new dialog is confirmed.
+	replaced *sip.Call
 	// reinvite is closed when the last re-INVITE of the leg is over; the
 	// next waits for it, so they reach the far end in order.
 	reinvite chan struct{}
@@ -300,9 +304,8 @@ func (s *session) replace(old, c *sip.Call) bool {
 			s.log.Warn("answer replacing call", "err", err)
 			return false
 		}
-		nl := &leg{call: c, events: c.Events(), slot: i, answered: true, held: l.held}
+		nl := &leg{call: c, events: c.Events(), slot: i, answered: true, held: l.held, replaced: old}
 		s.slots[i] = nl
-		bg(func(ctx context.Context) { _ = old.Hangup(ctx) })
 		s.p.setupStream(c, i)
 		if s.talk == i {
 			s.p.setPeer(c.Peer(), true)
@@ -631,8 +634,23 @@ func (s *session) endLeg(l *leg) {
 	})
 }
 
+// endReplaced hangs up the call l took the place of, if not done yet.
+func (s *session) endReplaced(l *leg) {
+	old := l.replaced
+	if old == nil {
+		return
+	}
+	l.replaced = nil
+	bg(func(ctx context.Context) {
+		if err := old.Hangup(ctx); err != nil {
+			s.log.Warn("hangup replaced call", "call", old.ID(), "err", err)
+		}
+	})
+}
+
 // drop forgets l and stops its stream.
 func (s *session) drop(l *leg) {
+	s.endReplaced(l)
 	if s.slots[l.slot] != l {
 		return
 	}
@@ -681,7 +699,8 @@ func (s *session) callEvent(i int, ev sip.Event, ok bool) {
 		}
 	case sip.EventAnswered:
 		if l.answered {
-			return // incoming: the ACK of our 200
+			s.endReplaced(l) // incoming: the ACK of our 200
+			return
 		}
 		l.answered = true
 		if l.referrer != nil {
