@@ -28,6 +28,12 @@ func newFlashRig(t *testing.T) *flashRig {
 	t.Helper()
 	r := &flashRig{rig: newRig(t), b: newParty(t, "b", "201", toneB)}
 	r.realtime.Store(true)
+	r.eventually("the gateway listens", func() error {
+		if !r.gw.UA().Addr().IsValid() {
+			return fmt.Errorf("no address yet")
+		}
+		return nil
+	})
 	r.b.dial("sip:101@" + r.gw.UA().Addr().String())
 	r.eventually("phone 1 rings", func() error {
 		if !r.phone(1).State().Ringing {
