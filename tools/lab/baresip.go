@@ -56,6 +56,9 @@ type BaresipOpts struct {
 	// DNS is the only DNS server baresip asks (ip:port); "" = the
 	// system's.
 	DNS string
+	// AnswerManual leaves incoming calls ringing until the "accept"
+	// command (answermode=manual); by default it answers at once.
+	AnswerManual bool
 }
 
 // StartBaresip configures and starts baresip; it returns once the account
@@ -99,8 +102,12 @@ func StartBaresip(t testing.TB, o BaresipOpts) *Baresip {
 	if o.DisplayName != "" {
 		display = strconv.Quote(o.DisplayName) + " "
 	}
-	acct := display + fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=auto;audio_codecs=%s;regint=600%s\n",
-		o.User, o.Registrar, tp, o.Password, codecs, enc)
+	answer := "auto"
+	if o.AnswerManual {
+		answer = "manual"
+	}
+	acct := display + fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_pass=%s;answermode=%s;audio_codecs=%s;regint=600%s\n",
+		o.User, o.Registrar, tp, o.Password, answer, codecs, enc)
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct), 0o644); err != nil {
 		t.Fatal(err)
 	}

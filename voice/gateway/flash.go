@@ -45,6 +45,10 @@ type leg struct {
 	xfer     bool        // we REFERred it; waiting for the outcome
 	referred *leg        // the call a REFER of this leg asked for (we are transferred)
 	referrer *leg        // for a call placed on a REFER: the leg that asked
+	// replaced is the call an INVITE with Replaces took the place of,
+	// hung up once our 200 is ACKed (or the new call is over), so its
+	// far end never sees the BYE before the new dialog is confirmed.
+	replaced *sip.Call
 	// reinvite is closed when the last re-INVITE of the leg is over; the
 	// next waits for it, so they reach the far end in order.
 	reinvite chan struct{}
@@ -300,9 +304,8 @@ func (s *session) replace(old, c *sip.Call) bool {
 			s.log.Warn("answer replacing call", "err", err)
 			return false
 		}
-		nl := &leg{call: c, events: c.Events(), slot: i, answered: true, held: l.held}
+		nl := &leg{call: c, events: c.Events(), slot: i, answered: true, held: l.held, replaced: old}
 		s.slots[i] = nl
-		bg(func(ctx context.Context) { _ = old.Hangup(ctx) })
 		s.p.setupStream(c, i)
 		if s.talk == i {
 			s.p.setPeer(c.Peer(), true)
@@ -560,8 +563,12 @@ func (s *session) transfer(held, target *leg) {
 	s.log.Info("transfer", "call", held.call.ID(), "to", referTo, "attended", attended)
 	held.xfer = true
 	s.talk, s.consult, s.conf = -1, false, false
+	var cancel *sip.Call
 	if !attended {
-		s.endLeg(target)
+		// Cancelled before the REFER goes out: the transfer target
+		// stops ringing for us before the held party's call reaches it.
+		s.drop(target)
+		cancel = target.call
 	} else {
 		// The far end of target is told to replace this dialog; we keep it
 		// until it does (its BYE) and hear nobody meanwhile.
@@ -570,6 +577,15 @@ func (s *session) transfer(held, target *leg) {
 	}
 	c := held.call
 	bg(func(ctx context.Context) {
+		if cancel != nil {
+			// A far end slow to end the attempt holds the REFER back
+			// a few seconds at most.
+			cctx, stop := context.WithTimeout(ctx, 4*time.Second)
+			if err := cancel.Hangup(cctx); err != nil {
+				s.log.Warn("hangup", "call", cancel.ID(), "err", err)
+			}
+			stop()
+		}
 		if err := c.Refer(ctx, referTo); err != nil {
 			s.p.referFailed <- c
 		}
@@ -618,8 +634,23 @@ func (s *session) endLeg(l *leg) {
 	})
 }
 
+// endReplaced hangs up the call l took the place of, if not done yet.
+func (s *session) endReplaced(l *leg) {
+	old := l.replaced
+	if old == nil {
+		return
+	}
+	l.replaced = nil
+	bg(func(ctx context.Context) {
+		if err := old.Hangup(ctx); err != nil {
+			s.log.Warn("hangup replaced call", "call", old.ID(), "err", err)
+		}
+	})
+}
+
 // drop forgets l and stops its stream.
 func (s *session) drop(l *leg) {
+	s.endReplaced(l)
 	if s.slots[l.slot] != l {
 		return
 	}
@@ -668,7 +699,8 @@ func (s *session) callEvent(i int, ev sip.Event, ok bool) {
 		}
 	case sip.EventAnswered:
 		if l.answered {
-			return // incoming: the ACK of our 200
+			s.endReplaced(l) // incoming: the ACK of our 200
+			return
 		}
 		l.answered = true
 		if l.referrer != nil {

@@ -77,6 +77,45 @@ func looksLikeDTMF(x []int16) bool {
 	return lo > 0.15 && hi > 0.15 && lo+hi > 0.6
 }
 
+// echoTalkOff reports whether the far end's own audio explains the digit
+// key detected in capture: one of its two tones is at least as strong in
+// what the line plays (the canceller's reference) as in what it captures.
+// An echo always comes back weaker than what was played, whereas a key
+// pressed on the phone is far stronger in the capture; so the phone's
+// voice over the echo of a far-end tone near a DTMF frequency (an
+// unconverged or disabled canceller) is not taken for a digit.
+func (s *Stream) echoTalkOff(key byte, capture []int16) bool {
+	e := &s.echo
+	if !e.haveRef {
+		return false
+	}
+	lo, hi, ok := dsp.DTMFFreqs(key)
+	if !ok {
+		return false
+	}
+	ref := e.ref[:min(len(capture), len(e.ref))]
+	for _, f := range [2]float64{lo, hi} {
+		c := 2 * math.Cos(2*math.Pi*f/pcm.SampleRate)
+		if tonePower(ref, c) >= tonePower(capture, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// tonePower is the power of x at the Goertzel coefficient c, per sample.
+func tonePower(x []int16, c float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	var s1, s2 float64
+	for _, v := range x {
+		s0 := float64(v) + c*s1 - s2
+		s2, s1 = s1, s0
+	}
+	return (s1*s1 + s2*s2 - c*s1*s2) / float64(len(x)*len(x))
+}
+
 // eventCode returns the RFC 4733 event code of key, or -1.
 func eventCode(key byte) int {
 	for i := range len(dtmfEventKeys) {
@@ -144,8 +183,8 @@ func (s *Stream) dtmfCapture(capture []int16) []int16 {
 	}
 	for _, key := range d.det.Process(capture, d.found[:0]) {
 		code := eventCode(key)
-		if code < 0 || d.txOn || (echo && key == d.echoKey) {
-			continue // not a digit, one already sent, or our own digit's echo
+		if code < 0 || d.txOn || (echo && key == d.echoKey) || s.echoTalkOff(key, capture) {
+			continue // not a digit, one already sent, our own digit's echo, or the far end's tone's echo
 		}
 		// A digit in the call's first 100 ms is the tail of the key
 		// that ended dialing: muted, but not sent.

@@ -209,6 +209,10 @@ func (u *UA) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		by = h.Value()
 	} else if h := req.GetHeader("b"); h != nil {
 		by = h.Value()
+	} else if f := req.From(); f != nil {
+		// The REFER did not say who refers: its sender (RFC 3892's
+		// Referred-By is the referrer's identity).
+		by = "<" + f.Address.String() + ">"
 	}
 	c.mu.Lock()
 	if c.state != stateAnswered || c.finished {
