@@ -43,8 +43,10 @@ type Account struct {
 	// CAFile is a PEM file of CA certificates trusted for TLS; "" = the
 	// system roots. Server certificates are always verified.
 	CAFile string
-	// SRTP is the media encryption policy: SRTPOff (""), SRTPOptional or
-	// SRTPMandatory (see LocalMedia.SRTP).
+	// SRTP is the media encryption policy: SRTPOff, SRTPOptional or
+	// SRTPMandatory (see LocalMedia.SRTP). "" means SRTPOptional on tls
+	// and SRTPOff on udp or tcp: SDES keys travel in the SDP, so SRTP
+	// over clear signalling would protect nothing against an eavesdropper.
 	SRTP string
 	// MWISubscribe subscribes to the account's message-summary events
 	// (RFC 3842) once it registers; it needs a registrar (subscribe.go).
@@ -279,7 +281,7 @@ func New(cfg Config) (*UA, error) {
 		if a.Transport == "tls" && a.Registrar == "" {
 			return nil, fmt.Errorf("account %s: transport tls needs a registrar (direct mode has no TLS listener)", a.ID)
 		}
-		mode, err := parseSRTPMode(a.SRTP)
+		mode, err := accountSRTP(a.SRTP, a.Transport)
 		if err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.ID, err)
 		}

@@ -33,7 +33,8 @@ function render(st) {
     state.textContent = p.state + (p.fault ? " (" + p.fault + ")" : "") + (p.mwi ? " · messages waiting" : "");
     state.className = "state state-" + p.state;
     row.querySelector(".peer").textContent = p.peer || "";
-    row.querySelector(".call").textContent = p.call_s ? Math.round(p.call_s) + " s" : "";
+    row.querySelector(".call").textContent = (p.call_s ? Math.round(p.call_s) + " s" : "") +
+      (p.call ? " · " + (p.call.encrypted ? "SRTP" : "clear RTP") : "");
   }
   const acc = document.getElementById("accounts");
   acc.replaceChildren();
