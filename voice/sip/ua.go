@@ -190,6 +190,9 @@ type UA struct {
 	// connCheck paces the check that a registration's TCP/TLS connection is
 	// still up (tests replace it).
 	connCheck func(time.Duration) <-chan time.Time
+	// callAfter, when set, is the clock of in-call timers: session
+	// timers and glare back-off (tests replace it; nil = time.After).
+	callAfter func(time.Duration) <-chan time.Time
 	// wrapUDP, when set, wraps the UDP listener before the overload
 	// limits (tests use it to reflect answers to the sender or to inject
 	// datagrams).
@@ -459,6 +462,7 @@ func (u *UA) Start(ctx context.Context) error {
 	srv.OnNotify(u.checked(u.onNotify)) // notify.go
 	srv.OnRefer(u.checked(u.onRefer))   // refer.go
 	srv.OnInfo(u.checked(u.onInfo))     // info.go
+	srv.OnPrack(u.checked(u.onPrack))   // prack.go
 	srv.OnNoRoute(u.checked(u.onNoRoute))
 
 	u.serving.Add(2)
