@@ -98,6 +98,7 @@ func (c *Call) redirect(req *sipmsg.Request, res *sipmsg.Response, r *redirects)
 		r.sent++
 		c.ua.log.Info("sip call redirected", "call", c.id, "code", res.StatusCode, "target", next.String())
 		req.Recipient = next
+		req.SetDestination("") // from the new target (or the Route)
 		req.RemoveHeader("Authorization")
 		req.RemoveHeader("Proxy-Authorization")
 		return true

@@ -44,18 +44,18 @@ func glareBackoff(ownCallID bool, rnd *rand.Rand) time.Duration {
 // maxGlareRetries times. It returns the final answer and the request it
 // answers.
 func (c *Call) inviteInDialog(ctx context.Context, req *sipmsg.Request) (*sipmsg.Response, *sipmsg.Request, error) {
-	c.mu.Lock()
-	c.reinviting++
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.reinviting--
-		c.mu.Unlock()
-	}()
 	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	for try := 0; ; try++ {
 		send := req.Clone()
+		// Pending while the transaction runs, not during the back-off:
+		// the far end's retry may come first and must go through.
+		c.mu.Lock()
+		c.reinviting++
+		c.mu.Unlock()
 		res, err := c.inDialog(ctx, send)
+		c.mu.Lock()
+		c.reinviting--
+		c.mu.Unlock()
 		if err != nil {
 			return nil, send, err
 		}
