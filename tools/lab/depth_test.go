@@ -276,3 +276,390 @@ func TestInteropDepthPRACKUAC(t *testing.T) {
 	g.Hook(t, 1, "on")
 	marked(t, p, dir, "uas", "bye", 10*time.Second)
 }
+
+// sippOK is SIPp's 200 to the last request received.
+const sippOK = `  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]>
+  </send>
+`
+
+// sippMark writes line to the marker file name.
+func sippMark(name, line string) string {
+	return `  <nop>
+    <action>
+      <exec command="echo ` + line + ` >> @DIR@/` + name + `"/>
+    </action>
+  </nop>
+`
+}
+
+// incomingDepthXML: SIPp calls the gateway's direct account [service].
+// Its first INVITE asks for a 60 s session and must get 422 with Min-SE
+// 90; the second asks for 90 s and requires 100rel: the 180 must come
+// with RSeq and is PRACKed with RAck. The test answers; the 200 must
+// carry Session-Expires with refresher=uac (SIPp refreshes) and Require:
+// timer. SIPp then refreshes with a re-INVITE without SDP, whose 200 must
+// carry an offer (answered in the ACK) and the session timer; the
+// gateway's BYE when the phone hangs up ends it.
+var incomingDepthXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="loopstart depth incoming">
+  <send retrans="500">
+    <![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Supported: timer
+Session-Expires: 60
+Content-Type: application/sdp
+Content-Length: [len]
+
+` + sippSDP + `]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="422">
+    <action>
+      <ereg regexp="^ *90" search_in="hdr" header="Min-SE:" check_it="true" assign_to="minse"/>
+      <log message="422 min-se [$minse]"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+` + sippMark("uac", "422") + `  <send retrans="500">
+    <![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 2 INVITE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Supported: timer, 100rel
+Require: 100rel
+Session-Expires: 90
+Min-SE: 90
+Content-Type: application/sdp
+Content-Length: [len]
+
+` + sippSDP + `]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" rrs="true">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="RSeq:" check_it="true" assign_to="rseq"/>
+      <ereg regexp="100rel" search_in="hdr" header="Require:" check_it="true" assign_to="req"/>
+      <log message="180 rseq [$rseq] [$req]"/>
+    </action>
+  </recv>
+  <send retrans="500">
+    <![CDATA[
+PRACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 3 PRACK
+RAck: [$rseq] 2 INVITE
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+  <recv response="200" crlf="true"/>
+` + sippMark("uac", "prack") + `  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="^ *90;refresher=uac" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="se"/>
+      <ereg regexp="timer" search_in="hdr" header="Require:" check_it="true" assign_to="rt"/>
+      <log message="200 session [$se] [$rt]"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+` + sippMark("uac", "answered") + `  <pause milliseconds="1000"/>
+  <send retrans="500">
+    <![CDATA[
+INVITE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 4 INVITE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Supported: timer
+Session-Expires: 90;refresher=uac
+Content-Length: 0
+
+]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP" search_in="body" check_it="true" assign_to="offer"/>
+      <ereg regexp="^ *90;refresher=uac" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="se2"/>
+      <log message="refresh offer [$offer] [$se2]"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 4 ACK
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+` + sippSDP + `]]>
+  </send>
+` + sippMark("uac", "refreshed") + `  <recv request="BYE"/>
+` + sippOK + sippMark("uac", "bye") + `</scenario>
+`
+
+// TestInteropDepthIncoming: SIPp calls the gateway: 422 for a session
+// interval below 90 s, a reliable 180 PRACKed, session timers negotiated
+// with SIPp refreshing, and the refresh a re-INVITE without SDP answered
+// with an offer in the 200. Run alone with:
+//
+//	flock /tmp/lab.lock go test -count=1 -run 'TestInteropDepthIncoming' ./tools/lab/
+func TestInteropDepthIncoming(t *testing.T) {
+	Need(t, "sipp")
+	dir := t.TempDir()
+	g := StartGateway(t, GatewayOpts{Config: depthConfig("", "")})
+	p := depthSIPp(t, dir, "incoming", incomingDepthXML, FreePort(t, 1), g.SIP, "-s", "1001", "-m", "1",
+		"-timeout", "60s", "-recv_timeout", "30000")
+	marked(t, p, dir, "uac", "422", 10*time.Second)
+	Eventually(t, 10*time.Second, "the reliable 180 rings the phone", func() error {
+		if ph := g.Phone(t, 1); !ph.Ringing {
+			return fmt.Errorf("not ringing")
+		}
+		return nil
+	})
+	marked(t, p, dir, "uac", "prack", 10*time.Second)
+	g.Hook(t, 1, "off")
+	marked(t, p, dir, "uac", "answered", 10*time.Second)
+	marked(t, p, dir, "uac", "refreshed", 10*time.Second)
+	if st := g.PortStatus(t, 1).State; st != "talking" {
+		t.Errorf("state %s after the refresh", st)
+	}
+	g.Hook(t, 1, "on")
+	marked(t, p, dir, "uac", "bye", 10*time.Second)
+}
+
+// refresherUASXML: SIPp answers the gateway's INVITE (Session-Expires
+// offered) with a 90 s session the caller refreshes; the gateway's
+// refresh re-INVITE (due at 45 s) gets 491 Request Pending, and its
+// retry after the back-off a 200; the phone's BYE ends the call.
+var refresherUASXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="loopstart refresher and glare">
+` + sippRegistrarHead + `  <recv request="INVITE">
+    <action>
+      <ereg regexp="timer" search_in="hdr" header="Supported:" check_it="true" assign_to="tm"/>
+      <ereg regexp="[0-9]+" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="se"/>
+      <log message="invite [$tm] [$se]"/>
+    </action>
+  </recv>
+  <send retrans="500">
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]uas[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Require: timer
+Session-Expires: 90;refresher=uac
+Content-Type: application/sdp
+Content-Length: [len]
+
+` + sippSDP + `]]>
+  </send>
+  <recv request="ACK"/>
+` + sippMark("refresh", "answered") + `  <recv request="INVITE" timeout="60000">
+    <action>
+      <ereg regexp="^ *90;refresher=uac" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="se1"/>
+      <log message="refresh [$se1]"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+SIP/2.0 491 Request Pending
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]>
+  </send>
+  <recv request="ACK"/>
+` + sippMark("refresh", "491") + `  <recv request="INVITE" timeout="10000"/>
+  <send retrans="500">
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Require: timer
+Session-Expires: 90;refresher=uac
+Content-Type: application/sdp
+Content-Length: [len]
+
+` + sippSDP + `]]>
+  </send>
+  <recv request="ACK"/>
+` + sippMark("refresh", "retried") + `  <recv request="BYE"/>
+` + sippOK + sippMark("refresh", "bye") + `  <nop next="end"/>
+` + sippRegistrarTail + `</scenario>
+`
+
+// TestInteropDepthRefresher: SIPp's 200 makes the gateway the session
+// refresher with the smallest interval, 90 s: it re-INVITEs at half of
+// it, gets 491, backs off 2.1 to 4 s (it chose the Call-ID) and succeeds.
+// It takes about 50 s. Run alone with:
+//
+//	flock /tmp/lab.lock go test -count=1 -run 'TestInteropDepthRefresher' ./tools/lab/
+func TestInteropDepthRefresher(t *testing.T) {
+	Need(t, "sipp")
+	dir := t.TempDir()
+	port := FreePort(t, 1)
+	p := depthSIPp(t, dir, "refresher", refresherUASXML, port, "")
+	g := StartGateway(t, GatewayOpts{Config: depthConfig(fmt.Sprintf("127.0.0.1:%d", port), "")})
+	waitRegistered(t, g, "1")
+	g.OffHookAndDial(t, 1, "2000#")
+	marked(t, p, dir, "refresh", "answered", 10*time.Second)
+	start := time.Now()
+	marked(t, p, dir, "refresh", "491", 60*time.Second)
+	if d := time.Since(start); d < 40*time.Second {
+		t.Errorf("refreshed after %v, want about 45 s (half of 90)", d)
+	}
+	glare := time.Now()
+	marked(t, p, dir, "refresh", "retried", 10*time.Second)
+	if d := time.Since(glare); d < 2*time.Second {
+		t.Errorf("retried %v after the 491, want 2.1 to 4 s", d)
+	}
+	if st := g.PortStatus(t, 1).State; st != "talking" {
+		t.Errorf("state %s after the refresh", st)
+	}
+	g.Hook(t, 1, "on")
+	marked(t, p, dir, "refresh", "bye", 10*time.Second)
+}
+
+// redirectXML: SIPp, the registrar, answers the gateway's INVITE with
+// 302 to the second SIPp (@TARGET@).
+var redirectXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="loopstart redirect">
+` + sippRegistrarHead + `  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+SIP/2.0 302 Moved Temporarily
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]uas[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:nowhere@127.0.0.1:9>;q=0.1, <sip:2001@@TARGET@>;q=0.9
+Content-Length: 0
+
+]]>
+  </send>
+` + sippMark("redirect", "302") + `  <nop next="end"/>
+` + sippRegistrarTail + `</scenario>
+`
+
+// answerXML: SIPp answers an INVITE and waits for the BYE.
+var answerXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="loopstart answer">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="INVITE sip:2001@" search_in="msg" check_it="true" assign_to="ruri"/>
+      <log message="ruri [$ruri]"/>
+    </action>
+  </recv>
+  <send retrans="500">
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]uas[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+` + sippSDP + `]]>
+  </send>
+  <recv request="ACK"/>
+` + sippMark("target", "answered") + `  <recv request="BYE"/>
+` + sippOK + sippMark("target", "bye") + `</scenario>
+`
+
+// TestInteropDepthRedirect: the gateway's call gets 302 with two
+// Contacts; it follows the one of higher q to the second SIPp, which
+// answers; hanging up sends the BYE there. Run alone with:
+//
+//	flock /tmp/lab.lock go test -count=1 -run 'TestInteropDepthRedirect' ./tools/lab/
+func TestInteropDepthRedirect(t *testing.T) {
+	Need(t, "sipp")
+	dir := t.TempDir()
+	port, port2 := FreePort(t, 1), FreePort(t, 1)
+	target := depthSIPp(t, dir, "target", answerXML, port2, "")
+	p := depthSIPp(t, dir, "redirect", strings.ReplaceAll(redirectXML, "@TARGET@", fmt.Sprintf("127.0.0.1:%d", port2)), port, "")
+	g := StartGateway(t, GatewayOpts{Config: depthConfig(fmt.Sprintf("127.0.0.1:%d", port), "")})
+	waitRegistered(t, g, "1")
+	g.OffHookAndDial(t, 1, "2000#")
+	marked(t, p, dir, "redirect", "302", 10*time.Second)
+	marked(t, target, dir, "target", "answered", 10*time.Second)
+	Eventually(t, 5*time.Second, "talking", func() error {
+		if st := g.PortStatus(t, 1).State; st != "talking" {
+			return fmt.Errorf("state %s", st)
+		}
+		return nil
+	})
+	g.Hook(t, 1, "on")
+	marked(t, target, dir, "target", "bye", 10*time.Second)
+}
