@@ -606,7 +606,12 @@ Content-Length: 0
 
 ]]>
   </send>
-` + sippMark("redirect", "302") + `  <nop next="end"/>
+  <recv request="ACK">
+    <action>
+      <exec command="echo 302 >> @DIR@/redirect"/>
+    </action>
+  </recv>
+  <nop next="end"/>
 ` + sippRegistrarTail + `</scenario>
 `
 
