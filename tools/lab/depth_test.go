@@ -35,7 +35,7 @@ func depthSIPp(t *testing.T, dir, name, xml string, port int, remote string, ext
 		args = append([]string{remote}, args...)
 	}
 	args = append(args, extra...)
-	sub := filepath.Join(dir, name)
+	sub := filepath.Join(dir, name+".d") // marker files are dir/<name>
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		t.Fatal(err)
 	}
