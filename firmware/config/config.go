@@ -44,8 +44,14 @@ const (
 	// DefaultTransport is used when neither <transport> nor the registrar
 	// URI says otherwise (a sips: registrar or ;transport=tls means tls).
 	DefaultTransport = "udp"
-	// DefaultSRTP is the media encryption policy when <srtp> is absent.
+	// DefaultSRTP is the media encryption policy when <srtp> is absent
+	// on an account whose signalling is clear (udp or tcp): SDES keys in
+	// clear SIP would protect nothing against an eavesdropper.
 	DefaultSRTP = "off"
+	// DefaultSRTPTLS is the media encryption policy when <srtp> is absent
+	// on an account on tls: SRTP offered and accepted, clear RTP only with
+	// a peer that cannot do SRTP.
+	DefaultSRTPTLS = "optional"
 	// DefaultCodecs is the codec preference when <codecs> is absent.
 	DefaultCodecs = "pcmu,pcma"
 	// DefaultCountry selects the tones, ring cadence and line impedance
@@ -134,7 +140,8 @@ type Account struct {
 	// CAFile is a PEM file of trusted CAs for TLS; empty means the system
 	// roots. Certificate verification is always on.
 	CAFile string `xml:"ca-file,omitempty"`
-	// SRTP is off, optional or mandatory; empty means DefaultSRTP.
+	// SRTP is off, optional or mandatory; empty means DefaultSRTPTLS on
+	// an account on tls, DefaultSRTP on udp or tcp.
 	SRTP string `xml:"srtp,omitempty"`
 	// Codecs is a comma separated preference list of pcmu, pcma and g722;
 	// empty means DefaultCodecs.
@@ -386,6 +393,9 @@ func (c *Config) ApplyDefaults() {
 		}
 		if a.SRTP == "" {
 			a.SRTP = DefaultSRTP
+			if a.Transport == "tls" {
+				a.SRTP = DefaultSRTPTLS
+			}
 		}
 		if a.Codecs == "" {
 			a.Codecs = DefaultCodecs

@@ -52,6 +52,8 @@ type leg struct {
 	// reinvite is closed when the last re-INVITE of the leg is over; the
 	// next waits for it, so they reach the far end in order.
 	reinvite chan struct{}
+	// early: the far end's early media plays to the phone (earlymedia.go).
+	early bool
 }
 
 // mediaPath is what the loop does with the port's streams in talk state;
@@ -61,6 +63,7 @@ type mediaPath struct {
 	conf   bool    // both slots mixed with the phone
 	send   [2]bool // send RTP on the slot (the far end takes media)
 	cw     bool    // call-waiting tone over the speech
+	early  bool    // the talk slot plays early media before the answer (earlymedia.go)
 	cwTone dsp.ToneGen
 	mix    media.Conference
 	buf    [pcm.FrameSamples]int16
@@ -69,7 +72,7 @@ type mediaPath struct {
 // tickMedia runs the port's streams for one frame in talk state.
 func (p *port) tickMedia(capture, playout []int16) {
 	m := &p.path
-	if p.line.State() != line.StateTalking || p.line.SpeechMuted() {
+	if (p.line.State() != line.StateTalking && !m.earlyPlays(p.line.State())) || p.line.SpeechMuted() {
 		return
 	}
 	switch {
@@ -148,9 +151,11 @@ func (s *session) setPath() {
 			send[i] = l.call.Remote().ReceivesMedia()
 		}
 	}
+	early := s.earlyOn()
 	p := s.p
 	p.onLoop(func() {
 		p.path.talk, p.path.conf, p.path.send = talk, conf, send
+		p.path.early = early
 	})
 }
 
@@ -690,7 +695,7 @@ func (s *session) callEvent(i int, ev sip.Event, ok bool) {
 	phone := s.talk == i
 	switch ev.Kind {
 	case sip.EventProgress:
-		if phone && (ev.Code == 180 || ev.Code == 183) {
+		if phone && (ev.Code == 180 || ev.Code == 183) && !s.earlyMedia(l) {
 			p.onLoop(p.line.Ringback)
 		}
 		if l.referrer != nil && ev.Code == 180 {

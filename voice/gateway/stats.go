@@ -70,6 +70,7 @@ func (cm *callMedia) stats(now media.StreamStats) status.CallStats {
 	cs := status.CallStats{
 		Codec:           cm.codec,
 		SRTP:            cm.suite,
+		Encrypted:       cm.suite != "",
 		LocalRTP:        cm.local,
 		RemoteRTP:       cm.remote,
 		Seconds:         time.Since(cm.start).Seconds(),

@@ -111,6 +111,15 @@ type Call struct {
 	xfer transferState
 	// INFO handling (info.go)
 	info infoState
+	// st is the session timer (sessiontimer.go), rel the reliable
+	// provisional responses (prack.go); reinviting counts our re-INVITEs
+	// waiting for their answer (glare.go).
+	st         sessionTimer
+	rel        relState
+	reinviting int
+	// early: an outgoing call's 18x brought the callee's SDP (early
+	// media, earlymedia.go); Remote has it until the answer.
+	early bool
 
 	// outgoing
 	dcs          *sipgo.DialogClientSession
@@ -325,6 +334,10 @@ func (u *UA) dialOpts(ctx context.Context, acct *Account, recipient, toURI sipms
 	req.AppendHeader(to)
 	req.AppendHeader(&sipmsg.ContactHeader{Address: u.contactFor(acct, tp)})
 	req.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
+	req.AppendHeader(sipmsg.NewHeader("Supported", supportedTags)) // extensions.go
+	for _, h := range sessionOfferHeaders(DefaultSessionExpires, MinSessionExpires) {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(u.userAgentHeader())
 	for _, h := range extra {
 		req.AppendHeader(h)
@@ -360,6 +373,7 @@ func (u *UA) dialOpts(ctx context.Context, acct *Account, recipient, toURI sipms
 		sdpVersion:   sessID,
 		sessID:       sessID,
 	}
+	c.st.asked, c.st.minSE = DefaultSessionExpires, MinSessionExpires
 	u.addCall(c)
 	u.handlers.Add(1)
 	go func() {
@@ -416,6 +430,8 @@ func (c *Call) runOutgoing(waitCtx context.Context) {
 	opts := sipgo.AnswerOptions{
 		OnResponse: func(r *sipmsg.Response) error {
 			if r.StatusCode > 100 && r.StatusCode < 200 {
+				c.onReliable(r) // prack.go
+				c.earlyMedia(r) // earlymedia.go
 				c.emit(Event{Kind: EventProgress, Code: r.StatusCode, Reason: r.Reason})
 			}
 			return nil
@@ -441,8 +457,12 @@ func (c *Call) runOutgoing(waitCtx context.Context) {
 	c.mu.Lock()
 	hung := c.hangup
 	c.remote = rm
+	c.early = false
 	c.state = stateAnswered
 	c.mu.Unlock()
+	if !hung {
+		c.answeredSession(res) // sessiontimer.go
+	}
 	if hung {
 		// Hangup raced with the 200: finish it with a BYE.
 		c.bye()
@@ -472,6 +492,8 @@ func (c *Call) runOutgoing(waitCtx context.Context) {
 // cancels whichever INVITE is pending.
 func (c *Call) waitAnswer(waitCtx context.Context, opts sipgo.AnswerOptions) error {
 	var st authRounds
+	var tries422 int
+	var redir redirects
 	for {
 		err := c.dcs.WaitAnswer(waitCtx, opts)
 		var de *sipgo.ErrDialogResponse
@@ -479,9 +501,21 @@ func (c *Call) waitAnswer(waitCtx context.Context, opts sipgo.AnswerOptions) err
 			return err
 		}
 		req := c.dcs.InviteRequest.Clone()
-		again, aerr := c.ua.retry(&st, req, de.Res, c.acct)
-		if aerr != nil {
-			return errors.Join(aerr, err)
+		var again bool
+		switch {
+		case c.retry422(req, de.Res, &tries422): // sessiontimer.go
+			again = true
+		case de.Res.StatusCode >= 300 && de.Res.StatusCode < 400:
+			// followredirect.go: the next Contact of the 3xx, if any.
+			if again = c.redirect(req, de.Res, &redir); again {
+				st = authRounds{}
+			}
+		default:
+			var aerr error
+			again, aerr = c.ua.retry(&st, req, de.Res, c.acct)
+			if aerr != nil {
+				return errors.Join(aerr, err)
+			}
 		}
 		if !again {
 			return err
@@ -625,7 +659,7 @@ func (c *Call) Ringing() error {
 		return fmt.Errorf("ringing: %w", ErrCallState)
 	}
 	contact := &sipmsg.ContactHeader{Address: c.ua.contactFor(c.acct, c.leg.transport)}
-	if err := c.dss.Respond(180, "Ringing", nil, contact, c.ua.userAgentHeader()); err != nil {
+	if err := c.sendProvisional(180, "Ringing", nil, contact, c.ua.userAgentHeader()); err != nil {
 		return fmt.Errorf("ringing: %w", err)
 	}
 	return nil
@@ -662,11 +696,16 @@ func (c *Call) Answer(local LocalMedia) error {
 	res := sipmsg.NewSDPResponseFromRequest(c.dss.InviteRequest, body)
 	res.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactFor(c.acct, c.leg.transport)})
 	res.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
+	res.AppendHeader(sipmsg.NewHeader("Supported", supportedTags))
+	for _, h := range c.answerSession(c.dss.InviteRequest) { // sessiontimer.go
+		res.AppendHeader(h)
+	}
 	res.AppendHeader(c.ua.userAgentHeader())
 	close(c.answered)
 	c.ua.handlers.Add(1)
 	go func() {
 		defer c.ua.handlers.Done()
+		c.waitPRACK() // prack.go: the 2xx must not overtake a reliable 18x
 		// WriteResponse blocks until the ACK (or ~32 s without one).
 		if err := c.dss.WriteResponse(res); err != nil {
 			c.mu.Lock()

@@ -31,8 +31,48 @@ func (c *Call) Progress(local LocalMedia) error {
 	c.mu.Unlock()
 	ct := sipmsg.ContentTypeHeader("application/sdp")
 	contact := &sipmsg.ContactHeader{Address: c.ua.contactFor(c.acct, c.leg.transport)}
-	if err := c.dss.Respond(183, "Session Progress", body, &ct, contact, c.ua.userAgentHeader()); err != nil {
+	// Reliably (PRACK) when the caller supports 100rel (prack.go).
+	if err := c.sendProvisional(183, "Session Progress", body, &ct, contact, c.ua.userAgentHeader()); err != nil {
 		return fmt.Errorf("progress: %w", err)
 	}
 	return nil
+}
+
+// EarlyMedia reports whether an outgoing call not yet answered has the
+// callee's media from an SDP in a provisional response (a 183 with the
+// network's ringback or announcements): Remote then describes it, and the
+// stream may play it before the answer.
+func (c *Call) EarlyMedia() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.early && c.state == stateCalling
+}
+
+// earlyMedia takes the SDP of a provisional response to our INVITE as
+// the answer for early media; it runs in the INVITE's answer loop. An
+// SDP we cannot use leaves the call without early media.
+func (c *Call) earlyMedia(r *sipmsg.Response) {
+	if len(r.Body()) == 0 {
+		return
+	}
+	if ct := r.ContentType(); ct != nil && mediaType(ct.Value()) != typeSDP {
+		return
+	}
+	desc, err := parseSDP(r.Body())
+	if err != nil {
+		c.ua.log.Info("sip early media sdp unusable", "call", c.id, "error", err)
+		return
+	}
+	rm, err := mediaFromAnswer(c.srtpMode, c.offered, c.prefs, desc)
+	if err != nil {
+		c.ua.log.Info("sip early media refused", "call", c.id, "error", err)
+		return
+	}
+	c.mu.Lock()
+	if c.state == stateCalling {
+		c.remote = rm
+		c.early = true
+	}
+	c.mu.Unlock()
+	c.ua.log.Info("sip early media", "call", c.id, "code", r.StatusCode, "codec", rm.Codec, "remote", rm.Addr, "srtp", rm.SRTP.Suite)
 }

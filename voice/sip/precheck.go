@@ -106,7 +106,7 @@ func precheck(req *sipmsg.Request) *refusal {
 	}
 	if req.Method != sipmsg.ACK && req.Method != sipmsg.CANCEL {
 		if tags := unsupportedTags(optionTags(req, "Require")); len(tags) > 0 {
-			// We support no extension but Replaces (refer.go).
+			// We support 100rel, timer and Replaces (extensions.go).
 			return &refusal{code: 420, reason: "Bad Extension",
 				hdrs: []sipmsg.Header{sipmsg.NewHeader("Unsupported", strings.Join(tags, ", "))}}
 		}
@@ -142,7 +142,7 @@ func implemented(m sipmsg.RequestMethod) bool {
 			return true
 		}
 	}
-	return m == sipmsg.NOTIFY
+	return m == sipmsg.NOTIFY || m == sipmsg.PRACK // prack.go
 }
 
 // optionTags lists the option tags of every name header of req.

@@ -412,7 +412,7 @@ func (u *UA) replacedCall(req *sipmsg.Request) (old *Call, ok bool) {
 func unsupportedTags(tags []string) []string {
 	out := tags[:0]
 	for _, t := range tags {
-		if !strings.EqualFold(t, "replaces") {
+		if !supportedTag(t) {
 			out = append(out, t)
 		}
 	}

@@ -137,18 +137,23 @@ func (c *Call) Reinvite(ctx context.Context, local LocalMedia, dir Direction) er
 	req.AppendHeader(&sipmsg.ContactHeader{Address: c.ua.contactFor(c.acct, c.leg.transport)})
 	req.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
 	req.AppendHeader(c.ua.userAgentHeader())
+	for _, h := range c.refreshHeaders() { // sessiontimer.go
+		req.AppendHeader(h)
+	}
 	ct := sipmsg.ContentTypeHeader(typeSDP)
 	req.AppendHeader(&ct)
 	req.SetBody(body)
 	rctx, cancel := context.WithTimeout(ctx, reinviteTimeout)
 	defer cancel()
-	res, err := c.inDialog(rctx, req)
+	// A 491 (glare) is retried after the back-off (glare.go).
+	res, req, err := c.inviteInDialog(rctx, req)
 	if err != nil {
 		return fmt.Errorf("re-invite: %w", err)
 	}
 	if !res.IsSuccess() {
-		return fmt.Errorf("re-invite: %w: %d %s", ErrRefused, res.StatusCode, res.Reason)
+		return fmt.Errorf("re-invite: %w", &refusedError{code: res.StatusCode, reason: res.Reason})
 	}
+	c.answeredSession(res)
 	ack := sipmsg.NewRequest(sipmsg.ACK, c.remoteTarget())
 	ack.AppendHeader(&sipmsg.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sipmsg.ACK})
 	if err := c.writeInDialog(ack); err != nil {
@@ -242,6 +247,13 @@ func (u *UA) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction, toTag 
 		u.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	if c.glare() {
+		u.respond(req, tx, 491, "Request Pending") // glare.go
+		return
+	}
+	if u.tooSmall(req, tx) { // sessiontimer.go: 422
+		return
+	}
 	c.mu.Lock()
 	if c.state != stateAnswered || c.finished {
 		c.mu.Unlock()
@@ -273,6 +285,9 @@ func (u *UA) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction, toTag 
 	res := sipmsg.NewSDPResponseFromRequest(req, body)
 	res.AppendHeader(&sipmsg.ContactHeader{Address: u.contactFor(c.acct, c.leg.transport)})
 	res.AppendHeader(u.userAgentHeader())
+	for _, h := range c.answerSession(req) { // a refresh (sessiontimer.go)
+		res.AppendHeader(h)
+	}
 	if err := tx.Respond(res); err != nil {
 		u.log.Warn("sip re-invite answer failed", "call", c.id, "error", err)
 		return
@@ -299,6 +314,9 @@ func (u *UA) offerInReinvite(c *Call, req *sipmsg.Request, tx sipmsg.ServerTrans
 	res := sipmsg.NewSDPResponseFromRequest(req, body)
 	res.AppendHeader(&sipmsg.ContactHeader{Address: u.contactFor(c.acct, c.leg.transport)})
 	res.AppendHeader(u.userAgentHeader())
+	for _, h := range c.answerSession(req) { // a refresh (sessiontimer.go)
+		res.AppendHeader(h)
+	}
 	if err := tx.Respond(res); err != nil {
 		u.log.Warn("sip re-invite offer failed", "call", c.id, "error", err)
 	}

@@ -83,6 +83,15 @@ func parseSRTPMode(s string) (string, error) {
 	return "", fmt.Errorf("srtp %q: want off, optional or mandatory", s)
 }
 
+// accountSRTP is an account's policy: mode checked, and "" defaulted by
+// transport tp (SRTPOptional on tls, SRTPOff otherwise).
+func accountSRTP(mode, tp string) (string, error) {
+	if strings.TrimSpace(mode) == "" && tp == "tls" {
+		return SRTPOptional, nil
+	}
+	return parseSRTPMode(mode)
+}
+
 // cryptoAttr is one a=crypto line we can use.
 type cryptoAttr struct {
 	tag   int

@@ -66,6 +66,9 @@ func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	u.respond(req, tx, 100, "Trying")
+	if u.tooSmall(req, tx) { // sessiontimer.go: 422
+		return
+	}
 	if len(req.Body()) == 0 {
 		u.respond(req, tx, 488, "Not Acceptable Here (no SDP offer)")
 		return

@@ -96,9 +96,9 @@ func TestServerResponses(t *testing.T) {
 		},
 		{
 			name: "unsupported require",
-			msg:  "OPTIONS sip:1001@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-req1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: req1\nCSeq: 1 OPTIONS\nRequire: 100rel\nRequire: timer\nMax-Forwards: 70\nContent-Length: 0\n\n",
+			msg:  "OPTIONS sip:1001@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-req1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: req1\nCSeq: 1 OPTIONS\nRequire: 100rel, foo\nRequire: timer, bar\nMax-Forwards: 70\nContent-Length: 0\n\n",
 			want: "SIP/2.0 420 Bad Extension",
-			hdrs: []string{"Unsupported: 100rel, timer"},
+			hdrs: []string{"Unsupported: foo, bar"},
 		},
 		{
 			name: "unsupported scheme",

@@ -43,8 +43,10 @@ type Account struct {
 	// CAFile is a PEM file of CA certificates trusted for TLS; "" = the
 	// system roots. Server certificates are always verified.
 	CAFile string
-	// SRTP is the media encryption policy: SRTPOff (""), SRTPOptional or
-	// SRTPMandatory (see LocalMedia.SRTP).
+	// SRTP is the media encryption policy: SRTPOff, SRTPOptional or
+	// SRTPMandatory (see LocalMedia.SRTP). "" means SRTPOptional on tls
+	// and SRTPOff on udp or tcp: SDES keys travel in the SDP, so SRTP
+	// over clear signalling would protect nothing against an eavesdropper.
 	SRTP string
 	// MWISubscribe subscribes to the account's message-summary events
 	// (RFC 3842) once it registers; it needs a registrar (subscribe.go).
@@ -206,6 +208,9 @@ type UA struct {
 	// connCheck paces the check that a registration's TCP/TLS connection is
 	// still up (tests replace it).
 	connCheck func(time.Duration) <-chan time.Time
+	// callAfter, when set, is the clock of in-call timers: session
+	// timers and glare back-off (tests replace it; nil = time.After).
+	callAfter func(time.Duration) <-chan time.Time
 	// wrapUDP, when set, wraps the UDP listener before the overload
 	// limits (tests use it to reflect answers to the sender or to inject
 	// datagrams).
@@ -312,7 +317,7 @@ func New(cfg Config) (*UA, error) {
 		if a.Transport == "tls" && a.Registrar == "" {
 			return nil, fmt.Errorf("account %s: transport tls needs a registrar (direct mode has no TLS listener)", a.ID)
 		}
-		mode, err := parseSRTPMode(a.SRTP)
+		mode, err := accountSRTP(a.SRTP, a.Transport)
 		if err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.ID, err)
 		}
@@ -497,6 +502,7 @@ func (u *UA) Start(ctx context.Context) error {
 	srv.OnNotify(u.checked(u.onNotify)) // notify.go
 	srv.OnRefer(u.checked(u.onRefer))   // refer.go
 	srv.OnInfo(u.checked(u.onInfo))     // info.go
+	srv.OnPrack(u.checked(u.onPrack))   // prack.go
 	srv.OnNoRoute(u.checked(u.onNoRoute))
 
 	u.serving.Add(2)

@@ -179,6 +179,9 @@ type CallStats struct {
 	Codec string `json:"codec"`
 	// SRTP names the SRTP crypto suite, empty for clear RTP.
 	SRTP string `json:"srtp,omitempty"`
+	// Encrypted reports whether the call's media is SRTP (SRTP is set)
+	// rather than clear RTP.
+	Encrypted bool `json:"encrypted"`
 	// LocalRTP and RemoteRTP are the RTP addresses, ours and the far end's.
 	LocalRTP  string `json:"local_rtp"`
 	RemoteRTP string `json:"remote_rtp"`

@@ -31,7 +31,7 @@ function setText(id, text) {
 function callText(p) {
   const c = p.call;
   let t = "";
-  if (c) t = c.codec + (c.srtp ? " · SRTP " + c.srtp : "") + " · MOS " + Number(c.mos).toFixed(1) + " · ";
+  if (c) t = c.codec + (c.encrypted ? " · SRTP " + c.srtp : " · clear RTP") + " · MOS " + Number(c.mos).toFixed(1) + " · ";
   return t + (p.call_s ? Math.round(p.call_s) + " s" : "");
 }
 
