@@ -49,6 +49,7 @@ type hybrid struct {
 	h     [hybridTaps]float32
 	ring  [hybridRing]float32
 	pos   int
+	quiet int // zero samples pushed in a row, up to hybridRing
 }
 
 func (hy *hybrid) init(o Hybrid) {
@@ -84,7 +85,24 @@ func (hy *hybrid) init(o Hybrid) {
 
 // echo pushes the line audio of one frame and writes its echo to out.
 func (hy *hybrid) echo(out, line []int16) {
+	if hy.quiet >= hy.delay+hybridTaps && allZero(line) {
+		// Every sample the filter would read is zero: so is the echo.
+		// The history still takes the zeros, so that it stays the
+		// line's last hybridRing samples.
+		for i := range line {
+			hy.ring[hy.pos] = 0
+			hy.pos = (hy.pos + 1) & (hybridRing - 1)
+			out[i] = 0
+		}
+		hy.quiet = min(hy.quiet+len(line), hybridRing)
+		return
+	}
 	for i, v := range line {
+		if v == 0 {
+			hy.quiet = min(hy.quiet+1, hybridRing)
+		} else {
+			hy.quiet = 0
+		}
 		hy.ring[hy.pos] = float32(v)
 		var acc float32
 		p := hy.pos - hy.delay
@@ -104,4 +122,13 @@ func sat(v float32) int16 {
 		return -32768
 	}
 	return int16(v)
+}
+
+func allZero(s []int16) bool {
+	for _, v := range s {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -71,3 +71,63 @@ func TestHybridNoAllocs(t *testing.T) {
 		t.Fatalf("%.1f allocations per frame", a)
 	}
 }
+
+// TestHybridQuietShortcut: the shortcut for silent lines gives exactly the
+// full filter's output, through speech, silences of every length (shorter
+// and longer than the echo path) and a restart after a long silence.
+func TestHybridQuietShortcut(t *testing.T) {
+	for _, h := range []Hybrid{{}, {Loss: 6, Delay: 30 * time.Millisecond}, {Delay: time.Second}} {
+		var fast, full hybrid
+		fast.init(h)
+		full.init(h)
+		r := rand.New(rand.NewPCG(3, 4))
+		line := make([]int16, 80)
+		a, b := make([]int16, 80), make([]int16, 80)
+		shortcuts := 0
+		for f := range 3000 {
+			switch phase := (f / 25) % 4; {
+			case phase == 0 || phase == 2 && f%3 == 0:
+				for i := range line {
+					line[i] = int16(r.NormFloat64() * 2000)
+				}
+			case phase == 1 && f%25 == 24:
+				clear(line)
+				line[79] = 1 // a lone sample ends a silence
+			default:
+				clear(line)
+			}
+			if full.quiet >= full.delay+hybridTaps && allZero(line) {
+				shortcuts++
+			}
+			fast.echo(a, line)
+			full.echoFull(b, line)
+			for i := range a {
+				if a[i] != b[i] {
+					t.Fatalf("%+v: frame %d sample %d: %d, full filter %d", h, f, i, a[i], b[i])
+				}
+			}
+		}
+		if shortcuts == 0 {
+			t.Errorf("%+v: the shortcut was never taken", h)
+		}
+	}
+}
+
+// echoFull is echo without the shortcut, for comparison.
+func (hy *hybrid) echoFull(out, line []int16) {
+	for i, v := range line {
+		if v == 0 {
+			hy.quiet = min(hy.quiet+1, hybridRing)
+		} else {
+			hy.quiet = 0
+		}
+		hy.ring[hy.pos] = float32(v)
+		var acc float32
+		p := hy.pos - hy.delay
+		for k := range hybridTaps {
+			acc += hy.h[k] * hy.ring[(p-k)&(hybridRing-1)]
+		}
+		hy.pos = (hy.pos + 1) & (hybridRing - 1)
+		out[i] = sat(acc)
+	}
+}
