@@ -59,9 +59,12 @@ bench:
 # CPU seconds per call-minute of simultaneous G.711+SRTP calls, loopstart
 # against paced baresip on the same calls in the same run, and the one-way
 # delay the media path adds (docs/PERFORMANCE.md, "Secure media").
+# bench-peers: CPU per call-minute against paced baresip, BENCH_CALLS
+# simultaneous SRTP calls (a sim board of that many FXS ports).
+BENCH_CALLS ?= 8
 .PHONY: bench-peers
 bench-peers: peers
-	LOOPSTART_BENCH_PEERS=1 LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 10m -v -run TestBenchPeers ./tools/lab/
+	LOOPSTART_BENCH_PEERS=1 LOOPSTART_BENCH_CALLS=$(BENCH_CALLS) LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 10m -v -run TestBenchPeers ./tools/lab/
 	$(GO) test -run '^$$' -bench OneWayDelay -benchtime 300x ./voice/media/
 
 # N = 1, 2, 8, 16, 32 simultaneous SRTP calls with the echo canceller on

@@ -134,7 +134,96 @@ func benchScale(t *testing.T, n, secs int) string {
 	gw := g.proc.PID()
 	idle := cpuOver(t, 10*time.Second, gw)[0] / 10 // the registered gateway with no call, per second
 
-	hear := map[int]float64{} // what each port must hear
+	ports := make([]int, n)
+	for i := range ports {
+		ports[i] = i + 1
+	}
+	// Both ends of a pair are lines with an echo path, so a pure tone sent
+	// both ways loops through the two hybrids and each canceller sees its
+	// own phone's tone come back as the far end's. Each direction of a
+	// pair is therefore measured in single talk, in its own round of
+	// fresh calls (each call's canceller starts from nothing): in round 1
+	// the calling ports talk and the called ones listen, in round 2 the
+	// other way round. Each round has half the window, its own SIPp flood,
+	// and all N calls up throughout it; the figures are summed over both.
+	// A baresip channel's phone talks and listens in both rounds (baresip
+	// has no echo path).
+	var (
+		sum     scaleSums
+		ledger  LatenessLedger
+		heardOK = map[int]bool{}
+		faults  = map[int][]string{}
+	)
+	for _, p := range ports {
+		heardOK[p] = true
+	}
+	steal0, _ := Steal()
+	load0 := loadAvg()
+	for round := range 2 {
+		scaleRound(t, g, far, n, round, max(secs/2, 5), dir, &sum, &ledger, heardOK, faults)
+	}
+	steal1, _ := Steal()
+	load1 := loadAvg()
+	rss, hwm := procMemory(t, gw)
+
+	p99 := workP99(nil, sum.work)
+	t.Logf("%d channels, window %.1f s in two rounds, flood %d/s INVITE + %d/s OPTIONS over UDP", n, sum.window.Seconds(), floodRate(), floodRate())
+	t.Logf("loop: ticks +%d, late +%d, missed +%d, max lateness %d µs (since start); lateness %v",
+		sum.ticks, sum.late, sum.missed, sum.maxLateUS, histDelta(nil, sum.lateness))
+	t.Logf("loop work per frame: p99 ≤ %s, max %d µs (since start); %v", p99, sum.maxWorkUS, histDelta(nil, sum.work))
+	t.Logf("lateness booked against steal: %s; host steal over both rounds and the set-ups %v; load average %s → %s", &ledger, steal1-steal0, load0, load1)
+	heard := 0
+	for _, p := range ports {
+		switch {
+		case heardOK[p]:
+			heard++
+		case ledger.Excuses(30 * time.Millisecond):
+			t.Logf("REPORT, not a failure: port %d: %v while the host stole %v of CPU (shared VM)", p, faults[p], ledger.Total)
+		default:
+			t.Errorf("port %d does not hear its far end throughout: %v; %s", p, faults[p], &ledger)
+		}
+	}
+	core := sum.cpu / sum.window.Seconds() * 100
+	t.Logf("gateway CPU %.1f %% of a core with the calls and the flood (idle, registered: %.2f %%); RSS %.1f MiB (high water %.1f MiB)",
+		core, idle*100, rss, hwm)
+	return fmt.Sprintf("| %d | %d | %d | %v | %.1f ms | ≤ %s | %.2f ms | %d / %.0f ms | %d of %d | %.1f | %.2f %% | %.1f (%.1f) MiB | %s → %s |",
+		n, sum.late, sum.missed, (steal1 - steal0).Round(10*time.Millisecond), float64(sum.maxLateUS)/1000,
+		p99, float64(sum.maxWorkUS)/1000, sum.lost, sum.concealed, heard, n, core, idle*100, rss, hwm, load0, load1)
+}
+
+// scaleSums are a bench-scale run's figures summed over its rounds.
+type scaleSums struct {
+	window               time.Duration
+	cpu                  float64 // CPU-seconds
+	ticks, late, missed  uint64
+	maxLateUS, maxWorkUS int64
+	lateness, work       []status.LatenessBucket
+	lost                 uint64
+	concealed            float64
+}
+
+// addHist adds the difference of two histograms to sum.
+func addHist(sum []status.LatenessBucket, b, a []status.LatenessBucket) []status.LatenessBucket {
+	if sum == nil {
+		sum = make([]status.LatenessBucket, len(a))
+	}
+	for i := range a {
+		sum[i].UpToUS = a[i].UpToUS
+		sum[i].Count += a[i].Count
+		if i < len(b) {
+			sum[i].Count -= b[i].Count
+		}
+	}
+	return sum
+}
+
+// scaleRound places the pairs' calls (and the baresip channel's), lets one
+// direction talk, floods the gateway for secs seconds while measuring,
+// checks what every listening phone heard, and hangs up.
+func scaleRound(t *testing.T, g *Gateway, far *Baresip, n, round, secs int, dir string,
+	sum *scaleSums, ledger *LatenessLedger, heardOK map[int]bool, faults map[int][]string) {
+	hear := map[int]float64{} // what each listening port must hear
+	var listeners, ports []int
 	for a := 1; a+1 <= n; a += 2 {
 		b := a + 1
 		g.OffHookAndDial(t, a, fmt.Sprint(1000+b)+"#")
@@ -145,50 +234,27 @@ func benchScale(t *testing.T, n, secs int) string {
 			return nil
 		})
 		g.Hook(t, b, "off")
-		Eventually(t, 10*time.Second, fmt.Sprintf("ports %d and %d talking", a, b), func() error {
-			if sa, sb := g.PortStatus(t, a).State, g.PortStatus(t, b).State; sa != "talking" || sb != "talking" {
-				return fmt.Errorf("states %s, %s", sa, sb)
-			}
-			return nil
-		})
-		hear[a], hear[b] = scaleTone(b), scaleTone(a)
+		talker, listener := a, b
+		if round == 1 {
+			talker, listener = b, a
+		}
+		g.Say(t, talker, []float64{scaleTone(talker)}, -12)
+		hear[listener] = scaleTone(talker)
+		listeners = append(listeners, listener)
+		ports = append(ports, a, b)
 	}
 	if far != nil {
+		before := far.EventCount("CALL_CLOSED")
 		placeSRTPCall(t, g, n, far, fmt.Sprint(1000+n+1), scaleFarTone, scaleTone(n))
 		hear[n] = scaleFarTone
+		listeners = append(listeners, n)
+		ports = append(ports, n)
+		defer func() {
+			g.Say(t, n, nil, 0)
+			far.WaitEvent(t, "CALL_CLOSED", before, 10*time.Second, "baresip's call closed")
+		}()
 	}
-	ports := make([]int, n)
-	for i := range ports {
-		ports[i] = i + 1
-	}
-	// Both ends of a pair are lines with an echo path, so a pure tone sent
-	// both ways at once loops through the two hybrids, and each canceller
-	// sees its own phone's tone come back as the far end's: it would learn
-	// to cancel its own talker. Each direction is therefore measured in
-	// single talk, half of the window each: first the calling ports talk
-	// and the called ones listen, then the other way round. The cancellers
-	// run on every channel all the time either way. A baresip channel's
-	// phone talks and listens throughout (baresip has no echo path).
-	talk := func(from int) {
-		for a := 1; a <= n-n%2; a++ { // the pairs' ports, not the baresip channel's
-			if a%2 == from%2 {
-				g.Say(t, a, []float64{scaleTone(a)}, -12)
-			} else {
-				g.Say(t, a, nil, 0)
-			}
-		}
-	}
-	listeners := func(phase int) []int {
-		var out []int
-		for _, p := range ports {
-			if p%2 == phase%2 || (far != nil && p == n) { // phase 0: 2, 4, ...; phase 1: 1, 3, ...
-				out = append(out, p)
-			}
-		}
-		return out
-	}
-	talk(1)
-	for _, p := range listeners(0) {
+	for _, p := range listeners {
 		g.WaitHears(t, p, 10*time.Second, fmt.Sprintf("port %d hears its far end", p), hear[p])
 	}
 	g.WaitMediaSteady(t, 30*time.Second, ports...)
@@ -199,67 +265,35 @@ func benchScale(t *testing.T, n, secs int) string {
 			t.Fatalf("port %d: not an SRTP call with the echo canceller: %+v", p, c)
 		}
 	}
+	gw := g.proc.PID()
 	cpu0, err := cpuTicks(gw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	steal0, _ := Steal()
-	load0 := loadAvg()
 	rate := floodRate()
 	start := time.Now()
-	inv := startSIPp(t, dir, "invite", "u1", floodInviteXML, g.SIP, "1001", rate, secs)
-	opt := startSIPp(t, dir, "options", "u1", floodOptionsXML, g.SIP, "1001", rate, secs)
-	var ledger LatenessLedger
+	name := fmt.Sprintf("r%d", round+1)
+	inv := startSIPp(t, dir, "invite-"+name, "u1", floodInviteXML, g.SIP, "1001", rate, secs)
+	opt := startSIPp(t, dir, "options-"+name, "u1", floodOptionsXML, g.SIP, "1001", rate, secs)
 	ledger.Sample(before.Loop.Late + before.Loop.Missed)
-	deaf := map[int][]string{}
-	toneErr := map[int][]error{}
-	half := time.Duration(secs) * time.Second / 2
-	// settle is how long the second half's cancellers have to converge on
-	// the other direction's tone before its audio counts (single talk, as
-	// the lab's double-talk check allows).
-	const settle = 5 * time.Second
-	for phase := range 2 {
-		if phase == 1 {
-			talk(2)
-			for _, p := range listeners(1) {
-				g.WaitHears(t, p, 10*time.Second, fmt.Sprintf("port %d hears its far end", p), hear[p])
-			}
+	lastHearing := time.Time{}
+	for !inv.proc.Exited() || !opt.proc.Exited() {
+		if time.Since(start) > time.Duration(secs+40)*time.Second {
+			t.Fatal("sipp did not end within its bounds")
 		}
-		phaseStart := time.Now()
-		lastHearing := time.Time{}
-		for {
-			if phase == 0 && time.Since(phaseStart) >= half || phase == 1 && inv.proc.Exited() && opt.proc.Exited() {
-				break
-			}
-			if time.Since(start) > time.Duration(secs+40)*time.Second {
-				t.Fatal("sipp did not end within its bounds")
-			}
-			if time.Since(lastHearing) >= 2*time.Second && (phase == 0 || time.Since(phaseStart) >= settle) {
-				lastHearing = time.Now()
-				for _, p := range listeners(phase) {
-					h := g.Phone(t, p).Hearing
-					if !hearsNear(h.TonesHz, hear[p]) {
-						deaf[p] = append(deaf[p], fmt.Sprintf("%.1fs: %v %.1f dBFS", time.Since(start).Seconds(), h.TonesHz, h.LevelDBFS))
-					}
+		if time.Since(lastHearing) >= 2*time.Second {
+			lastHearing = time.Now()
+			for _, p := range listeners {
+				h := g.Phone(t, p).Hearing
+				if !hearsNear(h.TonesHz, hear[p]) {
+					heardOK[p] = false
+					faults[p] = append(faults[p], fmt.Sprintf("round %d at %.1fs: heard %v %.1f dBFS", round+1, time.Since(start).Seconds(), h.TonesHz, h.LevelDBFS))
 				}
 			}
-			time.Sleep(500 * time.Millisecond) // the ledger's sampling interval, not a wait
-			st := g.Status(t)
-			ledger.Sample(st.Loop.Late + st.Loop.Missed)
 		}
-		// What each listening phone heard over this half, 10 ms at a
-		// time: the first half from its start (the calls were steady),
-		// the second from settle after the direction changed.
-		skip := 500 * time.Millisecond
-		if phase == 1 {
-			skip = settle
-		}
-		ms := min(int((time.Since(phaseStart)-skip)/time.Millisecond), 29000)
-		for _, p := range listeners(phase) {
-			if err := steadyTone(heardWAV(t, g, p, ms), hear[p]); err != nil {
-				toneErr[p] = append(toneErr[p], fmt.Errorf("half %d: %w", phase+1, err))
-			}
-		}
+		time.Sleep(500 * time.Millisecond) // the ledger's sampling interval, not a wait
+		st := g.Status(t)
+		ledger.Sample(st.Loop.Late + st.Loop.Missed)
 	}
 	window := time.Since(start)
 	after := g.Status(t)
@@ -268,56 +302,54 @@ func benchScale(t *testing.T, n, secs int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steal1, _ := Steal()
-	load1 := loadAvg()
-	rss, hwm := procMemory(t, gw)
-
 	bl, al := before.Loop, after.Loop
-	p99 := workP99(bl.WorkHistogram, al.WorkHistogram)
-	t.Logf("%d channels, window %.1f s, flood %d/s INVITE + %d/s OPTIONS over UDP", n, window.Seconds(), rate, rate)
-	t.Logf("loop: SCHED_FIFO %d %s; ticks +%d, late +%d, missed +%d, max lateness %d µs; lateness %v", al.Priority, al.PriorityError,
-		al.Ticks-bl.Ticks, al.Late-bl.Late, al.Missed-bl.Missed, al.MaxLatenessUS, histDelta(bl.Histogram, al.Histogram))
-	t.Logf("loop work per frame: p99 ≤ %s, max %d µs (since start); %v", p99, al.MaxWorkUS, histDelta(bl.WorkHistogram, al.WorkHistogram))
-	t.Logf("lateness booked against steal: %s; host steal over the window %v; load average %s → %s", &ledger, steal1-steal0, load0, load1)
-
-	heard, lostAll, concealedAll := 0, uint64(0), 0.0
+	sum.window += window
+	sum.cpu += float64(cpu1-cpu0) / clkTck
+	sum.ticks += al.Ticks - bl.Ticks
+	sum.late += al.Late - bl.Late
+	sum.missed += al.Missed - bl.Missed
+	sum.maxLateUS, sum.maxWorkUS = al.MaxLatenessUS, al.MaxWorkUS
+	sum.lateness = addHist(sum.lateness, bl.Histogram, al.Histogram)
+	sum.work = addHist(sum.work, bl.WorkHistogram, al.WorkHistogram)
+	t.Logf("round %d: %.1f s, ticks +%d, late +%d, missed +%d; work %v", round+1, window.Seconds(),
+		al.Ticks-bl.Ticks, al.Late-bl.Late, al.Missed-bl.Missed, histDelta(bl.WorkHistogram, al.WorkHistogram))
 	for _, p := range ports {
 		b, a := before.Ports[p-1].Call, after.Ports[p-1].Call
 		if a == nil || after.Ports[p-1].State != "talking" {
-			t.Errorf("port %d: call gone (state %s)", p, after.Ports[p-1].State)
+			t.Errorf("round %d: port %d: call gone (state %s)", round+1, p, after.Ports[p-1].State)
+			heardOK[p] = false
 			continue
 		}
-		lost, concealed := a.Lost-b.Lost, a.ConcealedMS-b.ConcealedMS
-		lostAll += lost
-		concealedAll += concealed
-		echo := ""
-		if a.Echo != nil {
-			echo = fmt.Sprintf(", echo canceller ERLE %.1f dB", a.Echo.ERLEDB)
-		}
-		t.Logf("port %d: sent +%d, received +%d, lost +%d, late +%d, concealed +%.0f ms, jitter %.2f ms%s",
-			p, a.PacketsSent-b.PacketsSent, a.PacketsReceived-b.PacketsReceived, lost, a.Late-b.Late, concealed, a.JitterMS, echo)
-		switch {
-		case len(toneErr[p]) == 0 && len(deaf[p]) == 0:
-			heard++
-		case ledger.Excuses(30 * time.Millisecond):
-			t.Logf("REPORT, not a failure: port %d: %v %v while the host stole %v of CPU (shared VM)", p, toneErr[p], deaf[p], ledger.Total)
-		default:
-			t.Errorf("port %d does not hear its far end (%v Hz) throughout: %v; sampled: %v; %s", p, hear[p], toneErr[p], deaf[p], &ledger)
+		sum.lost += a.Lost - b.Lost
+		sum.concealed += a.ConcealedMS - b.ConcealedMS
+		t.Logf("round %d: port %d: sent +%d, received +%d, lost +%d, late +%d, concealed +%.0f ms, jitter %.2f ms, echo canceller ERLE %.1f dB",
+			round+1, p, a.PacketsSent-b.PacketsSent, a.PacketsReceived-b.PacketsReceived, a.Lost-b.Lost, a.Late-b.Late,
+			a.ConcealedMS-b.ConcealedMS, a.JitterMS, a.Echo.ERLEDB)
+	}
+	// What each listening phone heard over the round, 10 ms at a time.
+	ms := min(int(window/time.Millisecond)-500, 29000)
+	for _, p := range listeners {
+		if err := steadyTone(heardWAV(t, g, p, ms), hear[p]); err != nil {
+			heardOK[p] = false
+			faults[p] = append(faults[p], fmt.Sprintf("round %d: %v", round+1, err))
 		}
 	}
 	for _, s := range []*sippRun{inv, opt} {
 		st := s.stats(t)
-		t.Logf("sipp %s: %d requests, %d answered sanely, %d failed", s.name, st.created, st.ok, st.failed)
+		t.Logf("round %d: sipp %s: %d requests, %d answered sanely, %d failed", round+1, s.name, st.created, st.ok, st.failed)
 	}
-	core := float64(cpu1-cpu0) / clkTck / window.Seconds() * 100
-	t.Logf("gateway CPU %.1f %% of a core with the calls and the flood (idle, registered: %.2f %%); RSS %.1f MiB (high water %.1f MiB)",
-		core, idle*100, rss, hwm)
 	for _, p := range ports {
+		g.Say(t, p, nil, 0)
 		g.Hook(t, p, "on")
 	}
-	return fmt.Sprintf("| %d | %d | %d | %v | %.1f ms | ≤ %s | %.2f ms | %d / %.0f ms | %d of %d | %.1f | %.2f %% | %.1f (%.1f) MiB | %s → %s |",
-		n, al.Late-bl.Late, al.Missed-bl.Missed, (steal1 - steal0).Round(10*time.Millisecond), float64(al.MaxLatenessUS)/1000,
-		p99, float64(al.MaxWorkUS)/1000, lostAll, concealedAll, heard, n, core, idle*100, rss, hwm, load0, load1)
+	Eventually(t, 10*time.Second, "every port idle", func() error {
+		for _, p := range g.Status(t).Ports {
+			if p.Call != nil {
+				return fmt.Errorf("port %d still in a call (%s)", p.Port, p.State)
+			}
+		}
+		return nil
+	})
 }
 
 // workP99 returns the upper bound of the work-histogram bucket that holds
