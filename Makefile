@@ -59,10 +59,20 @@ bench:
 # CPU seconds per call-minute of simultaneous G.711+SRTP calls, loopstart
 # against paced baresip on the same calls in the same run, and the one-way
 # delay the media path adds (docs/PERFORMANCE.md, "Secure media").
+# bench-peers: CPU per call-minute against paced baresip, BENCH_CALLS
+# simultaneous SRTP calls (a sim board of that many FXS ports).
+BENCH_CALLS ?= 8
 .PHONY: bench-peers
 bench-peers: peers
-	LOOPSTART_BENCH_PEERS=1 LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 10m -v -run TestBenchPeers ./tools/lab/
+	LOOPSTART_BENCH_PEERS=1 LOOPSTART_BENCH_CALLS=$(BENCH_CALLS) LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 10m -v -run TestBenchPeers ./tools/lab/
 	$(GO) test -run '^$$' -bench OneWayDelay -benchtime 300x ./voice/media/
+
+# N = 1, 2, 8, 16, 32 simultaneous SRTP calls with the echo canceller on
+# every channel, under a SIPp flood; minutes of CPU, so not in `make test`.
+# LOOPSTART_SCALE_CHANNELS=32 runs one count, LOOPSTART_BENCH_SECONDS the window.
+.PHONY: bench-scale
+bench-scale: peers
+	LOOPSTART_BENCH_SCALE=1 LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 40m -v -run 'TestBenchScale$$' ./tools/lab/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -171,6 +171,9 @@ func (d Definition) Validate() error {
 		case c.Chip != ChipSi3215 && c.Chip != ChipSi3050:
 			return fmt.Errorf("board %s: port %d: unknown chip %q", d.Name, c.Port, c.Chip)
 		}
+		if err := d.checkChain(c); err != nil {
+			return err
+		}
 		if p, ok := slots[c.Slot]; ok {
 			return fmt.Errorf("board %s: ports %d and %d share slot %d", d.Name, p, c.Port, c.Slot)
 		}
@@ -179,6 +182,31 @@ func (d Definition) Validate() error {
 			return fmt.Errorf("board %s: ports %d and %d both at SPI%d.%d chain %d", d.Name, p, c.Port, c.SPIBus, c.CS, c.Chain)
 		}
 		ports[c.Port], slots[c.Slot], where[k] = true, c.Port, c.Port
+	}
+	return nil
+}
+
+// checkChain checks c's chain position against its chip and against the
+// other chips on its chip select: one kind of chip per chip select, and
+// Si3215s sharing one in daisy-chain mode.
+func (d Definition) checkChain(c ChipDef) error {
+	limit := 16
+	if c.Chip == ChipSi3215 {
+		limit = 8
+	}
+	if c.Chain < 0 || c.Chain >= limit {
+		return fmt.Errorf("board %s: port %d: chain position %d outside 0-%d for an %s", d.Name, c.Port, c.Chain, limit-1, c.Chip)
+	}
+	for _, o := range d.Chips {
+		if o.Port == c.Port || o.SPIBus != c.SPIBus || o.CS != c.CS {
+			continue
+		}
+		if o.Chip != c.Chip {
+			return fmt.Errorf("board %s: ports %d and %d share SPI%d.%d with different chips (%s, %s)", d.Name, c.Port, o.Port, c.SPIBus, c.CS, c.Chip, o.Chip)
+		}
+		if c.Chip == ChipSi3215 && !c.Daisy {
+			return fmt.Errorf("board %s: port %d: Si3215s sharing SPI%d.%d must be in daisy-chain mode", d.Name, c.Port, c.SPIBus, c.CS)
+		}
 	}
 	return nil
 }

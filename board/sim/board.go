@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"time"
 
+	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/spi"
 
@@ -134,25 +135,173 @@ func New(opts Opts) (*Board, error) {
 	}
 	cds := append([]board.ChipDef(nil), def.Chips...)
 	sortChips(cds)
-	for _, cd := range cds {
-		name := fmt.Sprintf("sim-spi%d.cs%d", cd.SPIBus, cd.CS)
-		port := board.Port{N: cd.Port, Kind: cd.Kind, Slot: cd.Slot}
-		var err error
+	// First every chip model with its phone or central office, in port
+	// order; then each chip select's chips, brought up through one SPI
+	// connection in chain order (the chain's first chip holds the reset
+	// line, so its driver comes first).
+	models := make([]simChip, len(cds))
+	for i, cd := range cds {
+		models[i].cd = cd
 		switch cd.Chip {
 		case board.ChipSi3215:
-			err = b.addFXS(cd, opts.Chips[cd.Port], name, speed, &port)
+			models[i].fxs = b.newFXS(cd, opts.Chips[cd.Port])
 		case board.ChipSi3050:
-			err = b.addFXO(cd, opts.FXO[cd.Port], name, speed, &port)
+			models[i].daa, models[i].err = b.newFXO(cd, opts.FXO[cd.Port])
 		}
-		if err != nil {
-			port.Fault = fmt.Errorf("port %d: %w", cd.Port, err)
-			log.Error("sim board: chip failed", "board", def.Name, "port", cd.Port, "kind", cd.Kind, "chip", name, "err", err)
+	}
+	for _, group := range chipSelects(models) {
+		bringUpGroup(group, speed)
+	}
+	for _, m := range models {
+		cd := m.cd
+		port := board.Port{N: cd.Port, Kind: cd.Kind, Slot: cd.Slot, FXS: m.fxsPort, FXO: m.fxoPort}
+		name := fmt.Sprintf("sim-spi%d.cs%d", cd.SPIBus, cd.CS)
+		if m.err != nil {
+			port.FXS, port.FXO = nil, nil
+			port.Fault = fmt.Errorf("port %d: %w", cd.Port, m.err)
+			log.Error("sim board: chip failed", "board", def.Name, "port", cd.Port, "kind", cd.Kind, "chip", name, "chain", cd.Chain, "err", m.err)
 		} else {
-			log.Info("sim board: port up", "board", def.Name, "port", cd.Port, "kind", cd.Kind, "chip", name, "slot", cd.Slot)
+			log.Debug("sim board: port up", "board", def.Name, "port", cd.Port, "kind", cd.Kind, "chip", name, "chain", cd.Chain, "slot", cd.Slot)
 		}
 		b.Ports = append(b.Ports, port)
 	}
+	log.Info("sim board: up", "board", def.Name, "ports", len(b.Ports), "slots", def.Slots)
 	return b, nil
+}
+
+// simChip is one port's chip model on its way up.
+type simChip struct {
+	cd      board.ChipDef
+	fxs     *model.Chip    // an Si3215 port's model
+	daa     *fxomodel.Chip // an Si3050 port's model
+	fxsPort board.FXS
+	fxoPort board.FXO
+	err     error // why the port is out of service
+}
+
+// chipSelects groups the chips by SPI bus and chip select, the groups in
+// the order of their first port, each group in chain order.
+func chipSelects(models []simChip) [][]*simChip {
+	var groups [][]*simChip
+	at := map[[2]int]int{}
+	for i := range models {
+		k := [2]int{models[i].cd.SPIBus, models[i].cd.CS}
+		g, ok := at[k]
+		if !ok {
+			g = len(groups)
+			at[k] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], &models[i])
+	}
+	for _, g := range groups {
+		for i := 1; i < len(g); i++ {
+			for j := i; j > 0 && g[j].cd.Chain < g[j-1].cd.Chain; j-- {
+				g[j], g[j-1] = g[j-1], g[j]
+			}
+		}
+	}
+	return groups
+}
+
+// bringUpGroup connects to one chip select's chips (a daisy chain when
+// there are several, or when the definition asks for daisy-chain mode)
+// and brings each up with the real driver; a failure is recorded on the
+// chips it concerns.
+func bringUpGroup(g []*simChip, speed physic.Frequency) {
+	fail := func(err error) {
+		for _, m := range g {
+			if m.err == nil {
+				m.err = err
+			}
+		}
+	}
+	cd := g[0].cd
+	name := fmt.Sprintf("sim-spi%d.cs%d", cd.SPIBus, cd.CS)
+	var port interface {
+		Connect(physic.Frequency, spi.Mode, int) (spi.Conn, error)
+	}
+	switch {
+	case cd.Chip == board.ChipSi3215 && (len(g) > 1 || cd.Daisy):
+		var cs []*model.Chip
+		for _, m := range g {
+			cs = append(cs, m.fxs)
+		}
+		bus, err := model.NewBus(cs...)
+		if err != nil {
+			fail(err)
+			return
+		}
+		port = bus
+	case cd.Chip == board.ChipSi3215:
+		port = g[0].fxs
+	case len(g) > 1:
+		var cs []*fxomodel.Chip
+		for _, m := range g {
+			if m.daa != nil {
+				cs = append(cs, m.daa)
+			}
+		}
+		bus, err := fxomodel.NewBus(cs...)
+		if err != nil {
+			fail(err)
+			return
+		}
+		port = bus
+	default:
+		port = g[0].daa
+	}
+	if cd.Chip == board.ChipSi3050 {
+		conn, err := port.Connect(speed, si3050.SPIMode, 8)
+		if err != nil {
+			fail(fmt.Errorf("spi connect: %w", err))
+			return
+		}
+		for _, m := range g {
+			if m.err != nil {
+				continue
+			}
+			var rst gpio.PinOut
+			if m.cd.Reset != "" {
+				rst = m.daa.ResetPin()
+			}
+			dev, err := si3050.New(conn, rst, m.daa.IRQPin(), &si3050.Opts{
+				Slot:  m.cd.Slot,
+				Name:  fmt.Sprintf("%s/%d", name, m.cd.Chain),
+				Chain: m.cd.Chain,
+				Sleep: func(time.Duration) {},
+			})
+			if err != nil {
+				m.err = err
+				continue
+			}
+			m.fxoPort = chips.NewSi3050FXO(dev)
+		}
+		return
+	}
+	conn, err := port.Connect(speed, spi.Mode3, 8)
+	if err != nil {
+		fail(fmt.Errorf("spi connect: %w", err))
+		return
+	}
+	for _, m := range g {
+		var rst gpio.PinOut
+		if m.cd.Reset != "" || !m.cd.Daisy {
+			rst = m.fxs.ResetPin()
+		}
+		dev, err := si3215.New(conn, rst, m.fxs.IRQPin(), &si3215.Opts{
+			Slot:  m.cd.Slot,
+			Name:  name,
+			Daisy: m.cd.Daisy,
+			Chain: m.cd.Chain,
+			Sleep: func(time.Duration) {}, // the model counts accesses, not time
+		})
+		if err != nil {
+			m.err = err
+			continue
+		}
+		m.fxsPort = chips.NewSi3215FXS(dev)
+	}
 }
 
 // sortChips orders chip definitions by port number (Validate made the
@@ -165,9 +314,11 @@ func sortChips(cds []board.ChipDef) {
 	}
 }
 
-// addFXS builds an FXS port: a SLIC model with a phone on its line, brought
-// up by the real driver.
-func (b *Board) addFXS(cd board.ChipDef, mo model.Opts, name string, speed physic.Frequency, port *board.Port) error {
+// newFXS builds an FXS port's SLIC model with a phone on its line.
+func (b *Board) newFXS(cd board.ChipDef, mo model.Opts) *model.Chip {
+	if mo.Chain == 0 {
+		mo.Chain = cd.Chain
+	}
 	chip := model.New(mo)
 	phone := NewPhone(cd.Port)
 	if b.country != "" {
@@ -178,65 +329,27 @@ func (b *Board) addFXS(cd board.ChipDef, mo model.Opts, name string, speed physi
 	b.chips = append(b.chips, chip)
 	b.phones = append(b.phones, phone)
 	b.byPort[cd.Port] = phone
-	dev, err := bringUp(chip, name, cd.Slot, speed)
-	if err != nil {
-		return err
-	}
-	port.FXS = chips.NewSi3215FXS(dev)
-	return nil
+	return chip
 }
 
-// addFXO builds an FXO port: a DAA model on a central office line, brought
-// up by the real driver.
-func (b *Board) addFXO(cd board.ChipDef, mo fxomodel.Opts, name string, speed physic.Frequency, port *board.Port) error {
+// newFXO builds an FXO port's DAA model on a central office line.
+func (b *Board) newFXO(cd board.ChipDef, mo fxomodel.Opts) (*fxomodel.Chip, error) {
 	if mo.Chain == 0 {
 		mo.Chain = cd.Chain
 	}
 	daa := fxomodel.New(mo)
 	co := NewCentralOffice(cd.Port)
-	if b.country != "" {
-		if err := co.SetCountry(b.country); err != nil {
-			return err
-		}
-	}
 	daa.Attach(co)
 	b.highway.Attach(daa)
 	b.daas = append(b.daas, daa)
 	b.lines = append(b.lines, co)
 	b.byLine[cd.Port] = co
-	dev, err := bringUpFXO(daa, fmt.Sprintf("%s/%d", name, mo.Chain), cd.Slot, mo.Chain, speed)
-	if err != nil {
-		return err
+	if b.country != "" {
+		if err := co.SetCountry(b.country); err != nil {
+			return daa, err
+		}
 	}
-	port.FXO = chips.NewSi3050FXO(dev)
-	return nil
-}
-
-// bringUpFXO connects to the DAA model and initialises it with the driver.
-func bringUpFXO(chip *fxomodel.Chip, name string, slot, chain int, speed physic.Frequency) (*si3050.Dev, error) {
-	conn, err := chip.Connect(speed, si3050.SPIMode, 8)
-	if err != nil {
-		return nil, fmt.Errorf("spi connect: %w", err)
-	}
-	return si3050.New(conn, chip.ResetPin(), chip.IRQPin(), &si3050.Opts{
-		Slot:  slot,
-		Name:  name,
-		Chain: chain,
-		Sleep: func(time.Duration) {},
-	})
-}
-
-// bringUp connects to a chip model and initialises it with the real driver.
-func bringUp(chip *model.Chip, name string, slot int, speed physic.Frequency) (*si3215.Dev, error) {
-	conn, err := chip.Connect(speed, spi.Mode3, 8)
-	if err != nil {
-		return nil, fmt.Errorf("spi connect: %w", err)
-	}
-	return si3215.New(conn, chip.ResetPin(), chip.IRQPin(), &si3215.Opts{
-		Slot:  slot,
-		Name:  name,
-		Sleep: func(time.Duration) {}, // the model counts accesses, not time
-	})
+	return daa, nil
 }
 
 // Line returns the central office line of FXO port n.

@@ -103,6 +103,12 @@ type vm struct {
 // hooks enabled; extra is added to the kernel command line.
 func boot(t testing.TB, img buildroot.Image, data string, extra ...string) *vm {
 	t.Helper()
+	return bootMem(t, img, data, 0, extra...)
+}
+
+// bootMem is boot with memMiB of guest RAM (0: QEMUArgs' default).
+func bootMem(t testing.TB, img buildroot.Image, data string, memMiB int, extra ...string) *vm {
+	t.Helper()
 	dir := t.TempDir()
 	httpPort, httpsPort, hookPort, sipPort := lab.FreePort(t, 1), lab.FreePort(t, 1), lab.FreePort(t, 1), lab.FreePort(t, 1)
 	v := &vm{t: t, serial: filepath.Join(dir, "serial.log"),
@@ -113,7 +119,7 @@ func boot(t testing.TB, img buildroot.Image, data string, extra ...string) *vm {
 	// user networking NATs the guest to 127.0.0.1, and Kamailio answers
 	// the Via's port at the address it saw (127.0.0.1).
 	sip := fmt.Sprintf("127.0.0.1:%d-:%d", sipPort, sipPort)
-	args := buildroot.QEMUArgs(buildroot.QEMUOptions{Image: img, Data: data, Serial: v.serial,
+	args := buildroot.QEMUArgs(buildroot.QEMUOptions{Image: img, Data: data, Serial: v.serial, MemMiB: memMiB,
 		Forwards: []string{"tcp:" + v.http + "-:80", "tcp:" + v.https + "-:443", fmt.Sprintf("tcp:%s-:%d", v.hooks, system.TestHooksPort),
 			"udp:" + sip, "tcp:" + sip},
 		Append: strings.Join(append([]string{fmt.Sprintf("loopstart.testhooks=1 loopstart.sip=%d", sipPort)}, extra...), " ")})

@@ -45,6 +45,10 @@ type Options struct {
 	// must target BoardName/GOARCH, and provisioning reports the model
 	// "loopstart-"+BoardName.
 	BoardName string
+	// DefaultPorts is how many ports (1..DefaultPorts, extensions 101,
+	// 102, ...) the built-in configuration has when no file is given; 0
+	// means 2, the default sim board's FXS ports.
+	DefaultPorts int
 	// HealthSocket is where the gateway answers the boot supervisor's
 	// health check (package firmware/health, --health-socket); empty
 	// means none.
@@ -136,7 +140,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("firmware: %w", err)
 	}
-	cfg, source, err := loadConfig(o.ConfigFile, o.DataDir)
+	cfg, source, err := loadConfig(o.ConfigFile, o.DataDir, o.DefaultPorts)
 	if err != nil {
 		return err
 	}

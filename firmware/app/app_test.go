@@ -146,7 +146,7 @@ func TestLoadConfig(t *testing.T) {
 		{"data not a directory", "", notDir, 0, "", "not a directory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg, source, err := loadConfig(c.file, c.data)
+			cfg, source, err := loadConfig(c.file, c.data, 0)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("err %v, want %q", err, c.err)

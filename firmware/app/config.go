@@ -26,8 +26,9 @@ import (
 const loopPriority = 40
 
 // loadConfig reads file (--config), else DATA/config.xml, else the
-// built-in default; it also returns where the configuration came from.
-func loadConfig(file, dataDir string) (*config.Config, string, error) {
+// built-in default of ports ports (2 when 0); it also returns where the
+// configuration came from.
+func loadConfig(file, dataDir string, ports int) (*config.Config, string, error) {
 	path := file
 	if path == "" {
 		p := filepath.Join(dataDir, "config.xml")
@@ -38,7 +39,10 @@ func loadConfig(file, dataDir string) (*config.Config, string, error) {
 		}
 	}
 	if path == "" {
-		return config.Default(2), "built-in default", nil
+		if ports <= 0 {
+			ports = 2
+		}
+		return config.Default(ports), "built-in default", nil
 	}
 	cfg, err := config.ParseFile(path)
 	if err != nil {

@@ -63,7 +63,7 @@ const (
 	// MinProvisioningInterval and MaxProvisioningInterval bound <interval>.
 	MinProvisioningInterval, MaxProvisioningInterval = 60, 30 * 86400
 	// MaxPorts is the highest port number a board may have.
-	MaxPorts = 8
+	MaxPorts = 32
 	// DefaultDialPlan is the digit map of the built-in configuration: a
 	// three-digit local extension 1xx, or any number starting 2-9 or 0
 	// (ended by the inter-digit timeout or #).

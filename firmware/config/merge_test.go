@@ -143,7 +143,7 @@ func TestMergeProblems(t *testing.T) {
 		{"account without id is added", "<loopstart>\n<account><user>7</user></account></loopstart>",
 			[]string{"line 2: loopstart/account[3]: id attribute missing"}},
 		{"port without number", "<loopstart>\n<port account=\"1\"/></loopstart>",
-			[]string{"line 2: loopstart/port[3]: n attribute missing (the port number, 1..8)",
+			[]string{"line 2: loopstart/port[3]: n attribute missing (the port number, 1..32)",
 				`line 2: loopstart/port[3]: account "1" is already used by port[n=1]`}},
 		{"field twice", "<loopstart><account id=\"1\">\n<user>1</user>\n<user>2</user></account></loopstart>",
 			[]string{"line 3: loopstart/account[id=1]/user: appears more than once"}},

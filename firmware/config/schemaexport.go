@@ -77,7 +77,7 @@ var fieldMetas = map[string]fieldMeta{
 	"account/expires":          {label: "Expires (s)", help: "Registration lifetime asked for, " + strconv.Itoa(MinExpires) + ".." + strconv.Itoa(MaxExpires) + " seconds.", def: strconv.Itoa(DefaultExpires)},
 	"account/transport":        {label: "Transport", help: "SIP transport to the registrar; tls encrypts signalling and is needed for SRTP keys to stay secret.", values: transports, def: "udp, or the registrar's"},
 	"account/ca-file":          {label: "CA file", help: "PEM file of the CAs trusted for TLS (a path on the gateway, or upload one); empty means the system roots.", def: "system roots", group: "Security"},
-	"account/srtp":             {label: "SRTP", help: "Media encryption: mandatory refuses unencrypted calls, optional offers it.", values: srtpModes, def: DefaultSRTP, group: "Security"},
+	"account/srtp":             {label: "SRTP", help: "Media encryption: mandatory refuses unencrypted calls, optional offers it.", values: srtpModes, def: DefaultSRTPTLS + " on tls, " + DefaultSRTP + " on udp and tcp", group: "Security"},
 	"account/codecs":           {label: "Codecs", help: "Comma separated preference list of pcmu, pcma and g722.", def: DefaultCodecs},
 	"account/mwi-subscribe":    {label: "Subscribe to MWI", help: "Subscribe to message-waiting events at the registrar.", boolean: true, def: "false", group: "Voicemail"},
 	"account/mailbox":          {label: "Mailbox", help: "sip: URI subscribed to for message waiting.", def: "the account's address of record", group: "Voicemail"},

@@ -70,7 +70,8 @@ func cpuOver(t *testing.T, window time.Duration, pids ...int) []float64 {
 // the very same calls in the same run — one paced baresip per call
 // (baresip's aubridge module as the player), so both sides do the same work: capture or
 // file source, encode, SRTP both ways, jitter buffer, decode, play.
-// N is 2: every FXS port of the sim board. Each process's user+system CPU
+// N is LOOPSTART_BENCH_CALLS (default 2: every FXS port of the default sim
+// board; `make bench-peers` runs 8, on a sim board sized to N FXS ports). Each process's user+system CPU
 // is read from /proc/PID/stat over the window. The gateway is also measured
 // idle (no call: the media loop still ticks for the lines) so its marginal
 // cost per call can be told from its fixed cost. Figures go to the log and
@@ -90,23 +91,39 @@ func TestBenchPeers(t *testing.T) {
 		secs = v
 	}
 	window := time.Duration(secs) * time.Second
-	k := StartKamailioTLS(t)
+	n := 2
+	if v, err := strconv.Atoi(os.Getenv("LOOPSTART_BENCH_CALLS")); err == nil && v > 0 {
+		n = v
+	}
+	if n > 16 {
+		t.Fatalf("LOOPSTART_BENCH_CALLS=%d: at most 16 (one baresip per call, users up to 1032)", n)
+	}
+	// Gateway ports 1..n are users 1001..100n; the baresip of port p is
+	// user 1000+n+p.
+	k := startKamailioTLS(t, max(0, 2*n-4))
 	dir := t.TempDir()
-	tones := map[int]float64{1: 1000, 2: 1200}
-	var bs [3]*Baresip
-	for port, hz := range tones {
+	tones := map[int]float64{}
+	bs := make([]*Baresip, n+1)
+	for port := 1; port <= n; port++ {
+		hz := float64(900 + 100*port)
+		tones[port] = hz
 		wav := filepath.Join(dir, fmt.Sprintf("tone%v.wav", hz))
 		if err := WriteToneWAV(wav, hz, -12, float64(secs+60)); err != nil {
 			t.Fatal(err)
 		}
-		user := fmt.Sprint(1002 + port)
-		bs[port] = StartBaresip(t, BaresipOpts{User: user, Password: "secret" + user[3:], Registrar: k.TLSAddr,
+		u := 1000 + n + port
+		bs[port] = StartBaresip(t, BaresipOpts{User: fmt.Sprint(u), Password: fmt.Sprintf("secret%d", u-1000), Registrar: k.TLSAddr,
 			Transport: "tls", MediaEnc: "srtp-mand", CAFile: k.Cert.CAFile, SourceWAV: wav})
 	}
-	g := StartGateway(t, GatewayOpts{Config: SecureConfig(k.TLSAddr, k.Cert.CAFile, "mandatory")})
-	for _, id := range []string{"1", "2"} {
-		Eventually(t, 10*time.Second, "account "+id+" registered", func() error {
-			if a := g.Account(t, id); a.State != "registered" {
+	opts := GatewayOpts{Config: SecureConfig(k.TLSAddr, k.Cert.CAFile, "mandatory")}
+	if n != 2 {
+		// A sim board with n FXS ports, every one in a call.
+		opts = GatewayOpts{Config: scaleConfig(n, k.TLSAddr, k.Cert.CAFile), Args: []string{"--fxs", fmt.Sprint(n), "--fxo", "0"}}
+	}
+	g := StartGateway(t, opts)
+	for id := 1; id <= n; id++ {
+		Eventually(t, 10*time.Second, fmt.Sprintf("account %d registered", id), func() error {
+			if a := g.Account(t, fmt.Sprint(id)); a.State != "registered" {
 				return fmt.Errorf("state %q (%s)", a.State, a.LastError)
 			}
 			return nil
@@ -114,33 +131,42 @@ func TestBenchPeers(t *testing.T) {
 	}
 	gw := g.proc.PID()
 	idle := cpuOver(t, window/3, gw)[0] * 3 // the gateway with no call, scaled to the window
-	for port := 1; port <= 2; port++ {
-		placeSRTPCall(t, g, port, bs[port], fmt.Sprint(1002+port), tones[port], float64(500+100*port))
+	ports := make([]int, n)
+	for port := 1; port <= n; port++ {
+		placeSRTPCall(t, g, port, bs[port], fmt.Sprint(1000+n+port), tones[port], float64(500+50*port))
+		ports[port-1] = port
 	}
-	g.WaitMediaSteady(t, 10*time.Second, 1, 2) // call set-up over before the measured window
+	g.WaitMediaSteady(t, 20*time.Second, ports...) // call set-up over before the measured window
 	if out := os.Getenv("LOOPSTART_BENCH_PERF"); out != "" {
 		// Profile the gateway during the window (perf report -i FILE).
 		Start(t, dir, "perf", "record", "-F", "499", "-g", "-p", strconv.Itoa(gw), "-o", out, "--", "sleep", strconv.Itoa(secs))
 	}
-	cpu := cpuOver(t, window, gw, bs[1].proc.PID(), bs[2].proc.PID())
+	pids := []int{gw}
+	for port := 1; port <= n; port++ {
+		pids = append(pids, bs[port].proc.PID())
+	}
+	cpu := cpuOver(t, window, pids...)
 	st := g.Status(t)
-	for port := 1; port <= 2; port++ {
+	for port := 1; port <= n; port++ {
 		if c := st.Ports[port-1].Call; c == nil || c.SRTP == "" || c.PacketsReceived < uint64(window/(40*time.Millisecond)) {
 			t.Fatalf("port %d: no steady SRTP call during the window: %+v", port, c)
 		}
 	}
-	const n = 2
+	var bCPU float64
+	for _, c := range cpu[1:] {
+		bCPU += c
+	}
 	minutes := window.Minutes()
-	gwPerCall := cpu[0] / (n * minutes)
-	gwMarginal := (cpu[0] - idle) / (n * minutes)
-	bPerCall := (cpu[1] + cpu[2]) / (n * minutes)
+	gwPerCall := cpu[0] / (float64(n) * minutes)
+	gwMarginal := (cpu[0] - idle) / (float64(n) * minutes)
+	bPerCall := bCPU / (float64(n) * minutes)
 	t.Logf("window %v, %d SRTP G.711 calls", window, n)
 	t.Logf("loopstart: %.2f CPU-s in the window (idle %.2f): %.3f CPU-s per call-minute, %.3f marginal", cpu[0], idle, gwPerCall, gwMarginal)
-	t.Logf("baresip:   %.2f + %.2f CPU-s: %.3f CPU-s per call-minute", cpu[1], cpu[2], bPerCall)
+	t.Logf("baresip:   %.2f CPU-s in all (%d processes): %.3f CPU-s per call-minute", bCPU, n, bPerCall)
 	if bPerCall > 0 {
 		t.Logf("ratio loopstart/baresip: %.2f× (total), %.2f× (marginal); goal ≤ 0.5×", gwPerCall/bPerCall, gwMarginal/bPerCall)
 	}
-	for port := 1; port <= 2; port++ {
+	for port := 1; port <= n; port++ {
 		g.Hook(t, port, "on")
 	}
 }

@@ -102,6 +102,13 @@ type KamailioTLS struct {
 // reuse for TCP/TLS clients.
 func StartKamailioTLS(t testing.TB) *KamailioTLS {
 	t.Helper()
+	return startKamailioTLS(t, 0)
+}
+
+// startKamailioTLS is StartKamailioTLS with users 1005 to 1004+extra
+// (passwords secret5, ...) besides the lab's four.
+func startKamailioTLS(t testing.TB, extra int) *KamailioTLS {
+	t.Helper()
 	Need(t, "kamailio", "kamcmd")
 	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so"); err != nil {
 		Need(t, "kamailio-tls-module(tls.so)")
@@ -129,6 +136,14 @@ require_certificate = no
 	}
 	cfg := strings.NewReplacer("@PORT@", fmt.Sprint(port), "@TLSPORT@", fmt.Sprint(tlsPort), "@CTL@", ctl,
 		"@QOP@", "1", "@TLSCFG@", tlsCfg, "@AUTHPARAMS@", "", "@PRECHALLENGE@", "", "@AUTHORIZED@", "", "@AUTHANY@", "").Replace(kamailioTLSCfg)
+	if extra > 0 {
+		const last = `$sht(users=>1004) = "secret4";`
+		more := last
+		for u := 1005; u <= 1004+extra; u++ {
+			more += fmt.Sprintf("\n\t$sht(users=>%d) = \"secret%d\";", u, u-1000)
+		}
+		cfg = strings.Replace(cfg, last, more, 1)
+	}
 	cfgPath := filepath.Join(dir, "kamailio.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

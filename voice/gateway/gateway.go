@@ -312,7 +312,7 @@ func (g *Gateway) Status() status.Status {
 	}
 	ls := g.loop.Stats()
 	st.Loop = status.LoopStatus{Running: ls.Running, Ticks: ls.Ticks, Late: ls.Late, Missed: ls.Missed,
-		MaxLatenessUS: ls.MaxLateness.Microseconds(), Histogram: loopHistogram(ls),
+		MaxLatenessUS: ls.MaxLateness.Microseconds(), Histogram: loopHistogram(ls), WorkHistogram: workHistogram(ls),
 		Priority: ls.Priority, PriorityError: ls.PriorityError, MaxWorkUS: ls.MaxWork.Microseconds()}
 	ov := g.ua.Overload()
 	st.SIP = status.SIPStatus{Shed: ov.Shed, DroppedACKs: ov.DroppedACKs, Bans: ov.Bans,

@@ -117,6 +117,18 @@ func loopHistogram(ls media.Stats) []status.LatenessBucket {
 	return out
 }
 
+// workHistogram converts the loop's per-frame work histogram.
+func workHistogram(ls media.Stats) []status.LatenessBucket {
+	out := make([]status.LatenessBucket, len(ls.WorkHistogram))
+	for i, n := range ls.WorkHistogram {
+		out[i].Count = n
+		if i < len(media.WorkBuckets) {
+			out[i].UpToUS = media.WorkBuckets[i].Microseconds()
+		}
+	}
+	return out
+}
+
 // echoStats converts the stream's echo figures for the status.
 func echoStats(e media.EchoStats) *status.EchoStats {
 	es := &status.EchoStats{

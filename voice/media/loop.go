@@ -33,6 +33,15 @@ var LatenessBuckets = [...]time.Duration{
 	5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond,
 }
 
+// WorkBuckets are the upper bounds of the per-frame work histogram (the
+// time one frame's commands and channel ticks take); the last bucket
+// counts everything above the last bound.
+var WorkBuckets = [...]time.Duration{
+	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 1500 * time.Microsecond, 2 * time.Millisecond,
+	2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
+}
+
 // Stats are the loop's health counters.
 type Stats struct {
 	// Running is true between the start and the end of Run.
@@ -51,6 +60,9 @@ type Stats struct {
 	// Histogram counts ticks by lateness: Histogram[i] counts ticks with
 	// lateness up to LatenessBuckets[i]; the last entry counts the rest.
 	Histogram [len(LatenessBuckets) + 1]uint64
+	// WorkHistogram counts frames by their processing time: entry i counts
+	// frames that took up to WorkBuckets[i]; the last entry the rest.
+	WorkHistogram [len(WorkBuckets) + 1]uint64
 	// LastTick is the wall-clock time of the last processed frame.
 	LastTick time.Time
 	// Priority is the SCHED_FIFO priority the loop's OS thread runs at, 0
@@ -76,6 +88,7 @@ type Loop struct {
 	maxWork  atomic.Int64
 	lastTick atomic.Int64
 	hist     [len(LatenessBuckets) + 1]atomic.Uint64
+	workHist [len(WorkBuckets) + 1]atomic.Uint64
 	priority int
 	prio     atomic.Int64
 	prioErr  atomic.Pointer[string]
@@ -226,9 +239,15 @@ func (l *Loop) Run(ctx context.Context) error {
 			c := &l.channels[i]
 			c.ch.Tick(now, l.rx[c.slot], l.tx[c.slot])
 		}
-		if w := int64(time.Since(start)); w > l.maxWork.Load() {
-			l.maxWork.Store(w)
+		w := time.Since(start)
+		if int64(w) > l.maxWork.Load() {
+			l.maxWork.Store(int64(w))
 		}
+		b := 0
+		for b < len(WorkBuckets) && w > WorkBuckets[b] {
+			b++
+		}
+		l.workHist[b].Add(1)
 		if l.priority > 0 {
 			// Real-time configuration: pass through the scheduler
 			// once per frame, while the next boundary is still ~10 ms
@@ -295,6 +314,9 @@ func (l *Loop) Stats() Stats {
 	}
 	for i := range l.hist {
 		s.Histogram[i] = l.hist[i].Load()
+	}
+	for i := range l.workHist {
+		s.WorkHistogram[i] = l.workHist[i].Load()
 	}
 	return s
 }

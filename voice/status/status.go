@@ -157,6 +157,9 @@ type LoopStatus struct {
 	MaxWorkUS int64 `json:"max_work_us,omitempty"`
 	// Histogram counts ticks by lateness.
 	Histogram []LatenessBucket `json:"histogram,omitempty"`
+	// WorkHistogram counts ticks by the loop's work on them (UpToUS is
+	// the bucket's bound on one frame's processing time).
+	WorkHistogram []LatenessBucket `json:"work_histogram,omitempty"`
 	// Priority is the loop thread's SCHED_FIFO priority, 0 when it runs
 	// in the normal class; PriorityError says why a requested priority
 	// could not be set.

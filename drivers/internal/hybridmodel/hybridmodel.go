@@ -31,6 +31,7 @@ type Path struct {
 	h     [taps]float32
 	ring  [ring]float32
 	pos   int
+	quiet int // zero samples pushed in a row, up to ring
 }
 
 // Init turns the path on with a trans-hybrid loss of loss dB (for white
@@ -66,7 +67,29 @@ func (p *Path) Echo(out, line []int16) {
 		clear(out[:len(line)])
 		return
 	}
+	if p.quiet >= p.delay+taps && allZero(line) {
+		// Every sample the filter would read is zero: so is the echo.
+		// The history still takes the zeros, so that it stays the
+		// line's last samples.
+		for i := range line {
+			p.ring[p.pos] = 0
+			p.pos = (p.pos + 1) & (ring - 1)
+			out[i] = 0
+		}
+		p.quiet = min(p.quiet+len(line), ring)
+		return
+	}
+	p.echoFull(out, line)
+}
+
+// echoFull is Echo without the shortcut for a silent line.
+func (p *Path) echoFull(out, line []int16) {
 	for i, v := range line {
+		if v == 0 {
+			p.quiet = min(p.quiet+1, ring)
+		} else {
+			p.quiet = 0
+		}
 		p.ring[p.pos] = float32(v)
 		var acc float32
 		q := p.pos - p.delay
@@ -87,4 +110,13 @@ func Sat(v float32) int16 {
 		return -32768
 	}
 	return int16(v)
+}
+
+func allZero(s []int16) bool {
+	for _, v := range s {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }

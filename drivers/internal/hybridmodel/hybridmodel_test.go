@@ -78,3 +78,47 @@ func TestEchoNoAllocs(t *testing.T) {
 		t.Fatalf("%.1f allocations per frame", a)
 	}
 }
+
+// TestQuietShortcut: the shortcut for silent lines gives exactly the full
+// filter's output, through speech, silences of every length (shorter and
+// longer than the echo path) and a restart after a long silence.
+func TestQuietShortcut(t *testing.T) {
+	for _, c := range []struct {
+		loss  float64
+		delay time.Duration
+	}{{10, time.Millisecond}, {6, 30 * time.Millisecond}, {10, MaxDelay}} {
+		var fast, full Path
+		fast.Init(c.loss, c.delay)
+		full.Init(c.loss, c.delay)
+		r := rand.New(rand.NewPCG(3, 4))
+		line := make([]int16, 80)
+		a, b := make([]int16, 80), make([]int16, 80)
+		shortcuts := 0
+		for f := range 3000 {
+			switch phase := (f / 25) % 4; {
+			case phase == 0 || phase == 2 && f%3 == 0:
+				for i := range line {
+					line[i] = int16(r.NormFloat64() * 2000)
+				}
+			case phase == 1 && f%25 == 24:
+				clear(line)
+				line[79] = 1 // a lone sample ends a silence
+			default:
+				clear(line)
+			}
+			if full.quiet >= full.delay+taps && allZero(line) {
+				shortcuts++
+			}
+			fast.Echo(a, line)
+			full.echoFull(b, line)
+			for i := range a {
+				if a[i] != b[i] {
+					t.Fatalf("%v dB %v: frame %d sample %d: %d, full filter %d", c.loss, c.delay, f, i, a[i], b[i])
+				}
+			}
+		}
+		if shortcuts == 0 {
+			t.Errorf("%v dB %v: the shortcut was never taken", c.loss, c.delay)
+		}
+	}
+}

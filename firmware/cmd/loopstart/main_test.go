@@ -29,6 +29,9 @@ func TestDispatch(t *testing.T) {
 		{"run with an argument", []string{"run", "extra"}, 2, "", `loopstart run: unexpected argument "extra"`},
 		{"run on an unknown board", []string{"run", "--board", "nope"}, 1, "", `loopstart: --board "nope": unknown board (known: sim, qemu, rpi-tdm400)`},
 		{"run on a board without its devices", []string{"run", "--board", "rpi-tdm400", "--data", "DATA"}, 1, "", "loopstart: board rpi-tdm400: missing device files: /dev/spidev0.0, /dev/spidev0.1"},
+		{"run on a sim board too large", []string{"run", "--fxs", "30", "--fxo", "3"}, 1, "", "loopstart: --fxs 30 --fxo 3: board: sim with 33 ports: one highway carries at most 32"},
+		{"run on a sim board with negative ports", []string{"run", "--fxs", "-1"}, 1, "", "loopstart: --fxs -1 --fxo 0: board: sim with -1 FXS and 0 FXO ports: counts cannot be negative"},
+		{"run sizing a real board", []string{"run", "--board", "rpi-tdm400", "--fxs", "4"}, 1, "", "loopstart: --fxs/--fxo: board rpi-tdm400 has real chips"},
 		{"run with a bad log level", []string{"run", "--log-level", "loud"}, 1, "", "loopstart: --log-level:"},
 		{"run with a bad web host", []string{"run", "--web-host", "ata.example,-bad"}, 2, "", `invalid value "ata.example,-bad" for flag -web-host: "-bad" is not a host name`},
 	} {
@@ -51,5 +54,28 @@ func TestDispatch(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", c.stderrHas, stderr.String())
 			}
 		})
+	}
+}
+
+func TestBoardDefinitionSized(t *testing.T) {
+	for _, c := range []struct {
+		board    string
+		fxs, fxo int
+		ports    int
+		name     string
+	}{
+		{"sim", 0, 0, 3, "sim"},
+		{"sim", 32, 0, 32, "sim"},
+		{"sim", 16, 16, 32, "sim"},
+		{"qemu", 1, 0, 1, "qemu"},
+		{"sim", 0, 4, 4, "sim"},
+	} {
+		d, err := boardDefinition(c.board, c.fxs, c.fxo)
+		if err != nil {
+			t.Fatalf("%s %d+%d: %v", c.board, c.fxs, c.fxo, err)
+		}
+		if len(d.Chips) != c.ports || d.Name != c.name || d.Validate() != nil {
+			t.Errorf("%s %d+%d: %q with %d chips (%v)", c.board, c.fxs, c.fxo, d.Name, len(d.Chips), d.Validate())
+		}
 	}
 }

@@ -36,6 +36,9 @@ type runOpts struct {
 	healthSocket string
 	// webHosts are extra names the web UI answers to (--web-host).
 	webHosts hostList
+	// fxs and fxo size a model board (--fxs, --fxo): that many FXS and
+	// FXO ports instead of the definition's; both 0 keep the definition.
+	fxs, fxo int
 }
 
 // hostList is a repeatable flag of host names, each value one name or a
@@ -95,12 +98,18 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.firmwareHealth, "firmware-health", 60*time.Second, "how long an upgraded firmware has to come up healthy before it is rolled back")
 	fs.Var(&o.webHosts, "web-host", "a name the web UI answers to besides its IP addresses, localhost, the host name and HOSTNAME.local (repeat or separate with commas); requests for other names are refused")
 	fs.StringVar(&o.healthSocket, "health-socket", "", "unix socket answering the media loop's tick counter for the boot supervisor's watchdog; empty: none")
+	fs.IntVar(&o.fxs, "fxs", 0, "with --board sim or qemu: the number of FXS ports (daisy-chained Si3215 models, ports 1..N); 0 with --fxo 0 keeps the board's 2 FXS + 1 FXO")
+	fs.IntVar(&o.fxo, "fxo", 0, "with --board sim or qemu: the number of FXO ports (Si3050 models on virtual central offices, after the FXS ports); at most 32 ports in all")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "loopstart run: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if _, err := boardDefinition(o.board, o.fxs, o.fxo); err != nil {
+		fmt.Fprintf(stderr, "loopstart: %v\n", oneLine(err))
+		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -126,8 +135,9 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 	slog.SetDefault(log)
 
 	return app.Run(ctx, app.Options{
-		OpenBoard: func(country string) (*app.Board, error) { return openBoard(o.board, country, log) },
-		BoardName: o.board, HealthSocket: o.healthSocket,
+		OpenBoard:    func(country string) (*app.Board, error) { return openBoard(o.board, o.fxs, o.fxo, country, log) },
+		DefaultPorts: o.fxs,
+		BoardName:    o.board, HealthSocket: o.healthSocket,
 		DataDir: o.data, ConfigFile: o.config,
 		HTTP: o.http, HTTPS: o.https, HTTPRedirect: o.httpRedirect, WebHosts: o.webHosts, SIP: o.sip,
 		SIPTLS: o.sipTLS, SIPTLSCert: o.sipTLSCert, SIPTLSKey: o.sipTLSKey,
@@ -140,11 +150,12 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 // the sim and QEMU boards with their chip models, a real board through
 // the kernel's SPI, GPIO and ALSA devices. Missing device files are one
 // error naming them all; a chip or a PCM highway that does not answer
-// leaves its ports faulted and the gateway running.
-func openBoard(name, country string, log *slog.Logger) (*app.Board, error) {
-	def, err := board.Lookup(name)
+// leaves its ports faulted and the gateway running. fxs and fxo, when
+// either is set, size a model board (board.SimSize).
+func openBoard(name string, fxs, fxo int, country string, log *slog.Logger) (*app.Board, error) {
+	def, err := boardDefinition(name, fxs, fxo)
 	if err != nil {
-		return nil, fmt.Errorf("--board %q: unknown board (known: %s)", name, strings.Join(boardNames(), ", "))
+		return nil, err
 	}
 	fb, err := factory.OpenDefinition(def, factory.Opts{Logger: log, Country: country})
 	if err != nil {
@@ -158,6 +169,30 @@ func openBoard(name, country string, log *slog.Logger) (*app.Board, error) {
 		b.Sim = fb.Sim
 	}
 	return b, nil
+}
+
+// boardDefinition is the definition --board name takes, sized by --fxs
+// and --fxo when either is set (model boards only).
+func boardDefinition(name string, fxs, fxo int) (board.Definition, error) {
+	def, err := board.Lookup(name)
+	if err != nil {
+		return board.Definition{}, fmt.Errorf("--board %q: unknown board (known: %s)", name, strings.Join(boardNames(), ", "))
+	}
+	if fxs == 0 && fxo == 0 {
+		return def, nil
+	}
+	if !def.Models {
+		return board.Definition{}, fmt.Errorf("--fxs/--fxo: board %s has real chips; only model boards (sim, qemu) are sized by flags", name)
+	}
+	sized, err := board.SimSize(fxs, fxo)
+	if err != nil {
+		return board.Definition{}, fmt.Errorf("--fxs %d --fxo %d: %w", fxs, fxo, err)
+	}
+	if sized.Name != def.Name {
+		sized.Name = def.Name
+		sized.Description = def.Description + fmt.Sprintf(", sized to %d FXS + %d FXO", fxs, fxo)
+	}
+	return sized, nil
 }
 
 // boardNames lists the board definitions --board takes.
