@@ -474,7 +474,12 @@ func (s *Server) handleProvisioningForm(w http.ResponseWriter, r *http.Request) 
 	}
 	c := s.opts.Config.Current()
 	if strings.TrimSpace(r.PostForm.Get("url")) == "" {
-		c.Provisioning = nil
+		// No server of its own: the DHCP policy and the profile key stay.
+		if p := c.Provisioning; p == nil || p.AllowDHCP == "" && p.AllowInsecure == "" && p.ProfileKey == "" {
+			c.Provisioning = nil
+		} else {
+			p.URL, p.Interval = "", 0
+		}
 	} else {
 		if c.Provisioning == nil {
 			c.Provisioning = &config.Provisioning{}
