@@ -208,6 +208,7 @@ type pageData struct {
 	Prov        *ProvisioningStatus
 	Firmware    *FirmwareStatus
 	Trace       *bool
+	Capture     *CaptureStatus
 	Logs        []LogRecord
 	Network     []netInterface
 	Countries   []string
@@ -254,6 +255,7 @@ func (s *Server) pageRoutes() {
 	post("/diagnostics", s.handleDiagnosticsForm)
 	s.mux.Handle("POST /api/diagnostics", s.requireAuth(http.HandlerFunc(s.handleDiagnosticsAPI)))
 	s.mux.Handle("POST /api/diagnostics/ping", s.requireAuth(http.HandlerFunc(s.handlePingAPI)))
+	s.captureRoutes()
 	s.mux.Handle("GET /api/status/stream", s.requireAuth(http.HandlerFunc(s.handleStatusStream)))
 	s.mux.Handle("GET /api/logs", s.requireAuth(http.HandlerFunc(s.handleLogs)))
 	s.mux.Handle("GET /api/logs/stream", s.requireAuth(http.HandlerFunc(s.handleLogStream)))
@@ -382,6 +384,11 @@ func (s *Server) pageHandler(file, title, path string) http.HandlerFunc {
 				on := s.opts.Diagnostics.SIPTrace()
 				d.Trace = &on
 				m["sip_trace"] = on
+			}
+			if s.opts.Capture != nil {
+				cs := s.opts.Capture.CaptureStatus()
+				d.Capture = &cs
+				m["capture"] = cs
 			}
 			js = m
 		}

@@ -75,6 +75,9 @@ type Options struct {
 	Firmware Firmware
 	// Diagnostics turns the SIP trace on and off; nil hides it.
 	Diagnostics Diagnostics
+	// Capture runs packet captures (diagnostics page, /api/capture); nil
+	// hides them.
+	Capture Capturer
 	// Ping replaces the diagnostics page's ICMP ping (tests); nil means Ping.
 	Ping func(ctx context.Context, host string, count int) (PingResult, error)
 	// Logs is the ring of recent log records the logs page shows and

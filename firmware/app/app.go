@@ -162,6 +162,7 @@ func Run(ctx context.Context, o Options) error {
 	defer httpLn.Close()
 
 	trace := sip.InstallTrace(log)      // SIP trace into the log ring, switched from the web UI
+	capt := newCapture(trace)           // packet capture of SIP and RTP (diagnostics page)
 	notify := &notifyHook{}             // SIP NOTIFY check-sync → provisioning
 	mwi := openMWIStore(o.DataDir, log) // message waiting → the ports, kept in the data directory
 	build := func(c *config.Config) gateway.Config {
@@ -170,6 +171,7 @@ func Run(ctx context.Context, o Options) error {
 		gc.SIP.OnMessageWaiting = mwi.handle
 		gc.MessageWaiting = mwi.waiting
 		gc.FeaturesFile = filepath.Join(o.DataDir, "features.json") // star-code state; provisioning never writes it
+		gc.Capture = capt
 		gc.SIP.TLSListen, gc.SIP.TLSCertFile, gc.SIP.TLSKeyFile = o.SIPTLS, o.SIPTLSCert, o.SIPTLSKey
 		return gc
 	}
@@ -192,6 +194,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	ui := webui.New(webui.Options{Status: statusWithCrash, Sim: b.Sim, Logger: log, Version: o.Version,
 		DataDir: o.DataDir, Config: mgr, Logs: o.Logs, Provisioning: provUI{prov}, Firmware: fw, Diagnostics: trace,
+		Capture:  captureUI{capt},
 		Features: featuresUI{gw}, Hosts: o.WebHosts,
 		Reboot: func() error { return restart(system.ControlSocket, log) },
 		FactoryReset: func() error {
