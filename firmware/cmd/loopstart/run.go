@@ -15,6 +15,7 @@ import (
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/board/factory"
 	"github.com/loopstart/loopstart/firmware/app"
+	"github.com/loopstart/loopstart/firmware/system"
 	"github.com/loopstart/loopstart/webui"
 )
 
@@ -36,6 +37,9 @@ type runOpts struct {
 	healthSocket string
 	// webHosts are extra names the web UI answers to (--web-host).
 	webHosts hostList
+	// syslog is a remote syslog server (host[:port], UDP) that also gets
+	// the log ("" = none).
+	syslog string
 }
 
 // hostList is a repeatable flag of host names, each value one name or a
@@ -94,6 +98,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.firmwareKey, "firmware-key", "", "extra trusted firmware signing key (.pub file from tools/fwsign)")
 	fs.DurationVar(&o.firmwareHealth, "firmware-health", 60*time.Second, "how long an upgraded firmware has to come up healthy before it is rolled back")
 	fs.Var(&o.webHosts, "web-host", "a name the web UI answers to besides its IP addresses, localhost, the host name and HOSTNAME.local (repeat or separate with commas); requests for other names are refused")
+	fs.StringVar(&o.syslog, "syslog", "", "remote syslog server HOST[:PORT] (UDP, default port 514) that also receives the log; empty: none (under `loopstart boot`, its loopstart.syslog= already forwards the output)")
 	fs.StringVar(&o.healthSocket, "health-socket", "", "unix socket answering the media loop's tick counter for the boot supervisor's watchdog; empty: none")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -122,7 +127,19 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logRing := webui.NewLogRing(1000) // the web UI's logs page
-	log := slog.New(logRing.Handler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}), level))
+	var out slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if o.syslog != "" {
+		sl, err := system.DialSyslog(o.syslog, "loopstart", time.Now)
+		if err != nil {
+			return fmt.Errorf("--syslog: %w", err)
+		}
+		defer sl.Close()
+		out = slog.NewMultiHandler(out, sl.Handler(level))
+	}
+	log := slog.New(logRing.Handler(out, level))
+	if o.syslog != "" {
+		log.Info("remote syslog", "server", o.syslog)
+	}
 	slog.SetDefault(log)
 
 	return app.Run(ctx, app.Options{
