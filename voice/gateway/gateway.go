@@ -127,6 +127,9 @@ type Config struct {
 	// Capture, when set, receives copies of every port's RTP while a
 	// packet capture runs (capture.go); kept across configuration swaps.
 	Capture *capture.Capture
+	// CallQuality, when set, records the MOS, loss and jitter of every
+	// finished call (for /metrics); kept across configuration swaps.
+	CallQuality *status.CallQuality
 }
 
 // Gateway runs the analog ports, the SIP user agent and the media loop.
