@@ -19,7 +19,8 @@ import (
 // during a call between two ports of the sim gateway (its own SIP stack
 // and media loop, no outside server) downloads as a pcap that the real
 // tshark opens, showing the call's INVITE, 200, ACK and BYE and its RTP
-// both ways.
+// both ways. The finished call then shows in /metrics' MOS, loss and
+// jitter histograms.
 func TestCaptureTshark(t *testing.T) {
 	Need(t, "tshark")
 	g := StartGateway(t, GatewayOpts{})
@@ -122,6 +123,13 @@ func TestCaptureTshark(t *testing.T) {
 	}
 	if sent < 25 || recv < 25 {
 		t.Errorf("tshark shows %d RTP packets sent and %d received on port 1's call (%s -> %s)", sent, recv, local, remote)
+	}
+	// Both ports' finished calls are in /metrics' quality histograms.
+	metrics := string(send("GET", "/metrics", nil))
+	for _, want := range []string{"loopstart_finished_call_mos_count 2\n", `loopstart_finished_call_loss_ratio_bucket{le="+Inf"} 2` + "\n", "loopstart_finished_call_jitter_seconds_count 2\n"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 	t.Logf("capture: %d packets, %d bytes; tshark: %d SIP lines, RTP %d sent / %d received", st.Packets, st.Bytes, strings.Count(sip, "\n"), sent, recv)
 }

@@ -31,6 +31,7 @@ func TestDispatch(t *testing.T) {
 		{"run on a board without its devices", []string{"run", "--board", "rpi-tdm400", "--data", "DATA"}, 1, "", "loopstart: board rpi-tdm400: missing device files: /dev/spidev0.0, /dev/spidev0.1"},
 		{"run with a bad log level", []string{"run", "--log-level", "loud"}, 1, "", "loopstart: --log-level:"},
 		{"run with a bad syslog server", []string{"run", "--syslog", ":514"}, 1, "", `loopstart: --syslog: syslog ":514": no host in ":514"`},
+		{"run with a bad metrics address", []string{"run", "--metrics-allow", "10.0.0.0/33"}, 2, "", `invalid value "10.0.0.0/33" for flag -metrics-allow`},
 		{"run with a bad web host", []string{"run", "--web-host", "ata.example,-bad"}, 2, "", `invalid value "ata.example,-bad" for flag -web-host: "-bad" is not a host name`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -40,6 +41,30 @@ type runOpts struct {
 	// syslog is a remote syslog server (host[:port], UDP) that also gets
 	// the log ("" = none).
 	syslog string
+	// metricsAllow are addresses that may scrape /metrics without a
+	// token (--metrics-allow).
+	metricsAllow prefixList
+}
+
+// prefixList is a repeatable flag of addresses and prefixes.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	var s []string
+	for _, p := range *l {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ",")
+}
+
+// Set adds the addresses and prefixes in v (webui.ParseAllowList).
+func (l *prefixList) Set(v string) error {
+	ps, err := webui.ParseAllowList(v)
+	if err != nil {
+		return err
+	}
+	*l = append(*l, ps...)
+	return nil
 }
 
 // hostList is a repeatable flag of host names, each value one name or a
@@ -99,6 +124,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.firmwareHealth, "firmware-health", 60*time.Second, "how long an upgraded firmware has to come up healthy before it is rolled back")
 	fs.Var(&o.webHosts, "web-host", "a name the web UI answers to besides its IP addresses, localhost, the host name and HOSTNAME.local (repeat or separate with commas); requests for other names are refused")
 	fs.StringVar(&o.syslog, "syslog", "", "remote syslog server HOST[:PORT] (UDP, default port 514) that also receives the log; empty: none (under `loopstart boot`, its loopstart.syslog= already forwards the output)")
+	fs.Var(&o.metricsAllow, "metrics-allow", "addresses or prefixes (10.0.0.5, 10.1.0.0/16; repeat or separate with commas) that may scrape /metrics without a token")
 	fs.StringVar(&o.healthSocket, "health-socket", "", "unix socket answering the media loop's tick counter for the boot supervisor's watchdog; empty: none")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -147,7 +173,8 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 		BoardName: o.board, HealthSocket: o.healthSocket,
 		DataDir: o.data, ConfigFile: o.config,
 		HTTP: o.http, HTTPS: o.https, HTTPRedirect: o.httpRedirect, WebHosts: o.webHosts, SIP: o.sip,
-		SIPTLS: o.sipTLS, SIPTLSCert: o.sipTLSCert, SIPTLSKey: o.sipTLSKey,
+		MetricsAllow: o.metricsAllow,
+		SIPTLS:       o.sipTLS, SIPTLSCert: o.sipTLSCert, SIPTLSKey: o.sipTLSKey,
 		FirmwareKey: o.firmwareKey, FirmwareHealth: o.firmwareHealth,
 		Version: version, Logger: log, Logs: logRing,
 	})
