@@ -270,3 +270,37 @@ func BenchmarkRTP(b *testing.B) {
 		c.RTP(1, gw, peer, pkt, nil)
 	}
 }
+
+// TestConcurrentUse: packets added from several goroutines while the
+// file is downloaded and a new capture starts; every download is a
+// well-formed pcap (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	c := New(nil)
+	c.Start(Options{})
+	done := make(chan struct{})
+	for g := range 3 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			pkt := rtpPacket(uint16(g))
+			for i := range 2000 {
+				c.RTP(g+1, gw, peer, pkt, pkt)
+				if i%100 == 0 {
+					c.SIP("127.0.0.1:5060", "127.0.0.2:5060", []byte("OPTIONS"))
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		var buf bytes.Buffer
+		if err := c.WritePcap(&buf); err != nil {
+			t.Fatal(err)
+		}
+		pcapRecords(t, buf.Bytes())
+		if i == 10 {
+			c.Start(Options{Decrypted: true})
+		}
+	}
+	for range 3 {
+		<-done
+	}
+}
