@@ -16,10 +16,10 @@ import (
 // snapshot /api/status serves: nothing is added to the media path, and no
 // client library is linked. It is guarded like /api/status: a session or
 // an Authorization: Bearer token (from /api/login), or loopback on the
-// sim board.
+// sim board, or an address in Options.MetricsAllow.
 
 func (s *Server) metricsRoutes() {
-	s.mux.Handle("GET /metrics", s.statusGate(http.HandlerFunc(s.handleMetrics)))
+	s.mux.Handle("GET /metrics", s.metricsGate(http.HandlerFunc(s.handleMetrics)))
 	s.mux.Handle("/metrics", methodNotAllowed("GET, HEAD"))
 }
 
@@ -36,6 +36,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(encodeMetrics(st, prov))
+	if s.opts.CallQuality != nil {
+		w.Write(encodeCallQuality(s.opts.CallQuality.Snapshot()))
+	}
 }
 
 // promWriter writes metric families in the text exposition format.

@@ -208,6 +208,7 @@ type pageData struct {
 	Prov        *ProvisioningStatus
 	Firmware    *FirmwareStatus
 	Trace       *bool
+	Capture     *CaptureStatus
 	Logs        []LogRecord
 	Network     []netInterface
 	Countries   []string
@@ -254,6 +255,7 @@ func (s *Server) pageRoutes() {
 	post("/diagnostics", s.handleDiagnosticsForm)
 	s.mux.Handle("POST /api/diagnostics", s.requireAuth(http.HandlerFunc(s.handleDiagnosticsAPI)))
 	s.mux.Handle("POST /api/diagnostics/ping", s.requireAuth(http.HandlerFunc(s.handlePingAPI)))
+	s.captureRoutes()
 	s.mux.Handle("GET /api/status/stream", s.requireAuth(http.HandlerFunc(s.handleStatusStream)))
 	s.mux.Handle("GET /api/logs", s.requireAuth(http.HandlerFunc(s.handleLogs)))
 	s.mux.Handle("GET /api/logs/stream", s.requireAuth(http.HandlerFunc(s.handleLogStream)))
@@ -383,6 +385,11 @@ func (s *Server) pageHandler(file, title, path string) http.HandlerFunc {
 				d.Trace = &on
 				m["sip_trace"] = on
 			}
+			if s.opts.Capture != nil {
+				cs := s.opts.Capture.CaptureStatus()
+				d.Capture = &cs
+				m["capture"] = cs
+			}
 			js = m
 		}
 		if wantsJSON(r) {
@@ -474,7 +481,12 @@ func (s *Server) handleProvisioningForm(w http.ResponseWriter, r *http.Request) 
 	}
 	c := s.opts.Config.Current()
 	if strings.TrimSpace(r.PostForm.Get("url")) == "" {
-		c.Provisioning = nil
+		// No server of its own: the DHCP policy and the profile key stay.
+		if p := c.Provisioning; p == nil || p.AllowDHCP == "" && p.AllowInsecure == "" && p.ProfileKey == "" {
+			c.Provisioning = nil
+		} else {
+			p.URL, p.Interval = "", 0
+		}
 	} else {
 		if c.Provisioning == nil {
 			c.Provisioning = &config.Provisioning{}

@@ -37,6 +37,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -75,6 +76,15 @@ type Options struct {
 	Firmware Firmware
 	// Diagnostics turns the SIP trace on and off; nil hides it.
 	Diagnostics Diagnostics
+	// Capture runs packet captures (diagnostics page, /api/capture); nil
+	// hides them.
+	Capture Capturer
+	// CallQuality has the finished calls' MOS, loss and jitter histograms
+	// /metrics serves; nil leaves them out.
+	CallQuality *status.CallQuality
+	// MetricsAllow returns the addresses that may scrape /metrics without
+	// a token (see ParseAllowList); nil means none.
+	MetricsAllow func() []netip.Prefix
 	// Ping replaces the diagnostics page's ICMP ping (tests); nil means Ping.
 	Ping func(ctx context.Context, host string, count int) (PingResult, error)
 	// Logs is the ring of recent log records the logs page shows and

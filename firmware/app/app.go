@@ -72,6 +72,9 @@ type Options struct {
 	// addresses, localhost and the host name (--web-host); requests for
 	// other names are refused (DNS rebinding).
 	WebHosts []string
+	// MetricsAllow are the addresses that may scrape /metrics without a
+	// token (webui.ParseAllowList); nil means none.
+	MetricsAllow []netip.Prefix
 	// WebLimits are the web servers' timeouts and header limit; the zero
 	// value means webui.DefaultServerLimits.
 	WebLimits webui.ServerLimits
@@ -166,6 +169,8 @@ func Run(ctx context.Context, o Options) error {
 	defer httpLn.Close()
 
 	trace := sip.InstallTrace(log)      // SIP trace into the log ring, switched from the web UI
+	capt := newCapture(trace)           // packet capture of SIP and RTP (diagnostics page)
+	quality := status.NewCallQuality()  // finished calls' MOS/loss/jitter for /metrics
 	notify := &notifyHook{}             // SIP NOTIFY check-sync → provisioning
 	mwi := openMWIStore(o.DataDir, log) // message waiting → the ports, kept in the data directory
 	build := func(c *config.Config) gateway.Config {
@@ -174,6 +179,7 @@ func Run(ctx context.Context, o Options) error {
 		gc.SIP.OnMessageWaiting = mwi.handle
 		gc.MessageWaiting = mwi.waiting
 		gc.FeaturesFile = filepath.Join(o.DataDir, "features.json") // star-code state; provisioning never writes it
+		gc.Capture, gc.CallQuality = capt, quality
 		gc.SIP.TLSListen, gc.SIP.TLSCertFile, gc.SIP.TLSKeyFile = o.SIPTLS, o.SIPTLSCert, o.SIPTLSKey
 		return gc
 	}
@@ -201,7 +207,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	ui := webui.New(webui.Options{Status: statusWithCrash, Sim: b.Sim, Logger: log, Version: o.Version,
 		DataDir: o.DataDir, Config: mgr, Logs: o.Logs, Provisioning: provUI{prov}, Firmware: fw, Diagnostics: trace,
-		Features: featuresUI{gw}, Hosts: o.WebHosts,
+		Capture: captureUI{capt}, CallQuality: quality,
+		MetricsAllow: func() []netip.Prefix { return o.MetricsAllow },
+		Features:     featuresUI{gw}, Hosts: o.WebHosts,
 		Reboot: func() error { return restart(system.ControlSocket, log) },
 		FactoryReset: func() error {
 			if err := system.FactoryReset(o.DataDir); err != nil {

@@ -358,6 +358,30 @@ type Provisioning struct {
 	// Interval is the resync period in seconds; 0 means
 	// DefaultProvisioningInterval.
 	Interval int `xml:"interval,omitempty"`
+	// AllowDHCP is "false" to ignore the servers a DHCP lease names
+	// (options 66/67/150/160/43); empty or "true" uses them when URL is
+	// empty. See DHCPAllowed.
+	AllowDHCP string `xml:"allow-dhcp,omitempty"`
+	// AllowInsecure is "true" to let a DHCP-supplied tftp:// or http://
+	// server be used; empty or "false" accepts only https:// from DHCP.
+	// A plain URL written in <url> is itself the opt-in. See
+	// InsecureAllowed.
+	AllowInsecure string `xml:"allow-insecure,omitempty"`
+	// ProfileKey is the pass phrase encrypted profiles are decrypted
+	// with; empty means the one in the data directory's profile-key file.
+	ProfileKey string `xml:"profile-key,omitempty" config:"secret"`
+}
+
+// DHCPAllowed reports whether DHCP-supplied provisioning servers may be
+// used: true unless <allow-dhcp> is false; p may be nil.
+func (p *Provisioning) DHCPAllowed() bool {
+	return p == nil || p.AllowDHCP != "false"
+}
+
+// InsecureAllowed reports whether <allow-insecure> is true, letting
+// DHCP-supplied plain (tftp://, http://) servers be used; p may be nil.
+func (p *Provisioning) InsecureAllowed() bool {
+	return p != nil && p.AllowInsecure == "true"
 }
 
 // Firmware says where the gateway fetches its firmware, <firmware>.

@@ -47,8 +47,18 @@ func (c *Config) check() []problem {
 		}
 	}
 	if p := c.Provisioning; p != nil {
-		if msg := checkProvisioningURL(p.URL); msg != "" {
+		// The URL may be left out when the element only says how
+		// DHCP-supplied servers and encrypted profiles are handled.
+		dhcpOnly := p.URL == "" && (p.AllowDHCP != "" || p.AllowInsecure != "" || p.ProfileKey != "")
+		if msg := checkProvisioningURL(p.URL); msg != "" && !dhcpOnly {
 			m.add(sectProvisioning, 0, "url", "url", 0, "%s", msg)
+		}
+		for _, f := range []struct{ name, v string }{{"allow-dhcp", p.AllowDHCP}, {"allow-insecure", p.AllowInsecure}} {
+			switch f.v {
+			case "", "true", "false":
+			default:
+				m.add(sectProvisioning, 0, f.name, f.name, 0, "%q: want true or false", f.v)
+			}
 		}
 		if p.Interval != 0 && (p.Interval < MinProvisioningInterval || p.Interval > MaxProvisioningInterval) {
 			m.add(sectProvisioning, 0, "interval", "interval", 0, "%d is out of range %d..%d seconds",

@@ -184,6 +184,8 @@ func TestDHCPNetnsChild(t *testing.T) {
 		return
 	}
 	cur := &store{cur: config.Default(2)}
+	// The lease names a TFTP server: plain, so it needs the opt-in.
+	cur.cur.Provisioning = &config.Provisioning{AllowInsecure: "true"}
 	p := New(Options{Identity: Identity{MAC: ifc.HardwareAddr, Model: "loopstart-sim", Version: "test"},
 		Current: cur.Current, Apply: cur.Apply, Fetcher: &Fetcher{Timeout: 5 * time.Second},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})

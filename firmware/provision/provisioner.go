@@ -68,8 +68,9 @@ type Options struct {
 	// Nil means such a NOTIFY only resyncs.
 	Reboot func(ctx context.Context) error
 	// ProfileKey returns the pass phrase encrypted profiles are decrypted
-	// with (DecryptProfile); nil or "" means encrypted profiles are
-	// refused with ErrNoProfileKey.
+	// with (DecryptProfile) when the configuration's <profile-key> is
+	// empty; nil or "" then means encrypted profiles are refused with
+	// ErrNoProfileKey.
 	ProfileKey func() string
 }
 
@@ -85,8 +86,10 @@ type Status struct {
 	// Source is "config", "dhcp" or "" when there is no server.
 	Source string
 	// State is off (no server), idle, fetching, deferred (a periodic
-	// resync waiting for a call to end) or reboot-pending (a reboot asked
-	// by SIP NOTIFY waiting for the ports to be idle).
+	// resync waiting for a call to end), reboot-pending (a reboot asked
+	// by SIP NOTIFY waiting for the ports to be idle) or refused (DHCP
+	// names servers that <allow-dhcp>/<allow-insecure> do not allow;
+	// LastError says why).
 	State string
 	// LastAttempt, LastSuccess, LastFailure are when those happened.
 	LastAttempt, LastSuccess, LastFailure time.Time
@@ -181,19 +184,52 @@ func (p *Provisioner) servers() ([]*url.URL, string, error) {
 		return []*url.URL{u}, "config", nil
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.dhcp) > 0 {
-		return append([]*url.URL(nil), p.dhcp...), "dhcp", nil
+	dhcp := append([]*url.URL(nil), p.dhcp...)
+	p.mu.Unlock()
+	if len(dhcp) == 0 {
+		return nil, "", nil
 	}
-	return nil, "", nil
+	if !c.Provisioning.DHCPAllowed() {
+		return nil, "dhcp", ErrDHCPRefused
+	}
+	insecure := c.Provisioning.InsecureAllowed()
+	var out []*url.URL
+	var plain []string
+	for _, u := range dhcp {
+		if u.Scheme == "https" || insecure {
+			out = append(out, u)
+		} else {
+			plain = append(plain, u.Redacted())
+		}
+	}
+	if len(out) == 0 {
+		return nil, "dhcp", fmt.Errorf("%w: %s", ErrInsecureDHCP, strings.Join(plain, ", "))
+	}
+	return out, "dhcp", nil
 }
+
+// ErrDHCPRefused means DHCP names provisioning servers but
+// <allow-dhcp>false</allow-dhcp> says not to use them.
+var ErrDHCPRefused = errors.New("dhcp names a provisioning server, but <provisioning><allow-dhcp> is false")
+
+// ErrInsecureDHCP means the only servers DHCP names are plain (tftp://,
+// http://) and <provisioning><allow-insecure> is not true.
+var ErrInsecureDHCP = errors.New("dhcp names only plain provisioning servers; set <provisioning><allow-insecure>true</allow-insecure> or <url> to use them")
 
 // Status returns a snapshot of the provisioning state.
 func (p *Provisioner) Status() Status {
-	srv, src, _ := p.servers()
+	srv, src, err := p.servers()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := p.st
+	if err != nil && src == "dhcp" {
+		// Show the servers DHCP offered and why they are not used.
+		srv = p.dhcp
+		st.State = "refused"
+		if st.LastError == "" {
+			st.LastError = err.Error()
+		}
+	}
 	st.Servers, st.Source = nil, src
 	st.MAC = p.opts.Identity.MACHex()
 	st.Tried = slices.Clone(st.Tried)
@@ -490,7 +526,10 @@ func Convert(cur *config.Config, data []byte, mac string) (next *config.Config, 
 func (p *Provisioner) use(u *url.URL, data []byte) error {
 	if IsEncrypted(data) {
 		key := ""
-		if p.opts.ProfileKey != nil {
+		if pr := p.opts.Current().Provisioning; pr != nil {
+			key = pr.ProfileKey
+		}
+		if key == "" && p.opts.ProfileKey != nil {
 			key = p.opts.ProfileKey()
 		}
 		plain, err := DecryptProfile(data, key)

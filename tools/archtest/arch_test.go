@@ -106,9 +106,10 @@ var allow = map[string][]string{
 	// Voice: board interfaces (never a concrete board), dsp and listed siblings.
 	"voice/line":     {"board", "dsp", "voice/dialplan"},
 	"voice/dialplan": {},
-	"voice/media":    {"drivers/pcm", "dsp", "github.com/pion/rtp", "github.com/pion/rtcp", "github.com/pion/srtp/v3", xsys},
+	"voice/capture":  {},
+	"voice/media":    {"drivers/pcm", "dsp", "voice/capture", "github.com/pion/rtp", "github.com/pion/rtcp", "github.com/pion/srtp/v3", xsys},
 	"voice/sip":      {"voice/status", sipgo, "github.com/pion/sdp/v3", "github.com/icholy/digest", "github.com/google/uuid", "github.com/pion/stun/v3"},
-	"voice/gateway":  {"board", "drivers/pcm", "dsp", "voice/dialplan", "voice/line", "voice/media", "voice/sip", "voice/status", xsys},
+	"voice/gateway":  {"board", "drivers/pcm", "dsp", "voice/capture", "voice/dialplan", "voice/line", "voice/media", "voice/sip", "voice/status", xsys},
 
 	// The web UI: configuration, status types, the sim API types, WAV.
 	"webui": {"firmware/config", "voice/status", "board/simapi", "dsp/wav", "golang.org/x/crypto", "golang.org/x/net"},
@@ -120,7 +121,7 @@ var allow = map[string][]string{
 	"firmware/provision/spa":         {"firmware/config", "firmware/provision/vendor"},
 	"firmware/system":                {"firmware/card", "firmware/health", xsys, "github.com/beevik/ntp", "github.com/insomniacslk/dhcp", "github.com/vishvananda/netlink"},
 	"firmware/app": {"board", "board/simapi", "firmware/card", "firmware/config", "firmware/health", "firmware/provision", "firmware/system", "firmware/update",
-		"voice/gateway", "voice/sip", "voice/status", "webui"},
+		"voice/capture", "voice/gateway", "voice/sip", "voice/status", "webui"},
 
 	// The one binary: flags and calls.
 	"firmware/cmd/loopstart": {"board", "board/factory", "board/simapi", "dsp/dsptool", "dsp/wav", "drivers/pcm/alsa/selftest",

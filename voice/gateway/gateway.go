@@ -12,6 +12,7 @@ import (
 
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/dsp"
+	"github.com/loopstart/loopstart/voice/capture"
 	"github.com/loopstart/loopstart/voice/line"
 	"github.com/loopstart/loopstart/voice/media"
 	"github.com/loopstart/loopstart/voice/sip"
@@ -128,6 +129,12 @@ type Config struct {
 	// star codes and SetFeatures change (DATA/features.json); "" keeps
 	// them in memory only.
 	FeaturesFile string
+	// Capture, when set, receives copies of every port's RTP while a
+	// packet capture runs (capture.go); kept across configuration swaps.
+	Capture *capture.Capture
+	// CallQuality, when set, records the MOS, loss and jitter of every
+	// finished call (for /metrics); kept across configuration swaps.
+	CallQuality *status.CallQuality
 }
 
 // Gateway runs the analog ports, the SIP user agent and the media loop.
@@ -188,6 +195,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.closeStreams()
 		return nil, err
 	}
+	g.attachCapture()
 	sc := cfg.SIP
 	sc.Handler = g
 	if sc.Logger == nil {

@@ -43,6 +43,7 @@ func (p *port) endCallStats(log *slog.Logger) {
 	p.mu.Lock()
 	p.lastCall = &cs
 	p.mu.Unlock()
+	p.g.cfg.CallQuality.Observe(cs)
 	log.Info("call media", "codec", cs.Codec, "srtp", cs.SRTP, "seconds", round1(cs.Seconds),
 		"sent", cs.PacketsSent, "received", cs.PacketsReceived, "lost", cs.Lost, "loss_pct", round1(cs.LossPercent),
 		"late", cs.Late, "duplicates", cs.Duplicates, "auth_failures", cs.AuthFailures,

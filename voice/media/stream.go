@@ -214,6 +214,9 @@ type Stream struct {
 	rxc atomic.Pointer[Crypto]
 	// txGain and rxGain are the call's gains (Session.TXGainDB, RXGainDB).
 	txGain, rxGain gain
+	// tap and remoteCap serve a packet capture (capture.go).
+	tap       atomic.Pointer[streamTap]
+	remoteCap remoteAddr
 
 	// Loop-owned state.
 	active    bool
@@ -347,6 +350,10 @@ func (s *Stream) read() {
 // on an SRTP call); it runs on the reader goroutine.
 func (s *Stream) arrived(b []byte, hdr *rtp.Header, from netip.AddrPort) {
 	at := int64(time.Since(s.epoch))
+	tap := s.tap.Load()
+	if tap != nil && s.accepting.Load() {
+		s.captureReceived(tap, b)
+	}
 	slot := s.ring.reserve()
 	if slot == nil || !s.accepting.Load() || len(b) < 12 {
 		if s.accepting.Load() {
@@ -362,6 +369,9 @@ func (s *Stream) arrived(b []byte, hdr *rtp.Header, from netip.AddrPort) {
 			return
 		}
 		n = len(out)
+		if tap != nil {
+			s.captureDecrypted(tap, out)
+		}
 	} else {
 		copy(slot.data[:], b)
 	}
@@ -377,6 +387,7 @@ func (s *Stream) Start(sess Session) {
 		sess.PTime = 20 * time.Millisecond
 	}
 	s.sess = sess
+	s.remoteCap.store(sess.Remote)
 	s.perPacket = min(int(sess.PTime/(time.Second/pcm.SampleRate)), maxPTimeSamples)
 	s.perPacket -= s.perPacket % pcm.FrameSamples
 	if s.perPacket == 0 {
@@ -525,6 +536,7 @@ func (s *Stream) send(capture []int16) {
 
 // transmit encrypts (on an SRTP call) and sends one packet.
 func (s *Stream) transmit(out []byte) {
+	plain := out
 	if s.txc != nil {
 		// Append-style into a fixed buffer: no allocation. A failure
 		// sends nothing rather than clear media.
@@ -534,6 +546,12 @@ func (s *Stream) transmit(out []byte) {
 			return
 		}
 		out = enc
+	}
+	if t := s.tap.Load(); t != nil {
+		if s.txc == nil {
+			plain = nil
+		}
+		s.captureSent(t, out, plain)
 	}
 	if _, err := s.conn.WriteToUDPAddrPort(out, s.sess.Remote); err != nil {
 		s.noteWriteError(err)

@@ -15,8 +15,27 @@ const maxTraced = 4096
 // global its transports read without synchronisation, so it is set once,
 // before any transport starts, and the on/off state is our own atomic.
 type Trace struct {
-	log *slog.Logger
-	on  atomic.Bool
+	log  *slog.Logger
+	on   atomic.Bool
+	sink atomic.Pointer[sinkBox]
+}
+
+// PacketSink receives a copy of every SIP message sent and received, with
+// its source and destination "ip:port" (a packet capture).
+type PacketSink interface {
+	SIP(src, dst string, msg []byte)
+}
+
+type sinkBox struct{ s PacketSink }
+
+// SetCapture makes every SIP message also go to s; nil stops it. The
+// capture sees messages whether or not the log trace is on.
+func (t *Trace) SetCapture(s PacketSink) {
+	if s == nil {
+		t.sink.Store(nil)
+		return
+	}
+	t.sink.Store(&sinkBox{s})
 }
 
 var _ sipmsg.SIPTracer = (*Trace)(nil)
@@ -42,11 +61,17 @@ func (t *Trace) SetSIPTrace(on bool) error {
 
 // SIPTraceRead implements sipgo's SIPTracer.
 func (t *Trace) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
+	if b := t.sink.Load(); b != nil {
+		b.s.SIP(raddr, laddr, msg)
+	}
 	t.trace("received", transport, laddr, raddr, msg)
 }
 
 // SIPTraceWrite implements sipgo's SIPTracer.
 func (t *Trace) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
+	if b := t.sink.Load(); b != nil {
+		b.s.SIP(laddr, raddr, msg)
+	}
 	t.trace("sent", transport, laddr, raddr, msg)
 }
 

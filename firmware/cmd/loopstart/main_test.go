@@ -33,6 +33,8 @@ func TestDispatch(t *testing.T) {
 		{"run on a sim board with negative ports", []string{"run", "--fxs", "-1"}, 1, "", "loopstart: --fxs -1 --fxo 0: board: sim with -1 FXS and 0 FXO ports: counts cannot be negative"},
 		{"run sizing a real board", []string{"run", "--board", "rpi-tdm400", "--fxs", "4"}, 1, "", "loopstart: --fxs/--fxo: board rpi-tdm400 has real chips"},
 		{"run with a bad log level", []string{"run", "--log-level", "loud"}, 1, "", "loopstart: --log-level:"},
+		{"run with a bad syslog server", []string{"run", "--syslog", ":514"}, 1, "", `loopstart: --syslog: syslog ":514": no host in ":514"`},
+		{"run with a bad metrics address", []string{"run", "--metrics-allow", "10.0.0.0/33"}, 2, "", `invalid value "10.0.0.0/33" for flag -metrics-allow`},
 		{"run with a bad web host", []string{"run", "--web-host", "ata.example,-bad"}, 2, "", `invalid value "ata.example,-bad" for flag -web-host: "-bad" is not a host name`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

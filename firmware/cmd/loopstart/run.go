@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/board/factory"
 	"github.com/loopstart/loopstart/firmware/app"
+	"github.com/loopstart/loopstart/firmware/system"
 	"github.com/loopstart/loopstart/webui"
 )
 
@@ -39,6 +41,33 @@ type runOpts struct {
 	// fxs and fxo size a model board (--fxs, --fxo): that many FXS and
 	// FXO ports instead of the definition's; both 0 keep the definition.
 	fxs, fxo int
+	// syslog is a remote syslog server (host[:port], UDP) that also gets
+	// the log ("" = none).
+	syslog string
+	// metricsAllow are addresses that may scrape /metrics without a
+	// token (--metrics-allow).
+	metricsAllow prefixList
+}
+
+// prefixList is a repeatable flag of addresses and prefixes.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	var s []string
+	for _, p := range *l {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ",")
+}
+
+// Set adds the addresses and prefixes in v (webui.ParseAllowList).
+func (l *prefixList) Set(v string) error {
+	ps, err := webui.ParseAllowList(v)
+	if err != nil {
+		return err
+	}
+	*l = append(*l, ps...)
+	return nil
 }
 
 // hostList is a repeatable flag of host names, each value one name or a
@@ -97,6 +126,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.firmwareKey, "firmware-key", "", "extra trusted firmware signing key (.pub file from tools/fwsign)")
 	fs.DurationVar(&o.firmwareHealth, "firmware-health", 60*time.Second, "how long an upgraded firmware has to come up healthy before it is rolled back")
 	fs.Var(&o.webHosts, "web-host", "a name the web UI answers to besides its IP addresses, localhost, the host name and HOSTNAME.local (repeat or separate with commas); requests for other names are refused")
+	fs.StringVar(&o.syslog, "syslog", "", "remote syslog server HOST[:PORT] (UDP, default port 514) that also receives the log; empty: none (under `loopstart boot`, its loopstart.syslog= already forwards the output)")
+	fs.Var(&o.metricsAllow, "metrics-allow", "addresses or prefixes (10.0.0.5, 10.1.0.0/16; repeat or separate with commas) that may scrape /metrics without a token")
 	fs.StringVar(&o.healthSocket, "health-socket", "", "unix socket answering the media loop's tick counter for the boot supervisor's watchdog; empty: none")
 	fs.IntVar(&o.fxs, "fxs", 0, "with --board sim or qemu: the number of FXS ports (daisy-chained Si3215 models, ports 1..N); 0 with --fxo 0 keeps the board's 2 FXS + 1 FXO")
 	fs.IntVar(&o.fxo, "fxo", 0, "with --board sim or qemu: the number of FXO ports (Si3050 models on virtual central offices, after the FXS ports); at most 32 ports in all")
@@ -131,7 +162,19 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logRing := webui.NewLogRing(1000) // the web UI's logs page
-	log := slog.New(logRing.Handler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}), level))
+	var out slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if o.syslog != "" {
+		sl, err := system.DialSyslog(o.syslog, "loopstart", time.Now)
+		if err != nil {
+			return fmt.Errorf("--syslog: %w", err)
+		}
+		defer sl.Close()
+		out = slog.NewMultiHandler(out, sl.Handler(level))
+	}
+	log := slog.New(logRing.Handler(out, level))
+	if o.syslog != "" {
+		log.Info("remote syslog", "server", o.syslog)
+	}
 	slog.SetDefault(log)
 
 	return app.Run(ctx, app.Options{
@@ -140,7 +183,8 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 		BoardName:    o.board, HealthSocket: o.healthSocket,
 		DataDir: o.data, ConfigFile: o.config,
 		HTTP: o.http, HTTPS: o.https, HTTPRedirect: o.httpRedirect, WebHosts: o.webHosts, SIP: o.sip,
-		SIPTLS: o.sipTLS, SIPTLSCert: o.sipTLSCert, SIPTLSKey: o.sipTLSKey,
+		MetricsAllow: o.metricsAllow,
+		SIPTLS:       o.sipTLS, SIPTLSCert: o.sipTLSCert, SIPTLSKey: o.sipTLSKey,
 		FirmwareKey: o.firmwareKey, FirmwareHealth: o.firmwareHealth,
 		Version: version, Logger: log, Logs: logRing,
 	})
