@@ -364,8 +364,11 @@ type Provisioning struct {
 	AllowDHCP string `xml:"allow-dhcp,omitempty"`
 	// AllowInsecure is "true" to let a DHCP-supplied tftp:// or http://
 	// server be used; empty or "false" accepts only https:// from DHCP.
-	// A plain URL written in <url> is itself the opt-in. See
-	// InsecureAllowed.
+	// A plain URL written in <url> is itself the opt-in, and so is a
+	// configuration with no <provisioning> at all (a gateway out of the
+	// box takes its first profile from whatever server DHCP names, as
+	// commercial ATAs do; that profile's <provisioning> then decides).
+	// See InsecureAllowed.
 	AllowInsecure string `xml:"allow-insecure,omitempty"`
 	// ProfileKey is the pass phrase encrypted profiles are decrypted
 	// with; empty means the one in the data directory's profile-key file.
@@ -378,10 +381,11 @@ func (p *Provisioning) DHCPAllowed() bool {
 	return p == nil || p.AllowDHCP != "false"
 }
 
-// InsecureAllowed reports whether <allow-insecure> is true, letting
-// DHCP-supplied plain (tftp://, http://) servers be used; p may be nil.
+// InsecureAllowed reports whether DHCP-supplied plain (tftp://, http://)
+// servers may be used: when <allow-insecure> is true, or when there is no
+// <provisioning> at all (p nil: zero-touch out of the box).
 func (p *Provisioning) InsecureAllowed() bool {
-	return p != nil && p.AllowInsecure == "true"
+	return p == nil || p.AllowInsecure == "true"
 }
 
 // Firmware says where the gateway fetches its firmware, <firmware>.

@@ -40,7 +40,7 @@ func TestProvisioningPolicy(t *testing.T) {
 		})
 	}
 	var none *Provisioning
-	if !none.DHCPAllowed() || none.InsecureAllowed() {
-		t.Error("no <provisioning>: dhcp allowed, insecure not")
+	if !none.DHCPAllowed() || !none.InsecureAllowed() {
+		t.Error("no <provisioning>: dhcp and plain servers allowed (zero-touch)")
 	}
 }

@@ -26,9 +26,10 @@ func TestDHCPServerPolicy(t *testing.T) {
 		want    []string // servers used
 		wantErr error
 	}{
-		{"https from dhcp by default", nil, []*url.URL{secure}, []string{secure.String()}, nil},
-		{"tftp from dhcp refused by default", nil, []*url.URL{plain}, nil, ErrInsecureDHCP},
-		{"plain ones dropped, https kept", nil, []*url.URL{plain, secure}, []string{secure.String()}, nil},
+		{"https from dhcp by default", &config.Provisioning{}, []*url.URL{secure}, []string{secure.String()}, nil},
+		{"tftp from dhcp refused by default", &config.Provisioning{}, []*url.URL{plain}, nil, ErrInsecureDHCP},
+		{"plain ones dropped, https kept", &config.Provisioning{}, []*url.URL{plain, secure}, []string{secure.String()}, nil},
+		{"out of the box, tftp from dhcp is zero-touch", nil, []*url.URL{plain}, []string{plain.String()}, nil},
 		{"tftp from dhcp allowed", &config.Provisioning{AllowInsecure: "true"}, []*url.URL{plain}, []string{plain.String()}, nil},
 		{"dhcp switched off", &config.Provisioning{AllowDHCP: "false"}, []*url.URL{secure}, nil, ErrDHCPRefused},
 		{"dhcp switched off, insecure on", &config.Provisioning{AllowDHCP: "false", AllowInsecure: "true"}, []*url.URL{plain}, nil, ErrDHCPRefused},
