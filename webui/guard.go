@@ -144,6 +144,9 @@ func NewHTTPServer(h http.Handler, l ServerLimits) *http.Server {
 // uploadTime is how long a firmware upload may take to send and answer.
 const uploadTime = 15 * time.Minute
 
+// hashTime bounds the answer to a request that hashes a password.
+const hashTime = 5 * time.Minute
+
 // extendDeadlines lifts the server's read and write timeouts for the
 // requests that need longer: a firmware upload with a session (a large
 // body over a slow link), the live log stream with a session (no end)
@@ -152,7 +155,8 @@ const uploadTime = 15 * time.Minute
 // and the server drops the read deadline once a body is read. Without a
 // session these
 // routes keep the short limits, so a client cannot hold a connection by
-// aiming at them.
+// aiming at them. Login, first setup and a password change get hashTime
+// to write their answer, whoever sends them.
 func (s *Server) extendDeadlines(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	switch {
@@ -162,6 +166,12 @@ func (s *Server) extendDeadlines(w http.ResponseWriter, r *http.Request) {
 		_ = rc.SetWriteDeadline(end)
 	case r.Method == http.MethodGet && (r.URL.Path == "/api/logs/stream" || r.URL.Path == "/api/status/stream") && s.trusted(r):
 		_ = rc.SetWriteDeadline(time.Time{})
+	case r.Method == http.MethodPost && (r.URL.Path == "/api/login" || r.URL.Path == "/api/setup" || r.URL.Path == "/api/password"):
+		// The password hash (argon2id, 19 MiB) takes well under a second
+		// on a board's core but a minute or more under emulation; the
+		// answer must not be lost to the write deadline. Attempts are
+		// rate-limited and locked out before they reach the hash.
+		_ = rc.SetWriteDeadline(time.Now().Add(hashTime))
 	case strings.HasPrefix(r.URL.Path, "/api/sim/") && s.opts.Sim != nil && isLoopback(r):
 		_ = rc.SetWriteDeadline(time.Now().Add(3 * time.Minute))
 	}
