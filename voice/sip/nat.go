@@ -38,6 +38,13 @@ const (
 	attemptTimeout = 4 * time.Second
 	// probeTimeout bounds a keep-alive OPTIONS.
 	probeTimeout = 2 * time.Second
+	// failoverProbe is how often a UDP registration with somewhere else
+	// to go (another address of the registrar, a backup registrar) asks
+	// the target in use whether it is alive, when its keep-alive is off
+	// or slower: a lost server is then left, and the registration
+	// restored elsewhere, within failoverProbe + probeTimeout + one
+	// REGISTER (under 10 s), whatever the NAT keep-alive.
+	failoverProbe = 5 * time.Second
 )
 
 // regTarget is one place to register: the Request-URI (the registrar or
@@ -430,8 +437,8 @@ func (r *registration) idle(ctx context.Context, d time.Duration) {
 	deadline := r.ua.after(d)
 	for {
 		var tick <-chan time.Time
-		if r.acct.KeepAlive > 0 {
-			tick = r.ua.after(r.acct.KeepAlive)
+		if every := r.probeEvery(); every > 0 {
+			tick = r.ua.after(every)
 		}
 		select {
 		case <-ctx.Done():
@@ -444,6 +451,20 @@ func (r *registration) idle(ctx context.Context, d time.Duration) {
 			}
 		}
 	}
+}
+
+// probeEvery is the interval of UDP keep-alives: the account's, or
+// failoverProbe when that is off or slower and the registration has more
+// than one target; 0 = none.
+func (r *registration) probeEvery() time.Duration {
+	every := r.acct.KeepAlive
+	r.nat.mu.Lock()
+	alternates := len(r.nat.targets) > 1
+	r.nat.mu.Unlock()
+	if alternates && (every <= 0 || every > failoverProbe) {
+		every = failoverProbe
+	}
+	return every
 }
 
 // keepAliveUDP sends one OPTIONS keep-alive to the current target; false

@@ -603,3 +603,35 @@ func TestKeepAliveOptionless(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 }
+
+// TestProbeEvery: a UDP registration with somewhere else to go checks the
+// target in use at least every failoverProbe, so a lost server is left
+// within 10 s; with one target only the NAT keep-alive counts.
+func TestProbeEvery(t *testing.T) {
+	one := []regTarget{{addr: netip.MustParseAddrPort("192.0.2.1:5060")}}
+	two := append(one, regTarget{addr: netip.MustParseAddrPort("192.0.2.2:5060")})
+	tests := []struct {
+		name      string
+		keepAlive time.Duration
+		targets   []regTarget
+		want      time.Duration
+	}{
+		{"one target, default", 25 * time.Second, one, 25 * time.Second},
+		{"one target, off", 0, one, 0},
+		{"alternates, default", 25 * time.Second, two, failoverProbe},
+		{"alternates, off", 0, two, failoverProbe},
+		{"alternates, faster keep-alive kept", 3 * time.Second, two, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &registration{acct: &Account{KeepAlive: tt.keepAlive}}
+			r.nat.targets = tt.targets
+			if got := r.probeEvery(); got != tt.want {
+				t.Errorf("probeEvery = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if failoverProbe+probeTimeout > 8*time.Second {
+		t.Errorf("failover probe %v + %v leaves too little of 10 s for the REGISTER elsewhere", failoverProbe, probeTimeout)
+	}
+}
