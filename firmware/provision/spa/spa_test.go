@@ -46,12 +46,14 @@ func apply(cur *config.Config, data string) (*config.Config, *vendor.Doc, error)
 func TestFixture(t *testing.T) {
 	c := fixture(t)
 	want1 := config.Account{ID: "1", Registrar: "sip:127.0.0.1:5060", User: "3001", Password: "pw3001", DisplayName: "Reception",
-		Expires: 3600, Transport: "udp", SRTP: "off", Codecs: "pcmu,pcma"}
+		Expires: 3600, Transport: "udp", SRTP: "off", Codecs: "pcmu,pcma",
+		KeepAlive: "15", STUN: "127.0.0.1:3478", OutboundProxy: "sip:127.0.0.1:5070;transport=udp"}
 	if *c.Account("1") != want1 {
 		t.Errorf("account 1 = %+v, want %+v", *c.Account("1"), want1)
 	}
 	a2 := c.Account("2")
-	if a2.AuthUser != "auth3002" || a2.Expires != 1800 || a2.MWISubscribe != "true" || a2.Mailbox != "sip:*97@127.0.0.1" {
+	if a2.AuthUser != "auth3002" || a2.Expires != 1800 || a2.MWISubscribe != "true" || a2.Mailbox != "sip:*97@127.0.0.1" ||
+		a2.KeepAlive != "0" || a2.STUN != "127.0.0.1:3478" || a2.OutboundProxy != "" {
 		t.Errorf("account 2 = %+v", *a2)
 	}
 	p1, p2 := c.Ports[0], c.Ports[1]
