@@ -283,6 +283,7 @@ func FuzzConvert(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(wrap(`<P130>2</P130><P47>sips:x</P47><P4150>1</P4150>`)))
+	f.Add([]byte(wrap(`<P47>x</P47><P48>p:5070</P48><P967>y</P967><P52>1</P52><P76>s</P76><P84>20</P84><P730>2</P730>`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cur := config.Default(2)
 		before, _ := cur.Marshal()

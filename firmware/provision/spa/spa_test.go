@@ -180,6 +180,8 @@ func FuzzConvert(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte(wrap(`<Profile_Rule>(x)?a|[--uid a --pwd b]h/$MA</Profile_Rule><Use_Auth_ID_1_>Yes</Use_Auth_ID_1_>`)))
+	f.Add([]byte(wrap(`<Proxy_1_>x</Proxy_1_><Use_Outbound_Proxy_1_>Yes</Use_Outbound_Proxy_1_><Outbound_Proxy_1_>p</Outbound_Proxy_1_>` +
+		`<NAT_Keep_Alive_Enable_1_>Yes</NAT_Keep_Alive_Enable_1_><NAT_Keep_Alive_Intvl>20</NAT_Keep_Alive_Intvl><STUN_Enable>Yes</STUN_Enable><STUN_Server>s</STUN_Server>`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cur := config.Default(2)
 		before, _ := cur.Marshal()
