@@ -62,6 +62,7 @@ type block struct {
 	transport, expires, srtp, dialPlan, mwi, features     int
 	flashEvent, flashDTMF, noCW, flashMin, flashMax       int
 	hotline, hotlineDelay, confTransfer, noThreeWay, noEC int
+	outboundProxy, failover, nat                          int
 	codecs, dtmf                                          []int
 }
 
@@ -71,11 +72,13 @@ var blocks = [2]block{
 		transport: 130, expires: 32, srtp: 183, dialPlan: 4200, mwi: 99, features: 191,
 		flashEvent: 74, flashDTMF: 28080, noCW: 91, flashMin: 251, flashMax: 252,
 		hotline: 71, hotlineDelay: 4045, confTransfer: 4560, noThreeWay: 4830, noEC: 824,
+		outboundProxy: 48, failover: 967, nat: 52,
 		codecs: []int{57, 58, 59, 60, 61, 62, 46}, dtmf: []int{850, 851, 852}},
 	{active: 401, server: 747, user: 735, authUser: 736, password: 734, name: 703,
 		transport: 830, expires: 732, srtp: 443, dialPlan: 4201, mwi: 709, features: 751,
 		flashEvent: 774, flashDTMF: 28081, noCW: 791, flashMin: 811, flashMax: 812,
 		hotline: 771, hotlineDelay: 4046, confTransfer: 4561, noThreeWay: 4831, noEC: 825,
+		outboundProxy: 748, failover: 987, nat: 730,
 		codecs: []int{757, 758, 759, 760, 761, 762, 814}, dtmf: []int{860, 861, 862}},
 }
 
@@ -98,6 +101,8 @@ const (
 	pHTTPPass     = 1361
 	pAutoCheck    = 194
 	pCheckMinutes = 193
+	pSTUN         = 76 // STUN server, for the accounts whose NAT traversal is STUN
+	pKeepAlive    = 84 // keep-alive interval in seconds, for every account sending them
 )
 
 // codec payload numbers Grandstream uses, and the native names.
@@ -161,6 +166,10 @@ func Convert(data []byte, opts Options) (*vendor.Doc, error) {
 		case ok:
 		case inBlocks(n):
 			reason = "no port here takes this port's or profile's values"
+		case n == pSTUN:
+			reason = "no account the file sets uses STUN (NAT traversal 1)"
+		case n == pKeepAlive:
+			reason = "no account the file sets sends keep-alives (NAT traversal 1, 2 or 3)"
 		default:
 			reason = "unknown P-value"
 		}
@@ -228,7 +237,7 @@ func (r *reader) skip(reason string, ps ...int) {
 func (b block) params() []int {
 	ps := []int{b.active, b.server, b.user, b.authUser, b.password, b.name, b.transport, b.expires, b.srtp,
 		b.dialPlan, b.mwi, b.features, b.flashEvent, b.flashDTMF, b.noCW, b.flashMin, b.flashMax,
-		b.hotline, b.hotlineDelay, b.confTransfer, b.noThreeWay, b.noEC}
+		b.hotline, b.hotlineDelay, b.confTransfer, b.noThreeWay, b.noEC, b.outboundProxy, b.failover, b.nat}
 	return append(append(ps, b.codecs...), b.dtmf...)
 }
 
@@ -339,6 +348,8 @@ func (r *reader) profile(n int, acct string, b block) {
 	r.enum(b.srtp, map[string]string{"0": "off", "1": "optional", "2": "mandatory"}, func(s string, v value) {
 		r.d.SetAccount(acct, "srtp", s, pname(b.srtp), v.line)
 	}, vendor.AccountPath(acct, "srtp"))
+	r.servers(acct, b)
+	r.nat(acct, b)
 	r.codecs(acct, b.codecs)
 	r.dtmf(n, acct, b.dtmf)
 	if v, ok := r.get(b.dialPlan); ok {

@@ -46,11 +46,14 @@ func TestFixtures(t *testing.T) {
 				t.Fatalf("accounts: %+v", c.Accounts)
 			}
 			want1 := config.Account{ID: "1", Registrar: "sip:127.0.0.1:5060", User: "1001", AuthUser: "1001", Password: "secret1",
-				DisplayName: "Front Desk", Expires: 3600, Transport: "udp", SRTP: "off", Codecs: "pcmu,pcma,g722", MWISubscribe: "true"}
+				DisplayName: "Front Desk", Expires: 3600, Transport: "udp", SRTP: "off", Codecs: "pcmu,pcma,g722", MWISubscribe: "true",
+				KeepAlive: "20", STUN: "stun.example.net:3478", OutboundProxy: "sip:127.0.0.1:5070;transport=udp",
+				BackupRegistrar: "sip:127.0.0.2:5060;transport=udp"}
 			if *a1 != want1 {
 				t.Errorf("account 1 = %+v, want %+v", *a1, want1)
 			}
-			if a2.User != "1002" || a2.SRTP != "optional" || a2.Codecs != "pcma,pcmu" || a2.MWISubscribe != "false" {
+			if a2.User != "1002" || a2.SRTP != "optional" || a2.Codecs != "pcma,pcmu" || a2.MWISubscribe != "false" ||
+				a2.KeepAlive != "0" || a2.STUN != "" || a2.OutboundProxy != "" || a2.BackupRegistrar != "" {
 				t.Errorf("account 2 = %+v", *a2)
 			}
 			p1, p2 := c.Ports[0], c.Ports[1]
@@ -223,12 +226,12 @@ func TestDocument(t *testing.T) {
 }
 
 func TestIgnoredListed(t *testing.T) {
-	d, err := Convert([]byte(wrap(`<P35>1001</P35><P99999>1</P99999><P76>stun.example</P76><foo>1</foo>`)), Options{})
+	d, err := Convert([]byte(wrap(`<P35>1001</P35><P99999>1</P99999><P101>192.0.2.9</P101><foo>1</foo>`)), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(d.IgnoredNames(), "\n")
-	for _, want := range []string{"P99999 (line 1): unknown P-value", "P76 (line 1): NAT", "foo (line 1): not a P-value"} {
+	for _, want := range []string{"P99999 (line 1): unknown P-value", "P101 (line 1): a fixed public address", "foo (line 1): not a P-value"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("ignored list lacks %q:\n%s", want, got)
 		}
@@ -280,6 +283,7 @@ func FuzzConvert(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(wrap(`<P130>2</P130><P47>sips:x</P47><P4150>1</P4150>`)))
+	f.Add([]byte(wrap(`<P47>x</P47><P48>p:5070</P48><P967>y</P967><P52>1</P52><P76>s</P76><P84>20</P84><P730>2</P730>`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cur := config.Default(2)
 		before, _ := cur.Marshal()

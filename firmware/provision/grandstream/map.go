@@ -17,9 +17,14 @@ const (
 	whyTones     = "tones, ring cadences and line electrics follow the port's <country>"
 	whyFirmware  = "firmware comes from the signed image named by <firmware><url>"
 	whyProvision = "provisioning tries its fixed file names on the server in <provisioning><url>"
-	whyNAT       = "NAT traversal follows the SIP stack's own rport and keep-alive handling"
+	whyNATIP     = "a fixed public address is not in the configuration model: <stun> finds it"
+	whyContact   = "the Contact carries the address STUN or the registrar's received and rport show"
 	whySIPTimers = "SIP timers, session timers and header options follow the SIP stack's defaults"
-	whyProxy     = "outbound and failover proxies are not in the configuration model: the registrar is used"
+	whyBackupOBP = "a backup outbound proxy is not in the configuration model: an account has one <outbound-proxy>"
+	whyPrefer    = "the registrar is always preferred: the backup registrar is used only while the registrar does not answer"
+	whyPreferOBP = "a backup outbound proxy is not in the configuration model, so there is no primary to prefer"
+	whyOBPRoute  = "the outbound proxy is always a loose route (;lr) on requests outside a dialog; in a dialog the route set decides"
+	whyP2312     = "labelled outbound proxy only in the FusionPBX HT814 template, where HT802 and HT813 use P48: unconfirmed, so not applied"
 	whyPorts     = "the SIP listen address is the --sip flag; RTP ports are chosen by the media loop"
 	whyCodecOpt  = "codec options other than the preference list are fixed (20 ms PCMU/PCMA/G.722)"
 	whyDialing   = "dialing ends on # or the dial plan's inter-digit timer"
@@ -57,7 +62,8 @@ var ignoredGroups = map[string][]int{
 		20521, 20522, 21925, 21926, 28133, 28134, 28135, 186, 817, 4360, 4361},
 	whyFirmware:  {192, 232, 233, 238, 8458, 8459, 285, 286, 6767, 8375},
 	whyProvision: {145, 234, 235, 240, 1359, 1414},
-	whyNAT:       {52, 76, 84, 101, 730, 866, 4437, 4438},
+	whyNATIP:     {101, 866},
+	whyContact:   {4437, 4438},
 	whySIPTimers: {29, 31, 63, 81, 103, 109, 135, 137, 138, 197, 198, 243, 258, 260, 261, 262, 263, 264, 265,
 		266, 267, 272, 288, 291, 427, 428, 429, 430, 431, 432, 433, 434, 435, 449, 460, 469, 471, 487, 489,
 		702, 729, 731, 743, 752, 763, 767, 792, 813, 1406, 2324, 2329, 2330, 2331, 2338, 2339, 2346, 2359,
@@ -65,7 +71,11 @@ var ignoredGroups = map[string][]int{
 		2497, 2498, 2499, 4340, 4341, 4363, 4364, 4424, 4425, 4433, 4434, 4825, 4826, 4834, 4835, 4895, 20501,
 		20502, 20505, 20506, 26002, 26003, 26058, 26059, 26062, 26102, 26103, 26158, 26159, 26162, 28092,
 		132, 133, 831, 832, 4441, 4442, 209, 250, 440, 441, 2363, 2463, 28138, 28139},
-	whyProxy:     {48, 748, 967, 987, 2312, 2333, 2433, 4562, 4563, 4567, 4568, 28096, 28097},
+	whyBackupOBP: {2333, 2433},
+	whyPrefer:    {4567, 4568},
+	whyPreferOBP: {28096, 28097},
+	whyOBPRoute:  {4562, 4563},
+	whyP2312:     {2312},
 	whyPorts:     {39, 40, 739, 740},
 	whyCodecOpt:  {37, 49, 50, 96, 97, 704, 705, 737, 749, 750, 2385, 2485, 20529, 79, 779},
 	whyDialing:   {66, 72, 85, 292, 766, 772, 28147},
@@ -150,6 +160,9 @@ func Map() []vendor.Mapping {
 		add(b.confTransfer, "port/conference-transfer")
 		add(b.noThreeWay, "port/three-way")
 		add(b.noEC, "port/echo-canceller")
+		add(b.outboundProxy, "account/outbound-proxy")
+		add(b.failover, "account/backup-registrar")
+		add(b.nat, "account/keep-alive, account/stun")
 	}
 	for i := range maxPerPort {
 		where := " (HT81x port " + strconv.Itoa(i+1) + ")"
@@ -170,6 +183,8 @@ func Map() []vendor.Mapping {
 		row{pHTTPPass, "provisioning/url (password)"},
 		row{pAutoCheck, "provisioning/interval"},
 		row{pCheckMinutes, "provisioning/interval"},
+		row{pSTUN, "account/stun (each account whose NAT traversal is STUN)"},
+		row{pKeepAlive, "account/keep-alive (each account sending keep-alives)"},
 	)
 	for p, why := range ignored {
 		rows = append(rows, row{p, vendor.IgnoredPrefix + why})

@@ -8,7 +8,7 @@ import (
 
 // Reasons a known element changes nothing.
 const (
-	whyProxy        = "outbound proxies are not in the configuration model: the registrar is used"
+	whyOBInDialog   = "requests in a dialog follow the dialog's route set; the outbound proxy is used outside one"
 	whyPorts        = "the SIP listen address is the --sip flag"
 	whyRegister     = "an account with a registrar always registers"
 	whyMailbox      = "the voicemail number is dialed like any other; MWI follows the account's message-summary"
@@ -39,9 +39,7 @@ const (
 // nothing to the reason (line elements as Name_n_).
 var ignored = map[string]string{
 	"Line_Enable_n_":                     whyLineOn,
-	"Outbound_Proxy_n_":                  whyProxy,
-	"Use_Outbound_Proxy_n_":              whyProxy,
-	"Use_OB_Proxy_In_Dialog_n_":          whyProxy,
+	"Use_OB_Proxy_In_Dialog_n_":          whyOBInDialog,
 	"SIP_Port_n_":                        whyPorts,
 	"Register_n_":                        whyRegister,
 	"Mailbox_ID_n_":                      whyMailbox,
@@ -265,7 +263,22 @@ var mapped = map[string]string{
 	"Three_Way_Call_Serv_n_":    "port/three-way",
 	"Echo_Canc_Enable_n_":       "port/echo-canceller",
 	"Profile_Rule":              "provisioning/url",
+	"Outbound_Proxy_n_":         "account/outbound-proxy",
+	"Use_Outbound_Proxy_n_":     "account/outbound-proxy",
+	"NAT_Keep_Alive_Enable_n_":  "account/keep-alive",
+	"NAT_Keep_Alive_Intvl_n_":   "account/keep-alive",
+	"NAT_Keep_Alive_Intvl":      "account/keep-alive (each line's account)",
+	"STUN_Enable":               "account/stun (each line's account)",
+	"STUN_Server":               "account/stun (each line's account)",
 	"Resync_Periodic":           "provisioning/interval",
+}
+
+// unusedWhy says why a mapped element that changed nothing did so.
+var unusedWhy = map[string]string{
+	"NAT_Keep_Alive_Intvl":    "no line the file sets sends keep-alives",
+	"NAT_Keep_Alive_Intvl_n_": "the line does not send keep-alives",
+	"STUN_Enable":             "no line is on this gateway",
+	"STUN_Server":             "no line the file sets uses STUN (STUN_Enable Yes)",
 }
 
 // Map returns every element this package knows (line elements as

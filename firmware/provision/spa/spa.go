@@ -51,6 +51,8 @@ type reader struct {
 	glob  map[string]value
 	used  map[string]bool // full element names
 	cur   *config.Config
+	// converted lists the lines whose values were applied.
+	converted []int
 }
 
 // Convert reads a flat profile into a vendor.Doc, the partial native
@@ -92,6 +94,13 @@ func Convert(data []byte, opts Options) (*vendor.Doc, error) {
 	for _, n := range lines {
 		r.line(n)
 	}
+	ports := r.stunPorts(r.converted)
+	for _, n := range ports {
+		if !slices.Contains(r.converted, n) {
+			r.keepAlive(n, r.accountOf(n)) // the global interval only
+		}
+	}
+	r.stun(ports)
 	r.provisioning()
 	for _, name := range order {
 		if r.used[name] {
@@ -106,6 +115,9 @@ func Convert(data []byte, opts Options) (*vendor.Doc, error) {
 			v = r.glob[name]
 		}
 		reason, ok := ignored[base]
+		if !ok {
+			reason, ok = unusedWhy[base]
+		}
 		if !ok {
 			reason = "unknown element"
 		}
@@ -238,6 +250,9 @@ func (r *reader) line(n int) {
 			r.d.Refuse(name, vendor.AccountPath(acct, "transport"), v.line, "%q is not UDP, TCP, TLS or AUTO", v.v)
 		}
 	}
+	r.outboundProxy(n, acct)
+	r.keepAlive(n, acct)
+	r.converted = append(r.converted, n)
 	r.codecs(n, acct)
 	if v, name, ok := r.getLine(n, "DTMF_Tx_Method"); ok {
 		switch m := strings.ToLower(v.v); {

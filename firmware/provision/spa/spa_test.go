@@ -46,12 +46,14 @@ func apply(cur *config.Config, data string) (*config.Config, *vendor.Doc, error)
 func TestFixture(t *testing.T) {
 	c := fixture(t)
 	want1 := config.Account{ID: "1", Registrar: "sip:127.0.0.1:5060", User: "3001", Password: "pw3001", DisplayName: "Reception",
-		Expires: 3600, Transport: "udp", SRTP: "off", Codecs: "pcmu,pcma"}
+		Expires: 3600, Transport: "udp", SRTP: "off", Codecs: "pcmu,pcma",
+		KeepAlive: "15", STUN: "127.0.0.1:3478", OutboundProxy: "sip:127.0.0.1:5070;transport=udp"}
 	if *c.Account("1") != want1 {
 		t.Errorf("account 1 = %+v, want %+v", *c.Account("1"), want1)
 	}
 	a2 := c.Account("2")
-	if a2.AuthUser != "auth3002" || a2.Expires != 1800 || a2.MWISubscribe != "true" || a2.Mailbox != "sip:*97@127.0.0.1" {
+	if a2.AuthUser != "auth3002" || a2.Expires != 1800 || a2.MWISubscribe != "true" || a2.Mailbox != "sip:*97@127.0.0.1" ||
+		a2.KeepAlive != "0" || a2.STUN != "127.0.0.1:3478" || a2.OutboundProxy != "" {
 		t.Errorf("account 2 = %+v", *a2)
 	}
 	p1, p2 := c.Ports[0], c.Ports[1]
@@ -178,6 +180,8 @@ func FuzzConvert(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte(wrap(`<Profile_Rule>(x)?a|[--uid a --pwd b]h/$MA</Profile_Rule><Use_Auth_ID_1_>Yes</Use_Auth_ID_1_>`)))
+	f.Add([]byte(wrap(`<Proxy_1_>x</Proxy_1_><Use_Outbound_Proxy_1_>Yes</Use_Outbound_Proxy_1_><Outbound_Proxy_1_>p</Outbound_Proxy_1_>` +
+		`<NAT_Keep_Alive_Enable_1_>Yes</NAT_Keep_Alive_Enable_1_><NAT_Keep_Alive_Intvl>20</NAT_Keep_Alive_Intvl><STUN_Enable>Yes</STUN_Enable><STUN_Server>s</STUN_Server>`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cur := config.Default(2)
 		before, _ := cur.Marshal()
