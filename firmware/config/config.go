@@ -373,6 +373,17 @@ type Provisioning struct {
 	// ProfileKey is the pass phrase encrypted profiles are decrypted
 	// with; empty means the one in the data directory's profile-key file.
 	ProfileKey string `xml:"profile-key,omitempty" config:"secret"`
+	// RequireSignature is "true" to refuse a profile that has no valid
+	// detached ed25519 signature (<file>.sig) by a trusted firmware
+	// signing key; empty or "false" accepts unsigned profiles (a present
+	// signature is still checked). See SignatureRequired.
+	RequireSignature string `xml:"require-signature,omitempty"`
+}
+
+// SignatureRequired reports whether profiles must carry a valid
+// signature: when <require-signature> is true; p may be nil.
+func (p *Provisioning) SignatureRequired() bool {
+	return p != nil && p.RequireSignature == "true"
 }
 
 // DHCPAllowed reports whether DHCP-supplied provisioning servers may be

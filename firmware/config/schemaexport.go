@@ -121,11 +121,12 @@ var fieldMetas = map[string]fieldMeta{
 	"sip/ignore-strangers": {label: "Ignore strangers", help: "true leaves requests from unknown senders unanswered instead of 404.", boolean: true, def: "false"},
 	"sip/dns":              {label: "DNS server", help: "IP[:port] every registrar, proxy and STUN name is looked up at.", def: "the system's"},
 
-	"provisioning/url":            {label: "Server URL", help: "tftp://, http:// or https:// address of the configuration server; may be left empty to use the one DHCP names."},
-	"provisioning/interval":       {label: "Interval (s)", help: "Resync period in seconds.", def: strconv.Itoa(DefaultProvisioningInterval)},
-	"provisioning/allow-dhcp":     {label: "Use DHCP servers", help: "false ignores the provisioning servers a DHCP lease names (options 66/67/150/160/43).", boolean: true, def: "true"},
-	"provisioning/allow-insecure": {label: "Allow plain DHCP servers", help: "true lets a DHCP-supplied tftp:// or http:// server send the profile unencrypted in transit; a plain Server URL is its own opt-in.", boolean: true, def: "false"},
-	"provisioning/profile-key":    {label: "Profile key", help: "Pass phrase of encrypted profiles (openssl enc -aes-256-cbc -pbkdf2 -iter 100000); empty uses the key file in the data directory."},
+	"provisioning/url":               {label: "Server URL", help: "tftp://, http:// or https:// address of the configuration server; may be left empty to use the one DHCP names."},
+	"provisioning/interval":          {label: "Interval (s)", help: "Resync period in seconds.", def: strconv.Itoa(DefaultProvisioningInterval)},
+	"provisioning/allow-dhcp":        {label: "Use DHCP servers", help: "false ignores the provisioning servers a DHCP lease names (options 66/67/150/160/43).", boolean: true, def: "true"},
+	"provisioning/allow-insecure":    {label: "Allow plain DHCP servers", help: "true lets a DHCP-supplied tftp:// or http:// server send the profile unencrypted in transit; a plain Server URL is its own opt-in.", boolean: true, def: "false"},
+	"provisioning/require-signature": {label: "Require signed profiles", help: "true refuses a profile without a valid ed25519 signature file (<profile>.sig) by a trusted firmware signing key; false still checks a signature that is present.", boolean: true, def: "false"},
+	"provisioning/profile-key":       {label: "Profile key", help: "Pass phrase of encrypted profiles (openssl enc -aes-256-cbc -pbkdf2 -iter 100000); empty uses the key file in the data directory."},
 
 	"firmware/url":             {label: "Firmware image URL", help: "Address of a signed image; $MAC, $MODEL and $VERSION expand.", required: true},
 	"firmware/allow-downgrade": {label: "Allow downgrade", help: "true lets provisioning install an older image.", boolean: true, def: "false"},

@@ -49,11 +49,11 @@ func (c *Config) check() []problem {
 	if p := c.Provisioning; p != nil {
 		// The URL may be left out when the element only says how
 		// DHCP-supplied servers and encrypted profiles are handled.
-		dhcpOnly := p.URL == "" && (p.AllowDHCP != "" || p.AllowInsecure != "" || p.ProfileKey != "")
+		dhcpOnly := p.URL == "" && (p.AllowDHCP != "" || p.AllowInsecure != "" || p.ProfileKey != "" || p.RequireSignature != "")
 		if msg := checkProvisioningURL(p.URL); msg != "" && !dhcpOnly {
 			m.add(sectProvisioning, 0, "url", "url", 0, "%s", msg)
 		}
-		for _, f := range []struct{ name, v string }{{"allow-dhcp", p.AllowDHCP}, {"allow-insecure", p.AllowInsecure}} {
+		for _, f := range []struct{ name, v string }{{"allow-dhcp", p.AllowDHCP}, {"allow-insecure", p.AllowInsecure}, {"require-signature", p.RequireSignature}} {
 			switch f.v {
 			case "", "true", "false":
 			default:
