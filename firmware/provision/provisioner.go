@@ -3,6 +3,7 @@ package provision
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +73,12 @@ type Options struct {
 	// empty; nil or "" then means encrypted profiles are refused with
 	// ErrNoProfileKey.
 	ProfileKey func() string
+	// SigningKeys are the ed25519 public keys a profile's signature file
+	// (SignatureSuffix) may be made with; the app passes the firmware
+	// signing keys. None means a signed profile is refused
+	// (ErrNoSigningKeys), and so is every profile when
+	// <provisioning><require-signature> is true.
+	SigningKeys []ed25519.PublicKey
 }
 
 // ErrFirmwareCurrent is returned by Options.Firmware when the image at
@@ -477,6 +484,14 @@ func (p *Provisioner) syncFrom(ctx context.Context, servers []*url.URL) (string,
 				log = append(log, u.Redacted()+": "+err.Error())
 				errs = append(errs, fmt.Sprintf("%s: %v", u.Redacted(), err))
 				break // the server itself failed: next server
+			}
+			sigLine, err := p.checkSignature(ctx, u, data)
+			if sigLine != "" {
+				log = append(log, sigLine)
+			}
+			if err != nil {
+				log = append(log, u.Redacted()+": refused: "+err.Error())
+				return u.Redacted(), fmt.Errorf("%s: %w", u.Redacted(), err)
 			}
 			err = p.use(u, data)
 			if err != nil {
