@@ -198,7 +198,7 @@ func Run(ctx context.Context, o Options) error {
 		fw.restart = rebootBoard
 	}
 	prov := startProvisioning(ctx, mgr, gw, notify, "loopstart-"+o.BoardName, o.Version, log, fw.provision,
-		filepath.Join(o.DataDir, ProfileKeyFile))
+		filepath.Join(o.DataDir, ProfileKeyFile), profileSigningKeys(o.FirmwareKey, log))
 	lastCrash := readLastCrash(o.DataDir)
 	statusWithCrash := func() status.Status {
 		st := gw.Status()

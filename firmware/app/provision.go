@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -56,7 +57,7 @@ func hostMAC() net.HardwareAddr {
 // fetches goes through mgr like a change from the web UI. model and
 // version identify the device to the provisioning server.
 func startProvisioning(ctx context.Context, mgr *configManager, sup *gateway.Supervisor, hook *notifyHook, model, version string, log *slog.Logger,
-	firmware func(context.Context, io.Reader) error, keyFile string) *provision.Provisioner {
+	firmware func(context.Context, io.Reader) error, keyFile string, signingKeys []ed25519.PublicKey) *provision.Provisioner {
 	p := provision.New(provision.Options{
 		Identity: provision.Identity{MAC: hostMAC(), Model: model, Version: version},
 		Current:  mgr.Current,
@@ -81,6 +82,7 @@ func startProvisioning(ctx context.Context, mgr *configManager, sup *gateway.Sup
 			}
 			return strings.TrimSpace(string(b))
 		},
+		SigningKeys: signingKeys,
 	})
 	useDHCPOptions(p, system.DHCPOptionsFile, log)
 	hook.prov.Store(p)
