@@ -4,6 +4,9 @@
 //	fwsign keygen -o NAME                                  writes NAME.key (secret, mode 0600) and NAME.pub
 //	fwsign sign -key NAME.key -version V -target T [-built RFC3339] [-o OUT] PAYLOAD
 //	fwsign verify -pub NAME.pub [-target T] IMAGE
+//	fwsign profile -key NAME.key [-o OUT] PROFILE           writes PROFILE.sig (or OUT), the profile's detached signature
+//	fwsign verify-profile -pub NAME.pub [-sig SIG] PROFILE  checks PROFILE against PROFILE.sig (or SIG)
+//	fwsign pem -key NAME.key -o NAME.pem                   writes the key as PKCS#8 PEM (mode 0600) for openssl
 //
 // -built is the payload's build date (default: now, the signing time),
 // which orders releases whose versions are not semantic versions: give
@@ -11,6 +14,12 @@
 // made earlier, so the gateway recognises older builds as downgrades.
 // The date is stored in the manifest only when it differs from the
 // signing time.
+//
+// Provisioning profiles are signed with the same keys (see
+// firmware/provision: the signature covers the exact bytes served, so
+// sign an encrypted profile after encrypting it). `fwsign pem` lets a
+// PBX that already runs openssl sign with
+// `openssl pkeyutl -sign -rawin -inkey NAME.pem -in PROFILE -out PROFILE.sig`.
 //
 // A build trusts the keys in firmware/update/keys/*.pub and
 // -X github.com/loopstart/loopstart/firmware/update.BuildKeys=BASE64;
@@ -39,7 +48,10 @@ func main() {
 const usage = `usage:
   fwsign keygen -o NAME
   fwsign sign -key NAME.key -version V -target T [-built RFC3339] [-o OUT] PAYLOAD
-  fwsign verify -pub NAME.pub [-target T] IMAGE`
+  fwsign verify -pub NAME.pub [-target T] IMAGE
+  fwsign profile -key NAME.key [-o OUT] PROFILE
+  fwsign verify-profile -pub NAME.pub [-sig SIG] PROFILE
+  fwsign pem -key NAME.key -o NAME.pem`
 
 func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 	if len(args) == 0 {
@@ -152,6 +164,8 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 		b, _ := json.MarshalIndent(m, "", "  ")
 		fmt.Fprintf(stdout, "%s\n", b)
 		return nil
+	case "profile", "verify-profile", "pem":
+		return runProfile(fs, args, stdout)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }
