@@ -115,3 +115,49 @@ func TestPEMOpenSSL(t *testing.T) {
 		t.Errorf("openssl %d bytes %s, fwsign %s", len(raw), b64, mine)
 	}
 }
+
+// TestOpenSSLSigningDoc runs the OpenSSL signing commands of
+// docs/PROVISIONING-MAP.md ("Signed profiles") as written, in a scratch
+// directory, and checks that the key and signature they make verify.
+func TestOpenSSLSigningDoc(t *testing.T) {
+	for _, tool := range []string{"openssl", "sh", "tail", "base64"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip("PEER MISSING: " + tool + " is not installed")
+		}
+	}
+	doc, err := os.ReadFile("../../docs/PROVISIONING-MAP.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var script string
+	for _, block := range strings.Split(string(doc), "```")[1:] {
+		if strings.Contains(block, "openssl genpkey") && strings.Contains(block, "pkeyutl -sign") {
+			script = block
+			break
+		}
+	}
+	if script == "" {
+		t.Fatal("no openssl signing commands in docs/PROVISIONING-MAP.md")
+	}
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cfg000b82aabbcc.xml")
+	if err := os.WriteFile(prof, []byte("<loopstart><provisioning><interval>3600</interval></provisioning></loopstart>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-eu")
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(script)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("doc commands: %v\n%s\n%s", err, script, b)
+	}
+	var out bytes.Buffer
+	if err := run([]string{"verify-profile", "-pub", filepath.Join(dir, "fleet.pub"), prof}, &out, &out, time.Now); err != nil {
+		t.Fatalf("the documented openssl signature does not verify: %v", err)
+	}
+	if err := os.WriteFile(prof, []byte("<loopstart/>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"verify-profile", "-pub", filepath.Join(dir, "fleet.pub"), prof}, &out, &out, time.Now); err == nil {
+		t.Fatal("a changed profile verifies")
+	}
+}
