@@ -124,7 +124,7 @@ var fieldMetas = map[string]fieldMeta{
 	"provisioning/url":               {label: "Server URL", help: "tftp://, http:// or https:// address of the configuration server; may be left empty to use the one DHCP names."},
 	"provisioning/interval":          {label: "Interval (s)", help: "Resync period in seconds.", def: strconv.Itoa(DefaultProvisioningInterval)},
 	"provisioning/allow-dhcp":        {label: "Use DHCP servers", help: "false ignores the provisioning servers a DHCP lease names (options 66/67/150/160/43).", boolean: true, def: "true"},
-	"provisioning/allow-insecure":    {label: "Allow plain DHCP servers", help: "true lets a DHCP-supplied tftp:// or http:// server send the profile unencrypted in transit; a plain Server URL is its own opt-in.", boolean: true, def: "false"},
+	"provisioning/allow-insecure":    {label: "Allow plain DHCP servers", help: "true lets a DHCP-supplied tftp:// or http:// server send the profile unencrypted in transit; a plain Server URL is its own opt-in, and a gateway with no provisioning settings at all takes plain DHCP servers (zero-touch).", boolean: true, def: "false"},
 	"provisioning/require-signature": {label: "Require signed profiles", help: "true refuses a profile without a valid ed25519 signature file (<profile>.sig) by a trusted firmware signing key; false still checks a signature that is present.", boolean: true, def: "false"},
 	"provisioning/profile-key":       {label: "Profile key", help: "Pass phrase of encrypted profiles (openssl enc -aes-256-cbc -pbkdf2 -iter 100000); empty uses the key file in the data directory."},
 
