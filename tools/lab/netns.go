@@ -30,7 +30,7 @@ func NeedRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create network namespaces (run the lab as root)")
 	}
-	Need(t, "ip", "nft", "conntrack", "sysctl")
+	Need(t, "ip", "nsenter", "nft", "conntrack", "sysctl")
 }
 
 // AddNetNS creates namespace name (removing a stale one left by a killed
@@ -59,15 +59,22 @@ func Sh(t testing.TB, name string, args ...string) string {
 	return string(out)
 }
 
+// enter is the command line that runs name inside the namespace. nsenter
+// enters only the network namespace; "ip netns exec" would also remount
+// /sys, which a chroot or container refuses ("mount --make-rslave /").
+func (ns *NetNS) enter(name string, args ...string) []string {
+	return append([]string{"--net=" + filepath.Join("/run/netns", ns.Name), name}, args...)
+}
+
 // Sh runs a command inside the namespace.
 func (ns *NetNS) Sh(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	return Sh(t, "ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
+	return Sh(t, "nsenter", ns.enter(name, args...)...)
 }
 
-// Start starts a process inside the namespace (ip netns exec execs it, so
-// the PID the cleanup ends is the program's own); a nil ns is the test's
-// own namespace.
+// Start starts a process inside the namespace (nsenter execs it, so the
+// PID the cleanup ends is the program's own); a nil ns is the test's own
+// namespace.
 func (ns *NetNS) Start(t testing.TB, dir, name string, args ...string) *Proc {
 	t.Helper()
 	sub := filepath.Join(dir, filepath.Base(name))
@@ -77,7 +84,7 @@ func (ns *NetNS) Start(t testing.TB, dir, name string, args ...string) *Proc {
 	if ns == nil {
 		return Start(t, sub, name, args...)
 	}
-	return Start(t, sub, "ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
+	return Start(t, sub, "nsenter", ns.enter(name, args...)...)
 }
 
 // Link joins namespaces a and b with a veth pair, aName in a with address

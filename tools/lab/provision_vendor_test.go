@@ -59,7 +59,9 @@ var vendorFixtures = []vendorFixture{
 			if tftp {
 				proto, user, pass = "0", "", ""
 			}
-			return strings.NewReplacer("127.0.0.1:5060", kam, "<P212>1</P212>", "<P212>"+proto+"</P212>",
+			// The fixture's outbound proxy (P48) is the lab's Kamailio too:
+			// it routes loosely through itself.
+			return strings.NewReplacer("127.0.0.1:5060", kam, "127.0.0.1:5070", kam, "<P212>1</P212>", "<P212>"+proto+"</P212>",
 				"<P237>127.0.0.1:8088/prov</P237>", "<P237>"+srv+"</P237>",
 				"<P1360>provuser</P1360>", "<P1360>"+user+"</P1360>", "<P1361>provpass</P1361>", "<P1361>"+pass+"</P1361>").Replace(b)
 		},
@@ -106,7 +108,7 @@ var vendorFixtures = []vendorFixture{
 			if tftp {
 				rule = "tftp://" + srv + "/"
 			}
-			return strings.NewReplacer("127.0.0.1:5060", kam, "*97@127.0.0.1", "*97@"+kam,
+			return strings.NewReplacer("127.0.0.1:5060", kam, "127.0.0.1:5070", kam, "*97@127.0.0.1", "*97@"+kam,
 				"[--uid provuser --pwd provpass]http://127.0.0.1:8088/prov/spa$MA.xml", rule,
 				"pw3001", "secret1", "pw3002", "secret2", "auth3002", "1002", "3001", "1001", "3002", "1002").Replace(b)
 		},
