@@ -38,6 +38,18 @@ func NeedRoot(t testing.TB) {
 func AddNetNS(t testing.TB, name string) *NetNS {
 	t.Helper()
 	_ = exec.Command("ip", "netns", "del", name).Run()
+	if !netnsMounted() {
+		// ip makes /run/netns a mount point for its first namespace;
+		// the test that made it unmounts it once its namespaces are gone
+		// (this cleanup runs after theirs), so nothing stays mounted.
+		t.Cleanup(func() {
+			if ents, err := os.ReadDir("/run/netns"); err == nil && len(ents) == 0 && netnsMounted() {
+				if out, err := exec.Command("umount", "/run/netns").CombinedOutput(); err != nil {
+					t.Logf("umount /run/netns: %v: %s", err, out)
+				}
+			}
+		})
+	}
 	Sh(t, "ip", "netns", "add", name)
 	t.Cleanup(func() {
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
@@ -47,6 +59,20 @@ func AddNetNS(t testing.TB, name string) *NetNS {
 	ns := &NetNS{Name: name}
 	ns.Sh(t, "ip", "link", "set", "lo", "up")
 	return ns
+}
+
+// netnsMounted reports whether /run/netns is a mount point.
+func netnsMounted() bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == "/run/netns" {
+			return true
+		}
+	}
+	return false
 }
 
 // Sh runs a command and fails t when it fails.
