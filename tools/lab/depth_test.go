@@ -187,24 +187,7 @@ Content-Length: [len]
       <log message="prack rack [$rack]"/>
     </action>
   </recv>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]>
-  </send>
-  <nop>
-    <action>
-      <exec command="echo prack >> @DIR@/uas"/>
-    </action>
-  </nop>
-  <pause milliseconds="@EARLY@"/>
+` + sippOK + sippMark("uas", "prack") + `  <pause milliseconds="@EARLY@"/>
   <send retrans="500">
     <![CDATA[
 SIP/2.0 200 OK
@@ -221,24 +204,7 @@ Content-Length: [len]
   </send>
   <recv request="ACK"/>
   <recv request="BYE"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]>
-  </send>
-  <nop>
-    <action>
-      <exec command="echo bye >> @DIR@/uas"/>
-    </action>
-  </nop>
-  <nop next="end"/>
+` + sippOK + sippMark("uas", "bye") + `  <nop next="end"/>
 ` + sippRegistrarTail + `</scenario>
 `
 
