@@ -29,16 +29,9 @@ func openCardFirmware(cmdline, board, keyFile string, log *slog.Logger) (*update
 	if err != nil {
 		return nil, fmt.Errorf("card firmware: %w", err)
 	}
-	keys, err := update.BuiltinKeys()
+	keys, err := trustedKeys(keyFile)
 	if err != nil {
 		return nil, err
-	}
-	if keyFile != "" {
-		k, err := update.ReadPublicKeyFile(keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("--firmware-key: %w", err)
-		}
-		keys = append(keys, k)
 	}
 	sep := ""
 	if strings.HasSuffix(disk, "0") || strings.ContainsAny(disk[len(disk)-1:], "123456789") {

@@ -66,20 +66,31 @@ type firmwareManager struct {
 
 var _ webui.Firmware = (*firmwareManager)(nil)
 
-// openFirmware opens DATA/firmware, runs the boot step and, on the sim
-// board, re-executes into the slot that should run. It returns the
-// manager and the boot info of this process.
-func openFirmware(data, board, keyFile string, log *slog.Logger) (*update.Store, update.BootInfo, error) {
+// trustedKeys returns the firmware signing keys this build trusts: the
+// built-in ones and the --firmware-key file, when given. On an error it
+// returns the keys it could read with the error.
+func trustedKeys(keyFile string) (update.Keys, error) {
 	keys, err := update.BuiltinKeys()
 	if err != nil {
-		return nil, update.BootInfo{}, err
+		return keys, err
 	}
 	if keyFile != "" {
 		k, err := update.ReadPublicKeyFile(keyFile)
 		if err != nil {
-			return nil, update.BootInfo{}, fmt.Errorf("--firmware-key: %w", err)
+			return keys, fmt.Errorf("--firmware-key: %w", err)
 		}
 		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// openFirmware opens DATA/firmware, runs the boot step and, on the sim
+// board, re-executes into the slot that should run. It returns the
+// manager and the boot info of this process.
+func openFirmware(data, board, keyFile string, log *slog.Logger) (*update.Store, update.BootInfo, error) {
+	keys, err := trustedKeys(keyFile)
+	if err != nil {
+		return nil, update.BootInfo{}, err
 	}
 	store, err := update.Open(update.StoreOptions{Dir: filepath.Join(data, "firmware"), Keys: keys,
 		Target: firmwareTarget(board), Logger: log.With("part", "firmware")})

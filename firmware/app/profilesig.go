@@ -3,8 +3,6 @@ package app
 import (
 	"crypto/ed25519"
 	"log/slog"
-
-	"github.com/loopstart/loopstart/firmware/update"
 )
 
 // profileSigningKeys returns the keys a provisioning profile's signature
@@ -12,17 +10,9 @@ import (
 // and the --firmware-key file, when given). A key that cannot be read is
 // logged and left out; signed profiles then only verify with the others.
 func profileSigningKeys(firmwareKeyFile string, log *slog.Logger) []ed25519.PublicKey {
-	keys, err := update.BuiltinKeys()
+	keys, err := trustedKeys(firmwareKeyFile)
 	if err != nil {
-		log.Error("provisioning: built-in signing keys unreadable", "err", err)
-	}
-	if firmwareKeyFile != "" {
-		k, err := update.ReadPublicKeyFile(firmwareKeyFile)
-		if err != nil {
-			log.Error("provisioning: --firmware-key unreadable; not trusted for profiles", "err", err)
-		} else {
-			keys = append(keys, k)
-		}
+		log.Error("provisioning: a firmware signing key is unreadable; not trusted for profiles", "err", err)
 	}
 	return keys
 }
