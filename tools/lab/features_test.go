@@ -163,6 +163,17 @@ func TestInteropFeatures(t *testing.T) {
 		if err := b.Command("dial", "sip:1001@"+k.Addr); err != nil {
 			t.Fatal(err)
 		}
+		if ring {
+			// Seen while it happens: the phone's ring count starts
+			// afresh with each ringing episode, so counts taken
+			// before and after cannot tell a new ring from an old one.
+			Eventually(t, 10*time.Second, "phone 1 rings before the forwarding", func() error {
+				if p := g.Phone(t, 1); !p.Ringing {
+					return fmt.Errorf("not ringing (%d rings)", p.Rings)
+				}
+				return nil
+			})
+		}
 		anon.WaitEvent(t, "CALL_ESTABLISHED", answered, 10*time.Second, "the forwarding target 1004 answers")
 		Eventually(t, 5*time.Second, "gateway logs the 302", func() error {
 			if strings.Count(g.Log(), "forwarded to sip:1004@") <= logged {
@@ -175,12 +186,9 @@ func TestInteropFeatures(t *testing.T) {
 				t.Errorf("phone 1 rang (%d rings, %d before)", p.Rings, rings)
 			}
 		} else {
-			if p := g.Phone(t, 1); p.Rings <= rings {
-				t.Errorf("phone 1 did not ring before the forwarding (%d rings, %d before)", p.Rings, rings)
-			}
 			// The sim phone reports ringing for a while after the
 			// ring voltage drops: the line state says it stopped.
-			Eventually(t, 3*time.Second, "port 1 stops ringing", func() error {
+			Eventually(t, 5*time.Second, "port 1 stops ringing", func() error {
 				if st := g.PortStatus(t, 1).State; st != "idle" {
 					return fmt.Errorf("state %s", st)
 				}
