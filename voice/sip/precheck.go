@@ -142,7 +142,7 @@ func implemented(m sipmsg.RequestMethod) bool {
 			return true
 		}
 	}
-	return m == sipmsg.NOTIFY || m == sipmsg.PRACK // prack.go
+	return false
 }
 
 // optionTags lists the option tags of every name header of req.

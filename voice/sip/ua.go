@@ -178,7 +178,7 @@ var (
 
 const (
 	defaultExpires  = 3600 * time.Second
-	allowMethods    = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, INFO"
+	allowMethods    = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, INFO, NOTIFY, PRACK"
 	answerTimeout   = 3 * time.Minute // an incoming call nobody answers or rejects gets 480
 	listenReadyWait = 2 * time.Second
 )
