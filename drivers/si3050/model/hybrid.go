@@ -1,20 +1,15 @@
 package model
 
-import (
-	"time"
-
-	"github.com/loopstart/loopstart/drivers/internal/hybridmodel"
-)
+import "github.com/loopstart/loopstart/drivers/internal/hybridmodel"
 
 // Trans-hybrid echo defaults: the Si3019's hybrid on an ordinary local
 // loop, whose impedance it matches only roughly (about 10 dB of return
-// loss).
+// loss), behind a millisecond of codec filters and the isolation link.
 const (
 	// DefaultHybridLoss is the trans-hybrid loss in dB when Hybrid.Loss is 0.
-	DefaultHybridLoss = 10.0
-	// DefaultHybridDelay is the echo's bulk delay (codec filters, the
-	// isolation link) when Hybrid.Delay is 0.
-	DefaultHybridDelay = time.Millisecond
+	DefaultHybridLoss = hybridmodel.DefaultLoss
+	// DefaultHybridDelay is the echo's bulk delay when Hybrid.Delay is 0.
+	DefaultHybridDelay = hybridmodel.DefaultDelay
 	// MaxHybridDelay bounds Hybrid.Delay.
 	MaxHybridDelay = hybridmodel.MaxDelay
 )
@@ -25,30 +20,4 @@ const (
 // the line audio delayed by Delay and dispersed over 4 ms (a decaying
 // response tilted towards high frequencies, as a line's mismatch is), Loss
 // dB below it for white noise.
-type Hybrid struct {
-	// Off makes the hybrid ideal: no echo.
-	Off bool
-	// Loss is the trans-hybrid loss (echo return loss) in dB; 0 selects
-	// DefaultHybridLoss.
-	Loss float64
-	// Delay is the bulk delay before the dispersive response; 0 selects
-	// DefaultHybridDelay, and it is capped at MaxHybridDelay.
-	Delay time.Duration
-}
-
-// init sets up the echo path hy for o.
-func (o Hybrid) init(hy *hybridmodel.Path) {
-	*hy = hybridmodel.Path{}
-	if o.Off {
-		return
-	}
-	loss := o.Loss
-	if loss == 0 {
-		loss = DefaultHybridLoss
-	}
-	d := o.Delay
-	if d == 0 {
-		d = DefaultHybridDelay
-	}
-	hy.Init(loss, min(d, MaxHybridDelay))
-}
+type Hybrid = hybridmodel.Options

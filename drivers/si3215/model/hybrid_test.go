@@ -27,7 +27,7 @@ func TestHybridEcho(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var hy hybridmodel.Path
-			tc.h.init(&hy)
+			tc.h.Apply(&hy)
 			r := rand.New(rand.NewPCG(1, 2))
 			var pin, pout float64
 			first := -1
@@ -67,7 +67,7 @@ func TestHybridEcho(t *testing.T) {
 
 func TestHybridNoAllocs(t *testing.T) {
 	var hy hybridmodel.Path
-	Hybrid{}.init(&hy)
+	Hybrid{}.Apply(&hy)
 	line, out := make([]int16, 80), make([]int16, 80)
 	if a := testing.AllocsPerRun(100, func() { hy.Echo(out, line) }); a != 0 {
 		t.Fatalf("%.1f allocations per frame", a)

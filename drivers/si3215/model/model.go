@@ -149,7 +149,7 @@ func New(opts Opts) *Chip {
 		dec:   make([]int16, 80),
 		echo:  make([]int16, 80),
 	}
-	opts.Hybrid.init(&c.hy)
+	opts.Hybrid.Apply(&c.hy)
 	c.newPins()
 	c.port = spimodel.NewPort(&spiSpec, spimodel.Target{
 		Name: c.String(), Cycle: c.cycle, Abort: c.abort, TakeFailure: c.fail.Take,
