@@ -52,6 +52,11 @@ type firmwareManager struct {
 	after func(time.Duration) <-chan time.Time
 	// poll is the idle check period.
 	poll time.Duration
+	// grace is how long the restart waits after the install for the
+	// answer to the request that installed it to reach its client (the
+	// restart replaces the process, cutting whatever it is still
+	// writing); 0 means restartGrace.
+	grace time.Duration
 	// factory is the release of the built-in binary; nil means
 	// update.BuiltIn(version).
 	factory func() update.Release
@@ -347,6 +352,9 @@ func (f *firmwareManager) install(ctx context.Context, image io.Reader, source s
 	return nil
 }
 
+// restartGrace is firmwareManager.grace's default.
+const restartGrace = time.Second
+
 // restartWhenIdle waits for the lines to be idle, then restarts into the
 // new slot.
 func (f *firmwareManager) restartWhenIdle(version string) {
@@ -354,6 +362,11 @@ func (f *firmwareManager) restartWhenIdle(version string) {
 	if poll == 0 {
 		poll = time.Second
 	}
+	grace := f.grace
+	if grace == 0 {
+		grace = restartGrace
+	}
+	time.Sleep(grace)
 	for f.busy != nil && f.busy() {
 		f.set(func(s *webui.FirmwareStatus) {
 			s.Phase, s.Progress = "waiting", "version "+version+" installed; restarting when the lines are idle"

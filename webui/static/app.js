@@ -283,6 +283,9 @@ if (fwForm) {
     } catch (e) {
       clearInterval(poll);
       showError("upload: " + e.message);
+      // The answer may be lost with a restart into the new version: keep
+      // following the gateway.
+      fwPoll(oldVersion);
     }
   };
   fwForm.addEventListener("submit", (ev) => {
