@@ -78,6 +78,12 @@ func newRigWith(t *testing.T, accounts []sip.Account, ports []gateway.PortConfig
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.done <- r.gw.Run(ctx) }()
+	// Run starts the SIP UA: tests dial its address.
+	for deadline := time.Now().Add(10 * time.Second); !r.gw.UA().Addr().IsValid(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway's SIP UA is not listening after 10 s")
+		}
+	}
 	// The pacer runs the frame clock about 5x faster than real time while
 	// it is on; SIP runs in real time alongside.
 	go func() {

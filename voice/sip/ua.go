@@ -225,7 +225,8 @@ type UA struct {
 	host    string // advertised host (Via, Contact, SDP is the caller's business)
 	port    int    // actual listen port
 	udpConn net.PacketConn
-	limited atomic.Pointer[limitedConn] // udpConn behind the overload limits; nil = none
+	addr    atomic.Pointer[netip.AddrPort] // udpConn's address once Start has it
+	limited atomic.Pointer[limitedConn]    // udpConn behind the overload limits; nil = none
 	tcpLn   net.Listener
 	tlsLn   net.Listener  // nil without Config.TLSListen
 	guard   *guard        // limits.go: the ban list and connection caps
@@ -432,6 +433,9 @@ func (u *UA) Start(ctx context.Context) error {
 		return err
 	}
 	u.udpConn, u.tcpLn, u.port = pc, ln, aport
+	if ap, err := netip.ParseAddrPort(pc.LocalAddr().String()); err == nil {
+		u.addr.Store(&ap)
+	}
 	serveConn := pc
 	if u.wrapUDP != nil {
 		serveConn = u.wrapUDP(pc)
@@ -623,11 +627,10 @@ func advertisedHost(host string, accts []*Account) string {
 
 // Addr returns the address the UA listens on (valid after Start).
 func (u *UA) Addr() netip.AddrPort {
-	if u.udpConn == nil {
-		return netip.AddrPort{}
+	if ap := u.addr.Load(); ap != nil {
+		return *ap
 	}
-	ap, _ := netip.ParseAddrPort(u.udpConn.LocalAddr().String())
-	return ap
+	return netip.AddrPort{}
 }
 
 // contactURI is our Contact for user over transport tp (pitfall 3: with our
