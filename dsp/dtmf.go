@@ -99,6 +99,23 @@ func (g *DTMFGen) Queue(digits string, on, off time.Duration, level float64) err
 	return nil
 }
 
+// Pause appends off of silence to the queue: the pause between two
+// digits queued separately (a digit queued right behind another plays
+// without one, and two tone bursts without a pause between them read as
+// one key, or none, to a detector). It does not allocate unless it
+// returns an error.
+func (g *DTMFGen) Pause(off time.Duration) error {
+	if off <= 0 || durationSamples(off) == 0 || off > time.Hour {
+		return fmt.Errorf("queue dtmf pause %v: %w", off, ErrDuration)
+	}
+	if g.count+1 > DTMFQueueLen {
+		return fmt.Errorf("queue a dtmf pause with %d pending: %w", g.count, ErrQueueFull)
+	}
+	g.q[(g.head+g.count)%DTMFQueueLen] = dtmfItem{total: durationSamples(off)}
+	g.count++
+	return nil
+}
+
 // Busy reports whether a digit is playing or queued.
 func (g *DTMFGen) Busy() bool { return g.active || g.count > 0 }
 

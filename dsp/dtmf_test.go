@@ -397,3 +397,57 @@ func TestDTMFGaps(t *testing.T) {
 		}
 	}
 }
+
+// TestDTMFGenPause: digits queued one at a time without a pause run
+// together (one key pressed and held, or another key with no release),
+// and Pause between them makes each a key of its own.
+func TestDTMFGenPause(t *testing.T) {
+	tests := []struct {
+		name   string
+		digits string
+		pause  time.Duration
+		want   string
+	}{
+		{"same key, no pause", "55", 0, "5"},
+		{"same key, 50 ms pause", "55", 50 * time.Millisecond, "55"},
+		{"two keys, 50 ms pause", "80", 50 * time.Millisecond, "80"},
+		{"three keys, 40 ms pauses", "258", 40 * time.Millisecond, "258"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var g DTMFGen
+			for i := range len(tc.digits) {
+				if i > 0 && tc.pause > 0 {
+					if err := g.Pause(tc.pause); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := g.Queue(tc.digits[i:i+1], 60*time.Millisecond, 0, -10); err != nil {
+					t.Fatal(err)
+				}
+			}
+			x := make([]int16, 8000)
+			g.Fill(x)
+			if g.Busy() {
+				t.Fatal("still busy after a second")
+			}
+			if got := detect(mulawTrip(x)); got != tc.want {
+				t.Errorf("detected %q, want %q", got, tc.want)
+			}
+		})
+	}
+	var g DTMFGen
+	for _, d := range []time.Duration{0, -time.Millisecond, 2 * time.Hour} {
+		if err := g.Pause(d); !errors.Is(err, ErrDuration) {
+			t.Errorf("Pause(%v): %v", d, err)
+		}
+	}
+	for range DTMFQueueLen {
+		if err := g.Pause(time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.Pause(time.Millisecond); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("Pause on a full queue: %v", err)
+	}
+}

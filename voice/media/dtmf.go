@@ -36,8 +36,14 @@ const (
 	dtmfQuietFrames  = 2                      // frames without the tone that end an event
 	dtmfFirstPlay    = 100 * time.Millisecond // a received event plays at least this long
 	dtmfMorePlay     = 50 * time.Millisecond  // then in steps of this while it lasts
-	dtmfRxTimeout    = 20                     // frames without an update that end a received event
-	dtmfMaxDuration  = 0xffff                 // the 16-bit duration field, in samples
+	// dtmfPause separates a digit from one still playing: a received
+	// event can begin before the last one's tone has run out (its end
+	// came late, or the far end sends digits closer than we play them),
+	// and two tones without a pause read as one key on the line (ITU-T
+	// Q.24 asks for at least 40 ms between digits).
+	dtmfPause       = 50 * time.Millisecond
+	dtmfRxTimeout   = 20     // frames without an update that end a received event
+	dtmfMaxDuration = 0xffff // the 16-bit duration field, in samples
 	// dtmfSettleFrames: digits detected in a call's first 100 ms are
 	// muted but not sent — the tail of the key that ended dialing (#)
 	// is still on the line when the far end answers at once.
@@ -317,6 +323,9 @@ func (s *Stream) dtmfReceive(payload []byte, ts uint32) {
 	s.dtmfRecv.Add(1)
 	d.rxOn = !end
 	d.echoKey = dtmfEventKeys[d.rxCode]
+	if d.gen.Busy() {
+		_ = d.gen.Pause(dtmfPause)
+	}
 	_ = d.gen.Queue(dtmfEventKeys[d.rxCode:d.rxCode+1], dtmfFirstPlay, 0, d.rxLevel)
 }
 

@@ -300,3 +300,33 @@ func FuzzDTMFReceive(f *testing.F) {
 		}
 	})
 }
+
+// TestDTMFReceivedBackToBack: a second event that begins while the first
+// one's tone still plays (the same key twice, its end and the next start
+// close together) is played after a pause, so the phone hears two keys.
+func TestDTMFReceivedBackToBack(t *testing.T) {
+	s, err := NewStream(loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Start(Session{Remote: netip.MustParseAddrPort("127.0.0.1:9"), Codec: PCMU, PT: 0, DTMFPT: 96})
+	out := make([]int16, pcm.FrameSamples)
+	var heard []int16
+	play := func(frames int) {
+		for range frames {
+			clear(out)
+			s.dtmfPlay(out)
+			heard = append(heard, out...)
+		}
+	}
+	for _, ts := range []uint32{1000, 2000} {
+		s.dtmfReceive([]byte{5, 10, 0, 160}, ts)
+		play(4)
+		s.dtmfReceive([]byte{5, 0x80 | 10, 0x02, 0x80}, ts) // end, 640 samples
+	}
+	play(40)
+	if got := string(dsp.NewDTMFDetector().Process(heard, nil)); got != "55" {
+		t.Fatalf("phone heard DTMF %q, want 55", got)
+	}
+}

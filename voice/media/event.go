@@ -65,6 +65,9 @@ func (s *Stream) PlayDigit(key byte, d time.Duration) bool {
 		return false
 	}
 	d = min(max(d, minEvent), maxEvent)
+	if s.dtmf.gen.Busy() {
+		_ = s.dtmf.gen.Pause(dtmfPause)
+	}
 	if s.dtmf.gen.Queue(dtmfEventKeys[code:code+1], d, 0, -10) != nil {
 		return false
 	}
