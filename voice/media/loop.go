@@ -229,27 +229,15 @@ func (l *Loop) Call(ctx context.Context, f func()) error {
 // Run processes frames until ctx ends or the highway fails. It locks its
 // goroutine to an OS thread.
 func (l *Loop) Run(ctx context.Context) error {
-	runtime.LockOSThread()
-	unlock := true
-	defer func() {
-		if unlock {
-			runtime.UnlockOSThread()
-		}
-	}()
-	if l.priority > 0 {
-		if err := setThreadPolicy(true, l.priority); err != nil {
-			msg := fmt.Sprintf("real-time priority %d: %v", l.priority, err)
-			l.prioErr.Store(&msg)
-		} else {
-			l.prio.Store(int64(l.priority))
-			defer func() {
-				l.prio.Store(0)
-				// Hand the thread back to the runtime only in the
-				// normal class; otherwise it ends with the goroutine.
-				unlock = setThreadPolicy(false, 0) == nil
-			}()
-		}
+	th := loopThread{prio: l.priority}
+	if err := th.lock(); err != nil {
+		msg := fmt.Sprintf("real-time priority %d: %v", l.priority, err)
+		l.prioErr.Store(&msg)
+	} else if th.rt {
+		l.prio.Store(int64(l.priority))
+		defer l.prio.Store(0)
 	}
+	defer th.release()
 	l.running.Store(true)
 	defer func() {
 		l.running.Store(false)
@@ -259,6 +247,15 @@ func (l *Loop) Run(ctx context.Context) error {
 	first := true
 	for ctx.Err() == nil {
 		batched := l.batcher != nil && l.batcher.Batching()
+		if batched {
+			// Idle batch: the goroutine waits on a Go timer (see the
+			// sim clock) and is run by whichever thread fires it; a
+			// locked thread would be woken by that thread in turn.
+			th.release()
+		} else if err := th.lock(); err != nil {
+			msg := fmt.Sprintf("real-time priority %d: %v", l.priority, err)
+			l.prioErr.Store(&msg)
+		}
 		seq, late, err := l.hw.Exchange(ctx, l.tx, l.rx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -323,6 +320,54 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// loopThread is the loop goroutine's hold on its OS thread: locked to it,
+// and at the real-time priority when one is asked for, while frames are
+// waited for one at a time; handed back to the runtime, in the normal
+// class, for idle batches.
+type loopThread struct {
+	prio   int  // SCHED_FIFO priority wanted, 0 for none
+	failed bool // setting the priority failed once: not tried again
+	locked bool
+	rt     bool // the locked thread is in SCHED_FIFO
+}
+
+// lock locks the goroutine to its thread and puts the thread in SCHED_FIFO;
+// the error is the first failure to do so (the thread stays locked, in the
+// normal class).
+func (t *loopThread) lock() error {
+	if t.locked {
+		return nil
+	}
+	runtime.LockOSThread()
+	t.locked = true
+	if t.prio <= 0 || t.failed {
+		return nil
+	}
+	if err := setThreadPolicy(true, t.prio); err != nil {
+		t.failed = true
+		return err
+	}
+	t.rt = true
+	return nil
+}
+
+// release hands the thread back to the runtime in the normal class; a
+// thread that cannot leave SCHED_FIFO stays locked (it would otherwise run
+// other goroutines at real-time priority) and ends with the goroutine.
+func (t *loopThread) release() {
+	if !t.locked {
+		return
+	}
+	if t.rt {
+		if setThreadPolicy(false, 0) != nil {
+			return
+		}
+		t.rt = false
+	}
+	runtime.UnlockOSThread()
+	t.locked = false
 }
 
 func (l *Loop) runCommands() {
