@@ -89,7 +89,10 @@ const (
 // tracked in double talk (a steady near-end tone would become the floor),
 // and the per-bin noise floor, measured while the far end is silent, fades
 // while it talks until the filter first converges (a near-end tone learnt
-// as "noise" would otherwise hold the variable step at zero). A non-linear processor
+// as "noise" would otherwise hold the variable step at zero). A block whose
+// foreground residual is over 3 dB louder than rx (a filter learnt on a
+// tone, arbitrary at other frequencies) passes rx through, so two
+// cancelled lines in a call cannot sing. A non-linear processor
 // replaces the residual by comfort noise at the measured noise floor while
 // the far end talks, rx is explained by the echo estimate (below twice its
 // power plus noise), no double talk is detected and the residual is at
@@ -364,6 +367,16 @@ func (e *EchoCanceller) block() {
 		sx += float64(xb[i]) * float64(xb[i])
 	}
 	far := sx > ecBlock*echoFarActive*echoFarActive
+	if sf > 2*sd {
+		// The foreground adds more than it removes: a filter learnt on a
+		// narrow band (a tone) is arbitrary elsewhere, and its "echo
+		// estimate" of a new far-end signal can be louder than any echo.
+		// Pass rx through for this block: a canceller that never makes a
+		// block more than 3 dB louder keeps a call between two lines of
+		// 6 dB ERL or more from singing (the loop's gain stays below
+		// one). The decisions below still see the foreground's sf.
+		copy(e.ef[:], e.d[:])
+	}
 
 	// The near end is present when rx is louder than the loudest block of
 	// reference the tail spans: a line's echo is a loss (its ERL is 6 dB
