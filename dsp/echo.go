@@ -32,10 +32,12 @@ const (
 	echoVSS       = 1.5   // step · (1 − 1.5·σ_noise/σ_error) per bin
 	echoConstrain = 4     // partitions constrained per block (in turn)
 	echoDTRatio   = 4.0   // double talk when rx power > 4 × (echo estimate + noise)
+	echoLouder    = 2.0   // near end present when rx power > 2 × the loudest reference block in the tail
 	echoDTHang    = 12    // blocks (60 ms) of hangover after double talk
 	echoDTQuiet   = 20    // blocks (100 ms) without double talk before a copy
 	echoFloorSpan = 100   // blocks (0.5 s) per span of the noise floor's minimum statistics
 	echoDTMax     = 200   // blocks (1 s) of continuous double talk before adapting slowly
+	echoFloorFade = 0.97  // per block, of the per-bin noise floor while the far end talks
 	echoSlow      = 0.1   // step factor in prolonged "double talk" (an echo path change)
 	echoConverged = 10.0  // the detector works once the filter removes 10 dB
 	echoNLPRatio  = 0.25  // NLP suppresses when the residual is 6 dB below rx
@@ -78,7 +80,19 @@ const (
 // so freezes adaptation whenever the echo itself is loud, it uses the
 // learnt echo path. It freezes adaptation, with 60 ms hangover; after 1 s
 // of continuous detection (more likely an echo path change than speech)
-// the background adapts at a tenth of the step. A non-linear processor
+// the background adapts at a tenth of the step. Whatever the filter has
+// learnt, rx louder (by 3 dB) than the loudest reference block the tail
+// spans is the near end — a line's echo is a loss — and freezes adaptation
+// outright: in a call between two lines, each canceller's reference carries
+// what the other let through of its own phone's signal, and a pure tone
+// can be "cancelled" by a filter of any gain. The residual floor is not
+// tracked in double talk (a steady near-end tone would become the floor),
+// and the per-bin noise floor, measured while the far end is silent, fades
+// while it talks until the filter first converges (a near-end tone learnt
+// as "noise" would otherwise hold the variable step at zero). A block whose
+// foreground residual is over 3 dB louder than rx (a filter learnt on a
+// tone, arbitrary at other frequencies) passes rx through, so two
+// cancelled lines in a call cannot sing. A non-linear processor
 // replaces the residual by comfort noise at the measured noise floor while
 // the far end talks, rx is explained by the echo estimate (below twice its
 // power plus noise), no double talk is detected and the residual is at
@@ -120,7 +134,10 @@ type EchoCanceller struct {
 	spec [fftBins]complex64
 	ef   [ecBlock]float32
 
-	dt      int  // blocks of double-talk hangover left
+	dt      int                  // blocks of double-talk hangover left
+	loud    int                  // blocks of hangover left after rx was louder than any echo could be
+	sxs     [ecParts + 1]float32 // reference power of the blocks the tail spans, newest at sxPos
+	sxPos   int
 	dtRun   int  // consecutive blocks in double talk
 	dtQuiet int  // consecutive blocks without double talk
 	conv    bool // the foreground has removed ≥ 10 dB once
@@ -350,11 +367,51 @@ func (e *EchoCanceller) block() {
 		sx += float64(xb[i]) * float64(xb[i])
 	}
 	far := sx > ecBlock*echoFarActive*echoFarActive
+	if sf > 2*sd {
+		// The foreground adds more than it removes: a filter learnt on a
+		// narrow band (a tone) is arbitrary elsewhere, and its "echo
+		// estimate" of a new far-end signal can be louder than any echo.
+		// Pass rx through for this block: a canceller that never makes a
+		// block more than 3 dB louder keeps a call between two lines of
+		// 6 dB ERL or more from singing (the loop's gain stays below
+		// one). The decisions below still see the foreground's sf.
+		copy(e.ef[:], e.d[:])
+	}
+
+	// The near end is present when rx is louder than the loudest block of
+	// reference the tail spans: a line's echo is a loss (its ERL is 6 dB
+	// or more), never a gain, whatever the filter has learnt. This holds
+	// before the filter converges and against a far end that carries the
+	// near end's own signal — the residual of a phone's tone that the
+	// other line's canceller let through in a phone-to-phone call, which a
+	// filter can model as "echo" of a tone at any gain and so cancel the
+	// phone's own tone (or, both ways at once, make the call sing).
+	e.sxPos++
+	if e.sxPos > e.parts {
+		e.sxPos = 0
+	}
+	e.sxs[e.sxPos] = float32(sx)
+	var sxMax float32
+	for _, v := range e.sxs[:e.parts+1] {
+		sxMax = max(sxMax, v)
+	}
+	if far && sd > echoLouder*float64(sxMax) {
+		e.loud = echoDTHang
+	} else if e.loud > 0 {
+		e.loud--
+	}
 
 	// Double talk: rx well above what the learnt echo path explains.
-	e.trackFloor(sf / ecBlock)
+	if !far || e.dt == 0 {
+		// Not in double talk: a near end that talks on (a steady tone)
+		// would become the floor, and double talk would no longer be
+		// seen after 2 s — the background, slowly adapting through the
+		// "echo path change" of prolonged double talk, would then win
+		// and cancel the near end.
+		e.trackFloor(sf / ecBlock)
+	}
 	dtNow := e.conv && far && sd > echoDTRatio*(sy+ecBlock*float64(e.floor))
-	if dtNow {
+	if dtNow || e.loud > 0 {
 		e.dt = echoDTHang
 		e.dtRun++
 	} else if e.dt > 0 {
@@ -398,11 +455,23 @@ func (e *EchoCanceller) block() {
 				a = 0.2
 			}
 			e.nps[k] += a * (m2 - e.nps[k])
+		} else if !e.conv {
+			// While the far end talks the floor cannot be measured; let
+			// it fade (halving in about 0.1 s). A floor learnt from a
+			// near-end talker while the far end was silent (a phone's
+			// tone) would otherwise stand until the far end falls
+			// silent again and hold the variable step near zero in
+			// those bins all that time: the echo of the next far-end
+			// talk would not be learnt.
+			e.nps[k] *= echoFloorFade
 		}
 		e.eps[k] += 0.3 * (m2 - e.eps[k])
 	}
 
 	mu := float32(echoMu)
+	if e.loud > 0 {
+		return // the near end talks louder than any echo: no echo path change either
+	}
 	if e.dt > 0 {
 		if e.dtRun < echoDTMax {
 			return // frozen in double talk

@@ -24,11 +24,16 @@ const smallMemMiB = 128
 // with three accounts at Kamailio on the host — the two FXS ports and the
 // FXO port — and checks that all three register, that the guest ran
 // out of memory nowhere and that the gateway still runs after its RSS has
-// settled, which it logs. A call is not carried yet: Kamailio sends an
-// INVITE to the Contact the guest registered, its address behind QEMU's
-// user networking (10.0.2.15), which the host cannot reach; that needs
-// NAT handling in the lab's Kamailio (fix_nated_register) or a test hook
-// driving the guest's virtual phones.
+// settled, which it logs. A call is not carried yet. Signalling could be
+// made to pass QEMU's user networking (an outgoing call from a guest
+// phone rides on requests the guest opens and responses routed by rport;
+// an incoming one needs Kamailio to send to the registration's source,
+// fix_nated_register, or over the guest's TCP connection). The audio
+// cannot: the guest's SDP names 10.0.2.15, which the host cannot reach,
+// and a host peer's SDP names 127.0.0.1, which is the guest's own
+// loopback inside it; the guest reaches the host only as 10.0.2.2. It
+// takes an RTP relay at Kamailio or a guest on a tap device in a network
+// namespace the test makes (docs/PERFORMANCE.md, "RAM").
 func TestBootSmallMemory(t *testing.T) {
 	mem := smallMemMiB
 	if v, err := strconv.Atoi(os.Getenv("LOOPSTART_QEMU_MEM")); err == nil && v > 0 {

@@ -20,6 +20,23 @@ type Channel interface {
 	Tick(now time.Duration, capture, playout []int16)
 }
 
+// Idler is implemented by a Channel that can tell the loop it is idle: no
+// call, no tone, no timer or detector that needs its frames on time. While
+// every channel is idle and the highway can hold frames (pcm.Batcher), the
+// loop wakes once per LoopOpts.IdleBatch frames and processes them in a row.
+// Idle runs on the loop goroutine right after the channel's Tick and must
+// neither block nor allocate.
+type Idler interface {
+	Idle() bool
+}
+
+// DefaultIdleBatch is how many frames an idle loop processes per wake-up
+// when LoopOpts.IdleBatch is 0: 40 ms, the hook-detection latency of drivers
+// that poll the hook every 16–20 ms and debounce it over two polls; a line
+// that goes off hook is then heard within 40 ms and from then on every frame
+// is on time again.
+const DefaultIdleBatch = 4
+
 // ErrQueueFull is returned by Do when the command queue has no room.
 var ErrQueueFull = errors.New("media: loop command queue full")
 
@@ -63,6 +80,8 @@ type Stats struct {
 	// WorkHistogram counts frames by their processing time: entry i counts
 	// frames that took up to WorkBuckets[i]; the last entry the rest.
 	WorkHistogram [len(WorkBuckets) + 1]uint64
+	// Batched counts frames processed in idle batches (LoopOpts.IdleBatch).
+	Batched uint64
 	// LastTick is the wall-clock time of the last processed frame.
 	LastTick time.Time
 	// Priority is the SCHED_FIFO priority the loop's OS thread runs at, 0
@@ -75,6 +94,9 @@ type Stats struct {
 // Loop is the real-time media loop.
 type Loop struct {
 	hw       pcm.Highway
+	batcher  pcm.Batcher // hw, if it can hold frames
+	batch    int         // frames per wake-up while every channel is idle
+	idlers   int         // channels that implement Idler
 	tx, rx   [][]int16
 	channels []loopChannel
 	cmds     chan func()
@@ -82,6 +104,7 @@ type Loop struct {
 	running  atomic.Bool
 	stopped  atomic.Bool
 	ticks    atomic.Uint64
+	batched  atomic.Uint64
 	late     atomic.Uint64
 	missed   atomic.Uint64
 	maxLate  atomic.Int64
@@ -97,6 +120,7 @@ type Loop struct {
 type loopChannel struct {
 	slot int
 	ch   Channel
+	idle Idler // ch, if it implements Idler
 }
 
 // LoopOpts configures a Loop.
@@ -112,6 +136,12 @@ type LoopOpts struct {
 	// and is reported in Stats.PriorityError. 0 leaves it alone; use it
 	// with virtual clocks, where the loop runs flat out.
 	Priority int
+	// IdleBatch is how many frames the loop processes per wake-up while
+	// every channel is idle (Idler) and no command is queued, on a highway
+	// that can hold frames (pcm.Batcher); 0 means DefaultIdleBatch, 1 or
+	// less turns batches off. Frames that take part in a batch count as
+	// late only when late after the batch's due time (Stats.Batched).
+	IdleBatch int
 }
 
 // NewLoop makes a loop over hw. Add the channels, then Run it.
@@ -126,6 +156,13 @@ func NewLoop(hw pcm.Highway, opts LoopOpts) *Loop {
 		rx:       make([][]int16, n),
 		cmds:     make(chan func(), opts.QueueLen),
 		priority: min(opts.Priority, 99),
+		batch:    opts.IdleBatch,
+	}
+	if l.batch == 0 {
+		l.batch = DefaultIdleBatch
+	}
+	if b, ok := hw.(pcm.Batcher); ok && l.batch > 1 {
+		l.batcher = b
 	}
 	return l
 }
@@ -143,7 +180,11 @@ func (l *Loop) Add(slot int, ch Channel) error {
 	}
 	l.tx[slot] = make([]int16, pcm.FrameSamples)
 	l.rx[slot] = make([]int16, pcm.FrameSamples)
-	l.channels = append(l.channels, loopChannel{slot: slot, ch: ch})
+	idle, _ := ch.(Idler)
+	if idle != nil {
+		l.idlers++
+	}
+	l.channels = append(l.channels, loopChannel{slot: slot, ch: ch, idle: idle})
 	return nil
 }
 
@@ -188,27 +229,15 @@ func (l *Loop) Call(ctx context.Context, f func()) error {
 // Run processes frames until ctx ends or the highway fails. It locks its
 // goroutine to an OS thread.
 func (l *Loop) Run(ctx context.Context) error {
-	runtime.LockOSThread()
-	unlock := true
-	defer func() {
-		if unlock {
-			runtime.UnlockOSThread()
-		}
-	}()
-	if l.priority > 0 {
-		if err := setThreadPolicy(true, l.priority); err != nil {
-			msg := fmt.Sprintf("real-time priority %d: %v", l.priority, err)
-			l.prioErr.Store(&msg)
-		} else {
-			l.prio.Store(int64(l.priority))
-			defer func() {
-				l.prio.Store(0)
-				// Hand the thread back to the runtime only in the
-				// normal class; otherwise it ends with the goroutine.
-				unlock = setThreadPolicy(false, 0) == nil
-			}()
-		}
+	th := loopThread{prio: l.priority}
+	if err := th.lock(); err != nil {
+		msg := fmt.Sprintf("real-time priority %d: %v", l.priority, err)
+		l.prioErr.Store(&msg)
+	} else if th.rt {
+		l.prio.Store(int64(l.priority))
+		defer l.prio.Store(0)
 	}
+	defer th.release()
 	l.running.Store(true)
 	defer func() {
 		l.running.Store(false)
@@ -217,6 +246,16 @@ func (l *Loop) Run(ctx context.Context) error {
 	var prev uint64
 	first := true
 	for ctx.Err() == nil {
+		batched := l.batcher != nil && l.batcher.Batching()
+		if batched {
+			// Idle batch: the goroutine waits on a Go timer (see the
+			// sim clock) and is run by whichever thread fires it; a
+			// locked thread would be woken by that thread in turn.
+			th.release()
+		} else if err := th.lock(); err != nil {
+			msg := fmt.Sprintf("real-time priority %d: %v", l.priority, err)
+			l.prioErr.Store(&msg)
+		}
 		seq, late, err := l.hw.Exchange(ctx, l.tx, l.rx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -234,10 +273,24 @@ func (l *Loop) Run(ctx context.Context) error {
 		prev = seq
 		start := l.account(late)
 		l.runCommands()
+		if batched {
+			l.batched.Add(1)
+		}
 		now := time.Duration(seq) * pcm.FrameDuration
+		idle := l.batcher != nil && l.idlers == len(l.channels)
 		for i := range l.channels {
 			c := &l.channels[i]
 			c.ch.Tick(now, l.rx[c.slot], l.tx[c.slot])
+			if idle && !c.idle.Idle() {
+				idle = false
+			}
+		}
+		if l.batcher != nil {
+			if idle && len(l.cmds) == 0 {
+				l.batcher.SetBatch(l.batch)
+			} else {
+				l.batcher.SetBatch(1)
+			}
 		}
 		w := time.Since(start)
 		if int64(w) > l.maxWork.Load() {
@@ -248,7 +301,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			b++
 		}
 		l.workHist[b].Add(1)
-		if l.priority > 0 {
+		if l.priority > 0 && (l.batcher == nil || !l.batcher.Batching()) {
 			// Real-time configuration: pass through the scheduler
 			// once per frame, while the next boundary is still ~10 ms
 			// away. A locked goroutine that only ever leaves its P
@@ -257,11 +310,64 @@ func (l *Loop) Run(ctx context.Context) error {
 			// running 10 ms without yielding: it would take the P
 			// away at each frame and, as a bet that work is
 			// starting, poll every 20 µs — far more CPU than the
-			// calls (docs/PERFORMANCE.md, bench-peers).
+			// calls (docs/PERFORMANCE.md, bench-peers). Not in idle
+			// batches: a thread that sleeps 40 ms at a time gives its
+			// P up to sysmon and takes an idle one back on waking,
+			// and a pass through the scheduler there costs more than
+			// the sleep (the hand-off wakes sysmon, which then polls
+			// every 20 µs for a while: docs/PERFORMANCE.md).
 			runtime.Gosched()
 		}
 	}
 	return nil
+}
+
+// loopThread is the loop goroutine's hold on its OS thread: locked to it,
+// and at the real-time priority when one is asked for, while frames are
+// waited for one at a time; handed back to the runtime, in the normal
+// class, for idle batches.
+type loopThread struct {
+	prio   int  // SCHED_FIFO priority wanted, 0 for none
+	failed bool // setting the priority failed once: not tried again
+	locked bool
+	rt     bool // the locked thread is in SCHED_FIFO
+}
+
+// lock locks the goroutine to its thread and puts the thread in SCHED_FIFO;
+// the error is the first failure to do so (the thread stays locked, in the
+// normal class).
+func (t *loopThread) lock() error {
+	if t.locked {
+		return nil
+	}
+	runtime.LockOSThread()
+	t.locked = true
+	if t.prio <= 0 || t.failed {
+		return nil
+	}
+	if err := setThreadPolicy(true, t.prio); err != nil {
+		t.failed = true
+		return err
+	}
+	t.rt = true
+	return nil
+}
+
+// release hands the thread back to the runtime in the normal class; a
+// thread that cannot leave SCHED_FIFO stays locked (it would otherwise run
+// other goroutines at real-time priority) and ends with the goroutine.
+func (t *loopThread) release() {
+	if !t.locked {
+		return
+	}
+	if t.rt {
+		if setThreadPolicy(false, 0) != nil {
+			return
+		}
+		t.rt = false
+	}
+	runtime.UnlockOSThread()
+	t.locked = false
 }
 
 func (l *Loop) runCommands() {
@@ -300,6 +406,7 @@ func (l *Loop) Stats() Stats {
 	s := Stats{
 		Running:     l.running.Load(),
 		Ticks:       l.ticks.Load(),
+		Batched:     l.batched.Load(),
 		Late:        l.late.Load(),
 		Missed:      l.missed.Load(),
 		MaxLateness: time.Duration(l.maxLate.Load()),

@@ -49,10 +49,18 @@ func (c *realClock) WaitFrame(ctx context.Context, seq uint64) (time.Duration, e
 		if wait <= 0 {
 			return -wait, nil
 		}
-		if threadSleep(min(wait, pcm.FrameDuration)) {
+		if wait <= pcm.FrameDuration && threadSleep(wait) {
 			// Slept on this thread in the kernel: the wake-up needs no
-			// other thread (see sleep_linux.go). At most a frame at a
-			// time, so a cancelled ctx is seen within a frame.
+			// other thread (see sleep_linux.go). A frame at most, so a
+			// cancelled ctx is seen within a frame. A longer wait is a
+			// batch of idle frames (pcm.Batcher): a thread asleep in a
+			// system call for more than 10 ms has its P taken by the
+			// runtime's sysmon, and when it wakes it wakes sysmon,
+			// which then polls every 20 µs and preempts the loop —
+			// several times the cost of the sleep. A Go timer parks the
+			// goroutine instead, its P goes idle and sysmon sleeps; the
+			// timer's wake-up comes through an ordinary thread, which
+			// an idle line (40 ms of hook latency) can afford.
 			if err := ctx.Err(); err != nil {
 				return 0, err
 			}

@@ -62,9 +62,17 @@ type Highway struct {
 	toHost   [][]int16
 	next     uint64
 	closed   atomic.Bool
+	// batch is the frames per wake-up (SetBatch); batchEnd the last frame
+	// of the batch under way, whose boundary its frames wait for.
+	batch    int
+	batchEnd uint64
+	inBatch  bool
 }
 
-var _ pcm.Highway = (*Highway)(nil)
+var (
+	_ pcm.Highway = (*Highway)(nil)
+	_ pcm.Batcher = (*Highway)(nil)
+)
 
 // New makes a highway.
 func New(opts Opts) *Highway {
@@ -108,7 +116,17 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 		return 0, 0, fmt.Errorf("pcm/sim: %d tx and %d rx slots on a %d-slot highway", len(tx), len(rx), h.slots)
 	}
 	seq := h.next
-	late, err := h.clock.WaitFrame(ctx, seq)
+	due := seq
+	if h.inBatch && seq > h.batchEnd {
+		h.inBatch = false
+	}
+	if !h.inBatch && h.batch > 1 {
+		h.inBatch, h.batchEnd = true, seq+uint64(h.batch)-1
+	}
+	if h.inBatch {
+		due = h.batchEnd
+	}
+	late, err := h.clock.WaitFrame(ctx, due)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -116,10 +134,12 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 		return 0, 0, ErrClosed
 	}
 	if late >= h.backlog {
-		// Overrun: the frames since seq were lost; resume at the current one.
+		// Overrun: the frames since the due one were lost; resume at the
+		// current one.
 		skip := uint64(late / pcm.FrameDuration)
-		seq += skip
+		seq = due + skip
 		late -= time.Duration(skip) * pcm.FrameDuration
+		h.inBatch = false
 	}
 	h.next = seq + 1
 
@@ -141,6 +161,20 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 		}
 	}
 	return seq, late, nil
+}
+
+// SetBatch implements pcm.Batcher. On a VirtualClock, which runs as fast
+// as the loop asks and may be stepped frame by frame, n is ignored.
+func (h *Highway) SetBatch(n int) {
+	if _, virtual := h.clock.(*VirtualClock); virtual {
+		n = 1
+	}
+	h.batch = n
+}
+
+// Batching implements pcm.Batcher.
+func (h *Highway) Batching() bool {
+	return h.batch > 1 || (h.inBatch && h.next <= h.batchEnd)
 }
 
 // Close stops the bus: later Exchanges return ErrClosed. It does not interrupt
