@@ -123,7 +123,7 @@ func RPiTDM400() Definition {
 
 // Definitions returns every known board definition.
 func Definitions() []Definition {
-	return []Definition{Sim(), QEMU(), RPiTDM400()}
+	return []Definition{Sim(), QEMU(), RPiTDM400(), QEMUHIL()}
 }
 
 // Lookup returns the definition named name.
