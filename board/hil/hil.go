@@ -2,17 +2,16 @@
 // Si3215 and Si3050 register-level models behind spidev devices served
 // through CUSE (board/hil/cuse, board/hil/spidev), so the product's real
 // board path (board/hw over periph.io's spidev driver) drives them
-// through the kernel. A Rig holds the models and devices; its HTTP
-// handler reports each device's counters, the chip-select framing
-// violations the models saw and the register accesses in the drivers'
-// golden-file form, and lets the host take the FXS port's phone off hook.
+// through the kernel. A Rig holds the models and devices, reports each
+// device's counters, the chip-select framing violations the models saw
+// and the register accesses in the drivers' golden-file form, and lets
+// the host take the FXS port's phone off hook (tools/spidevd serves that
+// over HTTP).
 package hil
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 
@@ -245,48 +244,6 @@ func (r *Rig) SetHook(port int, off bool) error {
 	p.off = off
 	p.mu.Unlock()
 	return nil
-}
-
-// Handler serves the rig's control API:
-//
-//	GET  /hil/status              Status as JSON
-//	GET  /hil/trace?dev=spidev0.0 the device's register accesses (Describe)
-//	POST /hil/hook?port=1&state=off|on
-func (r *Rig) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /hil/status", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(r.Status())
-	})
-	mux.HandleFunc("GET /hil/trace", func(w http.ResponseWriter, q *http.Request) {
-		name := q.URL.Query().Get("dev")
-		for _, d := range r.Devices {
-			if d.Name == name {
-				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-				_, _ = w.Write([]byte(Describe(d.Chip, d.Dev.Trace())))
-				return
-			}
-		}
-		http.Error(w, fmt.Sprintf("no device %q", name), http.StatusNotFound)
-	})
-	mux.HandleFunc("POST /hil/hook", func(w http.ResponseWriter, q *http.Request) {
-		var port int
-		if _, err := fmt.Sscanf(q.URL.Query().Get("port"), "%d", &port); err != nil {
-			http.Error(w, "port: want a number", http.StatusBadRequest)
-			return
-		}
-		st := q.URL.Query().Get("state")
-		if st != "off" && st != "on" {
-			http.Error(w, "state: want off or on", http.StatusBadRequest)
-			return
-		}
-		if err := r.SetHook(port, st == "off"); err != nil {
-			http.Error(w, err.Error(), http.StatusNotFound)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	return mux
 }
 
 // slicChain names an Si3215 chain for spi.Port.
