@@ -8,11 +8,12 @@
 // Its HTTP control API, for the host (forwarded by QEMU):
 //
 //	GET  /hil/status              devices' counters, framing violations, phones
+//	GET  /hil/cpu                 the guest's CPU ticks, total, idle and per command
 //	GET  /hil/trace?dev=spidev0.0 the device's register accesses, one a line,
 //	                              in the drivers' golden-file form
 //	POST /hil/hook?port=1&state=off|on
 //
-// Usage: spidevd [-board qemu-hil] [-cuse /dev/cuse] [-listen :8082] [-ready FILE]
+// Usage: spidevd [-board qemu-hil] [-cuse /dev/cuse] [-listen :8082] [-ready FILE] [-priority 50]
 package main
 
 import (
@@ -22,8 +23,11 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/board/hil"
@@ -33,21 +37,27 @@ import (
 // DefaultListen is the control API's address.
 const DefaultListen = ":8082"
 
+// DefaultPriority is the SCHED_FIFO priority of the threads answering the
+// kernel: above the gateway's media loop (40), as a hardware SPI
+// controller does not wait for the scheduler.
+const DefaultPriority = 50
+
 func main() {
 	boardName := flag.String("board", "qemu-hil", "board definition whose chips to serve")
 	cusePath := flag.String("cuse", cuse.DefaultPath, "CUSE control device")
 	listen := flag.String("listen", DefaultListen, "control API address (empty: none)")
 	ready := flag.String("ready", "", "file to write the device paths to once every device node exists")
+	prio := flag.Int("priority", DefaultPriority, "SCHED_FIFO priority of the threads answering the kernel (0: normal class)")
 	flag.Parse()
 	log.SetPrefix("spidevd: ")
 	log.SetFlags(0)
-	if err := run(*boardName, *cusePath, *listen, *ready); err != nil {
+	if err := run(*boardName, *cusePath, *listen, *ready, *prio); err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}
 }
 
-func run(boardName, cusePath, listen, ready string) error {
+func run(boardName, cusePath, listen, ready string, prio int) error {
 	def, err := board.Lookup(boardName)
 	if err != nil {
 		return err
@@ -63,7 +73,18 @@ func run(boardName, cusePath, listen, ready string) error {
 			return err
 		}
 		srv := &cuse.Server{Name: d.Name, Dev: d.Dev}
-		go func() { errs <- fmt.Errorf("%s: %w", d.Name, srv.Serve(f)) }()
+		go func() {
+			// A chip answers at once, whatever else runs: the thread that
+			// answers the kernel runs above the gateway's media loop.
+			runtime.LockOSThread()
+			if prio > 0 {
+				attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(prio)}
+				if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+					log.Printf("%s: SCHED_FIFO %d: %v (serving in the normal class)", d.Name, prio, err)
+				}
+			}
+			errs <- fmt.Errorf("%s: %w", d.Name, srv.Serve(f))
+		}()
 		log.Printf("serving /dev/%s (%s, ports %v)", d.Name, d.Chip, d.Ports)
 	}
 	if listen != "" {
@@ -85,6 +106,15 @@ func handler(r *hil.Rig) http.Handler {
 	mux.HandleFunc("GET /hil/status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(r.Status())
+	})
+	mux.HandleFunc("GET /hil/cpu", func(w http.ResponseWriter, _ *http.Request) {
+		c, err := readCPU("/proc")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(c)
 	})
 	mux.HandleFunc("GET /hil/trace", func(w http.ResponseWriter, q *http.Request) {
 		name := q.URL.Query().Get("dev")
