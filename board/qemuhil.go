@@ -8,7 +8,10 @@ package board
 // the snd-aloop loopback card as card 0, 2 slots. GPIO cannot go through
 // CUSE (a line request returns a new file descriptor) and Debian's
 // kernel has no gpio-sim: no reset or interrupt lines, so the SLIC's hook
-// is polled and the DAA takes a soft reset.
+// is polled and the DAA takes a soft reset. Under emulation every
+// register access is three CUSE round trips between the gateway, the
+// kernel and the server, so the chips are sampled off the media loop
+// (PollHz): the loop never waits for SPI.
 func QEMUHIL() Definition {
 	return Definition{
 		Name:        "qemu-hil",
@@ -17,6 +20,7 @@ func QEMUHIL() Definition {
 		Slots:       2,
 		PCLKHz:      2 * 16 * 8000,
 		SPIHz:       1_000_000,
+		PollHz:      100,
 		Tested:      true,
 		Chips: []ChipDef{
 			{Port: 1, Kind: KindFXS, Chip: ChipSi3215, SPIBus: 0, CS: 0, Slot: 0},
