@@ -8,5 +8,6 @@ package buildroot
 var HILTestModules = []string{"cuse", "snd_aloop"}
 
 // HILTestCmds are the helpers of the qemu-hil test image: the chip-model
-// server that `loopstart boot` starts before the gateway on that board.
-var HILTestCmds = []string{"./tools/spidevd"}
+// server that `loopstart boot` starts before the gateway on that board,
+// and the chip probe it runs against it once (tools/hwsmoke).
+var HILTestCmds = []string{"./tools/spidevd", "./tools/hwsmoke"}

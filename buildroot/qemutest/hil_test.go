@@ -118,6 +118,10 @@ func TestBootHIL(t *testing.T) {
 		return nil
 	})
 
+	// hwsmoke probed the chips before the gateway started, as on a real
+	// board: its results, and its register accesses first in each trace.
+	smoke := hwsmokeAccesses(t, v.console())
+
 	// The bring-up through the kernel equals the drivers' golden files.
 	repo := repoRoot(t)
 	for dev, golden := range map[string]string{
@@ -133,6 +137,17 @@ func TestBootHIL(t *testing.T) {
 			t.Fatal(err)
 		}
 		gl, wl := strings.Split(string(got), "\n"), strings.Split(strings.TrimSuffix(string(want), "\n"), "\n")
+		sm := smoke[dev]
+		if len(sm) == 0 || len(gl) < len(sm) {
+			t.Errorf("%s: no hwsmoke accesses (%q) before the gateway's", dev, sm)
+			continue
+		}
+		for i, a := range sm {
+			if normAccess(gl[i]) != a {
+				t.Errorf("%s: access %d is %q, hwsmoke printed %q", dev, i+1, gl[i], a)
+			}
+		}
+		gl = gl[len(sm):]
 		if len(gl) < len(wl) {
 			t.Errorf("%s: %d register accesses, the golden file has %d", dev, len(gl), len(wl))
 			continue
@@ -277,4 +292,42 @@ func hilCPU(addr string) (struct {
 		return c, err
 	}
 	return c, json.Unmarshal(b, &c)
+}
+
+// hwsmokeAccesses returns the register accesses hwsmoke printed on the
+// console per device ("R 0 -> 0x03"), after checking its results.
+func hwsmokeAccesses(t *testing.T, console string) map[string][]string {
+	t.Helper()
+	for _, want := range []string{"result: reg0 0x03 (revision 3), Si3215 bit true", "result: reg2 0x03 (want 0x03)"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("hwsmoke did not print %q", want)
+		}
+	}
+	out := map[string][]string{}
+	dev := ""
+	for _, line := range strings.Split(console, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "== port "):
+			// "== port 1: si3215 on SPI0.0 chain 0, slot 0"
+			if _, after, ok := strings.Cut(line, " on SPI"); ok {
+				dev = "spidev" + strings.Fields(after)[0]
+			}
+		case strings.HasPrefix(line, "-- playback"):
+			dev = ""
+		case dev != "" && (strings.HasPrefix(line, "R ") || strings.HasPrefix(line, "W ")):
+			out[dev] = append(out[dev], strings.Join(strings.Fields(line), " "))
+		}
+	}
+	return out
+}
+
+// normAccess drops the Si3050's control byte from a trace line ("R 0x60 2
+// -> 0x03" becomes "R 2 -> 0x03"), the form hwsmoke prints.
+func normAccess(line string) string {
+	f := strings.Fields(line)
+	if len(f) >= 3 && strings.HasPrefix(f[1], "0x") {
+		f = append(f[:1], f[2:]...)
+	}
+	return strings.Join(f, " ")
 }

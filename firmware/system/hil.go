@@ -19,6 +19,11 @@ const HILBoard = "qemu-hil"
 // (tools/spidevd), next to the loopstart binary.
 const HILHelper = "spidevd"
 
+// HILSmoke is the chip probe (tools/hwsmoke) a qemu-hil test image may
+// carry: `loopstart boot` runs it once the devices are served, before the
+// gateway, as a person with a real board would.
+const HILSmoke = "hwsmoke"
+
 // HILReadyFile is where the helper lists its device nodes once they exist.
 const HILReadyFile = "/run/spidevd.ready"
 
@@ -133,8 +138,25 @@ func (b *booter) startHIL(ctx context.Context) {
 						b.problem(fmt.Errorf("%s exited: %w", bin, err))
 					}
 				}()
+				b.runHWSmoke(ctx)
 				return
 			}
 		}
+	}
+}
+
+// runHWSmoke runs the image's hwsmoke, when it has one, against the
+// served chips: its trace goes to the console.
+func (b *booter) runHWSmoke(ctx context.Context) {
+	bin := filepath.Join(filepath.Dir(b.o.Binary), HILSmoke)
+	if _, err := os.Stat(bin); err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, hilTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--board", HILBoard)
+	cmd.Stdout, cmd.Stderr = b.childOut, b.childOut
+	if err := cmd.Run(); err != nil {
+		b.problem(fmt.Errorf("%s --board %s: %w", bin, HILBoard, err))
 	}
 }
