@@ -39,6 +39,8 @@ type Device struct {
 	Dev *spidev.Device
 
 	violations func() []string
+	port       spi.Port
+	framing    func(error) bool
 }
 
 // Rig is the models of a definition's chips behind spidev devices.
@@ -145,6 +147,7 @@ func New(def board.Definition) (*Rig, error) {
 				return v
 			}
 		}
+		d.port, d.framing = port, framing
 		d.Dev = spidev.New(spidev.Opts{Port: port, Framing: framing, MaxTrace: MaxTrace, MaxSpeedHz: uint32(def.SPIHz)})
 		r.Devices = append(r.Devices, d)
 	}

@@ -11,11 +11,17 @@ import (
 
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/board/hil/cuse"
+	"github.com/loopstart/loopstart/board/hil/spidev"
 	"github.com/loopstart/loopstart/drivers/si3050"
 	"github.com/loopstart/loopstart/drivers/si3215"
 )
 
 func nosleep(time.Duration) {}
+
+// spidevNoTrace is d's device again without a trace, for benchmarks.
+func spidevNoTrace(d *Device) *spidev.Device {
+	return spidev.New(spidev.Opts{Port: d.port, Framing: d.framing})
+}
 
 // TestRigGoldenThroughCUSE brings both qemu-hil chips up with the real
 // drivers through the CUSE protocol (the fake kernel above plays
@@ -107,5 +113,32 @@ func TestRigCSViolation(t *testing.T) {
 	}
 	if rd[2] != 0x03 || d2.Dev.Stats().Violations != 0 {
 		t.Errorf("Si3050 reg 2 read %#x (want 0x03), stats %+v", rd[2], d2.Dev.Stats())
+	}
+}
+
+// BenchmarkHookPollThroughCUSE is the server side of one ProSLIC hook
+// poll (two register reads, each one SPI_IOC_MESSAGE of two one-byte
+// transfers in three CUSE rounds), without the kernel's part: request
+// parsing, the spidev device, the model and the replies.
+func BenchmarkHookPollThroughCUSE(b *testing.B) {
+	r, err := New(board.QEMUHIL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := r.Devices[0]
+	d.Dev = spidevNoTrace(d)
+	k := newKernel(b, &cuse.Server{Name: d.Name, Dev: d.Dev})
+	c, err := connect(k, physic.MegaHertz, spi.Mode3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rd := []byte{0}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, reg := range []byte{19, 68} {
+			if err := c.TxPackets([]spi.Packet{{W: []byte{0x80 | reg}, R: []byte{0}}, {W: []byte{0}, R: rd}}); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }
