@@ -51,6 +51,7 @@ type Rig struct {
 	Devices []*Device
 
 	slics map[int]*si3215model.Chip
+	daas  []transferer
 	phone map[int]*phone
 }
 
@@ -127,7 +128,10 @@ func New(def board.Definition) (*Rig, error) {
 		case board.ChipSi3050:
 			var chips []*si3050model.Chip
 			for _, cd := range cds {
-				chips = append(chips, si3050model.New(si3050model.Opts{Chain: cd.Chain}))
+				c := si3050model.New(si3050model.Opts{Chain: cd.Chain})
+				c.Attach(office{})
+				r.daas = append(r.daas, c)
+				chips = append(chips, c)
 				d.Ports = append(d.Ports, cd.Port)
 			}
 			if len(chips) == 1 {

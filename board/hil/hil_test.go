@@ -142,3 +142,49 @@ func BenchmarkHookPollThroughCUSE(b *testing.B) {
 		}
 	}
 }
+
+// TestRigOfficeLine: with the rig's frame clock ticking, the DAA brought
+// up through the CUSE protocol sees the office battery (an idle line),
+// and a loop once it seizes the line.
+func TestRigOfficeLine(t *testing.T) {
+	r, err := New(board.QEMUHIL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.Devices[1]
+	k := newKernel(t, &cuse.Server{Name: d.Name, Dev: d.Dev})
+	c, err := connect(k, physic.MegaHertz, spi.Mode3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := si3050.New(c, nil, nil, &si3050.Opts{Slot: 1, Country: "us", Sleep: nosleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := r.NewClock()
+	var st si3050.Status
+	for i := range 40 {
+		clock.Tick(uint64(i))
+		if st, err = dev.Poll(time.Duration(i) * 10 * time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !st.Battery || st.LineVolts < OfficeVolts-5 {
+		t.Fatalf("idle line: %+v", st)
+	}
+	if err := dev.SetHook(true); err != nil {
+		t.Fatal(err)
+	}
+	for i := 40; i < 80; i++ {
+		clock.Tick(uint64(i))
+		if st, err = dev.Poll(time.Duration(i) * 10 * time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !st.OffHook || st.LoopMA < OfficeLoopMA/2 {
+		t.Fatalf("seized line: %+v", st)
+	}
+	if d.Dev.Stats().Violations != 0 {
+		t.Errorf("stats %+v", d.Dev.Stats())
+	}
+}

@@ -66,7 +66,10 @@ func run(boardName, cusePath, listen, ready string, prio int) error {
 	if err != nil {
 		return err
 	}
-	errs := make(chan error, len(rig.Devices)+1)
+	clock := rig.NewClock()
+	clock.Start()
+	defer clock.Stop()
+	errs := make(chan error, len(rig.Devices)+2)
 	for _, d := range rig.Devices {
 		f, err := cuse.Open(cusePath)
 		if err != nil {
