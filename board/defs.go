@@ -63,6 +63,11 @@ type Definition struct {
 	Models bool
 	// Tested is false for a definition not yet checked on hardware.
 	Tested bool
+	// PollHz, when above 0, makes board/hw sample the chips (hook, line
+	// state) from a goroutine of its own at this rate instead of from the
+	// media loop each frame: the loop reads the last sample and never waits
+	// for SPI. For boards whose SPI is slow next to a frame.
+	PollHz int
 	// ResetButton is the GPIO (a periph gpioreg name, "GPIO26") of a push
 	// button that pulls the pin low while pressed; held down for 10 s,
 	// `loopstart boot` resets the gateway to its factory settings and
@@ -123,7 +128,7 @@ func RPiTDM400() Definition {
 
 // Definitions returns every known board definition.
 func Definitions() []Definition {
-	return []Definition{Sim(), QEMU(), RPiTDM400()}
+	return []Definition{Sim(), QEMU(), RPiTDM400(), QEMUHIL()}
 }
 
 // Lookup returns the definition named name.
@@ -151,6 +156,9 @@ func (d Definition) Validate() error {
 	}
 	if d.PCLKHz < d.Slots*16*8000 {
 		return fmt.Errorf("board %s: PCLK %d Hz too slow for %d 16-bit slots at 8 kHz", d.Name, d.PCLKHz, d.Slots)
+	}
+	if d.PollHz < 0 || d.PollHz > 1000 {
+		return fmt.Errorf("board %s: poll rate %d Hz, want 0 (every frame, on the loop) to 1000", d.Name, d.PollHz)
 	}
 	if d.Highway != "sim" && !strings.HasPrefix(d.Highway, "alsa:") {
 		return fmt.Errorf("board %s: highway %q is neither sim nor alsa:<device>", d.Name, d.Highway)

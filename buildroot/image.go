@@ -43,6 +43,10 @@ type BuildOptions struct {
 	// (their dependencies are added in order), e.g. SoundTestModules for
 	// the ALSA self-test image. A product image has none.
 	ExtraModules []string
+	// ExtraCmds are main packages of this module (e.g. "./tools/spidevd",
+	// see HILTestCmds) built like loopstart and added as /bin/<name>: a
+	// test image's helpers. A product image has none.
+	ExtraCmds []string
 	// BuildKeys are extra trusted firmware signing keys (base64, comma
 	// separated) linked into loopstart, e.g. the test key of a test image
 	// that installs signed updates.
@@ -150,6 +154,14 @@ func Build(t Target, o BuildOptions) (Image, error) {
 	if err := run(o.Repo, env, log, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin, "./firmware/cmd/loopstart"); err != nil {
 		return img, err
 	}
+	var extra []string
+	for _, pkg := range o.ExtraCmds {
+		out := filepath.Join(stage, filepath.Base(pkg))
+		if err := run(o.Repo, env, log, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg); err != nil {
+			return img, err
+		}
+		extra = append(extra, "-files", out+":bin/"+filepath.Base(pkg))
+	}
 	// The u-root tool itself runs on the host.
 	uroot := filepath.Join(o.Cache, "u-root")
 	if err := run(o.Repo, os.Environ(), log, "go", "build", "-o", uroot, "github.com/u-root/u-root"); err != nil {
@@ -163,6 +175,7 @@ func Build(t Target, o BuildOptions) (Image, error) {
 	}
 	args := []string{"-o", img.Initramfs, "-skip-ldd", "-uinitcmd", "/bin/loopstart boot", "-defaultsh", shell,
 		"-files", bin + ":bin/loopstart", "-files", modDir + ":lib/loopstart/modules"}
+	args = append(args, extra...)
 	for _, f := range mkfs {
 		args = append(args, "-files", f.Src+":"+f.Dst)
 	}

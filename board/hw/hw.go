@@ -120,6 +120,26 @@ func Open(def board.Definition, o Opts) (*Board, error) {
 		}
 		b.Ports = append(b.Ports, port)
 	}
+	if def.PollHz > 0 {
+		p := newPoller()
+		for i := range b.Ports {
+			pt := &b.Ports[i]
+			if pt.Fault != nil {
+				continue
+			}
+			if pt.FXS != nil {
+				f := &polledFXS{FXS: pt.FXS}
+				p.fxs, pt.FXS = append(p.fxs, f), f
+			}
+			if pt.FXO != nil {
+				f := &polledFXO{FXO: pt.FXO}
+				p.fxo, pt.FXO = append(p.fxo, f), f
+			}
+		}
+		p.start(time.Second / time.Duration(def.PollHz))
+		// Polling stops before the chips are halted.
+		b.halt = append([]func() error{p.halt}, b.halt...)
+	}
 	return b, nil
 }
 

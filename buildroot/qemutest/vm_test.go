@@ -52,6 +52,13 @@ func repoRoot(t testing.TB) string {
 // (a test variant, never the product image).
 func image(t testing.TB, target string, extraModules ...string) buildroot.Image {
 	t.Helper()
+	return imageCmds(t, target, nil, extraModules...)
+}
+
+// imageCmds is image with helper commands added (buildroot.BuildOptions
+// ExtraCmds), for a test variant.
+func imageCmds(t testing.TB, target string, cmds []string, extraModules ...string) buildroot.Image {
+	t.Helper()
 	lab.Need(t, "apt-get", "dpkg-deb", "xz")
 	tg, err := buildroot.Lookup(target)
 	if err != nil {
@@ -60,7 +67,7 @@ func image(t testing.TB, target string, extraModules ...string) buildroot.Image 
 	lab.Need(t, tg.QEMU)
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	key := strings.Join(append([]string{target}, extraModules...), "+")
+	key := strings.Join(append(append([]string{target}, extraModules...), cmds...), "+")
 	if img, ok := built[key]; ok {
 		return img
 	}
@@ -73,7 +80,7 @@ func image(t testing.TB, target string, extraModules ...string) buildroot.Image 
 	var log bytes.Buffer
 	start := time.Now()
 	img, err := buildroot.Build(tg, buildroot.BuildOptions{Repo: repo, Out: out,
-		Cache: filepath.Join(repo, ".cache", "image"), Version: "qemutest", Log: &log, ExtraModules: extraModules})
+		Cache: filepath.Join(repo, ".cache", "image"), Version: "qemutest", Log: &log, ExtraModules: extraModules, ExtraCmds: cmds})
 	if err != nil {
 		t.Fatalf("build %s: %v\n%s", key, err, log.String())
 	}
@@ -109,6 +116,13 @@ func boot(t testing.TB, img buildroot.Image, data string, extra ...string) *vm {
 // bootMem is boot with memMiB of guest RAM (0: QEMUArgs' default).
 func bootMem(t testing.TB, img buildroot.Image, data string, memMiB int, extra ...string) *vm {
 	t.Helper()
+	return bootFwd(t, img, data, memMiB, nil, extra...)
+}
+
+// bootFwd is bootMem with more user-networking forwards (QEMU hostfwd
+// rules, e.g. "tcp:127.0.0.1:N-:8082").
+func bootFwd(t testing.TB, img buildroot.Image, data string, memMiB int, forwards []string, extra ...string) *vm {
+	t.Helper()
 	dir := t.TempDir()
 	httpPort, httpsPort, hookPort, sipPort := lab.FreePort(t, 1), lab.FreePort(t, 1), lab.FreePort(t, 1), lab.FreePort(t, 1)
 	v := &vm{t: t, serial: filepath.Join(dir, "serial.log"),
@@ -120,8 +134,8 @@ func bootMem(t testing.TB, img buildroot.Image, data string, memMiB int, extra .
 	// the Via's port at the address it saw (127.0.0.1).
 	sip := fmt.Sprintf("127.0.0.1:%d-:%d", sipPort, sipPort)
 	args := buildroot.QEMUArgs(buildroot.QEMUOptions{Image: img, Data: data, Serial: v.serial, MemMiB: memMiB,
-		Forwards: []string{"tcp:" + v.http + "-:80", "tcp:" + v.https + "-:443", fmt.Sprintf("tcp:%s-:%d", v.hooks, system.TestHooksPort),
-			"udp:" + sip, "tcp:" + sip},
+		Forwards: append([]string{"tcp:" + v.http + "-:80", "tcp:" + v.https + "-:443", fmt.Sprintf("tcp:%s-:%d", v.hooks, system.TestHooksPort),
+			"udp:" + sip, "tcp:" + sip}, forwards...),
 		Append: strings.Join(append([]string{fmt.Sprintf("loopstart.testhooks=1 loopstart.sip=%d", sipPort)}, extra...), " ")})
 	v.started = time.Now()
 	v.proc = lab.Start(t, dir, img.Target.QEMU, args...)

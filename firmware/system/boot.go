@@ -82,6 +82,7 @@ const CrashFileName = "last-crash.txt"
 //	mountFS        kernel file systems, the kernel command line, the host name
 //	loadModules    the image's kernel modules in dependency order
 //	runSelfTests   loopstart.selftest=... before anything else starts
+//	startHIL       the qemu-hil test image's chip-model server
 //	startNetwork   loopback, then the network and the data partition in parallel
 //	startSyslog    remote syslog (command line, else DHCP option 7)
 //	startNTP       the clock (command line, else DHCP option 42), in the background
@@ -97,6 +98,7 @@ func Boot(ctx context.Context, o BootOptions) error {
 	b.loadModules()
 	b.cardBoot()
 	b.runSelfTests(ctx)
+	b.startHIL(ctx)
 	b.startNetwork(ctx)
 	b.startSyslog()
 	b.startNTP()
@@ -140,6 +142,7 @@ type booter struct {
 
 	// The system the steps act on; newBooter sets the real one.
 	cmdlinePath   string
+	dtPath        string // the device tree's compatible property
 	mountBase     func() error
 	setHostname   func(string) error
 	modulesDir    string
@@ -161,7 +164,7 @@ type booter struct {
 func newBooter(o BootOptions) *booter {
 	b := &booter{
 		o: o, t0: time.Now(), con: o.Console,
-		cmdlinePath: "/proc/cmdline", mountBase: MountBase,
+		cmdlinePath: "/proc/cmdline", dtPath: DeviceTreeCompatible, mountBase: MountBase,
 		setHostname: func(h string) error { return unix.Sethostname([]byte(h)) },
 		modulesDir:  ModulesDir, loadMods: LoadModules, selfTest: RunSelfTest,
 		upLoopback: UpLoopback, mountData: MountData, mountTmpData: MountTmpData,
@@ -222,6 +225,7 @@ func (b *booter) mountFS() {
 		b.problem(err)
 	}
 	b.set = set
+	b.pickBoard(cmdline, b.dtPath)
 	_ = b.setHostname("loopstart")
 }
 

@@ -102,6 +102,11 @@ var allow = map[string][]string{
 	"board/sim":       {"board", "board/chips", "board/simapi", "drivers/pcm", "drivers/pcm/sim", "drivers/si3215", "drivers/si3215/model", "drivers/si3050", "drivers/si3050/model", "dsp", periphConn},
 	"board/hw/hwtest": {"board", "drivers/si3215/model", "drivers/si3050/model", periphConn},
 	"board/factory":   {"board", "board/hw", "board/sim", "drivers/pcm", "drivers/pcm/alsa", "drivers/pcm/sim", periphConn, periphHost},
+	// The qemu-hil chip side: the models behind spidev devices served
+	// through CUSE (tools/spidevd runs it in the test image).
+	"board/hil":        {"board", "board/hil/spidev", "drivers/pcm", "drivers/si3215/model", "drivers/si3050/model", periphConn},
+	"board/hil/cuse":   {xsys},
+	"board/hil/spidev": {"board/hil/cuse", periphConn},
 
 	// Voice: board interfaces (never a concrete board), dsp and listed siblings.
 	"voice/line":     {"board", "dsp", "voice/dialplan"},
