@@ -47,6 +47,12 @@ type BuildOptions struct {
 	// separated) linked into loopstart, e.g. the test key of a test image
 	// that installs signed updates.
 	BuildKeys string
+	// StockKernel uses Debian's kernel and modules even when a board
+	// kernel is cached for the target (see CachedBoardKernel).
+	StockKernel bool
+	// Firmware is the directory holding a card target's closed boot
+	// firmware (CardSpec.Firmware), e.g. the Raspberry Pi's.
+	Firmware string
 }
 
 // SoundTestModules are the extra modules of the image the ALSA self-test
@@ -84,19 +90,36 @@ func Build(t Target, o BuildOptions) (Image, error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return img, err
 	}
-	k, err := FetchKernel(t, o.Cache, log)
-	if err != nil {
-		return img, err
+	// The board kernel (make kernel) when one is cached for the current
+	// linux-source and configuration: everything built in, no modules.
+	// Otherwise Debian's kernel with the target's modules.
+	bk, board := BoardKernel{}, false
+	if !o.StockKernel {
+		bk, board = CachedBoardKernel(t.Name)
 	}
-	img.KernelRelease = k.Release
-	raw, err := os.ReadFile(k.Image)
-	if err != nil {
-		return img, err
-	}
-	vmlinux := raw // a card target's U-Boot boots the zImage as Debian ships it
-	if t.Card == nil {
-		if vmlinux, err = UnpackKernel(raw); err != nil {
+	var k Kernel
+	var vmlinux []byte
+	var err error
+	if board {
+		img.KernelRelease = bk.Release
+		if vmlinux, err = os.ReadFile(bk.Kernel); err != nil {
 			return img, err
+		}
+		fmt.Fprintf(log, "image %s: board kernel %s from %s\n", t.Name, bk.Release, bk.Dir)
+	} else {
+		if k, err = FetchKernel(t, o.Cache, log); err != nil {
+			return img, err
+		}
+		img.KernelRelease = k.Release
+		raw, err := os.ReadFile(k.Image)
+		if err != nil {
+			return img, err
+		}
+		vmlinux = raw // a card target's U-Boot boots the zImage as Debian ships it
+		if t.Card == nil {
+			if vmlinux, err = UnpackKernel(raw); err != nil {
+				return img, err
+			}
 		}
 	}
 	if err := os.WriteFile(img.Kernel, vmlinux, 0o644); err != nil {
@@ -109,12 +132,14 @@ func Build(t Target, o BuildOptions) (Image, error) {
 	if err := os.MkdirAll(modDir, 0o755); err != nil {
 		return img, err
 	}
-	mods, err := ModuleOrder(k.ModulesDir(), append(append([]string(nil), t.Modules...), o.ExtraModules...))
-	if err != nil {
-		return img, err
+	var mods []Module
+	if !board {
+		if mods, err = ModuleOrder(k.ModulesDir(), append(append([]string(nil), t.Modules...), o.ExtraModules...)); err != nil {
+			return img, err
+		}
 	}
 	var order strings.Builder
-	fmt.Fprintf(&order, "# %s, load order (dependencies first)\n", k.Release)
+	fmt.Fprintf(&order, "# %s, load order (dependencies first)\n", img.KernelRelease)
 	for _, m := range mods {
 		b, err := os.ReadFile(m.Path)
 		if err != nil {
@@ -187,7 +212,7 @@ func Build(t Target, o BuildOptions) (Image, error) {
 		}
 		return fi.Size()
 	}
-	fmt.Fprintf(log, "image %s: kernel %s (%s unpacked, %.1f MiB)\n", t.Name, k.Release, img.Kernel, mib(sz(img.Kernel)))
+	fmt.Fprintf(log, "image %s: kernel %s (%s unpacked, %.1f MiB)\n", t.Name, img.KernelRelease, img.Kernel, mib(sz(img.Kernel)))
 	fmt.Fprintf(log, "image %s: modules %s\n", t.Name, strings.Join(img.Modules, " "))
 	fmt.Fprintf(log, "image %s: loopstart %.1f MiB, initramfs %.2f MiB raw, %.2f MiB xz (%s)\n", t.Name,
 		mib(sz(bin)), mib(sz(img.Initramfs)), mib(sz(img.InitramfsXZ)), img.InitramfsXZ)
