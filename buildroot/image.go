@@ -80,10 +80,12 @@ func Paths(t Target, out string) Image {
 		Initramfs: filepath.Join(out, "initramfs.cpio"), InitramfsXZ: filepath.Join(out, "initramfs.cpio.xz")}
 }
 
-// Build makes target's image: kernel fetched and unpacked, modules in
+// Build makes target's image: the board kernel when cached (everything
+// built in), else Debian's kernel fetched and unpacked with its modules in
 // dependency order, loopstart cross-built with CGO_ENABLED=0, Debian's
-// mke2fs with its libraries (the data partition is made on first boot),
-// the u-root initramfs (init + loopstart, no shell), and its xz form.
+// mke2fs with its libraries (a QEMU target's data disk is formatted on
+// first boot; a card's is made by BuildCard), the u-root initramfs (init +
+// loopstart, no shell), and its xz form.
 func Build(t Target, o BuildOptions) (Image, error) {
 	img := Paths(t, o.Out)
 	log := o.Log
@@ -155,9 +157,15 @@ func Build(t Target, o BuildOptions) (Image, error) {
 		return img, err
 	}
 
-	mkfs, err := FetchMke2fs(t, o.Cache, log)
-	if err != nil {
-		return img, err
+	// mke2fs formats a blank data disk on first boot (a QEMU target's new
+	// disk, an x86 board's). A card's data partition is made by the build
+	// and only grown on the board (firmware/card), so a card's initramfs
+	// goes without mke2fs and its libraries (1.3 MiB xz).
+	var mkfs []FileMap
+	if t.Card == nil {
+		if mkfs, err = FetchMke2fs(t, o.Cache, log); err != nil {
+			return img, err
+		}
 	}
 
 	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+t.GOARCH)
