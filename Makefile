@@ -92,6 +92,10 @@ fmt:
 # bin/image/nanopi-neo/loopstart-nanopi-neo.img.xz and its .sha256, with
 # Debian's u-boot-sunxi; `make qemu TARGET=nanopi-neo` boots a copy of it in
 # QEMU's orangepi-pc (the same H3 SoC) from the emulated SD card.
+# TARGET=rpi makes the Raspberry Pi 3's card the same way; it needs the
+# Pi's closed boot firmware (bootcode.bin, start.elf, fixup.dat) in the
+# directory RPI_FIRMWARE (docs/FLASHING.md says where to get it).
+RPI_FIRMWARE ?=
 TARGET      ?= qemu-amd64
 IMAGE_CACHE ?= .cache/image
 QEMU_HTTPS  ?= 127.0.0.1:8443
@@ -99,7 +103,17 @@ QEMU_HTTP   ?= 127.0.0.1:8080
 QEMU_SIP    ?= 127.0.0.1:5060
 
 image:
-	$(GO) run ./buildroot/cmd/image build -target $(TARGET) -cache $(IMAGE_CACHE) -version $(VERSION) $(if $(DEBUG),-debug) $(if $(MODULES_EXTRA),-modules-extra $(MODULES_EXTRA))
+	LOOPSTART_KERNEL_CACHE=$(KERNEL_CACHE) $(GO) run ./buildroot/cmd/image build -target $(TARGET) -cache $(IMAGE_CACHE) -version $(VERSION) $(if $(DEBUG),-debug) $(if $(MODULES_EXTRA),-modules-extra $(MODULES_EXTRA)) $(if $(RPI_FIRMWARE),-firmware $(RPI_FIRMWARE))
+
+# The board kernel of TARGET (qemu-amd64): built from Debian's linux-source
+# (tinyconfig plus a fragment, everything built in, no modules), kept in
+# $(KERNEL_CACHE) keyed by the source version and the configuration's hash.
+# `make image` boots it when it is cached, Debian's stock kernel otherwise;
+# minutes on two cores, so `make test` never builds it.
+KERNEL_CACHE ?= $(HOME)/.cache/loopstart/kernel
+.PHONY: kernel
+kernel:
+	LOOPSTART_KERNEL_CACHE=$(KERNEL_CACHE) $(GO) run ./buildroot/cmd/image kernel -target $(TARGET)
 
 # Boot the image in QEMU (TCG, user networking): web UI on https://$(QEMU_HTTPS)
 # (self-signed certificate), the guest's port 80 (a redirect to HTTPS) on

@@ -46,6 +46,11 @@ func BuildCard(t Target, o BuildOptions) (CardImage, error) {
 	if t.Card == nil {
 		return ci, fmt.Errorf("card image: target %s boots from QEMU's -kernel, not a card", t.Name)
 	}
+	// Refuse before building anything when the user's firmware is missing.
+	fw, err := ReadFirmware(t, o.Firmware)
+	if err != nil {
+		return ci, err
+	}
 	img, err := Build(t, o)
 	if err != nil {
 		return ci, err
@@ -86,25 +91,11 @@ func BuildCard(t Target, o BuildOptions) (CardImage, error) {
 	if err != nil {
 		return ci, err
 	}
-	env, err := card.DefaultEnv(uboot)
-	if err != nil {
-		return ci, fmt.Errorf("card image: %s: %w", t.Card.UBoot, err)
-	}
-	env[card.VarSlot], env[card.VarTrial], env[card.VarTries] = "a", "0", "0"
-	// Boot straight from the card: no USB scan first, no 2 s countdown
-	// (a key on the console still stops it).
-	env["bootdelay"], env["boot_targets"] = "0", "mmc0"
-	delete(env, "preboot")
-	envRaw, err := card.EncodeEnv(env, card.EnvSize)
+	bootFiles, err := BootFiles(t, uboot, dtb, fw, uint32(now.Unix()))
 	if err != nil {
 		return ci, err
 	}
-	scr, err := card.ScriptImage("loopstart A/B", card.BootScript(t.Console), uint32(now.Unix()))
-	if err != nil {
-		return ci, err
-	}
-	boot, err := card.FormatFAT(parts[0].Size(), parts[0].Start, "LOOPSTART", uint32(now.Unix())+2,
-		[]card.File{{Name: card.BootScriptFile, Data: scr}, {Name: card.EnvFile, Data: envRaw}})
+	boot, err := card.FormatFAT(parts[0].Size(), parts[0].Start, "LOOPSTART", uint32(now.Unix())+2, bootFiles)
 	if err != nil {
 		return ci, fmt.Errorf("card image: boot partition: %w", err)
 	}
@@ -112,7 +103,11 @@ func BuildCard(t Target, o BuildOptions) (CardImage, error) {
 	if err != nil {
 		return ci, err
 	}
-	if card.UBootOffset+int64(len(uboot)) > parts[0].Offset() {
+	rawUBoot := uboot
+	if t.Card.UBootFile != "" {
+		rawUBoot = nil // on the boot partition instead
+	}
+	if card.UBootOffset+int64(len(rawUBoot)) > parts[0].Offset() {
 		return ci, fmt.Errorf("card image: U-Boot (%d bytes) runs into the boot partition", len(uboot))
 	}
 	tmp := ci.Raw + ".tmp"
@@ -125,7 +120,7 @@ func BuildCard(t Target, o BuildOptions) (CardImage, error) {
 	for _, w := range []struct {
 		b   []byte
 		off int64
-	}{{mbr, 0}, {uboot, card.UBootOffset}, {boot, parts[0].Offset()}, {slotA, parts[1].Offset()}, {slotB, parts[2].Offset()}} {
+	}{{mbr, 0}, {rawUBoot, card.UBootOffset}, {boot, parts[0].Offset()}, {slotA, parts[1].Offset()}, {slotB, parts[2].Offset()}} {
 		if err == nil {
 			_, err = f.WriteAt(w.b, w.off)
 		}
@@ -155,10 +150,61 @@ func BuildCard(t Target, o BuildOptions) (CardImage, error) {
 	if err := os.WriteFile(ci.SHA256, []byte(sum+"  "+filepath.Base(ci.XZ)+"\n"), 0o644); err != nil {
 		return ci, err
 	}
-	fmt.Fprintf(log, "card %s: U-Boot %s (%d KiB at 8 KiB), zImage %.1f MiB, %s, initramfs %.2f MiB xz\n", t.Name,
-		t.Card.UBootPackage, len(uboot)>>10, mib(int64(len(kernel))), t.Card.DTB, mib(int64(len(initrd))))
+	where := "at 8 KiB"
+	if t.Card.UBootFile != "" {
+		where = "as " + t.Card.UBootFile
+	}
+	fmt.Fprintf(log, "card %s: U-Boot %s (%d KiB %s), zImage %.1f MiB, %s, initramfs %.2f MiB xz\n", t.Name,
+		t.Card.UBootPackage, len(uboot)>>10, where, mib(int64(len(kernel))), t.Card.DTB, mib(int64(len(initrd))))
 	fmt.Fprintf(log, "card %s: %s (%d MiB), %s (%.1f MiB), sha256 %s\n", t.Name, ci.Raw, card.ImageMiB, ci.XZ, mib(fileSize(ci.XZ)), sum)
 	return ci, nil
+}
+
+// BootFiles are the files of a card's boot partition: the A/B boot
+// script, uboot.env (U-Boot's default environment from the binary uboot
+// plus the slot variables) and, for a target booted by closed firmware
+// (the Raspberry Pi), that firmware, its config.txt, U-Boot as a file
+// and the device tree the firmware hands to U-Boot.
+func BootFiles(t Target, uboot, dtb []byte, firmware []card.File, created uint32) ([]card.File, error) {
+	if t.Card == nil {
+		return nil, fmt.Errorf("card image: target %s boots from QEMU's -kernel, not a card", t.Name)
+	}
+	env, err := card.DefaultEnv(uboot)
+	if err != nil {
+		return nil, fmt.Errorf("card image: %s: %w", t.Card.UBoot, err)
+	}
+	env[card.VarSlot], env[card.VarTrial], env[card.VarTries] = "a", "0", "0"
+	// Boot straight from the card: no 2 s countdown (a key on the
+	// console still stops it), and where the target says so no USB scan
+	// first.
+	env["bootdelay"] = "0"
+	if t.Card.BootTargets != "" {
+		env["boot_targets"] = t.Card.BootTargets
+	}
+	delete(env, "preboot")
+	size := t.Card.EnvSize
+	if size == 0 {
+		size = card.EnvSize
+	}
+	envRaw, err := card.EncodeEnv(env, size)
+	if err != nil {
+		return nil, err
+	}
+	scr, err := card.ScriptImage("loopstart A/B", card.BootScript(t.Console), created)
+	if err != nil {
+		return nil, err
+	}
+	files := []card.File{{Name: card.BootScriptFile, Data: scr}, {Name: card.EnvFile, Data: envRaw}}
+	if t.Card.UBootFile != "" {
+		files = append(files, card.File{Name: t.Card.UBootFile, Data: uboot})
+	}
+	if t.Card.ConfigTxt != "" {
+		files = append(files, card.File{Name: "config.txt", Data: []byte(t.Card.ConfigTxt)})
+	}
+	if t.Card.BootDTB != "" {
+		files = append(files, card.File{Name: t.Card.BootDTB, Data: dtb})
+	}
+	return append(files, firmware...), nil
 }
 
 // FetchUBoot returns target's U-Boot binary (with SPL) from its Debian

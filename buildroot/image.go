@@ -51,6 +51,12 @@ type BuildOptions struct {
 	// separated) linked into loopstart, e.g. the test key of a test image
 	// that installs signed updates.
 	BuildKeys string
+	// StockKernel uses Debian's kernel and modules even when a board
+	// kernel is cached for the target (see CachedBoardKernel).
+	StockKernel bool
+	// Firmware is the directory holding a card target's closed boot
+	// firmware (CardSpec.Firmware), e.g. the Raspberry Pi's.
+	Firmware string
 }
 
 // SoundTestModules are the extra modules of the image the ALSA self-test
@@ -78,29 +84,48 @@ func Paths(t Target, out string) Image {
 		Initramfs: filepath.Join(out, "initramfs.cpio"), InitramfsXZ: filepath.Join(out, "initramfs.cpio.xz")}
 }
 
-// Build makes target's image: kernel fetched and unpacked, modules in
+// Build makes target's image: the board kernel when cached (everything
+// built in), else Debian's kernel fetched and unpacked with its modules in
 // dependency order, loopstart cross-built with CGO_ENABLED=0, Debian's
-// mke2fs with its libraries (the data partition is made on first boot),
-// the u-root initramfs (init + loopstart, no shell), and its xz form.
+// mke2fs with its libraries (a QEMU target's data disk is formatted on
+// first boot; a card's is made by BuildCard), the u-root initramfs (init +
+// loopstart, no shell), and its xz form.
 func Build(t Target, o BuildOptions) (Image, error) {
 	img := Paths(t, o.Out)
 	log := o.Log
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return img, err
 	}
-	k, err := FetchKernel(t, o.Cache, log)
-	if err != nil {
-		return img, err
+	// The board kernel (make kernel) when one is cached for the current
+	// linux-source and configuration: everything built in, no modules.
+	// Otherwise Debian's kernel with the target's modules.
+	bk, board := BoardKernel{}, false
+	if !o.StockKernel {
+		bk, board = CachedBoardKernel(t.Name)
 	}
-	img.KernelRelease = k.Release
-	raw, err := os.ReadFile(k.Image)
-	if err != nil {
-		return img, err
-	}
-	vmlinux := raw // a card target's U-Boot boots the zImage as Debian ships it
-	if t.Card == nil {
-		if vmlinux, err = UnpackKernel(raw); err != nil {
+	var k Kernel
+	var vmlinux []byte
+	var err error
+	if board {
+		img.KernelRelease = bk.Release
+		if vmlinux, err = os.ReadFile(bk.Kernel); err != nil {
 			return img, err
+		}
+		fmt.Fprintf(log, "image %s: board kernel %s from %s\n", t.Name, bk.Release, bk.Dir)
+	} else {
+		if k, err = FetchKernel(t, o.Cache, log); err != nil {
+			return img, err
+		}
+		img.KernelRelease = k.Release
+		raw, err := os.ReadFile(k.Image)
+		if err != nil {
+			return img, err
+		}
+		vmlinux = raw // a card target's U-Boot boots the zImage as Debian ships it
+		if t.Card == nil {
+			if vmlinux, err = UnpackKernel(raw); err != nil {
+				return img, err
+			}
 		}
 	}
 	if err := os.WriteFile(img.Kernel, vmlinux, 0o644); err != nil {
@@ -113,12 +138,14 @@ func Build(t Target, o BuildOptions) (Image, error) {
 	if err := os.MkdirAll(modDir, 0o755); err != nil {
 		return img, err
 	}
-	mods, err := ModuleOrder(k.ModulesDir(), append(append([]string(nil), t.Modules...), o.ExtraModules...))
-	if err != nil {
-		return img, err
+	var mods []Module
+	if !board {
+		if mods, err = ModuleOrder(k.ModulesDir(), append(append([]string(nil), t.Modules...), o.ExtraModules...)); err != nil {
+			return img, err
+		}
 	}
 	var order strings.Builder
-	fmt.Fprintf(&order, "# %s, load order (dependencies first)\n", k.Release)
+	fmt.Fprintf(&order, "# %s, load order (dependencies first)\n", img.KernelRelease)
 	for _, m := range mods {
 		b, err := os.ReadFile(m.Path)
 		if err != nil {
@@ -134,9 +161,15 @@ func Build(t Target, o BuildOptions) (Image, error) {
 		return img, err
 	}
 
-	mkfs, err := FetchMke2fs(t, o.Cache, log)
-	if err != nil {
-		return img, err
+	// mke2fs formats a blank data disk on first boot (a QEMU target's new
+	// disk, an x86 board's). A card's data partition is made by the build
+	// and only grown on the board (firmware/card), so a card's initramfs
+	// goes without mke2fs and its libraries (1.3 MiB xz).
+	var mkfs []FileMap
+	if t.Card == nil {
+		if mkfs, err = FetchMke2fs(t, o.Cache, log); err != nil {
+			return img, err
+		}
 	}
 
 	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+t.GOARCH)
@@ -200,7 +233,7 @@ func Build(t Target, o BuildOptions) (Image, error) {
 		}
 		return fi.Size()
 	}
-	fmt.Fprintf(log, "image %s: kernel %s (%s unpacked, %.1f MiB)\n", t.Name, k.Release, img.Kernel, mib(sz(img.Kernel)))
+	fmt.Fprintf(log, "image %s: kernel %s (%s unpacked, %.1f MiB)\n", t.Name, img.KernelRelease, img.Kernel, mib(sz(img.Kernel)))
 	fmt.Fprintf(log, "image %s: modules %s\n", t.Name, strings.Join(img.Modules, " "))
 	fmt.Fprintf(log, "image %s: loopstart %.1f MiB, initramfs %.2f MiB raw, %.2f MiB xz (%s)\n", t.Name,
 		mib(sz(bin)), mib(sz(img.Initramfs)), mib(sz(img.InitramfsXZ)), img.InitramfsXZ)

@@ -51,6 +51,24 @@ type CardSpec struct {
 	// words a QEMU boot adds (the boot script's ls_args).
 	QEMUNet  []string
 	QEMUArgs string
+	// UBootFile, when set, puts U-Boot on the boot partition under this
+	// name (the Raspberry Pi's firmware loads it from there) instead of
+	// raw at 8 KiB.
+	UBootFile string
+	// EnvSize is U-Boot's environment size (uboot.env), 0 for
+	// card.EnvSize.
+	EnvSize int
+	// BootTargets, when set, replaces U-Boot's boot_targets.
+	BootTargets string
+	// Firmware are closed boot firmware files the user supplies
+	// (BuildOptions.Firmware), FirmwareHelp says where to get them, and
+	// ConfigTxt is the firmware's config.txt written beside them.
+	Firmware     []string
+	FirmwareHelp string
+	ConfigTxt    string
+	// BootDTB, when set, is the 8.3 name under which DTB also goes on
+	// the boot partition (the Pi's firmware hands it to U-Boot).
+	BootDTB string
 }
 
 // qemuModules are what a QEMU guest needs: virtio PCI, the NIC, the disk,
@@ -79,7 +97,7 @@ var Targets = map[string]Target{
 		Modules: nanopiModules, Console: "ttyS0,115200", Board: "nanopi-neo",
 		QEMU: "qemu-system-arm", Machine: []string{"-M", "orangepi-pc"},
 		Card: &CardSpec{UBootPackage: "u-boot-sunxi", UBoot: "usr/lib/u-boot/nanopi_neo/u-boot-sunxi-with-spl.bin",
-			DTB: "sun8i-h3-nanopi-neo.dtb", QEMUBoard: "orangepi-pc",
+			DTB: "sun8i-h3-nanopi-neo.dtb", QEMUBoard: "orangepi-pc", BootTargets: "mmc0",
 			// Debian 6.1's dwmac-sun8i oopses in its DMA interrupt on QEMU
 			// 7.2's EMAC model at the first packet (IPv6 MLD), so in QEMU
 			// the module is refused (module_blacklist) and the guest talks

@@ -79,8 +79,11 @@ func imageCmds(t testing.TB, target string, cmds []string, extraModules ...strin
 	outDirs = append(outDirs, out)
 	var log bytes.Buffer
 	start := time.Now()
+	// A board kernel cached on this host (make kernel) is booted, as make
+	// image does; LOOPSTART_STOCK_KERNEL=1 keeps Debian's.
 	img, err := buildroot.Build(tg, buildroot.BuildOptions{Repo: repo, Out: out,
-		Cache: filepath.Join(repo, ".cache", "image"), Version: "qemutest", Log: &log, ExtraModules: extraModules, ExtraCmds: cmds})
+		Cache: filepath.Join(repo, ".cache", "image"), Version: "qemutest", Log: &log, ExtraModules: extraModules, ExtraCmds: cmds,
+		StockKernel: os.Getenv("LOOPSTART_STOCK_KERNEL") == "1"})
 	if err != nil {
 		t.Fatalf("build %s: %v\n%s", key, err, log.String())
 	}
@@ -390,8 +393,19 @@ func (v *vm) login(password string) {
 		v.passwordSet = true
 	}
 	if code != 200 {
+		// A guest starved under TCG can miss its TLS handshake deadline
+		// right after a boot: a transport error is retried (bounded), an
+		// answer is not.
 		var err error
-		code, h, b, err = v.apiResp("POST", "/api/login", "application/json", body)
+		for try := 1; ; try++ {
+			code, h, b, err = v.apiResp("POST", "/api/login", "application/json", body)
+			if err == nil || try == 4 {
+				break
+			}
+			v.t.Logf("POST /api/login, try %d: %v; retrying", try, err)
+			v.client.CloseIdleConnections()
+			time.Sleep(5 * time.Second)
+		}
 		if err != nil || code != 200 {
 			v.t.Fatalf("POST /api/login: %d %s %v", code, b, err)
 		}

@@ -422,6 +422,9 @@ func gatewayArgs(set Settings, sipIP, healthSocket string) []string {
 	if set.HTTPS != 0 {
 		args = append(args, "--https", net.JoinHostPort("0.0.0.0", strconv.Itoa(set.HTTPS)), "--http-redirect")
 	}
+	if set.FXS > 0 || set.FXO > 0 {
+		args = append(args, "--fxs", strconv.Itoa(set.FXS), "--fxo", strconv.Itoa(set.FXO))
+	}
 	if set.Debug {
 		args = append(args, "--log-level", "debug")
 	}

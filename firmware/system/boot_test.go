@@ -375,6 +375,8 @@ func TestGatewayArgs(t *testing.T) {
 				"--health-socket", sock, "--https", "0.0.0.0:8443", "--http-redirect", "--log-level", "debug"}},
 		{"loopstart.https=off", "0.0.0.0", []string{"run", "--board", "sim", "--data", "/data", "--http", "0.0.0.0:80", "--sip", "0.0.0.0:5060",
 			"--health-socket", sock}},
+		{"loopstart.https=off loopstart.fxs=1", "0.0.0.0", []string{"run", "--board", "sim", "--data", "/data", "--http", "0.0.0.0:80", "--sip", "0.0.0.0:5060",
+			"--health-socket", sock, "--fxs", "1", "--fxo", "0"}},
 	} {
 		set, errs := ParseCmdline(c.cmdline)
 		if len(errs) > 0 {

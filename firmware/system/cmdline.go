@@ -44,6 +44,10 @@ type Settings struct {
 	HTTPS int
 	// Board is the board definition passed to `loopstart run` (loopstart.board=sim).
 	Board string
+	// FXS and FXO, when either is above 0, size a model board (sim,
+	// qemu) to that many ports (loopstart.fxs=1 loopstart.fxo=0; `loopstart
+	// run --fxs --fxo`): an emulated board with fewer chip models to run.
+	FXS, FXO int
 	// Watchdog is the watchdog device (loopstart.watchdog=, default
 	// /dev/watchdog0; "none" disables it).
 	Watchdog string
@@ -158,6 +162,17 @@ func ParseCmdline(cmdline string) (Settings, []error) {
 			s.HTTPS = n
 		case "board":
 			s.Board = v
+		case "fxs", "fxo":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 32 {
+				bad(k, v, fmt.Errorf("want a port count 0-32"))
+				continue
+			}
+			if k == "fxs" {
+				s.FXS = n
+			} else {
+				s.FXO = n
+			}
 		case "watchdog":
 			s.Watchdog = v
 		case "wdt_timeout":

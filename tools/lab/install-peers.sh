@@ -1,6 +1,7 @@
 #!/bin/sh
 # install-peers.sh installs the Debian packages the tests drive as real peers
-# (Kamailio, baresip, SIPp, sox, ...) when they are missing. It is idempotent and
+# (Kamailio, baresip, SIPp, sox, ...) and the tools `make kernel` builds with
+# (bison, flex, bc, libelf, libssl) when they are missing. It is idempotent and
 # quiet when everything is already there. Needs root (CI runs as root); without
 # root it prints what is missing and leaves the skip to the tests.
 set -eu
@@ -9,7 +10,8 @@ pkgs="kamailio kamailio-extra-modules kamailio-tls-modules kamailio-utils-module
 baresip-core sip-tester socat sox libsox-fmt-all procps iproute2 ca-certificates
 libspandsp-dev espeak-ng tshark
 tftpd-hpa dnsmasq-base chromium nodejs npm sipvicious prometheus nftables conntrack
-qemu-system-x86 qemu-system-arm e2fsprogs xz-utils dpkg apt"
+qemu-system-x86 qemu-system-arm e2fsprogs xz-utils dpkg apt
+bison flex bc libelf-dev libssl-dev"
 
 missing=""
 for p in $pkgs; do

@@ -2,6 +2,7 @@
 //
 //	go run ./buildroot/cmd/image build -target qemu-amd64 [-out bin/image/qemu-amd64] [-debug] [-modules-extra snd-aloop]
 //	go run ./buildroot/cmd/image qemu  -target qemu-amd64 [-https 127.0.0.1:8443] [-http 127.0.0.1:8080] [-sip 127.0.0.1:5060]
+//	go run ./buildroot/cmd/image kernel -target qemu-amd64 [-kernel-cache DIR] [-jobs N]
 package main
 
 import (
@@ -19,11 +20,11 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: image build|qemu -target NAME [flags]")
+		fmt.Fprintln(os.Stderr, "usage: image build|qemu|kernel -target NAME [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
-	target := fs.String("target", "qemu-amd64", "target: qemu-amd64, qemu-arm64, nanopi-neo")
+	target := fs.String("target", "qemu-amd64", "target: qemu-amd64, qemu-arm64, nanopi-neo, rpi")
 	out := fs.String("out", "", "output directory (default bin/image/TARGET)")
 	cache := fs.String("cache", ".cache/image", "cache for kernel packages and tools")
 	version := fs.String("version", "dev", "firmware version stamped into loopstart")
@@ -33,6 +34,9 @@ func main() {
 	debug := fs.Bool("debug", false, "build: add a shell (gosh) and a few u-root tools")
 	appendArgs := fs.String("append", "", "extra kernel command line (loopstart.* settings)")
 	extraMods := fs.String("modules-extra", "", "build: comma-separated kernel modules to add, with their dependencies (snd-aloop for the ALSA self-test: -append loopstart.selftest=pcm)")
+	firmware := fs.String("firmware", "", "build, card targets booted by closed firmware (rpi): the directory holding it (bootcode.bin, start.elf, fixup.dat)")
+	kcache := fs.String("kernel-cache", "", "kernel: where board kernels are built and kept (default $LOOPSTART_KERNEL_CACHE or ~/.cache/loopstart/kernel)")
+	jobs := fs.Int("jobs", 0, "kernel: make -j (default: the number of CPUs)")
 	fresh := fs.Bool("fresh", false, "qemu, card targets: start from a new copy of the built card image (else the copy of the last run is booted again)")
 	_ = fs.Parse(os.Args[2:])
 	t, err := buildroot.Lookup(*target)
@@ -52,7 +56,8 @@ func main() {
 				extra = append(extra, m)
 			}
 		}
-		bo := buildroot.BuildOptions{Repo: repo, Out: *out, Cache: *cache, Version: *version, Log: os.Stdout, Debug: *debug, ExtraModules: extra}
+		bo := buildroot.BuildOptions{Repo: repo, Out: *out, Cache: *cache, Version: *version, Log: os.Stdout, Debug: *debug, ExtraModules: extra,
+			Firmware: *firmware}
 		build := func() error { _, err := buildroot.Build(t, bo); return err }
 		if t.Card != nil {
 			build = func() error { _, err := buildroot.BuildCard(t, bo); return err }
@@ -61,7 +66,22 @@ func main() {
 			fmt.Fprintln(os.Stderr, "image:", err)
 			os.Exit(1)
 		}
+	case "kernel":
+		if *kcache == "" {
+			if *kcache, err = buildroot.KernelCacheDir(); err != nil {
+				fmt.Fprintln(os.Stderr, "image:", err)
+				os.Exit(1)
+			}
+		}
+		if _, err := buildroot.BuildBoardKernel(t.Name, buildroot.KernelBuildOptions{Cache: *kcache, Jobs: *jobs, Log: os.Stdout}); err != nil {
+			fmt.Fprintln(os.Stderr, "image:", err)
+			os.Exit(1)
+		}
 	case "qemu":
+		if t.Card != nil && t.Card.QEMUBoard == "" {
+			fmt.Fprintf(os.Stderr, "image: no QEMU machine boots the %s card as the board does (its boot firmware is closed): flash it\n", t.Name)
+			os.Exit(1)
+		}
 		if t.Card != nil {
 			runCard(t, *out, *httpsFwd, *httpFwd, *sipFwd, *appendArgs, *fresh)
 		}
@@ -101,7 +121,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "image:", err)
 		os.Exit(1)
 	default:
-		fmt.Fprintf(os.Stderr, "image: unknown command %q (build, qemu)\n", os.Args[1])
+		fmt.Fprintf(os.Stderr, "image: unknown command %q (build, qemu, kernel)\n", os.Args[1])
 		os.Exit(2)
 	}
 }
