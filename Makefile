@@ -31,7 +31,7 @@ test: peers lint cross
 	LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /tools/lab -e /buildroot/qemutest -e /voice/gateway$$)
 	$(GO) test -count=1 -timeout 10m ./voice/gateway/
 	$(MAKE) fuzz-sip
-	LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -p 1 -timeout 25m -v ./tools/lab/ ./buildroot/qemutest/
+	LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -p 1 -timeout 40m -v ./tools/lab/ ./buildroot/qemutest/
 
 # The SIP request path's fuzz targets, each for a fixed time (their seed
 # corpora also run in every `go test`).
