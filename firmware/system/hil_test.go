@@ -13,7 +13,7 @@ func TestBoardForCompatible(t *testing.T) {
 		compat []string
 		want   string
 	}{
-		{[]string{"friendlyarm,nanopi-neo", "allwinner,sun8i-h3"}, "nanopi-neo"},
+		{[]string{"friendlyarm,nanopi-neo", "allwinner,sun8i-h3"}, ""},
 		{[]string{"raspberrypi,4-model-b", "brcm,bcm2711"}, "rpi-tdm400"},
 		{[]string{"raspberrypi,3-model-b-plus", "brcm,bcm2837"}, "rpi-tdm400"},
 		{[]string{"xunlong,orangepi-pc", "allwinner,sun8i-h3"}, ""},
@@ -34,18 +34,18 @@ func TestBoardForCompatible(t *testing.T) {
 func TestPickBoard(t *testing.T) {
 	dir := t.TempDir()
 	dt := filepath.Join(dir, "compatible")
-	if err := os.WriteFile(dt, []byte("friendlyarm,nanopi-neo\x00allwinner,sun8i-h3\x00"), 0o644); err != nil {
+	if err := os.WriteFile(dt, []byte("raspberrypi,3-model-b\x00brcm,bcm2837\x00"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	unknown := filepath.Join(dir, "unknown")
-	if err := os.WriteFile(unknown, []byte("acme,board\x00"), 0o644); err != nil {
+	if err := os.WriteFile(unknown, []byte("friendlyarm,nanopi-neo\x00allwinner,sun8i-h3\x00"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		cmdline, dt, want string
 	}{
 		{"quiet loopstart.board=qemu-hil", dt, "qemu-hil"},
-		{"quiet", dt, "nanopi-neo"},
+		{"quiet", dt, "rpi-tdm400"},
 		{"quiet", unknown, "sim"},
 		{"quiet", filepath.Join(dir, "absent"), "sim"},
 	} {
