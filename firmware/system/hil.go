@@ -163,3 +163,13 @@ func (b *booter) runHWSmoke(ctx context.Context) {
 		b.problem(fmt.Errorf("%s --board %s: %w", bin, HILBoard, err))
 	}
 }
+
+// CompatibleBoardNames lists the boards a device tree can choose, for a
+// check that `loopstart run` knows each of them.
+func CompatibleBoardNames() []string {
+	out := make([]string, 0, len(compatibleBoards))
+	for _, e := range compatibleBoards {
+		out = append(out, e.board)
+	}
+	return out
+}
