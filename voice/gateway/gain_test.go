@@ -59,17 +59,7 @@ func TestPortGains(t *testing.T) {
 		var l levels
 		// Phone 1 calls phone 2.
 		p1, p2 := r.phone(1), r.phone(2)
-		must(t, p1.SetHook("off"))
-		r.waitState(1, "dialtone")
-		must(t, p1.Dial("102", "dtmf"))
-		r.eventually("phone 2 rings", func() error {
-			if !p2.State().Ringing {
-				return fmt.Errorf("port 1 %s", r.state(1))
-			}
-			return nil
-		})
-		must(t, p2.SetHook("off"))
-		r.waitState(1, "talking")
+		r.phone1CallsPhone2()
 		// One way at a time: the level is the window's, whatever it holds.
 		must(t, p1.Say([]float64{1000}, -20))
 		l.fxs2 = r.heardLevel("phone 2 hears phone 1", 1000, func() simapi.Hearing { return p2.State().Hearing })

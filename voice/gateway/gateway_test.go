@@ -157,6 +157,25 @@ func (r *rig) eventually(what string, cond func() error) {
 
 func (r *rig) state(n int) string { return r.gw.Status().Ports[n-1].State }
 
+// phone1CallsPhone2 has phone 1 dial 102 on its dial tone and phone 2
+// answer when it rings: both ports end up talking.
+func (r *rig) phone1CallsPhone2() {
+	r.t.Helper()
+	p1, p2 := r.phone(1), r.phone(2)
+	must(r.t, p1.SetHook("off"))
+	r.waitState(1, "dialtone")
+	must(r.t, p1.Dial("102", "dtmf"))
+	r.eventually("phone 2 rings", func() error {
+		if !p2.State().Ringing {
+			return fmt.Errorf("not ringing; port 1 %s", r.state(1))
+		}
+		return nil
+	})
+	must(r.t, p2.SetHook("off"))
+	r.waitState(1, "talking")
+	r.waitState(2, "talking")
+}
+
 func (r *rig) waitState(n int, want string) {
 	r.t.Helper()
 	r.eventually(fmt.Sprintf("port %d %s", n, want), func() error {

@@ -25,17 +25,7 @@ func TestPhoneToPhoneTonesBothWays(t *testing.T) {
 			{N: 1, Account: "1", DigitMap: "(1xx)", Extension: "101"},
 			{N: 2, Account: "2", DigitMap: "(1xx)", Extension: "102"}})
 	p1, p2 := r.phone(1), r.phone(2)
-	must(t, p1.SetHook("off"))
-	r.waitState(1, "dialtone")
-	must(t, p1.Dial("102", "dtmf"))
-	r.eventually("phone 2 rings", func() error {
-		if !p2.State().Ringing {
-			return fmt.Errorf("port 1 %s", r.state(1))
-		}
-		return nil
-	})
-	must(t, p2.SetHook("off"))
-	r.waitState(1, "talking")
+	r.phone1CallsPhone2()
 
 	const hz1, hz2 = 1000.0, 700.0
 	must(t, p1.Say([]float64{hz1}, -20))
