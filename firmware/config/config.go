@@ -467,8 +467,12 @@ func Default(ports int) *Config {
 	return c
 }
 
-// Account returns the account with the given id, or nil.
+// Account returns the account with the given id, or nil (also on a nil
+// Config).
 func (c *Config) Account(id string) *Account {
+	if c == nil {
+		return nil
+	}
 	for i := range c.Accounts {
 		if c.Accounts[i].ID == id {
 			return &c.Accounts[i]

@@ -1,7 +1,6 @@
 package grandstream
 
 import (
-	"github.com/loopstart/loopstart/firmware/config"
 	"github.com/loopstart/loopstart/firmware/provision/vendor"
 )
 
@@ -33,20 +32,6 @@ func (r *reader) servers(acct string, b block) {
 	}
 }
 
-// currentAccount is the account with this id in the configuration in
-// force, or nil.
-func (r *reader) currentAccount(id string) *config.Account {
-	if r.cur == nil {
-		return nil
-	}
-	for i := range r.cur.Accounts {
-		if r.cur.Accounts[i].ID == id {
-			return &r.cur.Accounts[i]
-		}
-	}
-	return nil
-}
-
 // nat reads a block's NAT traversal (0 no, 1 STUN, 2 keep-alive only,
 // 3 UPnP) with the global keep-alive interval (P84) and STUN server
 // (P76). Traversal 0 turns keep-alives off and STUN off; 1 sends
@@ -59,7 +44,7 @@ func (r *reader) nat(acct string, b block) {
 	kaPath, stunPath := vendor.AccountPath(acct, "keep-alive"), vendor.AccountPath(acct, "stun")
 	interval, kaOK := r.global(pKeepAlive, kaPath, vendor.KeepAliveSeconds)
 	server, stunOK := r.global(pSTUN, stunPath, vendor.STUNServer)
-	cur := r.currentAccount(acct)
+	cur := r.cur.Account(acct)
 	mode, modeOK := r.get(b.nat)
 	if !modeOK {
 		if kaOK && (cur == nil || cur.KeepAlive != "0") {

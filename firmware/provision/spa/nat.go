@@ -5,23 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/loopstart/loopstart/firmware/config"
 	"github.com/loopstart/loopstart/firmware/provision/vendor"
 )
-
-// currentAccount is the account with this id in the configuration in
-// force, or nil.
-func (r *reader) currentAccount(id string) *config.Account {
-	if r.cur == nil {
-		return nil
-	}
-	for i := range r.cur.Accounts {
-		if r.cur.Accounts[i].ID == id {
-			return &r.cur.Accounts[i]
-		}
-	}
-	return nil
-}
 
 // outboundProxy reads Outbound_Proxy_n_ with Use_Outbound_Proxy_n_.
 // Use No clears the account's outbound proxy; Yes sets it to the
@@ -32,7 +17,7 @@ func (r *reader) outboundProxy(n int, acct string) {
 	path := vendor.AccountPath(acct, "outbound-proxy")
 	proxy, proxyName, proxyOK := r.getLine(n, "Outbound_Proxy")
 	use, useName, useOK := r.getLine(n, "Use_Outbound_Proxy")
-	cur := r.currentAccount(acct)
+	cur := r.cur.Account(acct)
 	on := cur != nil && cur.OutboundProxy != ""
 	if useOK {
 		v, valid := yesNo(use.v)
@@ -114,7 +99,7 @@ func (r *reader) keepAlive(n int, acct string) {
 		}
 		interval = s
 	}
-	cur := r.currentAccount(acct)
+	cur := r.cur.Account(acct)
 	en, enName, enOK := r.getLine(n, "NAT_Keep_Alive_Enable")
 	if !enOK {
 		if ivOK && (cur == nil || cur.KeepAlive != "0") {
@@ -168,7 +153,7 @@ func (r *reader) stun(ports []int) {
 	for _, n := range ports {
 		acct := r.accountOf(n)
 		path := vendor.AccountPath(acct, "stun")
-		cur := r.currentAccount(acct)
+		cur := r.cur.Account(acct)
 		switch {
 		case enOK && !valid:
 			if !r.used["STUN_Enable"] {
