@@ -94,12 +94,15 @@ type Call struct {
 	events   chan Event
 	done     chan struct{} // closed by finish
 
-	mu       sync.Mutex
-	state    callState
-	remote   RemoteMedia
-	hangup   bool // we started the end of the call
-	rejected bool
-	finished bool
+	mu     sync.Mutex
+	state  callState
+	remote RemoteMedia
+	hangup bool // we started the end of the call
+	// endReason, when set, is the Reason of the EventEnded our own BYE
+	// ends the call with (ReasonLocalHangup when empty).
+	endReason string
+	rejected  bool
+	finished  bool
 	// local is our media as last offered or answered; sdpVersion the
 	// o= version of our last SDP.
 	local      LocalMedia
@@ -473,10 +476,13 @@ func (c *Call) runOutgoing(waitCtx context.Context) {
 	select {
 	case <-c.dcs.Context().Done():
 		c.mu.Lock()
-		local := c.hangup
+		local, reason := c.hangup, c.endReason
 		c.mu.Unlock()
+		if reason == "" {
+			reason = ReasonLocalHangup
+		}
 		if local {
-			c.finish(Event{Kind: EventEnded, Reason: ReasonLocalHangup})
+			c.finish(Event{Kind: EventEnded, Reason: reason})
 		} else {
 			c.finish(Event{Kind: EventEnded, Reason: ReasonRemoteHangup})
 		}

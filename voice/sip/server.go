@@ -163,13 +163,16 @@ func (u *UA) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 // dialogEnded turns the end of an incoming dialog into the final event.
 func (c *Call) dialogEnded(cause error) {
 	c.mu.Lock()
-	st, local := c.state, c.hangup || c.rejected
+	st, local, reason := c.state, c.hangup || c.rejected, c.endReason
 	c.mu.Unlock()
+	if reason == "" {
+		reason = ReasonLocalHangup
+	}
 	switch {
 	case errors.Is(cause, sipmsg.ErrTransactionCanceled) || (st == stateCalling && !local):
 		c.finish(Event{Kind: EventEnded, Code: 487, Reason: ReasonCancelled})
 	case local:
-		c.finish(Event{Kind: EventEnded, Reason: ReasonLocalHangup})
+		c.finish(Event{Kind: EventEnded, Reason: reason})
 	default:
 		c.finish(Event{Kind: EventEnded, Reason: ReasonRemoteHangup})
 	}

@@ -337,6 +337,8 @@ func (c *Call) expire() {
 		return
 	}
 	c.hangup = true
+	// The dialog may end (and report) before byeUAS returns.
+	c.endReason = ReasonSessionExpired
 	c.mu.Unlock()
 	if c.incoming {
 		if err := c.byeUAS(context.Background()); err != nil {
