@@ -3,17 +3,14 @@ package lab
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	_ "embed"
 	"encoding/binary"
-	"encoding/hex"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/loopstart/loopstart/internal/oraclebuild"
 )
 
 //go:embed csrc/connecttones.c
@@ -35,18 +32,11 @@ const (
 // numbers) over 8 kHz audio and returns the tone codes it reported, in
 // order, without its "no tone" reports. The C program is built with gcc
 // against libspandsp-dev (installed by install-peers.sh) once per source
-// version; the test is skipped, or failed with LOOPSTART_REQUIRE_PEERS=1,
-// when either is missing.
+// version (internal/oraclebuild); the test is skipped, or failed with
+// LOOPSTART_REQUIRE_PEERS=1, when either is missing.
 func ConnectTones(t testing.TB, x []int16, toneType int) []int {
 	t.Helper()
-	bin, err := buildConnectTones()
-	if err != nil {
-		msg := fmt.Sprintf("PEER MISSING: spandsp test oracle unavailable (install gcc and libspandsp-dev, or run tools/lab/install-peers.sh): %v", err)
-		if os.Getenv("LOOPSTART_REQUIRE_PEERS") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	bin := oraclebuild.Require(t, connectTonesName, connectTonesSource)
 	pcm := make([]byte, 2*len(x))
 	for i, v := range x {
 		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(v))
@@ -73,37 +63,4 @@ func ConnectTones(t testing.TB, x []int16, toneType int) []int {
 		}
 	}
 	return codes
-}
-
-func buildConnectTones() (string, error) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		return "", fmt.Errorf("gcc: %w", err)
-	}
-	sum := sha256.Sum256(connectTonesSource)
-	dir := filepath.Join(os.TempDir(), "loopstart-spandsp-"+connectTonesName+"-"+hex.EncodeToString(sum[:8]))
-	bin := filepath.Join(dir, connectTonesName)
-	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("oracle dir: %w", err)
-	}
-	tmp, err := os.MkdirTemp(dir, "build")
-	if err != nil {
-		return "", fmt.Errorf("oracle build dir: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	src := filepath.Join(tmp, connectTonesName+".c")
-	if err := os.WriteFile(src, connectTonesSource, 0o644); err != nil {
-		return "", fmt.Errorf("write oracle source: %w", err)
-	}
-	out := filepath.Join(tmp, connectTonesName)
-	if msg, err := exec.Command(gcc, "-O2", "-o", out, src, "-lspandsp", "-lm").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("gcc %s.c -lspandsp: %w: %s", connectTonesName, err, strings.TrimSpace(string(msg)))
-	}
-	if err := os.Rename(out, bin); err != nil {
-		return "", fmt.Errorf("install oracle: %w", err)
-	}
-	return bin, nil
 }

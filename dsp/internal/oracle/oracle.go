@@ -3,27 +3,24 @@
 // dsp's tests can cross-check their results against it. It is imported
 // only by _test.go files; the firmware never links C.
 //
-// The program is compiled once per source version with
-// `gcc -O2 oracle.c -lspandsp -lm` into a content-addressed directory under
-// os.TempDir and reused by later test runs. When gcc or spandsp is missing,
-// New skips the test loudly — or fails it when LOOPSTART_REQUIRE_PEERS=1,
-// as `make test` sets.
+// The program is compiled once per source version (internal/oraclebuild).
+// When gcc or spandsp is missing, New skips the test loudly — or fails it
+// when LOOPSTART_REQUIRE_PEERS=1, as `make test` sets.
 package oracle
 
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	_ "embed"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/loopstart/loopstart/internal/oraclebuild"
 )
 
 //go:embed csrc/oracle.c
@@ -39,57 +36,7 @@ type Oracle struct {
 // environment variable LOOPSTART_REQUIRE_PEERS is "1".
 func New(tb testing.TB) *Oracle {
 	tb.Helper()
-	bin, err := build()
-	if err != nil {
-		msg := fmt.Sprintf("spandsp oracle unavailable (install gcc and libspandsp-dev, or run tools/lab/install-peers.sh): %v", err)
-		if os.Getenv("LOOPSTART_REQUIRE_PEERS") == "1" {
-			tb.Fatal(msg)
-		}
-		tb.Skip("SKIP: " + msg)
-	}
-	return &Oracle{bin: bin}
-}
-
-func build() (string, error) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		return "", fmt.Errorf("gcc: %w", err)
-	}
-	sum := sha256.Sum256(source)
-	dir := filepath.Join(os.TempDir(), "loopstart-spandsp-oracle-"+hex.EncodeToString(sum[:8]))
-	bin := filepath.Join(dir, "oracle")
-	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("oracle dir: %w", err)
-	}
-	tmp, err := os.MkdirTemp(dir, "build")
-	if err != nil {
-		return "", fmt.Errorf("oracle build dir: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	src := filepath.Join(tmp, "oracle.c")
-	if err := os.WriteFile(src, source, 0o644); err != nil {
-		return "", fmt.Errorf("write oracle source: %w", err)
-	}
-	out := filepath.Join(tmp, "oracle")
-	cmd := exec.Command(gcc, "-O2", "-o", out, src, "-lspandsp", "-lm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("gcc oracle.c -lspandsp: %w: %s", err, firstLines(string(msg), 4))
-	}
-	if err := os.Rename(out, bin); err != nil {
-		return "", fmt.Errorf("install oracle: %w", err)
-	}
-	return bin, nil
-}
-
-func firstLines(s string, n int) string {
-	lines := strings.SplitN(s, "\n", n+1)
-	if len(lines) > n {
-		lines = lines[:n]
-	}
-	return strings.Join(lines, " | ")
+	return &Oracle{bin: oraclebuild.Require(tb, "oracle", source)}
 }
 
 // Run runs the oracle with args, feeding stdin, and returns its stdout.
