@@ -457,6 +457,7 @@ func (u *UA) limitStreams(ln net.Listener, conf *tls.Config) net.Listener {
 // readFilter is normalizeFilter that books a dropped datagram (not SIP,
 // or a header line ending in a bare LF) against its source.
 func (u *UA) readFilter(p sipmsg.TransportReadProps, data []byte) ([]byte, error) {
+	u.notePong(p, data) // pong.go
 	out, err := normalizeFilter(p, data)
 	if out == nil && err == nil && len(data) > 0 && p.RemoteAddr != nil {
 		u.guard.penalize(addrIP(p.RemoteAddr), "malformed message")

@@ -172,6 +172,7 @@ func (r *registration) watchConn(ctx context.Context, d time.Duration) bool {
 	r.mu.Unlock()
 	deadline := r.ua.after(d)
 	ka := r.keepAlive()
+	flow := flowCheck{wait: defaulted(r.ua.pongWait, pongWait)}
 	for {
 		select {
 		case <-ctx.Done():
@@ -182,12 +183,22 @@ func (r *registration) watchConn(ctx context.Context, d time.Duration) bool {
 			if addr != "" && !r.ua.connected(r.acct.Transport, addr) {
 				return false
 			}
-			if ka.due(time.Now()) {
+			now := time.Now()
+			if flow.failed(&r.ua.pongs, addr, now) {
+				// A registrar that answers pings left one unanswered:
+				// the flow is dead even though writes still succeed.
+				r.ua.log.Warn("sip registrar stopped answering keep-alives; closing the connection", "account", r.acct.ID,
+					"registrar", addr, "wait", flow.wait)
+				r.ua.dropConn(r.acct.Transport, addr) // pong.go
+				return false
+			}
+			if ka.due(now) {
 				// RFC 5626 CRLF keep-alive ping; a write that fails
 				// means the connection is gone.
 				if !r.ua.ping(r.acct.Transport, addr) {
 					return false
 				}
+				flow.sent(now)
 				if r.probePreferred(ctx) {
 					return false
 				}

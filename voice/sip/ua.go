@@ -208,6 +208,11 @@ type UA struct {
 	// connCheck paces the check that a registration's TCP/TLS connection is
 	// still up (tests replace it).
 	connCheck func(time.Duration) <-chan time.Time
+	// pongs records the CRLF pongs read from stream connections, and
+	// pongWait is how long a ping may go unanswered (pong.go; tests
+	// shorten it).
+	pongs    pongLog
+	pongWait time.Duration
 	// callAfter, when set, is the clock of in-call timers: session
 	// timers and glare back-off (tests replace it; nil = time.After).
 	callAfter func(time.Duration) <-chan time.Time
