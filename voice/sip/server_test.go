@@ -65,7 +65,7 @@ func TestServerResponses(t *testing.T) {
 			name: "options",
 			msg:  "OPTIONS sip:1001@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-opt1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: opt1\nCSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n",
 			want: "SIP/2.0 200",
-			hdrs: []string{"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, INFO, NOTIFY, PRACK", "Accept: application/sdp", "User-Agent: Loopstart/test"},
+			hdrs: []string{"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, INFO, NOTIFY, PRACK, UPDATE", "Accept: application/sdp", "User-Agent: Loopstart/test"},
 		},
 		{
 			name: "bye without dialog",
@@ -92,7 +92,7 @@ func TestServerResponses(t *testing.T) {
 			name: "unknown method",
 			msg:  "FROBNICATE sip:1001@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-frob1\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: frob1\nCSeq: 1 FROBNICATE\nMax-Forwards: 70\nContent-Length: 0\n\n",
 			want: "SIP/2.0 501 Not Implemented",
-			hdrs: []string{"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, INFO, NOTIFY, PRACK"},
+			hdrs: []string{"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, INFO, NOTIFY, PRACK, UPDATE"},
 		},
 		{
 			name: "unsupported require",

@@ -178,7 +178,7 @@ var (
 
 const (
 	defaultExpires  = 3600 * time.Second
-	allowMethods    = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, INFO, NOTIFY, PRACK"
+	allowMethods    = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, INFO, NOTIFY, PRACK, UPDATE"
 	answerTimeout   = 3 * time.Minute // an incoming call nobody answers or rejects gets 480
 	listenReadyWait = 2 * time.Second
 )
@@ -512,6 +512,7 @@ func (u *UA) Start(ctx context.Context) error {
 	srv.OnRefer(u.checked(u.onRefer))   // refer.go
 	srv.OnInfo(u.checked(u.onInfo))     // info.go
 	srv.OnPrack(u.checked(u.onPrack))   // prack.go
+	srv.OnUpdate(u.checked(u.onUpdate)) // update.go
 	srv.OnNoRoute(u.checked(u.onNoRoute))
 
 	u.serving.Add(2)
