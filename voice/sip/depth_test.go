@@ -277,25 +277,33 @@ func (m *manualClock) nextWait(t *testing.T) time.Duration {
 	return 0
 }
 
-// TestSessionTimerRefresh: the caller supports timer, so the callee's 200
-// makes it the refresher; at half the interval it re-INVITEs and the call
-// goes on with the callee's count restarted.
-func TestSessionTimerRefresh(t *testing.T) {
+// timedPair is an answered call between two UAs whose in-call timers run
+// on manual clocks: the caller's (ca) and the callee's (cb).
+func timedPair(t *testing.T) (out, in *Call, ca, cb *manualClock) {
+	t.Helper()
 	hb := newIncomingRec()
 	a := startUA(t, nil, Account{ID: "1", User: "1001"})
 	b := startUA(t, hb, Account{ID: "7", User: "1002"})
-	ca, cb := newManualClock(), newManualClock()
+	ca, cb = newManualClock(), newManualClock()
 	a.callAfter, b.callAfter = ca.after, cb.after
 	out, err := a.Dial(context.Background(), "1", uri("1002", b), media(40000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, in := hb.next(t)
+	_, in = hb.next(t)
 	if err := in.Answer(media(40002)); err != nil {
 		t.Fatal(err)
 	}
 	expectEvent(t, out, EventAnswered)
 	expectEvent(t, in, EventAnswered)
+	return out, in, ca, cb
+}
+
+// TestSessionTimerRefresh: the caller supports timer, so the callee's 200
+// makes it the refresher; at half the interval it re-INVITEs and the call
+// goes on with the callee's count restarted.
+func TestSessionTimerRefresh(t *testing.T) {
+	out, in, ca, cb := timedPair(t)
 	if d := ca.nextWait(t); d != DefaultSessionExpires/2 {
 		t.Errorf("refresher waits %v, want %v", d, DefaultSessionExpires/2)
 	}
@@ -323,21 +331,7 @@ func TestSessionTimerRefresh(t *testing.T) {
 // TestSessionTimerExpiry: the callee's count runs out without a refresh
 // (the caller's refresh never comes): it sends BYE and both sides end.
 func TestSessionTimerExpiry(t *testing.T) {
-	hb := newIncomingRec()
-	a := startUA(t, nil, Account{ID: "1", User: "1001"})
-	b := startUA(t, hb, Account{ID: "7", User: "1002"})
-	ca, cb := newManualClock(), newManualClock()
-	a.callAfter, b.callAfter = ca.after, cb.after
-	out, err := a.Dial(context.Background(), "1", uri("1002", b), media(40000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, in := hb.next(t)
-	if err := in.Answer(media(40002)); err != nil {
-		t.Fatal(err)
-	}
-	expectEvent(t, out, EventAnswered)
-	expectEvent(t, in, EventAnswered)
+	out, in, ca, cb := timedPair(t)
 	ca.nextWait(t)
 	cb.nextWait(t)
 	cb.fireLast()

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -465,6 +466,39 @@ func TestOutboundProxy(t *testing.T) {
 	}
 }
 
+// startTCPRegistrar serves a registrar over TCP on loopback (sipgo: it
+// answers CRLF pings with pongs) that grants every REGISTER, reading its
+// connections through wrap. It returns its address and the count of
+// REGISTERs; the test's end stops it.
+func startTCPRegistrar(t *testing.T, wrap func(net.Listener) net.Listener) (string, *atomic.Int32) {
+	t.Helper()
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var registers atomic.Int32
+	srv.OnRegister(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		registers.Add(1)
+		res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
+		for _, h := range req.GetHeaders("Contact") {
+			res.AppendHeader(sipmsg.HeaderClone(h))
+		}
+		_ = tx.Respond(res)
+	})
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go srv.ServeTCP(wrap(ln))
+	return ln.Addr().String(), &registers
+}
+
 // pingCounter counts the reads of an accepted TCP connection that held
 // nothing but CR and LF: RFC 5626 keep-alive pings.
 type pingCounter struct {
@@ -511,31 +545,13 @@ func TestCRLFKeepAliveTCP(t *testing.T) {
 		min, max  int
 	}{{"every second", time.Second, 2, 10}, {"off", 0, 0, 0}} {
 		t.Run(tt.name, func(t *testing.T) {
-			ua, err := sipgo.NewUA()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ua.Close()
-			srv, err := sipgo.NewServer(ua)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv.OnRegister(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-				res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
-				for _, h := range req.GetHeaders("Contact") {
-					res.AppendHeader(sipmsg.HeaderClone(h))
-				}
-				_ = tx.Respond(res)
+			var pl *pingCounter
+			addr, _ := startTCPRegistrar(t, func(ln net.Listener) net.Listener {
+				pl = &pingCounter{Listener: ln}
+				return pl
 			})
-			ln, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			pl := &pingCounter{Listener: ln}
-			go srv.ServeTCP(pl)
-			defer ln.Close()
 			u, err := New(Config{Listen: "127.0.0.1:0", Logger: testLogger(), Accounts: []Account{{ID: "1", User: "1001",
-				Registrar: "sip:" + ln.Addr().String() + ";transport=tcp", Expires: 600 * time.Second, KeepAlive: tt.keepAlive}}})
+				Registrar: "sip:" + addr + ";transport=tcp", Expires: 600 * time.Second, KeepAlive: tt.keepAlive}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
@@ -144,33 +143,13 @@ func (c *muteConn) Read(b []byte) (int, error) {
 // succeeding) is taken for lost after the pong wait: the connection is
 // closed and the registration made again on a new one.
 func TestPongLossReconnects(t *testing.T) {
-	ua, err := sipgo.NewUA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ua.Close()
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var registers atomic.Int32
-	srv.OnRegister(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		registers.Add(1)
-		res := sipmsg.NewResponseFromRequest(req, 200, "OK", nil)
-		for _, h := range req.GetHeaders("Contact") {
-			res.AppendHeader(sipmsg.HeaderClone(h))
-		}
-		_ = tx.Respond(res)
+	var ml *muteListener
+	addr, registers := startTCPRegistrar(t, func(ln net.Listener) net.Listener {
+		ml = &muteListener{Listener: ln}
+		return ml
 	})
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ml := &muteListener{Listener: ln}
-	go srv.ServeTCP(ml)
-	defer ln.Close()
 	u, err := New(Config{Listen: "127.0.0.1:0", Logger: testLogger(), Accounts: []Account{{ID: "1", User: "1001",
-		Registrar: "sip:" + ln.Addr().String() + ";transport=tcp", Expires: 600 * time.Second, KeepAlive: time.Second}}})
+		Registrar: "sip:" + addr + ";transport=tcp", Expires: 600 * time.Second, KeepAlive: time.Second}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -271,15 +271,8 @@ func (u *UA) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction, toTag 
 		u.offerInReinvite(c, req, tx, local, ver)
 		return
 	}
-	offer, err := parseSDP(req.Body())
-	if err != nil {
-		u.respond(req, tx, 488, "Not Acceptable Here (bad SDP)")
-		return
-	}
-	body, rm, err := buildAnswer(local, offer, c.sessID, ver)
-	if err != nil {
-		u.log.Info("sip re-invite refused", "call", c.id, "error", err)
-		u.respond(req, tx, 488, "Not Acceptable Here ("+err.Error()+")")
+	body, rm, ok := u.answerOffer(c, req, tx, local, ver)
+	if !ok {
 		return
 	}
 	res := sipmsg.NewSDPResponseFromRequest(req, body)
@@ -297,6 +290,24 @@ func (u *UA) onReinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction, toTag 
 	c.mu.Unlock()
 	u.log.Info("sip media renegotiated", "call", c.id, "codec", rm.Codec, "srtp", rm.SRTP.Suite, "far_direction", rm.Direction)
 	c.emit(Event{Kind: EventMediaChanged, Code: 200, Reason: "re-INVITE"})
+}
+
+// answerOffer builds our SDP answer to the offer in an in-dialog request
+// (re-INVITE or UPDATE) of c; a bad or unacceptable offer is answered 488
+// and ok is false.
+func (u *UA) answerOffer(c *Call, req *sipmsg.Request, tx sipmsg.ServerTransaction, local LocalMedia, ver uint64) (body []byte, rm RemoteMedia, ok bool) {
+	offer, err := parseSDP(req.Body())
+	if err != nil {
+		u.respond(req, tx, 488, "Not Acceptable Here (bad SDP)")
+		return nil, RemoteMedia{}, false
+	}
+	body, rm, err = buildAnswer(local, offer, c.sessID, ver)
+	if err != nil {
+		u.log.Info("sip session change refused", "call", c.id, "method", req.Method, "error", err)
+		u.respond(req, tx, 488, "Not Acceptable Here ("+err.Error()+")")
+		return nil, RemoteMedia{}, false
+	}
+	return body, rm, true
 }
 
 // offerInReinvite answers an offerless re-INVITE with our offer; the ACK

@@ -59,15 +59,8 @@ func (u *UA) onUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if local.SRTP == "" {
 		local.SRTP = c.acct.SRTP
 	}
-	offer, err := parseSDP(req.Body())
-	if err != nil {
-		u.respond(req, tx, 488, "Not Acceptable Here (bad SDP)")
-		return
-	}
-	body, rm, err := buildAnswer(local, offer, c.sessID, ver)
-	if err != nil {
-		u.log.Info("sip update refused", "call", c.id, "error", err)
-		u.respond(req, tx, 488, "Not Acceptable Here ("+err.Error()+")")
+	body, rm, ok := u.answerOffer(c, req, tx, local, ver) // reinvite.go
+	if !ok {
 		return
 	}
 	if !u.respondUpdate(c, req, tx, body, c.answerSession(req)) {

@@ -90,25 +90,11 @@ func TestUpdateAnswered(t *testing.T) {
 // TestUpdateSessionRefresh: an UPDATE without SDP refreshes a session
 // timer: the 200 states the interval and the count restarts.
 func TestUpdateSessionRefresh(t *testing.T) {
-	hb := newIncomingRec()
-	a := startUA(t, nil, Account{ID: "1", User: "1001"})
-	b := startUA(t, hb, Account{ID: "7", User: "1002"})
-	ca, cb := newManualClock(), newManualClock()
-	a.callAfter, b.callAfter = ca.after, cb.after
-	out, err := a.Dial(context.Background(), "1", uri("1002", b), media(40000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, in := hb.next(t)
-	if err := in.Answer(media(40002)); err != nil {
-		t.Fatal(err)
-	}
-	expectEvent(t, out, EventAnswered)
-	expectEvent(t, in, EventAnswered)
+	out, _, ca, cb := timedPair(t)
 	ca.nextWait(t)
 	cb.nextWait(t) // the callee waits for the caller's refresh
 	req := sipmsg.NewRequest(sipmsg.UPDATE, out.remoteTarget())
-	req.AppendHeader(&sipmsg.ContactHeader{Address: a.contactFor(out.acct, out.leg.transport)})
+	req.AppendHeader(&sipmsg.ContactHeader{Address: out.ua.contactFor(out.acct, out.leg.transport)})
 	req.AppendHeader(sipmsg.NewHeader("Supported", tagTimer))
 	req.AppendHeader(sipmsg.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uac", int(DefaultSessionExpires/time.Second))))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
