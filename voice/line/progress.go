@@ -10,7 +10,13 @@ import (
 // Call-progress tone detection on an FXO line: each 40 ms block of what the
 // line sends is "tone" when the tone's frequencies hold most of its energy
 // and it is loud enough; runs of tone and no tone are then matched against
-// the tone's cadence.
+// the tone's cadence. For a cadenced tone (busy, reorder) "its energy" is
+// what the block holds above the quietest block of the last two seconds:
+// a steady sound under the tone (a far party's continuous tone, an echo
+// the canceller left) fills the gaps of the cadence as much as its tone
+// periods, so it is taken out before the share is judged, and the busy
+// tone is still heard over it. Speech has pauses, which keep that floor
+// near zero, so for speech the test is the plain share.
 const (
 	// progressBlock is the analysis block: 40 ms gives 25 Hz bins, enough
 	// to tell 440 Hz from 480 Hz.
@@ -24,6 +30,9 @@ const (
 	// progressRuns is how many complete runs (tone, gap, tone) must match
 	// the cadence.
 	progressRuns = 3
+	// floorBlocks is the window of the steady floor: 2 s, longer than
+	// any cadence's gap.
+	floorBlocks = 50
 )
 
 // blockDuration is the length of one analysis block.
@@ -47,6 +56,11 @@ type toneDetector struct {
 	nruns  int
 	latch  bool
 	blocks int
+
+	// energies holds the last floorBlocks blocks' energies (a ring; next
+	// is the slot the next block takes).
+	energies [floorBlocks]float64
+	next     int
 }
 
 // reset starts detecting t afresh; nil detects nothing.
@@ -95,7 +109,13 @@ func (d *toneDetector) endBlock() {
 		}
 	}
 	// A sine of amplitude A gives goertzel power (A·N/2)² and energy A²·N/2.
-	on := d.energy/progressBlock >= progressMinPower && p >= progressShare*d.energy*progressBlock/2
+	e := d.energy
+	if len(d.tone.Cadence) > 0 {
+		e -= d.floor()
+	}
+	on := e/progressBlock >= progressMinPower && p >= progressShare*e*progressBlock/2
+	d.energies[d.next] = d.energy
+	d.next = (d.next + 1) % floorBlocks
 	d.n, d.s1, d.s2, d.energy = 0, [2]float64{}, [2]float64{}, 0
 	d.blocks++
 	if on {
@@ -112,6 +132,20 @@ func (d *toneDetector) endBlock() {
 	if len(d.tone.Cadence) == 0 && d.onFor >= 2*time.Second {
 		d.latch = true // a steady tone (no cadence) held for 2 s
 	}
+}
+
+// floor is the energy of the quietest of the last floorBlocks blocks
+// (fewer at the start; none: 0).
+func (d *toneDetector) floor() float64 {
+	n := min(d.blocks, floorBlocks)
+	if n == 0 {
+		return 0
+	}
+	m := math.Inf(1)
+	for _, e := range d.energies[:n] {
+		m = min(m, e)
+	}
+	return m
 }
 
 // pushRun records a finished run and checks the last ones against the

@@ -8,32 +8,46 @@ import (
 )
 
 // TestToneDetector: a country's busy tone is recognised by its cadence
-// within three runs; its dial tone, ringback and silence are not busy.
+// within three runs, also under a steady sound as loud or louder (a far
+// party's continuous tone, an uncancelled echo); its dial tone, ringback,
+// silence and a steady tone alone are not busy.
 func TestToneDetector(t *testing.T) {
 	us, err := dsp.LookupProfile("us")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name string
-		play *dsp.Tone
-		want bool
+		name    string
+		play    *dsp.Tone
+		under   []float64 // a steady tone under it
+		underDB float64   // its level, dBFS
+		want    bool
 	}{
-		{"busy", &us.Busy, true},
-		{"dial", &us.Dial, false},
-		{"ringback", &us.Ringback, false},
-		{"silence", nil, false},
+		{"busy", &us.Busy, nil, 0, true},
+		{"dial", &us.Dial, nil, 0, false},
+		{"ringback", &us.Ringback, nil, 0, false},
+		{"silence", nil, nil, 0, false},
+		{"busy under a louder 1 kHz tone", &us.Busy, []float64{1000}, -18, true},
+		{"busy under a steady two-tone sound", &us.Busy, []float64{900, 1400}, -20, true},
+		{"busy under a steady dial tone", &us.Busy, []float64{350, 440}, -22, true},
+		{"a steady 1 kHz tone alone", nil, []float64{1000}, -18, false},
+		{"a steady tone at the busy frequencies", nil, []float64{480, 620}, -22, false},
+		{"ringback under a steady 1 kHz tone", &us.Ringback, []float64{1000}, -18, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var g dsp.ToneGen
+			var g, under dsp.ToneGen
 			g.Play(tc.play)
+			if tc.under != nil {
+				under.PlayFreqs(tc.under, tc.underDB)
+			}
 			var d toneDetector
 			d.reset(&us.Busy)
 			buf := make([]int16, 80)
 			got := false
-			for range int(3 * time.Second / (10 * time.Millisecond)) {
+			for range int(4 * time.Second / (10 * time.Millisecond)) {
 				clear(buf)
 				g.Fill(buf)
+				under.Add(buf)
 				if d.process(buf) {
 					got = true
 					break
