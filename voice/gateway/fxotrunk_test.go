@@ -207,3 +207,44 @@ func TestFXOInfoDTMF(t *testing.T) {
 		return nil
 	})
 }
+
+// TestFXOBusyUnderDoubleTalk: both parties talk from the first instant
+// of the call (two steady tones: the line's echo canceller has nothing
+// clean to adapt on), then the office hangs up with its busy tone: the
+// busy tone is heard over the phone's uncancelled echo and the line is
+// freed.
+func TestFXOBusyUnderDoubleTalk(t *testing.T) {
+	r, co := trunkRig(t, gateway.FXOConfig{PSTNTo: "101"})
+	if err := co.PSTN("ring", nil); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(1, "ringing")
+	if err := r.phone(1).Say([]float64{700}, -6); err != nil {
+		t.Fatal(err)
+	}
+	if err := co.Say([]float64{1000}, -12); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.phone(1).SetHook("off"); err != nil {
+		t.Fatal(err)
+	}
+	r.lineState(co, "connected")
+	r.waitState(1, "talking")
+	r.waitHears(1, 1000)
+	r.eventually("far party hears the phone", func() error {
+		if h := co.State().Hearing; !hears(h.TonesHz, 700) {
+			return fmt.Errorf("hearing %v", h.TonesHz)
+		}
+		return nil
+	})
+	if err := co.PSTNSignal("hangup", "busy", nil); err != nil {
+		t.Fatal(err)
+	}
+	r.lineState(co, "idle")
+	r.eventually("phone 1 call ended", func() error {
+		if s := r.state(1); s == "talking" {
+			return fmt.Errorf("state %s", s)
+		}
+		return nil
+	})
+}
