@@ -274,8 +274,11 @@ func sippMark(name, line string) string {
 // with RSeq and is PRACKed with RAck. The test answers; the 200 must
 // carry Session-Expires with refresher=uac (SIPp refreshes) and Require:
 // timer. SIPp then refreshes with a re-INVITE without SDP, whose 200 must
-// carry an offer (answered in the ACK) and the session timer; the
-// gateway's BYE when the phone hangs up ends it.
+// carry an offer (answered in the ACK) and the session timer. SIPp then
+// holds the call with an UPDATE (RFC 3311) whose 200 must answer
+// recvonly, and refreshes the session with an UPDATE without SDP whose
+// 200 must state the session timer; the gateway's BYE when the phone
+// hangs up ends it.
 var incomingDepthXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="loopstart depth incoming">
   <send retrans="500">
@@ -416,14 +419,59 @@ Content-Length: [len]
 
 ` + sippSDP + `]]>
   </send>
-` + sippMark("uac", "refreshed") + `  <recv request="BYE"/>
+` + sippMark("uac", "refreshed") + `  <send retrans="500">
+    <![CDATA[
+UPDATE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 5 UPDATE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+` + sippSDP + `a=sendonly
+]]>
+  </send>
+  <recv response="200">
+    <action>
+      <ereg regexp="a=recvonly" search_in="body" check_it="true" assign_to="held"/>
+      <log message="update hold [$held]"/>
+    </action>
+  </recv>
+` + sippMark("uac", "update-hold") + `  <send retrans="500">
+    <![CDATA[
+UPDATE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 6 UPDATE
+Contact: sip:sipp@[local_ip]:[local_port]
+Max-Forwards: 70
+Supported: timer
+Session-Expires: 90;refresher=uac
+Content-Length: 0
+
+]]>
+  </send>
+  <recv response="200">
+    <action>
+      <ereg regexp="^ *90;refresher=uac" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="se3"/>
+      <log message="update refresh [$se3]"/>
+    </action>
+  </recv>
+` + sippMark("uac", "update-refresh") + `  <recv request="BYE"/>
 ` + sippOK + sippMark("uac", "bye") + `</scenario>
 `
 
 // TestInteropDepthIncoming: SIPp calls the gateway: 422 for a session
 // interval below 90 s, a reliable 180 PRACKed, session timers negotiated
 // with SIPp refreshing, and the refresh a re-INVITE without SDP answered
-// with an offer in the 200. Run alone with:
+// with an offer in the 200, then an UPDATE holding the call and one
+// refreshing the session. Run alone with:
 //
 //	flock /tmp/lab.lock go test -count=1 -run 'TestInteropDepthIncoming' ./tools/lab/
 func TestInteropDepthIncoming(t *testing.T) {
@@ -445,6 +493,11 @@ func TestInteropDepthIncoming(t *testing.T) {
 	marked(t, p, dir, "uac", "refreshed", 10*time.Second)
 	if st := g.PortStatus(t, 1).State; st != "talking" {
 		t.Errorf("state %s after the refresh", st)
+	}
+	marked(t, p, dir, "uac", "update-hold", 10*time.Second)
+	marked(t, p, dir, "uac", "update-refresh", 10*time.Second)
+	if st := g.PortStatus(t, 1).State; st != "talking" {
+		t.Errorf("state %s after the UPDATEs", st)
 	}
 	g.Hook(t, 1, "on")
 	marked(t, p, dir, "uac", "bye", 10*time.Second)
