@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -162,3 +163,18 @@ func (k *Kamailio) Count(s string) int { return strings.Count(k.proc.Log(), s) }
 
 // Stop ends Kamailio.
 func (k *Kamailio) Stop() { k.proc.Stop() }
+
+// Freeze stops every Kamailio process (SIGSTOP to its group): the kernel
+// still accepts connections and takes what is written to them, but
+// nothing is answered, as with a server hung or a flow that a NAT
+// dropped silently. Thaw undoes it; the test's end thaws it too.
+func (k *Kamailio) Freeze(t testing.TB) {
+	t.Helper()
+	if err := syscall.Kill(-k.proc.Cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("freeze kamailio: %v", err)
+	}
+	t.Cleanup(k.Thaw)
+}
+
+// Thaw lets a frozen Kamailio run again (SIGCONT to its group).
+func (k *Kamailio) Thaw() { _ = syscall.Kill(-k.proc.Cmd.Process.Pid, syscall.SIGCONT) }
