@@ -18,12 +18,16 @@ type Kamailio struct {
 	Port int
 	// Addr is "127.0.0.1:Port".
 	Addr string
+	// Addr6 is "[::1]:Port" when KamailioOpts.IPv6 is set, else "".
+	Addr6 string
 	ctl  string
 	proc *Proc
 }
 
 // KamailioOpts configures StartKamailio.
 type KamailioOpts struct {
+	// IPv6 listens on [::1] too (UDP and TCP, same port).
+	IPv6 bool
 	// NoQop challenges without qop=auth (default: with).
 	NoQop bool
 	// Algorithm is the digest algorithm Kamailio challenges with and
@@ -124,11 +128,17 @@ func StartKamailio(t testing.TB, opts KamailioOpts) *Kamailio {
 	}
 	repl := append([]string{"@PORT@", fmt.Sprint(port), "@CTL@", ctl, "@QOP@", qop}, opts.authReplacements(qop)...)
 	cfg := strings.NewReplacer(repl...).Replace(kamailioCfg)
+	if opts.IPv6 {
+		cfg = strings.Replace(cfg, "auto_aliases=no\n", fmt.Sprintf("auto_aliases=no\nlisten=udp:[::1]:%d\nlisten=tcp:[::1]:%d\nalias=[::1]:%d\n", port, port, port), 1)
+	}
 	cfgPath := filepath.Join(dir, "kamailio.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	k := &Kamailio{Port: port, Addr: fmt.Sprintf("127.0.0.1:%d", port), ctl: ctl}
+	if opts.IPv6 {
+		k.Addr6 = fmt.Sprintf("[::1]:%d", port)
+	}
 	k.proc = Start(t, dir, "kamailio", "-DD", "-E", "-f", cfgPath, "-P", filepath.Join(dir, "kamailio.pid"),
 		"-Y", dir, "-m", "64", "-M", "8")
 	if err := waitSIP(k.Addr, 10*time.Second); err != nil {
