@@ -20,8 +20,8 @@ type Kamailio struct {
 	Addr string
 	// Addr6 is "[::1]:Port" when KamailioOpts.IPv6 is set, else "".
 	Addr6 string
-	ctl  string
-	proc *Proc
+	ctl   string
+	proc  *Proc
 }
 
 // KamailioOpts configures StartKamailio.
