@@ -53,7 +53,8 @@ func registeredIn(k *Kamailio, user string) error {
 // Kamailio instances, resolved at the lab's own dnsmasq. The gateway
 // registers at the preferred one; a call runs through it; the primary is
 // killed mid-call: the call's audio goes on, the registration is at the
-// secondary within 10 s, and the phone can hang up. When the primary
+// secondary within 10 s, the phone can hold the call and take it back
+// (re-INVITEs through the secondary), and hang up. When the primary
 // returns the registration goes back to it. The account keeps the default
 // NAT keep-alive (25 s): the 5 s failover probe of a registration with
 // another target is what notices the loss.
@@ -106,6 +107,24 @@ func TestFailoverSRV(t *testing.T) {
 	packets := g.callStats(t, 1).PacketsReceived
 	g.WaitHears(t, 1, 3*time.Second, "phone 1 still hears baresip's 1000 Hz", 1000)
 	g.WaitCallMedia(t, 1, packets+100, 5*time.Second)
+
+	// The phone holds baresip (flash: a re-INVITE sendonly) and takes it
+	// back (flash again): the re-INVITEs' first hop, pbx.lab, fails over
+	// to the secondary, and their ACKs follow the address that answered.
+	reinvites := strings.Count(g.Log(), "sip re-invite answered")
+	g.Hook(t, 1, "flash")
+	g.WaitHears(t, 1, 10*time.Second, "second dial tone while baresip is held", 350, 440)
+	Eventually(t, 15*time.Second, "baresip answers the hold through the secondary", func() error {
+		log := g.Log()
+		if n := strings.Count(log, "sip re-invite answered"); n <= reinvites || !strings.Contains(log, "far_direction=recvonly") {
+			return fmt.Errorf("%d re-INVITEs answered (before the hold %d)", n, reinvites)
+		}
+		return nil
+	})
+	g.Hook(t, 1, "flash")
+	g.WaitHears(t, 1, 15*time.Second, "phone 1 hears baresip again after the resume", 1000)
+	packets = g.callStats(t, 1).PacketsReceived
+	g.WaitCallMedia(t, 1, packets+100, 10*time.Second)
 
 	// The phone hangs up: the BYE's first hop, pbx.lab, fails over to
 	// the secondary, which relays it to baresip.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -98,6 +99,10 @@ type Call struct {
 	state  callState
 	remote RemoteMedia
 	hangup bool // we started the end of the call
+	// lastHop is the address of the dialog's named route (a Record-Route
+	// host name) that answered its last request (nat.go); zero when the
+	// route is an address or there is none.
+	lastHop netip.AddrPort
 	// endReason, when set, is the Reason of the EventEnded our own BYE
 	// ends the call with (ReasonLocalHangup when empty).
 	endReason string

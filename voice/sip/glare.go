@@ -52,7 +52,8 @@ func (c *Call) inviteInDialog(ctx context.Context, req *sipmsg.Request) (*sipmsg
 		c.mu.Lock()
 		c.reinviting++
 		c.mu.Unlock()
-		res, err := c.inDialog(ctx, send)
+		res, sent, err := c.inDialogSent(ctx, send)
+		send = sent
 		c.mu.Lock()
 		c.reinviting--
 		c.mu.Unlock()

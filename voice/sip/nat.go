@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -648,6 +649,14 @@ func (c *Call) sendInDialog(ctx context.Context, req *sipmsg.Request, send func(
 		hop.Address.Host, hop.Address.Port = name.Host, name.Port
 		c.ua.mu.Unlock()
 	}()
+	// The address that answered the dialog's last request goes first:
+	// after a failover the dead one is not waited for each time.
+	c.mu.Lock()
+	last := c.lastHop
+	c.mu.Unlock()
+	if i := slices.Index(addrs, last); i > 0 {
+		addrs = append([]netip.AddrPort{last}, slices.Delete(slices.Clone(addrs), i, i+1)...)
+	}
 	var errs []error
 	for i, a := range addrs {
 		c.ua.mu.Lock()
@@ -661,6 +670,9 @@ func (c *Call) sendInDialog(ctx context.Context, req *sipmsg.Request, send func(
 		err := send(actx, r)
 		cancel()
 		if err == nil {
+			c.mu.Lock()
+			c.lastHop = a
+			c.mu.Unlock()
 			return nil
 		}
 		var de *sipgo.ErrDialogResponse
@@ -675,4 +687,30 @@ func (c *Call) sendInDialog(ctx context.Context, req *sipmsg.Request, send func(
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// writeThroughHop writes a request that has no answer (an ACK) over the
+// address of the dialog's named route that answered its last request,
+// when there is one; otherwise as write does.
+func (c *Call) writeThroughHop(req *sipmsg.Request, write func(*sipmsg.Request) error) error {
+	hop := c.firstHop()
+	c.mu.Lock()
+	last := c.lastHop
+	c.mu.Unlock()
+	if hop == nil || !last.IsValid() {
+		return write(req)
+	}
+	if _, err := netip.ParseAddr(strings.Trim(hop.Address.Host, "[]")); err == nil {
+		return write(req)
+	}
+	c.ua.mu.Lock()
+	host, port := hop.Address.Host, hop.Address.Port
+	hop.Address.Host, hop.Address.Port = last.Addr().String(), int(last.Port())
+	c.ua.mu.Unlock()
+	defer func() {
+		c.ua.mu.Lock()
+		hop.Address.Host, hop.Address.Port = host, port
+		c.ua.mu.Unlock()
+	}()
+	return write(req)
 }

@@ -220,20 +220,43 @@ func (c *Call) remoteTarget() sipmsg.Uri {
 
 // inDialog sends an in-dialog request and waits for its final response.
 func (c *Call) inDialog(ctx context.Context, req *sipmsg.Request) (*sipmsg.Response, error) {
-	req.Laddr = c.leg.laddr
-	if c.incoming {
-		return c.dss.Do(ctx, req)
-	}
-	return c.dcs.Do(ctx, req)
+	res, _, err := c.inDialogSent(ctx, req)
+	return res, err
 }
 
-// writeInDialog sends an in-dialog request without a transaction (ACK).
+// inDialogSent sends an in-dialog request and waits for its final
+// response; it also returns the request as sent (its CSeq set), which is
+// a copy of req when the dialog's named route failed over to another
+// address (sendInDialog, nat.go).
+func (c *Call) inDialogSent(ctx context.Context, req *sipmsg.Request) (*sipmsg.Response, *sipmsg.Request, error) {
+	var res *sipmsg.Response
+	sent := req
+	err := c.sendInDialog(ctx, req, func(ctx context.Context, r *sipmsg.Request) error {
+		r.Laddr = c.leg.laddr
+		sent = r
+		var err error
+		if c.incoming {
+			res, err = c.dss.Do(ctx, r)
+		} else {
+			res, err = c.dcs.Do(ctx, r)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, sent, err
+	}
+	return res, sent, nil
+}
+
+// writeInDialog sends an in-dialog request without a transaction (ACK),
+// over the address that answered the dialog's last request when its
+// route is a name (nat.go).
 func (c *Call) writeInDialog(req *sipmsg.Request) error {
 	req.Laddr = c.leg.laddr
 	if c.incoming {
-		return c.dss.WriteRequest(req)
+		return c.writeThroughHop(req, c.dss.WriteRequest)
 	}
-	return c.dcs.WriteRequest(req)
+	return c.writeThroughHop(req, c.dcs.WriteRequest)
 }
 
 // onReinvite answers an in-dialog INVITE of an answered call. A new SDP
