@@ -143,15 +143,6 @@ const sippCapture = `      <ereg regexp="[^ ].*" search_in="hdr" header="Via:" a
       <ereg regexp="[^ ].*" search_in="hdr" header="CSeq:" assign_to="cseq"/>
 `
 
-const sippSDP = `v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-`
-
 // prackUASXML: SIPp answers the gateway's INVITE (which must offer
 // 100rel) with a reliable 183 carrying SDP and streams a tone on it
 // once PRACKed (early media); the PRACK must carry RAck "1 <cseq> INVITE"; after
@@ -241,31 +232,6 @@ func TestInteropDepthPRACKUAC(t *testing.T) {
 	g.WaitHears(t, 1, 5*time.Second, "the far end's 1000 Hz after the answer", 1000)
 	g.Hook(t, 1, "on")
 	marked(t, p, dir, "uas", "bye", 10*time.Second)
-}
-
-// sippOK is SIPp's 200 to the last request received.
-const sippOK = `  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]>
-  </send>
-`
-
-// sippMark writes line to the marker file name.
-func sippMark(name, line string) string {
-	return `  <nop>
-    <action>
-      <exec command="echo ` + line + ` >> @DIR@/` + name + `"/>
-    </action>
-  </nop>
-`
 }
 
 // incomingDepthXML: SIPp calls the gateway's direct account [service].

@@ -207,25 +207,8 @@ const edgeInviteXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="loopstart edge INVITE">
   <send retrans="500">
     <![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-]]>
+` + sippInviteHead + `
+` + sippSDP + `]]>
   </send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
@@ -237,20 +220,7 @@ a=rtpmap:0 PCMU/8000
   <recv response="488" optional="true" next="ack"/>
   <recv response="603" next="ack"/>
   <label id="ack"/>
-  <send>
-    <![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-[last_To:]
-[last_Call-ID:]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]>
-  </send>
-</scenario>
+` + sippACKFailure + `</scenario>
 `
 
 // edgeOptionsXML is a SIPp scenario: one OPTIONS from a stranger.
@@ -283,25 +253,8 @@ const edgeRelayedXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="loopstart edge relayed INVITE">
   <send retrans="500">
     <![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-]]>
+` + sippInviteHead + `
+` + sippSDP + `]]>
   </send>
   <recv response="100" optional="true"/>
   <recv response="180"/>

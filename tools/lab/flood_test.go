@@ -35,14 +35,7 @@ Subject: flood
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-]]>
+` + sippSDP + `]]>
   </send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
@@ -51,20 +44,7 @@ a=rtpmap:0 PCMU/8000
   <recv response="503" optional="true" next="ack"/>
   <recv response="488" next="ack"/>
   <label id="ack"/>
-  <send>
-    <![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-[last_To:]
-[last_Call-ID:]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]>
-  </send>
-</scenario>
+` + sippACKFailure + `</scenario>
 `
 
 // floodOptionsXML is a SIPp scenario: one OPTIONS per call, answered 200

@@ -298,19 +298,7 @@ func relayRecvInfo(contentType, bodyRE string) string {
       <log message="info [$ct] [$body]"/>
     </action>
   </recv>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]>
-  </send>
-`)
+` + sippOK)
 }
 
 // relayCallXML is a SIPp scenario: a call to [service] through the
@@ -321,17 +309,7 @@ const relayCallXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="loopstart relay">
   <send retrans="500">
     <![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
+` + sippInviteHead + `
 v=0
 o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
 s=-
@@ -363,17 +341,5 @@ Content-Length: 0
   <pause milliseconds="500"/>
 @STEPS@
   <recv request="BYE"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]>
-  </send>
-</scenario>
+` + sippOK + `</scenario>
 `
