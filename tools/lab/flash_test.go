@@ -9,14 +9,21 @@ import (
 	"github.com/loopstart/loopstart/dsp"
 )
 
-// TestInteropFlash is the flash call control proof against Kamailio and
-// two baresips, B (1003, 1300 Hz) and C (1004, 1700 Hz), each recording
-// what it hears; phone 1 says 700 Hz. Run alone with:
-//
-//	flock /tmp/lab.lock go test -count=1 -run TestInteropFlash ./tools/lab/
-func TestInteropFlash(t *testing.T) {
+// flashRig is the flash tests' lab: Kamailio, two baresips B (1003,
+// sending 1300 Hz) and C (1004, 1700 Hz), each recording what it hears,
+// and the gateway with account 1 registered.
+type flashRig struct {
+	k    *Kamailio
+	b, c *Baresip
+	g    *Gateway
+}
+
+// startFlashRig starts the flash tests' lab; C answers only when told to
+// with manualC.
+func startFlashRig(t *testing.T, manualC bool) *flashRig {
+	t.Helper()
 	Need(t, "kamailio", "kamcmd", "baresip")
-	k := StartKamailio(t, KamailioOpts{})
+	r := &flashRig{k: StartKamailio(t, KamailioOpts{})}
 	dir := t.TempDir()
 	wavB, wavC := filepath.Join(dir, "b.wav"), filepath.Join(dir, "c.wav")
 	if err := WriteToneWAV(wavB, 1300, -12, 120); err != nil {
@@ -25,25 +32,38 @@ func TestInteropFlash(t *testing.T) {
 	if err := WriteToneWAV(wavC, 1700, -12, 120); err != nil {
 		t.Fatal(err)
 	}
-	b := StartBaresip(t, BaresipOpts{User: "1003", Password: "secret3", Registrar: k.Addr, SourceWAV: wavB})
-	c := StartBaresip(t, BaresipOpts{User: "1004", Password: "secret4", Registrar: k.Addr, SourceWAV: wavC})
-	g := StartGateway(t, GatewayOpts{Config: ContractConfig(k.Addr)})
+	r.b = StartBaresip(t, BaresipOpts{User: "1003", Password: "secret3", Registrar: r.k.Addr, SourceWAV: wavB})
+	r.c = StartBaresip(t, BaresipOpts{User: "1004", Password: "secret4", Registrar: r.k.Addr, SourceWAV: wavC, AnswerManual: manualC})
+	r.g = StartGateway(t, GatewayOpts{Config: ContractConfig(r.k.Addr)})
 	Eventually(t, 10*time.Second, "account 1 registered", func() error {
-		if a := g.Account(t, "1"); a.State != "registered" {
+		if a := r.g.Account(t, "1"); a.State != "registered" {
 			return fmt.Errorf("state %q (%s)", a.State, a.LastError)
 		}
 		return nil
 	})
-	hearsOnly := func(t *testing.T, what string, hz, not float64) {
-		t.Helper()
-		Eventually(t, 5*time.Second, what, func() error {
-			h := g.Phone(t, 1).Hearing.TonesHz
-			if !Hears(h, hz) || Hears(h, not) {
-				return fmt.Errorf("hearing %v", h)
-			}
-			return nil
-		})
-	}
+	return r
+}
+
+// hearsOnly waits until phone 1 hears hz and not not.
+func (r *flashRig) hearsOnly(t *testing.T, what string, hz, not float64) {
+	t.Helper()
+	Eventually(t, 5*time.Second, what, func() error {
+		h := r.g.Phone(t, 1).Hearing.TonesHz
+		if !Hears(h, hz) || Hears(h, not) {
+			return fmt.Errorf("hearing %v", h)
+		}
+		return nil
+	})
+}
+
+// TestInteropFlash is the flash call control proof against Kamailio and
+// two baresips, B (1003, 1300 Hz) and C (1004, 1700 Hz), each recording
+// what it hears; phone 1 says 700 Hz. Run alone with:
+//
+//	flock /tmp/lab.lock go test -count=1 -run TestInteropFlash ./tools/lab/
+func TestInteropFlash(t *testing.T) {
+	r := startFlashRig(t, false)
+	k, b, c, g, hearsOnly := r.k, r.b, r.c, r.g, r.hearsOnly
 	// callB has phone 1 call B and talk.
 	callB := func(t *testing.T) {
 		t.Helper()

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,35 +14,8 @@ import (
 //
 //	flock /tmp/lab.lock go test -count=1 -run TestInteropFlashTransfer ./tools/lab/
 func TestInteropFlashTransfer(t *testing.T) {
-	Need(t, "kamailio", "kamcmd", "baresip")
-	k := StartKamailio(t, KamailioOpts{})
-	dir := t.TempDir()
-	wavB, wavC := filepath.Join(dir, "b.wav"), filepath.Join(dir, "c.wav")
-	if err := WriteToneWAV(wavB, 1300, -12, 120); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteToneWAV(wavC, 1700, -12, 120); err != nil {
-		t.Fatal(err)
-	}
-	b := StartBaresip(t, BaresipOpts{User: "1003", Password: "secret3", Registrar: k.Addr, SourceWAV: wavB})
-	c := StartBaresip(t, BaresipOpts{User: "1004", Password: "secret4", Registrar: k.Addr, SourceWAV: wavC, AnswerManual: true})
-	g := StartGateway(t, GatewayOpts{Config: ContractConfig(k.Addr)})
-	Eventually(t, 10*time.Second, "account 1 registered", func() error {
-		if a := g.Account(t, "1"); a.State != "registered" {
-			return fmt.Errorf("state %q (%s)", a.State, a.LastError)
-		}
-		return nil
-	})
-	hearsOnly := func(t *testing.T, what string, hz, not float64) {
-		t.Helper()
-		Eventually(t, 5*time.Second, what, func() error {
-			h := g.Phone(t, 1).Hearing.TonesHz
-			if !Hears(h, hz) || Hears(h, not) {
-				return fmt.Errorf("hearing %v", h)
-			}
-			return nil
-		})
-	}
+	r := startFlashRig(t, true)
+	k, b, c, g, hearsOnly := r.k, r.b, r.c, r.g, r.hearsOnly
 	// answerC has C answer its next incoming call (after the first
 	// `after` ones).
 	answerC := func(t *testing.T, after int) {
