@@ -57,16 +57,17 @@ func newParty(t *testing.T, name, user string, hz float64) *party {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ua.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// The stream is there before the UA takes calls (Incoming uses it).
 	st, err := media.NewStream(netip.MustParseAddrPort("127.0.0.1:0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.ua, p.stream = ua, st
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ua.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	go p.audio()
 	t.Cleanup(func() {
 		close(p.stop)

@@ -279,7 +279,11 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 	if slot == 0 {
 		p.mu.Lock()
 		if p.media != nil {
-			p.media.codec = rm.Codec // renegotiated
+			// Renegotiated. A new record, never a write to the old
+			// one: the status reads it after letting go of p.mu.
+			m := *p.media
+			m.codec = rm.Codec
+			p.media = &m
 		}
 		p.mu.Unlock()
 	}

@@ -430,6 +430,7 @@ func (u *UA) limitDatagrams(pc net.PacketConn) net.PacketConn {
 	}
 	u.guard = newGuard(&cfg, u.log, exempt)
 	u.streams = u.streamPolicyFor(gate)
+	u.limitsUp.Store(true)
 	if gate == nil && cfg.BanFailures < 0 {
 		return pc
 	}

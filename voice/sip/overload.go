@@ -254,6 +254,9 @@ func (u *UA) Overload() Overload {
 	if lc := u.limited.Load(); lc != nil {
 		o.Shed, o.DroppedACKs = lc.shed.Load(), lc.dropped.Load()
 	}
+	if !u.limitsUp.Load() {
+		return o
+	}
 	if g := u.guard; g != nil {
 		o.Bans, o.DroppedBanned, o.RefusedConns = g.bans.Load(), g.mute.Load(), g.refused.Load()
 	}

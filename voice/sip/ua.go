@@ -232,10 +232,13 @@ type UA struct {
 	udpConn net.PacketConn
 	addr    atomic.Pointer[netip.AddrPort] // udpConn's address once Start has it
 	limited atomic.Pointer[limitedConn]    // udpConn behind the overload limits; nil = none
-	tcpLn   net.Listener
-	tlsLn   net.Listener  // nil without Config.TLSListen
-	guard   *guard        // limits.go: the ban list and connection caps
-	streams *streamPolicy // limits.go: what accepted connections enforce
+	// limitsUp is set once Start has made guard and streams: their
+	// readers on other goroutines (Overload) look only after it.
+	limitsUp atomic.Bool
+	tcpLn    net.Listener
+	tlsLn    net.Listener  // nil without Config.TLSListen
+	guard    *guard        // limits.go: the ban list and connection caps
+	streams  *streamPolicy // limits.go: what accepted connections enforce
 
 	started atomic.Bool
 	closing atomic.Bool
