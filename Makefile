@@ -11,7 +11,7 @@ DATA    ?= .data
 HTTP    ?= 127.0.0.1:8080
 SIP     ?= 127.0.0.1:5062
 
-.PHONY: all build run test unit interop peers bench lint cross fmt image qemu test-arm64 clean
+.PHONY: all build run test unit race interop peers bench lint cross fmt image qemu test-arm64 clean
 
 all: build
 
@@ -47,6 +47,10 @@ cross:
 # Unit tests only (no peers needed; interop tests skip loudly).
 unit:
 	$(GO) test ./...
+
+# The unit tests under the race detector (minutes; not in `make test`).
+race:
+	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e /tools/lab -e /buildroot/qemutest)
 
 # The interop tests alone (Kamailio, baresip).
 interop: peers
