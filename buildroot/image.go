@@ -201,13 +201,14 @@ func Build(t Target, o BuildOptions) (Image, error) {
 	// and the shell after it.
 	args := []string{"-o", img.Initramfs, "-skip-ldd", "-defaultsh", "",
 		"-files", bin + ":bin/loopstart", "-files", modDir + ":lib/loopstart/modules"}
+	args = append(args, extra...)
 	if o.Debug {
+		// The commands last: u-root's flags end at the first of them.
 		args = append(args, "-uinitcmd", "/bin/loopstart boot", "-defaultsh", "gosh", InitCmd)
 		args = append(args, DebugCmds...)
 	} else {
 		args = append(args, "-uinitcmd", "", "-initcmd", "/bin/loopstart", "-nocmd")
 	}
-	args = append(args, extra...)
 	if err := run(o.Repo, env, log, uroot, args...); err != nil {
 		return img, err
 	}
