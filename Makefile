@@ -109,8 +109,9 @@ QEMU_SIP    ?= 127.0.0.1:5060
 image:
 	LOOPSTART_KERNEL_CACHE=$(KERNEL_CACHE) $(GO) run ./buildroot/cmd/image build -target $(TARGET) -cache $(IMAGE_CACHE) -version $(VERSION) $(if $(DEBUG),-debug) $(if $(MODULES_EXTRA),-modules-extra $(MODULES_EXTRA)) $(if $(RPI_FIRMWARE),-firmware $(RPI_FIRMWARE))
 
-# The board kernel of TARGET (qemu-amd64): built from Debian's linux-source
-# (tinyconfig plus a fragment, everything built in, no modules), kept in
+# The board kernel of TARGET (qemu-amd64, nanopi-neo): built from Debian's
+# linux-source (tinyconfig, or the SoC's defconfig, plus a fragment;
+# everything built in, no modules; armhf cross-compiled), kept in
 # $(KERNEL_CACHE) keyed by the source version and the configuration's hash.
 # `make image` boots it when it is cached, Debian's stock kernel otherwise;
 # minutes on two cores, so `make test` never builds it.

@@ -90,7 +90,10 @@ func TestBoardKernelKey(t *testing.T) {
 	more.Fragment = append(append([]string(nil), s.Fragment...), "CONFIG_KALLSYMS=y")
 	newer := ks
 	newer.Version = "6.1.193-1"
-	for _, other := range []string{BoardKernelDir("/c", "qemu-amd64", ks, more), BoardKernelDir("/c", "qemu-amd64", newer, s)} {
+	dtb := s
+	dtb.DTB = "board.dtb"
+	for _, other := range []string{BoardKernelDir("/c", "qemu-amd64", ks, more), BoardKernelDir("/c", "qemu-amd64", newer, s),
+		BoardKernelDir("/c", "qemu-amd64", ks, dtb)} {
 		if other == d {
 			t.Errorf("%s: same key as the original", other)
 		}
@@ -104,31 +107,56 @@ func TestBoardKernelKey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if bk, ok := boardKernelAt(dir); !ok || bk.Release != "6.1.192" {
+	if bk, ok := boardKernelAt(dir); !ok || bk.Release != "6.1.192" || bk.DTB != "" {
 		t.Errorf("cached kernel %+v %v", bk, ok)
 	}
-	if _, err := BuildBoardKernel("nanopi-neo", KernelBuildOptions{Cache: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "qemu-amd64") {
+	if err := os.WriteFile(filepath.Join(dir, "dtb"), []byte{0xd0, 0x0d, 0xfe, 0xed}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if bk, ok := boardKernelAt(dir); !ok || bk.DTB != filepath.Join(dir, "dtb") {
+		t.Errorf("cached kernel with a device tree %+v %v", bk, ok)
+	}
+	if _, err := BuildBoardKernel("qemu-arm64", KernelBuildOptions{Cache: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "nanopi-neo, qemu-amd64") {
 		t.Errorf("a target without a board kernel: %v", err)
 	}
 }
 
 // TestBoardKernelFragment: every fragment line is a CONFIG_X=y line and
-// the interfaces the issue asks for are built in.
+// the interfaces the issue asks for are built in, for each target.
 func TestBoardKernelFragment(t *testing.T) {
-	have := map[string]bool{}
-	for _, l := range amd64Fragment {
-		if !strings.HasPrefix(l, "CONFIG_") || !strings.HasSuffix(l, "=y") {
-			t.Errorf("fragment line %q", l)
-		}
-		if have[l] {
-			t.Errorf("%s twice", l)
-		}
-		have[l] = true
-	}
-	for _, w := range []string{"CONFIG_VIRTIO_NET", "CONFIG_VIRTIO_BLK", "CONFIG_EXT4_FS", "CONFIG_I6300ESB_WDT", "CONFIG_SPI_SPIDEV",
-		"CONFIG_CUSE", "CONFIG_SND_ALOOP", "CONFIG_GPIO_SIM", "CONFIG_PVH"} {
-		if !have[w+"=y"] {
-			t.Errorf("%s is not built in", w)
-		}
+	for _, tc := range []struct {
+		target string
+		want   []string
+	}{
+		{"qemu-amd64", []string{"CONFIG_VIRTIO_NET", "CONFIG_VIRTIO_BLK", "CONFIG_EXT4_FS", "CONFIG_I6300ESB_WDT", "CONFIG_SPI_SPIDEV",
+			"CONFIG_CUSE", "CONFIG_SND_ALOOP", "CONFIG_GPIO_SIM", "CONFIG_PVH"}},
+		{"nanopi-neo", []string{"CONFIG_DWMAC_SUN8I", "CONFIG_MMC_SUNXI", "CONFIG_EXT4_FS", "CONFIG_SUNXI_WATCHDOG", "CONFIG_SPI_SUN6I",
+			"CONFIG_SPI_SPIDEV", "CONFIG_SND_SUN4I_I2S", "CONFIG_CUSE", "CONFIG_SND_ALOOP", "CONFIG_GPIO_SIM", "CONFIG_RD_XZ",
+			"CONFIG_USB_NET_CDCETHER"}},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			s, ok := BoardKernels[tc.target]
+			if !ok {
+				t.Fatalf("no board kernel for %s", tc.target)
+			}
+			have := map[string]bool{}
+			for _, l := range s.Fragment {
+				if !strings.HasPrefix(l, "CONFIG_") || !strings.HasSuffix(l, "=y") {
+					t.Errorf("fragment line %q", l)
+				}
+				if have[l] {
+					t.Errorf("%s twice", l)
+				}
+				have[l] = true
+			}
+			for _, w := range tc.want {
+				if !have[w+"=y"] {
+					t.Errorf("%s is not built in", w)
+				}
+			}
+			if tgt, err := Lookup(tc.target); err != nil || (tgt.Card != nil) != (s.DTB != "") {
+				t.Errorf("target %s (%v): a card target's kernel needs its device tree (DTB %q)", tc.target, err, s.DTB)
+			}
+		})
 	}
 }

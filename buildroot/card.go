@@ -57,11 +57,17 @@ func BuildCard(t Target, o BuildOptions) (CardImage, error) {
 	}
 	ci.Image = img
 	log := o.Log
-	k, err := FetchKernel(t, o.Cache, log)
-	if err != nil {
-		return ci, err
+	// The device tree built with the board kernel, else the one in
+	// Debian's kernel package.
+	dtbPath := img.DTB
+	if dtbPath == "" {
+		k, err := FetchKernel(t, o.Cache, log)
+		if err != nil {
+			return ci, err
+		}
+		dtbPath = filepath.Join(k.Root, "usr", "lib", "linux-image-"+k.Release, t.Card.DTB)
 	}
-	dtb, err := os.ReadFile(filepath.Join(k.Root, "usr", "lib", "linux-image-"+k.Release, t.Card.DTB))
+	dtb, err := os.ReadFile(dtbPath)
 	if err != nil {
 		return ci, fmt.Errorf("card image: device tree: %w", err)
 	}

@@ -3,35 +3,14 @@ package buildroot
 import (
 	"debug/elf"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 )
 
-// mke2fsPackages hold mke2fs and the libraries it links.
-var mke2fsPackages = []string{"e2fsprogs", "libext2fs2", "libcom-err2", "libblkid1", "libuuid1", "libc6"}
-
 // FileMap is one file to put in the initramfs: Src on the host, Dst its
 // path in the image (relative, no leading slash).
 type FileMap struct{ Src, Dst string }
-
-// FetchMke2fs fetches Debian's mke2fs for t (the data partition is made on
-// first boot with it) and returns it with the shared libraries and the
-// dynamic loader it needs, as files for the initramfs.
-func FetchMke2fs(t Target, cache string, log io.Writer) ([]FileMap, error) {
-	a, err := aptFor(t, cache, log)
-	if err != nil {
-		return nil, err
-	}
-	root := filepath.Join(a.root, "unpacked", "mke2fs")
-	if _, err := os.Stat(filepath.Join(root, "sbin", "mke2fs")); err != nil {
-		if err := a.install(root, mke2fsPackages...); err != nil {
-			return nil, err
-		}
-	}
-	return ELFClosure(root, "sbin/mke2fs")
-}
 
 // ELFClosure returns bin (a path inside sysroot) with its program
 // interpreter and every shared library it needs, transitively, found in

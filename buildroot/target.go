@@ -100,12 +100,13 @@ var Targets = map[string]Target{
 			DTB: "sun8i-h3-nanopi-neo.dtb", QEMUBoard: "orangepi-pc", BootTargets: "mmc0",
 			// Debian 6.1's dwmac-sun8i oopses in its DMA interrupt on QEMU
 			// 7.2's EMAC model at the first packet (IPv6 MLD), so in QEMU
-			// the module is refused (module_blacklist) and the guest talks
+			// the module is refused (module_blacklist; initcall_blacklist
+			// for the board kernel, where it is built in) and the guest talks
 			// through a USB network adapter on the H3's fourth USB host
 			// (its OHCI: usb-net is a full-speed device), the NEO's USB-A
 			// port. One CPU: four TCG vCPUs on a loaded host stall RCU.
 			QEMUNet:  []string{"-device", "usb-net,netdev=n0,bus=usb-bus.7"},
-			QEMUArgs: "maxcpus=1 module_blacklist=dwmac_sun8i"},
+			QEMUArgs: "maxcpus=1 module_blacklist=dwmac_sun8i initcall_blacklist=sun8i_dwmac_driver_init"},
 	},
 }
 

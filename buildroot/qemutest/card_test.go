@@ -49,7 +49,10 @@ func cardImage(t testing.TB, target string) (buildroot.Target, buildroot.CardIma
 	var log bytes.Buffer
 	start := time.Now()
 	ci, err := buildroot.BuildCard(tg, buildroot.BuildOptions{Repo: repo, Out: out, Cache: filepath.Join(repo, ".cache", "image"),
-		Version: "qemutest", Log: &log, BuildKeys: strings.Fields(update.FormatPublicKey(pub))[1]})
+		Version: "qemutest", Log: &log, BuildKeys: strings.Fields(update.FormatPublicKey(pub))[1],
+		// The board kernel when make kernel cached one, as make image
+		// does; LOOPSTART_STOCK_KERNEL=1 keeps Debian's (as CI has it).
+		StockKernel: os.Getenv("LOOPSTART_STOCK_KERNEL") == "1"})
 	if err != nil {
 		t.Fatalf("build %s: %v\n%s", target, err, log.String())
 	}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-peers.sh installs the Debian packages the tests drive as real peers
 # (Kamailio, baresip, SIPp, sox, ...) and the tools `make kernel` builds with
-# (bison, flex, bc, libelf, libssl) when they are missing. It is idempotent and
+# (bison, flex, bc, libelf, libssl, the armhf cross compiler) when they are
+# missing. It is idempotent and
 # quiet when everything is already there. Needs root (CI runs as root); without
 # root it prints what is missing and leaves the skip to the tests.
 set -eu
@@ -11,7 +12,7 @@ baresip-core sip-tester socat sox libsox-fmt-all procps iproute2 ca-certificates
 libspandsp-dev espeak-ng tshark
 tftpd-hpa dnsmasq-base chromium nodejs npm sipvicious prometheus nftables conntrack
 qemu-system-x86 qemu-system-arm e2fsprogs xz-utils dpkg apt
-bison flex bc libelf-dev libssl-dev"
+bison flex bc libelf-dev libssl-dev gcc-arm-linux-gnueabihf"
 
 missing=""
 for p in $pkgs; do

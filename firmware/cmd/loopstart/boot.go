@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/loopstart/loopstart/board/factory"
 	"github.com/loopstart/loopstart/firmware/system"
 )
 
-// bootCmd is `loopstart boot`: the PID-1 side on the image (u-root's init
-// runs it as uinit), or, with an argument, a request to the running boot
-// process: `loopstart boot reboot|poweroff|status`.
+// bootCmd is `loopstart boot`: the PID-1 side on the image (loopstart's
+// own init, or u-root's in a debug image, runs it as its child), or, with
+// an argument, a request to the running boot process: `loopstart boot
+// reboot|poweroff|status`.
 func bootCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("boot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -42,6 +44,11 @@ func bootCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	exe, err := os.Executable()
+	if err != nil && filepath.IsAbs(os.Args[0]) {
+		// Started by loopstart's init before /proc is mounted (the
+		// runtime looks the executable up once, at start).
+		exe, err = os.Args[0], nil
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "loopstart boot: %v\n", err)
 		return 1
@@ -49,5 +56,20 @@ func bootCmd(args []string, stdout, stderr io.Writer) int {
 	err = system.Boot(context.Background(), system.BootOptions{Binary: exe, Console: stderr, Version: version,
 		ResetButton: factory.ResetButton})
 	fmt.Fprintf(stderr, "loopstart boot: %v\n", err)
+	return 1
+}
+
+// initCmd is loopstart as the image's /init (PID 1): it runs `loopstart
+// boot` and reaps; it returns only when that ended (the kernel panics
+// when PID 1 exits, and the board's panic handling reboots it).
+func initCmd(stderr io.Writer) int {
+	// /proc is not mounted yet, so os.Executable cannot tell; /init
+	// links to the binary.
+	exe := "/bin/loopstart"
+	if p, err := filepath.EvalSymlinks(os.Args[0]); err == nil {
+		exe = p
+	}
+	err := system.Init(exe, stderr)
+	fmt.Fprintf(stderr, "loopstart init: %v\n", err)
 	return 1
 }

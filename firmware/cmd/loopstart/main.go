@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/loopstart/loopstart/drivers/pcm/alsa/selftest"
 	"github.com/loopstart/loopstart/dsp/dsptool"
@@ -19,6 +20,12 @@ import (
 var version = "dev"
 
 func main() {
+	// The product image's /init is loopstart itself: as PID 1 it starts
+	// `loopstart boot` and reaps (system.Init); the kernel's arguments
+	// for init are not commands.
+	if os.Getpid() == 1 && filepath.Base(os.Args[0]) == "init" {
+		os.Exit(initCmd(os.Stderr))
+	}
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
