@@ -77,7 +77,7 @@
 // loop tick counter and /healthz. A new image that crashes or hangs
 // before it can roll itself back is caught by the boot counter: on the
 // image the boot process (firmware/system's supervisor) restarts
-// `loopstart run` from the initramfs (/bbin/loopstart, the factory
+// `loopstart run` from the initramfs (/bin/loopstart, the factory
 // binary), whose Boot counts the start and rolls back after MaxBoots.
 // The data partition must not be mounted noexec. A stricter split, with
 // the boot process running Boot and Trial itself (system.LoopHealth as
