@@ -149,11 +149,6 @@ func indexOf(names []string, s string) uint32 {
 	return 0
 }
 
-// init allocates the canceller; it runs when the stream is made.
-func (e *echoState) init() {
-	e.ec = dsp.NewEchoCancellerTaps(dsp.EchoTailMax)
-}
-
 // start prepares a call.
 func (e *echoState) start(o EchoOpts) {
 	e.opts = o
@@ -162,6 +157,13 @@ func (e *echoState) start(o EchoOpts) {
 		tail = DefaultEchoTail
 	}
 	tail = min(max(tail, MinEchoTail), MaxEchoTail)
+	if e.ec == nil {
+		// The stream's first call: the canceller (about 100 KiB) is
+		// made now, not with the stream, so that a gateway's spare
+		// streams (a port's second call) hold none until they carry a
+		// call. Once per stream, never per frame.
+		e.ec = dsp.NewEchoCancellerTaps(dsp.EchoTailMax)
+	}
 	e.ec.SetTaps(int(tail / (time.Second / pcm.SampleRate))) // resets: each call starts from nothing
 	e.ec.SetNLP(true)
 	e.on = !o.Off
@@ -256,7 +258,9 @@ func (e *echoState) decide(d *dsp.AnswerToneDetector, fromLine bool) {
 	nlpOff := e.lineTones.Holding() || e.netTones.Holding()
 	if nlpOff != e.nlpOff {
 		e.nlpOff, changed = nlpOff, true
-		e.ec.SetNLP(!nlpOff)
+		if e.ec != nil { // nil until the stream's first call
+			e.ec.SetNLP(!nlpOff)
+		}
 	}
 	if e.passthrough == "" && e.opts.Fax == FaxAuto {
 		switch {

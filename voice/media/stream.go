@@ -298,7 +298,6 @@ func NewStreamWith(addr netip.AddrPort, o StreamOpts) (*Stream, error) {
 		return nil, err
 	}
 	s := &Stream{conn: conn, rtcpConn: rtcpConn, cname: newCNAME(), epoch: time.Now(), cnLevel: -1, cnSeed: 22222}
-	s.echo.init()
 	s.wg.Add(2)
 	go s.readRTCP()
 	if o.Priority > 0 {
@@ -354,15 +353,20 @@ func (s *Stream) arrived(b []byte, hdr *rtp.Header, from netip.AddrPort) {
 	if tap != nil && s.accepting.Load() {
 		s.captureReceived(tap, b)
 	}
+	c := s.rxc.Load()
+	limit := maxSlotPacket // what a slot holds
+	if c != nil {
+		limit += c.tag // decrypted into the slot
+	}
 	slot := s.ring.reserve()
-	if slot == nil || !s.accepting.Load() || len(b) < 12 {
+	if slot == nil || !s.accepting.Load() || len(b) < 12 || len(b) > limit {
 		if s.accepting.Load() {
 			s.dropped.Add(1)
 		}
 		return
 	}
 	n := len(b)
-	if c := s.rxc.Load(); c != nil {
+	if c != nil {
 		out, err := c.rxRTP.DecryptRTP(slot.data[:0], b, hdr)
 		if err != nil || len(out) > len(slot.data) {
 			s.authFails.Add(1)
