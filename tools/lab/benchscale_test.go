@@ -132,7 +132,11 @@ func benchScale(t *testing.T, n, secs int) string {
 		return nil
 	})
 	gw := g.proc.PID()
+	g.CPUProfile(t)
 	idle := cpuOver(t, 10*time.Second, gw)[0] / 10 // the registered gateway with no call, per second
+	g.CPUProfile(t)
+	g.HeapProfile(t, 1)
+	heaps := 1
 
 	ports := make([]int, n)
 	for i := range ports {
@@ -160,7 +164,8 @@ func benchScale(t *testing.T, n, secs int) string {
 	steal0, _ := Steal()
 	load0 := loadAvg()
 	for round := range 2 {
-		scaleRound(t, g, far, n, round, max(secs/2, 5), dir, &sum, &ledger, heardOK, faults)
+		heaps++
+		scaleRound(t, g, far, n, round, max(secs/2, 5), dir, &sum, &ledger, heardOK, faults, heaps)
 	}
 	steal1, _ := Steal()
 	load1 := loadAvg()
@@ -221,7 +226,7 @@ func addHist(sum []status.LatenessBucket, b, a []status.LatenessBucket) []status
 // direction talk, floods the gateway for secs seconds while measuring,
 // checks what every listening phone heard, and hangs up.
 func scaleRound(t *testing.T, g *Gateway, far *Baresip, n, round, secs int, dir string,
-	sum *scaleSums, ledger *LatenessLedger, heardOK map[int]bool, faults map[int][]string) {
+	sum *scaleSums, ledger *LatenessLedger, heardOK map[int]bool, faults map[int][]string, heap int) {
 	hear := map[int]float64{} // what each listening port must hear
 	var listeners, ports []int
 	for a := 1; a+1 <= n; a += 2 {
@@ -298,6 +303,9 @@ func scaleRound(t *testing.T, g *Gateway, far *Baresip, n, round, secs int, dir 
 	window := time.Since(start)
 	after := g.Status(t)
 	ledger.Sample(after.Loop.Late + after.Loop.Missed)
+	rss, hwm := procMemory(t, gw)
+	t.Logf("round %d: RSS at the flood's end %.1f MiB (high water %.1f MiB)", round+1, rss, hwm)
+	g.HeapProfile(t, heap) // measurement builds only (LOOPSTART_PROFILE)
 	cpu1, err := cpuTicks(gw)
 	if err != nil {
 		t.Fatal(err)

@@ -25,7 +25,10 @@ var (
 	buildErr  error
 )
 
-// Binary builds the loopstart command once per test process and returns its path.
+// Binary builds the loopstart command once per test process and returns its
+// path. With LOOPSTART_PROFILE=DIR set it is a measurement build (-tags
+// loopstart_profile): the gateway writes heap and CPU profiles into DIR on
+// SIGUSR2 and SIGUSR1 (see Gateway.HeapProfile).
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -37,7 +40,11 @@ func Binary(t testing.TB) string {
 		buildPath = filepath.Join(dir, "loopstart")
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./firmware/cmd/loopstart")
+		args := []string{"build", "-o", buildPath}
+		if os.Getenv("LOOPSTART_PROFILE") != "" {
+			args = append(args, "-tags", "loopstart_profile")
+		}
+		cmd := exec.Command("go", append(args, "./firmware/cmd/loopstart")...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
