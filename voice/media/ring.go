@@ -23,8 +23,8 @@ const maxSlotPacket = 12 + 15*4 + 68 + maxPTimeSamples
 
 type packetSlot struct {
 	n    int
-	at   int64          // arrival, nanoseconds since the stream's epoch
-	from netip.AddrPort // the sender; invalid when the reader cannot tell
+	at   int64                              // arrival, nanoseconds since the stream's epoch
+	from netip.AddrPort                     // the sender; invalid when the reader cannot tell
 	data [maxSlotPacket + srtpOverhead]byte // room to decrypt an SRTP packet in place
 }
 
