@@ -28,10 +28,16 @@ var (
 // Binary builds the loopstart command once per test process and returns its
 // path. With LOOPSTART_PROFILE=DIR set it is a measurement build (-tags
 // loopstart_profile): the gateway writes heap and CPU profiles into DIR on
-// SIGUSR2 and SIGUSR1 (see Gateway.HeapProfile).
+// SIGUSR2 and SIGUSR1 (see Gateway.HeapProfile). LOOPSTART_BINARY names a
+// binary built beforehand to run instead (a benchmark of one commit while
+// the tree changes).
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if b := os.Getenv("LOOPSTART_BINARY"); b != "" {
+			buildPath = b
+			return
+		}
 		dir, err := os.MkdirTemp("", "loopstart-bin-")
 		if err != nil {
 			buildErr = err
