@@ -1,9 +1,6 @@
 package main
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // The Go runtime's soft memory limit for `loopstart run` (--memory-limit).
 // Left alone, the runtime lets the heap grow to twice what is live before
@@ -18,6 +15,7 @@ import (
 const (
 	memLimitBase    = 24 << 20
 	memLimitPerPort = 1 << 20
+	maxMemLimitMiB  = 1 << 20 // 1 TiB: beyond it a typing error
 )
 
 // memoryLimit is the limit to set, in bytes, for --memory-limit flagMiB
@@ -32,8 +30,8 @@ func memoryLimit(flagMiB int, env string, ports int) (limit int64, ok bool, err 
 	case flagMiB == -1:
 		return 0, false, nil
 	case flagMiB > 0:
-		if flagMiB > math.MaxInt64>>20 {
-			return 0, false, fmt.Errorf("--memory-limit %d: too large", flagMiB)
+		if flagMiB > maxMemLimitMiB {
+			return 0, false, fmt.Errorf("--memory-limit %d: more than %d MiB", flagMiB, maxMemLimitMiB)
 		}
 		return int64(flagMiB) << 20, true, nil
 	case env != "":

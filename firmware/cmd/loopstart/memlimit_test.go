@@ -21,7 +21,7 @@ func TestMemoryLimit(t *testing.T) {
 		{name: "explicit wins over GOMEMLIMIT", flag: 48, env: "40MiB", ports: 3, want: 48 << 20, ok: true},
 		{name: "none", flag: -1, ports: 3},
 		{name: "negative", flag: -2, ports: 3, err: true},
-		{name: "absurd", flag: 1 << 62, ports: 3, err: true},
+		{name: "absurd", flag: 1<<20 + 1, ports: 3, err: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok, err := memoryLimit(tc.flag, tc.env, tc.ports)
