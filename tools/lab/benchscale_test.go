@@ -72,7 +72,11 @@ func scaleConfig(n int, tlsAddr, caFile string) string {
 // (sampled every two seconds) and its last 29 s of audio holds that tone in
 // every 10 ms block. Audio faults fail the run unless the host's steal
 // excuses them; loop lateness is reported, not failed (this is a
-// benchmark on a shared machine; TestInteropFlood is the test).
+// benchmark on a shared machine; TestInteropFlood is the test). With
+// LOOPSTART_PROFILE=DIR the gateway is a measurement build that writes a
+// CPU profile of the idle window and heap profiles (with the runtime's
+// memory statistics, logged) after registering and at each round's end
+// into DIR; LOOPSTART_BINARY runs a binary built beforehand.
 //
 //	LOOPSTART_BENCH_SCALE=1 go test -count=1 -timeout 30m -v -run TestBenchScale ./tools/lab/
 func TestBenchScale(t *testing.T) {
