@@ -5,37 +5,28 @@ import "fmt"
 // The Go runtime's soft memory limit for `loopstart run` (--memory-limit).
 // Left alone, the runtime lets the heap grow to twice what is live before
 // it collects, so a burst of garbage (a SIP flood: every refused request's
-// transaction lives 32 s) doubles the gateway's RSS on a board that has
-// the RAM for neither. The default limit is sized for the board: a base
-// for the program's own structures, web UI and SIP stack plus an
-// allowance per port (its streams, line and, on a model board, chip model
-// and phone; docs/PERFORMANCE.md has the breakdown). It is a soft limit:
-// the runtime collects more often as the heap nears it and never fails an
-// allocation for it.
-const (
-	memLimitBase    = 24 << 20
-	memLimitPerPort = 1 << 20
-	maxMemLimitMiB  = 1 << 20 // 1 TiB: beyond it a typing error
-)
+// transaction lives 32 s) doubles the gateway's RSS; a board short of RAM
+// caps it with --memory-limit (or GOMEMLIMIT). It is not on by default:
+// a limit near the live heap makes the runtime collect several times as
+// often, and every collection's stop-the-world waits for every thread to
+// reach a safe point — under CPU contention (the same flood) the media
+// loop's frame waits with it (docs/PERFORMANCE.md: TestInteropFlood failed
+// two runs of three with a 27 MiB limit on the 2+1 board, passed without).
+
+// maxMemLimitMiB bounds --memory-limit: beyond 1 TiB it is a typing error.
+const maxMemLimitMiB = 1 << 20
 
 // memoryLimit is the limit to set, in bytes, for --memory-limit flagMiB
-// (−1: none, 0: the board's default, else MiB), the GOMEMLIMIT environment
-// variable env and a board of ports ports; ok false leaves the runtime's
-// own (GOMEMLIMIT when set, else none). An explicit flag wins over
-// GOMEMLIMIT, GOMEMLIMIT over the board's default.
-func memoryLimit(flagMiB int, env string, ports int) (limit int64, ok bool, err error) {
+// (0: the runtime's own — GOMEMLIMIT when set, else none); ok false leaves
+// the runtime's.
+func memoryLimit(flagMiB int) (limit int64, ok bool, err error) {
 	switch {
-	case flagMiB < -1:
-		return 0, false, fmt.Errorf("--memory-limit %d: want MiB, 0 for the board's default or -1 for none", flagMiB)
-	case flagMiB == -1:
-		return 0, false, nil
-	case flagMiB > 0:
-		if flagMiB > maxMemLimitMiB {
-			return 0, false, fmt.Errorf("--memory-limit %d: more than %d MiB", flagMiB, maxMemLimitMiB)
-		}
-		return int64(flagMiB) << 20, true, nil
-	case env != "":
+	case flagMiB < 0:
+		return 0, false, fmt.Errorf("--memory-limit %d: want MiB, or 0 for the runtime's own (GOMEMLIMIT)", flagMiB)
+	case flagMiB > maxMemLimitMiB:
+		return 0, false, fmt.Errorf("--memory-limit %d: more than %d MiB", flagMiB, maxMemLimitMiB)
+	case flagMiB == 0:
 		return 0, false, nil
 	}
-	return memLimitBase + memLimitPerPort*int64(max(ports, 0)), true, nil
+	return int64(flagMiB) << 20, true, nil
 }

@@ -49,8 +49,8 @@ type runOpts struct {
 	// metricsAllow are addresses that may scrape /metrics without a
 	// token (--metrics-allow).
 	metricsAllow prefixList
-	// memoryLimit is --memory-limit in MiB: 0 the board's default, −1
-	// none (memlimit.go).
+	// memoryLimit is --memory-limit in MiB, 0 for the runtime's own
+	// (memlimit.go).
 	memoryLimit int
 }
 
@@ -135,7 +135,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&o.metricsAllow, "metrics-allow", "addresses or prefixes (10.0.0.5, 10.1.0.0/16; repeat or separate with commas) that may scrape /metrics without a token")
 	fs.StringVar(&o.healthSocket, "health-socket", "", "unix socket answering the media loop's tick counter for the boot supervisor's watchdog; empty: none")
 	fs.IntVar(&o.fxs, "fxs", 0, "with --board sim or qemu: the number of FXS ports (daisy-chained Si3215 models, ports 1..N); 0 with --fxo 0 keeps the board's 2 FXS + 1 FXO")
-	fs.IntVar(&o.memoryLimit, "memory-limit", 0, "soft limit of the Go runtime's memory in MiB (the heap is collected more often near it, never refused); 0: sized for the board (24 MiB + 1 MiB per port) unless GOMEMLIMIT is set; -1: none")
+	fs.IntVar(&o.memoryLimit, "memory-limit", 0, "soft limit of the Go runtime's memory in MiB, for a board short of RAM (the heap is collected more often near it, never refused); 0: the runtime's own (GOMEMLIMIT when set, else none)")
 	fs.IntVar(&o.fxo, "fxo", 0, "with --board sim or qemu: the number of FXO ports (Si3050 models on virtual central offices, after the FXS ports); at most 32 ports in all")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -144,12 +144,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loopstart run: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	def, err := boardDefinition(o.board, o.fxs, o.fxo)
-	if err != nil {
+	if _, err := boardDefinition(o.board, o.fxs, o.fxo); err != nil {
 		fmt.Fprintf(stderr, "loopstart: %v\n", oneLine(err))
 		return 1
 	}
-	limit, ok, err := memoryLimit(o.memoryLimit, os.Getenv("GOMEMLIMIT"), len(def.Chips))
+	limit, ok, err := memoryLimit(o.memoryLimit)
 	if err != nil {
 		fmt.Fprintf(stderr, "loopstart: %v\n", err)
 		return 2
