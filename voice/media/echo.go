@@ -149,6 +149,11 @@ func indexOf(names []string, s string) uint32 {
 	return 0
 }
 
+// init makes the canceller (off the loop: NewStreamWith).
+func (e *echoState) init() {
+	e.ec = dsp.NewEchoCancellerTaps(dsp.EchoTailMax)
+}
+
 // start prepares a call.
 func (e *echoState) start(o EchoOpts) {
 	e.opts = o
@@ -158,11 +163,9 @@ func (e *echoState) start(o EchoOpts) {
 	}
 	tail = min(max(tail, MinEchoTail), MaxEchoTail)
 	if e.ec == nil {
-		// The stream's first call: the canceller (about 100 KiB) is
-		// made now, not with the stream, so that a gateway's spare
-		// streams (a port's second call) hold none until they carry a
-		// call. Once per stream, never per frame.
-		e.ec = dsp.NewEchoCancellerTaps(dsp.EchoTailMax)
+		// A spare stream's first call (StreamOpts.Spare): the canceller
+		// is made now, once per stream, never per frame.
+		e.init()
 	}
 	e.ec.SetTaps(int(tail / (time.Second / pcm.SampleRate))) // resets: each call starts from nothing
 	e.ec.SetNLP(true)

@@ -289,6 +289,12 @@ type StreamOpts struct {
 	// when a busy Go scheduler gets round to it. Failure (no
 	// CAP_SYS_NICE, not Linux) falls back to an ordinary reader.
 	Priority int
+	// Spare marks a stream that seldom carries a call (a port's second
+	// call, for call waiting): its line echo canceller (84 000 bytes) is
+	// made at its first call, on the loop goroutine, instead of now.
+	// Other streams make it now, off the loop, so that a call's start
+	// allocates nothing on the loop.
+	Spare bool
 }
 
 // NewStreamWith is NewStream with options.
@@ -298,6 +304,9 @@ func NewStreamWith(addr netip.AddrPort, o StreamOpts) (*Stream, error) {
 		return nil, err
 	}
 	s := &Stream{conn: conn, rtcpConn: rtcpConn, cname: newCNAME(), epoch: time.Now(), cnLevel: -1, cnSeed: 22222}
+	if !o.Spare {
+		s.echo.init()
+	}
 	s.wg.Add(2)
 	go s.readRTCP()
 	if o.Priority > 0 {
