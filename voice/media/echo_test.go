@@ -127,6 +127,7 @@ func TestEchoPassthroughCallback(t *testing.T) {
 			calls := 0
 			tc.opts.OnPassthrough = func() { calls++ }
 			var e echoState
+			e.init()
 			e.start(tc.opts)
 			n := 0
 			for range 150 { // 1.5 s of 1100 Hz from the phone
