@@ -39,6 +39,9 @@ const (
 
 const (
 	historySamples = int(HistoryDuration / time.Second * pcm.SampleRate)
+	// phoneQuiet is how many frames of digital silence (100 ms) the
+	// earpiece's receivers listen to before they skip silent frames.
+	phoneQuiet     = 10
 	windowSamples  = int(HearingWindow * pcm.SampleRate / time.Second)
 	maxHeardDigits = 256  // DTMFHeard keeps the latest this many digits
 	maxDetections  = 64   // recent detections kept for Hearing.DTMF
@@ -100,6 +103,7 @@ type Phone struct {
 	lastPause time.Duration
 	// Earpiece.
 	hist     []int16 // ring buffer of historySamples; nil until the first sound
+	quiet    int     // silent earpiece frames in a row, up to phoneQuiet
 	histPos  int     // next write index
 	histLen  int     // valid samples
 	det      *dsp.DTMFDetector
@@ -274,7 +278,8 @@ func (p *Phone) Audio(seq uint64, earpiece, mouth []int16) {
 	// Earpiece history. Until the earpiece first carries sound the
 	// recording is silence, counted without a buffer: an idle board's
 	// phones (0.47 MiB each, 15 MiB for 32) take no memory.
-	if p.hist == nil && !silent(earpiece) {
+	quiet := silent(earpiece)
+	if p.hist == nil && !quiet {
 		p.hist = make([]int16, historySamples) // the silence so far is its zeros
 	}
 	in := earpiece
@@ -286,6 +291,24 @@ func (p *Phone) Audio(seq uint64, earpiece, mouth []int16) {
 		in = in[n:]
 		p.histPos = (p.histPos + n) % historySamples
 		p.histLen = min(p.histLen+n, historySamples)
+	}
+	// The receivers idle through a silent earpiece: after phoneQuiet
+	// frames of digital silence (every digit and burst heard before has
+	// been reported) they skip silent frames, and start afresh on the
+	// first frame that carries sound. Most of an idle sim board's phones'
+	// CPU otherwise went on listening to zeros.
+	if quiet {
+		if p.quiet < phoneQuiet {
+			p.quiet++
+		}
+	} else {
+		if p.quiet >= phoneQuiet {
+			p.det.Reset()
+		}
+		p.quiet = 0
+	}
+	if p.quiet >= phoneQuiet && p.ackAt == 0 && !p.fskOn {
+		return
 	}
 	p.listenCallerID(seq, earpiece)
 	// DTMF receiver.

@@ -72,7 +72,11 @@ func scaleConfig(n int, tlsAddr, caFile string) string {
 // (sampled every two seconds) and its last 29 s of audio holds that tone in
 // every 10 ms block. Audio faults fail the run unless the host's steal
 // excuses them; loop lateness is reported, not failed (this is a
-// benchmark on a shared machine; TestInteropFlood is the test).
+// benchmark on a shared machine; TestInteropFlood is the test). With
+// LOOPSTART_PROFILE=DIR the gateway is a measurement build that writes a
+// CPU profile of the idle window and heap profiles (with the runtime's
+// memory statistics, logged) after registering and at each round's end
+// into DIR; LOOPSTART_BINARY runs a binary built beforehand.
 //
 //	LOOPSTART_BENCH_SCALE=1 go test -count=1 -timeout 30m -v -run TestBenchScale ./tools/lab/
 func TestBenchScale(t *testing.T) {
@@ -132,7 +136,11 @@ func benchScale(t *testing.T, n, secs int) string {
 		return nil
 	})
 	gw := g.proc.PID()
+	g.CPUProfile(t)
 	idle := cpuOver(t, 10*time.Second, gw)[0] / 10 // the registered gateway with no call, per second
+	g.CPUProfile(t)
+	g.HeapProfile(t, 1)
+	heaps := 1
 
 	ports := make([]int, n)
 	for i := range ports {
@@ -160,7 +168,8 @@ func benchScale(t *testing.T, n, secs int) string {
 	steal0, _ := Steal()
 	load0 := loadAvg()
 	for round := range 2 {
-		scaleRound(t, g, far, n, round, max(secs/2, 5), dir, &sum, &ledger, heardOK, faults)
+		heaps++
+		scaleRound(t, g, far, n, round, max(secs/2, 5), dir, &sum, &ledger, heardOK, faults, heaps)
 	}
 	steal1, _ := Steal()
 	load1 := loadAvg()
@@ -221,7 +230,7 @@ func addHist(sum []status.LatenessBucket, b, a []status.LatenessBucket) []status
 // direction talk, floods the gateway for secs seconds while measuring,
 // checks what every listening phone heard, and hangs up.
 func scaleRound(t *testing.T, g *Gateway, far *Baresip, n, round, secs int, dir string,
-	sum *scaleSums, ledger *LatenessLedger, heardOK map[int]bool, faults map[int][]string) {
+	sum *scaleSums, ledger *LatenessLedger, heardOK map[int]bool, faults map[int][]string, heap int) {
 	hear := map[int]float64{} // what each listening port must hear
 	var listeners, ports []int
 	for a := 1; a+1 <= n; a += 2 {
@@ -298,6 +307,9 @@ func scaleRound(t *testing.T, g *Gateway, far *Baresip, n, round, secs int, dir 
 	window := time.Since(start)
 	after := g.Status(t)
 	ledger.Sample(after.Loop.Late + after.Loop.Missed)
+	rss, hwm := procMemory(t, gw)
+	t.Logf("round %d: RSS at the flood's end %.1f MiB (high water %.1f MiB)", round+1, rss, hwm)
+	g.HeapProfile(t, heap) // measurement builds only (LOOPSTART_PROFILE)
 	cpu1, err := cpuTicks(gw)
 	if err != nil {
 		t.Fatal(err)

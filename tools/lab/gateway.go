@@ -25,10 +25,19 @@ var (
 	buildErr  error
 )
 
-// Binary builds the loopstart command once per test process and returns its path.
+// Binary builds the loopstart command once per test process and returns its
+// path. With LOOPSTART_PROFILE=DIR set it is a measurement build (-tags
+// loopstart_profile): the gateway writes heap and CPU profiles into DIR on
+// SIGUSR2 and SIGUSR1 (see Gateway.HeapProfile). LOOPSTART_BINARY names a
+// binary built beforehand to run instead (a benchmark of one commit while
+// the tree changes).
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if b := os.Getenv("LOOPSTART_BINARY"); b != "" {
+			buildPath = b
+			return
+		}
 		dir, err := os.MkdirTemp("", "loopstart-bin-")
 		if err != nil {
 			buildErr = err
@@ -37,7 +46,11 @@ func Binary(t testing.TB) string {
 		buildPath = filepath.Join(dir, "loopstart")
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./firmware/cmd/loopstart")
+		args := []string{"build", "-o", buildPath}
+		if os.Getenv("LOOPSTART_PROFILE") != "" {
+			args = append(args, "-tags", "loopstart_profile")
+		}
+		cmd := exec.Command("go", append(args, "./firmware/cmd/loopstart")...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -149,7 +149,7 @@ func indexOf(names []string, s string) uint32 {
 	return 0
 }
 
-// init allocates the canceller; it runs when the stream is made.
+// init makes the canceller (off the loop: NewStreamWith).
 func (e *echoState) init() {
 	e.ec = dsp.NewEchoCancellerTaps(dsp.EchoTailMax)
 }
@@ -162,6 +162,11 @@ func (e *echoState) start(o EchoOpts) {
 		tail = DefaultEchoTail
 	}
 	tail = min(max(tail, MinEchoTail), MaxEchoTail)
+	if e.ec == nil {
+		// A spare stream's first call (StreamOpts.Spare): the canceller
+		// is made now, once per stream, never per frame.
+		e.init()
+	}
 	e.ec.SetTaps(int(tail / (time.Second / pcm.SampleRate))) // resets: each call starts from nothing
 	e.ec.SetNLP(true)
 	e.on = !o.Off
@@ -256,7 +261,9 @@ func (e *echoState) decide(d *dsp.AnswerToneDetector, fromLine bool) {
 	nlpOff := e.lineTones.Holding() || e.netTones.Holding()
 	if nlpOff != e.nlpOff {
 		e.nlpOff, changed = nlpOff, true
-		e.ec.SetNLP(!nlpOff)
+		if e.ec != nil { // nil until the stream's first call
+			e.ec.SetNLP(!nlpOff)
+		}
 	}
 	if e.passthrough == "" && e.opts.Fax == FaxAuto {
 		switch {

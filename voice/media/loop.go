@@ -1,6 +1,7 @@
 package media
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,20 @@ type Idler interface {
 // that goes off hook is then heard within 40 ms and from then on every frame
 // is on time again.
 const DefaultIdleBatch = 4
+
+// DefaultDeepIdleBatch is how many frames a loop processes per wake-up
+// once every channel has been idle for DefaultDeepIdleAfter (when
+// LoopOpts.DeepIdleBatch is 0): 100 ms, so an off-hook after a quiet spell
+// is heard within 100 ms plus the drivers' 32–40 ms debounce — dial tone
+// within 140 ms, far inside what a caller notices (dial tone delay is
+// specified in seconds) — and an idle gateway wakes 10 times a second
+// instead of 25 (docs/PERFORMANCE.md: 0.70 → 0.37 % of a core). The first
+// second after any activity keeps the shorter IdleBatch.
+const DefaultDeepIdleBatch = 10
+
+// DefaultDeepIdleAfter is how many idle frames in a row (1 s) come before
+// the loop takes DeepIdleBatch frames per wake-up.
+const DefaultDeepIdleAfter = 100
 
 // ErrQueueFull is returned by Do when the command queue has no room.
 var ErrQueueFull = errors.New("media: loop command queue full")
@@ -96,6 +111,9 @@ type Loop struct {
 	hw       pcm.Highway
 	batcher  pcm.Batcher // hw, if it can hold frames
 	batch    int         // frames per wake-up while every channel is idle
+	deep     int         // frames per wake-up after deepAfter idle frames
+	deepAt   uint64      // idle frames in a row before deep batches
+	idleRun  uint64      // idle frames in a row so far (loop goroutine)
 	idlers   int         // channels that implement Idler
 	tx, rx   [][]int16
 	channels []loopChannel
@@ -142,6 +160,12 @@ type LoopOpts struct {
 	// less turns batches off. Frames that take part in a batch count as
 	// late only when late after the batch's due time (Stats.Batched).
 	IdleBatch int
+	// DeepIdleBatch is how many frames the loop processes per wake-up
+	// once every channel has been idle for DeepIdleAfter frames in a
+	// row; 0 means DefaultDeepIdleBatch, and a value not above the idle
+	// batch keeps the idle batch throughout. DeepIdleAfter 0 means
+	// DefaultDeepIdleAfter.
+	DeepIdleBatch, DeepIdleAfter int
 }
 
 // NewLoop makes a loop over hw. Add the channels, then Run it.
@@ -161,6 +185,8 @@ func NewLoop(hw pcm.Highway, opts LoopOpts) *Loop {
 	if l.batch == 0 {
 		l.batch = DefaultIdleBatch
 	}
+	l.deep = cmp.Or(opts.DeepIdleBatch, DefaultDeepIdleBatch)
+	l.deepAt = uint64(cmp.Or(opts.DeepIdleAfter, DefaultDeepIdleAfter))
 	if b, ok := hw.(pcm.Batcher); ok && l.batch > 1 {
 		l.batcher = b
 	}
@@ -287,8 +313,14 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		if l.batcher != nil {
 			if idle && len(l.cmds) == 0 {
-				l.batcher.SetBatch(l.batch)
+				l.idleRun++
+				if l.batch > 1 && l.deep > l.batch && l.idleRun >= l.deepAt {
+					l.batcher.SetBatch(l.deep)
+				} else {
+					l.batcher.SetBatch(l.batch)
+				}
 			} else {
+				l.idleRun = 0
 				l.batcher.SetBatch(1)
 			}
 		}

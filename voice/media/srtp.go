@@ -26,6 +26,10 @@ type Crypto struct {
 	tx     *srtp.Context // our RTP and RTCP: used by the loop only
 	rxRTP  *srtp.Context // the peer's RTP: used by the RTP reader only
 	rxRTCP *srtp.Context // the peer's RTCP: used by the RTCP reader only
+	// tag is what the suite adds to an RTP packet (its authentication
+	// tag): a received packet at most this much longer than a ring slot
+	// decrypts into the slot.
+	tag int
 }
 
 // profileOf maps a suite name to pion's protection profile.
@@ -62,6 +66,12 @@ func NewCrypto(suite string, local, remote []byte) (*Crypto, error) {
 		return c, nil
 	}
 	c := &Crypto{suite: suite}
+	if c.tag, err = prof.AuthTagRTPLen(); err != nil {
+		return nil, fmt.Errorf("media: srtp %s: %w", suite, err)
+	}
+	if prof == srtp.ProtectionProfileAeadAes128Gcm {
+		c.tag, _ = prof.AEADAuthTagLen()
+	}
 	if c.tx, err = mk(local); err != nil {
 		return nil, err
 	}

@@ -289,6 +289,12 @@ type StreamOpts struct {
 	// when a busy Go scheduler gets round to it. Failure (no
 	// CAP_SYS_NICE, not Linux) falls back to an ordinary reader.
 	Priority int
+	// Spare marks a stream that seldom carries a call (a port's second
+	// call, for call waiting): its line echo canceller (84 000 bytes) is
+	// made at its first call, on the loop goroutine, instead of now.
+	// Other streams make it now, off the loop, so that a call's start
+	// allocates nothing on the loop.
+	Spare bool
 }
 
 // NewStreamWith is NewStream with options.
@@ -298,7 +304,9 @@ func NewStreamWith(addr netip.AddrPort, o StreamOpts) (*Stream, error) {
 		return nil, err
 	}
 	s := &Stream{conn: conn, rtcpConn: rtcpConn, cname: newCNAME(), epoch: time.Now(), cnLevel: -1, cnSeed: 22222}
-	s.echo.init()
+	if !o.Spare {
+		s.echo.init()
+	}
 	s.wg.Add(2)
 	go s.readRTCP()
 	if o.Priority > 0 {
@@ -354,15 +362,20 @@ func (s *Stream) arrived(b []byte, hdr *rtp.Header, from netip.AddrPort) {
 	if tap != nil && s.accepting.Load() {
 		s.captureReceived(tap, b)
 	}
+	c := s.rxc.Load()
+	limit := maxSlotPacket // what a slot holds
+	if c != nil {
+		limit += c.tag // decrypted into the slot
+	}
 	slot := s.ring.reserve()
-	if slot == nil || !s.accepting.Load() || len(b) < 12 {
+	if slot == nil || !s.accepting.Load() || len(b) < 12 || len(b) > limit {
 		if s.accepting.Load() {
 			s.dropped.Add(1)
 		}
 		return
 	}
 	n := len(b)
-	if c := s.rxc.Load(); c != nil {
+	if c != nil {
 		out, err := c.rxRTP.DecryptRTP(slot.data[:0], b, hdr)
 		if err != nil || len(out) > len(slot.data) {
 			s.authFails.Add(1)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -47,6 +49,9 @@ type runOpts struct {
 	// metricsAllow are addresses that may scrape /metrics without a
 	// token (--metrics-allow).
 	metricsAllow prefixList
+	// memoryLimit is --memory-limit in MiB, 0 for the runtime's own
+	// (memlimit.go).
+	memoryLimit int
 }
 
 // prefixList is a repeatable flag of addresses and prefixes.
@@ -130,6 +135,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&o.metricsAllow, "metrics-allow", "addresses or prefixes (10.0.0.5, 10.1.0.0/16; repeat or separate with commas) that may scrape /metrics without a token")
 	fs.StringVar(&o.healthSocket, "health-socket", "", "unix socket answering the media loop's tick counter for the boot supervisor's watchdog; empty: none")
 	fs.IntVar(&o.fxs, "fxs", 0, "with --board sim or qemu: the number of FXS ports (daisy-chained Si3215 models, ports 1..N); 0 with --fxo 0 keeps the board's 2 FXS + 1 FXO")
+	fs.IntVar(&o.memoryLimit, "memory-limit", 0, "soft limit of the Go runtime's memory in MiB, for a board short of RAM (the heap is collected more often near it, never refused); 0: the runtime's own (GOMEMLIMIT when set, else none)")
 	fs.IntVar(&o.fxo, "fxo", 0, "with --board sim or qemu: the number of FXO ports (Si3050 models on virtual central offices, after the FXS ports); at most 32 ports in all")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -141,6 +147,14 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if _, err := boardDefinition(o.board, o.fxs, o.fxo); err != nil {
 		fmt.Fprintf(stderr, "loopstart: %v\n", oneLine(err))
 		return 1
+	}
+	limit, ok, err := memoryLimit(o.memoryLimit)
+	if err != nil {
+		fmt.Fprintf(stderr, "loopstart: %v\n", err)
+		return 2
+	}
+	if ok {
+		debug.SetMemoryLimit(limit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -176,6 +190,9 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 		log.Info("remote syslog", "server", o.syslog)
 	}
 	slog.SetDefault(log)
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		log.Info("go runtime memory limit", "mib", l>>20)
+	}
 
 	return app.Run(ctx, app.Options{
 		OpenBoard:    func(country string) (*app.Board, error) { return openBoard(o.board, o.fxs, o.fxo, country, log) },
