@@ -247,9 +247,14 @@ func Run(ctx context.Context, o Options) error {
 			log.Error("web server", "err", err)
 		}
 	}()
-	if err := gateway.LockMemory(); err != nil {
-		log.Warn("program pages not locked in memory; the media loop may stall on page faults", "err", err)
-	}
+	// Locking the program's pages faults all of them in (a noticeable
+	// part of a boot on a slow core): it runs beside the gateway's start,
+	// which registration does not wait for.
+	go func() {
+		if err := gateway.LockMemory(); err != nil {
+			log.Warn("program pages not locked in memory; the media loop may stall on page faults", "err", err)
+		}
+	}()
 	webURL := "http://" + httpLn.Addr().String()
 	log.Info("loopstart running", "version", o.Version, "board", o.BoardName, "config", source,
 		"http", webURL, "sip", o.SIP, "data", o.DataDir)
