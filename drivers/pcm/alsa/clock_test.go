@@ -1,0 +1,44 @@
+package alsa
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFrameClock(t *testing.T) {
+	ms := time.Millisecond
+	type read struct {
+		at        time.Duration // after the first read
+		restarted bool
+		seq       uint64
+		late      time.Duration
+	}
+	for _, c := range []struct {
+		name  string
+		reads []read
+	}{
+		{"on time", []read{{0, false, 1, 0}, {10 * ms, false, 2, 0}, {20 * ms, false, 3, 0}}},
+		{"early reads are not negative", []read{{0, false, 1, 0}, {5 * ms, false, 2, 0}}},
+		{"late without an overrun", []read{{0, false, 1, 0}, {10 * ms, false, 2, 0}, {35 * ms, false, 3, 15 * ms}, {40 * ms, false, 4, 10 * ms}}},
+		{"an overrun skips the lost frames and re-bases", []read{
+			{0, false, 1, 0}, {10 * ms, false, 2, 0},
+			// Stalled 8 s: frames 3.. were due from 20 ms on.
+			{8020 * ms, true, 803, 0},
+			{8030 * ms, false, 804, 0},
+			{8045 * ms, false, 805, 5 * ms},
+		}},
+		{"a restart on time skips nothing", []read{{0, false, 1, 0}, {10 * ms, true, 2, 0}, {20 * ms, false, 3, 0}}},
+		{"a restart as the first read", []read{{0, true, 1, 0}, {10 * ms, false, 2, 0}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var fc frameClock
+			t0 := time.Unix(1000, 0)
+			for i, r := range c.reads {
+				seq, late := fc.tick(t0.Add(r.at), r.restarted)
+				if seq != r.seq || late != r.late {
+					t.Errorf("read %d at %v (restarted %v): seq %d late %v, want %d and %v", i, r.at, r.restarted, seq, late, r.seq, r.late)
+				}
+			}
+		})
+	}
+}
