@@ -78,7 +78,7 @@ type gwStatus struct {
 // logs the SPI traffic per frame and the media loop's lateness.
 func TestBootHIL(t *testing.T) {
 	img := imageCmds(t, "qemu-amd64", buildroot.HILTestCmds, buildroot.HILTestModules...)
-	k := lab.StartKamailio(t, lab.KamailioOpts{})
+	k := hilKamailio(t)
 	hn := newHILNet(t)
 	hilAddr := fmt.Sprintf("127.0.0.1:%d", lab.FreePort(t, 1))
 	steal0, _ := lab.Steal()

@@ -34,8 +34,23 @@ import (
 //   - baresip's SDP offers 127.0.0.1, which inside the guest is the
 //     guest itself: the gateway's symmetric RTP answers to the source of
 //     baresip's packets instead (10.0.2.2, baresip's port), as it does
-//     behind any NAT.
+//     behind any NAT;
+//   - Kamailio record-routes twice (hilKamailio), so the gateway's BYE
+//     goes to 10.0.2.2 and baresip's to 127.0.0.1.
 const hilRTPPorts = 32
+
+// hilKamailio starts the lab's Kamailio with a double Record-Route: a
+// dialog's requests from the host's side (baresip) reach it at
+// 127.0.0.1, those from the guest at 10.0.2.2, which is the host's
+// loopback as QEMU's user networking shows it to the guest (127.0.0.1 in
+// the guest is the guest itself). Kamailio takes both as its own.
+func hilKamailio(t *testing.T) *lab.Kamailio {
+	t.Helper()
+	port := lab.FreePort(t, 1)
+	return lab.StartKamailioIn(t, nil, "127.0.0.1", port, lab.KamailioOpts{},
+		"record_route();", fmt.Sprintf(`record_route_preset("127.0.0.1:%d", "10.0.2.2:%d");`, port, port),
+		fmt.Sprintf("alias=127.0.0.1:%d", port), fmt.Sprintf("alias=127.0.0.1:%d\nalias=10.0.2.2:%d", port, port))
+}
 
 // hilNet is the host side of the call's networking.
 type hilNet struct {
