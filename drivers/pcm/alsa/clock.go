@@ -15,6 +15,12 @@ import (
 // after the gap as late as the first one lost) and the lateness is
 // measured from the restart on. Without that every later frame read as
 // late as the stall that caused the overrun, for good.
+//
+// A frame cannot be captured before its boundary, so one read earlier
+// than the clock expects shows the clock's origin was taken late (the
+// first read came late, or the card's clock runs faster than the
+// system's): the origin moves back to it. A card clock slower than the
+// system's still shows as growing lateness.
 type frameClock struct {
 	start time.Time // when frame 1 was due, on the restarted stream's scale
 	seq   uint64    // the last frame's number, 0 before the first
@@ -39,5 +45,9 @@ func (c *frameClock) tick(now time.Time, restarted bool) (seq uint64, late time.
 	}
 	c.seq++
 	late = now.Sub(c.start) - time.Duration(c.seq-1)*pcm.FrameDuration
-	return c.seq, max(late, 0)
+	if late < 0 {
+		c.start = c.start.Add(late)
+		late = 0
+	}
+	return c.seq, late
 }

@@ -19,6 +19,11 @@ func TestFrameClock(t *testing.T) {
 	}{
 		{"on time", []read{{0, false, 1, 0}, {10 * ms, false, 2, 0}, {20 * ms, false, 3, 0}}},
 		{"early reads are not negative", []read{{0, false, 1, 0}, {5 * ms, false, 2, 0}}},
+		{"an early read moves the origin back", []read{
+			// The first read came 6 ms late: frame 2 on time shows it.
+			{0, false, 1, 0}, {4 * ms, false, 2, 0},
+			{14 * ms, false, 3, 0}, {30 * ms, false, 4, 6 * ms},
+		}},
 		{"late without an overrun", []read{{0, false, 1, 0}, {10 * ms, false, 2, 0}, {35 * ms, false, 3, 15 * ms}, {40 * ms, false, 4, 10 * ms}}},
 		{"an overrun skips the lost frames and re-bases", []read{
 			{0, false, 1, 0}, {10 * ms, false, 2, 0},
