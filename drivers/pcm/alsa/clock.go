@@ -20,7 +20,14 @@ import (
 // than the clock expects shows the clock's origin was taken late (the
 // first read came late, or the card's clock runs faster than the
 // system's): the origin moves back to it. A card clock slower than the
-// system's still shows as growing lateness.
+// system's makes every frame a little later than the last: the origin
+// follows a late frame by at most originCreep per frame (1 % of a frame:
+// a card 1 % slow, far beyond any crystal and beyond snd-aloop's timer
+// under emulation, which measured 0.3 %), so skew does not add up to
+// lateness while a stall still shows whole.
+// originCreep is how far a late frame moves the clock's origin on.
+const originCreep = pcm.FrameDuration / 100
+
 type frameClock struct {
 	start time.Time // when frame 1 was due, on the restarted stream's scale
 	seq   uint64    // the last frame's number, 0 before the first
@@ -45,9 +52,12 @@ func (c *frameClock) tick(now time.Time, restarted bool) (seq uint64, late time.
 	}
 	c.seq++
 	late = now.Sub(c.start) - time.Duration(c.seq-1)*pcm.FrameDuration
-	if late < 0 {
+	switch {
+	case late < 0:
 		c.start = c.start.Add(late)
 		late = 0
+	case late > 0:
+		c.start = c.start.Add(min(late, originCreep))
 	}
 	return c.seq, late
 }
