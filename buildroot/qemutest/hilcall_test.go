@@ -176,12 +176,12 @@ func hilCall(t *testing.T, v *vm, hilAddr string, k *lab.Kamailio) {
 	if _, err := hilPost(hilAddr, "/hil/hook?port=1&state=off"); err != nil {
 		t.Fatal(err)
 	}
-	b.WaitEvent(t, "CALL_ESTABLISHED", 0, 20*time.Second, "baresip's call established")
+	b.WaitEvent(t, "CALL_ESTABLISHED", 0, 40*time.Second, "baresip's call established")
 	t.Logf("call: established %v after the dial", time.Since(start).Round(time.Millisecond))
 	if _, err := hilPost(hilAddr, fmt.Sprintf("/hil/say?port=1&hz=%d&dbfs=-12", phoneHz)); err != nil {
 		t.Fatal(err)
 	}
-	lab.Eventually(t, 20*time.Second, fmt.Sprintf("the phone hears baresip's %d Hz", farHz), func() error {
+	lab.Eventually(t, 30*time.Second, fmt.Sprintf("the phone hears baresip's %d Hz", farHz), func() error {
 		p, err := hilPhone(hilAddr, 1)
 		if err == nil && !lab.Hears(p.Hearing.TonesHz, farHz) {
 			err = fmt.Errorf("phone hears %v at %.1f dBFS", p.Hearing.TonesHz, p.Hearing.LevelDBFS)
@@ -195,7 +195,7 @@ func hilCall(t *testing.T, v *vm, hilAddr string, k *lab.Kamailio) {
 	if _, err := hilPost(hilAddr, "/hil/dial?port=1&digits=5"); err != nil {
 		t.Fatal(err)
 	}
-	lab.Eventually(t, 15*time.Second, "baresip receives DTMF 5", func() error {
+	lab.Eventually(t, 30*time.Second, "baresip receives DTMF 5", func() error {
 		if e := b.LastEvent("CALL_DTMF_START"); e == nil || fmt.Sprint(e["param"]) != "5" {
 			return fmt.Errorf("last DTMF event %v; events %v", e, b.Events())
 		}
@@ -205,7 +205,7 @@ func hilCall(t *testing.T, v *vm, hilAddr string, k *lab.Kamailio) {
 	if _, err := hilPost(hilAddr, "/hil/hook?port=1&state=on"); err != nil {
 		t.Fatal(err)
 	}
-	b.WaitEvent(t, "CALL_CLOSED", 0, 20*time.Second, "baresip's call closed by the phone's hang-up")
+	b.WaitEvent(t, "CALL_CLOSED", 0, 40*time.Second, "baresip's call closed by the phone's hang-up")
 	b.WaitRecording(t, 0, phoneHz, 15*time.Second)
 	lab.Eventually(t, 20*time.Second, "port 1 idle after the call", func() error {
 		gs, err := v.gatewayStatus()

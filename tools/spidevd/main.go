@@ -26,7 +26,15 @@
 // reaches the gateway's capture. -pcm none ticks them on a timer with
 // silent PCM.
 //
-// Usage: spidevd [-board qemu-hil] [-cuse /dev/cuse] [-listen :8082] [-ready FILE] [-priority 50] [-pcm auto|none|hw:C,D]
+// The models' PCM thread runs in the normal class (-pcm-priority 0):
+// under emulation the models and the phone cost milliseconds of CPU a
+// frame, and at SCHED_FIFO above the gateway's loop they took the
+// emulated CPU from the gateway's normal-class goroutines (the kernel's
+// RT throttling kicked in and the phone's answer was not seen for 20 s).
+// Falling behind costs frames (counted in /hil/status pcm.missed), not
+// the gateway.
+//
+// Usage: spidevd [-board qemu-hil] [-cuse /dev/cuse] [-listen :8082] [-ready FILE] [-priority 50] [-pcm auto|none|hw:C,D] [-pcm-priority 0]
 package main
 
 import (
@@ -64,18 +72,19 @@ func main() {
 	cusePath := flag.String("cuse", cuse.DefaultPath, "CUSE control device")
 	listen := flag.String("listen", DefaultListen, "control API address (empty: none)")
 	ready := flag.String("ready", "", "file to write the device paths to once every device node exists")
-	prio := flag.Int("priority", DefaultPriority, "SCHED_FIFO priority of the threads answering the kernel and running the models' PCM (0: normal class)")
+	prio := flag.Int("priority", DefaultPriority, "SCHED_FIFO priority of the threads answering the kernel (0: normal class)")
 	pcmDev := flag.String("pcm", "auto", "the models' PCM: auto (the other device of the board's snd-aloop highway), none (a timer, silent), or hw:CARD,DEVICE")
+	pcmPrio := flag.Int("pcm-priority", 0, "SCHED_FIFO priority of the thread running the models' PCM (0: normal class)")
 	flag.Parse()
 	log.SetPrefix("spidevd: ")
 	log.SetFlags(0)
-	if err := run(*boardName, *cusePath, *listen, *ready, *pcmDev, *prio); err != nil {
+	if err := run(*boardName, *cusePath, *listen, *ready, *pcmDev, *prio, *pcmPrio); err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}
 }
 
-func run(boardName, cusePath, listen, ready, pcmDev string, prio int) error {
+func run(boardName, cusePath, listen, ready, pcmDev string, prio, pcmPrio int) error {
 	def, err := board.Lookup(boardName)
 	if err != nil {
 		return err
@@ -97,7 +106,7 @@ func run(boardName, cusePath, listen, ready, pcmDev string, prio int) error {
 		defer h.Close()
 		name := fmt.Sprintf("alsa:hw:%d,%d", card, dev)
 		log.Printf("models' pcm on %s, %d slots", name, def.Slots)
-		clock.StartPCM(h, name, func() { setFIFO("pcm", prio) })
+		clock.StartPCM(h, name, func() { setFIFO("pcm", pcmPrio) })
 	} else {
 		clock.Start()
 	}
