@@ -48,7 +48,9 @@ func hilKamailio(t *testing.T) *lab.Kamailio {
 	t.Helper()
 	port := lab.FreePort(t, 1)
 	return lab.StartKamailioIn(t, nil, "127.0.0.1", port, lab.KamailioOpts{},
-		"record_route();", fmt.Sprintf(`record_route_preset("127.0.0.1:%d", "10.0.2.2:%d");`, port, port),
+		// The first Record-Route (on top) is the callee's first hop back
+		// (the gateway's), the second the caller's (baresip's).
+		"record_route();", fmt.Sprintf(`record_route_preset("10.0.2.2:%d", "127.0.0.1:%d");`, port, port),
 		fmt.Sprintf("alias=127.0.0.1:%d", port), fmt.Sprintf("alias=127.0.0.1:%d\nalias=10.0.2.2:%d", port, port))
 }
 
