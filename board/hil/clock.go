@@ -135,10 +135,10 @@ func (c *Clock) runTimer(base uint64) {
 // the chips' transmit slots (the gateway captures them) and receives what
 // the gateway played for the chips' receive slots. name is h's device
 // for the status ("alsa:hw:0,1"). onThread, when not nil, runs first on
-// the goroutine's locked OS thread (to raise its scheduling class: a
-// chip's PCM is hardware and never waits). An Exchange error ends the
-// PCM: the clock goes on on a timer with silent PCM, and the status's
-// source names the error.
+// the goroutine's locked OS thread (to set its scheduling class). A
+// failed Exchange is counted and tried again a frame later; pcmRetries
+// in a row end the PCM: the clock goes on on a timer with silent PCM, and
+// the status's source names the error.
 func (c *Clock) StartPCM(h pcm.Highway, name string, onThread func()) {
 	c.started = true
 	c.setSource(name)
@@ -159,23 +159,39 @@ func (c *Clock) StartPCM(h pcm.Highway, name string, onThread func()) {
 			}
 		}()
 		var seq uint64
+		failed := 0
 		for {
 			n, _, err := h.Exchange(ctx, c.to, c.from)
 			if ctx.Err() != nil {
 				return
 			}
 			if err != nil {
+				// An xrun the highway could not recover at once (the
+				// emulated CPU was away): try again a few frames on.
+				c.r.pcm.mu.Lock()
+				c.r.pcm.errors++
+				c.r.pcm.lastErr = err.Error()
+				c.r.pcm.mu.Unlock()
+				if failed++; failed < pcmRetries {
+					time.Sleep(pcm.FrameDuration)
+					continue
+				}
 				c.setSource(fmt.Sprintf("timer (%s failed: %v)", name, err))
 				runtime.UnlockOSThread()
 				c.runTimer(seq + 1)
 				return
 			}
+			failed = 0
 			seq = n
 			c.transfer(seq)
 			c.count(seq)
 		}
 	}()
 }
+
+// pcmRetries is how many Exchange failures in a row StartPCM takes
+// before it gives the PCM up.
+const pcmRetries = 100
 
 // Stop ends the ticks.
 func (c *Clock) Stop() {

@@ -60,11 +60,13 @@ type Rig struct {
 
 // pcmStats counts the frames the rig's clock ran; safe for concurrent use.
 type pcmStats struct {
-	mu     sync.Mutex
-	source string
-	frames uint64
-	missed uint64
-	last   uint64
+	mu      sync.Mutex
+	source  string
+	frames  uint64
+	missed  uint64
+	last    uint64
+	errors  uint64
+	lastErr string
 }
 
 // New builds the rig for def: one model per chip (Si3215s on a shared
@@ -231,6 +233,10 @@ type PCMStatus struct {
 	Frames uint64 `json:"frames"`
 	// Missed counts frames the clock skipped (a late tick, an overrun).
 	Missed uint64 `json:"missed"`
+	// Errors counts failed exchanges with the PCM (retried), LastError
+	// is the last one.
+	Errors    uint64 `json:"errors"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Status returns the rig's state.
@@ -245,7 +251,7 @@ func (r *Rig) Status() Status {
 		s.Phones[n] = PhoneStatus{OffHook: st.Hook == "off", Ringing: st.Ringing, Rings: st.Rings}
 	}
 	r.pcm.mu.Lock()
-	s.PCM = PCMStatus{Source: r.pcm.source, Frames: r.pcm.frames, Missed: r.pcm.missed}
+	s.PCM = PCMStatus{Source: r.pcm.source, Frames: r.pcm.frames, Missed: r.pcm.missed, Errors: r.pcm.errors, LastError: r.pcm.lastErr}
 	r.pcm.mu.Unlock()
 	return s
 }

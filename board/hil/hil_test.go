@@ -2,6 +2,7 @@ package hil
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"strings"
@@ -198,6 +199,7 @@ func TestRigOfficeLine(t *testing.T) {
 // chips send on slot 0, then blocks until the clock stops.
 type fakeHighway struct {
 	frames int
+	fails  int // the first fails exchanges fail
 	hz     float64
 	n      int
 	sent   []int16
@@ -207,6 +209,10 @@ type fakeHighway struct {
 func (f *fakeHighway) Slots() int   { return 2 }
 func (f *fakeHighway) Close() error { return nil }
 func (f *fakeHighway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.Duration, error) {
+	if f.fails > 0 {
+		f.fails--
+		return uint64(f.n), 0, errors.New("broken pipe")
+	}
 	if f.n == f.frames {
 		close(f.done)
 		<-ctx.Done()
@@ -249,7 +255,7 @@ func TestRigPCM(t *testing.T) {
 	if err := ph.Say([]float64{1000}, -12); err != nil {
 		t.Fatal(err)
 	}
-	h := &fakeHighway{frames: 100, hz: 600, done: make(chan struct{})}
+	h := &fakeHighway{frames: 100, fails: 3, hz: 600, done: make(chan struct{})}
 	clock := r.NewClock()
 	clock.StartPCM(h, "fake", nil)
 	select {
@@ -268,8 +274,8 @@ func TestRigPCM(t *testing.T) {
 	if got := dsp.DominantTones(h.sent[len(h.sent)-4000:], 4); !hears(got, 1000) {
 		t.Errorf("the chip sends %v on slot 0, want 1000 Hz", got)
 	}
-	if s := r.Status().PCM; s.Source != "fake" || s.Frames != 100 || s.Missed != 0 {
-		t.Errorf("pcm status %+v, want 100 frames from fake", s)
+	if s := r.Status().PCM; s.Source != "fake" || s.Frames != 100 || s.Missed != 0 || s.Errors != 3 || s.LastError != "broken pipe" {
+		t.Errorf("pcm status %+v, want 100 frames from fake after 3 errors", s)
 	}
 	if _, err := r.Phone(2); err == nil {
 		t.Error("the FXO port has a phone")

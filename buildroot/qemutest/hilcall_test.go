@@ -50,7 +50,8 @@ func hilKamailio(t *testing.T) *lab.Kamailio {
 	return lab.StartKamailioIn(t, nil, "127.0.0.1", port, lab.KamailioOpts{},
 		// The first Record-Route (on top) is the callee's first hop back
 		// (the gateway's), the second the caller's (baresip's).
-		"record_route();", fmt.Sprintf(`record_route_preset("10.0.2.2:%d", "127.0.0.1:%d");`, port, port),
+		// r2=on: the route after ours is ours too (loose_route drops both).
+		"record_route();", fmt.Sprintf(`record_route_preset("10.0.2.2:%d;r2=on", "127.0.0.1:%d;r2=on");`, port, port),
 		fmt.Sprintf("alias=127.0.0.1:%d", port), fmt.Sprintf("alias=127.0.0.1:%d\nalias=10.0.2.2:%d", port, port))
 }
 
