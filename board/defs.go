@@ -73,6 +73,12 @@ type Definition struct {
 	// `loopstart boot` resets the gateway to its factory settings and
 	// reboots. Empty when the board has none.
 	ResetButton string
+	// BypassRelay is the GPIO (a periph gpioreg name) of the power-fail
+	// bypass relay that, released, connects the FXS port's phone straight
+	// to the FXO port's line (so the phone works with the gateway off);
+	// empty when the board has none. Wiring data: board/hw does not drive
+	// it yet.
+	BypassRelay string
 }
 
 // Sim is the simulated board of `loopstart run --board sim`: two Si3215
@@ -128,7 +134,7 @@ func RPiTDM400() Definition {
 
 // Definitions returns every known board definition.
 func Definitions() []Definition {
-	return []Definition{Sim(), QEMU(), RPiTDM400(), QEMUHIL()}
+	return []Definition{Sim(), QEMU(), RPiTDM400(), QEMUHIL(), NanoPiNEO()}
 }
 
 // Lookup returns the definition named name.
@@ -162,6 +168,9 @@ func (d Definition) Validate() error {
 	}
 	if d.Highway != "sim" && !strings.HasPrefix(d.Highway, "alsa:") {
 		return fmt.Errorf("board %s: highway %q is neither sim nor alsa:<device>", d.Name, d.Highway)
+	}
+	if err := d.checkGPIOs(); err != nil {
+		return err
 	}
 	ports := map[int]bool{}
 	slots := map[int]int{}

@@ -23,6 +23,9 @@ func TestDefinitionsValid(t *testing.T) {
 	if d := RPiTDM400(); d.Tested || d.Models {
 		t.Error("the Pi wiring must stay marked untested and real")
 	}
+	if d := NanoPiNEO(); d.Tested || d.Models {
+		t.Error("the NanoPi NEO wiring must stay marked untested and real")
+	}
 }
 
 func TestValidateRejects(t *testing.T) {
@@ -38,6 +41,16 @@ func TestValidateRejects(t *testing.T) {
 		"unknown chip":  func(d *Definition) { d.Chips[0].Chip = "le9662" },
 		"shared slot":   func(d *Definition) { d.Chips[1].Slot = 0 },
 		"shared cs":     func(d *Definition) { d.Chips[1].CS = 0 },
+		"relay on a reset line": func(d *Definition) {
+			d.Chips[0].Reset, d.BypassRelay = "PA0", "PA0"
+		},
+		"relay on an interrupt line": func(d *Definition) {
+			d.Chips[2].IRQ, d.BypassRelay = "PG8", "PG8"
+		},
+		"button on a reset line": func(d *Definition) {
+			d.Chips[1].Reset, d.ResetButton = "GPIO26", "GPIO26"
+		},
+		"relay is the button": func(d *Definition) { d.BypassRelay, d.ResetButton = "PG11", "PG11" },
 	} {
 		d := Sim()
 		d.Chips = append([]ChipDef(nil), d.Chips...)
@@ -63,5 +76,30 @@ func TestEventBitsMatchDriver(t *testing.T) {
 		if p[0] != p[1] {
 			t.Errorf("event %d: board %#x, driver %#x", i, p[0], p[1])
 		}
+	}
+}
+
+// TestNanoPiNEOWiring: the NanoPi NEO's lines are each used once (the
+// header pins the documentation's wiring table gives), both chips on SPI0
+// with chip selects of their own, the slots in port order.
+func TestNanoPiNEOWiring(t *testing.T) {
+	d := NanoPiNEO()
+	used := map[string]string{d.BypassRelay: "bypass relay"}
+	for _, c := range d.Chips {
+		for what, name := range map[string]string{"reset": c.Reset, "irq": c.IRQ} {
+			if name == "" {
+				t.Errorf("port %d: no %s line", c.Port, what)
+			}
+			if o, dup := used[name]; dup {
+				t.Errorf("port %d: %s line %s is also the %s", c.Port, what, name, o)
+			}
+			used[name] = what
+		}
+		if c.SPIBus != 0 || c.CS != c.Port-1 || c.Chain != 0 || c.Slot != c.Port-1 {
+			t.Errorf("port %d: SPI%d.%d chain %d slot %d", c.Port, c.SPIBus, c.CS, c.Chain, c.Slot)
+		}
+	}
+	if d.Highway != "alsa:hw:0,0" || d.PCLKHz != d.Slots*16*8000 {
+		t.Errorf("highway %s at %d Hz for %d slots", d.Highway, d.PCLKHz, d.Slots)
 	}
 }

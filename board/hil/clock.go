@@ -1,6 +1,9 @@
 package hil
 
 import (
+	"context"
+	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -34,62 +37,175 @@ type transferer interface {
 }
 
 // Clock advances the models' line time one PCM frame per tick (their line
-// state — hook, ringing, battery — changes on frames), with silent PCM:
-// the rig has no audio path to the gateway's ALSA highway.
+// state — hook, ringing, battery — changes on frames). Started with Start
+// it ticks on a timer with silent PCM; with StartPCM it is paced by a PCM
+// highway, the far side of the gateway's (the other device of snd-aloop):
+// what the gateway plays reaches the chips' receive slots, what the chips
+// send reaches the gateway's capture, as a real TDM bus does.
 type Clock struct {
+	r        *Rig
 	chips    []transferer
 	slots    int
 	from, to [][]int16
 	stop     chan struct{}
 	done     chan struct{}
 	once     sync.Once
+	started  bool
 }
 
-// Tick advances every model by one frame numbered seq.
-// It is not safe for concurrent use (Start's goroutine, or a test).
+// Tick advances every model by one frame numbered seq, with silence from
+// the host. It is not safe for concurrent use (Start's goroutine, or a
+// test).
 func (c *Clock) Tick(seq uint64) {
+	c.alloc()
+	for i := range c.from {
+		clear(c.from[i])
+	}
+	c.transfer(seq)
+}
+
+// alloc makes the frame buffers once.
+func (c *Clock) alloc() {
 	if c.from == nil {
 		c.from, c.to = make([][]int16, c.slots), make([][]int16, c.slots)
 		for i := range c.from {
 			c.from[i], c.to[i] = make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
 		}
 	}
-	for i := range c.from {
-		clear(c.from[i])
+}
+
+// transfer runs the models on c.from, filling c.to.
+func (c *Clock) transfer(seq uint64) {
+	for i := range c.to {
+		clear(c.to[i])
 	}
 	for _, ch := range c.chips {
 		ch.Transfer(seq, c.from, c.to)
 	}
 }
 
-// Start ticks every frame duration until Stop.
+// count records frame seq in the rig's PCM status.
+func (c *Clock) count(seq uint64) {
+	s := &c.r.pcm
+	s.mu.Lock()
+	if s.frames > 0 && seq > s.last+1 {
+		s.missed += seq - s.last - 1
+	}
+	s.frames++
+	s.last = seq
+	s.mu.Unlock()
+}
+
+func (c *Clock) setSource(src string) {
+	c.r.pcm.mu.Lock()
+	c.r.pcm.source = src
+	c.r.pcm.mu.Unlock()
+}
+
+// Start ticks every frame duration until Stop, with silent PCM.
 func (c *Clock) Start() {
+	c.started = true
+	c.setSource("timer")
 	go func() {
 		defer close(c.done)
-		t := time.NewTicker(pcm.FrameDuration)
-		defer t.Stop()
-		t0 := time.Now()
-		for {
+		c.runTimer(0)
+	}()
+}
+
+// runTimer ticks on a timer from frame base until Stop.
+func (c *Clock) runTimer(base uint64) {
+	t := time.NewTicker(pcm.FrameDuration)
+	defer t.Stop()
+	t0 := time.Now()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case now := <-t.C:
+			// The frame number follows real time, so a late tick skips
+			// frames as a real line would have gone on without us.
+			seq := base + uint64(now.Sub(t0)/pcm.FrameDuration)
+			c.Tick(seq)
+			c.count(seq)
+		}
+	}
+}
+
+// StartPCM runs the models on h's frames until Stop: each Exchange sends
+// the chips' transmit slots (the gateway captures them) and receives what
+// the gateway played for the chips' receive slots. name is h's device
+// for the status ("alsa:hw:0,1"). onThread, when not nil, runs first on
+// the goroutine's locked OS thread (to set its scheduling class). A
+// failed Exchange is counted and tried again a frame later; pcmRetries
+// in a row end the PCM: the clock goes on on a timer with silent PCM, and
+// the status's source names the error.
+func (c *Clock) StartPCM(h pcm.Highway, name string, onThread func()) {
+	c.started = true
+	c.setSource(name)
+	go func() {
+		defer close(c.done)
+		runtime.LockOSThread()
+		if onThread != nil {
+			onThread()
+		}
+		c.alloc()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
 			select {
 			case <-c.stop:
-				return
-			case now := <-t.C:
-				// The frame number follows real time, so a late tick skips
-				// frames as a real line would have gone on without us.
-				c.Tick(uint64(now.Sub(t0) / pcm.FrameDuration))
+				cancel()
+			case <-ctx.Done():
 			}
+		}()
+		var seq uint64
+		failed := 0
+		for {
+			n, _, err := h.Exchange(ctx, c.to, c.from)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				// An xrun the highway could not recover at once (the
+				// emulated CPU was away): try again a few frames on.
+				c.r.pcm.mu.Lock()
+				c.r.pcm.errors++
+				c.r.pcm.lastErr = err.Error()
+				c.r.pcm.mu.Unlock()
+				if failed++; failed < pcmRetries {
+					time.Sleep(pcm.FrameDuration)
+					continue
+				}
+				c.setSource(fmt.Sprintf("timer (%s failed: %v)", name, err))
+				runtime.UnlockOSThread()
+				c.runTimer(seq + 1)
+				return
+			}
+			failed = 0
+			seq = n
+			c.transfer(seq)
+			c.count(seq)
 		}
 	}()
 }
 
+// pcmRetries is how many Exchange failures in a row StartPCM takes
+// before it gives the PCM up.
+const pcmRetries = 100
+
 // Stop ends the ticks.
 func (c *Clock) Stop() {
-	c.once.Do(func() { close(c.stop); <-c.done })
+	c.once.Do(func() {
+		close(c.stop)
+		if c.started {
+			<-c.done
+		}
+	})
 }
 
 // NewClock returns the rig's frame clock (not started).
 func (r *Rig) NewClock() *Clock {
-	c := &Clock{slots: r.Def.Slots, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &Clock{r: r, slots: r.Def.Slots, stop: make(chan struct{}), done: make(chan struct{})}
 	for _, ch := range r.slics {
 		c.chips = append(c.chips, ch)
 	}

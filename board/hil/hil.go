@@ -4,9 +4,9 @@
 // board path (board/hw over periph.io's spidev driver) drives them
 // through the kernel. A Rig holds the models and devices, reports each
 // device's counters, the chip-select framing violations the models saw
-// and the register accesses in the drivers' golden-file form, and lets
-// the host take the FXS port's phone off hook (tools/spidevd serves that
-// over HTTP).
+// and the register accesses in the drivers' golden-file form, and gives
+// the host the FXS ports' phones (board/sim's virtual phone: hook, keypad,
+// tone sender, earpiece analysis; tools/spidevd serves them over HTTP).
 package hil
 
 import (
@@ -19,6 +19,8 @@ import (
 
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/board/hil/spidev"
+	"github.com/loopstart/loopstart/board/sim"
+	"github.com/loopstart/loopstart/board/simapi"
 	si3050model "github.com/loopstart/loopstart/drivers/si3050/model"
 	si3215model "github.com/loopstart/loopstart/drivers/si3215/model"
 )
@@ -52,27 +54,20 @@ type Rig struct {
 
 	slics map[int]*si3215model.Chip
 	daas  []transferer
-	phone map[int]*phone
+	phone map[int]*sim.Phone
+	pcm   pcmStats
 }
 
-// phone is the FXS port's terminal: a loop the host closes and opens.
-type phone struct {
+// pcmStats counts the frames the rig's clock ran; safe for concurrent use.
+type pcmStats struct {
 	mu      sync.Mutex
-	off     bool
-	ringing bool
-	rings   int
+	source  string
+	frames  uint64
+	missed  uint64
+	last    uint64
+	errors  uint64
+	lastErr string
 }
-
-func (p *phone) LoopClosed() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.off }
-func (p *phone) Ring(on bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if on && !p.ringing {
-		p.rings++
-	}
-	p.ringing = on
-}
-func (p *phone) Audio(seq uint64, earpiece, mouth []int16) {}
 
 // New builds the rig for def: one model per chip (Si3215s on a shared
 // chip select daisy-chained on a bus, Si3050s chained likewise), each chip
@@ -81,7 +76,7 @@ func New(def board.Definition) (*Rig, error) {
 	if err := def.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Rig{Def: def, slics: map[int]*si3215model.Chip{}, phone: map[int]*phone{}}
+	r := &Rig{Def: def, slics: map[int]*si3215model.Chip{}, phone: map[int]*sim.Phone{}}
 	type cs struct{ bus, cs int }
 	var order []cs
 	groups := map[cs][]board.ChipDef{}
@@ -102,7 +97,7 @@ func New(def board.Definition) (*Rig, error) {
 			var chips []*si3215model.Chip
 			for _, cd := range cds {
 				c := si3215model.New(si3215model.Opts{Chain: cd.Chain})
-				ph := &phone{}
+				ph := sim.NewPhone(cd.Port)
 				c.Attach(ph)
 				r.slics[cd.Port], r.phone[cd.Port] = c, ph
 				chips = append(chips, c)
@@ -217,6 +212,8 @@ type Status struct {
 	Devices []DeviceStatus `json:"devices"`
 	// Phones are the FXS ports' terminals: off hook, ringing, bursts.
 	Phones map[int]PhoneStatus `json:"phones"`
+	// PCM is the models' frame clock.
+	PCM PCMStatus `json:"pcm"`
 }
 
 // PhoneStatus is an FXS port's terminal.
@@ -224,6 +221,22 @@ type PhoneStatus struct {
 	OffHook bool `json:"off_hook"`
 	Ringing bool `json:"ringing"`
 	Rings   int  `json:"rings"`
+}
+
+// PCMStatus is the models' frame clock: what paces it and how many
+// frames it ran and missed.
+type PCMStatus struct {
+	// Source is "timer" (silent PCM) or the ALSA device it exchanges
+	// frames with ("alsa:hw:0,1").
+	Source string `json:"source"`
+	// Frames counts the frames the models ran.
+	Frames uint64 `json:"frames"`
+	// Missed counts frames the clock skipped (a late tick, an overrun).
+	Missed uint64 `json:"missed"`
+	// Errors counts failed exchanges with the PCM (retried), LastError
+	// is the last one.
+	Errors    uint64 `json:"errors"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Status returns the rig's state.
@@ -234,23 +247,45 @@ func (r *Rig) Status() Status {
 			Stats: d.Dev.Stats(), ModelViolations: d.violations(), Cycles: len(d.Dev.Trace())})
 	}
 	for n, p := range r.phone {
-		p.mu.Lock()
-		s.Phones[n] = PhoneStatus{OffHook: p.off, Ringing: p.ringing, Rings: p.rings}
-		p.mu.Unlock()
+		st := p.State()
+		s.Phones[n] = PhoneStatus{OffHook: st.Hook == "off", Ringing: st.Ringing, Rings: st.Rings}
 	}
+	r.pcm.mu.Lock()
+	s.PCM = PCMStatus{Source: r.pcm.source, Frames: r.pcm.frames, Missed: r.pcm.missed, Errors: r.pcm.errors, LastError: r.pcm.lastErr}
+	r.pcm.mu.Unlock()
 	return s
 }
 
 // SetHook takes port's phone off hook (true) or puts it back.
 func (r *Rig) SetHook(port int, off bool) error {
+	p, err := r.Phone(port)
+	if err != nil {
+		return err
+	}
+	st := "on"
+	if off {
+		st = "off"
+	}
+	return p.SetHook(st)
+}
+
+// Phone returns the virtual phone on FXS port port: its keypad (Dial),
+// tone sender (Say) and earpiece analysis (State, Heard).
+func (r *Rig) Phone(port int) (*sim.Phone, error) {
 	p, ok := r.phone[port]
 	if !ok {
-		return fmt.Errorf("hil: port %d has no phone", port)
+		return nil, fmt.Errorf("hil: port %d has no phone", port)
 	}
-	p.mu.Lock()
-	p.off = off
-	p.mu.Unlock()
-	return nil
+	return p, nil
+}
+
+// PhoneState is port's phone as the sim control API reports a phone.
+func (r *Rig) PhoneState(port int) (simapi.Port, error) {
+	p, err := r.Phone(port)
+	if err != nil {
+		return simapi.Port{}, err
+	}
+	return p.State(), nil
 }
 
 // slicChain names an Si3215 chain for spi.Port.

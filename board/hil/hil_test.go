@@ -1,6 +1,9 @@
 package hil
 
 import (
+	"context"
+	"errors"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -12,8 +15,10 @@ import (
 	"github.com/loopstart/loopstart/board"
 	"github.com/loopstart/loopstart/board/hil/cuse"
 	"github.com/loopstart/loopstart/board/hil/spidev"
+	"github.com/loopstart/loopstart/drivers/pcm"
 	"github.com/loopstart/loopstart/drivers/si3050"
 	"github.com/loopstart/loopstart/drivers/si3215"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 func nosleep(time.Duration) {}
@@ -187,4 +192,101 @@ func TestRigOfficeLine(t *testing.T) {
 	if d.Dev.Stats().Violations != 0 {
 		t.Errorf("stats %+v", d.Dev.Stats())
 	}
+}
+
+// fakeHighway is the far side of the gateway's highway for the clock's
+// PCM test: it sends a tone on slot 0 for frames frames, records what the
+// chips send on slot 0, then blocks until the clock stops.
+type fakeHighway struct {
+	frames int
+	fails  int // the first fails exchanges fail
+	hz     float64
+	n      int
+	sent   []int16
+	done   chan struct{}
+}
+
+func (f *fakeHighway) Slots() int   { return 2 }
+func (f *fakeHighway) Close() error { return nil }
+func (f *fakeHighway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.Duration, error) {
+	if f.fails > 0 {
+		f.fails--
+		return uint64(f.n), 0, errors.New("broken pipe")
+	}
+	if f.n == f.frames {
+		close(f.done)
+		<-ctx.Done()
+		return uint64(f.n), 0, ctx.Err()
+	}
+	f.sent = append(f.sent, tx[0]...)
+	for i := range rx[0] {
+		rx[0][i] = int16(8000 * math.Sin(2*math.Pi*f.hz*float64(f.n*pcm.FrameSamples+i)/pcm.SampleRate))
+	}
+	clear(rx[1])
+	f.n++
+	return uint64(f.n), 0, nil
+}
+
+// TestRigPCM: with the clock paced by a PCM highway, the phone on the
+// Si3215 (brought up through the CUSE protocol) hears the tone the
+// highway sends on the chip's slot, and its mouthpiece's tone comes back
+// on the same slot; the status counts the frames.
+func TestRigPCM(t *testing.T) {
+	r, err := New(board.QEMUHIL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.Devices[0]
+	k := newKernel(t, &cuse.Server{Name: d.Name, Dev: d.Dev})
+	c, err := connect(k, physic.MegaHertz, spi.Mode3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := si3215.New(c, nil, nil, &si3215.Opts{Slot: 0, Name: "SPI0.0", Country: "us", RingHz: 20, Sleep: nosleep}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetHook(1, true); err != nil {
+		t.Fatal(err)
+	}
+	ph, err := r.Phone(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ph.Say([]float64{1000}, -12); err != nil {
+		t.Fatal(err)
+	}
+	h := &fakeHighway{frames: 100, fails: 3, hz: 600, done: make(chan struct{})}
+	clock := r.NewClock()
+	clock.StartPCM(h, "fake", nil)
+	select {
+	case <-h.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the clock did not run 100 frames in 30 s")
+	}
+	clock.Stop()
+	st, err := r.PhoneState(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hears(st.Hearing.TonesHz, 600) {
+		t.Errorf("the phone hears %v (%.1f dBFS), want 600 Hz", st.Hearing.TonesHz, st.Hearing.LevelDBFS)
+	}
+	if got := dsp.DominantTones(h.sent[len(h.sent)-4000:], 4); !hears(got, 1000) {
+		t.Errorf("the chip sends %v on slot 0, want 1000 Hz", got)
+	}
+	if s := r.Status().PCM; s.Source != "fake" || s.Frames != 100 || s.Missed != 0 || s.Errors != 3 || s.LastError != "broken pipe" {
+		t.Errorf("pcm status %+v, want 100 frames from fake after 3 errors", s)
+	}
+	if _, err := r.Phone(2); err == nil {
+		t.Error("the FXO port has a phone")
+	}
+}
+
+func hears(tones []float64, hz float64) bool {
+	for _, f := range tones {
+		if math.Abs(f-hz) < 20 {
+			return true
+		}
+	}
+	return false
 }

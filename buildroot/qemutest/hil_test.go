@@ -31,6 +31,11 @@ type hilStatus struct {
 	Phones map[string]struct {
 		OffHook bool `json:"off_hook"`
 	} `json:"phones"`
+	PCM struct {
+		Source string `json:"source"`
+		Frames uint64 `json:"frames"`
+		Missed uint64 `json:"missed"`
+	} `json:"pcm"`
 }
 
 // gwStatus is the part of /api/status the test reads.
@@ -73,8 +78,12 @@ type gwStatus struct {
 // logs the SPI traffic per frame and the media loop's lateness.
 func TestBootHIL(t *testing.T) {
 	img := imageCmds(t, "qemu-amd64", buildroot.HILTestCmds, buildroot.HILTestModules...)
+	k := hilKamailio(t)
+	hn := newHILNet(t)
 	hilAddr := fmt.Sprintf("127.0.0.1:%d", lab.FreePort(t, 1))
-	v := bootFwd(t, img, "", 0, []string{"tcp:" + hilAddr + "-:8082"}, "loopstart.data=none", "loopstart.board=qemu-hil")
+	steal0, _ := lab.Steal()
+	v := bootFwd(t, img, "", 0, append([]string{"tcp:" + hilAddr + "-:8082"}, hn.forwards...),
+		"loopstart.data=none", "loopstart.board=qemu-hil", hn.cmdline)
 	t.Cleanup(func() {
 		if t.Failed() {
 			if b, err := hilGet(hilAddr, "/hil/status"); err == nil {
@@ -96,7 +105,9 @@ func TestBootHIL(t *testing.T) {
 	// longer than the other boot tests do.
 	v.trustCert()
 	v.client.Timeout = 90 * time.Second
+	loginStart := time.Now()
 	v.login(adminPassword)
+	t.Logf("the first login (setting the password) took %v", time.Since(loginStart).Round(time.Millisecond))
 
 	var gs gwStatus
 	lab.Eventually(t, 60*time.Second, "both ports up and idle", func() error {
@@ -229,6 +240,39 @@ func TestBootHIL(t *testing.T) {
 	t.Logf("loop work histogram %+v", l.WorkHistogram)
 	if !l.Running {
 		t.Errorf("media loop not running")
+	}
+
+	// A second login hashes the password again on the one emulated CPU:
+	// what it costs the media loop (frames missed, lateness).
+	if g0, err := v.gatewayStatus(); err == nil {
+		start := time.Now()
+		v.login(adminPassword)
+		took := time.Since(start)
+		if g1, err := v.gatewayStatus(); err == nil {
+			t.Logf("a login took %v: the loop missed %d frames and counted %d late ticks meanwhile (max lateness %d µs since start)",
+				took.Round(time.Millisecond), g1.Loop.Missed-g0.Loop.Missed, g1.Loop.Late-g0.Loop.Late, g1.Loop.MaxLatenessUS)
+		}
+	}
+
+	// A whole call through the kernel.
+	v.putConfig(hilCallConfig(k.Port, hn.stunPort))
+	hilCall(t, v, hilAddr, k)
+	if st, err := v.hilStatus(hilAddr); err == nil {
+		for _, d := range st.Devices {
+			if d.Stats.Violations != 0 || d.Stats.Errors != 0 || len(d.ModelViolations) != 0 {
+				t.Errorf("%s after the call: %d framing violations, %d refused messages (last %q), model violations %q",
+					d.Name, d.Stats.Violations, d.Stats.Errors, d.Stats.LastError, d.ModelViolations)
+			}
+		}
+		t.Logf("models' pcm: %+v", st.PCM)
+	}
+	if g, err := v.gatewayStatus(); err == nil {
+		l := g.Loop
+		steal1, _ := lab.Steal()
+		t.Logf("loop over the whole run: ticks %d late %d missed %d max lateness %d µs max work %d µs; host steal %v over %v",
+			l.Ticks, l.Late, l.Missed, l.MaxLatenessUS, l.MaxWorkUS, (steal1 - steal0).Round(time.Millisecond), time.Since(v.started).Round(time.Second))
+		t.Logf("loop lateness histogram over the whole run %+v", l.Histogram)
+		t.Logf("loop work histogram over the whole run %+v", l.WorkHistogram)
 	}
 }
 

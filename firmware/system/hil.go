@@ -38,11 +38,12 @@ const DeviceTreeCompatible = "/proc/device-tree/compatible"
 // run` gets when the command line names none. The most specific entry of
 // the first compatible string that matches wins. Only boards that
 // `board.Definitions` has belong here: a name `loopstart run` does not
-// know would stop the gateway at every start. The NanoPi NEO has no
-// definition of its SLIC/DAA wiring yet, so its card boots the image's
-// default (the model board, its ports on the sim highway).
+// know would stop the gateway at every start. Only the NanoPi NEO itself
+// ("friendlyarm,nanopi-neo"): its siblings (NEO Air, NEO2, ...) have other
+// headers.
 var compatibleBoards = []struct{ compatible, board string }{
 	{"raspberrypi,", "rpi-tdm400"},
+	{"friendlyarm,nanopi-neo", "nanopi-neo"},
 }
 
 // BoardForCompatible returns the board for a device tree's compatible
@@ -82,9 +83,16 @@ func boardOnCmdline(cmdline string) bool {
 
 // pickBoard chooses the board: loopstart.board= on the command line, else
 // the device tree's compatible (read from dtPath, absent on x86), else
-// the default.
+// the default. loopstart.fxs/loopstart.fxo size a model board: with
+// either, the device tree's real board is not taken (`loopstart run`
+// refuses to size a board of real chips, and the gateway would fail at
+// every start).
 func (b *booter) pickBoard(cmdline, dtPath string) {
 	if boardOnCmdline(cmdline) {
+		return
+	}
+	if b.set.FXS > 0 || b.set.FXO > 0 {
+		b.log.Info("model board sized on the command line; device tree not consulted", "board", b.set.Board, "fxs", b.set.FXS, "fxo", b.set.FXO)
 		return
 	}
 	raw, err := os.ReadFile(dtPath)

@@ -13,11 +13,12 @@ func TestBoardForCompatible(t *testing.T) {
 		compat []string
 		want   string
 	}{
-		{[]string{"friendlyarm,nanopi-neo", "allwinner,sun8i-h3"}, ""},
+		{[]string{"friendlyarm,nanopi-neo", "allwinner,sun8i-h3"}, "nanopi-neo"},
 		{[]string{"raspberrypi,4-model-b", "brcm,bcm2711"}, "rpi-tdm400"},
 		{[]string{"raspberrypi,3-model-b-plus", "brcm,bcm2837"}, "rpi-tdm400"},
 		{[]string{"xunlong,orangepi-pc", "allwinner,sun8i-h3"}, ""},
 		{[]string{"friendlyarm,nanopi-neo-air"}, ""},
+		{[]string{"friendlyarm,nanopi-neo2", "allwinner,sun50i-h5"}, ""},
 		{nil, ""},
 	} {
 		if got := BoardForCompatible(c.compat); got != c.want {
@@ -30,7 +31,8 @@ func TestBoardForCompatible(t *testing.T) {
 }
 
 // TestPickBoard: the command line wins over the device tree, which wins
-// over the default; an unknown or absent device tree keeps the default.
+// over the default; an unknown or absent device tree keeps the default,
+// and so does a model board sized on the command line.
 func TestPickBoard(t *testing.T) {
 	dir := t.TempDir()
 	dt := filepath.Join(dir, "compatible")
@@ -38,7 +40,11 @@ func TestPickBoard(t *testing.T) {
 		t.Fatal(err)
 	}
 	unknown := filepath.Join(dir, "unknown")
-	if err := os.WriteFile(unknown, []byte("friendlyarm,nanopi-neo\x00allwinner,sun8i-h3\x00"), 0o644); err != nil {
+	if err := os.WriteFile(unknown, []byte("xunlong,orangepi-pc\x00allwinner,sun8i-h3\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	neo := filepath.Join(dir, "neo")
+	if err := os.WriteFile(neo, []byte("friendlyarm,nanopi-neo\x00allwinner,sun8i-h3\x00"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -48,6 +54,12 @@ func TestPickBoard(t *testing.T) {
 		{"quiet", dt, "rpi-tdm400"},
 		{"quiet", unknown, "sim"},
 		{"quiet", filepath.Join(dir, "absent"), "sim"},
+		{"quiet", neo, "nanopi-neo"},
+		// The card image sizes a model board: the device tree's real
+		// board is not taken.
+		{"quiet loopstart.fxs=1 loopstart.fxo=0", neo, "sim"},
+		{"quiet loopstart.fxo=1", dt, "sim"},
+		{"loopstart.fxs=1 loopstart.board=qemu", neo, "qemu"},
 	} {
 		b, _ := testBooter(t, c.cmdline)
 		b.pickBoard(c.cmdline, c.dt)

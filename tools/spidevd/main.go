@@ -12,8 +12,29 @@
 //	GET  /hil/trace?dev=spidev0.0 the device's register accesses, one a line,
 //	                              in the drivers' golden-file form
 //	POST /hil/hook?port=1&state=off|on
+//	GET  /hil/phone?port=1        the FXS port's phone as the sim control API
+//	                              reports one (hook, rings, what it hears:
+//	                              tones, level, DTMF)
+//	POST /hil/say?port=1&hz=1000,1500&dbfs=-12   the phone's tone sender
+//	                              (no hz: stop)
+//	POST /hil/dial?port=1&digits=5   the phone's keypad (DTMF)
 //
-// Usage: spidevd [-board qemu-hil] [-cuse /dev/cuse] [-listen :8082] [-ready FILE] [-priority 50]
+// The models' PCM: on a board whose highway is an ALSA device of the
+// snd-aloop card ("alsa:hw:0,0"), spidevd runs the models on the
+// loopback's other device (hw:0,1), paced by its capture: what the
+// gateway plays reaches the chips' receive slots and what the chips send
+// reaches the gateway's capture. -pcm none ticks them on a timer with
+// silent PCM.
+//
+// The models' PCM thread runs in the normal class (-pcm-priority 0):
+// under emulation the models and the phone cost milliseconds of CPU a
+// frame, and at SCHED_FIFO above the gateway's loop they took the
+// emulated CPU from the gateway's normal-class goroutines (the kernel's
+// RT throttling kicked in and the phone's answer was not seen for 20 s).
+// Falling behind costs frames (counted in /hil/status pcm.missed), not
+// the gateway.
+//
+// Usage: spidevd [-board qemu-hil] [-cuse /dev/cuse] [-listen :8082] [-ready FILE] [-priority 50] [-pcm auto|none|hw:C,D] [-pcm-priority 0]
 package main
 
 import (
@@ -24,14 +45,18 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/loopstart/loopstart/board"
+	"github.com/loopstart/loopstart/board/factory"
 	"github.com/loopstart/loopstart/board/hil"
 	"github.com/loopstart/loopstart/board/hil/cuse"
+	"github.com/loopstart/loopstart/board/simapi"
+	"github.com/loopstart/loopstart/drivers/pcm/alsa"
 )
 
 // DefaultListen is the control API's address.
@@ -48,16 +73,18 @@ func main() {
 	listen := flag.String("listen", DefaultListen, "control API address (empty: none)")
 	ready := flag.String("ready", "", "file to write the device paths to once every device node exists")
 	prio := flag.Int("priority", DefaultPriority, "SCHED_FIFO priority of the threads answering the kernel (0: normal class)")
+	pcmDev := flag.String("pcm", "auto", "the models' PCM: auto (the other device of the board's snd-aloop highway), none (a timer, silent), or hw:CARD,DEVICE")
+	pcmPrio := flag.Int("pcm-priority", 0, "SCHED_FIFO priority of the thread running the models' PCM (0: normal class)")
 	flag.Parse()
 	log.SetPrefix("spidevd: ")
 	log.SetFlags(0)
-	if err := run(*boardName, *cusePath, *listen, *ready, *prio); err != nil {
+	if err := run(*boardName, *cusePath, *listen, *ready, *pcmDev, *prio, *pcmPrio); err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}
 }
 
-func run(boardName, cusePath, listen, ready string, prio int) error {
+func run(boardName, cusePath, listen, ready, pcmDev string, prio, pcmPrio int) error {
 	def, err := board.Lookup(boardName)
 	if err != nil {
 		return err
@@ -67,7 +94,22 @@ func run(boardName, cusePath, listen, ready string, prio int) error {
 		return err
 	}
 	clock := rig.NewClock()
-	clock.Start()
+	card, dev, ok, err := pcmDevice(pcmDev, def.Highway)
+	if err != nil {
+		return err
+	}
+	if ok {
+		h, err := alsa.Open(alsa.Opts{Card: card, Device: dev, Slots: def.Slots})
+		if err != nil {
+			return fmt.Errorf("the models' pcm: %w", err)
+		}
+		defer h.Close()
+		name := fmt.Sprintf("alsa:hw:%d,%d", card, dev)
+		log.Printf("models' pcm on %s, %d slots", name, def.Slots)
+		clock.StartPCM(h, name, func() { setFIFO("pcm", pcmPrio) })
+	} else {
+		clock.Start()
+	}
 	defer clock.Stop()
 	errs := make(chan error, len(rig.Devices)+2)
 	for _, d := range rig.Devices {
@@ -80,12 +122,7 @@ func run(boardName, cusePath, listen, ready string, prio int) error {
 			// A chip answers at once, whatever else runs: the thread that
 			// answers the kernel runs above the gateway's media loop.
 			runtime.LockOSThread()
-			if prio > 0 {
-				attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(prio)}
-				if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
-					log.Printf("%s: SCHED_FIFO %d: %v (serving in the normal class)", d.Name, prio, err)
-				}
-			}
+			setFIFO(d.Name, prio)
 			errs <- fmt.Errorf("%s: %w", d.Name, srv.Serve(f))
 		}()
 		log.Printf("serving /dev/%s (%s, ports %v)", d.Name, d.Chip, d.Ports)
@@ -97,6 +134,45 @@ func run(boardName, cusePath, listen, ready string, prio int) error {
 		go func() { errs <- writeReady(rig, ready, 20*time.Second) }()
 	}
 	return <-errs
+}
+
+// setFIFO puts the calling thread in SCHED_FIFO at prio (0: leaves it).
+func setFIFO(what string, prio int) {
+	if prio <= 0 {
+		return
+	}
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(prio)}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		log.Printf("%s: SCHED_FIFO %d: %v (running in the normal class)", what, prio, err)
+	}
+}
+
+// pcmDevice picks the ALSA device the models' PCM runs on: for "auto",
+// the other device of the board's snd-aloop highway (playback on one
+// device of the loopback card is capture on the other); none for "none"
+// or a board without an ALSA highway; else the hw:CARD,DEVICE given.
+func pcmDevice(flagVal, highway string) (card, dev uint, ok bool, err error) {
+	switch flagVal {
+	case "none":
+		return 0, 0, false, nil
+	case "auto":
+		if !strings.HasPrefix(highway, "alsa:") {
+			return 0, 0, false, nil
+		}
+		c, d, err := factory.ALSADevice(highway)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if d > 1 {
+			return 0, 0, false, fmt.Errorf("highway %q: a loopback card has devices 0 and 1", highway)
+		}
+		return c, 1 - d, true, nil
+	}
+	c, d, err := factory.ALSADevice("alsa:" + flagVal)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("-pcm: %w", err)
+	}
+	return c, d, true, nil
 }
 
 // handler serves the rig's control API:
@@ -130,10 +206,59 @@ func handler(r *hil.Rig) http.Handler {
 		}
 		http.Error(w, fmt.Sprintf("no device %q", name), http.StatusNotFound)
 	})
+	mux.HandleFunc("GET /hil/phone", func(w http.ResponseWriter, q *http.Request) {
+		port, ok := portParam(w, q)
+		if !ok {
+			return
+		}
+		st, err := r.PhoneState(port)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(st)
+	})
+	mux.HandleFunc("POST /hil/say", func(w http.ResponseWriter, q *http.Request) {
+		port, ok := portParam(w, q)
+		if !ok {
+			return
+		}
+		tones, level, err := sayParams(q.URL.Query().Get("hz"), q.URL.Query().Get("dbfs"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		p, err := r.Phone(port)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		if err := p.Say(tones, level); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /hil/dial", func(w http.ResponseWriter, q *http.Request) {
+		port, ok := portParam(w, q)
+		if !ok {
+			return
+		}
+		p, err := r.Phone(port)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		if err := p.Dial(q.URL.Query().Get("digits"), "dtmf"); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("POST /hil/hook", func(w http.ResponseWriter, q *http.Request) {
-		var port int
-		if _, err := fmt.Sscanf(q.URL.Query().Get("port"), "%d", &port); err != nil {
-			http.Error(w, "port: want a number", http.StatusBadRequest)
+		port, ok := portParam(w, q)
+		if !ok {
 			return
 		}
 		st := q.URL.Query().Get("state")
@@ -148,6 +273,41 @@ func handler(r *hil.Rig) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
+}
+
+// portParam reads the port query parameter, answering 400 when it is
+// not a number.
+func portParam(w http.ResponseWriter, q *http.Request) (int, bool) {
+	port, err := strconv.Atoi(q.URL.Query().Get("port"))
+	if err != nil {
+		http.Error(w, "port: want a number", http.StatusBadRequest)
+		return 0, false
+	}
+	return port, true
+}
+
+// sayParams parses the say request's tones ("1000" or "697,1209"; empty
+// stops the sender) and level in dBFS (empty: simapi.DefaultSayDBFS).
+func sayParams(hz, dbfs string) ([]float64, float64, error) {
+	level := float64(simapi.DefaultSayDBFS)
+	if dbfs != "" {
+		v, err := strconv.ParseFloat(dbfs, 64)
+		if err != nil {
+			return nil, 0, fmt.Errorf("dbfs: %w", err)
+		}
+		level = v
+	}
+	var tones []float64
+	if hz != "" {
+		for _, f := range strings.Split(hz, ",") {
+			v, err := strconv.ParseFloat(f, 64)
+			if err != nil {
+				return nil, 0, fmt.Errorf("hz: %w", err)
+			}
+			tones = append(tones, v)
+		}
+	}
+	return tones, level, nil
 }
 
 // writeReady waits until every device node exists (the kernel adds them

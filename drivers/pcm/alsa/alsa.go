@@ -19,7 +19,9 @@
 // added). An underrun or overrun (xrun) is counted, the
 // stream prepared again and the transfer retried once; the library's own
 // restart is off because it retries the ioctl without PREPARE and spins on
-// EPIPE forever. It does not allocate.
+// EPIPE forever. After a capture overrun the frame numbers skip the
+// frames the kernel dropped and lateness is measured from the restart
+// (frameClock). It does not allocate.
 //
 // The loopback test runs inside the QEMU image against snd-aloop:
 // `loopstart pcm-selftest`, run at boot with loopstart.selftest=pcm, and
@@ -70,8 +72,7 @@ type Highway struct {
 	primed    bool
 	capXruns  int
 	playXruns int
-	seq       uint64
-	start     time.Time
+	clock     frameClock
 	now       func() time.Time
 }
 
@@ -130,47 +131,41 @@ func (h *Highway) Slots() int { return h.slots }
 // PCM, then blocks reading one frame from the capture PCM into rx.
 func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.Duration, error) {
 	if err := ctx.Err(); err != nil {
-		return h.seq, 0, err
+		return h.clock.seq, 0, err
 	}
 	Interleave(h.playBuf, tx, h.slots)
 	if err := h.write(); err != nil {
 		if !isXrun(err) {
-			return h.seq, 0, err
+			return h.clock.seq, 0, err
 		}
 		// Underrun: prepare, prime again, retry once.
 		h.playXruns++
 		h.primed = false
 		if err := h.play.Prepare(); err != nil {
-			return h.seq, 0, fmt.Errorf("pcm/alsa: playback xrun: %w", err)
+			return h.clock.seq, 0, fmt.Errorf("pcm/alsa: playback xrun: %w", err)
 		}
 		if err := h.write(); err != nil {
-			return h.seq, 0, err
+			return h.clock.seq, 0, err
 		}
 	}
+	restarted := false
 	if _, err := h.cap.Read(h.capAny); err != nil {
 		if !isXrun(err) {
-			return h.seq, 0, fmt.Errorf("pcm/alsa: read: %w", err)
+			return h.clock.seq, 0, fmt.Errorf("pcm/alsa: read: %w", err)
 		}
 		// Overrun: the frames the kernel dropped are lost; restart.
 		h.capXruns++
+		restarted = true
 		if err := h.cap.Prepare(); err != nil {
-			return h.seq, 0, fmt.Errorf("pcm/alsa: capture xrun: %w", err)
+			return h.clock.seq, 0, fmt.Errorf("pcm/alsa: capture xrun: %w", err)
 		}
 		if _, err := h.cap.Read(h.capAny); err != nil {
-			return h.seq, 0, fmt.Errorf("pcm/alsa: read: %w", err)
+			return h.clock.seq, 0, fmt.Errorf("pcm/alsa: read: %w", err)
 		}
 	}
 	Deinterleave(rx, h.capBuf, h.slots)
-	now := h.now()
-	if h.seq == 0 {
-		h.start = now
-	}
-	h.seq++
-	late := now.Sub(h.start) - time.Duration(h.seq-1)*pcm.FrameDuration
-	if late < 0 {
-		late = 0
-	}
-	return h.seq, late, nil
+	seq, late := h.clock.tick(h.now(), restarted)
+	return seq, late, nil
 }
 
 // write sends the playback frame, after the silence prime when the

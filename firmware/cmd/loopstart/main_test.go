@@ -27,7 +27,7 @@ func TestDispatch(t *testing.T) {
 		{"pcm-selftest bad slots", []string{"pcm-selftest", "-slots", "9"}, 2, "", "pcm-selftest: want -slots 1-8"},
 		{"config without command", []string{"config"}, 2, "", "usage:"},
 		{"run with an argument", []string{"run", "extra"}, 2, "", `loopstart run: unexpected argument "extra"`},
-		{"run on an unknown board", []string{"run", "--board", "nope"}, 1, "", `loopstart: --board "nope": unknown board (known: sim, qemu, rpi-tdm400, qemu-hil)`},
+		{"run on an unknown board", []string{"run", "--board", "nope"}, 1, "", `loopstart: --board "nope": unknown board (known: sim, qemu, rpi-tdm400, qemu-hil, nanopi-neo)`},
 		{"run on a board without its devices", []string{"run", "--board", "rpi-tdm400", "--data", "DATA"}, 1, "", "loopstart: board rpi-tdm400: missing device files: /dev/spidev0.0, /dev/spidev0.1"},
 		{"run on a sim board too large", []string{"run", "--fxs", "30", "--fxo", "3"}, 1, "", "loopstart: --fxs 30 --fxo 3: board: sim with 33 ports: one highway carries at most 32"},
 		{"run on a sim board with negative ports", []string{"run", "--fxs", "-1"}, 1, "", "loopstart: --fxs -1 --fxo 0: board: sim with -1 FXS and 0 FXO ports: counts cannot be negative"},

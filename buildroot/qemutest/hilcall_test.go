@@ -1,0 +1,245 @@
+package qemutest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/stun/v3"
+
+	"github.com/loopstart/loopstart/board/simapi"
+	"github.com/loopstart/loopstart/tools/lab"
+)
+
+// The call through the kernel crosses QEMU's user networking, which
+// NATs the guest behind the host's loopback: the host reaches the guest
+// only through forwarded ports, the guest reaches the host's 127.0.0.1
+// as 10.0.2.2. Media takes this path:
+//
+//   - the guest's ephemeral UDP ports are narrowed to hilRTPPorts ports
+//     (sysctl net.ipv4.ip_local_port_range on the kernel command line),
+//     each forwarded from the same port on the host's 127.0.0.1, so the
+//     gateway's RTP and RTCP sockets are reachable from the host (the
+//     gateway binds two RTP/RTCP pairs per port at start, 8 ports for the
+//     two ports, again when a config change rebuilds them, and the STUN
+//     query one more);
+//   - the account asks a STUN responder on the host for its public
+//     address (<stun>): it sees 127.0.0.1, which the gateway's SDP offers
+//     with its local port, where baresip sends;
+//   - baresip's SDP offers 127.0.0.1, which inside the guest is the
+//     guest itself: the gateway's symmetric RTP answers to the source of
+//     baresip's packets instead (10.0.2.2, baresip's port), as it does
+//     behind any NAT;
+//   - Kamailio record-routes twice (hilKamailio), so the gateway's BYE
+//     goes to 10.0.2.2 and baresip's to 127.0.0.1.
+const hilRTPPorts = 32
+
+// hilKamailio starts the lab's Kamailio with a double Record-Route: a
+// dialog's requests from the host's side (baresip) reach it at
+// 127.0.0.1, those from the guest at 10.0.2.2, which is the host's
+// loopback as QEMU's user networking shows it to the guest (127.0.0.1 in
+// the guest is the guest itself). Kamailio takes both as its own.
+func hilKamailio(t *testing.T) *lab.Kamailio {
+	t.Helper()
+	port := lab.FreePort(t, 1)
+	return lab.StartKamailioIn(t, nil, "127.0.0.1", port, lab.KamailioOpts{},
+		// The first Record-Route (on top) is the callee's first hop back
+		// (the gateway's), the second the caller's (baresip's).
+		// r2=on: the route after ours is ours too (loose_route drops both).
+		"record_route();", fmt.Sprintf(`record_route_preset("10.0.2.2:%d;r2=on", "127.0.0.1:%d;r2=on");`, port, port),
+		fmt.Sprintf("alias=127.0.0.1:%d", port), fmt.Sprintf("alias=127.0.0.1:%d\nalias=10.0.2.2:%d", port, port))
+}
+
+// hilNet is the host side of the call's networking.
+type hilNet struct {
+	rtpBase  int      // the guest's first ephemeral port, forwarded as is
+	stunPort int      // the STUN responder on 127.0.0.1
+	forwards []string // QEMU hostfwd rules for the RTP ports
+	cmdline  string   // kernel parameter narrowing the guest's ports
+}
+
+// newHILNet picks hilRTPPorts free UDP ports on the host (starting on an
+// even one, as RTP does) and starts the STUN responder.
+func newHILNet(t *testing.T) hilNet {
+	t.Helper()
+	base := lab.FreePort(t, hilRTPPorts+1)
+	if base%2 == 1 {
+		base++
+	}
+	n := hilNet{rtpBase: base, stunPort: stunResponder(t),
+		cmdline: fmt.Sprintf(`sysctl.net.ipv4.ip_local_port_range="%d %d"`, base, base+hilRTPPorts-1)}
+	for p := base; p < base+hilRTPPorts; p++ {
+		n.forwards = append(n.forwards, fmt.Sprintf("udp:127.0.0.1:%d-:%d", p, p))
+	}
+	return n
+}
+
+// stunResponder answers STUN binding requests on 127.0.0.1 with the
+// request's source address (RFC 5389 XOR-MAPPED-ADDRESS): the part of a
+// STUN server the gateway's <stun> uses, here only to let the guest learn
+// the address QEMU's NAT gives it. It stops with the test.
+func stunResponder(t *testing.T) int {
+	t.Helper()
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+			if req.Decode() != nil || req.Type != stun.BindingRequest {
+				continue
+			}
+			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
+				&stun.XORMappedAddress{IP: from.Addr().AsSlice(), Port: int(from.Port())}, stun.Fingerprint)
+			if err == nil {
+				_, _ = pc.WriteToUDPAddrPort(res.Raw, from)
+			}
+		}
+	}()
+	return pc.LocalAddr().(*net.UDPAddr).Port
+}
+
+// hilCallConfig registers port 1's account (1001) at Kamailio on the host,
+// with the STUN responder for its media address.
+func hilCallConfig(kamPort, stunPort int) string {
+	return fmt.Sprintf(`<loopstart>
+  <account id="1"><registrar>sip:10.0.2.2:%d</registrar><user>1001</user><password>secret1</password><stun>10.0.2.2:%d</stun></account>
+  <port n="1" account="1"/>
+</loopstart>
+`, kamPort, stunPort)
+}
+
+// hilPhone reads port's phone from spidevd.
+func hilPhone(addr string, port int) (simapi.Port, error) {
+	var p simapi.Port
+	b, err := hilGet(addr, "/hil/phone?port="+strconv.Itoa(port))
+	if err != nil {
+		return p, err
+	}
+	return p, json.Unmarshal(b, &p)
+}
+
+// hilCall is a whole call through the kernel: baresip on the host calls
+// port 1's number through Kamailio, the phone on the Si3215 model rings
+// (ring through spidev), answers (hook through spidev), hears baresip's
+// tone and sends its own (PCM through snd-aloop and spidevd), dials a
+// DTMF digit that baresip receives as a telephone-event, and hangs up.
+func hilCall(t *testing.T, v *vm, hilAddr string, k *lab.Kamailio) {
+	const farHz, phoneHz = 600, 1000
+	wav := filepath.Join(t.TempDir(), "far.wav")
+	// baresip ends the call when its source file ends: longer than the
+	// call can take.
+	if err := lab.WriteToneWAV(wav, farHz, -12, 120); err != nil {
+		t.Fatal(err)
+	}
+	b := lab.StartBaresip(t, lab.BaresipOpts{User: "1003", Password: "secret3",
+		Registrar: fmt.Sprintf("127.0.0.1:%d", k.Port), SourceWAV: wav})
+	lab.Eventually(t, 60*time.Second, "account 1 registered at Kamailio", func() error {
+		s, err := v.accountState("1")
+		if err == nil && s != "registered" {
+			err = fmt.Errorf("state %q", s)
+		}
+		return err
+	})
+	// The first REGISTER's Contact is the guest's own address; the
+	// registrar's received/rport then make it 127.0.0.1 (the forwarded
+	// port) and the old one is removed: dial once only that one is left.
+	lab.Eventually(t, 30*time.Second, "1001 registered at Kamailio with the forwarded 127.0.0.1 only", func() error {
+		loc, err := k.Locations()
+		if err != nil {
+			return err
+		}
+		if strings.Contains(loc, "10.0.2.15") || !strings.Contains(loc, "AoR: 1001") {
+			return fmt.Errorf("location table:\n%s", loc)
+		}
+		return nil
+	})
+	start := time.Now()
+	if err := b.Command("dial", fmt.Sprintf("sip:1001@127.0.0.1:%d", k.Port)); err != nil {
+		t.Fatal(err)
+	}
+	lab.Eventually(t, 30*time.Second, "the phone on the model rings", func() error {
+		p, err := hilPhone(hilAddr, 1)
+		if err == nil && p.Rings == 0 {
+			err = fmt.Errorf("phone %+v", p)
+		}
+		return err
+	})
+	t.Logf("call: the phone rang %v after the dial", time.Since(start).Round(time.Millisecond))
+	if _, err := hilPost(hilAddr, "/hil/hook?port=1&state=off"); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitEvent(t, "CALL_ESTABLISHED", 0, 40*time.Second, "baresip's call established")
+	t.Logf("call: established %v after the dial", time.Since(start).Round(time.Millisecond))
+	if _, err := hilPost(hilAddr, fmt.Sprintf("/hil/say?port=1&hz=%d&dbfs=-12", phoneHz)); err != nil {
+		t.Fatal(err)
+	}
+	lab.Eventually(t, 30*time.Second, fmt.Sprintf("the phone hears baresip's %d Hz", farHz), func() error {
+		p, err := hilPhone(hilAddr, 1)
+		if err == nil && !lab.Hears(p.Hearing.TonesHz, farHz) {
+			err = fmt.Errorf("phone hears %v at %.1f dBFS", p.Hearing.TonesHz, p.Hearing.LevelDBFS)
+		}
+		return err
+	})
+	p, _ := hilPhone(hilAddr, 1)
+	t.Logf("call: the phone hears %v Hz at %.1f dBFS", p.Hearing.TonesHz, p.Hearing.LevelDBFS)
+	// Let baresip record a few seconds of the phone's tone, then a digit.
+	time.Sleep(4 * time.Second)
+	// A key press, again (at most 4 presses) while baresip has not seen
+	// it: on a loaded host the models' PCM in spidevd (normal class) can
+	// fall behind and drop the frames one press lasts.
+	presses := 0
+	lab.Eventually(t, 40*time.Second, "baresip receives DTMF 5", func() error {
+		if e := b.LastEvent("CALL_DTMF_START"); e != nil && fmt.Sprint(e["param"]) == "5" {
+			return nil
+		}
+		if presses < 4 {
+			presses++
+			if _, err := hilPost(hilAddr, "/hil/dial?port=1&digits=5"); err != nil {
+				return err
+			}
+			time.Sleep(2 * time.Second)
+		}
+		return fmt.Errorf("after %d presses, last DTMF event %v; events %v", presses, b.LastEvent("CALL_DTMF_START"), b.Events())
+	})
+	t.Logf("call: baresip got DTMF 5 after %d key press(es)", presses)
+	time.Sleep(2 * time.Second)
+	if _, err := hilPost(hilAddr, "/hil/hook?port=1&state=on"); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitEvent(t, "CALL_CLOSED", 0, 40*time.Second, "baresip's call closed by the phone's hang-up")
+	b.WaitRecording(t, 0, phoneHz, 15*time.Second)
+	lab.Eventually(t, 20*time.Second, "port 1 idle after the call", func() error {
+		gs, err := v.gatewayStatus()
+		if err == nil && (gs.Ports[0].Hook != "on" || gs.Ports[0].State != "idle") {
+			err = fmt.Errorf("port 1 hook %s state %s", gs.Ports[0].Hook, gs.Ports[0].State)
+		}
+		return err
+	})
+	if strings.Contains(b.Log(), "rtp: ") {
+		t.Logf("baresip on rtp: %s", lastMatch(b.Log(), "rtp: "))
+	}
+}
+
+// lastMatch is the last line of log holding s.
+func lastMatch(log, s string) string {
+	l := strings.Split(log, "\n")
+	for i := len(l) - 1; i >= 0; i-- {
+		if strings.Contains(l[i], s) {
+			return l[i]
+		}
+	}
+	return ""
+}
