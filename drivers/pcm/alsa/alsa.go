@@ -59,9 +59,23 @@ type Opts struct {
 	Now func() time.Time
 }
 
+// stream is what the highway uses of an ALSA PCM (a *galsa.PCM; tests
+// give it fakes that under- or overrun).
+type stream interface {
+	Read(data any) (int, error)
+	Write(data any) (int, error)
+	Prepare() error
+	Close() error
+}
+
+// maxXrunTries bounds the PREPAREs one Exchange makes on one stream: a
+// stream that runs over again at once (a host that stalls us twice in a
+// row) is tried again, but an error that keeps coming ends the loop.
+const maxXrunTries = 3
+
 // Highway is a pcm.Highway on two ALSA PCMs.
 type Highway struct {
-	cap, play *galsa.PCM
+	cap, play stream
 	slots     int
 	capBuf    []int16
 	playBuf   []int16
@@ -134,23 +148,28 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 		return h.clock.seq, 0, err
 	}
 	Interleave(h.playBuf, tx, h.slots)
-	if err := h.write(); err != nil {
-		if !isXrun(err) {
+	for try := 1; ; try++ {
+		err := h.write()
+		if err == nil {
+			break
+		}
+		if !isXrun(err) || try == maxXrunTries {
 			return h.clock.seq, 0, err
 		}
-		// Underrun: prepare, prime again, retry once.
+		// Underrun: prepare, prime again, retry.
 		h.playXruns++
 		h.primed = false
 		if err := h.play.Prepare(); err != nil {
 			return h.clock.seq, 0, fmt.Errorf("pcm/alsa: playback xrun: %w", err)
 		}
-		if err := h.write(); err != nil {
-			return h.clock.seq, 0, err
-		}
 	}
 	restarted := false
-	if _, err := h.cap.Read(h.capAny); err != nil {
-		if !isXrun(err) {
+	for try := 1; ; try++ {
+		_, err := h.cap.Read(h.capAny)
+		if err == nil {
+			break
+		}
+		if !isXrun(err) || try == maxXrunTries {
 			return h.clock.seq, 0, fmt.Errorf("pcm/alsa: read: %w", err)
 		}
 		// Overrun: the frames the kernel dropped are lost; restart.
@@ -158,9 +177,6 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 		restarted = true
 		if err := h.cap.Prepare(); err != nil {
 			return h.clock.seq, 0, fmt.Errorf("pcm/alsa: capture xrun: %w", err)
-		}
-		if _, err := h.cap.Read(h.capAny); err != nil {
-			return h.clock.seq, 0, fmt.Errorf("pcm/alsa: read: %w", err)
 		}
 	}
 	Deinterleave(rx, h.capBuf, h.slots)
