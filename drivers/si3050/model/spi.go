@@ -60,6 +60,7 @@ func NewBus(chips ...*Chip) (*Bus, error) {
 	return b, nil
 }
 
+// String names the bus (conn.Resource).
 func (b *Bus) String() string { return "si3050-model-chain" }
 
 func (b *Bus) cycle(x byte) byte {
