@@ -40,6 +40,17 @@ func TestProvisionNotify(t *testing.T) {
 		}
 		return nil
 	})
+	// The gateway's own first attempt comes at a random time within 30 s
+	// of its start: ask for it now. It finds no file and waits 5 minutes;
+	// only then is the profile written, so that nothing but the
+	// check-sync can fetch it.
+	g.authJSON(t, tok, "POST", "/api/provisioning/resync", nil)
+	Eventually(t, 15*time.Second, "the first provisioning attempt", func() error {
+		if s := g.provStatus(t, tok); s.LastAttempt.IsZero() {
+			return fmt.Errorf("no attempt yet: %+v", s)
+		}
+		return nil
+	})
 	// The profile: port 1's dial plan, as a Grandstream file.
 	writeProv(t, filepath.Join(dir, "cfg.xml"), gsWrap(`<P4200>{2xxx|*x+}</P4200>`))
 	dialPlan := func() string {

@@ -16,7 +16,8 @@ import (
 // the canceller left) fills the gaps of the cadence as much as its tone
 // periods, so it is taken out before the share is judged, and the busy
 // tone is still heard over it. Speech has pauses, which keep that floor
-// near zero, so for speech the test is the plain share.
+// near zero, so for speech the test is the plain share; the share above
+// the floor only adds blocks to those the plain share finds.
 const (
 	// progressBlock is the analysis block: 40 ms gives 25 Hz bins, enough
 	// to tell 440 Hz from 480 Hz.
@@ -108,12 +109,10 @@ func (d *toneDetector) endBlock() {
 			p += d.s1[i]*d.s1[i] + d.s2[i]*d.s2[i] - d.coef[i]*d.s1[i]*d.s2[i]
 		}
 	}
-	// A sine of amplitude A gives goertzel power (A·N/2)² and energy A²·N/2.
-	e := d.energy
-	if len(d.tone.Cadence) > 0 {
-		e -= d.floor()
-	}
-	on := e/progressBlock >= progressMinPower && p >= progressShare*e*progressBlock/2
+	// The plain test first; the floor only adds: a louder sound that has
+	// just stopped (a conversation before the office's busy tone) leaves
+	// the floor high for up to 2 s, and must not hide the tone meanwhile.
+	on := toneHolds(p, d.energy) || (len(d.tone.Cadence) > 0 && toneHolds(p, d.energy-d.floor()))
 	d.energies[d.next] = d.energy
 	d.next = (d.next + 1) % floorBlocks
 	d.n, d.s1, d.s2, d.energy = 0, [2]float64{}, [2]float64{}, 0
@@ -132,6 +131,14 @@ func (d *toneDetector) endBlock() {
 	if len(d.tone.Cadence) == 0 && d.onFor >= 2*time.Second {
 		d.latch = true // a steady tone (no cadence) held for 2 s
 	}
+}
+
+// toneHolds reports whether a block whose energy is e (on the int16
+// scale) holds the tone whose goertzel power is p: loud enough, and the
+// tone's frequencies hold most of it. A sine of amplitude A gives goertzel
+// power (A·N/2)² and energy A²·N/2.
+func toneHolds(p, e float64) bool {
+	return e/progressBlock >= progressMinPower && p >= progressShare*e*progressBlock/2
 }
 
 // floor is the energy of the quietest of the last floorBlocks blocks

@@ -59,3 +59,53 @@ func TestToneDetector(t *testing.T) {
 		})
 	}
 }
+
+// TestBusyRightAfterLouderSound: a louder steady sound that stops when the
+// busy tone starts (the conversation before the office hangs up) does not
+// delay the busy tone's recognition: it comes as soon as after silence,
+// within its three runs and a block.
+func TestBusyRightAfterLouderSound(t *testing.T) {
+	us, err := dsp.LookupProfile("us")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, before := range []struct {
+		name  string
+		freqs []float64
+		dbfs  float64
+	}{
+		{"silence", nil, 0},
+		{"a louder 1 kHz tone", []float64{1000}, -6},
+		{"louder speech-band tones", []float64{300, 700, 1100}, -6},
+	} {
+		t.Run(before.name, func(t *testing.T) {
+			var d toneDetector
+			d.reset(&us.Busy)
+			buf := make([]int16, 80)
+			var g dsp.ToneGen
+			if before.freqs != nil {
+				g.PlayFreqs(before.freqs, before.dbfs)
+			}
+			for range 300 { // 3 s
+				clear(buf)
+				g.Fill(buf)
+				if d.process(buf) {
+					t.Fatal("busy detected in what came before it")
+				}
+			}
+			g.Play(&us.Busy)
+			for i := range 300 {
+				clear(buf)
+				g.Fill(buf)
+				if d.process(buf) {
+					at := time.Duration(i+1) * 10 * time.Millisecond
+					if limit := 1600 * time.Millisecond; at > limit {
+						t.Errorf("busy recognised %v after it began, want within %v", at, limit)
+					}
+					return
+				}
+			}
+			t.Fatal("busy not recognised within 3 s")
+		})
+	}
+}
