@@ -249,8 +249,8 @@ type provStatus struct {
 	LastError string   `json:"last_error"`
 	Tried     []string `json:"tried"`
 	Ignored   []string `json:"ignored"`
-	// LastAttempt is when provisioning last tried, zero before it did.
-	LastAttempt time.Time `json:"last_attempt"`
+	// LastFailure is when an attempt last failed, zero before one did.
+	LastFailure time.Time `json:"last_failure"`
 }
 
 func (g *Gateway) provStatus(t testing.TB, tok string) provStatus {
