@@ -42,19 +42,23 @@ func TestPhoneToPhoneTonesBothWays(t *testing.T) {
 	near := func(tones []float64, hz float64) bool {
 		return slices.ContainsFunc(tones, func(f float64) bool { return math.Abs(f-hz) < 15 })
 	}
+	// A level may dip a little while both talk (the cancellers' double
+	// talk handling ducks by up to about 3.6 dB here, 1 reading in 8
+	// runs) but never rise: 4.5 dB down, 3 dB up.
+	off := func(level, alone float64) bool { return level < alone-4.5 || level > alone+3 }
 	var bad []string
 	for i := range 30 {
 		h1, h2 := p1.State().Hearing, p2.State().Hearing
-		if !near(h2.TonesHz, hz1) || math.Abs(h2.LevelDBFS-alone2) > 3 {
+		if !near(h2.TonesHz, hz1) || off(h2.LevelDBFS, alone2) {
 			bad = append(bad, fmt.Sprintf("%d ms: phone 2 hears %v at %.1f dBFS", i*100, h2.TonesHz, h2.LevelDBFS))
 		}
-		if !near(h1.TonesHz, hz2) || math.Abs(h1.LevelDBFS-alone1) > 3 {
+		if !near(h1.TonesHz, hz2) || off(h1.LevelDBFS, alone1) {
 			bad = append(bad, fmt.Sprintf("%d ms: phone 1 hears %v at %.1f dBFS", i*100, h1.TonesHz, h1.LevelDBFS))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	if len(bad) > 0 {
-		t.Errorf("both talking (alone: phone 1 heard %.1f dBFS, phone 2 %.1f): %d of 60 readings off by more than 3 dB or without the far tone:\n%v",
+		t.Errorf("both talking (alone: phone 1 heard %.1f dBFS, phone 2 %.1f): %d of 60 readings more than 4.5 dB down, 3 dB up or without the far tone:\n%v",
 			alone1, alone2, len(bad), bad)
 	}
 }
