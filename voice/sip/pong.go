@@ -22,31 +22,62 @@ import (
 // pongWait is how long a ping may go unanswered (RFC 5626 4.4.1: 10 s).
 const pongWait = 10 * time.Second
 
-// pongLog records, per stream connection, when it last delivered a pong
-// and when it last delivered anything.
+// pongLog records, per watched stream connection (a registration's,
+// while it waits on it), when it last delivered a pong and when it last
+// delivered anything. Reads from other connections (callers, strangers,
+// a flood over TCP) are not recorded, so the log stays as small as the
+// number of registrations.
 type pongLog struct {
 	mu   sync.Mutex
-	last map[string]flowHeard // remote address -> what was read last
+	last map[string]*flowHeard // watched remote address -> what was read last
 }
 
-// flowHeard is when a connection last delivered a pong and anything.
+// flowHeard is when a connection last delivered a pong and anything, and
+// how many watchers it has.
 type flowHeard struct {
 	pong, any time.Time
+	watchers  int
 }
 
-// heard records a read from remote at now, a pong or not.
-func (p *pongLog) heard(remote string, pong bool, now time.Time) {
+// watch starts recording reads from remote; unwatch undoes it.
+func (p *pongLog) watch(remote string) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.last == nil {
-		p.last = make(map[string]flowHeard)
+		p.last = make(map[string]*flowHeard)
 	}
 	h := p.last[remote]
+	if h == nil {
+		h = &flowHeard{}
+		p.last[remote] = h
+	}
+	h.watchers++
+}
+
+// unwatch stops one watcher of remote; the record goes with the last.
+func (p *pongLog) unwatch(remote string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if h := p.last[remote]; h != nil {
+		if h.watchers--; h.watchers <= 0 {
+			delete(p.last, remote)
+		}
+	}
+}
+
+// heard records a read from remote at now, a pong or not, when remote is
+// watched.
+func (p *pongLog) heard(remote string, pong bool, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := p.last[remote]
+	if h == nil {
+		return
+	}
 	h.any = now
 	if pong {
 		h.pong = now
 	}
-	p.last[remote] = h
-	p.mu.Unlock()
 }
 
 // since reports whether remote sent a pong, and whether it sent anything,
@@ -55,14 +86,10 @@ func (p *pongLog) since(remote string, t time.Time) (pong, any bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	h := p.last[remote]
+	if h == nil {
+		return false, false
+	}
 	return h.pong.After(t), h.any.After(t)
-}
-
-// forget drops what is known of remote (its connection closed).
-func (p *pongLog) forget(remote string) {
-	p.mu.Lock()
-	delete(p.last, remote)
-	p.mu.Unlock()
 }
 
 // isPong reports whether one read of a stream is a pong: a lone CRLF.
@@ -126,5 +153,4 @@ func (u *UA) dropConn(transport, addr string) {
 	if c := pool.Get(addr); c != nil {
 		_ = c.Close() // a hard close, whatever references remain
 	}
-	u.pongs.forget(addr)
 }

@@ -46,6 +46,7 @@ func TestFlowCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var log pongLog
+			log.watch(remote)
 			f := flowCheck{wait: pongWait}
 			for i, s := range tt.steps {
 				now := t0.Add(s.at)
@@ -81,6 +82,7 @@ func TestNotePong(t *testing.T) {
 	}
 	for _, tt := range tests {
 		u := &UA{}
+		u.pongs.watch(tcp.String())
 		p := sipmsg.TransportReadProps{Transport: tt.transport}
 		if tt.remote != nil {
 			p.RemoteAddr = tt.remote
@@ -90,6 +92,29 @@ func TestNotePong(t *testing.T) {
 		if pong, any := u.pongs.since(tcp.String(), before); pong != tt.pong || any != tt.any {
 			t.Errorf("%s %q: pong %v, any %v; want %v, %v", tt.transport, tt.data, pong, any, tt.pong, tt.any)
 		}
+	}
+}
+
+// TestPongLogWatched: only watched connections are recorded, and a
+// record goes with its last watcher (a flood of connections leaves
+// nothing behind).
+func TestPongLogWatched(t *testing.T) {
+	var log pongLog
+	now := time.Unix(1000, 0)
+	log.heard("192.0.2.9:5060", true, now)
+	if pong, any := log.since("192.0.2.9:5060", now.Add(-time.Second)); pong || any || len(log.last) != 0 {
+		t.Fatalf("an unwatched connection was recorded: %v %v %d", pong, any, len(log.last))
+	}
+	log.watch("192.0.2.1:5060")
+	log.watch("192.0.2.1:5060")
+	log.heard("192.0.2.1:5060", true, now)
+	log.unwatch("192.0.2.1:5060")
+	if pong, _ := log.since("192.0.2.1:5060", now.Add(-time.Second)); !pong {
+		t.Errorf("the record went while a watcher remained")
+	}
+	log.unwatch("192.0.2.1:5060")
+	if len(log.last) != 0 {
+		t.Errorf("%d records after the last watcher left", len(log.last))
 	}
 }
 

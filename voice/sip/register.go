@@ -173,6 +173,10 @@ func (r *registration) watchConn(ctx context.Context, d time.Duration) bool {
 	deadline := r.ua.after(d)
 	ka := r.keepAlive()
 	flow := flowCheck{wait: defaulted(r.ua.pongWait, pongWait)}
+	if addr != "" {
+		r.ua.pongs.watch(addr) // pong.go
+		defer r.ua.pongs.unwatch(addr)
+	}
 	for {
 		select {
 		case <-ctx.Done():
