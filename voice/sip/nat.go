@@ -644,11 +644,7 @@ func (c *Call) sendInDialog(ctx context.Context, req *sipmsg.Request, send func(
 	if err != nil || len(addrs) == 0 {
 		return send(ctx, req)
 	}
-	defer func() {
-		c.ua.mu.Lock()
-		hop.Address.Host, hop.Address.Port = name.Host, name.Port
-		c.ua.mu.Unlock()
-	}()
+	defer c.ua.pointHop(hop, name.Host, name.Port)
 	// The address that answered the dialog's last request goes first:
 	// after a failover the dead one is not waited for each time.
 	c.mu.Lock()
@@ -659,9 +655,7 @@ func (c *Call) sendInDialog(ctx context.Context, req *sipmsg.Request, send func(
 	}
 	var errs []error
 	for i, a := range addrs {
-		c.ua.mu.Lock()
-		hop.Address.Host, hop.Address.Port = a.Addr().String(), int(a.Port())
-		c.ua.mu.Unlock()
+		c.ua.pointHop(hop, a.Addr().String(), int(a.Port()))
 		r := req.Clone()
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if i < len(addrs)-1 {
@@ -705,12 +699,16 @@ func (c *Call) writeThroughHop(req *sipmsg.Request, write func(*sipmsg.Request) 
 	}
 	c.ua.mu.Lock()
 	host, port := hop.Address.Host, hop.Address.Port
-	hop.Address.Host, hop.Address.Port = last.Addr().String(), int(last.Port())
 	c.ua.mu.Unlock()
-	defer func() {
-		c.ua.mu.Lock()
-		hop.Address.Host, hop.Address.Port = host, port
-		c.ua.mu.Unlock()
-	}()
+	c.ua.pointHop(hop, last.Addr().String(), int(last.Port()))
+	defer c.ua.pointHop(hop, host, port)
 	return write(req)
+}
+
+// pointHop sets where a dialog's route entry sends its requests (sipgo
+// routes by the entry's host), under the lock its readers take.
+func (u *UA) pointHop(hop *sipmsg.RecordRouteHeader, host string, port int) {
+	u.mu.Lock()
+	hop.Address.Host, hop.Address.Port = host, port
+	u.mu.Unlock()
 }
