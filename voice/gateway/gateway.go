@@ -145,8 +145,12 @@ type Gateway struct {
 	loop  *media.Loop
 	ports []*port
 	start atomic.Pointer[time.Time] // set by Run, read by Status
-	byAcc map[string]*port
-	byExt map[string]*port // PortConfig.Extension → port
+	// started is closed once Run has its SIP user agent listening (or
+	// has ended); startOnce closes it.
+	started   chan struct{}
+	startOnce sync.Once
+	byAcc     map[string]*port
+	byExt     map[string]*port // PortConfig.Extension → port
 
 	featMu sync.Mutex
 	feats  map[string]status.Features // by port number; replaced whole on change
@@ -161,7 +165,7 @@ func New(cfg Config) (*Gateway, error) {
 	if err := checkExtensions(cfg.Ports); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger, byAcc: map[string]*port{}, byExt: map[string]*port{}}
+	g := &Gateway{cfg: cfg, log: cfg.Logger, started: make(chan struct{}), byAcc: map[string]*port{}, byExt: map[string]*port{}}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -253,9 +257,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	now := time.Now()
 	g.start.Store(&now)
 	defer g.closeStreams()
+	defer g.markStarted() // Run ended before the user agent started
 	if err := g.ua.Start(ctx); err != nil {
 		return err
 	}
+	g.markStarted()
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	loopErr := make(chan error, 1)
 	go func() { loopErr <- g.loop.Run(loopCtx) }()
@@ -285,6 +291,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// Started is closed once Run has the SIP user agent listening and its
+// registrations under way, or once Run has ended without getting there.
+func (g *Gateway) Started() <-chan struct{} { return g.started }
+
+func (g *Gateway) markStarted() { g.startOnce.Do(func() { close(g.started) }) }
 
 // Incoming routes a new SIP call to the port of its account (sip.Handler).
 func (g *Gateway) Incoming(acct *sip.Account, c *sip.Call) {
