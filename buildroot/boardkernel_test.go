@@ -23,6 +23,8 @@ func TestMergeConfig(t *testing.T) {
 		{"last of a repeated symbol wins", []string{"CONFIG_A=n", "CONFIG_A=y"}, base, ""},
 		{"string value", []string{"CONFIG_C=\"y z\""}, "CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=\"y z\"\n# a comment\nCONFIG_D=m\n", ""},
 		{"not a config line", []string{"A=y"}, "", "not CONFIG_X=value"},
+		{"=n unsets a set one", []string{"CONFIG_A=n", "CONFIG_Y=n"},
+			"# CONFIG_A is not set\n# CONFIG_B is not set\nCONFIG_C=\"x\"\n# a comment\nCONFIG_D=m\n# CONFIG_Y is not set\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), ".config")
@@ -58,6 +60,8 @@ func TestMissingConfig(t *testing.T) {
 	}{
 		{[]string{"CONFIG_A=y"}, nil},
 		{[]string{"CONFIG_A=y", "CONFIG_B=y", "CONFIG_C=y", "CONFIG_X=y"}, []string{"CONFIG_B=y", "CONFIG_C=y", "CONFIG_X=y"}},
+		{[]string{"CONFIG_B=n", "CONFIG_X=n"}, nil},
+		{[]string{"CONFIG_A=n", "CONFIG_C=n"}, []string{"CONFIG_A=n", "CONFIG_C=n"}},
 	} {
 		got := MissingConfig(cfg, tc.frag)
 		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
@@ -121,8 +125,9 @@ func TestBoardKernelKey(t *testing.T) {
 	}
 }
 
-// TestBoardKernelFragment: every fragment line is a CONFIG_X=y line and
-// the interfaces the issue asks for are built in, for each target.
+// TestBoardKernelFragment: every fragment line builds a symbol in
+// (CONFIG_X=y) or leaves it out (CONFIG_X=n), no symbol twice, and the
+// interfaces the issue asks for are built in, for each target.
 func TestBoardKernelFragment(t *testing.T) {
 	for _, tc := range []struct {
 		target string
@@ -141,7 +146,7 @@ func TestBoardKernelFragment(t *testing.T) {
 			}
 			have := map[string]bool{}
 			for _, l := range s.Fragment {
-				if !strings.HasPrefix(l, "CONFIG_") || !strings.HasSuffix(l, "=y") {
+				if !strings.HasPrefix(l, "CONFIG_") || !strings.HasSuffix(l, "=y") && !strings.HasSuffix(l, "=n") {
 					t.Errorf("fragment line %q", l)
 				}
 				if have[l] {

@@ -44,7 +44,7 @@ func QEMUArgs(o QEMUOptions) []string {
 	args := append([]string{}, t.Machine...)
 	args = append(args, "-m", fmt.Sprint(mem), "-smp", "1", "-display", "none",
 		"-kernel", o.Image.Kernel, "-initrd", o.Image.Initramfs,
-		"-append", strings.TrimSpace("console="+t.Console+" quiet panic=-1 "+o.Append))
+		"-append", strings.Join(strings.Fields("console="+t.Console+" quiet panic=-1 "+t.KernelArgs+" "+o.Append), " "))
 	if t.GOARCH == "amd64" {
 		args = append(args, "-vga", "none")
 	}
