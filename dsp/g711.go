@@ -1,5 +1,7 @@
 package dsp
 
+import "math/bits"
+
 // G.711 companding (ITU-T G.711). The conversion follows the classic
 // reference algorithm, bit-exact with spandsp's g711.h:
 //
@@ -43,14 +45,7 @@ func init() {
 }
 
 // topBit returns the index of the highest set bit of v (v > 0).
-func topBit(v int) int {
-	n := -1
-	for v != 0 {
-		v >>= 1
-		n++
-	}
-	return n
-}
+func topBit(v int) int { return bits.Len(uint(v)) - 1 }
 
 // ulawEncodeRef is the reference µ-law quantiser used to build the table.
 func ulawEncodeRef(linear int) byte {

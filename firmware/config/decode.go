@@ -54,10 +54,10 @@ func (w *xmlWalk) root(root *node) {
 	}
 	seen := map[*elemSpec]bool{}
 	for _, ch := range root.children {
-		es := schema.byName[ch.name]
+		es := schema().byName[ch.name]
 		switch {
 		case es == nil:
-			m.add(sectRoot, 0, ch.name, "", ch.line, "unknown element (expected %s)", schema.elemNames())
+			m.add(sectRoot, 0, ch.name, "", ch.line, "unknown element (expected %s)", schema().elemNames())
 		case es.list:
 			w.listElem(es, ch)
 		case seen[es]:

@@ -11,7 +11,7 @@ import (
 // Elements returns the XML names of the elements of <loopstart> that hold
 // settings, in document order, and whether each is repeated.
 func Elements() (names []string, repeated []bool) {
-	for _, es := range schema.elems {
+	for _, es := range schema().elems {
 		names = append(names, es.name)
 		repeated = append(repeated, es.list)
 	}
@@ -20,9 +20,9 @@ func Elements() (names []string, repeated []bool) {
 
 // element finds the element spec and the value of its field in c.
 func (c *Config) element(name string) (*elemSpec, reflect.Value, error) {
-	es, ok := schema.byName[name]
+	es, ok := schema().byName[name]
 	if !ok {
-		return nil, reflect.Value{}, fmt.Errorf("no element <%s> (want %s)", name, schema.elemNames())
+		return nil, reflect.Value{}, fmt.Errorf("no element <%s> (want %s)", name, schema().elemNames())
 	}
 	return es, reflect.ValueOf(c).Elem().Field(es.index), nil
 }
@@ -46,7 +46,7 @@ func (c *Config) Count(name string) int {
 // start with (loopstart/account[id=1], loopstart/sip); idx is 0 for a
 // single element.
 func (c *Config) ElementPath(name string, idx int) string {
-	es, ok := schema.byName[name]
+	es, ok := schema().byName[name]
 	if !ok {
 		return "loopstart/" + name
 	}
@@ -187,7 +187,7 @@ func (c *Config) RemoveElement(name string, idx int) error {
 func (c *Config) WithoutSecrets() *Config {
 	out := c.Clone()
 	v := reflect.ValueOf(out).Elem()
-	for _, es := range schema.elems {
+	for _, es := range schema().elems {
 		eachElem(es, v.Field(es.index), func(ev reflect.Value) {
 			for _, f := range es.fields {
 				if f.secret {
@@ -204,7 +204,7 @@ func (c *Config) WithoutSecrets() *Config {
 // saved without its secrets can be restored over the one in force.
 func (c *Config) KeepSecrets(from *Config) {
 	v := reflect.ValueOf(c).Elem()
-	for _, es := range schema.elems {
+	for _, es := range schema().elems {
 		i := 0
 		eachElem(es, v.Field(es.index), func(ev reflect.Value) {
 			idx := i

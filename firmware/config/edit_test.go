@@ -7,7 +7,7 @@ import (
 
 func TestElementEditing(t *testing.T) {
 	names, rep := Elements()
-	if len(names) != len(schema.elems) || names[0] != "account" || !rep[0] || rep[2] {
+	if len(names) != len(schema().elems) || names[0] != "account" || !rep[0] || rep[2] {
 		t.Fatalf("Elements() = %v %v", names, rep)
 	}
 	for _, tc := range []struct {

@@ -19,7 +19,7 @@ type Element interface {
 // set all the same. ApplyForm does not validate: call Normalize on the
 // whole Config afterwards.
 func ApplyForm[T Element](dst *T, form map[string][]string, path string) error {
-	es := schema.byType[reflect.TypeFor[T]()]
+	es := schema().byType[reflect.TypeFor[T]()]
 	v := reflect.ValueOf(dst).Elem()
 	var ps []Problem
 	for _, f := range es.fields {

@@ -19,7 +19,7 @@ import (
 func (c *Config) JSONMap() map[string]any {
 	out := map[string]any{}
 	v := reflect.ValueOf(c).Elem()
-	for _, es := range schema.elems {
+	for _, es := range schema().elems {
 		fv := v.Field(es.index)
 		switch {
 		case es.list:
@@ -75,9 +75,9 @@ func ParseJSON(data []byte) (*Config, error) {
 	}
 	v := reflect.ValueOf(c).Elem()
 	for _, k := range sortedKeys(obj) {
-		es := schema.byName[k]
+		es := schema().byName[k]
 		if es == nil {
-			m.add(sectRoot, 0, k, "", 0, "unknown setting (known: %s)", schema.jsonNames())
+			m.add(sectRoot, 0, k, "", 0, "unknown setting (known: %s)", schema().jsonNames())
 			continue
 		}
 		fv := v.Field(es.index)

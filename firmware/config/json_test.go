@@ -209,7 +209,7 @@ func TestApplyForm(t *testing.T) {
 
 func TestSchemaCoversTheStructs(t *testing.T) {
 	// Every exported field of the element types is in the schema.
-	for _, es := range schema.elems {
+	for _, es := range schema().elems {
 		n := 0
 		for i := range es.typ.NumField() {
 			if es.typ.Field(i).IsExported() {
@@ -220,7 +220,7 @@ func TestSchemaCoversTheStructs(t *testing.T) {
 			t.Errorf("%s: %d fields, %d in the schema", es.name, n, len(es.fields))
 		}
 	}
-	if got := schema.elemNames(); got != "account, port, sip, provisioning or firmware" {
+	if got := schema().elemNames(); got != "account, port, sip, provisioning or firmware" {
 		t.Errorf("elemNames = %q", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Problem is one thing wrong with a configuration.
@@ -90,9 +91,9 @@ func newElemSource(line int) *elemSource {
 
 // newSource makes a source for c's elements, none of them from a file yet.
 func newSource(c *Config, root int) *source {
-	s := &source{root: root, elems: make([][]*elemSource, len(schema.elems)+1)}
+	s := &source{root: root, elems: make([][]*elemSource, len(schema().elems)+1)}
 	v := reflect.ValueOf(c).Elem()
-	for _, es := range schema.elems {
+	for _, es := range schema().elems {
 		n := 1
 		if es.list {
 			n = v.Field(es.index).Len()
@@ -123,7 +124,7 @@ func (s *source) lineOf(sect, idx int, key string) int {
 	return e.line
 }
 
-var simpleID = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
+var simpleID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`) })
 
 // path renders a location as loopstart/account[id=1]/user. Accounts whose
 // id is unique and plain are named by id, ports with a unique valid
@@ -147,7 +148,7 @@ func (c *Config) path(sect, idx int, field string) string {
 					n++
 				}
 			}
-			if n == 1 && simpleID.MatchString(id) {
+			if n == 1 && simpleID().MatchString(id) {
 				p = "loopstart/account[id=" + id + "]"
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // The schema is read once from the struct tags of Config and its element
@@ -47,8 +48,9 @@ type docSpec struct {
 	byType map[reflect.Type]*elemSpec
 }
 
-// schema is the one description of the document, built from the tags.
-var schema = buildSchema()
+// schema is the one description of the document, built from the tags at
+// first use (not at every start of the program).
+var schema = sync.OnceValue(buildSchema)
 
 // xmlTag returns the XML name of a struct field and whether it is an
 // attribute; "" for fields that are not part of the document.

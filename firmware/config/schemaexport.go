@@ -139,7 +139,7 @@ var fieldMetas = map[string]fieldMeta{
 // default, help) comes from a table a test keeps complete.
 func Schema() []Field {
 	var out []Field
-	for _, es := range schema.elems {
+	for _, es := range schema().elems {
 		for _, f := range es.fields {
 			path := es.name + "/" + f.name
 			m := fieldMetas[path]

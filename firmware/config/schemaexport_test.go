@@ -11,7 +11,7 @@ import (
 // values there) or an entry names a setting that is gone.
 func TestSchemaComplete(t *testing.T) {
 	seen := map[string]bool{}
-	for _, es := range schema.elems {
+	for _, es := range schema().elems {
 		for _, f := range es.fields {
 			p := es.name + "/" + f.name
 			seen[p] = true

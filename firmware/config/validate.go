@@ -300,7 +300,7 @@ func checkToken(v string, max int) string {
 	if len(v) > max {
 		return fmt.Sprintf("is longer than %d characters", max)
 	}
-	if !simpleID.MatchString(v) {
+	if !simpleID().MatchString(v) {
 		return fmt.Sprintf("%q may only hold letters, digits and . _ : -", v)
 	}
 	return ""

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -68,9 +69,12 @@ type Manifest struct {
 	Key string `json:"key"`
 }
 
+// The manifest's patterns, compiled at first use rather than at package
+// initialisation (which every start of the program pays, three times in a
+// boot).
 var (
-	tokenRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~/-]{0,63}$`)
-	hashRE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	tokenRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~/-]{0,63}$`) })
+	hashRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
 )
 
 // check validates the manifest's fields.
@@ -78,13 +82,13 @@ func (m *Manifest) check() error {
 	switch {
 	case m.Format != FormatVersion:
 		return fmt.Errorf("manifest format %d, want %d", m.Format, FormatVersion)
-	case !tokenRE.MatchString(m.Version):
+	case !tokenRE().MatchString(m.Version):
 		return fmt.Errorf("manifest version %q is not a plain token", m.Version)
-	case !tokenRE.MatchString(m.Target):
+	case !tokenRE().MatchString(m.Target):
 		return fmt.Errorf("manifest target %q is not a plain token", m.Target)
 	case m.Size <= 0 || m.Size > MaxPayload:
 		return fmt.Errorf("manifest size %d out of range 1..%d", m.Size, MaxPayload)
-	case !hashRE.MatchString(m.SHA256):
+	case !hashRE().MatchString(m.SHA256):
 		return fmt.Errorf("manifest sha256 %q is not 64 lowercase hex digits", m.SHA256)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -86,10 +87,13 @@ type Semver struct {
 	Dirty bool
 }
 
+// The version patterns, compiled at first use (not at every start).
 var (
-	describeRE = regexp.MustCompile(`-([0-9]+)-g([0-9a-f]{4,40})$`)
-	semverRE   = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)` +
-		`(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
+	describeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`-([0-9]+)-g([0-9a-f]{4,40})$`) })
+	semverRE   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)` +
+			`(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
+	})
 )
 
 // ParseSemver parses s as a semantic version (see Semver); ok is false
@@ -98,14 +102,14 @@ func ParseSemver(s string) (v Semver, ok bool) {
 	if rest, found := strings.CutSuffix(s, "-dirty"); found {
 		s, v.Dirty = rest, true
 	}
-	if m := describeRE.FindStringSubmatchIndex(s); m != nil {
+	if m := describeRE().FindStringSubmatchIndex(s); m != nil {
 		n, err := strconv.ParseUint(s[m[2]:m[3]], 10, 64)
 		if err != nil {
 			return Semver{}, false
 		}
 		v.Ahead, v.Hash, s = n, s[m[4]:m[5]], s[:m[0]]
 	}
-	m := semverRE.FindStringSubmatch(s)
+	m := semverRE().FindStringSubmatch(s)
 	if m == nil {
 		return Semver{}, false
 	}

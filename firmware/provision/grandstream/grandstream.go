@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/loopstart/loopstart/firmware/config"
 	"github.com/loopstart/loopstart/firmware/provision/vendor"
@@ -51,7 +52,7 @@ type value struct {
 }
 
 // pnum matches a P-value element name.
-var pnum = regexp.MustCompile(`^P([0-9]{1,6})$`)
+var pnum = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^P([0-9]{1,6})$`) })
 
 // maxPerPort is the number of ports the HT81x per-port blocks describe.
 const maxPerPort = 4
@@ -145,7 +146,7 @@ func Convert(data []byte, opts Options) (*vendor.Doc, error) {
 			}
 			continue
 		}
-		m := pnum.FindStringSubmatch(l.Name)
+		m := pnum().FindStringSubmatch(l.Name)
 		if m == nil {
 			r.d.Ignore(l.Name, l.Line, "not a P-value")
 			continue

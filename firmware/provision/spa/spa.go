@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/loopstart/loopstart/firmware/config"
 	"github.com/loopstart/loopstart/firmware/provision/vendor"
@@ -42,7 +43,7 @@ type value struct {
 }
 
 // lineField matches a per-line element: Proxy_1_ is ("Proxy", 1).
-var lineField = regexp.MustCompile(`^(.+)_([1-8])_$`)
+var lineField = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)_([1-8])_$`) })
 
 // reader is one conversion in progress.
 type reader struct {
@@ -76,7 +77,7 @@ func Convert(data []byte, opts Options) (*vendor.Doc, error) {
 			order = append(order, l.Name)
 		}
 		v := value{l.Value, l.Line}
-		if m := lineField.FindStringSubmatch(l.Name); m != nil {
+		if m := lineField().FindStringSubmatch(l.Name); m != nil {
 			n, _ := strconv.Atoi(m[2])
 			if r.lines[n] == nil {
 				r.lines[n] = map[string]value{}
@@ -108,7 +109,7 @@ func Convert(data []byte, opts Options) (*vendor.Doc, error) {
 		}
 		var v value
 		base := name
-		if m := lineField.FindStringSubmatch(name); m != nil {
+		if m := lineField().FindStringSubmatch(name); m != nil {
 			n, _ := strconv.Atoi(m[2])
 			v, base = r.lines[n][m[1]], m[1]+"_n_"
 		} else {
