@@ -97,3 +97,34 @@ func BenchmarkEchoCancellerSilentRef(b *testing.B) {
 	far, near := make([]int16, 10*SampleRate), speechLike(10*SampleRate, 1500, 2)
 	benchEchoFrames(b, makeScene(far, near, echoPaths[1], 10, 4, 7))
 }
+
+// BenchmarkEchoFilter2: both filters over the default tail's partitions,
+// one block (the two inverse transforms included).
+func BenchmarkEchoFilter2(b *testing.B) {
+	e := NewEchoCanceller()
+	tx := noise(8000, 3000, 2)
+	rx := mix(noise(8000, 30, 3), tx)
+	fr := make([]int16, 80)
+	for i := 0; i < 8000; i += 80 {
+		copy(fr, rx[i:i+80])
+		e.Process(fr, tx[i:i+80])
+	}
+	var yf, yb [ecBlock]float32
+	for b.Loop() {
+		e.filter2(&yf, &yb)
+	}
+}
+
+// BenchmarkRFFT: one forward and one inverse 128-point real transform.
+func BenchmarkRFFT(b *testing.B) {
+	var x [fftN]float32
+	for i := range x {
+		x[i] = float32(i%7) - 3
+	}
+	var X [fftBins]complex64
+	var tmp [fftHalf]complex64
+	for b.Loop() {
+		rfft(&X, &x, &tmp)
+		irfft(&x, &X, &tmp)
+	}
+}

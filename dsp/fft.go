@@ -51,10 +51,8 @@ func init() {
 // outputs q = 1 and 3 of every butterfly exchanged.
 func cfft(z *[fftHalf]complex64, inv bool) {
 	o1, o3 := 1, 3
-	tw16, tw64 := &fftTw16, &fftTw64
 	if inv {
 		o1, o3 = 3, 1
-		tw16, tw64 = &fftTw16Inv, &fftTw64Inv
 	}
 	for i := 0; i < fftHalf; i += 4 {
 		q := z[i : i+4 : i+4]
@@ -65,6 +63,17 @@ func cfft(z *[fftHalf]complex64, inv bool) {
 		q[0], q[2] = s02+s13, s02-s13
 		q[o1], q[o3] = d02+t, d02-t
 	}
+	cfft23(z, inv)
+}
+
+// cfft23 runs cfft's second and third stages.
+func cfft23(z *[fftHalf]complex64, inv bool) {
+	o1, o3 := 1, 3
+	tw16, tw64 := &fftTw16, &fftTw64
+	if inv {
+		o1, o3 = 3, 1
+		tw16, tw64 = &fftTw16Inv, &fftTw64Inv
+	}
 	for base := 0; base < fftHalf; base += 16 {
 		radix4(z[base:base+16:base+16], tw16[:], o1, o3)
 	}
@@ -72,14 +81,23 @@ func cfft(z *[fftHalf]complex64, inv bool) {
 }
 
 // radix4 runs one radix-4 stage over a block of 4·len(tw) values: four
-// sub-transforms of a quarter each become one.
+// sub-transforms of a quarter each become one. Butterfly 0's twiddles
+// are 1.
 func radix4(z []complex64, tw [][3]complex64, o1, o3 int) {
 	n := len(tw)
 	a0, a1, a2, a3 := z[:n:n], z[n:2*n:2*n], z[2*n:3*n:3*n], z[3*n:4*n:4*n]
 	out := [4][]complex64{a0, a1, a2, a3}
 	y1, y3 := out[o1], out[o3]
 	a1, a2, a3, y1, y3, tw = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)], y1[:len(a0)], y3[:len(a0)], tw[:len(a0)]
-	for k := range a0 {
+	{
+		b0, b1, b2, b3 := a0[0], a1[0], a2[0], a3[0]
+		s02, d02 := b0+b2, b0-b2
+		s13, d13 := b1+b3, b1-b3
+		t := complex(imag(d13), -real(d13))
+		a0[0], a2[0] = s02+s13, s02-s13
+		y1[0], y3[0] = d02+t, d02-t
+	}
+	for k := 1; k < len(a0); k++ {
 		w := &tw[k]
 		b0 := a0[k]
 		b1 := cmul(a1[k], w[0])
@@ -101,10 +119,22 @@ func cmul(a, b complex64) complex64 {
 // rfft returns in out the bins 0..fftN/2 of the DFT of the fftN real
 // samples in x (unnormalised). tmp is scratch.
 func rfft(out *[fftBins]complex64, x *[fftN]float32, tmp *[fftHalf]complex64) {
-	for n, r := range fftRev4 {
-		tmp[r&(fftHalf-1)] = complex(x[2*n], x[2*n+1])
+	// The samples packed in pairs (even real, odd imaginary) and the first
+	// radix-4 stage in one pass: group j takes the pairs c, c+16, c+32 and
+	// c+48, c the digit reversal of 4j.
+	for j := 0; j < fftHalf; j += 4 {
+		c := 2 * int(fftRev4[j]&15)
+		b0 := complex(x[c], x[c+1])
+		b1 := complex(x[c+32], x[c+33])
+		b2 := complex(x[c+64], x[c+65])
+		b3 := complex(x[c+96], x[c+97])
+		s02, d02 := b0+b2, b0-b2
+		s13, d13 := b1+b3, b1-b3
+		t := complex(imag(d13), -real(d13))
+		q := tmp[j : j+4 : j+4]
+		q[0], q[1], q[2], q[3] = s02+s13, d02+t, s02-s13, d02-t
 	}
-	cfft(tmp, false)
+	cfft23(tmp, false)
 	rfftPost(out, tmp)
 }
 
