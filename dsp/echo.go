@@ -117,7 +117,8 @@ const (
 // samples are filtered in the time domain with the same coefficients. It
 // adds no delay and never allocates once made (the zero value, which also
 // works with the non-linear processor on, allocates its storage at its
-// first use). It is not safe for concurrent use.
+// first use). It is not safe for concurrent use, and a copy of the value
+// shares the original's storage (use it by pointer).
 type EchoCanceller struct {
 	// Storage sized for the longest tail held so far (alloc).
 	wf, wb [][fftBins]complex64 // foreground, background partitions
