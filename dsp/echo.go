@@ -388,26 +388,19 @@ func (e *EchoCanceller) part(p int) int {
 
 // filter2 sets yf and yb to the last ecBlock samples of the inverse
 // transforms of Σ_p wf_p·X_p and Σ_p wb_p·X_p: both filters in one pass
-// over the reference spectra, bin by bin (the sums stay in registers).
+// over the reference spectra.
 func (e *EchoCanceller) filter2(yf, yb *[ecBlock]float32) {
 	af, ab := &e.spec, &e.specB
-	var xp [ecParts]*[fftBins]complex64
+	*af, *ab = [fftBins]complex64{}, [fftBins]complex64{}
 	for p := range e.parts {
-		xp[p] = &e.xs[e.part(p)]
-	}
-	xq := xp[:e.parts]
-	wf, wb := e.wf[:len(xq)], e.wb[:len(xq)]
-	for k := range fftBins {
-		var fr, fi, br, bi float32
-		for p, x := range xq {
+		x := &e.xs[e.part(p)]
+		wf, wb := &e.wf[p], &e.wb[p]
+		for k := range fftBins {
 			xr, xi := real(x[k]), imag(x[k])
-			f, b := wf[p][k], wb[p][k]
-			fr += real(f)*xr - imag(f)*xi
-			fi += real(f)*xi + imag(f)*xr
-			br += real(b)*xr - imag(b)*xi
-			bi += real(b)*xi + imag(b)*xr
+			f, b := wf[k], wb[k]
+			af[k] += complex(real(f)*xr-imag(f)*xi, real(f)*xi+imag(f)*xr)
+			ab[k] += complex(real(b)*xr-imag(b)*xi, real(b)*xi+imag(b)*xr)
 		}
-		af[k], ab[k] = complex(fr, fi), complex(br, bi)
 	}
 	irfft(&e.tbuf, af, &e.tmp)
 	copy(yf[:], e.tbuf[ecValid:])
@@ -419,21 +412,13 @@ func (e *EchoCanceller) filter2(yf, yb *[ecBlock]float32) {
 // Σ_p w_p·X_p.
 func (e *EchoCanceller) filter(w [][fftBins]complex64, y *[ecBlock]float32) {
 	acc := &e.spec
-	var xp [ecParts]*[fftBins]complex64
+	*acc = [fftBins]complex64{}
 	for p := range e.parts {
-		xp[p] = &e.xs[e.part(p)]
-	}
-	xq := xp[:e.parts]
-	w = w[:len(xq)]
-	for k := range fftBins {
-		var sr, si float32
-		for p, x := range xq {
-			xr, xi := real(x[k]), imag(x[k])
-			f := w[p][k]
-			sr += real(f)*xr - imag(f)*xi
-			si += real(f)*xi + imag(f)*xr
+		x := &e.xs[e.part(p)]
+		wp := &w[p]
+		for k := range fftBins {
+			acc[k] += wp[k] * x[k]
 		}
-		acc[k] = complex(sr, si)
 	}
 	irfft(&e.tbuf, acc, &e.tmp)
 	copy(y[:], e.tbuf[ecValid:])
@@ -683,19 +668,15 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 	// Per-bin normaliser Σ_p g_p·|X_p(k)|² (the tail's energy in bin k).
 	var pow [fftBins]float32
 	var pmean float32
-	var xps [ecParts]*[fftBins]float32
 	for p := range e.parts {
-		xps[p] = &e.xp[e.part(p)]
-	}
-	xq := xps[:e.parts]
-	gq := gp[:len(xq)]
-	for k := range fftBins {
-		var s float32
-		for p, xp := range xq {
-			s += gq[p] * xp[k]
+		xp := &e.xp[e.part(p)]
+		g := gp[p]
+		for k := range fftBins {
+			pow[k] += g * xp[k]
 		}
-		pow[k] = s
-		pmean += s
+	}
+	for _, v := range pow {
+		pmean += v
 	}
 	pmean /= fftBins
 	delta := echoReg*pmean + echoDelta*float32(ecWin*e.parts)
