@@ -10,98 +10,151 @@ const (
 	fftN    = 128         // real transform length
 	fftHalf = fftN / 2    // complex transform length
 	fftBins = fftHalf + 1 // bins 0..N/2 of a real signal's spectrum
-	fftBits = 6           // log2(fftHalf)
 )
 
 var (
-	fftTw    [fftHalf / 2]complex64 // e^{-2πik/fftHalf}, k < fftHalf/2
-	fftTwInv [fftHalf / 2]complex64 // their conjugates
-	fftRTw   [fftHalf + 1]complex64 // e^{-2πik/fftN}, k ≤ fftHalf
-	fftBitR  [fftHalf]uint8         // bit reversal of fftBits bits
+	// Radix-4 twiddles of the two stages that need them: for butterfly k
+	// of a stage of size s, e^{-2πi·mk/s} for m = 1, 2, 3 (forward) and
+	// their conjugates (inverse).
+	fftTw16, fftTw16Inv [4][3]complex64
+	fftTw64, fftTw64Inv [16][3]complex64
+	fftRTw              [fftHalf/2 + 1]complex64 // e^{-2πik/fftN}, k ≤ fftHalf/2
+	fftRev4             [fftHalf]uint8           // base-4 digit reversal of 3 digits
 )
 
 func init() {
-	for k := range fftTw {
-		s, c := math.Sincos(-2 * math.Pi * float64(k) / fftHalf)
-		fftTw[k] = complex(float32(c), float32(s))
-		fftTwInv[k] = complex(float32(c), -float32(s))
+	tw := func(fw, inv [][3]complex64, s int) {
+		for k := range fw {
+			for m := 1; m <= 3; m++ {
+				sn, c := math.Sincos(-2 * math.Pi * float64(m*k) / float64(s))
+				fw[k][m-1] = complex(float32(c), float32(sn))
+				inv[k][m-1] = complex(float32(c), -float32(sn))
+			}
+		}
 	}
+	tw(fftTw16[:], fftTw16Inv[:], 16)
+	tw(fftTw64[:], fftTw64Inv[:], 64)
 	for k := range fftRTw {
 		s, c := math.Sincos(-2 * math.Pi * float64(k) / fftN)
 		fftRTw[k] = complex(float32(c), float32(s))
 	}
-	for i := range fftBitR {
-		r := 0
-		for b := range fftBits {
-			if i&(1<<b) != 0 {
-				r |= 1 << (fftBits - 1 - b)
-			}
-		}
-		fftBitR[i] = uint8(r)
+	for i := range fftRev4 {
+		fftRev4[i] = uint8(i>>4 | i&12 | (i&3)<<4)
 	}
 }
 
 // cfft transforms z in place: forward (e^{-i…}) or, with inv, backward
-// without the 1/N scale. Radix-2 decimation in time; the first two stages
-// are done together without multiplications.
+// without the 1/N scale. z holds its input in base-4 digit-reversed order
+// (z[fftRev4[n]] is sample n) and gets the spectrum in natural order:
+// radix-4 decimation in time, three stages, the first without twiddles.
+// The inverse is the forward transform with conjugated twiddles and the
+// outputs q = 1 and 3 of every butterfly exchanged.
 func cfft(z *[fftHalf]complex64, inv bool) {
-	tw := &fftTw
+	o1, o3 := 1, 3
 	if inv {
-		tw = &fftTwInv
+		o1, o3 = 3, 1
 	}
-	for i := range fftHalf {
-		if j := int(fftBitR[i]); j > i {
-			z[i], z[j] = z[j], z[i]
-		}
-	}
-	// Stages 1 and 2: radix-4 butterflies with twiddles 1 and ∓i.
 	for i := 0; i < fftHalf; i += 4 {
 		q := z[i : i+4 : i+4]
-		b0, b1 := q[0]+q[1], q[0]-q[1]
-		b2, b3 := q[2]+q[3], q[2]-q[3]
-		var t complex64
-		if inv {
-			t = complex(-imag(b3), real(b3)) // +i·b3
-		} else {
-			t = complex(imag(b3), -real(b3)) // −i·b3
-		}
-		q[0], q[2] = b0+b2, b0-b2
-		q[1], q[3] = b1+t, b1-t
+		b0, b1, b2, b3 := q[0], q[1], q[2], q[3]
+		s02, d02 := b0+b2, b0-b2
+		s13, d13 := b1+b3, b1-b3
+		t := complex(imag(d13), -real(d13)) // −i·(b1 − b3)
+		q[0], q[2] = s02+s13, s02-s13
+		q[o1], q[o3] = d02+t, d02-t
 	}
-	for size := 8; size <= fftHalf; size <<= 1 {
-		half := size >> 1
-		step := fftHalf / size
-		for start := 0; start < fftHalf; start += size {
-			lo := z[start : start+half : start+half]
-			hi := z[start+half : start+size : start+size]
-			for k := range lo {
-				w := tw[k*step]
-				b := hi[k]
-				t := complex(real(w)*real(b)-imag(w)*imag(b), real(w)*imag(b)+imag(w)*real(b))
-				a := lo[k]
-				lo[k], hi[k] = a+t, a-t
-			}
-		}
+	cfft23(z, inv)
+}
+
+// cfft23 runs cfft's second and third stages.
+func cfft23(z *[fftHalf]complex64, inv bool) {
+	o1, o3 := 1, 3
+	tw16, tw64 := &fftTw16, &fftTw64
+	if inv {
+		o1, o3 = 3, 1
+		tw16, tw64 = &fftTw16Inv, &fftTw64Inv
 	}
+	for base := 0; base < fftHalf; base += 16 {
+		radix4(z[base:base+16:base+16], tw16[:], o1, o3)
+	}
+	radix4(z[:], tw64[:], o1, o3)
+}
+
+// radix4 runs one radix-4 stage over a block of 4·len(tw) values: four
+// sub-transforms of a quarter each become one. Butterfly 0's twiddles
+// are 1.
+func radix4(z []complex64, tw [][3]complex64, o1, o3 int) {
+	n := len(tw)
+	a0, a1, a2, a3 := z[:n:n], z[n:2*n:2*n], z[2*n:3*n:3*n], z[3*n:4*n:4*n]
+	out := [4][]complex64{a0, a1, a2, a3}
+	y1, y3 := out[o1], out[o3]
+	a1, a2, a3, y1, y3, tw = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)], y1[:len(a0)], y3[:len(a0)], tw[:len(a0)]
+	{
+		b0, b1, b2, b3 := a0[0], a1[0], a2[0], a3[0]
+		s02, d02 := b0+b2, b0-b2
+		s13, d13 := b1+b3, b1-b3
+		t := complex(imag(d13), -real(d13))
+		a0[0], a2[0] = s02+s13, s02-s13
+		y1[0], y3[0] = d02+t, d02-t
+	}
+	for k := 1; k < len(a0); k++ {
+		w := &tw[k]
+		b0 := a0[k]
+		b1 := cmul(a1[k], w[0])
+		b2 := cmul(a2[k], w[1])
+		b3 := cmul(a3[k], w[2])
+		s02, d02 := b0+b2, b0-b2
+		s13, d13 := b1+b3, b1-b3
+		t := complex(imag(d13), -real(d13))
+		a0[k], a2[k] = s02+s13, s02-s13
+		y1[k], y3[k] = d02+t, d02-t
+	}
+}
+
+// cmul returns a·b.
+func cmul(a, b complex64) complex64 {
+	return complex(real(a)*real(b)-imag(a)*imag(b), real(a)*imag(b)+imag(a)*real(b))
 }
 
 // rfft returns in out the bins 0..fftN/2 of the DFT of the fftN real
 // samples in x (unnormalised). tmp is scratch.
 func rfft(out *[fftBins]complex64, x *[fftN]float32, tmp *[fftHalf]complex64) {
-	for n := range fftHalf {
-		tmp[n] = complex(x[2*n], x[2*n+1])
+	// The samples packed in pairs (even real, odd imaginary) and the first
+	// radix-4 stage in one pass: group j takes the pairs c, c+16, c+32 and
+	// c+48, c the digit reversal of 4j.
+	for j := 0; j < fftHalf; j += 4 {
+		c := 2 * int(fftRev4[j]&15)
+		b0 := complex(x[c], x[c+1])
+		b1 := complex(x[c+32], x[c+33])
+		b2 := complex(x[c+64], x[c+65])
+		b3 := complex(x[c+96], x[c+97])
+		s02, d02 := b0+b2, b0-b2
+		s13, d13 := b1+b3, b1-b3
+		t := complex(imag(d13), -real(d13))
+		q := tmp[j : j+4 : j+4]
+		q[0], q[1], q[2], q[3] = s02+s13, d02+t, s02-s13, d02-t
 	}
-	cfft(tmp, false)
+	cfft23(tmp, false)
+	rfftPost(out, tmp)
+}
+
+// rfftPost forms the real signal's spectrum from the complex transform of
+// its even (real part) and odd (imaginary part) samples: bins k and
+// fftHalf−k together from tmp[k] and tmp[fftHalf−k].
+func rfftPost(out *[fftBins]complex64, tmp *[fftHalf]complex64) {
 	z0 := tmp[0]
 	out[0] = complex(real(z0)+imag(z0), 0)
 	out[fftHalf] = complex(real(z0)-imag(z0), 0)
-	for k := 1; k < fftHalf; k++ {
+	for k := 1; k <= fftHalf/2; k++ {
 		a, b := tmp[k], tmp[fftHalf-k]
-		bc := complex(real(b), -imag(b))
-		xe := (a + bc) * 0.5
-		d := (a - bc) * 0.5
-		xo := complex(imag(d), -real(d)) // d / i
-		out[k] = xe + fftRTw[k]*xo
+		// xe = (a + b̄)/2, xo = (a − b̄)/2i; bin k is xe + W^k·xo and bin
+		// fftHalf−k the conjugate of xe − W^k·xo.
+		er, ei := 0.5*(real(a)+real(b)), 0.5*(imag(a)-imag(b))
+		or, oi := 0.5*(imag(a)+imag(b)), 0.5*(real(b)-real(a))
+		w := fftRTw[k]
+		tr, ti := real(w)*or-imag(w)*oi, real(w)*oi+imag(w)*or
+		out[k] = complex(er+tr, ei+ti)
+		out[fftHalf-k] = complex(er-tr, ti-ei)
 	}
 }
 
@@ -109,18 +162,27 @@ func rfft(out *[fftBins]complex64, x *[fftN]float32, tmp *[fftHalf]complex64) {
 // 0..fftN/2 are in in (the inverse of rfft, scaled by 1/fftN). tmp is
 // scratch.
 func irfft(x *[fftN]float32, in *[fftBins]complex64, tmp *[fftHalf]complex64) {
-	for k := range fftHalf {
+	// The 1/fftN scale and the halves of xe and xo in one factor.
+	const h = 0.5 / fftHalf
+	{
+		a, b := in[0], in[fftHalf]
+		er, ei := h*(real(a)+real(b)), h*(imag(a)-imag(b))
+		or, oi := h*(real(a)-real(b)), h*(imag(a)+imag(b))
+		tmp[0] = complex(er-oi, ei+or) // xe + i·xo
+	}
+	for k := 1; k <= fftHalf/2; k++ {
 		a, b := in[k], in[fftHalf-k]
-		bc := complex(real(b), -imag(b))
-		xe := (a + bc) * 0.5
+		// xe = (a + b̄)/2, xo = (a − b̄)/2 · conj(W^k); z[k] = xe + i·xo and
+		// z[fftHalf−k] = conj(xe) + i·conj(xo).
+		er, ei := h*(real(a)+real(b)), h*(imag(a)-imag(b))
+		dr, di := h*(real(a)-real(b)), h*(imag(a)+imag(b))
 		w := fftRTw[k]
-		xo := (a - bc) * 0.5 * complex(real(w), -imag(w))
-		tmp[k] = xe + complex(-imag(xo), real(xo)) // xe + i·xo
+		or, oi := dr*real(w)+di*imag(w), di*real(w)-dr*imag(w)
+		tmp[fftRev4[k]&(fftHalf-1)] = complex(er-oi, ei+or)
+		tmp[fftRev4[fftHalf-k]&(fftHalf-1)] = complex(er+oi, or-ei)
 	}
 	cfft(tmp, true)
-	const s = 1.0 / fftHalf
-	for n := range fftHalf {
-		x[2*n] = real(tmp[n]) * s
-		x[2*n+1] = imag(tmp[n]) * s
+	for n, v := range tmp {
+		x[2*n], x[2*n+1] = real(v), imag(v)
 	}
 }
