@@ -30,6 +30,8 @@ import (
 //     the UA, DialAccount) reach the account whose user they address;
 //   - anything else is a stranger: no ring, and the same answer whatever
 //     the user — 404 Not Found, or nothing with Config.IgnoreStrangers.
+//     Over UDP the listener gives it without a transaction
+//     (stateless.go).
 
 // targetsTTL is how long resolved registrar addresses are reused.
 const targetsTTL = 30 * time.Second
