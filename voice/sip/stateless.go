@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 )
@@ -54,6 +55,9 @@ type strangerConn struct {
 	key    [16]byte       // keys the stateless To tags
 	buf    bytes.Buffer   // the answer being written
 
+	// lastRefresh is when trustSettled last started a lookup (Unix ns).
+	lastRefresh atomic.Int64
+
 	// answered counts stateless answers sent, dropped strangers'
 	// requests dropped here (ignored, or an ACK of a stateless answer).
 	answered, dropped atomic.Uint64
@@ -86,6 +90,9 @@ func (c *strangerConn) ReadFrom(b []byte) (int, net.Addr, error) {
 func (c *strangerConn) handled(data []byte, addr net.Addr) bool {
 	ua, ok := addr.(*net.UDPAddr)
 	if !ok || len(data) < 8 || bytes.HasPrefix(data, []byte("SIP/2.0 ")) || c.u.closing.Load() {
+		return false
+	}
+	if !c.trustSettled() {
 		return false
 	}
 	src := ua.AddrPort()
@@ -155,6 +162,29 @@ func (c *strangerConn) handled(data []byte, addr net.Addr) bool {
 		return false
 	}
 	return true
+}
+
+// trustSettled reports whether the trust rules can be read without
+// waiting for a DNS lookup, which must never hold up the listener's one
+// reader. When they cannot, the registrars are looked up in the
+// background (one refresh at a time, at most one a second) and the
+// request goes to sipgo as before; a registrar that cannot be resolved
+// keeps it so.
+func (c *strangerConn) trustSettled() bool {
+	if !c.u.trustNeedsLookup() {
+		return true
+	}
+	now := time.Now().UnixNano()
+	if last := c.lastRefresh.Load(); now-last >= int64(time.Second) && c.lastRefresh.CompareAndSwap(last, now) {
+		go func() {
+			for _, a := range c.u.accounts {
+				if a.Registrar != "" {
+					c.u.registrarOwnTargets(a)
+				}
+			}
+		}()
+	}
+	return false
 }
 
 // refuse is refuseStranger without a transaction.

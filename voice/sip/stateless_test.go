@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"net"
 	"net/netip"
 	"strings"
@@ -23,6 +24,7 @@ func TestStrangersStateless(t *testing.T) {
 	u := lockedUA(t, Config{UserAgent: "Loopstart/test", Accounts: []Account{
 		{ID: "1", User: "1001", Password: "x", Registrar: "sip:" + reg.LocalAddr().String()},
 	}}, rec, nil)
+	waitTrustSettled(t, u)
 	stranger := listenUDP(t)
 	invite := func() string { return trustInvite(stranger, u, "1001", "1001") }
 	tests := []struct {
@@ -115,6 +117,7 @@ func TestStrangersIgnoredStateless(t *testing.T) {
 	u := lockedUA(t, Config{IgnoreStrangers: true, Accounts: []Account{
 		{ID: "1", User: "1001", Password: "x", Registrar: "sip:" + reg.LocalAddr().String()},
 	}}, rec, nil)
+	waitTrustSettled(t, u)
 	stranger := listenUDP(t)
 	for _, msg := range []string{trustInvite(stranger, u, "1001", "1001"), trustOptions(stranger, u, "1001")} {
 		tx0, drop0 := u.txRequests.Load(), u.strangers.dropped.Load()
@@ -125,6 +128,47 @@ func TestStrangersIgnoredStateless(t *testing.T) {
 			t.Errorf("not dropped before sipgo: dropped +%d, handled +%d", u.strangers.dropped.Load()-drop0, u.txRequests.Load()-tx0)
 		}
 	}
+	noRing(t, rec)
+}
+
+// waitTrustSettled waits until the UA's registrars are resolved: until
+// then strangers' requests go the way they always went.
+func waitTrustSettled(t *testing.T, u *UA) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); u.trustNeedsLookup(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the registrars were not resolved within 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStrangersBeforeLookup: while a registrar's name is not resolved,
+// a stranger's request goes to sipgo as before (the listener's reader
+// never waits for DNS), and is still refused.
+func TestStrangersBeforeLookup(t *testing.T) {
+	rec := newIncomingRec()
+	block := make(chan struct{})
+	t.Cleanup(func() { close(block) })
+	u := lockedUA(t, Config{Accounts: []Account{
+		{ID: "1", User: "1001", Password: "x", Registrar: "sip:registrar.test"},
+	}}, rec, func(ctx context.Context, host string) ([]netip.Addr, error) {
+		select { // a resolver that does not answer
+		case <-block:
+		case <-ctx.Done():
+		}
+		return nil, ctx.Err()
+	})
+	stranger := listenUDP(t)
+	tx0, ans0 := u.txRequests.Load(), u.strangers.answered.Load()
+	start := time.Now()
+	if got := statusOf(exchange(t, stranger, u, trustOptions(stranger, u, "1001"), 5*time.Second)); got != "SIP/2.0 404 Not Found" {
+		t.Fatalf("stranger got %q", got)
+	}
+	if u.strangers.answered.Load() != ans0 || u.txRequests.Load() == tx0 {
+		t.Errorf("answered statelessly before the registrar was resolved")
+	}
+	t.Logf("answered in %v", time.Since(start))
 	noRing(t, rec)
 }
 

@@ -458,6 +458,7 @@ func (u *UA) Start(ctx context.Context) error {
 	serveConn = u.limitDatagrams(serveConn)
 	// Strangers answered without a transaction (stateless.go).
 	u.strangers = newStrangerConn(serveConn, u)
+	u.strangers.trustSettled() // resolves the registrars in the background
 	serveConn = u.strangers
 	tcpServe := u.limitStreams(ln, nil)
 	var tlsServe net.Listener
