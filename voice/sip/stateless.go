@@ -77,11 +77,14 @@ func (c *strangerConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		if err != nil || !c.handled(b[:n], addr) {
 			return n, addr, err
 		}
-		// sipgo traces only what reaches it: the trace and the packet
-		// capture see the stranger's request here.
-		if t := installedTrace.Load(); t != nil {
-			t.SIPTraceRead("UDP", c.LocalAddr().String(), addr.String(), b[:n])
-		}
+	}
+}
+
+// traceIn shows the SIP trace and the packet capture a request handled
+// here (sipgo traces only what reaches it), before its answer.
+func (c *strangerConn) traceIn(data []byte, addr net.Addr) {
+	if t := installedTrace.Load(); t != nil {
+		t.SIPTraceRead("UDP", c.LocalAddr().String(), addr.String(), data)
 	}
 }
 
@@ -125,6 +128,7 @@ func (c *strangerConn) handled(data []byte, addr net.Addr) bool {
 	}
 	if tag, ok := to.Params.Get("tag"); ok {
 		if req.IsAck() && len(tag) > len(statelessTagPrefix) && tag[:len(statelessTagPrefix)] == statelessTagPrefix {
+			c.traceIn(data, addr)
 			c.dropped.Add(1)
 			return true // the ACK of a stateless answer: nothing waits for it
 		}
@@ -138,11 +142,21 @@ func (c *strangerConn) handled(data []byte, addr net.Addr) bool {
 		if req.Method == sipmsg.NOTIFY {
 			return false
 		}
+		c.traceIn(data, addr)
 		u.log.Debug("sip request from a stranger ignored", "method", req.Method.String(), "source", req.Source())
 		c.dropped.Add(1)
 		return true
 	}
-	if r := precheck(req); r != nil {
+	r := precheck(req)
+	switch req.Method {
+	case sipmsg.INVITE, sipmsg.OPTIONS, sipmsg.CANCEL:
+	default:
+		if r == nil {
+			return false // its handler decides
+		}
+	}
+	c.traceIn(data, addr)
+	if r != nil {
 		u.log.Debug("sip request refused", "method", req.Method.String(), "code", r.code, "reason", r.reason, "source", req.Source())
 		c.answer(req, src, r.code, r.reason, r.hdrs...)
 		return true
@@ -158,8 +172,6 @@ func (c *strangerConn) handled(data []byte, addr net.Addr) bool {
 		c.refuse(req, src)
 	case sipmsg.CANCEL:
 		c.answer(req, src, 481, "Call/Transaction Does Not Exist")
-	default:
-		return false
 	}
 	return true
 }

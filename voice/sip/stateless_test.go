@@ -290,3 +290,31 @@ func removeHeader(msg, name string) string {
 	}
 	return strings.Join(keep, "\r\n")
 }
+
+// TestStatelessTraced: the SIP trace and the packet capture see a
+// stranger's request answered here, then its answer.
+func TestStatelessTraced(t *testing.T) {
+	u, err := New(Config{Listen: "127.0.0.1:0", Logger: testLogger(), Accounts: []Account{
+		{ID: "1", User: "1001", Password: "x", Registrar: "sip:127.0.0.1:5"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.port = 1
+	u.registrarOwnTargets(u.accounts[0])
+	tr := &Trace{log: testLogger()}
+	sink := &sinkRec{}
+	tr.SetCapture(sink)
+	old := installedTrace.Swap(tr)
+	t.Cleanup(func() { installedTrace.Store(old) })
+	c := newStrangerConn(&recordingConn{}, u)
+	req := "OPTIONS sip:1001@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:10;branch=z9hG4bK-1\r\n" +
+		"From: <sip:a@h>;tag=1\r\nTo: <sip:1001@h>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if !c.handled([]byte(req), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 10}) {
+		t.Fatal("a stranger's OPTIONS was not answered here")
+	}
+	if len(sink.got) != 2 || !strings.HasPrefix(sink.got[0], "127.0.0.2:10>127.0.0.1:1 OPTIONS ") ||
+		!strings.HasPrefix(sink.got[1], "127.0.0.1:1>127.0.0.2:10 SIP/2.0 404 ") {
+		t.Errorf("captured %q, want the request, then its 404", sink.got)
+	}
+}
