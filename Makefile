@@ -38,7 +38,7 @@ test: peers lint cross
 FUZZTIME ?= 6s
 .PHONY: fuzz-sip
 fuzz-sip:
-	for t in FuzzRequestPath FuzzNormalize FuzzParseSDP FuzzBuild503 FuzzNotify FuzzParseMessageSummary FuzzParseChallenges FuzzIdentityFrom FuzzRingPattern FuzzParseRSeqRAck FuzzParseSessionExpires; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./voice/sip || exit 1; done
+	for t in FuzzRequestPath FuzzNormalize FuzzParseSDP FuzzBuild503 FuzzNotify FuzzParseMessageSummary FuzzParseChallenges FuzzIdentityFrom FuzzRingPattern FuzzParseRSeqRAck FuzzParseSessionExpires FuzzStrangerConn; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./voice/sip || exit 1; done
 
 # The firmware cross-builds, pure Go, for every target architecture.
 cross:

@@ -89,9 +89,7 @@ type CentralOffice struct {
 	det    *dsp.DTMFDetector
 	detOut [16]byte
 	digits []byte
-	hist   []int16
-	hpos   int
-	hlen   int
+	rec    recording // what the far party heard (recording.go)
 }
 
 var _ fxomodel.Line = (*CentralOffice)(nil)
@@ -100,7 +98,7 @@ var _ fxomodel.Line = (*CentralOffice)(nil)
 // ring cadence and dial tone.
 func NewCentralOffice(n int) *CentralOffice {
 	co := &CentralOffice{port: n, state: LineIdle, battery: true, ringHz: CORingHz,
-		det: dsp.NewDTMFDetector(), hist: make([]int16, historySamples), digits: make([]byte, 0, 64)}
+		det: dsp.NewDTMFDetector(), rec: newRecording(historySamples), digits: make([]byte, 0, 64)}
 	if err := co.SetCountry("us"); err != nil {
 		co.cadence = []int{200, 400}
 	}
@@ -221,15 +219,8 @@ func (co *CentralOffice) Audio(seq uint64, offHook bool, toLine, fromLine []int1
 		co.say.Add(fromLine)
 		co.keypad.Add(fromLine)
 	}
-	in := toLine
-	if !offHook {
-		in = in[:0]
-	}
-	for len(in) > 0 {
-		n := copy(co.hist[co.hpos:], in)
-		in = in[n:]
-		co.hpos = (co.hpos + n) % len(co.hist)
-		co.hlen = min(co.hlen+n, len(co.hist))
+	if offHook {
+		co.rec.write(toLine)
 	}
 	if offHook && (co.state == LineOffHook || co.state == LineConnected) {
 		for _, d := range co.det.Process(toLine, co.detOut[:0]) {
@@ -409,12 +400,7 @@ func (co *CentralOffice) Heard(d time.Duration) []int16 {
 	n := int(min(max(d, 0), HistoryDuration) * pcm.SampleRate / time.Second)
 	co.mu.Lock()
 	defer co.mu.Unlock()
-	n = min(n, co.hlen)
-	out := make([]int16, n)
-	start := (co.hpos - n + len(co.hist)) % len(co.hist)
-	k := copy(out, co.hist[start:min(start+n, len(co.hist))])
-	copy(out[k:], co.hist[:n-k])
-	return out
+	return co.rec.last(n)
 }
 
 // State reports the FXO port for the sim control API: the line (its state,

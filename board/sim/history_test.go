@@ -37,7 +37,7 @@ func TestHeardSilenceFirst(t *testing.T) {
 				r.p.Audio(r.seq, r.ear, r.mout)
 				r.seq++
 			}
-			if held := r.p.hist != nil; held != tc.wantBufferHeld {
+			if held := r.p.rec.held(); held != tc.wantBufferHeld {
 				t.Errorf("recording buffer held %v, want %v", held, tc.wantBufferHeld)
 			}
 			got := r.p.Heard(time.Hour)

@@ -102,10 +102,8 @@ type Phone struct {
 	lastRing  time.Duration
 	lastPause time.Duration
 	// Earpiece.
-	hist     []int16 // ring buffer of historySamples; nil until the first sound
-	quiet    int     // silent earpiece frames in a row, up to phoneQuiet
-	histPos  int     // next write index
-	histLen  int     // valid samples
+	rec      recording // the last HistoryDuration heard (recording.go)
+	quiet    int       // silent earpiece frames in a row, up to phoneQuiet
 	det      *dsp.DTMFDetector
 	detOut   [16]byte
 	dets     [maxDetections]detection
@@ -157,6 +155,7 @@ func NewPhone(n int) *Phone {
 		fskStd: [2]string{dsp.Bell202.String(), dsp.V23.String()},
 		msgs:   make([][]byte, 0, 4),
 		cas:    dsp.NewCASDetector(),
+		rec:    newRecording(historySamples),
 	}
 }
 
@@ -244,7 +243,8 @@ func (p *Phone) ringingLocked() bool {
 // schedule, writes the mouthpiece signal (the Say tones, replaced by the
 // keypad's DTMF while it sends digits; silent on hook or in a pulse break) and records and listens to the
 // earpiece. It does not allocate, but for the recording's buffer at the
-// first frame that carries sound.
+// first frame that carries sound and when the recording changes form
+// (recording.go).
 func (p *Phone) Audio(seq uint64, earpiece, mouth []int16) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -277,21 +277,10 @@ func (p *Phone) Audio(seq uint64, earpiece, mouth []int16) {
 
 	// Earpiece history. Until the earpiece first carries sound the
 	// recording is silence, counted without a buffer: an idle board's
-	// phones (0.47 MiB each, 15 MiB for 32) take no memory.
+	// phones take no memory; a call's audio is kept in 8 bits a sample
+	// where that is exact (recording.go).
 	quiet := silent(earpiece)
-	if p.hist == nil && !quiet {
-		p.hist = make([]int16, historySamples) // the silence so far is its zeros
-	}
-	in := earpiece
-	for len(in) > 0 {
-		n := min(len(in), historySamples-p.histPos)
-		if p.hist != nil {
-			copy(p.hist[p.histPos:], in[:n])
-		}
-		in = in[n:]
-		p.histPos = (p.histPos + n) % historySamples
-		p.histLen = min(p.histLen+n, historySamples)
-	}
+	p.rec.write(earpiece)
 	// The receivers idle through a silent earpiece: after phoneQuiet
 	// frames of digital silence (every digit and burst heard before has
 	// been reported) they skip silent frames, and start afresh on the
@@ -609,17 +598,7 @@ func (p *Phone) Heard(d time.Duration) []int16 {
 }
 
 // lastLocked copies out the last n recorded samples (fewer if not recorded).
-func (p *Phone) lastLocked(n int) []int16 {
-	n = min(n, p.histLen)
-	out := make([]int16, n)
-	if p.hist == nil {
-		return out // nothing but silence heard yet
-	}
-	start := (p.histPos - n + len(p.hist)) % len(p.hist)
-	k := copy(out, p.hist[start:min(start+n, len(p.hist))])
-	copy(out[k:], p.hist[:n-k])
-	return out
-}
+func (p *Phone) lastLocked(n int) []int16 { return p.rec.last(n) }
 
 // State reports the phone's state for the sim control API (FXS: Line is
 // nil). Hook is the hook switch (a flash or a pulse break in progress still

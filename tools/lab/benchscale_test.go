@@ -193,8 +193,8 @@ func benchScale(t *testing.T, n, secs int) string {
 		}
 	}
 	core := sum.cpu / sum.window.Seconds() * 100
-	t.Logf("gateway CPU %.1f %% of a core with the calls and the flood (idle, registered: %.2f %%); RSS %.1f MiB (high water %.1f MiB)",
-		core, idle*100, rss, hwm)
+	t.Logf("gateway CPU %.1f %% of a core with the calls and the flood (idle, registered: %.2f %%); RSS %.1f MiB (high water %.1f MiB); %s",
+		core, idle*100, rss, hwm, procMemoryParts(gw))
 	return fmt.Sprintf("| %d | %d | %d | %v | %.1f ms | ≤ %s | %.2f ms | %d / %.0f ms | %d of %d | %.1f | %.2f %% | %.1f (%.1f) MiB | %s → %s |",
 		n, sum.late, sum.missed, (steal1 - steal0).Round(10*time.Millisecond), float64(sum.maxLateUS)/1000,
 		p99, float64(sum.maxWorkUS)/1000, sum.lost, sum.concealed, heard, n, core, idle*100, rss, hwm, load0, load1)
@@ -308,7 +308,7 @@ func scaleRound(t *testing.T, g *Gateway, far *Baresip, n, round, secs int, dir 
 	after := g.Status(t)
 	ledger.Sample(after.Loop.Late + after.Loop.Missed)
 	rss, hwm := procMemory(t, gw)
-	t.Logf("round %d: RSS at the flood's end %.1f MiB (high water %.1f MiB)", round+1, rss, hwm)
+	t.Logf("round %d: RSS at the flood's end %.1f MiB (high water %.1f MiB); %s", round+1, rss, hwm, procMemoryParts(gw))
 	g.HeapProfile(t, heap) // measurement builds only (LOOPSTART_PROFILE)
 	cpu1, err := cpuTicks(gw)
 	if err != nil {
@@ -425,6 +425,29 @@ func procMemory(t *testing.T, pid int) (rss, hwm float64) {
 		}
 	}
 	return rss, hwm
+}
+
+// procMemoryParts names what a process's RSS is made of: anonymous
+// memory (the heap, stacks), pages of files (the program's text), and how
+// much of its mappings is locked; "" when unreadable.
+func procMemoryParts(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	var parts []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "RssAnon:", "RssFile:", "VmLck:":
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			parts = append(parts, fmt.Sprintf("%s %.1f MiB", strings.TrimSuffix(f[0], ":"), kb/1024))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // TestWorkP99 checks the percentile reading of the work histogram.

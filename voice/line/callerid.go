@@ -2,6 +2,7 @@ package line
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/loopstart/loopstart/board"
@@ -229,6 +230,8 @@ func (c *cid) add(s cidStep) {
 }
 
 // addAudio appends samples to the job's audio and returns their range.
+// The buffer grows to the longest job the port has sent (none until its
+// first caller ID: a port holds no 4 s buffer up front).
 func (c *cid) addAudio(s []int16) (a, b int) {
 	a = len(c.audio)
 	c.audio = append(c.audio, s...)
@@ -257,10 +260,10 @@ func (c *cid) dtmfAudio(digits string) (a, b int, err error) {
 	}
 	n := len(digits) * int((cidDTMFOn+cidDTMFOff)*dsp.SampleRate/time.Second)
 	a = len(c.audio)
-	if len(c.audio)+n > cap(c.audio) {
+	if len(c.audio)+n > cidMaxAudio {
 		return 0, 0, fmt.Errorf("dtmf caller id of %d samples is too long", n)
 	}
-	c.audio = c.audio[:a+n]
+	c.audio = slices.Grow(c.audio, n)[:a+n]
 	g.Fill(c.audio[a:])
 	return a, len(c.audio), nil
 }

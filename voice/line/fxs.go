@@ -343,7 +343,7 @@ func NewFXS(n int, port board.FXS, cfg Config, sink Sink) (*FXS, error) {
 		det:  dsp.NewDTMFDetector(),
 	}
 	l.cid = cid{std: std, alert: alert, fsk: dsp.V23, clock: cfg.Clock,
-		audio: make([]int16, 0, cidMaxAudio), ack: *dsp.NewDTMFDetector()}
+		ack: *dsp.NewDTMFDetector()}
 	if std == dsp.CallerIDBell202 {
 		l.cid.fsk = dsp.Bell202
 	}

@@ -57,6 +57,7 @@ type refusal struct {
 // stranger's request unanswered when the config says so.
 func (u *UA) checked(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		u.txRequests.Add(1)
 		if u.ignoresStranger(req) {
 			u.log.Debug("sip request from a stranger ignored", "method", req.Method.String(), "source", req.Source())
 			return

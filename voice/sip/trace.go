@@ -40,10 +40,15 @@ func (t *Trace) SetCapture(s PacketSink) {
 
 var _ sipmsg.SIPTracer = (*Trace)(nil)
 
+// installedTrace is the tracer InstallTrace hooked into sipgo, for the
+// messages answered before sipgo sees them (stateless.go).
+var installedTrace atomic.Pointer[Trace]
+
 // InstallTrace hooks a tracer into sipgo, off until SetSIPTrace(true);
 // call it once per process, before any user agent starts.
 func InstallTrace(log *slog.Logger) *Trace {
 	t := &Trace{log: log.With("part", "sip-trace")}
+	installedTrace.Store(t)
 	sipmsg.SIPDebugTracer(t)
 	sipmsg.SIPDebug = true
 	return t

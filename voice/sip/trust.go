@@ -30,6 +30,8 @@ import (
 //     the UA, DialAccount) reach the account whose user they address;
 //   - anything else is a stranger: no ring, and the same answer whatever
 //     the user — 404 Not Found, or nothing with Config.IgnoreStrangers.
+//     Over UDP the listener gives it without a transaction
+//     (stateless.go).
 
 // targetsTTL is how long resolved registrar addresses are reused.
 const targetsTTL = 30 * time.Second
@@ -48,8 +50,9 @@ type trustState struct {
 
 // resolvedTargets are a registrar's addresses at one time.
 type resolvedTargets struct {
-	addrs []netip.AddrPort
-	at    time.Time
+	addrs   []netip.AddrPort
+	at      time.Time
+	literal bool // the registrar's host is an IP address: no lookup
 }
 
 // newContactUser returns 16 random hex digits.
@@ -126,8 +129,9 @@ func (u *UA) registrarOwnTargets(a *Account) []netip.AddrPort {
 	}
 	host := strings.Trim(uri.Host, "[]")
 	var ips []netip.Addr
+	literal := false
 	if ip, err := netip.ParseAddr(host); err == nil {
-		ips = []netip.Addr{ip}
+		ips, literal = []netip.Addr{ip}, true
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -153,8 +157,30 @@ func (u *UA) registrarOwnTargets(a *Account) []netip.AddrPort {
 	if t.targets == nil {
 		t.targets = map[*Account]resolvedTargets{}
 	}
-	t.targets[a] = resolvedTargets{addrs: addrs, at: time.Now()}
+	t.targets[a] = resolvedTargets{addrs: addrs, at: time.Now(), literal: literal}
 	return addrs
+}
+
+// trustNeedsLookup reports whether reading the trust rules now could wait
+// for a DNS lookup: one under way (it holds the lock), an account's
+// registrar not resolved yet, or resolved by name longer than targetsTTL
+// ago. It never waits itself.
+func (u *UA) trustNeedsLookup() bool {
+	t := &u.trust
+	if !t.mu.TryLock() {
+		return true
+	}
+	defer t.mu.Unlock()
+	for _, a := range u.accounts {
+		if a.Registrar == "" {
+			continue
+		}
+		rt, ok := t.targets[a]
+		if !ok || (!rt.literal && time.Since(rt.at) >= targetsTTL) {
+			return true
+		}
+	}
+	return false
 }
 
 // fromRegistrarOf reports whether req came from a's registrar: from one of

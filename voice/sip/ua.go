@@ -240,6 +240,12 @@ type UA struct {
 	guard    *guard        // limits.go: the ban list and connection caps
 	streams  *streamPolicy // limits.go: what accepted connections enforce
 
+	// strangers answers strangers' requests statelessly (stateless.go).
+	strangers *strangerConn
+	// txRequests counts the requests that reached a method's handler,
+	// each in a sipgo server transaction (precheck.go).
+	txRequests atomic.Uint64
+
 	started atomic.Bool
 	closing atomic.Bool
 
@@ -450,6 +456,10 @@ func (u *UA) Start(ctx context.Context) error {
 	}
 	// The limits (overload.go, limits.go) on every listener.
 	serveConn = u.limitDatagrams(serveConn)
+	// Strangers answered without a transaction (stateless.go).
+	u.strangers = newStrangerConn(serveConn, u)
+	u.strangers.trustSettled() // resolves the registrars in the background
+	serveConn = u.strangers
 	tcpServe := u.limitStreams(ln, nil)
 	var tlsServe net.Listener
 	if u.cfg.TLSListen != "" {
