@@ -238,8 +238,10 @@ func (s *Stream) takeRTCP(pkt []byte, at time.Time) {
 				continue
 			}
 			// RFC 3550 6.4.1: RTT = arrival - LSR - DLSR, in 1/65536 s.
+			// A round trip shorter than that resolution (loopback) reads as
+			// one unit, 15 µs: 0 means no round trip measured yet.
 			if rtt := int64(int32(ntpShort(at) - lsr - dlsr)); rtt >= 0 {
-				s.rttNS.Store(rtt * int64(time.Second) / 65536)
+				s.rttNS.Store(max(rtt, 1) * int64(time.Second) / 65536)
 			}
 		}
 	}
