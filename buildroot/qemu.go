@@ -25,6 +25,10 @@ type QEMUOptions struct {
 	Append string
 	// MemMiB is the guest memory (default 256).
 	MemMiB int
+	// InitramfsXZ boots the xz initramfs, as a board's boot loader hands
+	// it over, instead of the raw one (which the kernel need not
+	// decompress under emulation, but holds twice while it unpacks).
+	InitramfsXZ bool
 	// WatchdogAction is QEMU's -watchdog-action (default reset).
 	WatchdogAction string
 }
@@ -41,9 +45,13 @@ func QEMUArgs(o QEMUOptions) []string {
 	if wd == "" {
 		wd = "reset"
 	}
+	initrd := o.Image.Initramfs
+	if o.InitramfsXZ {
+		initrd = o.Image.InitramfsXZ
+	}
 	args := append([]string{}, t.Machine...)
 	args = append(args, "-m", fmt.Sprint(mem), "-smp", "1", "-display", "none",
-		"-kernel", o.Image.Kernel, "-initrd", o.Image.Initramfs,
+		"-kernel", o.Image.Kernel, "-initrd", initrd,
 		"-append", strings.Join(strings.Fields("console="+t.Console+" quiet panic=-1 "+t.KernelArgs+" "+o.Append), " "))
 	if t.GOARCH == "amd64" {
 		args = append(args, "-vga", "none")

@@ -256,7 +256,7 @@ func TestBootHIL(t *testing.T) {
 
 	// A whole call through the kernel.
 	v.putConfig(hilCallConfig(k.Port, hn.stunPort))
-	hilCall(t, v, hilAddr, k)
+	hilCall(t, v, hilPhone{addr: hilAddr, port: 1}, k)
 	if st, err := v.hilStatus(hilAddr); err == nil {
 		for _, d := range st.Devices {
 			if d.Stats.Violations != 0 || d.Stats.Errors != 0 || len(d.ModelViolations) != 0 {

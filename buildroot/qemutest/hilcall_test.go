@@ -1,9 +1,12 @@
 package qemutest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -121,22 +124,102 @@ func hilCallConfig(kamPort, stunPort int) string {
 `, kamPort, stunPort)
 }
 
-// hilPhone reads port's phone from spidevd.
-func hilPhone(addr string, port int) (simapi.Port, error) {
-	var p simapi.Port
-	b, err := hilGet(addr, "/hil/phone?port="+strconv.Itoa(port))
-	if err != nil {
-		return p, err
-	}
-	return p, json.Unmarshal(b, &p)
+// guestPhone drives a virtual phone in the guest from the host.
+type guestPhone interface {
+	// state reads the phone (the sim API's port object).
+	state() (simapi.Port, error)
+	// hook puts the handset "off" or "on".
+	hook(state string) error
+	// say has the phone send a tone at level.
+	say(hz int, dbfs float64) error
+	// dial keys DTMF digits.
+	dial(digits string) error
 }
 
-// hilCall is a whole call through the kernel: baresip on the host calls
-// port 1's number through Kamailio, the phone on the Si3215 model rings
-// (ring through spidev), answers (hook through spidev), hears baresip's
-// tone and sends its own (PCM through snd-aloop and spidevd), dials a
-// DTMF digit that baresip receives as a telephone-event, and hangs up.
-func hilCall(t *testing.T, v *vm, hilAddr string, k *lab.Kamailio) {
+// hilPhone is the phone on the qemu-hil board's models, through
+// spidevd's API.
+type hilPhone struct {
+	addr string // spidevd's forwarded API
+	port int
+}
+
+func (p hilPhone) state() (simapi.Port, error) {
+	var s simapi.Port
+	b, err := hilGet(p.addr, "/hil/phone?port="+strconv.Itoa(p.port))
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(b, &s)
+}
+
+func (p hilPhone) hook(state string) error {
+	_, err := hilPost(p.addr, fmt.Sprintf("/hil/hook?port=%d&state=%s", p.port, state))
+	return err
+}
+
+func (p hilPhone) say(hz int, dbfs float64) error {
+	_, err := hilPost(p.addr, fmt.Sprintf("/hil/say?port=%d&hz=%d&dbfs=%g", p.port, hz, dbfs))
+	return err
+}
+
+func (p hilPhone) dial(digits string) error {
+	_, err := hilPost(p.addr, fmt.Sprintf("/hil/dial?port=%d&digits=%s", p.port, digits))
+	return err
+}
+
+// simPhone is a sim board's phone through the sim API, which answers
+// only the guest's loopback: the test hooks relay it (/test/sim/...).
+type simPhone struct {
+	hooks string // the test hooks' forwarded address
+	port  int
+}
+
+func (p simPhone) state() (simapi.Port, error) {
+	var s simapi.Port
+	b, err := hilGet(p.hooks, fmt.Sprintf("/test/sim/ports/%d", p.port))
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(b, &s)
+}
+
+func (p simPhone) post(what string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	c := &http.Client{Timeout: 20 * time.Second}
+	resp, err := c.Post(fmt.Sprintf("http://%s/test/sim/ports/%d/%s", p.hooks, p.port, what), "application/json", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("sim API %s %s: %s %s", what, b, resp.Status, msg)
+	}
+	return nil
+}
+
+func (p simPhone) hook(state string) error {
+	return p.post("hook", map[string]string{"state": state})
+}
+
+func (p simPhone) say(hz int, dbfs float64) error {
+	return p.post("say", map[string]any{"tones_hz": []int{hz}, "level_dbfs": dbfs})
+}
+
+func (p simPhone) dial(digits string) error {
+	return p.post("dial", map[string]string{"digits": digits, "mode": "dtmf"})
+}
+
+// hilCall is a whole call through the guest: baresip on the host calls
+// port 1's number through Kamailio, the phone rings, answers, hears
+// baresip's tone and sends its own, dials a DTMF digit that baresip
+// receives as a telephone-event, and hangs up. On the qemu-hil board
+// (hilPhone) ring, hook and PCM go through the kernel (spidev, snd-aloop
+// and spidevd); on the sim board (simPhone) through the sim models.
+func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 	const farHz, phoneHz = 600, 1000
 	wav := filepath.Join(t.TempDir(), "far.wav")
 	// baresip ends the call when its source file ends: longer than the
@@ -171,29 +254,29 @@ func hilCall(t *testing.T, v *vm, hilAddr string, k *lab.Kamailio) {
 		t.Fatal(err)
 	}
 	lab.Eventually(t, 30*time.Second, "the phone on the model rings", func() error {
-		p, err := hilPhone(hilAddr, 1)
+		p, err := ph.state()
 		if err == nil && p.Rings == 0 {
 			err = fmt.Errorf("phone %+v", p)
 		}
 		return err
 	})
 	t.Logf("call: the phone rang %v after the dial", time.Since(start).Round(time.Millisecond))
-	if _, err := hilPost(hilAddr, "/hil/hook?port=1&state=off"); err != nil {
+	if err := ph.hook("off"); err != nil {
 		t.Fatal(err)
 	}
 	b.WaitEvent(t, "CALL_ESTABLISHED", 0, 40*time.Second, "baresip's call established")
 	t.Logf("call: established %v after the dial", time.Since(start).Round(time.Millisecond))
-	if _, err := hilPost(hilAddr, fmt.Sprintf("/hil/say?port=1&hz=%d&dbfs=-12", phoneHz)); err != nil {
+	if err := ph.say(phoneHz, -12); err != nil {
 		t.Fatal(err)
 	}
 	lab.Eventually(t, 30*time.Second, fmt.Sprintf("the phone hears baresip's %d Hz", farHz), func() error {
-		p, err := hilPhone(hilAddr, 1)
+		p, err := ph.state()
 		if err == nil && !lab.Hears(p.Hearing.TonesHz, farHz) {
 			err = fmt.Errorf("phone hears %v at %.1f dBFS", p.Hearing.TonesHz, p.Hearing.LevelDBFS)
 		}
 		return err
 	})
-	p, _ := hilPhone(hilAddr, 1)
+	p, _ := ph.state()
 	t.Logf("call: the phone hears %v Hz at %.1f dBFS", p.Hearing.TonesHz, p.Hearing.LevelDBFS)
 	// Let baresip record a few seconds of the phone's tone, then a digit.
 	time.Sleep(4 * time.Second)
@@ -207,7 +290,7 @@ func hilCall(t *testing.T, v *vm, hilAddr string, k *lab.Kamailio) {
 		}
 		if presses < 4 {
 			presses++
-			if _, err := hilPost(hilAddr, "/hil/dial?port=1&digits=5"); err != nil {
+			if err := ph.dial("5"); err != nil {
 				return err
 			}
 			time.Sleep(2 * time.Second)
@@ -216,7 +299,7 @@ func hilCall(t *testing.T, v *vm, hilAddr string, k *lab.Kamailio) {
 	})
 	t.Logf("call: baresip got DTMF 5 after %d key press(es)", presses)
 	time.Sleep(2 * time.Second)
-	if _, err := hilPost(hilAddr, "/hil/hook?port=1&state=on"); err != nil {
+	if err := ph.hook("on"); err != nil {
 		t.Fatal(err)
 	}
 	b.WaitEvent(t, "CALL_CLOSED", 0, 40*time.Second, "baresip's call closed by the phone's hang-up")

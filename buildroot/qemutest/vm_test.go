@@ -59,6 +59,32 @@ func image(t testing.TB, target string, extraModules ...string) buildroot.Image 
 // ExtraCmds), for a test variant.
 func imageCmds(t testing.TB, target string, cmds []string, extraModules ...string) buildroot.Image {
 	t.Helper()
+	return imageKernel(t, target, false, cmds, extraModules...)
+}
+
+// boardImage is target's image on its board kernel (make kernel), which
+// it builds first unless the kernel cache has it (minutes, once per
+// kernel source and configuration), whatever LOOPSTART_STOCK_KERNEL says.
+func boardImage(t testing.TB, target string) buildroot.Image {
+	t.Helper()
+	cache, err := buildroot.KernelCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	start := time.Now()
+	if _, err := buildroot.BuildBoardKernel(target, buildroot.KernelBuildOptions{Cache: cache, Log: &log}); err != nil {
+		t.Fatalf("board kernel for %s: %v\n%s", target, err, log.String())
+	}
+	t.Logf("board kernel for %s in %v:\n%s", target, time.Since(start).Round(time.Second), log.String())
+	return imageKernel(t, target, true, nil)
+}
+
+// imageKernel is imageCmds; board demands the board kernel (cached).
+// Images are kept per kernel: a test run may build the board kernel after
+// another test built the image on Debian's.
+func imageKernel(t testing.TB, target string, board bool, cmds []string, extraModules ...string) buildroot.Image {
+	t.Helper()
 	lab.Need(t, "apt-get", "dpkg-deb", "xz")
 	tg, err := buildroot.Lookup(target)
 	if err != nil {
@@ -68,6 +94,16 @@ func imageCmds(t testing.TB, target string, cmds []string, extraModules ...strin
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	key := strings.Join(append(append([]string{target}, extraModules...), cmds...), "+")
+	stock := !board && os.Getenv("LOOPSTART_STOCK_KERNEL") == "1"
+	if _, cached := buildroot.CachedBoardKernel(target); !cached {
+		if board {
+			t.Fatalf("%s: no board kernel in the cache", target)
+		}
+		stock = true
+	}
+	if stock {
+		key += "+stock-kernel"
+	}
 	if img, ok := built[key]; ok {
 		return img
 	}
@@ -83,7 +119,7 @@ func imageCmds(t testing.TB, target string, cmds []string, extraModules ...strin
 	// image does; LOOPSTART_STOCK_KERNEL=1 keeps Debian's.
 	img, err := buildroot.Build(tg, buildroot.BuildOptions{Repo: repo, Out: out,
 		Cache: filepath.Join(repo, ".cache", "image"), Version: "qemutest", Log: &log, ExtraModules: extraModules, ExtraCmds: cmds,
-		StockKernel: os.Getenv("LOOPSTART_STOCK_KERNEL") == "1"})
+		StockKernel: stock})
 	if err != nil {
 		t.Fatalf("build %s: %v\n%s", key, err, log.String())
 	}
@@ -126,6 +162,21 @@ func bootMem(t testing.TB, img buildroot.Image, data string, memMiB int, extra .
 // rules, e.g. "tcp:127.0.0.1:N-:8082").
 func bootFwd(t testing.TB, img buildroot.Image, data string, memMiB int, forwards []string, extra ...string) *vm {
 	t.Helper()
+	return bootWith(t, img, bootOpts{data: data, memMiB: memMiB, forwards: forwards}, extra...)
+}
+
+// bootOpts are bootWith's choices.
+type bootOpts struct {
+	data     string   // the data disk ("": none)
+	memMiB   int      // guest RAM (0: QEMUArgs' default)
+	forwards []string // more user-networking forwards
+	xz       bool     // boot the xz initramfs, as a board does
+}
+
+// bootWith is boot with every choice.
+func bootWith(t testing.TB, img buildroot.Image, o bootOpts, extra ...string) *vm {
+	t.Helper()
+	data, memMiB, forwards := o.data, o.memMiB, o.forwards
 	dir := t.TempDir()
 	httpPort, httpsPort, hookPort, sipPort := lab.FreePort(t, 1), lab.FreePort(t, 1), lab.FreePort(t, 1), lab.FreePort(t, 1)
 	v := &vm{t: t, serial: filepath.Join(dir, "serial.log"),
@@ -136,7 +187,7 @@ func bootFwd(t testing.TB, img buildroot.Image, data string, memMiB int, forward
 	// user networking NATs the guest to 127.0.0.1, and Kamailio answers
 	// the Via's port at the address it saw (127.0.0.1).
 	sip := fmt.Sprintf("127.0.0.1:%d-:%d", sipPort, sipPort)
-	args := buildroot.QEMUArgs(buildroot.QEMUOptions{Image: img, Data: data, Serial: v.serial, MemMiB: memMiB,
+	args := buildroot.QEMUArgs(buildroot.QEMUOptions{Image: img, Data: data, Serial: v.serial, MemMiB: memMiB, InitramfsXZ: o.xz,
 		Forwards: append([]string{"tcp:" + v.http + "-:80", "tcp:" + v.https + "-:443", fmt.Sprintf("tcp:%s-:%d", v.hooks, system.TestHooksPort),
 			"udp:" + sip, "tcp:" + sip}, forwards...),
 		Append: strings.Join(append([]string{fmt.Sprintf("loopstart.testhooks=1 loopstart.sip=%d", sipPort)}, extra...), " ")})
@@ -204,6 +255,12 @@ type bootState struct {
 		Restarts  int    `json:"restarts"`
 		LastCrash string `json:"last_crash"`
 	} `json:"gateway"`
+	// Memory is the guest's /proc/meminfo (nil from an older image).
+	Memory *struct {
+		TotalKiB     int64 `json:"total_kib"`
+		AvailableKiB int64 `json:"available_kib"`
+		FreeKiB      int64 `json:"free_kib"`
+	} `json:"memory"`
 }
 
 func (v *vm) state() (bootState, error) {

@@ -50,6 +50,7 @@ type bootState struct {
 	Petting    bool             `json:"petting"`
 	Gateway    SupervisorState  `json:"gateway"`
 	GatewayRSS int64            `json:"gateway_rss_kib,omitempty"`
+	Memory     *MemInfo         `json:"memory,omitempty"`
 	Problems   []string         `json:"problems,omitempty"`
 	DHCPOption map[uint8]string `json:"dhcp_options,omitempty"`
 	// SelfTests are the results of loopstart.selftest=..., name -> line.
@@ -206,6 +207,7 @@ func (b *booter) state() bootState {
 			c.GatewayRSS = rssKiB(c.Gateway.Pid)
 		}
 	}
+	c.Memory = readMemInfo()
 	return c
 }
 
@@ -461,7 +463,7 @@ func (b *booter) supervise(ctx context.Context) (stop context.CancelFunc) {
 // loopstart.testhooks=1, the test hooks.
 func (b *booter) serveControl(ctx context.Context) {
 	b.power = make(chan PowerAction, 1)
-	ctl := &controller{sup: b.sup, power: b.power, state: func() any { return b.state() }}
+	ctl := &controller{sup: b.sup, power: b.power, state: func() any { return b.state() }, webUI: webUIURL(b.set.HTTP, b.set.HTTPS)}
 	if err := ctl.serveSocket(ctx, b.controlSocket); err != nil {
 		b.problem(err)
 	}

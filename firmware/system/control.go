@@ -65,6 +65,10 @@ type controller struct {
 	sup   *Supervisor
 	power chan<- PowerAction
 	state func() any
+	// webUI is the gateway's web UI as the board itself reaches it
+	// (http://127.0.0.1 or https://127.0.0.1:PORT), for the test hooks'
+	// sim API relay; empty: no relay.
+	webUI string
 }
 
 func (c *controller) handle(req string) (string, error) {
@@ -126,9 +130,13 @@ func (c *controller) serveSocket(ctx context.Context, path string) error {
 // testHooks is the test-only HTTP API (loopstart.testhooks=1 on the kernel
 // command line): POST /test/kill (SIGKILL the gateway), POST /test/hang
 // (SIGSTOP it: the loop stops, the watchdog must reset the board),
-// POST /test/reboot, POST /test/poweroff, GET /test/state.
+// POST /test/reboot, POST /test/poweroff, GET /test/state, and
+// /test/sim/... relayed to the gateway's /api/sim/... (simRelay).
 func (c *controller) testHooks() http.Handler {
 	mux := http.NewServeMux()
+	if c.webUI != "" {
+		mux.Handle("/test/sim/", c.simRelay())
+	}
 	sig := func(s syscall.Signal) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if err := c.sup.Signal(s); err != nil {
