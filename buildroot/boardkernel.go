@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -266,6 +267,14 @@ func BuildBoardKernel(target string, o KernelBuildOptions) (BoardKernel, error) 
 		return BoardKernel{}, err
 	}
 	dir := BoardKernelDir(o.Cache, target, ks, s)
+	// One build per target at a time: a second caller (make test's
+	// background build and a test needing the kernel, two make kernel)
+	// waits here and then finds the first one's kernel cached.
+	unlock, err := lockBuild(o.Cache, target, o.Log)
+	if err != nil {
+		return BoardKernel{}, err
+	}
+	defer unlock()
 	if bk, ok := boardKernelAt(dir); ok {
 		fmt.Fprintf(o.Log, "kernel %s: cached %s (%s)\n", target, bk.Kernel, bk.Release)
 		return bk, nil
@@ -408,6 +417,26 @@ func unpackKernelSource(cache string, ks KernelSource, log io.Writer) (string, e
 		return "", err
 	}
 	return tree, nil
+}
+
+// lockBuild takes the cache's build lock of target (an flock, released
+// when the process ends too), saying so in log when it has to wait.
+func lockBuild(cache, target string, log io.Writer) (func(), error) {
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return nil, fmt.Errorf("board kernel: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(cache, target+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("board kernel: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		fmt.Fprintf(log, "kernel %s: waiting for another build of it (%s)\n", target, f.Name())
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("board kernel: lock %s: %w", f.Name(), err)
+		}
+	}
+	return func() { f.Close() }, nil
 }
 
 // mergeConfig sets each CONFIG_X=v line of frag in the .config at path,

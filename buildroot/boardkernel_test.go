@@ -1,10 +1,12 @@
 package buildroot
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMergeConfig(t *testing.T) {
@@ -163,5 +165,44 @@ func TestBoardKernelFragment(t *testing.T) {
 				t.Errorf("target %s (%v): a card target's kernel needs its device tree (DTB %q)", tc.target, err, s.DTB)
 			}
 		})
+	}
+}
+
+// TestLockBuild: a second lock of a target's build waits for the first
+// to be released; other targets do not.
+func TestLockBuild(t *testing.T) {
+	cache := t.TempDir()
+	unlock, err := lockBuild(cache, "qemu-amd64", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := lockBuild(cache, "nanopi-neo", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other()
+	got := make(chan func(), 1)
+	var log strings.Builder
+	go func() {
+		u, err := lockBuild(cache, "qemu-amd64", &log)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- u
+	}()
+	select {
+	case <-got:
+		t.Fatal("a second lock of the same target did not wait")
+	case <-time.After(200 * time.Millisecond):
+	}
+	unlock()
+	select {
+	case u := <-got:
+		u()
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second lock was not granted after the first was released")
+	}
+	if !strings.Contains(log.String(), "waiting for another build") {
+		t.Errorf("the waiting build did not say so: %q", log.String())
 	}
 }
