@@ -325,8 +325,8 @@ func scaleRound(t *testing.T, g *Gateway, far *Baresip, n, round, secs int, dir 
 	sum.work = addHist(sum.work, bl.WorkHistogram, al.WorkHistogram)
 	t.Logf("round %d: %.1f s, ticks +%d, late +%d, missed +%d; work %v", round+1, window.Seconds(),
 		al.Ticks-bl.Ticks, al.Late-bl.Late, al.Missed-bl.Missed, histDelta(bl.WorkHistogram, al.WorkHistogram))
-	t.Logf("round %d: loop workers %d, frames split across them +%d, priority %d %s, a helper's longest share %d µs (since start)",
-		round+1, al.Workers, al.SplitFrames-bl.SplitFrames, al.Priority, al.PriorityError, al.MaxHelperWorkUS)
+	t.Logf("round %d: loop workers %d, frames split across them +%d, port ticks of those frames done by helpers +%d, priority %d %s",
+		round+1, al.Workers, al.SplitFrames-bl.SplitFrames, al.HelperTicks-bl.HelperTicks, al.Priority, al.PriorityError)
 	for _, p := range ports {
 		b, a := before.Ports[p-1].Call, after.Ports[p-1].Call
 		if a == nil || after.Ports[p-1].State != "talking" {

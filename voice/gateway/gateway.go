@@ -326,7 +326,7 @@ func (g *Gateway) Status() status.Status {
 	st.Loop = status.LoopStatus{Running: ls.Running, Ticks: ls.Ticks, Late: ls.Late, Missed: ls.Missed,
 		MaxLatenessUS: ls.MaxLateness.Microseconds(), Histogram: loopHistogram(ls), WorkHistogram: workHistogram(ls),
 		Priority: ls.Priority, PriorityError: ls.PriorityError, MaxWorkUS: ls.MaxWork.Microseconds(),
-		Workers: ls.Workers, SplitFrames: ls.Split, MaxHelperWorkUS: ls.MaxHelperWork.Microseconds()}
+		Workers: ls.Workers, SplitFrames: ls.Split, HelperTicks: ls.HelperTicks}
 	ov := g.ua.Overload()
 	st.SIP = status.SIPStatus{Shed: ov.Shed, DroppedACKs: ov.DroppedACKs, Bans: ov.Bans,
 		DroppedBanned: ov.DroppedBanned, RefusedConns: ov.RefusedConns, ClosedConns: ov.ClosedConns}

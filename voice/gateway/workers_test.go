@@ -79,7 +79,7 @@ func TestLoopWorkersCalls(t *testing.T) {
 			for i := 1; i <= n; i++ {
 				r.waitState(i, "idle")
 			}
-			t.Logf("loop: %d frames, %d split, max work %d µs, max helper share %d µs", ls.Ticks, ls.SplitFrames, ls.MaxWorkUS, ls.MaxHelperWorkUS)
+			t.Logf("loop: %d frames, %d split, max work %d µs, %d port ticks by helpers", ls.Ticks, ls.SplitFrames, ls.MaxWorkUS, ls.HelperTicks)
 		})
 	}
 }

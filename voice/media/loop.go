@@ -26,8 +26,10 @@ import (
 // logger) must be safe for concurrent use and never make a Tick wait
 // long; state that only works one channel after the other belongs in one
 // Channel (a port's calls and their conference are one port's channel).
-// Which worker ticks a channel is fixed for the run (by slot), except that
-// frames the loop does not split run every Tick on the loop goroutine.
+// Which worker ticks a channel can change from frame to frame (split
+// frames share the channels out as the workers come free; other frames
+// run every Tick on the loop goroutine), so a Tick must not rely on its
+// thread either.
 type Channel interface {
 	// Tick gets the frame the highway captured on the channel's slot and
 	// fills playout with what the slot sends next. now is the frame clock:
@@ -125,10 +127,10 @@ type Stats struct {
 	Workers int
 	// Split counts frames whose Ticks ran across the workers.
 	Split uint64
-	// MaxHelperWork is the longest a helper took for its share of a
-	// split frame (the frame's own work, MaxWork, includes the wait for
-	// the slowest helper).
-	MaxHelperWork time.Duration
+	// HelperTicks counts the channel Ticks of split frames that helpers
+	// did (the loop's own goroutine did the rest): how much the other
+	// cores took on.
+	HelperTicks uint64
 }
 
 // Loop is the real-time media loop.
@@ -201,8 +203,9 @@ type LoopOpts struct {
 	DeepIdleBatch, DeepIdleAfter int
 	// Workers is how many goroutines share the channels' Ticks of a busy
 	// frame: the loop's own and Workers−1 helpers, each locked to its OS
-	// thread (at Priority when set) with a fixed share of the channels,
-	// dealt round-robin in slot order. 0 picks one worker per
+	// thread (at Priority when set), taking the channels one at a time in
+	// slot order until none is left (a helper that wakes late leaves its
+	// part to the others). 0 picks one worker per
 	// SplitActive channels, at most runtime.NumCPU(); 1 or less keeps
 	// every Tick on the loop goroutine; at most MaxLoopWorkers and the
 	// number of channels. Read the Channel doc comment before using more
@@ -318,7 +321,6 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 	defer th.release()
 	l.startSplit(l.priority)
-	l.splitView.Store(l.split)
 	l.running.Store(true)
 	defer func() {
 		l.stopSplit()
@@ -496,7 +498,7 @@ func (l *Loop) Stats() Stats {
 		Workers:     int(l.nworkers.Load()),
 		Split:       l.splitFrames.Load(),
 	}
-	s.MaxHelperWork = l.helperWork()
+	s.HelperTicks = l.helperTicks()
 	if e := l.prioErr.Load(); e != nil {
 		s.PriorityError = *e
 	}

@@ -12,41 +12,45 @@ import (
 // DefaultSplitActive is how many active channels (not Idle, or not
 // Idlers) a frame needs for the next frame's Ticks to be split across the
 // loop's workers when LoopOpts.SplitActive is 0, and how many channels
-// each worker gets when LoopOpts.Workers is 0: below it one core does the
-// frame in far less than its 10 ms and waking a second costs more than it
-// saves (docs/PERFORMANCE.md, "Round 7").
+// each worker is there for when LoopOpts.Workers is 0: below it one core
+// does the frame in far less than its 10 ms and waking a second costs
+// more than it saves (docs/PERFORMANCE.md, "Round 7").
 const DefaultSplitActive = 8
 
 // MaxLoopWorkers bounds LoopOpts.Workers.
 const MaxLoopWorkers = 64
 
-// splitSpin bounds how many times the loop looks at the helpers' count
-// before it parks to wait for them: about 20–60 µs, less than two
-// scheduler hand-offs, and short next to a frame's work when a helper is
-// late.
+// splitSpin bounds how many times the loop looks at the count of finished
+// Ticks before it sleeps until a helper's last one: what is left by then
+// is Ticks already under way on helpers, about one channel's work each.
 const splitSpin = 1 << 14
 
 // splitter runs one frame's Ticks on several goroutines: the loop's own
-// and helpers, each with a fixed share of the channels (by slot, dealt
-// round-robin). Fork: the loop publishes the frame and wakes every
-// helper through its channel (cap 1, struct{}: no allocation); join: the
-// last helper to finish sends on done, which the loop takes after a short
-// spin on pending. Nothing here allocates per frame.
+// and helpers. The channels (in slot order) are taken one at a time from
+// a shared counter, so a helper that wakes late — its thread waiting for
+// a CPU — costs the frame nothing: the loop has taken its channels by
+// then, and waits only for Ticks already under way. Fork: the loop
+// publishes the frame, resets the counters and wakes every helper
+// through its channel (cap 1, struct{}: no allocation); join: the loop
+// takes channels until none is left, then waits until every Tick is
+// done (a short spin, then a sleep on wake). Nothing here allocates per
+// frame.
 type splitter struct {
-	parts   [][]loopChannel // parts[0] is the loop goroutine's share
+	chans   []loopChannel // by slot
 	helpers []*helper
-	now     time.Duration // the frame being split (written before the wake)
-	pending atomic.Int32  // helpers still ticking this frame
-	done    chan struct{} // cap 1: the last helper's word
+	now     time.Duration // the frame being split (written before next is reset)
+	next    atomic.Int64  // the next channel to take; ≥ len(chans): none left
+	done    atomic.Int64  // Ticks finished this frame
+	active  atomic.Int64  // of them, channels active after their Tick
+	helped  atomic.Uint64 // Ticks the helpers did, since the start
+	waiting atomic.Bool   // the loop sleeps on wake until done
+	wake    chan struct{} // cap 1: the loop's wake-up from the last Tick
 	wg      sync.WaitGroup
 }
 
 // helper is a worker goroutine other than the loop's.
 type helper struct {
-	chans  []loopChannel
-	wake   chan struct{} // cap 1; closed to end the helper
-	active int           // active channels in the last frame (helper writes, loop reads after the join)
-	work   atomic.Int64  // longest time a frame's share took, ns
+	wake chan struct{} // cap 1; closed to end the helper
 }
 
 // workerCount resolves LoopOpts.Workers for the channels added.
@@ -68,22 +72,17 @@ func (l *Loop) startSplit(prio int) {
 	if w < 2 {
 		return
 	}
-	order := make([]int, len(l.channels))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return l.channels[a].slot - l.channels[b].slot })
-	s := &splitter{parts: make([][]loopChannel, w), done: make(chan struct{}, 1)}
-	for rank, i := range order {
-		s.parts[rank%w] = append(s.parts[rank%w], l.channels[i])
-	}
-	for _, part := range s.parts[1:] {
-		h := &helper{chans: part, wake: make(chan struct{}, 1)}
+	s := &splitter{chans: slices.Clone(l.channels), wake: make(chan struct{}, 1)}
+	slices.SortFunc(s.chans, func(a, b loopChannel) int { return a.slot - b.slot })
+	s.next.Store(int64(len(s.chans))) // nothing to take until the first split frame
+	for range w - 1 {
+		h := &helper{wake: make(chan struct{}, 1)}
 		s.helpers = append(s.helpers, h)
 		s.wg.Add(1)
 		go l.help(s, h, prio)
 	}
 	l.split = s
+	l.splitView.Store(s)
 }
 
 // stopSplit ends the helpers and waits for them; Run calls it between
@@ -102,7 +101,7 @@ func (l *Loop) stopSplit() {
 
 // help is a helper goroutine: locked to its OS thread (at the loop's
 // real-time priority when one is asked for), it parks until the loop
-// wakes it, ticks its share of the frame and reports back.
+// wakes it and takes channels until none is left.
 func (l *Loop) help(s *splitter, h *helper, prio int) {
 	defer s.wg.Done()
 	th := loopThread{prio: prio}
@@ -112,13 +111,35 @@ func (l *Loop) help(s *splitter, h *helper, prio int) {
 	}
 	defer th.release()
 	for range h.wake {
-		start := time.Now()
-		h.active = tickShare(h.chans, s.now, l.rx, l.tx)
-		if w := int64(time.Since(start)); w > h.work.Load() {
-			h.work.Store(w)
+		if n := s.take(l); n > 0 {
+			s.helped.Add(uint64(n))
 		}
-		if s.pending.Add(-1) == 0 {
-			s.done <- struct{}{}
+	}
+}
+
+// take ticks channels taken from the counter until none is left and
+// returns how many it ticked. Whoever takes a channel ticks it for the
+// frame under way: the counter is reset only once every Tick of the last
+// frame is done, and only after now is set.
+func (s *splitter) take(l *Loop) int {
+	n := 0
+	total := int64(len(s.chans))
+	for {
+		i := s.next.Add(1) - 1
+		if i >= total {
+			return n
+		}
+		c := &s.chans[i]
+		c.ch.Tick(s.now, l.rx[c.slot], l.tx[c.slot])
+		if c.idle == nil || !c.idle.Idle() {
+			s.active.Add(1)
+		}
+		n++
+		if s.done.Add(1) == total && s.waiting.Load() {
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -126,19 +147,31 @@ func (l *Loop) help(s *splitter, h *helper, prio int) {
 // frame ticks every channel once at now across the workers and returns
 // how many channels are active after it.
 func (s *splitter) frame(l *Loop, now time.Duration) int {
+	total := int64(len(s.chans))
 	s.now = now
-	s.pending.Store(int32(len(s.helpers)))
+	s.done.Store(0)
+	s.active.Store(0)
+	s.next.Store(0)
 	for _, h := range s.helpers {
-		h.wake <- struct{}{}
+		select {
+		case h.wake <- struct{}{}:
+		default: // still awake from the last frame: it will look again
+		}
 	}
-	n := tickShare(s.parts[0], now, l.rx, l.tx)
-	for i := 0; i < splitSpin && s.pending.Load() != 0; i++ {
+	s.take(l)
+	for i := 0; i < splitSpin && s.done.Load() != total; i++ {
 	}
-	<-s.done
-	for _, h := range s.helpers {
-		n += h.active
+	if s.done.Load() != total {
+		// A helper's Tick is still under way: sleep until the last
+		// one says so (a word left over from an earlier frame only
+		// makes the loop look again).
+		s.waiting.Store(true)
+		for s.done.Load() != total {
+			<-s.wake
+		}
+		s.waiting.Store(false)
 	}
-	return n
+	return int(s.active.Load())
 }
 
 // tickShare ticks chans at now and returns how many of them are active
@@ -171,13 +204,10 @@ func (l *Loop) tickFrame(now time.Duration, batched bool) int {
 	return n
 }
 
-// helperWork returns the longest share of a split frame each helper took.
-func (l *Loop) helperWork() time.Duration {
-	var m int64
+// helperTicks returns how many channel Ticks the helpers did.
+func (l *Loop) helperTicks() uint64 {
 	if s := l.splitView.Load(); s != nil {
-		for _, h := range s.helpers {
-			m = max(m, h.work.Load())
-		}
+		return s.helped.Load()
 	}
-	return time.Duration(m)
+	return 0
 }

@@ -336,3 +336,28 @@ func benchSplitWake(b *testing.B, d time.Duration, prio, w int) {
 	b.ReportMetric(float64(took[len(took)/2].Nanoseconds())/1e3, "p50-µs")
 	b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds())/1e3, "p99-µs")
 }
+
+// TestLoopWorkersShare: in split frames of channels that work 200 µs
+// each, the helpers take some of the Ticks (a helper's thread gets a CPU
+// within the frame at least now and then, even on a loaded machine).
+func TestLoopWorkersShare(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clk := &stepClock{limit: 100, cancel: cancel}
+	hw := simpcm.New(simpcm.Opts{Slots: 8, Clock: clk})
+	l := NewLoop(hw, LoopOpts{Workers: 2, SplitActive: 1})
+	for s := range 8 {
+		if err := l.Add(s, spinWork{200 * time.Microsecond}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := l.Stats()
+	if s.Split != s.Ticks-1 || s.HelperTicks == 0 || s.HelperTicks > 8*s.Split {
+		t.Errorf("%d frames, %d split, %d of their %d ticks by the helper: want all but the first split and some ticks by the helper",
+			s.Ticks, s.Split, s.HelperTicks, 8*s.Split)
+	}
+	t.Logf("%d of %d ticks of split frames by the helper; max work %v", s.HelperTicks, 8*s.Split, s.MaxWork)
+}
