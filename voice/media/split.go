@@ -30,14 +30,14 @@ const splitSpin = 1 << 14
 // a shared counter, so a helper that wakes late — its thread waiting for
 // a CPU — costs the frame nothing: the loop has taken its channels by
 // then, and waits only for Ticks already under way. Fork: the loop
-// publishes the frame, resets the counters and wakes every helper
-// through its channel (cap 1, struct{}: no allocation); join: the loop
-// takes channels until none is left, then waits until every Tick is
-// done (a short spin, then a sleep on wake). Nothing here allocates per
-// frame.
+// publishes the frame, resets the counters and moves gen on, which wakes
+// every helper (wakeWord: one futex system call on Linux, straight to the
+// helpers' threads); join: the loop takes channels until none is left,
+// then waits until every Tick is done (a short spin, then a sleep on
+// wake, a channel: the loop is woken at most once a frame and only when
+// a helper's Tick outlasts the spin). Nothing here allocates per frame.
 type splitter struct {
 	chans   []loopChannel // by slot
-	helpers []*helper
 	now     time.Duration // the frame being split (written before next is reset)
 	next    atomic.Int64  // the next channel to take; ≥ len(chans): none left
 	done    atomic.Int64  // Ticks finished this frame
@@ -45,12 +45,9 @@ type splitter struct {
 	helped  atomic.Uint64 // Ticks the helpers did, since the start
 	waiting atomic.Bool   // the loop sleeps on wake until done
 	wake    chan struct{} // cap 1: the loop's wake-up from the last Tick
+	gen     wakeWord      // one step per split frame: the helpers' wake-up
+	stop    atomic.Bool   // set before gen's last step: the helpers end
 	wg      sync.WaitGroup
-}
-
-// helper is a worker goroutine other than the loop's.
-type helper struct {
-	wake chan struct{} // cap 1; closed to end the helper
 }
 
 // workerCount resolves LoopOpts.Workers for the channels added.
@@ -76,10 +73,8 @@ func (l *Loop) startSplit(prio int) {
 	slices.SortFunc(s.chans, func(a, b loopChannel) int { return a.slot - b.slot })
 	s.next.Store(int64(len(s.chans))) // nothing to take until the first split frame
 	for range w - 1 {
-		h := &helper{wake: make(chan struct{}, 1)}
-		s.helpers = append(s.helpers, h)
 		s.wg.Add(1)
-		go l.help(s, h, prio)
+		go l.help(s, prio)
 	}
 	l.split = s
 	l.splitView.Store(s)
@@ -92,17 +87,16 @@ func (l *Loop) stopSplit() {
 	if s == nil {
 		return
 	}
-	for _, h := range s.helpers {
-		close(h.wake)
-	}
+	s.stop.Store(true)
+	s.gen.add()
 	s.wg.Wait()
 	l.split = nil
 }
 
 // help is a helper goroutine: locked to its OS thread (at the loop's
-// real-time priority when one is asked for), it parks until the loop
-// wakes it and takes channels until none is left.
-func (l *Loop) help(s *splitter, h *helper, prio int) {
+// real-time priority when one is asked for), it sleeps until the loop
+// moves gen on and takes channels until none is left.
+func (l *Loop) help(s *splitter, prio int) {
 	defer s.wg.Done()
 	th := loopThread{prio: prio}
 	if err := th.lock(); err != nil {
@@ -110,7 +104,17 @@ func (l *Loop) help(s *splitter, h *helper, prio int) {
 		l.prioErr.Store(&msg)
 	}
 	defer th.release()
-	for range h.wake {
+	var seen uint32 // gen's value when the splitter was made: no frame yet
+	for {
+		g := s.gen.load()
+		if g == seen {
+			s.gen.wait(g)
+			continue
+		}
+		seen = g
+		if s.stop.Load() {
+			return
+		}
 		if n := s.take(l); n > 0 {
 			s.helped.Add(uint64(n))
 		}
@@ -152,12 +156,7 @@ func (s *splitter) frame(l *Loop, now time.Duration) int {
 	s.done.Store(0)
 	s.active.Store(0)
 	s.next.Store(0)
-	for _, h := range s.helpers {
-		select {
-		case h.wake <- struct{}{}:
-		default: // still awake from the last frame: it will look again
-		}
-	}
+	s.gen.add()
 	s.take(l)
 	for i := 0; i < splitSpin && s.done.Load() != total; i++ {
 	}

@@ -333,6 +333,9 @@ func benchSplitWake(b *testing.B, d time.Duration, prio, w int) {
 		now += pcm.FrameDuration
 	}
 	slices.Sort(took)
+	if w > 1 {
+		b.ReportMetric(float64(l.helperTicks())/float64(32*len(took)), "helper-share")
+	}
 	b.ReportMetric(float64(took[len(took)/2].Nanoseconds())/1e3, "p50-µs")
 	b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds())/1e3, "p99-µs")
 }
