@@ -165,6 +165,9 @@ func New(cfg Config) (*Gateway, error) {
 	if err := checkExtensions(cfg.Ports); err != nil {
 		return nil, err
 	}
+	if err := CheckLoopWorkers(cfg.LoopWorkers); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, byAcc: map[string]*port{}, byExt: map[string]*port{}}
 	if g.log == nil {
 		g.log = slog.Default()

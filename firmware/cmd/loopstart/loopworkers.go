@@ -3,14 +3,14 @@ package main
 import (
 	"fmt"
 
-	"github.com/loopstart/loopstart/voice/media"
+	"github.com/loopstart/loopstart/firmware/app"
 )
 
-// checkLoopWorkers refuses a --loop-workers value the media loop would
-// not take as given: below 0, or above media.MaxLoopWorkers.
+// checkLoopWorkers refuses a --loop-workers value the gateway would not
+// take (app.CheckLoopWorkers), naming the flag.
 func checkLoopWorkers(n int) error {
-	if n < 0 || n > media.MaxLoopWorkers {
-		return fmt.Errorf("--loop-workers %d: want 0 (one per %d ports, at most one per CPU) to %d", n, media.DefaultSplitActive, media.MaxLoopWorkers)
+	if err := app.CheckLoopWorkers(n); err != nil {
+		return fmt.Errorf("--loop-workers: %w", err)
 	}
 	return nil
 }

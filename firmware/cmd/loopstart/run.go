@@ -19,7 +19,6 @@ import (
 	"github.com/loopstart/loopstart/board/factory"
 	"github.com/loopstart/loopstart/firmware/app"
 	"github.com/loopstart/loopstart/firmware/system"
-	"github.com/loopstart/loopstart/voice/media"
 	"github.com/loopstart/loopstart/webui"
 )
 
@@ -139,7 +138,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.healthSocket, "health-socket", "", "unix socket answering the media loop's tick counter for the boot supervisor's watchdog; empty: none")
 	fs.IntVar(&o.fxs, "fxs", 0, "with --board sim or qemu: the number of FXS ports (daisy-chained Si3215 models, ports 1..N); 0 with --fxo 0 keeps the board's 2 FXS + 1 FXO")
 	fs.IntVar(&o.memoryLimit, "memory-limit", 0, "soft limit of the Go runtime's memory in MiB, for a board short of RAM (the heap is collected more often near it, never refused); 0: the runtime's own (GOMEMLIMIT when set, else none)")
-	fs.IntVar(&o.loopWorkers, "loop-workers", 0, fmt.Sprintf("goroutines (one per core) that share the media loop's frames while at least %d ports are busy; 0: one per %d ports, at most one per CPU; 1: the loop alone", media.DefaultSplitActive, media.DefaultSplitActive))
+	fs.IntVar(&o.loopWorkers, "loop-workers", 0, fmt.Sprintf("goroutines (one per core) that share the media loop's frames while at least %d ports are busy; 0: one per %d ports, at most one per CPU; 1: the loop alone", app.LoopSplitPorts, app.LoopSplitPorts))
 	fs.IntVar(&o.fxo, "fxo", 0, "with --board sim or qemu: the number of FXO ports (Si3050 models on virtual central offices, after the FXS ports); at most 32 ports in all")
 	if err := fs.Parse(args); err != nil {
 		return 2
