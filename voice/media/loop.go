@@ -141,7 +141,6 @@ type Loop struct {
 	deep     int         // frames per wake-up after deepAfter idle frames
 	deepAt   uint64      // idle frames in a row before deep batches
 	idleRun  uint64      // idle frames in a row so far (loop goroutine)
-	idlers   int         // channels that implement Idler
 	tx, rx   [][]int16
 	channels []loopChannel
 	cmds     chan func()
@@ -205,10 +204,10 @@ type LoopOpts struct {
 	// frame: the loop's own and Workers−1 helpers, each locked to its OS
 	// thread (at Priority when set), taking the channels one at a time in
 	// slot order until none is left (a helper that wakes late leaves its
-	// part to the others). 0 picks one worker per
-	// SplitActive channels, at most runtime.NumCPU(); 1 or less keeps
-	// every Tick on the loop goroutine; at most MaxLoopWorkers and the
-	// number of channels. Read the Channel doc comment before using more
+	// part to the others). 0 picks one worker per SplitActive channels,
+	// at most runtime.NumCPU(); 1 (or a negative value) keeps every Tick
+	// on the loop goroutine; at most MaxLoopWorkers and the number of
+	// channels. Read the Channel doc comment before using more
 	// than one.
 	Workers int
 	// SplitActive is how many channels must be active (Idler not idle, or
@@ -263,9 +262,6 @@ func (l *Loop) Add(slot int, ch Channel) error {
 	l.tx[slot] = make([]int16, pcm.FrameSamples)
 	l.rx[slot] = make([]int16, pcm.FrameSamples)
 	idle, _ := ch.(Idler)
-	if idle != nil {
-		l.idlers++
-	}
 	l.channels = append(l.channels, loopChannel{slot: slot, ch: ch, idle: idle})
 	return nil
 }
@@ -320,7 +316,13 @@ func (l *Loop) Run(ctx context.Context) error {
 		defer l.prio.Store(0)
 	}
 	defer th.release()
-	l.startSplit(l.priority)
+	// Helpers take the loop's priority only when the loop could: the
+	// reason it could not is the loop's, and stays reported as such.
+	if th.rt {
+		l.startSplit(l.priority)
+	} else {
+		l.startSplit(0)
+	}
 	l.running.Store(true)
 	defer func() {
 		l.stopSplit()
