@@ -31,8 +31,11 @@ func TestLoopWorkersCalls(t *testing.T) {
 				ports = append(ports, gateway.PortConfig{N: i, Account: id, DigitMap: "(1xx)"})
 			}
 			r := newRigSized(t, def, workers, accounts, ports)
-			// Port 2k−1 calls port 2k; each phone says its own tone.
-			tone := func(i int) float64 { return float64(400 + 100*i) }
+			// Port 2k−1 calls port 2k; each phone says its own tone,
+			// 150 Hz apart and above the call-progress tones (a ringback
+			// just ended still smears around 440–500 Hz in what a phone
+			// heard last).
+			tone := func(i int) float64 { return float64(700 + 150*i) }
 			for k := 1; k <= n/2; k++ {
 				a, b := r.phone(2*k-1), r.phone(2*k)
 				must(t, a.SetHook("off"))
