@@ -90,6 +90,10 @@ type Options struct {
 	// FirmwareHealth is how long an upgraded version has to come up
 	// healthy before it is rolled back (--firmware-health).
 	FirmwareHealth time.Duration
+	// LoopWorkers is how many goroutines share the media loop's busy
+	// frames (--loop-workers; gateway.Config.LoopWorkers): 0 picks by the
+	// number of ports and CPUs.
+	LoopWorkers int
 
 	// Version is the running firmware's version.
 	Version string
@@ -176,6 +180,7 @@ func Run(ctx context.Context, o Options) error {
 	build := func(c *config.Config) gateway.Config {
 		gc := gatewayConfig(c, b.Board, sipAddr, o.Version, log)
 		gc.SIP.OnNotify = notify.handle
+		gc.LoopWorkers = o.LoopWorkers
 		gc.SIP.OnMessageWaiting = mwi.handle
 		gc.MessageWaiting = mwi.waiting
 		gc.FeaturesFile = filepath.Join(o.DataDir, "features.json") // star-code state; provisioning never writes it

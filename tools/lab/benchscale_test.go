@@ -76,7 +76,9 @@ func scaleConfig(n int, tlsAddr, caFile string) string {
 // LOOPSTART_PROFILE=DIR the gateway is a measurement build that writes a
 // CPU profile of the idle window and heap profiles (with the runtime's
 // memory statistics, logged) after registering and at each round's end
-// into DIR; LOOPSTART_BINARY runs a binary built beforehand.
+// into DIR; LOOPSTART_BINARY runs a binary built beforehand;
+// LOOPSTART_LOOP_WORKERS=N runs the gateway with --loop-workers N (1: the
+// loop alone, to compare with the default).
 //
 //	LOOPSTART_BENCH_SCALE=1 go test -count=1 -timeout 30m -v -run TestBenchScale ./tools/lab/
 func TestBenchScale(t *testing.T) {
@@ -118,8 +120,11 @@ func benchScale(t *testing.T, n, secs int) string {
 			t.Logf("far phone timing not protected (%v)", err)
 		}
 	}
-	g := StartGateway(t, GatewayOpts{Config: scaleConfig(n, k.TLSAddr, k.Cert.CAFile),
-		Args: []string{"--fxs", fmt.Sprint(n), "--fxo", "0"}})
+	args := []string{"--fxs", fmt.Sprint(n), "--fxo", "0"}
+	if w := os.Getenv("LOOPSTART_LOOP_WORKERS"); w != "" {
+		args = append(args, "--loop-workers", w)
+	}
+	g := StartGateway(t, GatewayOpts{Config: scaleConfig(n, k.TLSAddr, k.Cert.CAFile), Args: args})
 	if err := SetNice(g.proc.PID(), -10); err != nil {
 		t.Logf("gateway not reniced (%v)", err)
 	}
@@ -325,6 +330,8 @@ func scaleRound(t *testing.T, g *Gateway, far *Baresip, n, round, secs int, dir 
 	sum.work = addHist(sum.work, bl.WorkHistogram, al.WorkHistogram)
 	t.Logf("round %d: %.1f s, ticks +%d, late +%d, missed +%d; work %v", round+1, window.Seconds(),
 		al.Ticks-bl.Ticks, al.Late-bl.Late, al.Missed-bl.Missed, histDelta(bl.WorkHistogram, al.WorkHistogram))
+	t.Logf("round %d: loop workers %d, frames split across them +%d, port ticks of those frames done by helpers +%d, priority %d %s",
+		round+1, al.Workers, al.SplitFrames-bl.SplitFrames, al.HelperTicks-bl.HelperTicks, al.Priority, al.PriorityError)
 	for _, p := range ports {
 		b, a := before.Ports[p-1].Call, after.Ports[p-1].Call
 		if a == nil || after.Ports[p-1].State != "talking" {

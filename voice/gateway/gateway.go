@@ -121,6 +121,10 @@ type Config struct {
 	// SCHED_FIFO priority (media.LoopOpts.Priority); only for a highway
 	// paced by a real clock.
 	LoopPriority int
+	// LoopWorkers is how many goroutines share the media loop's busy
+	// frames (media.LoopOpts.Workers): 0 picks by the number of ports
+	// and CPUs, 1 keeps every port on the loop's own.
+	LoopWorkers int
 	// MessageWaiting, when set, tells the message-waiting state an
 	// account's port starts with (kept across restarts by the caller);
 	// nil starts them all off. SetMessageWaiting changes it later.
@@ -165,6 +169,9 @@ func New(cfg Config) (*Gateway, error) {
 	if err := checkExtensions(cfg.Ports); err != nil {
 		return nil, err
 	}
+	if err := CheckLoopWorkers(cfg.LoopWorkers); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, started: make(chan struct{}), byAcc: map[string]*port{}, byExt: map[string]*port{}}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -175,7 +182,7 @@ func New(cfg Config) (*Gateway, error) {
 		feats = map[string]status.Features{}
 	}
 	g.feats = feats
-	g.loop = media.NewLoop(cfg.Board.Highway, media.LoopOpts{Priority: cfg.LoopPriority})
+	g.loop = media.NewLoop(cfg.Board.Highway, media.LoopOpts{Priority: cfg.LoopPriority, Workers: cfg.LoopWorkers})
 	for _, pc := range cfg.Ports {
 		bp, err := findPort(cfg.Board, pc.N)
 		if err != nil {
@@ -333,7 +340,8 @@ func (g *Gateway) Status() status.Status {
 	ls := g.loop.Stats()
 	st.Loop = status.LoopStatus{Running: ls.Running, Ticks: ls.Ticks, Late: ls.Late, Missed: ls.Missed,
 		MaxLatenessUS: ls.MaxLateness.Microseconds(), Histogram: loopHistogram(ls), WorkHistogram: workHistogram(ls),
-		Priority: ls.Priority, PriorityError: ls.PriorityError, MaxWorkUS: ls.MaxWork.Microseconds()}
+		Priority: ls.Priority, PriorityError: ls.PriorityError, MaxWorkUS: ls.MaxWork.Microseconds(),
+		Workers: ls.Workers, SplitFrames: ls.Split, HelperTicks: ls.HelperTicks}
 	ov := g.ua.Overload()
 	st.SIP = status.SIPStatus{Shed: ov.Shed, DroppedACKs: ov.DroppedACKs, Bans: ov.Bans,
 		DroppedBanned: ov.DroppedBanned, RefusedConns: ov.RefusedConns, ClosedConns: ov.ClosedConns}

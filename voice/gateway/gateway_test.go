@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loopstart/loopstart/board"
 	simboard "github.com/loopstart/loopstart/board/sim"
 	"github.com/loopstart/loopstart/drivers/pcm"
 	simpcm "github.com/loopstart/loopstart/drivers/pcm/sim"
@@ -55,9 +56,16 @@ func newRig(t *testing.T) *rig {
 // newRigWith is newRig with the given accounts and ports.
 func newRigWith(t *testing.T, accounts []sip.Account, ports []gateway.PortConfig) *rig {
 	t.Helper()
+	return newRigSized(t, board.Sim(), 0, accounts, ports)
+}
+
+// newRigSized is newRigWith on the board def with the given loop workers
+// (gateway.Config.LoopWorkers).
+func newRigSized(t *testing.T, def board.Definition, workers int, accounts []sip.Account, ports []gateway.PortConfig) *rig {
+	t.Helper()
 	r := &rig{t: t, clock: &simpcm.VirtualClock{}, pace: make(chan bool), done: make(chan error, 1)}
 	r.clock.Allow(0)
-	b, err := simboard.New(simboard.Opts{Clock: r.clock})
+	b, err := simboard.New(simboard.Opts{Clock: r.clock, Definition: def})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,10 +75,11 @@ func newRigWith(t *testing.T, accounts []sip.Account, ports []gateway.PortConfig
 		log = slog.Default()
 	}
 	r.gw, err = gateway.New(gateway.Config{
-		Board:  &b.Board,
-		SIP:    sip.Config{Listen: freeUDP(t), UserAgent: "loopstart-test", Logger: log, Accounts: accounts},
-		Ports:  ports,
-		Logger: log,
+		Board:       &b.Board,
+		SIP:         sip.Config{Listen: freeUDP(t), UserAgent: "loopstart-test", Logger: log, Accounts: accounts},
+		Ports:       ports,
+		Logger:      log,
+		LoopWorkers: workers,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -12,8 +12,24 @@ import (
 	"github.com/loopstart/loopstart/drivers/pcm"
 )
 
-// Channel is what the loop drives for one timeslot every frame. Tick runs on
-// the loop goroutine and must neither block nor allocate.
+// Channel is what the loop drives for one timeslot every frame. Tick must
+// neither block nor allocate.
+//
+// Tick runs on one of the loop's workers (LoopOpts.Workers): with more
+// than one, the Ticks of a frame run on several goroutines at once. A
+// channel's own Ticks never overlap each other, a command queued with Do
+// or the highway's exchange — everything a frame does before the Ticks
+// happens before each of them, and every Tick of a frame before the
+// frame's exchange and the next frame's commands — but two channels' Ticks
+// may run in parallel. So channels must not share mutable state: what two
+// channels both touch during Tick (a chip bus, a capture, counters, a
+// logger) must be safe for concurrent use and never make a Tick wait
+// long; state that only works one channel after the other belongs in one
+// Channel (a port's calls and their conference are one port's channel).
+// Which worker ticks a channel can change from frame to frame (split
+// frames share the channels out as the workers come free; other frames
+// run every Tick on the loop goroutine), so a Tick must not rely on its
+// thread either.
 type Channel interface {
 	// Tick gets the frame the highway captured on the channel's slot and
 	// fills playout with what the slot sends next. now is the frame clock:
@@ -25,8 +41,10 @@ type Channel interface {
 // call, no tone, no timer or detector that needs its frames on time. While
 // every channel is idle and the highway can hold frames (pcm.Batcher), the
 // loop wakes once per LoopOpts.IdleBatch frames and processes them in a row.
-// Idle runs on the loop goroutine right after the channel's Tick and must
-// neither block nor allocate.
+// Idle runs right after the channel's Tick, on the same goroutine, and
+// must neither block nor allocate. The loop also counts the active
+// channels this way to decide whether to split the next frame across its
+// workers (LoopOpts.SplitActive).
 type Idler interface {
 	Idle() bool
 }
@@ -104,6 +122,15 @@ type Stats struct {
 	// requested priority could not be set (e.g. no CAP_SYS_NICE).
 	Priority      int
 	PriorityError string
+	// Workers is how many goroutines share the channels' Ticks
+	// (LoopOpts.Workers, resolved when Run starts): 1 is the loop alone.
+	Workers int
+	// Split counts frames whose Ticks ran across the workers.
+	Split uint64
+	// HelperTicks counts the channel Ticks of split frames that helpers
+	// did (the loop's own goroutine did the rest): how much the other
+	// cores took on.
+	HelperTicks uint64
 }
 
 // Loop is the real-time media loop.
@@ -114,10 +141,17 @@ type Loop struct {
 	deep     int         // frames per wake-up after deepAfter idle frames
 	deepAt   uint64      // idle frames in a row before deep batches
 	idleRun  uint64      // idle frames in a row so far (loop goroutine)
-	idlers   int         // channels that implement Idler
 	tx, rx   [][]int16
 	channels []loopChannel
 	cmds     chan func()
+
+	workers     int // LoopOpts.Workers as given (0: automatic)
+	splitAt     int // active channels from which frames are split
+	active      int // active channels after the last frame (loop goroutine)
+	split       *splitter
+	splitView   atomic.Pointer[splitter] // split, for Stats
+	nworkers    atomic.Int64
+	splitFrames atomic.Uint64
 
 	running  atomic.Bool
 	stopped  atomic.Bool
@@ -166,6 +200,22 @@ type LoopOpts struct {
 	// batch keeps the idle batch throughout. DeepIdleAfter 0 means
 	// DefaultDeepIdleAfter.
 	DeepIdleBatch, DeepIdleAfter int
+	// Workers is how many goroutines share the channels' Ticks of a busy
+	// frame: the loop's own and Workers−1 helpers, each locked to its OS
+	// thread (at Priority when set), taking the channels one at a time in
+	// slot order until none is left (a helper that wakes late leaves its
+	// part to the others). 0 picks one worker per SplitActive channels,
+	// at most runtime.NumCPU(); 1 (or a negative value) keeps every Tick
+	// on the loop goroutine; at most MaxLoopWorkers and the number of
+	// channels. Read the Channel doc comment before using more
+	// than one.
+	Workers int
+	// SplitActive is how many channels must be active (Idler not idle, or
+	// not an Idler) after a frame for the next frame to be split across
+	// the workers; below it, in idle batches and in idle frames the loop
+	// ticks every channel itself and the helpers sleep. 0 means
+	// DefaultSplitActive.
+	SplitActive int
 }
 
 // NewLoop makes a loop over hw. Add the channels, then Run it.
@@ -185,6 +235,11 @@ func NewLoop(hw pcm.Highway, opts LoopOpts) *Loop {
 	if l.batch == 0 {
 		l.batch = DefaultIdleBatch
 	}
+	l.workers = min(opts.Workers, MaxLoopWorkers)
+	if l.workers < 0 {
+		l.workers = 1
+	}
+	l.splitAt = max(cmp.Or(opts.SplitActive, DefaultSplitActive), 1)
 	l.deep = cmp.Or(opts.DeepIdleBatch, DefaultDeepIdleBatch)
 	l.deepAt = uint64(cmp.Or(opts.DeepIdleAfter, DefaultDeepIdleAfter))
 	if b, ok := hw.(pcm.Batcher); ok && l.batch > 1 {
@@ -207,9 +262,6 @@ func (l *Loop) Add(slot int, ch Channel) error {
 	l.tx[slot] = make([]int16, pcm.FrameSamples)
 	l.rx[slot] = make([]int16, pcm.FrameSamples)
 	idle, _ := ch.(Idler)
-	if idle != nil {
-		l.idlers++
-	}
 	l.channels = append(l.channels, loopChannel{slot: slot, ch: ch, idle: idle})
 	return nil
 }
@@ -264,8 +316,16 @@ func (l *Loop) Run(ctx context.Context) error {
 		defer l.prio.Store(0)
 	}
 	defer th.release()
+	// Helpers take the loop's priority only when the loop could: the
+	// reason it could not is the loop's, and stays reported as such.
+	if th.rt {
+		l.startSplit(l.priority)
+	} else {
+		l.startSplit(0)
+	}
 	l.running.Store(true)
 	defer func() {
+		l.stopSplit()
 		l.running.Store(false)
 		l.stopped.Store(true)
 	}()
@@ -303,14 +363,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			l.batched.Add(1)
 		}
 		now := time.Duration(seq) * pcm.FrameDuration
-		idle := l.batcher != nil && l.idlers == len(l.channels)
-		for i := range l.channels {
-			c := &l.channels[i]
-			c.ch.Tick(now, l.rx[c.slot], l.tx[c.slot])
-			if idle && !c.idle.Idle() {
-				idle = false
-			}
-		}
+		idle := l.tickFrame(now, batched) == 0 && l.batcher != nil
 		if l.batcher != nil {
 			if idle && len(l.cmds) == 0 {
 				l.idleRun++
@@ -444,7 +497,10 @@ func (l *Loop) Stats() Stats {
 		MaxLateness: time.Duration(l.maxLate.Load()),
 		MaxWork:     time.Duration(l.maxWork.Load()),
 		Priority:    int(l.prio.Load()),
+		Workers:     int(l.nworkers.Load()),
+		Split:       l.splitFrames.Load(),
 	}
+	s.HelperTicks = l.helperTicks()
 	if e := l.prioErr.Load(); e != nil {
 		s.PriorityError = *e
 	}

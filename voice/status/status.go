@@ -165,6 +165,12 @@ type LoopStatus struct {
 	// could not be set.
 	Priority      int    `json:"priority,omitempty"`
 	PriorityError string `json:"priority_error,omitempty"`
+	// Workers is how many goroutines share a busy frame's channels (1:
+	// the loop alone); SplitFrames counts the frames they shared and
+	// HelperTicks the port ticks of those frames the helpers did.
+	Workers     int    `json:"workers,omitempty"`
+	SplitFrames uint64 `json:"split_frames,omitempty"`
+	HelperTicks uint64 `json:"helper_ticks,omitempty"`
 }
 
 // LatenessBucket is one bar of the media loop's tick-lateness histogram.

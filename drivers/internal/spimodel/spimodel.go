@@ -67,6 +67,10 @@ type Port struct {
 
 	mu    sync.Mutex // guards limit
 	limit physic.Frequency
+	// bus carries one transfer at a time, as a controller does: the
+	// drivers of a daisy chain's chips share the connection and may run
+	// on different goroutines (the media loop's workers).
+	bus sync.Mutex
 }
 
 // NewPort returns a port for t; spec must not change afterwards.
@@ -98,7 +102,7 @@ func (p *Port) Connect(f physic.Frequency, mode spi.Mode, bits int) (spi.Conn, e
 	if f > s.MaxSpeed {
 		return nil, fmt.Errorf("%s: SCLK %s above the chip's %s", s.Chip, f, s.MaxSpeed)
 	}
-	return &Conn{spec: s, t: &p.t, f: f}, nil
+	return &Conn{spec: s, t: &p.t, f: f, bus: &p.bus}, nil
 }
 
 // LimitSpeed implements spi.PortCloser: later connections run at most f.
@@ -117,6 +121,7 @@ type Conn struct {
 	spec *Spec
 	t    *Target
 	f    physic.Frequency
+	bus  *sync.Mutex // the port's: one transfer at a time
 }
 
 var (
@@ -146,6 +151,8 @@ func (c *Conn) Tx(w, r []byte) error {
 	if (len(w) != 0 && len(r) != 0 && len(w) != len(r)) || (n == 0 && c.spec.Framing == OneByte) {
 		return fmt.Errorf("%s: bad Tx lengths w=%d r=%d", c.spec.Chip, len(w), len(r))
 	}
+	c.bus.Lock()
+	defer c.bus.Unlock()
 	if n > 1 && c.spec.Framing == OneByte {
 		c.t.Abort()
 		return fmt.Errorf("%w: Tx of %d bytes", c.spec.ErrCSHeld, n)
@@ -161,6 +168,8 @@ func (c *Conn) Tx(w, r []byte) error {
 // TxPackets runs the packets in order, each a chip-select cycle as in Tx.
 // Every packet is checked before any byte is sent; a bad one sends nothing.
 func (c *Conn) TxPackets(p []spi.Packet) error {
+	c.bus.Lock()
+	defer c.bus.Unlock()
 	one := c.spec.Framing == OneByte
 	for i := range p {
 		pk := &p[i]

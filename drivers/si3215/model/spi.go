@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"periph.io/x/conn/v3"
 	"periph.io/x/conn/v3/physic"
@@ -110,6 +111,10 @@ func (c *Chip) abort() {
 // send the daisy-chain enable then.
 type Bus struct {
 	chips []*Chip
+	// mu makes a transfer one bus cycle sequence, as a controller does:
+	// the chips' drivers share the connection and may run on different
+	// goroutines (the media loop's workers).
+	mu sync.Mutex
 }
 
 // NewBus chains chips on one chip select. Their Opts.Chain must differ.
@@ -147,6 +152,8 @@ func (s *busConn) Tx(w, r []byte) error {
 
 // TxPackets sends each single-byte packet to every chip and combines SDO.
 func (s *busConn) TxPackets(p []spi.Packet) error {
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
 	for i := range p {
 		if max(len(p[i].W), len(p[i].R)) != 1 || p[i].KeepCS {
 			for _, c := range s.b.chips {

@@ -52,6 +52,8 @@ type runOpts struct {
 	// memoryLimit is --memory-limit in MiB, 0 for the runtime's own
 	// (memlimit.go).
 	memoryLimit int
+	// loopWorkers is --loop-workers (loopworkers.go).
+	loopWorkers int
 }
 
 // prefixList is a repeatable flag of addresses and prefixes.
@@ -136,6 +138,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.healthSocket, "health-socket", "", "unix socket answering the media loop's tick counter for the boot supervisor's watchdog; empty: none")
 	fs.IntVar(&o.fxs, "fxs", 0, "with --board sim or qemu: the number of FXS ports (daisy-chained Si3215 models, ports 1..N); 0 with --fxo 0 keeps the board's 2 FXS + 1 FXO")
 	fs.IntVar(&o.memoryLimit, "memory-limit", 0, "soft limit of the Go runtime's memory in MiB, for a board short of RAM (the heap is collected more often near it, never refused); 0: the runtime's own (GOMEMLIMIT when set, else none)")
+	fs.IntVar(&o.loopWorkers, "loop-workers", 0, fmt.Sprintf("goroutines (one per core) that share the media loop's frames while at least %d ports are busy; 0: one per %d ports, at most one per CPU; 1: the loop alone", app.LoopSplitPorts, app.LoopSplitPorts))
 	fs.IntVar(&o.fxo, "fxo", 0, "with --board sim or qemu: the number of FXO ports (Si3050 models on virtual central offices, after the FXS ports); at most 32 ports in all")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -147,6 +150,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if _, err := boardDefinition(o.board, o.fxs, o.fxo); err != nil {
 		fmt.Fprintf(stderr, "loopstart: %v\n", oneLine(err))
 		return 1
+	}
+	if err := checkLoopWorkers(o.loopWorkers); err != nil {
+		fmt.Fprintf(stderr, "loopstart: %v\n", err)
+		return 2
 	}
 	limit, ok, err := memoryLimit(o.memoryLimit)
 	if err != nil {
@@ -203,7 +210,8 @@ func run(ctx context.Context, o runOpts, stderr io.Writer) error {
 		MetricsAllow: o.metricsAllow,
 		SIPTLS:       o.sipTLS, SIPTLSCert: o.sipTLSCert, SIPTLSKey: o.sipTLSKey,
 		FirmwareKey: o.firmwareKey, FirmwareHealth: o.firmwareHealth,
-		Version: version, Logger: log, Logs: logRing,
+		LoopWorkers: o.loopWorkers,
+		Version:     version, Logger: log, Logs: logRing,
 	})
 }
 
