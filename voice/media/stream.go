@@ -210,7 +210,7 @@ type Stream struct {
 	// reader goroutine; phdr is its header scratch for SRTP.
 	poll *poller
 	phdr rtp.Header
-	wg       sync.WaitGroup
+	wg   sync.WaitGroup
 
 	accepting atomic.Bool
 	closing   atomic.Bool
