@@ -103,14 +103,11 @@ func (s *Stream) pollSocket(fd uintptr) bool {
 		if p.discard {
 			continue
 		}
-		n := int(r)
 		if p.msg.Flags&unix.MSG_TRUNC != 0 {
-			n = len(p.scratch) + 1 // longer than any slot: dropped and counted
+			s.dropped.Add(1) // longer than any slot holds
+			continue
 		}
-		s.arrived(p.scratch[:min(n, len(p.scratch))], &s.phdr, rawAddrPort(&p.rsa), p.arrival())
-		if n > len(p.scratch) {
-			s.dropped.Add(1)
-		}
+		s.arrived(p.scratch[:int(r)], &s.phdr, rawAddrPort(&p.rsa), p.arrival())
 	}
 	return true
 }
