@@ -133,3 +133,25 @@ func TestPolledIdleReadsNothing(t *testing.T) {
 		t.Fatal("an idle stream read its socket")
 	}
 }
+
+// TestPolledOversized: a datagram longer than the read buffer is dropped
+// and counted once; the next one is read.
+func TestPolledOversized(t *testing.T) {
+	s, peer := polledStream(t)
+	s.Start(Session{Remote: peer.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: PCMU})
+	big := make([]byte, maxPacket+100)
+	copy(big, rtpPacket(1))
+	for _, b := range [][]byte{big, rtpPacket(2)} {
+		if _, err := peer.WriteToUDPAddrPort(b, s.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.pollReceive()
+	if d := s.dropped.Load(); d != 1 {
+		t.Errorf("%d dropped, want 1", d)
+	}
+	slot := s.ring.peek()
+	if slot == nil || slot.n != 12+160 {
+		t.Fatalf("the packet after the long one was not read: %+v", slot)
+	}
+}
