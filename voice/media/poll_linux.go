@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/loopstart/loopstart/drivers/pcm"
 )
 
 // pollMax bounds the datagrams one Receive reads from a polled stream's
@@ -15,8 +17,18 @@ import (
 // dropped by, the kernel's socket buffer).
 const pollMax = 2 * ringSlots
 
-// flushMax bounds the stale datagrams Start discards.
-const flushMax = 4 * ringSlots
+// flushMax bounds the stale datagrams one flush discards: more than a
+// socket's default receive buffer holds of RTP packets.
+const flushMax = 1024
+
+// pollStale is how long a polled stream may go unread (its call's audio
+// not played: held, a muted line) before what waits at its socket is
+// thrown away rather than played late.
+const pollStale = int64(100 * time.Millisecond)
+
+// freshAge is the age below which a datagram found after a stale stretch
+// is kept: it arrived within the last two frames.
+const freshAge = int64(2 * pcm.FrameDuration)
 
 // maxPacketAge caps how long ago a kernel time stamp may say a datagram
 // arrived; an older stamp (the wall clock stepped) is taken as "now".
@@ -31,7 +43,9 @@ type poller struct {
 	rc      syscall.RawConn
 	stamped bool // SO_TIMESTAMPNS is on
 	read    func(fd uintptr) bool
-	discard bool // read drops what it reads (Start's flush)
+	discard bool  // read drops what it reads (Start's flush, a stale socket)
+	counted bool  // what discard drops is counted as dropped
+	last    int64 // monoNow of the last poll; 0 after Start
 	// Per read, set before each recvmsg(2).
 	msg     unix.Msghdr
 	iov     unix.Iovec
@@ -63,6 +77,15 @@ func (s *Stream) pollReceive() {
 	p := s.poll
 	t := time.Now()
 	p.monoNow, p.realNow = int64(t.Sub(s.epoch)), t.UnixNano()
+	if p.last != 0 && p.monoNow-p.last > pollStale {
+		// Not read for a while: what waited is older than anything
+		// the jitter buffer would still play, but for what came in
+		// the last frames.
+		p.discard, p.counted = true, true
+		_ = p.rc.Read(p.read)
+		p.discard, p.counted = false, false
+	}
+	p.last = p.monoNow
 	_ = p.rc.Read(p.read)
 }
 
@@ -73,6 +96,7 @@ func (s *Stream) pollFlush() {
 	p.discard = true
 	_ = p.rc.Read(p.read)
 	p.discard = false
+	p.last = 0
 }
 
 // pollSocket is the RawConn.Read callback: up to pollMax non-blocking
@@ -101,7 +125,16 @@ func (s *Stream) pollSocket(fd uintptr) bool {
 			return true // EAGAIN: nothing more; anything else: try next frame
 		}
 		if p.discard {
-			continue
+			if !p.counted {
+				continue // Start's flush
+			}
+			if !p.stamped || p.monoNow-p.arrival() > freshAge {
+				s.dropped.Add(1)
+				continue
+			}
+			// The stale ones are gone: this one and the rest are
+			// recent (they come in order of arrival).
+			p.discard = false
 		}
 		if p.msg.Flags&unix.MSG_TRUNC != 0 {
 			s.dropped.Add(1) // longer than any slot holds

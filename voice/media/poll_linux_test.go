@@ -155,3 +155,40 @@ func TestPolledOversized(t *testing.T) {
 		t.Fatalf("the packet after the long one was not read: %+v", slot)
 	}
 }
+
+// TestPolledStaleAfterPause: packets that waited while the call's audio
+// was not played (Receive not called for over pollStale) are thrown away
+// and counted, not played late; one that just came plays, and so do the
+// next.
+func TestPolledStaleAfterPause(t *testing.T) {
+	s, peer := polledStream(t)
+	s.Start(Session{Remote: peer.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: PCMU})
+	out := make([]int16, pcm.FrameSamples)
+	s.Receive(out)
+	for i := range 5 {
+		if _, err := peer.WriteToUDPAddrPort(rtpPacket(uint16(i)), s.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Duration(pollStale) + 50*time.Millisecond)
+	if _, err := peer.WriteToUDPAddrPort(rtpPacket(5), s.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	s.Receive(out)
+	st := s.Stats()
+	want := uint64(1)
+	if !s.poll.stamped {
+		want = 0 // without arrival stamps everything that waited goes
+	}
+	if st.PacketsReceived != want || st.Dropped != 6-want {
+		t.Fatalf("after a pause: received %d, dropped %d; want %d and %d (the five that waited too long)", st.PacketsReceived, st.Dropped, want, 6-want)
+	}
+	if _, err := peer.WriteToUDPAddrPort(rtpPacket(6), s.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	s.Receive(out)
+	if st := s.Stats(); st.PacketsReceived != want+1 {
+		t.Fatalf("received %d after the pause, want %d", st.PacketsReceived, want+1)
+	}
+}

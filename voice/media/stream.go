@@ -142,8 +142,9 @@ type Session struct {
 // StreamStats are a stream's counters, readable from any goroutine.
 type StreamStats struct {
 	PacketsSent, PacketsReceived uint64
-	// Dropped counts packets the reader could not queue (ring full) or that
-	// were not valid RTP.
+	// Dropped counts packets the reader could not queue (ring full), that
+	// were not valid RTP, or that waited at a polled stream's socket while
+	// the call's audio was not played for over 100 ms (held, a muted line).
 	Dropped uint64
 	// Late counts packets that arrived after their playout time.
 	Late uint64
