@@ -7,8 +7,11 @@
 // its counters atomically. All buffers are allocated before the first frame:
 // in steady state a frame allocates nothing (tests assert it).
 //
-// Receiving is split in two: a reader goroutine per RTP socket copies packets
-// into a fixed single-producer/single-consumer ring (it never blocks, a full
-// ring drops the packet and counts it), and the loop drains the ring into a
-// small fixed jitter buffer when it plays out.
+// Receiving goes through a fixed single-producer/single-consumer ring per
+// stream (a full ring drops the packet and counts it), which the loop drains
+// into a small fixed jitter buffer when it plays out. On Linux the loop fills
+// the ring itself: each frame of a call it reads, without blocking, what
+// arrived at the stream's socket, with the kernel's arrival stamps, so no
+// thread wakes per packet. Elsewhere, or on request (StreamOpts), a reader
+// goroutine per socket fills it.
 package media

@@ -27,11 +27,23 @@ func newPair(t *testing.T, codec Codec) (a, b *Stream) {
 // newPairEcho is newPair with the streams' echo options.
 func newPairEcho(t *testing.T, codec Codec, echo EchoOpts) (a, b *Stream) {
 	t.Helper()
+	return newPairOpts(t, codec, echo, StreamOpts{})
+}
+
+// readerModes are the ways a stream can read its socket.
+var readerModes = []struct {
+	name string
+	opts StreamOpts
+}{{"polled", StreamOpts{}}, {"reader", StreamOpts{Reader: true}}}
+
+// newPairOpts is newPairEcho with the streams' options.
+func newPairOpts(t *testing.T, codec Codec, echo EchoOpts, opts StreamOpts) (a, b *Stream) {
+	t.Helper()
 	var err error
-	if a, err = NewStream(loopback); err != nil {
+	if a, err = NewStreamWith(loopback, opts); err != nil {
 		t.Fatal(err)
 	}
-	if b, err = NewStream(loopback); err != nil {
+	if b, err = NewStreamWith(loopback, opts); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close(); b.Close() })
@@ -65,44 +77,48 @@ func sine(buf []int16, hz, amp float64, phase *float64) {
 // resamplers as well). The streams have no line, so no echo canceller:
 // each one's capture is a tone unrelated to what it plays.
 func TestStreamCarriesAudio(t *testing.T) {
-	for _, codec := range []Codec{PCMU, PCMA, G722} {
-		t.Run(codec.String(), func(t *testing.T) {
-			a, b := newPairEcho(t, codec, EchoOpts{Off: true})
-			capA, capB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
-			outA, outB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
-			var heardA, heardB []int16
-			var pa, pb float64
-			tick := time.NewTicker(pcm.FrameDuration)
-			defer tick.Stop()
-			for range 100 {
-				<-tick.C
-				sine(capA, 700, 8000, &pa)
-				sine(capB, 1300, 8000, &pb)
-				a.Send(capA)
-				b.Send(capB)
-				a.Receive(outA)
-				b.Receive(outB)
-				heardA = append(heardA, outA...)
-				heardB = append(heardB, outB...)
-			}
-			if tones := dsp.DominantTones(heardB[len(heardB)-4000:], 2); len(tones) != 1 || math.Abs(tones[0]-700) > 2 {
-				t.Errorf("b heard %v, want 700 Hz", tones)
-			}
-			if tones := dsp.DominantTones(heardA[len(heardA)-4000:], 2); len(tones) != 1 || math.Abs(tones[0]-1300) > 2 {
-				t.Errorf("a heard %v, want 1300 Hz", tones)
-			}
-			// Sent at 8000 peak: −15.2 dBFS (RMS, full-scale sine 0 dB).
-			want := dsp.LevelDBFS(capA)
-			for name, heard := range map[string][]int16{"a": heardA, "b": heardB} {
-				if got := dsp.LevelDBFS(heard[len(heard)-4000:]); math.Abs(got-want) > 0.5 {
-					t.Errorf("%s heard %.2f dBFS, want %.2f ± 0.5", name, got, want)
-				}
-			}
-			st := a.Stats()
-			if st.PacketsSent != 50 || st.PacketsReceived < 45 {
-				t.Errorf("stats %+v: want 50 sent, ~50 received", st)
-			}
-		})
+	for _, mode := range readerModes {
+		for _, codec := range []Codec{PCMU, PCMA, G722} {
+			t.Run(mode.name+"/"+codec.String(), func(t *testing.T) { testStreamCarriesAudio(t, codec, mode.opts) })
+		}
+	}
+}
+
+func testStreamCarriesAudio(t *testing.T, codec Codec, opts StreamOpts) {
+	a, b := newPairOpts(t, codec, EchoOpts{Off: true}, opts)
+	capA, capB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
+	outA, outB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
+	var heardA, heardB []int16
+	var pa, pb float64
+	tick := time.NewTicker(pcm.FrameDuration)
+	defer tick.Stop()
+	for range 100 {
+		<-tick.C
+		sine(capA, 700, 8000, &pa)
+		sine(capB, 1300, 8000, &pb)
+		a.Send(capA)
+		b.Send(capB)
+		a.Receive(outA)
+		b.Receive(outB)
+		heardA = append(heardA, outA...)
+		heardB = append(heardB, outB...)
+	}
+	if tones := dsp.DominantTones(heardB[len(heardB)-4000:], 2); len(tones) != 1 || math.Abs(tones[0]-700) > 2 {
+		t.Errorf("b heard %v, want 700 Hz", tones)
+	}
+	if tones := dsp.DominantTones(heardA[len(heardA)-4000:], 2); len(tones) != 1 || math.Abs(tones[0]-1300) > 2 {
+		t.Errorf("a heard %v, want 1300 Hz", tones)
+	}
+	// Sent at 8000 peak: −15.2 dBFS (RMS, full-scale sine 0 dB).
+	want := dsp.LevelDBFS(capA)
+	for name, heard := range map[string][]int16{"a": heardA, "b": heardB} {
+		if got := dsp.LevelDBFS(heard[len(heard)-4000:]); math.Abs(got-want) > 0.5 {
+			t.Errorf("%s heard %.2f dBFS, want %.2f ± 0.5", name, got, want)
+		}
+	}
+	st := a.Stats()
+	if st.PacketsSent != 50 || st.PacketsReceived < 45 {
+		t.Errorf("stats %+v: want 50 sent, ~50 received", st)
 	}
 }
 
@@ -138,13 +154,15 @@ func TestStreamStopsAndRestarts(t *testing.T) {
 // TestSteadyCallAllocatesNothing runs 5000 frames of a call both ways —
 // send, socket, reader, ring, jitter buffer, decode — and counts allocations.
 func TestSteadyCallAllocatesNothing(t *testing.T) {
-	for _, codec := range []Codec{PCMA, G722} {
-		t.Run(codec.String(), func(t *testing.T) { steadyCallAllocatesNothing(t, codec) })
+	for _, mode := range readerModes {
+		for _, codec := range []Codec{PCMA, G722} {
+			t.Run(mode.name+"/"+codec.String(), func(t *testing.T) { steadyCallAllocatesNothing(t, codec, mode.opts) })
+		}
 	}
 }
 
-func steadyCallAllocatesNothing(t *testing.T, codec Codec) {
-	a, b := newPair(t, codec)
+func steadyCallAllocatesNothing(t *testing.T, codec Codec, opts StreamOpts) {
+	a, b := newPairOpts(t, codec, EchoOpts{}, opts)
 	frame, out := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
 	var ph float64
 	sine(frame, 1000, 8000, &ph)

@@ -66,7 +66,7 @@ func TestArrivedPacketSizes(t *testing.T) {
 					b = encrypt(b)
 				}
 				var hdr rtp.Header
-				s.arrived(b, &hdr, from)
+				s.arrived(b, &hdr, from, int64(time.Since(s.epoch)))
 				slot := s.ring.peek()
 				if got := slot != nil; got != tc.queued {
 					t.Fatalf("%d-byte packet (%d on the wire) queued %v, want %v (dropped %d, auth failures %d)",
@@ -96,7 +96,7 @@ func TestArrivedPacketSizes(t *testing.T) {
 				i := 0
 				allocs := testing.AllocsPerRun(50, func() {
 					s.ring.drain()
-					s.arrived(encs[i], &hdr, from)
+					s.arrived(encs[i], &hdr, from, int64(time.Since(s.epoch)))
 					i++
 				})
 				if allocs != 0 || s.ring.peek() == nil {

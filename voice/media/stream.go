@@ -142,8 +142,9 @@ type Session struct {
 // StreamStats are a stream's counters, readable from any goroutine.
 type StreamStats struct {
 	PacketsSent, PacketsReceived uint64
-	// Dropped counts packets the reader could not queue (ring full) or that
-	// were not valid RTP.
+	// Dropped counts packets the reader could not queue (ring full), that
+	// were not valid RTP, or that waited at a polled stream's socket while
+	// the call's audio was not played for over 100 ms (held, a muted line).
 	Dropped uint64
 	// Late counts packets that arrived after their playout time.
 	Late uint64
@@ -196,8 +197,9 @@ type StreamStats struct {
 }
 
 // Stream is one channel's RTP endpoint: a UDP socket bound for the life of
-// the gateway, a reader goroutine feeding a fixed ring, and send/playout
-// state owned by the loop goroutine. Start, Stop, Send and Receive must be
+// the gateway, read on the loop at each frame of a call (or by a reader
+// goroutine: StreamOpts) into a fixed ring, and send/playout state owned
+// by the loop goroutine. Start, Stop, Send and Receive must be
 // called on the loop goroutine.
 type Stream struct {
 	conn *net.UDPConn
@@ -205,7 +207,11 @@ type Stream struct {
 	rtcpConn *net.UDPConn
 	cname    []byte
 	ring     packetRing
-	wg       sync.WaitGroup
+	// poll is set on a polled stream (the default: StreamOpts), which has no
+	// reader goroutine; phdr is its header scratch for SRTP.
+	poll *poller
+	phdr rtp.Header
+	wg   sync.WaitGroup
 
 	accepting atomic.Bool
 	closing   atomic.Bool
@@ -274,8 +280,8 @@ type Stream struct {
 	lastWriteErr                                          atomic.Pointer[error]
 }
 
-// NewStream binds a UDP socket on addr (port 0 picks one) and starts its
-// reader. Close releases both.
+// NewStream binds a UDP socket on addr (port 0 picks one) with the default
+// options. Close releases it.
 func NewStream(addr netip.AddrPort) (*Stream, error) {
 	return NewStreamWith(addr, StreamOpts{})
 }
@@ -287,7 +293,7 @@ type StreamOpts struct {
 	// kernel (poll on that thread) rather than through Go's network
 	// poller: a packet's arrival time is then taken when it arrives, not
 	// when a busy Go scheduler gets round to it. Failure (no
-	// CAP_SYS_NICE, not Linux) falls back to an ordinary reader.
+	// CAP_SYS_NICE, not Linux) falls back to a reader goroutine.
 	Priority int
 	// Spare marks a stream that seldom carries a call (a port's second
 	// call, for call waiting): its line echo canceller (84 000 bytes) is
@@ -295,6 +301,16 @@ type StreamOpts struct {
 	// Other streams make it now, off the loop, so that a call's start
 	// allocates nothing on the loop.
 	Spare bool
+	// Reader keeps a reader goroutine that waits for the socket in Go's
+	// network poller, as every stream had before. By default (Linux, no
+	// Priority) a stream is polled instead: each Receive of an active
+	// stream reads, without blocking, what arrived since the last frame
+	// (at most 64 datagrams), and the kernel stamps each datagram's
+	// arrival for the jitter buffer, so a call costs no thread wake-up per
+	// packet; between calls the socket is not read at all (Start discards
+	// what waited); SRTP packets are decrypted by whoever ticks the
+	// channel (the loop goroutine or its helper).
+	Reader bool
 }
 
 // NewStreamWith is NewStream with options.
@@ -307,11 +323,15 @@ func NewStreamWith(addr netip.AddrPort, o StreamOpts) (*Stream, error) {
 	if !o.Spare {
 		s.echo.init()
 	}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.readRTCP()
-	if o.Priority > 0 {
+	switch {
+	case o.Priority > 0:
+		s.wg.Add(1)
 		go s.readRealtime(min(o.Priority, 99))
-	} else {
+	case !o.Reader && s.initPoll():
+	default:
+		s.wg.Add(1)
 		go s.read()
 	}
 	return s, nil
@@ -350,14 +370,15 @@ func (s *Stream) read() {
 			}
 			continue
 		}
-		s.arrived(scratch[:n], &hdr, from)
+		s.arrived(scratch[:n], &hdr, from, int64(time.Since(s.epoch)))
 	}
 }
 
 // arrived queues one received datagram for the loop (decrypting it first
-// on an SRTP call); it runs on the reader goroutine.
-func (s *Stream) arrived(b []byte, hdr *rtp.Header, from netip.AddrPort) {
-	at := int64(time.Since(s.epoch))
+// on an SRTP call), at its arrival in nanoseconds since the stream's
+// epoch; it runs on the reader goroutine, or for a polled stream in
+// Receive.
+func (s *Stream) arrived(b []byte, hdr *rtp.Header, from netip.AddrPort, at int64) {
 	tap := s.tap.Load()
 	if tap != nil && s.accepting.Load() {
 		s.captureReceived(tap, b)
@@ -434,6 +455,9 @@ func (s *Stream) Start(sess Session) {
 	s.txGain, s.rxGain = newGain(sess.TXGainDB), newGain(sess.RXGainDB)
 	s.txc = sess.Crypto
 	s.rxc.Store(sess.Crypto)
+	if s.poll != nil {
+		s.pollFlush()
+	}
 	s.ring.drain()
 	s.active = true
 	s.accepting.Store(true)
@@ -588,6 +612,9 @@ func (s *Stream) Receive(playout []int16) {
 func (s *Stream) receive(playout []int16) {
 	s.jb.frozen = s.echo.passing()
 	s.jb.clock(int64(time.Since(s.epoch) / (time.Second / pcm.SampleRate)))
+	if s.poll != nil {
+		s.pollReceive()
+	}
 	for slot := s.ring.peek(); slot != nil; slot = s.ring.peek() {
 		s.latch(slot.data[:slot.n], slot.from) // symmetric.go
 		s.accept(slot.data[:slot.n], slot.at)

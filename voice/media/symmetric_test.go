@@ -15,10 +15,10 @@ import (
 func TestSymmetricRTP(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		prio int
-	}{{"go reader", 0}, {"realtime reader", 10}} {
+		opts StreamOpts
+	}{{"polled", StreamOpts{}}, {"go reader", StreamOpts{Reader: true}}, {"realtime reader", StreamOpts{Priority: 10}}} {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := NewStreamWith(loopback, StreamOpts{Priority: tt.prio})
+			a, err := NewStreamWith(loopback, tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -27,7 +27,7 @@ func TestSymmetricRTP(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { a.Close(); b.Close() })
-			if tt.prio > 0 && !a.RealtimeReader() {
+			if tt.opts.Priority > 0 && !a.RealtimeReader() {
 				t.Log("no SCHED_FIFO here: the ordinary reader ran")
 			}
 			nowhere, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
