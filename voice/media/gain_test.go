@@ -3,7 +3,6 @@ package media
 import (
 	"math"
 	"testing"
-	"time"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
 	"github.com/loopstart/loopstart/dsp"
@@ -82,23 +81,7 @@ func TestStreamGains(t *testing.T) {
 			off := EchoOpts{Off: true}
 			a.Start(Session{Remote: b.LocalAddr(), Codec: PCMU, Echo: off, TXGainDB: tc.aTX, RXGainDB: tc.aRX})
 			b.Start(Session{Remote: a.LocalAddr(), Codec: PCMU, Echo: off, TXGainDB: tc.bTX, RXGainDB: tc.bRX})
-			capA, capB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
-			outA, outB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
-			var heardA, heardB []int16
-			var pa, pb float64
-			tick := time.NewTicker(pcm.FrameDuration)
-			defer tick.Stop()
-			for range 80 {
-				<-tick.C
-				sine(capA, 700, 4000, &pa)
-				sine(capB, 1300, 4000, &pb)
-				a.Send(capA)
-				b.Send(capB)
-				a.Receive(outA)
-				b.Receive(outB)
-				heardA = append(heardA, outA...)
-				heardB = append(heardB, outB...)
-			}
+			capA, heardA, heardB := talkBothWays(a, b, 80, 4000)
 			sent := dsp.LevelDBFS(capA)
 			for _, c := range []struct {
 				name  string

@@ -86,23 +86,7 @@ func TestStreamCarriesAudio(t *testing.T) {
 
 func testStreamCarriesAudio(t *testing.T, codec Codec, opts StreamOpts) {
 	a, b := newPairOpts(t, codec, EchoOpts{Off: true}, opts)
-	capA, capB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
-	outA, outB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
-	var heardA, heardB []int16
-	var pa, pb float64
-	tick := time.NewTicker(pcm.FrameDuration)
-	defer tick.Stop()
-	for range 100 {
-		<-tick.C
-		sine(capA, 700, 8000, &pa)
-		sine(capB, 1300, 8000, &pb)
-		a.Send(capA)
-		b.Send(capB)
-		a.Receive(outA)
-		b.Receive(outB)
-		heardA = append(heardA, outA...)
-		heardB = append(heardB, outB...)
-	}
+	capA, heardA, heardB := talkBothWays(a, b, 100, 8000)
 	if tones := dsp.DominantTones(heardB[len(heardB)-4000:], 2); len(tones) != 1 || math.Abs(tones[0]-700) > 2 {
 		t.Errorf("b heard %v, want 700 Hz", tones)
 	}
@@ -120,6 +104,29 @@ func testStreamCarriesAudio(t *testing.T, codec Codec, opts StreamOpts) {
 	if st.PacketsSent != 50 || st.PacketsReceived < 45 {
 		t.Errorf("stats %+v: want 50 sent, ~50 received", st)
 	}
+}
+
+// talkBothWays runs frames of a call in real time, a sending 700 Hz and b
+// 1300 Hz at peak amp, and returns a's last captured frame and what each
+// side heard.
+func talkBothWays(a, b *Stream, frames int, amp float64) (capA, heardA, heardB []int16) {
+	capA, capB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
+	outA, outB := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
+	var pa, pb float64
+	tick := time.NewTicker(pcm.FrameDuration)
+	defer tick.Stop()
+	for range frames {
+		<-tick.C
+		sine(capA, 700, amp, &pa)
+		sine(capB, 1300, amp, &pb)
+		a.Send(capA)
+		b.Send(capB)
+		a.Receive(outA)
+		b.Receive(outB)
+		heardA = append(heardA, outA...)
+		heardB = append(heardB, outB...)
+	}
+	return capA, heardA, heardB
 }
 
 // TestStreamStopsAndRestarts: after Stop nothing is sent or played; a new
