@@ -320,7 +320,8 @@ func TestMain(m *testing.M) {
 }
 
 // realtimeAllocs returns allocation counts by stack for the stacks that run
-// on the real-time path: the media loop goroutine and the RTP socket readers.
+// on the real-time path: the media loop goroutine (which reads a call's RTP
+// socket itself) and the reader goroutine of a stream that has one.
 // Other goroutines (SIP timers, the test itself) may allocate meanwhile.
 func realtimeAllocs() map[string]int64 {
 	runtime.GC()
