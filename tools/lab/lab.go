@@ -12,6 +12,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -45,29 +46,52 @@ func Need(t testing.TB, programs ...string) {
 }
 
 // FreePort returns a port free for both UDP and TCP on 127.0.0.1, and the
-// next one too when pair is set.
+// span−1 ports after it too. The ports lie below the kernel's ephemeral
+// range (net.ipv4.ip_local_port_range): a port the kernel handed out for
+// a moment would be free when checked and could be any peer's outgoing
+// source port by the time the gateway binds it ("address already in use").
+// A port is handed out once per test process.
 func FreePort(t testing.TB, span int) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.LocalAddr().(*net.UDPAddr).Port
-		l.Close()
+	lo, hi := portPool()
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 500 {
+		port := lo + rand.IntN(hi-lo-span)
 		ok := true
 		for i := range span {
-			if !portFree(port + i) {
+			if portsGiven[port+i] || !portFree(port+i) {
 				ok = false
 				break
 			}
 		}
 		if ok {
+			for i := range span {
+				portsGiven[port+i] = true
+			}
 			return port
 		}
 	}
-	t.Fatal("no free port pair on 127.0.0.1")
+	t.Fatal("no free port on 127.0.0.1 below the ephemeral range")
 	return 0
+}
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
+
+// portPool is the range FreePort draws from: the 12 000 ports below the
+// kernel's ephemeral range (from 20 768 with Linux's default 32 768).
+func portPool() (lo, hi int) {
+	eph := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var a, z int
+		if n, _ := fmt.Sscan(string(b), &a, &z); n == 2 && a > 2048 {
+			eph = a
+		}
+	}
+	return max(eph-12000, 1024), eph
 }
 
 func portFree(port int) bool {
