@@ -192,7 +192,7 @@ func benchScale(t *testing.T, n, secs int) string {
 		case heardOK[p]:
 			heard++
 		case ledger.Excuses(30 * time.Millisecond):
-			t.Logf("REPORT, not a failure: port %d: %v while the host stole %v of CPU (shared VM)", p, faults[p], ledger.Total)
+			t.Logf("REPORT, not a failure: port %d: %v while the host stole %v of CPU and CPUs stalled %v (shared VM)", p, faults[p], ledger.Total, ledger.StallTotal)
 		default:
 			t.Errorf("port %d does not hear its far end throughout: %v; %s", p, faults[p], &ledger)
 		}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,6 +192,7 @@ func floodOver(t *testing.T, g *Gateway, dir, tpName, target, mode string, tones
 	var deaf []string
 	var ledger LatenessLedger
 	ledger.Sample(before.Loop.Late + before.Loop.Missed)
+	lastLate := before.Loop.Late + before.Loop.Missed
 	for !inv.proc.Exited() || !opt.proc.Exited() {
 		if time.Since(start) > time.Duration(secs+40)*time.Second {
 			t.Fatal("sipp did not end within its bounds")
@@ -203,6 +205,16 @@ func floodOver(t *testing.T, g *Gateway, dir, tpName, target, mode string, tones
 		}
 		time.Sleep(500 * time.Millisecond) // the sampling interval of the hearing check, not a wait
 		st := g.Status(t)
+		if n := st.Loop.Late + st.Loop.Missed; ProfileDir() != "" && n > lastLate {
+			// A measurement build keeps a flight recorder: write
+			// out the window the late frame fell in.
+			lastLate = n
+			time.Sleep(time.Second)
+			if err := syscall.Kill(g.proc.PID(), syscall.SIGWINCH); err != nil {
+				t.Logf("flight trace: %v", err)
+			}
+			t.Logf("late frame(s): flight trace asked of the gateway (%s)", ProfileDir())
+		}
 		ledger.Sample(st.Loop.Late + st.Loop.Missed)
 	}
 	window := time.Since(start)
@@ -221,7 +233,7 @@ func floodOver(t *testing.T, g *Gateway, dir, tpName, target, mode string, tones
 		if ledger.Own > 0 {
 			t.Errorf("late frames +%d, missed frames +%d during the flood; %s", al.Late-bl.Late, al.Missed-bl.Missed, &ledger)
 		} else if ledger.Host > 0 {
-			t.Logf("REPORT, not a failure: %d late or missed frames fell in intervals the host stole %v of CPU from (shared VM)", ledger.Host, ledger.Stolen)
+			t.Logf("REPORT, not a failure: %d late or missed frames fell in intervals the host stole %v of CPU from or a CPU stalled in (%d beside stalls, the longest %v; shared VM)", ledger.Host, ledger.Stolen, ledger.Stalled, ledger.Longest)
 		}
 		if want := uint64(window / (10 * time.Millisecond)); al.Ticks-bl.Ticks < want*98/100 {
 			t.Errorf("%d ticks in %v, want about %d", al.Ticks-bl.Ticks, window, want)
@@ -260,7 +272,7 @@ func floodOver(t *testing.T, g *Gateway, dir, tpName, target, mode string, tones
 			// worth over the window, never a real gap.
 			if c := a.ConcealedMS - b.ConcealedMS; c > 20 {
 				if ledger.Excuses(time.Duration(c) * time.Millisecond) {
-					t.Logf("REPORT, not a failure: port %d: %.0f ms concealed during the flood while the host stole %v of CPU (shared VM)", port, c, ledger.Total)
+					t.Logf("REPORT, not a failure: port %d: %.0f ms concealed during the flood while the host stole %v of CPU and CPUs stalled %v (shared VM)", port, c, ledger.Total, ledger.StallTotal)
 				} else {
 					t.Errorf("port %d: %.0f ms concealed during the flood; %s", port, c, &ledger)
 				}
@@ -276,7 +288,7 @@ func floodOver(t *testing.T, g *Gateway, dir, tpName, target, mode string, tones
 				// more than that over the window, with the loop never
 				// late on its own, may be the cause.
 				if ledger.Excuses(30 * time.Millisecond) {
-					t.Logf("REPORT, not a failure: port %d heard a gap while the host stole %v of CPU (shared VM): %v", port, ledger.Total, err)
+					t.Logf("REPORT, not a failure: port %d heard a gap while the host stole %v of CPU and CPUs stalled %v (shared VM): %v", port, ledger.Total, ledger.StallTotal, err)
 				} else {
 					t.Errorf("port %d heard a gap: %v; %s", port, err, &ledger)
 				}
@@ -509,6 +521,10 @@ func histDelta(b, a []status.LatenessBucket) string {
 		n := a[i].Count
 		if i < len(b) {
 			n -= b[i].Count
+		}
+		if a[i].UpToUS == 0 { // the last bucket has no upper bound
+			fmt.Fprintf(&sb, ">%dµs:%d ", a[max(i-1, 0)].UpToUS, n)
+			continue
 		}
 		fmt.Fprintf(&sb, "≤%dµs:%d ", a[i].UpToUS, n)
 	}

@@ -46,69 +46,127 @@ func Steal() (time.Duration, error) {
 }
 
 // LatenessLedger splits the media loop's late and missed frames over short
-// intervals into those during which the host stole CPU time (the host's
-// lateness: reported, not failed) and those during which it did not (the
-// gateway's own).
+// intervals into those during which the machine could not run the loop —
+// the host stole CPU time, or a stall witness (witness.go) on some CPU woke
+// late — (the host's lateness: reported, not failed) and those during which
+// it could (the gateway's own).
 type LatenessLedger struct {
 	lastBad   uint64        // late + missed at the last sample
 	lastSteal time.Duration // Steal at the last sample
+	lastAt    time.Time     // when the last sample was taken
 	started   bool
 
-	// Own counts late or missed frames in intervals with no steal.
+	// Own counts late or missed frames in intervals with no steal and
+	// no stall.
 	Own uint64
-	// Host counts late or missed frames in intervals the host stole from,
-	// and Stolen the steal over those intervals.
+	// Host counts late or missed frames in intervals the host stole
+	// from or a witness stalled in, and Stolen the steal over those
+	// intervals.
 	Host   uint64
 	Stolen time.Duration
-	// Total is the steal over the whole window, late frames or not.
-	Total time.Duration
-	// StealErr is set when /proc/stat could not be read (every late frame
-	// then counts as the gateway's own).
+	// Stalled counts the late or missed frames of Host booked to a
+	// witness's stall, and Longest the longest such stall.
+	Stalled uint64
+	Longest time.Duration
+	// Total is the steal over the whole window, late frames or not, and
+	// StallTotal the witnesses' stalls over it.
+	Total      time.Duration
+	StallTotal time.Duration
+	// StealErr is set when /proc/stat could not be read, StallErr when
+	// the witnesses could not watch (not root: no real-time priority);
+	// without either reading, late frames count as the gateway's own.
 	StealErr error
+	StallErr error
 }
+
+// stallLookback widens each interval's search for a witness's stall to
+// the second before it: a stall that straddles a sample is booked on the
+// side the witness woke, the loop's late frame maybe on the other.
+const stallLookback = time.Second
 
 // Sample records the loop's late+missed counter now.
 func (l *LatenessLedger) Sample(lateAndMissed uint64) {
+	now := time.Now()
 	steal, err := Steal()
-	l.add(lateAndMissed, steal, err)
+	r := machineReading{steal: steal, stealErr: err}
+	if l.started {
+		r.stall, r.stallSum, r.stallErr = machineWitness().since(l.lastAt.Add(-stallLookback))
+		// The sum over the whole window counts each stall once.
+		_, r.newStallSum, _ = machineWitness().since(l.lastAt)
+	} else {
+		machineWitness() // watching from the first sample on
+	}
+	l.add(lateAndMissed, now, r)
 }
 
-// add books one sample: the loop's counter and the steal read with it.
-func (l *LatenessLedger) add(lateAndMissed uint64, steal time.Duration, err error) {
-	if err != nil && l.StealErr == nil {
-		l.StealErr = err
+// machineReading is what a sample reads of the machine beside the loop's
+// counter.
+type machineReading struct {
+	steal       time.Duration // Steal now
+	stealErr    error
+	stall       time.Duration // the longest witness stall in the interval (and the lookback)
+	stallSum    time.Duration // their sum
+	newStallSum time.Duration // the stalls in the interval proper
+	stallErr    error
+}
+
+// add books one sample: the loop's counter and the machine read with it.
+func (l *LatenessLedger) add(lateAndMissed uint64, at time.Time, r machineReading) {
+	if r.stealErr != nil && l.StealErr == nil {
+		l.StealErr = r.stealErr
+	}
+	if r.stallErr != nil && l.StallErr == nil {
+		l.StallErr = r.stallErr
 	}
 	if l.started {
 		bad := lateAndMissed - l.lastBad
-		stolen := steal - l.lastSteal
-		if err == nil {
+		stolen := r.steal - l.lastSteal
+		if r.stealErr == nil {
 			l.Total += stolen
+		}
+		if r.stallErr == nil {
+			l.StallTotal += r.newStallSum
 		}
 		switch {
 		case bad == 0:
-		case err == nil && stolen > 0:
+		case r.stealErr == nil && stolen > 0:
 			l.Host += bad
 			l.Stolen += stolen
+		case r.stallErr == nil && r.stall >= witnessStall:
+			l.Host += bad
+			l.Stalled += bad
+			l.Longest = max(l.Longest, r.stall)
 		default:
 			l.Own += bad
 		}
 	}
-	l.lastBad, l.lastSteal, l.started = lateAndMissed, steal, true
+	l.lastBad, l.lastSteal, l.lastAt, l.started = lateAndMissed, r.steal, at, true
 }
 
 // Excuses reports whether an audio loss of d during the window can be the
-// host's doing: the loop had no lateness of its own and the host stole at
-// least d of CPU time over the window. Real-time checks report such a loss
-// instead of failing on it.
+// host's doing: the loop had no lateness of its own and the host stole, or
+// the witnesses saw stalls of, at least d over the window. Real-time
+// checks report such a loss instead of failing on it.
 func (l *LatenessLedger) Excuses(d time.Duration) bool {
-	return l.StealErr == nil && l.Own == 0 && l.Total >= d
+	host := time.Duration(0)
+	if l.StealErr == nil {
+		host += l.Total
+	}
+	if l.StallErr == nil {
+		host += l.StallTotal
+	}
+	return l.Own == 0 && host >= d
 }
 
 // String reports the split.
 func (l *LatenessLedger) String() string {
-	s := fmt.Sprintf("%d late or missed frames in intervals without steal (the gateway's own), %d in intervals the host stole %v from; %v stolen over the window", l.Own, l.Host, l.Stolen, l.Total)
+	s := fmt.Sprintf("%d late or missed frames in intervals without steal or stall (the gateway's own), %d in intervals the host stole %v from or a CPU stalled in (%d of them beside stalls, the longest %v); %v stolen and %v of stalls over the window",
+		l.Own, l.Host, l.Stolen, l.Stalled, l.Longest, l.Total, l.StallTotal)
 	if l.StealErr != nil {
 		s += fmt.Sprintf(" (steal unreadable: %v)", l.StealErr)
+	}
+	if l.StallErr != nil {
+		s += fmt.Sprintf(" (no stall witness: %v)", l.StallErr)
 	}
 	return s
 }

@@ -7,7 +7,10 @@ package main
 // product binary links no runtime/pprof. With LOOPSTART_PROFILE=DIR in the
 // environment, SIGUSR2 writes DIR/heap-N.pprof (after a collection) and
 // DIR/memstats-N.txt, and SIGUSR1 starts a CPU profile into DIR/cpu-N.pprof
-// or stops the one running.
+// or stops the one running. SIGWINCH writes DIR/flight-N.trace: the last
+// few seconds of the runtime's execution trace, kept by a flight recorder
+// from the start (`go tool trace` reads it), for a late frame seen from
+// outside.
 
 import (
 	"fmt"
@@ -16,6 +19,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
+	"time"
 	"syscall"
 )
 
@@ -25,16 +30,29 @@ func init() {
 		return
 	}
 	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2)
-	go profileSignals(dir, ch)
+	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: 3 * time.Second, MaxBytes: 64 << 20})
+	if err := fr.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "loopstart: flight recorder: %v\n", err)
+		fr = nil
+	}
+	go profileSignals(dir, ch, fr)
 }
 
 // profileSignals answers SIGUSR1 and SIGUSR2 as the file comment says.
-func profileSignals(dir string, ch <-chan os.Signal) {
+func profileSignals(dir string, ch <-chan os.Signal, fr *trace.FlightRecorder) {
 	var cpu *os.File
-	heaps, cpus := 0, 0
+	heaps, cpus, flights := 0, 0, 0
 	for s := range ch {
 		switch s {
+		case syscall.SIGWINCH:
+			if fr == nil {
+				continue
+			}
+			flights++
+			if err := writeFlight(dir, flights, fr); err != nil {
+				fmt.Fprintf(os.Stderr, "loopstart: flight trace: %v\n", err)
+			}
 		case syscall.SIGUSR1:
 			if cpu != nil {
 				pprof.StopCPUProfile()
@@ -96,4 +114,21 @@ func writeHeap(dir string, n int) error {
 	}
 	return os.Rename(name+".tmp", name) // whoever waits for the file sees it whole
 
+}
+
+// writeFlight writes the flight recorder's window as flight trace n.
+func writeFlight(dir string, n int, fr *trace.FlightRecorder) error {
+	name := filepath.Join(dir, fmt.Sprintf("flight-%d.trace", n))
+	f, err := os.Create(name + ".tmp")
+	if err != nil {
+		return err
+	}
+	if _, err := fr.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(name+".tmp", name)
 }

@@ -1,0 +1,131 @@
+package lab
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Machine stalls. On a virtual machine whose hypervisor does not report
+// steal time (this project's CI and development VMs run on one: /proc/stat's
+// steal column stays 0), the host can stop one virtual CPU for tens of
+// milliseconds: a timer on it fires late, and a thread that sleeps there —
+// the media loop's, waiting for its frame — wakes late without having
+// waited on any run queue. Steal cannot tell that from the gateway's own
+// lateness; a witness can. One real-time thread pinned to each CPU sleeps
+// witnessPeriod at a time and books every wake-up later than witnessStall:
+// a thread doing nothing else, above the loop's and the far phones'
+// priority, is late only when that CPU could not run it (the host, or the
+// kernel holding the CPU). Late frames in an interval where a witness
+// stalled are booked as the machine's.
+
+const (
+	// witnessPeriod is how long a witness sleeps between wake-ups.
+	witnessPeriod = 2 * time.Millisecond
+	// witnessStall is the lateness of a witness's wake-up booked as a
+	// stall: half a frame, far above what the kernel's timers and the
+	// witness's own Go runtime add (tens of µs).
+	witnessStall = 5 * time.Millisecond
+	// witnessPriority is the witnesses' SCHED_FIFO priority: above the
+	// media loop's default (40) and the far phones' (30).
+	witnessPriority = 50
+	// witnessLife bounds how long the witnesses run: longer than any
+	// test process's timeout.
+	witnessLife = 45 * time.Minute
+	// witnessKeep bounds the stalls remembered.
+	witnessKeep = 4096
+)
+
+// stall is one late wake-up of a witness.
+type stall struct {
+	at   time.Time // when the witness woke
+	cpu  int
+	late time.Duration
+}
+
+// stallWitness is the set of witnesses of one test process.
+type stallWitness struct {
+	mu     sync.Mutex
+	stalls []stall
+	err    error // a witness could not be pinned or made real-time
+}
+
+var (
+	witnessOnce sync.Once
+	theWitness  *stallWitness
+)
+
+// machineWitness starts the witnesses, once per test process, and returns
+// them. They stop by themselves after witnessLife.
+func machineWitness() *stallWitness {
+	witnessOnce.Do(func() {
+		w := &stallWitness{}
+		stop := time.Now().Add(witnessLife)
+		ready := make(chan error, runtime.NumCPU())
+		for cpu := range runtime.NumCPU() {
+			go w.watch(cpu, stop, ready)
+		}
+		for range runtime.NumCPU() {
+			if err := <-ready; err != nil && w.err == nil {
+				w.err = err
+			}
+		}
+		theWitness = w
+	})
+	return theWitness
+}
+
+// watch is one witness: pinned to cpu, real-time, it books its late
+// wake-ups until stop.
+func (w *stallWitness) watch(cpu int, stop time.Time, ready chan<- error) {
+	runtime.LockOSThread() // the thread ends with the goroutine: never unlocked
+	var set unix.CPUSet
+	set.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		ready <- fmt.Errorf("stall witness: pin to CPU %d: %w", cpu, err)
+		return
+	}
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: witnessPriority}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		ready <- fmt.Errorf("stall witness: SCHED_FIFO %d: %w", witnessPriority, err)
+		return
+	}
+	ready <- nil
+	ts := unix.NsecToTimespec(int64(witnessPeriod))
+	for {
+		t0 := time.Now()
+		if !t0.Before(stop) {
+			return
+		}
+		_ = unix.Nanosleep(&ts, nil) // an interrupted sleep is just short
+		t1 := time.Now()
+		if late := t1.Sub(t0) - witnessPeriod; late >= witnessStall {
+			w.mu.Lock()
+			if len(w.stalls) == witnessKeep {
+				w.stalls = append(w.stalls[:0], w.stalls[witnessKeep/2:]...)
+			}
+			w.stalls = append(w.stalls, stall{at: t1, cpu: cpu, late: late})
+			w.mu.Unlock()
+		}
+	}
+}
+
+// since returns the longest stall seen after t and the stalls' sum, or the
+// error that keeps the witnesses from watching.
+func (w *stallWitness) since(t time.Time) (longest, sum time.Duration, err error) {
+	if w.err != nil {
+		return 0, 0, w.err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, s := range w.stalls {
+		if s.at.After(t) {
+			longest = max(longest, s.late)
+			sum += s.late
+		}
+	}
+	return longest, sum, nil
+}
