@@ -20,8 +20,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
-	"time"
 	"syscall"
+	"time"
 )
 
 func init() {
