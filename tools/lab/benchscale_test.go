@@ -64,14 +64,15 @@ func scaleConfig(n int, tlsAddr, caFile string) string {
 // the gateway's SIP port with INVITE and OPTIONS (LOOPSTART_FLOOD_RATE per
 // second each, bounded by -m and -timeout) for the window
 // (LOOPSTART_BENCH_SECONDS, default 60), it reads the media loop's Late and
-// Missed counters with the host's steal time beside them (LatenessLedger),
+// Missed counters with the host's steal time and the stall witnesses'
+// findings beside them (LatenessLedger),
 // the lateness and per-frame work histograms (work p99 as the bound of the
 // bucket holding the 99th percentile), each channel's losses and
 // concealment, the gateway's CPU and RSS, and checks every channel on its
 // own: each phone keeps hearing its far end's tone through the window
 // (sampled every two seconds) and its last 29 s of audio holds that tone in
-// every 10 ms block. Audio faults fail the run unless the host's steal
-// excuses them; loop lateness is reported, not failed (this is a
+// every 10 ms block. Audio faults fail the run unless the host's steal or
+// the machine's stalls excuse them; loop lateness is reported, not failed (this is a
 // benchmark on a shared machine; TestInteropFlood is the test). With
 // LOOPSTART_PROFILE=DIR the gateway is a measurement build that writes a
 // CPU profile of the idle window and heap profiles (with the runtime's

@@ -105,8 +105,11 @@ func floodSeconds() int {
 // request must get a sane final answer (503 beyond the overload limits).
 // Concealment up to two frames per call is tolerated: it also covers a far
 // end's packet that came a few ms late. Late frames and gaps that fall in
-// intervals the host stole CPU from are reported, not failed
-// (LatenessLedger). Run alone:
+// intervals the host stole CPU from, or in which a stall witness found a
+// CPU unable to run a real-time thread (witness.go), are reported, not
+// failed (LatenessLedger). With LOOPSTART_PROFILE=DIR the gateway keeps a
+// flight recorder and writes DIR/flight-N.trace after a late frame. Run
+// alone:
 //
 //	go test ./tools/lab -run TestInteropFlood -v
 //
