@@ -110,6 +110,7 @@ func TestInteropFXO(t *testing.T) {
 			fxoHears(t, g, 1000, "the office's far party hears baresip's 1000 Hz")
 			fxoCallMedia(t, g, 100) // 2 s of the far party's 600 Hz for baresip's recording
 			g.PSTN(t, fxoPort, simapi.PSTNRequest{Action: "hangup", Signal: signal})
+			hungUp := time.Now()
 			within := 2 * time.Second
 			if signal == "none" {
 				// Silence is only silence after the timeout, counted from
@@ -119,6 +120,7 @@ func TestInteropFXO(t *testing.T) {
 				within = 4*time.Second + fxoSilenceTimeout
 			}
 			b.WaitEvent(t, "CALL_CLOSED", closed, within, "baresip gets the BYE after the "+signal+" hangup")
+			t.Logf("%s hangup: baresip's call closed %v after it", signal, time.Since(hungUp).Round(10*time.Millisecond))
 			g.Say(t, fxoPort, nil, 0)
 			lineState(t, "idle", 3*time.Second)
 			if ps := g.PortStatus(t, fxoPort); ps.Line == nil || ps.Line.Disconnect == "" {
