@@ -90,7 +90,7 @@ func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
 		addr = netip.IPv4Unspecified()
 	}
 	for i := range p.streams {
-		if p.streams[i], err = media.NewStreamWith(netip.AddrPortFrom(addr, 0), media.StreamOpts{Spare: i > 0, Reader: readerStreams}); err != nil {
+		if p.streams[i], err = media.NewStreamWith(netip.AddrPortFrom(addr, 0), media.StreamOpts{Spare: i > 0}); err != nil {
 			p.closeStreams()
 			return nil, fmt.Errorf("gateway: port %d: %w", pc.N, err)
 		}
@@ -361,10 +361,3 @@ func (p *port) closeStreams() {
 		}
 	}
 }
-
-// readerStreams keeps the ports' RTP streams on reader goroutines rather
-// than polled by the loop (media.StreamOpts.Reader). Polling is measured
-// (docs/PERFORMANCE.md, round 8) but not yet the ports' default: its first
-// fresh-machine run of make test failed the FXO silence hang-up's timing
-// once, which is not explained yet.
-const readerStreams = true
