@@ -318,6 +318,7 @@ func (p *port) controlFXO(ctx context.Context) {
 			return
 		}
 		sess.Crypto = crypto
+		sess.Continue = cur.media // early media become the answer, a re-INVITE: one RTP source
 		if !cur.media {
 			p.beginCallStats(rm.Codec, rm.SRTP.Suite, sess.PTime, rm.Addr.String())
 		}

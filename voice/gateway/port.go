@@ -250,7 +250,8 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 	}
 	echo := p.cfg.echoOpts()
 	st := p.streams[slot]
-	if p.streamCall[slot] == c {
+	same := p.streamCall[slot] == c
+	if same {
 		// The same call renegotiated: a call in fax/modem pass-through
 		// stays in it.
 		if e := st.Stats().Echo; e.Passthrough != "" && e.Passthrough != media.PassthroughFaxLine {
@@ -276,6 +277,7 @@ func (p *port) setupStream(c *sip.Call, slot int) bool {
 		return false
 	}
 	sess.Crypto = crypto
+	sess.Continue = same // the same call renegotiated or answered: one RTP source
 	if slot == 0 {
 		p.mu.Lock()
 		if p.media != nil {

@@ -132,6 +132,14 @@ type Session struct {
 	// (MinGainDB..MaxGainDB, clamped); DTMF is detected before the TX gain
 	// and regenerated after the RX gain, at its own level.
 	TXGainDB, RXGainDB float64
+	// Continue says the session goes on with the stream's current call
+	// (early media that became the answer, a re-INVITE's new offer):
+	// when the stream is active, its RTP source carries on — the same
+	// SSRC, sequence numbers and timestamps continuing, RTCP's sender
+	// counts kept — as RFC 3550 wants of one source, instead of a new
+	// random start that a receiver keyed on the old one (baresip's
+	// jitter buffer) would take for a stream of late packets and drop.
+	Continue bool
 	// OnDigit, when set, takes the phone's DTMF digits instead of RFC 4733
 	// events (SIP INFO relay): a detected digit is muted as with events
 	// and reported with its length once its tone stops. It runs on the
@@ -427,19 +435,22 @@ func (s *Stream) Start(sess Session) {
 	if s.perPacket == 0 {
 		s.perPacket = pcm.FrameSamples
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	s.ssrc = binary.BigEndian.Uint32(b[0:])
-	s.seq = binary.BigEndian.Uint16(b[4:])
-	s.ts = uint32(b[6])<<8 | uint32(b[7])
-	s.first = true
+	if !sess.Continue || !s.active {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		s.ssrc = binary.BigEndian.Uint32(b[0:])
+		s.seq = binary.BigEndian.Uint16(b[4:])
+		s.ts = uint32(b[6])<<8 | uint32(b[7])
+		s.first = true
+		s.rtcpRand = s.ssrc
+		s.rtcpWait = rtcpIntervalFrames / 2
+		s.octets = 0
+		s.ssrcPub.Store(s.ssrc)
+	}
+	s.rrExpected, s.rrReceived = 0, 0 // the jitter buffer's counts restart below
 	s.accN = 0
 	s.haveFar = false
 	s.rtcpRemote = netip.AddrPortFrom(sess.Remote.Addr(), sess.Remote.Port()+1)
-	s.rtcpRand = s.ssrc
-	s.rtcpWait = rtcpIntervalFrames / 2
-	s.octets, s.rrExpected, s.rrReceived = 0, 0, 0
-	s.ssrcPub.Store(s.ssrc)
 	s.farSRAt.Store(0)
 	s.rttNS.Store(0)
 	s.remoteFrac.Store(0)
