@@ -186,6 +186,20 @@ func (e *echoState) start(o EchoOpts) {
 	e.publish()
 }
 
+// carryOn keeps what the canceller has learnt for a session that
+// continues the call (Session.Continue: the line and its echo path are the
+// same), when o leaves the canceller as it was set up; false means it must
+// start afresh.
+func (e *echoState) carryOn(o EchoOpts) bool {
+	p := e.opts
+	if e.ec == nil || o.Off != p.Off || o.Tail != p.Tail || o.Fax != p.Fax ||
+		o.Passthrough != p.Passthrough || o.PassthroughFromLine != p.PassthroughFromLine {
+		return false
+	}
+	e.opts = o
+	return true
+}
+
 // cancel returns capture with the line echo removed (capture itself when
 // the canceller does not run).
 func (e *echoState) cancel(capture []int16) []int16 {

@@ -139,6 +139,8 @@ type Session struct {
 	// counts kept — as RFC 3550 wants of one source, instead of a new
 	// random start that a receiver keyed on the old one (baresip's
 	// jitter buffer) would take for a stream of late packets and drop.
+	// The echo canceller keeps what it has learnt of the line too, unless
+	// Echo changes how it is set up.
 	Continue bool
 	// OnDigit, when set, takes the phone's DTMF digits instead of RFC 4733
 	// events (SIP INFO relay): a detected digit is muted as with events
@@ -435,7 +437,8 @@ func (s *Stream) Start(sess Session) {
 	if s.perPacket == 0 {
 		s.perPacket = pcm.FrameSamples
 	}
-	if !sess.Continue || !s.active {
+	cont := sess.Continue && s.active
+	if !cont {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		s.ssrc = binary.BigEndian.Uint32(b[0:])
@@ -462,7 +465,9 @@ func (s *Stream) Start(sess Session) {
 	s.g722.reset()
 	s.cnLevel = -1
 	s.dtmf.reset()
-	s.echo.start(sess.Echo)
+	if !cont || !s.echo.carryOn(sess.Echo) {
+		s.echo.start(sess.Echo)
+	}
 	s.txGain, s.rxGain = newGain(sess.TXGainDB), newGain(sess.RXGainDB)
 	s.txc = sess.Crypto
 	s.rxc.Store(sess.Crypto)
