@@ -84,13 +84,17 @@ func TestStallWitness(t *testing.T) {
 		}
 		t.Fatal(w.err)
 	}
+	cpus, err := processCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
 	from := time.Now()
 	time.Sleep(20 * time.Millisecond) // the witnesses are running
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the real-time thread ends with the goroutine
 		var set unix.CPUSet
-		set.Set(0)
+		set.Set(cpus[0])
 		if err := unix.SchedSetaffinity(0, &set); err != nil {
 			errc <- err
 			return

@@ -63,19 +63,43 @@ var (
 func machineWitness() *stallWitness {
 	witnessOnce.Do(func() {
 		w := &stallWitness{}
+		theWitness = w
+		cpus, err := processCPUs()
+		if err != nil {
+			w.err = err
+			return
+		}
 		stop := time.Now().Add(witnessLife)
-		ready := make(chan error, runtime.NumCPU())
-		for cpu := range runtime.NumCPU() {
+		ready := make(chan error, len(cpus))
+		for _, cpu := range cpus {
 			go w.watch(cpu, stop, ready)
 		}
-		for range runtime.NumCPU() {
+		for range cpus {
 			if err := <-ready; err != nil && w.err == nil {
 				w.err = err
 			}
 		}
-		theWitness = w
 	})
 	return theWitness
+}
+
+// processCPUs lists the CPUs the test process may run on (its affinity
+// mask: a container may give it CPUs 2 and 3 rather than 0 and 1).
+func processCPUs() ([]int, error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil, fmt.Errorf("stall witness: CPUs of the process: %w", err)
+	}
+	var cpus []int
+	for cpu := range 1024 { // CPU_SETSIZE
+		if set.IsSet(cpu) {
+			cpus = append(cpus, cpu)
+		}
+	}
+	if len(cpus) == 0 {
+		return nil, fmt.Errorf("stall witness: the process may run on no CPU")
+	}
+	return cpus, nil
 }
 
 // watch is one witness: pinned to cpu, real-time, it books its late
