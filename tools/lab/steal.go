@@ -77,6 +77,9 @@ type LatenessLedger struct {
 	// without either reading, late frames count as the gateway's own.
 	StealErr error
 	StallErr error
+	// Booked lists, for each interval whose late frames went to the
+	// witnesses' stalls, when it ended and the stalls beside it.
+	Booked []string
 }
 
 // stallLookback widens each interval's search for a witness's stall to
@@ -91,6 +94,7 @@ func (l *LatenessLedger) Sample(lateAndMissed uint64) {
 	r := machineReading{steal: steal, stealErr: err}
 	if l.started {
 		r.stall, r.stallSum, r.stallErr = machineWitness().since(l.lastAt.Add(-stallLookback))
+		r.stalls = machineWitness().list(l.lastAt.Add(-stallLookback))
 		// The sum over the whole window counts each stall once.
 		_, r.newStallSum, _ = machineWitness().since(l.lastAt)
 	} else {
@@ -108,6 +112,7 @@ type machineReading struct {
 	stallSum    time.Duration // their sum
 	newStallSum time.Duration // the stalls in the interval proper
 	stallErr    error
+	stalls      []stall // the stalls themselves, for the log
 }
 
 // add books one sample: the loop's counter and the machine read with it.
@@ -136,6 +141,7 @@ func (l *LatenessLedger) add(lateAndMissed uint64, at time.Time, r machineReadin
 			l.Host += bad
 			l.Stalled += bad
 			l.Longest = max(l.Longest, r.stall)
+			l.Booked = append(l.Booked, fmt.Sprintf("%d late or missed in the interval to %s, beside %v", bad, at.Format("15:04:05.000"), r.stalls))
 		default:
 			l.Own += bad
 		}

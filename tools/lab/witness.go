@@ -153,3 +153,24 @@ func (w *stallWitness) since(t time.Time) (longest, sum time.Duration, err error
 	}
 	return longest, sum, nil
 }
+
+// list returns the stalls seen after t, oldest first.
+func (w *stallWitness) list(t time.Time) []stall {
+	if w.err != nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []stall
+	for _, s := range w.stalls {
+		if s.at.After(t) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// String describes the stall for a log.
+func (s stall) String() string {
+	return fmt.Sprintf("CPU %d %.1f ms at %s", s.cpu, float64(s.late)/float64(time.Millisecond), s.at.Format("15:04:05.000"))
+}
