@@ -303,7 +303,9 @@ func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 		t.Fatal(err)
 	}
 	b.WaitEvent(t, "CALL_CLOSED", 0, 40*time.Second, "baresip's call closed by the phone's hang-up")
-	b.WaitRecording(t, 0, phoneHz, 15*time.Second)
+	// The call's middle may fall on the key press, whose digit the phone
+	// sends instead of its tone: some half second must carry the tone.
+	b.WaitRecordingSomewhere(t, 0, phoneHz, 15*time.Second)
 	lab.Eventually(t, 20*time.Second, "port 1 idle after the call", func() error {
 		gs, err := v.gatewayStatus()
 		if err == nil && (gs.Ports[0].Hook != "on" || gs.Ports[0].State != "idle") {

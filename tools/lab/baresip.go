@@ -243,12 +243,48 @@ func (b *Baresip) WaitRecording(t testing.TB, after int, hz float64, timeout tim
 	})
 }
 
-// RecordingHas checks that the middle of a WAV recording (8 or 16 kHz)
-// carries hz among its dominant tones.
-func RecordingHas(path string, hz float64) error {
-	s, rate, err := ReadWAV(path)
+// WaitRecordingSomewhere is WaitRecording for a call whose middle may be
+// taken by something else (a key press: the phone's keypad mutes its
+// mouthpiece while it sends the digit): some half second of the newest
+// recording must carry hz.
+func (b *Baresip) WaitRecordingSomewhere(t testing.TB, after int, hz float64, timeout time.Duration) {
+	t.Helper()
+	Eventually(t, timeout, fmt.Sprintf("baresip's recording holds %v Hz somewhere", hz), func() error {
+		recs := b.Recordings()
+		if len(recs) <= after {
+			return fmt.Errorf("no new recording in %s", b.Dir)
+		}
+		return RecordingHasSomewhere(newest(recs), hz)
+	})
+}
+
+// RecordingHasSomewhere checks that some half second of a WAV recording
+// (8 or 16 kHz), in steps of a quarter second, carries hz among its
+// dominant tones.
+func RecordingHasSomewhere(path string, hz float64) error {
+	s, err := recordingAt8k(path)
 	if err != nil {
 		return err
+	}
+	if len(s) < 8000 {
+		return fmt.Errorf("%s: only %d samples", path, len(s))
+	}
+	var seen [][]float64
+	for at := 0; at+4000 <= len(s); at += 2000 {
+		tones := dsp.DominantTones(s[at:at+4000], 4)
+		if Hears(tones, hz) {
+			return nil
+		}
+		seen = append(seen, tones)
+	}
+	return fmt.Errorf("%s: no half second with %v Hz; tones per quarter second %v", path, hz, seen)
+}
+
+// recordingAt8k reads a WAV recording as 8 kHz samples.
+func recordingAt8k(path string) ([]int16, error) {
+	s, rate, err := ReadWAV(path)
+	if err != nil {
+		return nil, err
 	}
 	switch rate {
 	case 8000:
@@ -257,7 +293,17 @@ func RecordingHas(path string, hz float64) error {
 		n := d.Process(s, s) // in place: each output lags its input
 		s = s[:n]
 	default:
-		return fmt.Errorf("%s: rate %d", path, rate)
+		return nil, fmt.Errorf("%s: rate %d", path, rate)
+	}
+	return s, nil
+}
+
+// RecordingHas checks that the middle of a WAV recording (8 or 16 kHz)
+// carries hz among its dominant tones.
+func RecordingHas(path string, hz float64) error {
+	s, err := recordingAt8k(path)
+	if err != nil {
+		return err
 	}
 	if len(s) < 8000 {
 		return fmt.Errorf("%s: only %d samples", path, len(s))
