@@ -234,12 +234,20 @@ func (b *Baresip) Events() []string {
 // timeout.
 func (b *Baresip) WaitRecording(t testing.TB, after int, hz float64, timeout time.Duration) {
 	t.Helper()
-	Eventually(t, timeout, fmt.Sprintf("baresip's recording holds %v Hz", hz), func() error {
+	b.waitRecording(t, after, fmt.Sprintf("baresip's recording holds %v Hz", hz), timeout,
+		func(path string) error { return RecordingHas(path, hz) })
+}
+
+// waitRecording waits until baresip has more than after recordings and
+// the newest passes check.
+func (b *Baresip) waitRecording(t testing.TB, after int, what string, timeout time.Duration, check func(path string) error) {
+	t.Helper()
+	Eventually(t, timeout, what, func() error {
 		recs := b.Recordings()
 		if len(recs) <= after {
 			return fmt.Errorf("no new recording in %s", b.Dir)
 		}
-		return RecordingHas(newest(recs), hz)
+		return check(newest(recs))
 	})
 }
 
@@ -249,13 +257,8 @@ func (b *Baresip) WaitRecording(t testing.TB, after int, hz float64, timeout tim
 // recording must carry hz.
 func (b *Baresip) WaitRecordingSomewhere(t testing.TB, after int, hz float64, timeout time.Duration) {
 	t.Helper()
-	Eventually(t, timeout, fmt.Sprintf("baresip's recording holds %v Hz somewhere", hz), func() error {
-		recs := b.Recordings()
-		if len(recs) <= after {
-			return fmt.Errorf("no new recording in %s", b.Dir)
-		}
-		return RecordingHasSomewhere(newest(recs), hz)
-	})
+	b.waitRecording(t, after, fmt.Sprintf("baresip's recording holds %v Hz somewhere", hz), timeout,
+		func(path string) error { return RecordingHasSomewhere(path, hz) })
 }
 
 // RecordingHasSomewhere checks that some half second of a WAV recording
