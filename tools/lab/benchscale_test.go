@@ -72,8 +72,8 @@ func scaleConfig(n int, tlsAddr, caFile string) string {
 // own: each phone keeps hearing its far end's tone through the window
 // (sampled every two seconds) and its last 29 s of audio holds that tone in
 // every 10 ms block. Audio faults fail the run unless the host's steal or
-// the machine's stalls excuse them; loop lateness is reported, not failed (this is a
-// benchmark on a shared machine; TestInteropFlood is the test). With
+// the machine's stalls excuse them; loop lateness is reported, not failed
+// (this is a benchmark on a shared machine; TestInteropFlood is the test). With
 // LOOPSTART_PROFILE=DIR the gateway is a measurement build that writes a
 // CPU profile of the idle window and heap profiles (with the runtime's
 // memory statistics, logged) after registering and at each round's end

@@ -92,13 +92,9 @@ func (l *LatenessLedger) Sample(lateAndMissed uint64) {
 	now := time.Now()
 	steal, err := Steal()
 	r := machineReading{steal: steal, stealErr: err}
+	w := machineWitness() // watching from the first sample on
 	if l.started {
-		r.stall, r.stallSum, r.stallErr = machineWitness().since(l.lastAt.Add(-stallLookback))
-		r.stalls = machineWitness().list(l.lastAt.Add(-stallLookback))
-		// The sum over the whole window counts each stall once.
-		_, r.newStallSum, _ = machineWitness().since(l.lastAt)
-	} else {
-		machineWitness() // watching from the first sample on
+		r.stalls, r.stallErr = w.list(l.lastAt.Add(-stallLookback))
 	}
 	l.add(lateAndMissed, now, r)
 }
@@ -106,13 +102,10 @@ func (l *LatenessLedger) Sample(lateAndMissed uint64) {
 // machineReading is what a sample reads of the machine beside the loop's
 // counter.
 type machineReading struct {
-	steal       time.Duration // Steal now
-	stealErr    error
-	stall       time.Duration // the longest witness stall in the interval (and the lookback)
-	stallSum    time.Duration // their sum
-	newStallSum time.Duration // the stalls in the interval proper
-	stallErr    error
-	stalls      []stall // the stalls themselves, for the log
+	steal    time.Duration // Steal now
+	stealErr error
+	stalls   []stall // the witnesses' stalls since the last sample, and stallLookback before it
+	stallErr error
 }
 
 // add books one sample: the loop's counter and the machine read with it.
@@ -129,18 +122,22 @@ func (l *LatenessLedger) add(lateAndMissed uint64, at time.Time, r machineReadin
 		if r.stealErr == nil {
 			l.Total += stolen
 		}
-		if r.stallErr == nil {
-			l.StallTotal += r.newStallSum
+		var longest time.Duration
+		for _, s := range r.stalls {
+			longest = max(longest, s.late)
+			if s.at.After(l.lastAt) { // the window's total counts each stall once
+				l.StallTotal += s.late
+			}
 		}
 		switch {
 		case bad == 0:
 		case r.stealErr == nil && stolen > 0:
 			l.Host += bad
 			l.Stolen += stolen
-		case r.stallErr == nil && r.stall >= witnessStall:
+		case r.stallErr == nil && longest >= witnessStall:
 			l.Host += bad
 			l.Stalled += bad
-			l.Longest = max(l.Longest, r.stall)
+			l.Longest = max(l.Longest, longest)
 			l.Booked = append(l.Booked, fmt.Sprintf("%d late or missed in the interval to %s, beside %v", bad, at.Format("15:04:05.000"), r.stalls))
 		default:
 			l.Own += bad

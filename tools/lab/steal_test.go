@@ -42,7 +42,7 @@ func TestLatenessLedger(t *testing.T) {
 		{18, 170 * time.Millisecond, 23 * time.Millisecond}, // 2 late beside a 23 ms stall
 		{19, 170 * time.Millisecond, 4 * time.Millisecond},  // a witness 4 ms late is no stall: ours
 	} {
-		l.add(s.bad, at(i), machineReading{steal: s.steal, stall: s.stall, stallSum: s.stall, newStallSum: s.stall})
+		l.add(s.bad, at(i), machineReading{steal: s.steal, stalls: stallsOf(at(i), s.stall)})
 	}
 	if l.Own != 4 || l.Host != 5 || l.Stalled != 2 || l.Longest != 23*time.Millisecond ||
 		l.Stolen != 40*time.Millisecond || l.Total != 70*time.Millisecond || l.StallTotal != 47*time.Millisecond {
@@ -60,17 +60,25 @@ func TestLatenessLedger(t *testing.T) {
 	}
 	w := &LatenessLedger{}
 	w.add(0, at(0), machineReading{})
-	w.add(3, at(1), machineReading{stall: 25 * time.Millisecond, stallSum: 25 * time.Millisecond, newStallSum: 25 * time.Millisecond})
+	w.add(3, at(1), machineReading{stalls: stallsOf(at(1), 25*time.Millisecond)})
 	if w.Own != 0 || w.Stalled != 3 || !w.Excuses(20*time.Millisecond) || w.Excuses(40*time.Millisecond) {
 		t.Errorf("stall-only window: own %d stalled %d, excuses 20ms %v, 40ms %v", w.Own, w.Stalled, w.Excuses(20*time.Millisecond), w.Excuses(40*time.Millisecond))
 	}
 	// Without a steal reading or a witness every late frame is the gateway's.
 	u := &LatenessLedger{}
 	u.add(0, at(0), machineReading{})
-	u.add(4, at(1), machineReading{stealErr: errors.New("no /proc"), stall: time.Second, stallErr: errors.New("not root")})
+	u.add(4, at(1), machineReading{stealErr: errors.New("no /proc"), stalls: stallsOf(at(1), time.Second), stallErr: errors.New("not root")})
 	if u.Own != 4 || u.StealErr == nil || u.StallErr == nil || u.Excuses(time.Millisecond) {
 		t.Errorf("unreadable steal and no witness: own %d errs %v, %v", u.Own, u.StealErr, u.StallErr)
 	}
+}
+
+// stallsOf is one witness stall of late ending at, none for 0.
+func stallsOf(at time.Time, late time.Duration) []stall {
+	if late == 0 {
+		return nil
+	}
+	return []stall{{at: at, late: late}}
 }
 
 // TestStallWitness holds one CPU with a real-time thread above the
@@ -114,7 +122,11 @@ func TestStallWitness(t *testing.T) {
 	var longest time.Duration
 	for range 50 { // the witness books its stall when it wakes: wait a bounded while
 		time.Sleep(10 * time.Millisecond)
-		if longest, _, _ = w.since(from); longest >= witnessStall {
+		stalls, _ := w.list(from)
+		for _, s := range stalls {
+			longest = max(longest, s.late)
+		}
+		if longest >= witnessStall {
 			break
 		}
 	}

@@ -137,27 +137,11 @@ func (w *stallWitness) watch(cpu int, stop time.Time, ready chan<- error) {
 	}
 }
 
-// since returns the longest stall seen after t and the stalls' sum, or the
-// error that keeps the witnesses from watching.
-func (w *stallWitness) since(t time.Time) (longest, sum time.Duration, err error) {
+// list returns the stalls seen after t, oldest first, or the error that
+// keeps the witnesses from watching.
+func (w *stallWitness) list(t time.Time) ([]stall, error) {
 	if w.err != nil {
-		return 0, 0, w.err
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, s := range w.stalls {
-		if s.at.After(t) {
-			longest = max(longest, s.late)
-			sum += s.late
-		}
-	}
-	return longest, sum, nil
-}
-
-// list returns the stalls seen after t, oldest first.
-func (w *stallWitness) list(t time.Time) []stall {
-	if w.err != nil {
-		return nil
+		return nil, w.err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -167,7 +151,7 @@ func (w *stallWitness) list(t time.Time) []stall {
 			out = append(out, s)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // String describes the stall for a log.

@@ -13,5 +13,5 @@
 // the ring itself: each frame of a call it reads, without blocking, what
 // arrived at the stream's socket, with the kernel's arrival stamps, so no
 // thread wakes per packet. Elsewhere, or on request (StreamOpts), a reader
-// goroutine per socket fills it (voice/gateway's ports ask for that, for now).
+// goroutine per socket fills it.
 package media
