@@ -401,7 +401,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			// and a pass through the scheduler there costs more than
 			// the sleep (the hand-off wakes sysmon, which then polls
 			// every 20 µs for a while: docs/PERFORMANCE.md).
-			runtime.Gosched()
+			th.yield()
 		}
 	}
 	return nil
@@ -436,6 +436,20 @@ func (t *loopThread) lock() error {
 	}
 	t.rt = true
 	return nil
+}
+
+// yield passes the goroutine through the scheduler once. A locked
+// goroutine's Gosched stops its thread and hands the P to another, which
+// finds the goroutine, gives the P back and wakes the locked thread
+// again: three thread wake-ups a frame. So the thread leaves the real-time
+// class and is unlocked for the pass — the same thread normally runs the
+// goroutine straight on, from the global run queue — and the loop's next
+// frame locks it again (Run); two sched_setattr(2) calls cost less than
+// the hand-offs (docs/PERFORMANCE.md, round 10). Should another thread
+// pick the goroutine up first, that thread becomes the loop's.
+func (t *loopThread) yield() {
+	t.release()
+	runtime.Gosched()
 }
 
 // release hands the thread back to the runtime in the normal class; a

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -53,10 +54,12 @@ func ntpTime(t time.Time) uint64 {
 func ntpShort(t time.Time) uint32 { return uint32(ntpTime(t) >> 16) }
 
 // listenPair binds an RTP socket on an even port and the RTCP socket on
-// the next one. A given non-zero port is used as it is (and +1).
-func listenPair(addr netip.AddrPort) (rtpc, rtcpc *net.UDPConn, err error) {
+// the next one. A given non-zero port is used as it is (and +1). With raw,
+// the RTP socket is made outside Go's network poller (socket_linux.go) when
+// the system can.
+func listenPair(addr netip.AddrPort, raw bool) (rtpc rtpConn, rtcpc *net.UDPConn, err error) {
 	for range 32 {
-		rtpc, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
+		rtpc, err = listenRTP(addr, raw)
 		if err != nil {
 			return nil, nil, fmt.Errorf("media: rtp socket on %s: %w", addr, err)
 		}
@@ -75,6 +78,32 @@ func listenPair(addr netip.AddrPort) (rtpc, rtcpc *net.UDPConn, err error) {
 		}
 	}
 	return nil, nil, errors.New("media: no free even/odd port pair for rtp and rtcp")
+}
+
+// rtpConn is what a stream uses of its RTP socket: a *net.UDPConn, or on
+// Linux for a polled stream a socket outside Go's network poller (rawUDP).
+type rtpConn interface {
+	LocalAddr() net.Addr
+	Close() error
+	ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error)
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	SyscallConn() (syscall.RawConn, error)
+}
+
+// listenRTP binds the RTP socket: raw when asked and possible, else a
+// *net.UDPConn.
+func listenRTP(addr netip.AddrPort, raw bool) (rtpConn, error) {
+	if raw {
+		c, err := listenRaw(addr)
+		if err == nil || !errors.Is(err, errors.ErrUnsupported) {
+			return c, err
+		}
+	}
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return c, nil
 }
 
 // newCNAME returns a random CNAME for a stream.

@@ -212,7 +212,7 @@ type StreamStats struct {
 // by the loop goroutine. Start, Stop, Send and Receive must be
 // called on the loop goroutine.
 type Stream struct {
-	conn *net.UDPConn
+	conn rtpConn
 	// rtcpConn is the RTCP socket on conn's port + 1 (rtcp.go).
 	rtcpConn *net.UDPConn
 	cname    []byte
@@ -325,7 +325,8 @@ type StreamOpts struct {
 
 // NewStreamWith is NewStream with options.
 func NewStreamWith(addr netip.AddrPort, o StreamOpts) (*Stream, error) {
-	conn, rtcpConn, err := listenPair(addr)
+	polled := o.Priority <= 0 && !o.Reader // where the system can (initPoll)
+	conn, rtcpConn, err := listenPair(addr, polled)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +340,7 @@ func NewStreamWith(addr netip.AddrPort, o StreamOpts) (*Stream, error) {
 	case o.Priority > 0:
 		s.wg.Add(1)
 		go s.readRealtime(min(o.Priority, 99))
-	case !o.Reader && s.initPoll():
+	case polled && s.initPoll():
 	default:
 		s.wg.Add(1)
 		go s.read()
