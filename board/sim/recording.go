@@ -64,6 +64,10 @@ type recording struct {
 	odd   int
 
 	oddNow bool // the block at pos has held a sample that is not µ-law
+
+	// The mappings that keep the slices above, which live outside the Go
+	// heap (offheap.go): each is set and dropped with its slice.
+	codesM, slotM, queueM, wideM, oddInM *mapping
 }
 
 // newRecording returns a recording of size samples (rounded up to whole
@@ -97,11 +101,11 @@ func (r *recording) write(in []int16) {
 			r.advance(len(in))
 			return
 		}
-		r.codes = make([]byte, r.size) // the silence so far
+		r.codes, r.codesM = makeOff[byte](r.size) // the silence so far
 		for i := range r.codes {
 			r.codes[i] = ulawSilence
 		}
-		r.slot = make([]int32, r.blocks)
+		r.slot, r.slotM = makeOff[int32](r.blocks)
 		for i := range r.slot {
 			r.slot[i] = -1
 		}
@@ -182,12 +186,12 @@ func (r *recording) push(b int) bool {
 		if n <= r.count {
 			return false
 		}
-		q := make([]oddBlock, n)
+		q, qm := makeOff[oddBlock](n)
 		for i := range r.count {
 			q[i] = r.queue[(r.tail+i)%len(r.queue)]
 			r.slot[q[i].block] = int32(i)
 		}
-		r.queue, r.tail = q, 0
+		r.queue, r.queueM, r.tail = q, qm, 0
 	}
 	i := (r.tail + r.count) % len(r.queue)
 	e := &r.queue[i]
@@ -221,12 +225,12 @@ func (r *recording) markWide(b int, odd bool) {
 
 // widen keeps every sample as 16 bits from now on.
 func (r *recording) widen() {
-	wide := make([]int16, r.size)
+	wide, wm := makeOff[int16](r.size)
 	for j := range wide {
 		wide[j] = r.sample(j)
 	}
-	r.wide = wide
-	r.oddIn = make([]bool, r.blocks)
+	r.wide, r.wideM = wide, wm
+	r.oddIn, r.oddInM = makeOff[bool](r.blocks)
 	r.odd = 0
 	// What the compact form knew: its queued blocks are odd, and so is
 	// the block being written, whose segment the caller copies next.
@@ -234,19 +238,21 @@ func (r *recording) widen() {
 		r.markWide(int(r.queue[(r.tail+i)%len(r.queue)].block), true)
 	}
 	r.codes, r.slot, r.queue, r.tail, r.count, r.carried = nil, nil, nil, 0, 0, false
+	r.codesM, r.slotM, r.queueM = nil, nil, nil
 }
 
 // narrow goes back to codes: every sample of the window is a µ-law value.
 func (r *recording) narrow() {
-	r.codes = make([]byte, r.size)
+	r.codes, r.codesM = makeOff[byte](r.size)
 	for j, v := range r.wide {
 		r.codes[j] = dsp.MulawEncode(v)
 	}
-	r.slot = make([]int32, r.blocks)
+	r.slot, r.slotM = makeOff[int32](r.blocks)
 	for i := range r.slot {
 		r.slot[i] = -1
 	}
 	r.wide, r.oddIn, r.odd = nil, nil, 0
+	r.wideM, r.oddInM = nil, nil
 }
 
 // sample is the sample at ring index j.
