@@ -49,7 +49,7 @@ type runOpts struct {
 	// metricsAllow are addresses that may scrape /metrics without a
 	// token (--metrics-allow).
 	metricsAllow prefixList
-	// memoryLimit is --memory-limit in MiB, 0 for the runtime's own
+	// memoryLimit is --memory-limit in MiB, 0 for the board's default
 	// (memlimit.go).
 	memoryLimit int
 	// loopWorkers is --loop-workers (loopworkers.go).
@@ -137,7 +137,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&o.metricsAllow, "metrics-allow", "addresses or prefixes (10.0.0.5, 10.1.0.0/16; repeat or separate with commas) that may scrape /metrics without a token")
 	fs.StringVar(&o.healthSocket, "health-socket", "", "unix socket answering the media loop's tick counter for the boot supervisor's watchdog; empty: none")
 	fs.IntVar(&o.fxs, "fxs", 0, "with --board sim or qemu: the number of FXS ports (daisy-chained Si3215 models, ports 1..N); 0 with --fxo 0 keeps the board's 2 FXS + 1 FXO")
-	fs.IntVar(&o.memoryLimit, "memory-limit", 0, "soft limit of the Go runtime's memory in MiB, for a board short of RAM (the heap is collected more often near it, never refused); 0: the runtime's own (GOMEMLIMIT when set, else none)")
+	fs.IntVar(&o.memoryLimit, "memory-limit", 0, "soft limit of the Go runtime's memory in MiB, the heap is collected more often near it, never refused; 0: the board's default, 16 MiB + 0.25 MiB a port (GOMEMLIMIT when set, GOMEMLIMIT=off for none)")
 	fs.IntVar(&o.loopWorkers, "loop-workers", 0, fmt.Sprintf("goroutines (one per core) that share the media loop's frames while at least %d ports are busy; 0: one per %d ports, at most one per CPU; 1: the loop alone", app.LoopSplitPorts, app.LoopSplitPorts))
 	fs.IntVar(&o.fxo, "fxo", 0, "with --board sim or qemu: the number of FXO ports (Si3050 models on virtual central offices, after the FXS ports); at most 32 ports in all")
 	if err := fs.Parse(args); err != nil {
@@ -147,7 +147,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loopstart run: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if _, err := boardDefinition(o.board, o.fxs, o.fxo); err != nil {
+	def, err := boardDefinition(o.board, o.fxs, o.fxo)
+	if err != nil {
 		fmt.Fprintf(stderr, "loopstart: %v\n", oneLine(err))
 		return 1
 	}
@@ -155,7 +156,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loopstart: %v\n", err)
 		return 2
 	}
-	limit, ok, err := memoryLimit(o.memoryLimit)
+	limit, ok, err := memoryLimit(o.memoryLimit, len(def.Chips), os.Getenv("GOMEMLIMIT"))
 	if err != nil {
 		fmt.Fprintf(stderr, "loopstart: %v\n", err)
 		return 2
