@@ -156,13 +156,7 @@ func (c *rawUDP) SyscallConn() (syscall.RawConn, error) { return c, nil }
 
 // Control calls f with the socket's descriptor.
 func (c *rawUDP) Control(f func(fd uintptr)) error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed {
-		return net.ErrClosed
-	}
-	f(uintptr(c.fd))
-	return nil
+	return c.Read(func(fd uintptr) bool { f(fd); return true })
 }
 
 // Read calls f once with the descriptor; f's result is not used (nothing
