@@ -98,10 +98,11 @@ var allow = map[string][]string{
 
 	// Boards: the interfaces the voice layer sees link no driver; the
 	// assemblers link drivers and models.
-	"board":           {"drivers/pcm"},
-	"board/chips":     {"board", "drivers/si3215", "drivers/si3050"},
-	"board/hw":        {"board", "board/chips", "drivers/pcm", "drivers/si3215", "drivers/si3050", "dsp", periphConn, periphHost},
-	"board/sim":       {"board", "board/chips", "board/simapi", "drivers/pcm", "drivers/pcm/sim", "drivers/si3215", "drivers/si3215/model", "drivers/si3050", "drivers/si3050/model", "dsp", periphConn},
+	"board":       {"drivers/pcm"},
+	"board/chips": {"board", "drivers/si3215", "drivers/si3050"},
+	"board/hw":    {"board", "board/chips", "drivers/pcm", "drivers/si3215", "drivers/si3050", "dsp", periphConn, periphHost},
+	// board/sim maps its recordings outside the Go heap (x/sys/unix: mmap).
+	"board/sim":       {"board", "board/chips", "board/simapi", "drivers/pcm", "drivers/pcm/sim", "drivers/si3215", "drivers/si3215/model", "drivers/si3050", "drivers/si3050/model", "dsp", periphConn, xsys},
 	"board/hw/hwtest": {"board", "drivers/si3215/model", "drivers/si3050/model", periphConn},
 	"board/factory":   {"board", "board/hw", "board/sim", "drivers/pcm", "drivers/pcm/alsa", "drivers/pcm/sim", periphConn, periphHost},
 	// The qemu-hil chip side: the models behind spidev devices served
