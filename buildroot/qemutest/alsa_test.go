@@ -23,6 +23,11 @@ var selftestXruns = regexp.MustCompile(` xruns=(\d+)/(\d+) `)
 // long).
 const hostSteal = 50 * time.Millisecond
 
+// hostStall is the longest stall of a CPU of this machine (a witness's
+// late wake-up) over a QEMU run for the guest's xruns to count as the
+// host's: the self-test's 10 ms period.
+const hostStall = 10 * time.Millisecond
+
 // TestBootALSA boots the amd64 image with the sound test modules
 // (buildroot.SoundTestModules: snd-aloop and the ALSA core) and
 // loopstart.selftest=pcm: `loopstart boot` loads the modules and runs
@@ -32,6 +37,8 @@ const hostSteal = 50 * time.Millisecond
 // result in the boot state over HTTP.
 func TestBootALSA(t *testing.T) {
 	img := image(t, "qemu-amd64", buildroot.SoundTestModules...)
+	witnessErr := lab.StartStallWitness()
+	since := time.Now()
 	steal0, stealErr := lab.Steal()
 	v := boot(t, img, "", "loopstart.data=none", "loopstart.selftest=pcm")
 	var line string
@@ -52,6 +59,16 @@ func TestBootALSA(t *testing.T) {
 		if steal1, err := lab.Steal(); err == nil && steal1-steal0 >= hostSteal {
 			t.Logf("REPORT, not a failure: the guest's PCM self-test saw xruns while the host stole %v of CPU time over the boot: %s",
 				steal1-steal0, line)
+			return
+		}
+	}
+	if xruns := selftestXruns.FindStringSubmatch(line); xruns != nil && (xruns[1] != "0" || xruns[2] != "0") && witnessErr == nil {
+		// This VM's host stalls its virtual CPUs without reporting
+		// steal (tools/lab/witness.go): a stall of a period or more
+		// holds the emulated guest's sound card up just the same.
+		if longest, stalls, err := lab.MachineStalls(since); err == nil && longest >= hostStall {
+			t.Logf("REPORT, not a failure: the guest's PCM self-test saw xruns while a CPU of this machine stalled (longest %v; %s): %s",
+				longest, strings.Join(stalls, ", "), line)
 			return
 		}
 	}

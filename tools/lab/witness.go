@@ -158,3 +158,24 @@ func (w *stallWitness) list(t time.Time) ([]stall, error) {
 func (s stall) String() string {
 	return fmt.Sprintf("CPU %d %.1f ms at %s", s.cpu, float64(s.late)/float64(time.Millisecond), s.at.Format("15:04:05.000"))
 }
+
+// StartStallWitness starts the machine's stall witnesses (once per test
+// process) so that MachineStalls can say later what the host held up;
+// the error says why they cannot run (no root: not real-time).
+func StartStallWitness() error { return machineWitness().err }
+
+// MachineStalls returns the witnesses' stalls since t, each described for
+// a log, and the longest: how long a CPU of this machine could not run a
+// real-time thread (the host's stalls, which this VM does not report as
+// steal). StartStallWitness must have run before t.
+func MachineStalls(since time.Time) (longest time.Duration, described []string, err error) {
+	ss, err := machineWitness().list(since)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, s := range ss {
+		longest = max(longest, s.late)
+		described = append(described, s.String())
+	}
+	return longest, described, nil
+}
