@@ -17,24 +17,16 @@ var selftestLine = regexp.MustCompile(`pcm-selftest: (PASS|FAIL)[^\r\n]*`)
 // selftestXruns finds the capture and playback xrun counts in its line.
 var selftestXruns = regexp.MustCompile(` xruns=(\d+)/(\d+) `)
 
-// hostSteal is the CPU time the host must steal from this VM over a QEMU
-// run for the guest's xruns to count as the host's (an emulated guest's
-// 10 ms period is late as soon as its vCPU thread is not run for that
-// long).
-const hostSteal = 50 * time.Millisecond
-
-// hostStall is the longest stall of a CPU of this machine (a witness's
-// late wake-up) over a QEMU run for the guest's xruns to count as the
-// host's: the self-test's 10 ms period.
-const hostStall = 10 * time.Millisecond
-
 // TestBootALSA boots the amd64 image with the sound test modules
 // (buildroot.SoundTestModules: snd-aloop and the ALSA core) and
 // loopstart.selftest=pcm: `loopstart boot` loads the modules and runs
 // `loopstart pcm-selftest`, which drives drivers/pcm/alsa's Highway on the
 // snd-aloop loopback card (4 slots, a tone each, 2 s after a 500 ms
 // warm-up). The test asserts the PASS line on the console and the same
-// result in the boot state over HTTP.
+// result in the boot state over HTTP. The guest passes an xrun only after
+// its loop ran a frame late and only when the highway recovered it with
+// one slip, bit-exact on either side; the test then reports the host's
+// steal and stalls beside it.
 func TestBootALSA(t *testing.T) {
 	img := image(t, "qemu-amd64", buildroot.SoundTestModules...)
 	witnessErr := lab.StartStallWitness()
@@ -53,30 +45,34 @@ func TestBootALSA(t *testing.T) {
 		return nil
 	})
 	t.Logf("after %v: %s", time.Since(v.started).Round(time.Millisecond), line)
-	if xruns := selftestXruns.FindStringSubmatch(line); xruns != nil && (xruns[1] != "0" || xruns[2] != "0") {
-		// The emulated guest runs on this VM's CPU: an xrun while the
-		// host stole CPU time from it is the host's lateness.
-		if steal1, err := lab.Steal(); stealErr == nil && err == nil && steal1-steal0 >= hostSteal {
-			t.Logf("REPORT, not a failure: the guest's PCM self-test saw xruns while the host stole %v of CPU time over the boot: %s",
-				steal1-steal0, line)
-			return
-		}
-		// This VM's host stalls its virtual CPUs without reporting
-		// steal (tools/lab/witness.go): a stall of a period or more
-		// holds the emulated guest's sound card up just the same.
-		if longest, stalls, err := lab.MachineStalls(since); witnessErr == nil && err == nil && longest >= hostStall {
-			t.Logf("REPORT, not a failure: the guest's PCM self-test saw xruns while a CPU of this machine stalled (longest %v; %s): %s",
-				longest, strings.Join(stalls, ", "), line)
-			return
-		}
-	}
 	if !strings.HasPrefix(line, "pcm-selftest: PASS ") {
 		t.Fatalf("ALSA self-test failed in the guest: %s", line)
 	}
-	for _, want := range []string{"slots=4", "mismatches=0", "xruns=0/0"} {
+	for _, want := range []string{"slots=4", "mismatches=0"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("result lacks %q: %s", want, line)
 		}
+	}
+	if xruns := selftestXruns.FindStringSubmatch(line); xruns == nil {
+		t.Errorf("result lacks the xrun counts: %s", line)
+	} else if xruns[1] != "0" || xruns[2] != "0" {
+		// The self-test passes an xrun only after its loop ran a frame
+		// late, and only when the highway came back bit-exact with one
+		// slip per xrun: the recovery is the driver's; the lateness of
+		// an emulated guest is the machine's (QEMU's TCG stops the
+		// whole guest when the emulator or its host does). Say what
+		// the host did meanwhile.
+		steal1, err := lab.Steal()
+		steal := "unknown"
+		if stealErr == nil && err == nil {
+			steal = (steal1 - steal0).String()
+		}
+		stalls := "unknown"
+		if longest, ss, err := lab.MachineStalls(since); witnessErr == nil && err == nil {
+			stalls = fmt.Sprintf("longest %v %v", longest, ss)
+		}
+		t.Logf("REPORT, not a failure: the guest's loop ran late and the highway recovered its xruns (host steal %s, stalls of this machine's CPUs: %s): %s",
+			steal, stalls, line)
 	}
 	st := v.mustState()
 	res, ok := st.SelfTests["pcm"]

@@ -31,8 +31,9 @@ import (
 // a bounded time and checks what comes back after a 500 ms warm-up (the
 // start-up transient, whose xruns are reported but allowed): bit-exact
 // after one constant delay (no gaps, no slipped or swapped slots), each
-// slot's dominant tone and level, no xruns, and the frame pacing against
-// the wall clock. It prints one line, "pcm-selftest: PASS ..." or
+// slot's dominant tone and level, no xruns while the loop was on time,
+// and the frame pacing against the wall clock. An xrun after the loop ran
+// a frame late must cost one slip, bit-exact on either side. It prints one line, "pcm-selftest: PASS ..." or
 // "pcm-selftest: FAIL ...", with the figures, and exits 0 or 1 (2 on a
 // usage error). `loopstart boot` runs it when the kernel command line says
 // loopstart.selftest=pcm (the QEMU image test TestBootALSA does).
@@ -185,10 +186,11 @@ type selftestReport struct {
 	MaxLate   time.Duration // the highway's worst reported lateness
 	Lag       int           // samples from playback to capture (negative: the start was lost)
 	Found     bool          // the capture matched the playback at Lag
-	Compared  int           // samples per slot compared after the lag
-	Mismatch  int           // compared samples that differ (all slots)
-	Gaps      int           // runs of differing samples (slot 0)
-	FirstBad  int           // first differing capture sample (slot 0), -1 if none
+	Compared  int           // samples per slot compared at the lag of the moment
+	Mismatch  int           // samples that differ where the lag held (all slots)
+	Slips     int           // times the capture came back at another lag
+	Skipped   int           // samples per slot lost in the slips
+	FirstBad  int           // first differing capture sample, -1 if none
 	Tones     []float64     // dominant tone per slot over the last 500 ms
 	Levels    []float64     // level per slot over the last 500 ms, dBFS
 	Want      []float64     // the tones played
@@ -200,13 +202,26 @@ type selftestReport struct {
 
 // Selftest limits: a tone within ±3 Hz, a level within ±0.5 dB, the frame
 // rate within 5 % of real time, the lag within ±100 ms, at least 500 ms
-// compared.
+// compared, a slip back in step within 200 ms, and an xrun only when the
+// loop ran a frame or more late (selftestXrunLate).
 const (
 	selftestToneHz  = 3
 	selftestLevelDB = 0.5
 	selftestRate    = 0.05
 	selftestMaxLag  = pcm.SampleRate / 10
+	selftestResync  = pcm.SampleRate / 5
+	selftestWindow  = 2 * pcm.FrameSamples // samples that must match to lock on
 )
+
+// selftestXrunLate is how late the loop must have been for an xrun to be
+// the loop's and not the highway's: the playback prime (2 frames) covers a
+// loop a frame late with a frame to spare; the sound card's timer (a
+// jiffy on snd-aloop) and an emulated guest's clock eat the spare frame.
+// A loop this late in a self-test is the machine's (the self-test does
+// nothing else; under QEMU's TCG the whole guest stops when the emulator
+// does): then the highway's part is its recovery, one slip per xrun, bit
+// exact on either side.
+const selftestXrunLate = pcm.FrameDuration
 
 // rate is the highway's frame rate against the wall clock (1 = real time).
 func (r selftestReport) rate() float64 {
@@ -225,7 +240,10 @@ func (r selftestReport) problems() []string {
 		p = append(p, fmt.Sprintf("only %d samples compared", r.Compared))
 	}
 	if r.Mismatch > 0 {
-		p = append(p, fmt.Sprintf("%d samples differ in %d gaps from sample %d", r.Mismatch, r.Gaps, r.FirstBad))
+		p = append(p, fmt.Sprintf("%d samples differ from sample %d", r.Mismatch, r.FirstBad))
+	}
+	if xruns := r.CapXruns + r.PlayXruns; r.Slips > xruns {
+		p = append(p, fmt.Sprintf("the capture slipped %d times (%d samples) from sample %d with %d xruns", r.Slips, r.Skipped, r.FirstBad, xruns))
 	}
 	for s, want := range r.Want {
 		if s >= len(r.Tones) || math.Abs(r.Tones[s]-want) > selftestToneHz {
@@ -239,8 +257,8 @@ func (r selftestReport) problems() []string {
 			p = append(p, fmt.Sprintf("slot %d level %.1f dBFS, want %.1f", s, r.Levels[s], r.WantLevel))
 		}
 	}
-	if r.CapXruns+r.PlayXruns > 0 {
-		p = append(p, fmt.Sprintf("xruns capture %d playback %d", r.CapXruns, r.PlayXruns))
+	if r.CapXruns+r.PlayXruns > 0 && r.MaxLate < selftestXrunLate {
+		p = append(p, fmt.Sprintf("xruns capture %d playback %d with the loop on time (max late %v)", r.CapXruns, r.PlayXruns, r.MaxLate.Round(100*time.Microsecond)))
 	}
 	if r.Elapsed > 0 && math.Abs(r.rate()-1) > selftestRate {
 		p = append(p, fmt.Sprintf("frame rate %.3f of real time", r.rate()))
@@ -265,17 +283,20 @@ func (r selftestReport) String() string {
 	for i, l := range r.Levels {
 		levels[i] = strconv.FormatFloat(l, 'f', 1, 64)
 	}
-	return fmt.Sprintf("pcm-selftest: %s card=%d slots=%d frames=%d lag=%d samples (%.1f ms) compared=%d mismatches=%d "+
+	return fmt.Sprintf("pcm-selftest: %s card=%d slots=%d frames=%d lag=%d samples (%.1f ms) compared=%d mismatches=%d slips=%d skipped=%d "+
 		"tones=%s Hz levels=%s dBFS xruns=%d/%d warmup_xruns=%d rate=%.4f max_late=%v",
-		verdict, r.Card, r.Slots, r.Frames, r.Lag, float64(r.Lag)*1000/pcm.SampleRate, r.Compared, r.Mismatch,
+		verdict, r.Card, r.Slots, r.Frames, r.Lag, float64(r.Lag)*1000/pcm.SampleRate, r.Compared, r.Mismatch, r.Slips, r.Skipped,
 		strings.Join(tones, ","), strings.Join(levels, ","), r.CapXruns, r.PlayXruns, r.WarmXruns, r.rate(), r.MaxLate.Round(100*time.Microsecond))
 }
 
-// analyzeSelftest compares the captured slots rx with the played slots tx:
-// it finds the lag at which the middle of slot 0's capture equals the
-// playback exactly, then counts the samples that differ from the playback
-// at that lag over every capture sample from warm on (any gap, slip or
-// swap shows), and measures each slot's tone and level over the last
+// analyzeSelftest compares the captured slots rx with the played slots tx
+// from sample warm on. It locks onto the lag at which a window of every
+// slot's capture equals the playback exactly, then walks the capture at
+// that lag: a differing sample is either corruption (the capture comes
+// back at the same lag: the differing samples count as mismatches) or a
+// slip (it comes back at another lag within selftestResync: an xrun's
+// recovery, which drops or inserts samples; the samples until then are
+// skipped). It also measures each slot's tone and level over the last
 // 500 ms.
 func analyzeSelftest(tx, rx [][]int16, warm int, levelDBFS float64) selftestReport {
 	r := selftestReport{Slots: len(tx), FirstBad: -1, WantLevel: levelDBFS}
@@ -286,39 +307,85 @@ func analyzeSelftest(tx, rx [][]int16, warm int, levelDBFS float64) selftestRepo
 		return r
 	}
 	n := len(rx[0])
-	const win = 2 * pcm.FrameSamples
-	mid := warm + (n-warm)/2
-	if warm < 0 || mid+win > n {
+	if warm < 0 || warm+selftestWindow > n {
 		return r
 	}
-	for lag := -selftestMaxLag; lag <= selftestMaxLag; lag++ {
-		if mid-lag >= 0 && mid-lag+win <= n && equal(rx[0][mid:mid+win], tx[0][mid-lag:mid-lag+win]) {
-			r.Lag, r.Found = lag, true
-			break
-		}
-	}
-	if r.Found {
-		from, to := max(r.Lag, 0, warm), min(n, n+r.Lag)
-		r.Compared = to - from
-		for s := range tx {
-			inGap := false
-			for i := from; i < to; i++ {
-				bad := rx[s][i] != tx[s][i-r.Lag]
-				if bad {
-					r.Mismatch++
-					if s == 0 && r.FirstBad < 0 {
-						r.FirstBad = i
-					}
-				}
-				if s == 0 && bad && !inGap {
-					r.Gaps++
-				}
-				if s == 0 {
-					inGap = bad
+	lock := func(from, to, prefer int) (at, lag int, ok bool) {
+		for j := from; j < to && j+selftestWindow <= n; j++ {
+			if matchAt(tx, rx, j, prefer) {
+				return j, prefer, true
+			}
+			for l := -selftestMaxLag; l <= selftestMaxLag; l++ {
+				if l != prefer && matchAt(tx, rx, j, l) {
+					return j, l, true
 				}
 			}
 		}
+		return 0, 0, false
 	}
+	i, lag, ok := lock(warm, n, 0)
+	if !ok {
+		r.measureTones(rx)
+		return r
+	}
+	r.Lag, r.Found = lag, true
+	for i < n && i-lag < n {
+		bad := 0
+		for s := range tx {
+			if i-lag < 0 || rx[s][i] != tx[s][i-lag] {
+				bad++
+			}
+		}
+		if bad == 0 {
+			r.Compared++
+			i++
+			continue
+		}
+		if r.FirstBad < 0 {
+			r.FirstBad = i
+		}
+		at, l, ok := lock(i, i+selftestResync, lag)
+		if !ok { // never back: everything left differs
+			r.Mismatch += (min(n, n+lag) - i) * len(tx)
+			break
+		}
+		if l == lag { // corruption: count what differs up to the lock
+			for ; i < at; i++ {
+				for s := range tx {
+					if i-lag < 0 || rx[s][i] != tx[s][i-lag] {
+						r.Mismatch++
+					}
+				}
+			}
+			continue
+		}
+		r.Slips++
+		r.Skipped += at - i
+		i, lag = at, l
+	}
+	r.measureTones(rx)
+	return r
+}
+
+// matchAt reports whether every slot's capture from sample i equals the
+// playback lag samples earlier over selftestWindow samples.
+func matchAt(tx, rx [][]int16, i, lag int) bool {
+	n := len(rx[0])
+	if i-lag < 0 || i-lag+selftestWindow > n || i+selftestWindow > n {
+		return false
+	}
+	for s := range tx {
+		if !equal(rx[s][i:i+selftestWindow], tx[s][i-lag:i-lag+selftestWindow]) {
+			return false
+		}
+	}
+	return true
+}
+
+// measureTones fills in each slot's dominant tone and level over the last
+// 500 ms of the capture.
+func (r *selftestReport) measureTones(rx [][]int16) {
+	n := len(rx[0])
 	tail := min(n, pcm.SampleRate/2)
 	for s := range rx {
 		seg := rx[s][n-tail:]
@@ -330,7 +397,6 @@ func analyzeSelftest(tx, rx [][]int16, warm int, levelDBFS float64) selftestRepo
 		r.Tones = append(r.Tones, f)
 		r.Levels = append(r.Levels, dsp.LevelDBFS(seg))
 	}
-	return r
 }
 
 func equal(a, b []int16) bool {
