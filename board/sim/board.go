@@ -320,7 +320,7 @@ func (b *Board) newFXS(cd board.ChipDef, mo model.Opts) *model.Chip {
 		mo.Chain = cd.Chain
 	}
 	chip := model.New(mo)
-	phone := NewPhone(cd.Port)
+	phone := NewPhoneHistory(cd.Port, HistoryFor(len(b.Def.Chips)))
 	if b.country != "" {
 		phone.SetFlash(FlashFor(b.country))
 	}
@@ -338,7 +338,7 @@ func (b *Board) newFXO(cd board.ChipDef, mo fxomodel.Opts) (*fxomodel.Chip, erro
 		mo.Chain = cd.Chain
 	}
 	daa := fxomodel.New(mo)
-	co := NewCentralOffice(cd.Port)
+	co := NewCentralOfficeHistory(cd.Port, HistoryFor(len(b.Def.Chips)))
 	daa.Attach(co)
 	b.highway.Attach(daa)
 	b.daas = append(b.daas, daa)

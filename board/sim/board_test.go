@@ -495,3 +495,54 @@ func TestBoardRealClock(t *testing.T) {
 		t.Fatalf("reached frame %d after only %v", last, el)
 	}
 }
+
+// TestBoardHistory: the phones and lines of a board beyond
+// HistoryShareFrom ports share HistoryShared of recorded audio, at least
+// HistoryMin each; smaller boards keep HistoryDuration per port.
+func TestBoardHistory(t *testing.T) {
+	for _, c := range []struct {
+		fxs, fxo int
+		want     time.Duration
+	}{
+		{2, 1, HistoryDuration},
+		{8, 0, HistoryDuration},
+		{9, 0, 26 * time.Second},
+		{16, 0, 15 * time.Second},
+		{24, 8, HistoryMin},
+	} {
+		if got := HistoryFor(c.fxs + c.fxo); got != c.want {
+			t.Errorf("HistoryFor(%d) = %v, want %v", c.fxs+c.fxo, got, c.want)
+		}
+		def, err := board.SimSize(c.fxs, c.fxo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := New(Opts{Definition: def})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := b.Phone(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ear, mout := make([]int16, pcm.FrameSamples), make([]int16, pcm.FrameSamples)
+		for i := range ear {
+			ear[i] = int16(i + 1) // not silence: the phone records it
+		}
+		for seq := range uint64(HistoryDuration/pcm.FrameDuration) + 10 {
+			p.Audio(seq+1, ear, mout)
+		}
+		if got, want := len(p.Heard(time.Hour)), int(c.want/time.Second)*pcm.SampleRate; got != want {
+			t.Errorf("%d+%d ports: phone 1 gives %d samples, want %d (%v)", c.fxs, c.fxo, got, want, c.want)
+		}
+		if c.fxo > 0 {
+			co, err := b.Line(c.fxs + 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if co.history != c.want {
+				t.Errorf("%d+%d ports: line keeps %v, want %v", c.fxs, c.fxo, co.history, c.want)
+			}
+		}
+	}
+}

@@ -14,8 +14,18 @@ import (
 
 // Phone timing and test-equipment constants.
 const (
-	// HistoryDuration is how much earpiece audio a phone keeps for Heard.
+	// HistoryDuration is how much earpiece audio a phone keeps for Heard
+	// on a board of up to HistoryShareFrom ports (HistoryFor).
 	HistoryDuration = 30 * time.Second
+	// HistoryShared is the earpiece audio a board of more ports keeps
+	// in all, shared between its ports, each keeping at least
+	// HistoryMin (HistoryFor).
+	HistoryShared = HistoryShareFrom * HistoryDuration
+	// HistoryShareFrom is the number of ports above which they share
+	// HistoryShared.
+	HistoryShareFrom = 8
+	// HistoryMin is the least earpiece audio a port keeps.
+	HistoryMin = 10 * time.Second
 	// HearingWindow is the stretch of recent earpiece audio State analyses.
 	HearingWindow = 500 * time.Millisecond
 	// RingHold is how long after the ring voltage drops the phone still reports
@@ -102,8 +112,9 @@ type Phone struct {
 	lastRing  time.Duration
 	lastPause time.Duration
 	// Earpiece.
-	rec      recording // the last HistoryDuration heard (recording.go)
-	quiet    int       // silent earpiece frames in a row, up to phoneQuiet
+	rec      recording     // the last history heard (recording.go)
+	history  time.Duration // what rec holds
+	quiet    int           // silent earpiece frames in a row, up to phoneQuiet
 	det      *dsp.DTMFDetector
 	detOut   [16]byte
 	dets     [maxDetections]detection
@@ -144,20 +155,45 @@ const (
 	CASListen = 2 * time.Second
 )
 
-// NewPhone makes an on-hook phone for port n. All its buffers are made here.
-func NewPhone(n int) *Phone {
+// NewPhone makes an on-hook phone for port n that keeps HistoryDuration
+// of what it hears. All its buffers are made here.
+func NewPhone(n int) *Phone { return NewPhoneHistory(n, HistoryDuration) }
+
+// HistoryFor is how much audio each test instrument (phone or central
+// office) of a board of ports ports keeps: HistoryDuration up to
+// HistoryShareFrom ports; beyond, HistoryShared between them, at least
+// HistoryMin each, in whole seconds. Like a bench's recorder, the
+// equipment has a memory budget: a 32-port board's phones would
+// otherwise hold 7.3 MiB (a byte a sample) in the gateway's process that
+// a real board's gateway has not got.
+func HistoryFor(ports int) time.Duration {
+	if ports <= HistoryShareFrom {
+		return HistoryDuration
+	}
+	return max(HistoryMin, (HistoryShared / time.Duration(ports)).Truncate(time.Second))
+}
+
+// NewPhoneHistory makes an on-hook phone for port n that keeps history
+// (clamped to HistoryMin–HistoryDuration) of what it hears for Heard.
+// All its buffers are made here.
+func NewPhoneHistory(n int, history time.Duration) *Phone {
+	history = min(max(history, HistoryMin), HistoryDuration)
 	return &Phone{
-		flash:  FlashDuration,
-		port:   n,
-		plan:   make([]hookSeg, 0, 64),
-		det:    dsp.NewDTMFDetector(),
-		fsk:    [2]*dsp.CIDRx{mustCIDRx(dsp.Bell202), mustCIDRx(dsp.V23)},
-		fskStd: [2]string{dsp.Bell202.String(), dsp.V23.String()},
-		msgs:   make([][]byte, 0, 4),
-		cas:    dsp.NewCASDetector(),
-		rec:    newRecording(historySamples),
+		history: history,
+		flash:   FlashDuration,
+		port:    n,
+		plan:    make([]hookSeg, 0, 64),
+		det:     dsp.NewDTMFDetector(),
+		fsk:     [2]*dsp.CIDRx{mustCIDRx(dsp.Bell202), mustCIDRx(dsp.V23)},
+		fskStd:  [2]string{dsp.Bell202.String(), dsp.V23.String()},
+		msgs:    make([][]byte, 0, 4),
+		cas:     dsp.NewCASDetector(),
+		rec:     newRecording(durationSamples(history)),
 	}
 }
+
+// durationSamples is d in samples.
+func durationSamples(d time.Duration) int { return int(d * pcm.SampleRate / time.Second) }
 
 func mustCIDRx(std dsp.FSKStandard) *dsp.CIDRx {
 	r, err := dsp.NewCIDRx(std)
@@ -586,11 +622,12 @@ func (p *Phone) Say(tonesHz []float64, levelDBFS float64) error {
 }
 
 // Heard returns the last d of earpiece audio (clamped to what was recorded,
-// at most HistoryDuration), oldest sample first.
+// at most the phone's history: HistoryDuration unless made with
+// NewPhoneHistory), oldest sample first.
 func (p *Phone) Heard(d time.Duration) []int16 {
 	n := 0
 	if d > 0 {
-		n = int(min(d, HistoryDuration) * pcm.SampleRate / time.Second)
+		n = durationSamples(min(d, p.history))
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
