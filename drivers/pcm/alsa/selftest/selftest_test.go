@@ -29,12 +29,24 @@ func loopRx(tx [][]int16, lag int, edit func(rx [][]int16)) [][]int16 {
 	return rx
 }
 
-func TestAnalyzeSelftest(t *testing.T) {
-	const slots, n, warm = 4, 200 * pcm.FrameSamples, 50 * pcm.FrameSamples
-	tx := make([][]int16, slots)
+// The analysis tests' run: 4 slots, 200 frames, the first 50 the warm-up.
+const (
+	testSamples = 200 * pcm.FrameSamples
+	testWarm    = 50 * pcm.FrameSamples
+)
+
+// testSignals returns the four slots' test signals over testSamples.
+func testSignals() [][]int16 {
+	tx := make([][]int16, 4)
 	for s := range tx {
-		tx[s] = selftestSignal(s, n, -10)
+		tx[s] = selftestSignal(s, testSamples, -10)
 	}
+	return tx
+}
+
+func TestAnalyzeSelftest(t *testing.T) {
+	tx := testSignals()
+	const n, warm = testSamples, testWarm
 	for _, c := range []struct {
 		name     string
 		lag      int
@@ -135,11 +147,8 @@ func underrun(rx [][]int16, at, gap int) {
 // when it cost one slip, bit-exact on either side, and fails when it cost
 // more.
 func TestSelftestXrunRecovery(t *testing.T) {
-	const slots, n, warm = 4, 200 * pcm.FrameSamples, 50 * pcm.FrameSamples
-	tx := make([][]int16, slots)
-	for s := range tx {
-		tx[s] = selftestSignal(s, n, -10)
-	}
+	tx := testSignals()
+	const n, warm = testSamples, testWarm
 	for _, c := range []struct {
 		name    string
 		edit    func(rx [][]int16)
