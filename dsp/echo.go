@@ -47,6 +47,7 @@ const (
 	echoDTMax     = 200   // blocks (1 s) of continuous double talk before adapting slowly
 	echoFloorFade = 0.97  // per block, of the per-bin noise floor while the far end talks
 	echoSlow      = 0.1   // step factor in prolonged "double talk" (an echo path change)
+	echoSlowEvery = 4     // ... taken on every fourth block, at four times the factor
 	echoConverged = 10.0  // the detector works once the filter removes 10 dB
 	echoNLPRatio  = 0.25  // NLP suppresses when the residual is 6 dB below rx
 	echoFarActive = 20.0  // far end active above ~ −60 dBm0 mean power
@@ -576,7 +577,15 @@ func (e *EchoCanceller) block() {
 		if e.dtRun < echoDTMax {
 			return // frozen in double talk
 		}
-		mu *= echoSlow
+		// Prolonged "double talk" (an echo path change, or both ends
+		// talking on): adapt slowly, on every echoSlowEvery-th block at
+		// echoSlowEvery times the slow step — the same speed for a
+		// fraction of the work (a call where both ends send steady
+		// tones stays here for its whole length).
+		if (e.dtRun-echoDTMax)%echoSlowEvery != 0 {
+			return
+		}
+		mu *= echoSlow * echoSlowEvery
 	}
 	if !far || restarted {
 		return

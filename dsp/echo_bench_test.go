@@ -98,6 +98,22 @@ func BenchmarkEchoCancellerSilentRef(b *testing.B) {
 	benchEchoFrames(b, makeScene(far, near, echoPaths[1], 10, 4, 7))
 }
 
+// BenchmarkEchoCancellerToneDoubleTalk: a steady far-end tone (1000 Hz)
+// on path B and, from 2 s of 10 on, a steady near-end tone (550 Hz) as
+// loud: both ends talking on, the prolonged "double talk" in which the
+// canceller adapts slowly (what `make bench-peers` runs, both ends
+// sending a tone for the whole call).
+func BenchmarkEchoCancellerToneDoubleTalk(b *testing.B) {
+	n := 10 * SampleRate
+	far, near := make([]int16, n), make([]int16, n)
+	a := DBFSToAmplitude(-12)
+	for i := range n {
+		far[i] = int16(a * math.Sin(2*math.Pi*1000*float64(i)/SampleRate))
+		near[i] = int16(a * math.Sin(2*math.Pi*550*float64(i)/SampleRate))
+	}
+	benchEchoFrames(b, makeScene(far, near, echoPaths[1], 10, 2, 10))
+}
+
 // BenchmarkEchoFilter2: both filters over the default tail's partitions,
 // one block (the two inverse transforms included).
 func BenchmarkEchoFilter2(b *testing.B) {
