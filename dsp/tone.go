@@ -179,11 +179,22 @@ func (g *ToneGen) render(dst []int16, add bool) {
 		}
 		return
 	}
+	// Each component's sine comes from a phasor started at its phase and
+	// turned by its step every sample: two trigonometric calls per
+	// component a call instead of one per sample (what it gives differs
+	// from math.Sin by rounding, some 1e-14 of the amplitude over a
+	// frame). The phases themselves still advance exactly as before, so
+	// the next call starts from them.
+	var sn, cs, rs, rc [maxOsc]float64
+	for k := range g.n {
+		sn[k], cs[k] = math.Sincos(2 * math.Pi * g.phase[k])
+		rs[k], rc[k] = math.Sincos(2 * math.Pi * g.step[k])
+	}
 	for i := range dst {
 		var v float64
 		if g.on {
 			for k := range g.n {
-				v += g.amp[k] * math.Sin(2*math.Pi*g.phase[k])
+				v += g.amp[k] * sn[k]
 			}
 			if g.modStep > 0 {
 				v *= 0.5 * (1 + math.Sin(2*math.Pi*g.modPh))
@@ -191,6 +202,7 @@ func (g *ToneGen) render(dst []int16, add bool) {
 		}
 		// Phases run continuously, also through the "off" segments.
 		for k := range g.n {
+			sn[k], cs[k] = sn[k]*rc[k]+cs[k]*rs[k], cs[k]*rc[k]-sn[k]*rs[k]
 			g.phase[k] += g.step[k]
 			if g.phase[k] >= 1 {
 				g.phase[k]--

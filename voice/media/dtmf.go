@@ -70,10 +70,25 @@ var dtmfCoef = func() (c [8]float64) {
 // looksLikeDTMF reports whether a frame's energy sits mostly in one
 // low-group and one high-group DTMF frequency (a quick, one-frame test;
 // the detector decides).
+// All eight Goertzel filters run in one pass over the frame; each share
+// is what toneShare gives for its frequency.
 func looksLikeDTMF(x []int16) bool {
+	var s1, s2 [8]float64
+	var total float64
+	for _, v := range x {
+		f := float64(v)
+		total += f * f
+		for i, c := range dtmfCoef {
+			s0 := f + c*s1[i] - s2[i]
+			s2[i], s1[i] = s1[i], s0
+		}
+	}
+	if total < float64(len(x))*100*100 { // below about -50 dBm0: no tone
+		return false
+	}
 	var lo, hi float64
 	for i, c := range dtmfCoef {
-		sh := toneShare(x, c)
+		sh := 2 * (s1[i]*s1[i] + s2[i]*s2[i] - c*s1[i]*s2[i]) / (float64(len(x)) * total)
 		if i < 4 {
 			lo = max(lo, sh)
 		} else {

@@ -330,3 +330,56 @@ func TestDTMFReceivedBackToBack(t *testing.T) {
 		t.Fatalf("phone heard DTMF %q, want 55", got)
 	}
 }
+
+// TestLooksLikeDTMF: the one-pass test decides as eight toneShare calls
+// do, on digits, single tones, speech-like noise and silence.
+func TestLooksLikeDTMF(t *testing.T) {
+	slow := func(x []int16) bool {
+		var lo, hi float64
+		for i, c := range dtmfCoef {
+			if i < 4 {
+				lo = max(lo, toneShare(x, c))
+			} else {
+				hi = max(hi, toneShare(x, c))
+			}
+		}
+		return lo > 0.15 && hi > 0.15 && lo+hi > 0.6
+	}
+	var frames [][]int16
+	var yes int
+	for _, key := range "0123456789*#ABCD" {
+		x := dtmfSignal(t, string(key), 0, 100*time.Millisecond, 0)
+		for f := 0; f+pcm.FrameSamples <= len(x); f += pcm.FrameSamples {
+			frames = append(frames, x[f:f+pcm.FrameSamples])
+		}
+	}
+	var g dsp.ToneGen
+	for _, hz := range []float64{350, 440, 697, 1209, 1000, 2100} {
+		x := make([]int16, pcm.FrameSamples)
+		g.PlayFreqs([]float64{hz}, -10)
+		g.Fill(x)
+		frames = append(frames, x)
+	}
+	seed := uint32(1)
+	for range 200 {
+		x := make([]int16, pcm.FrameSamples)
+		for i := range x {
+			seed = seed*1664525 + 1013904223
+			x[i] = int16(seed>>16) >> uint(seed%9)
+		}
+		frames = append(frames, x)
+	}
+	frames = append(frames, make([]int16, pcm.FrameSamples))
+	for i, x := range frames {
+		got, want := looksLikeDTMF(x), slow(x)
+		if got != want {
+			t.Fatalf("frame %d: looksLikeDTMF %v, toneShare says %v", i, got, want)
+		}
+		if got {
+			yes++
+		}
+	}
+	if yes < 16*9 {
+		t.Fatalf("only %d of the digits' frames look like DTMF", yes)
+	}
+}
