@@ -90,7 +90,10 @@ const (
 // so freezes adaptation whenever the echo itself is loud, it uses the
 // learnt echo path. It freezes adaptation, with 60 ms hangover; after 1 s
 // of continuous detection (more likely an echo path change than speech)
-// the background adapts at a tenth of the step. Whatever the filter has
+// the background adapts at a tenth of the step (on every fourth block, at
+// four tenths: the same speed for a quarter of the work; in the blocks
+// between, and while adaptation is frozen, the background is not even
+// run). Whatever the filter has
 // learnt, rx louder (by 3 dB) than the loudest reference block the tail
 // spans is the near end — a line's echo is a loss — and freezes adaptation
 // outright: in a call between two lines, each canceller's reference carries
@@ -152,11 +155,10 @@ type EchoCanceller struct {
 
 	wtDirty bool
 
-	tmp   [fftHalf]complex64
-	tbuf  [fftN]float32
-	spec  [fftBins]complex64
-	specB [fftBins]complex64
-	ef    [ecBlock]float32
+	tmp  [fftHalf]complex64
+	tbuf [fftN]float32
+	spec [fftBins]complex64
+	ef   [ecBlock]float32
 
 	dt      int                   // blocks of double-talk hangover left
 	loud    int                   // blocks of hangover left after rx was louder than any echo could be
@@ -387,28 +389,6 @@ func (e *EchoCanceller) part(p int) int {
 	return i
 }
 
-// filter2 sets yf and yb to the last ecBlock samples of the inverse
-// transforms of Σ_p wf_p·X_p and Σ_p wb_p·X_p: both filters in one pass
-// over the reference spectra.
-func (e *EchoCanceller) filter2(yf, yb *[ecBlock]float32) {
-	af, ab := &e.spec, &e.specB
-	*af, *ab = [fftBins]complex64{}, [fftBins]complex64{}
-	for p := range e.parts {
-		x := &e.xs[e.part(p)]
-		wf, wb := &e.wf[p], &e.wb[p]
-		for k := range fftBins {
-			xr, xi := real(x[k]), imag(x[k])
-			f, b := wf[k], wb[k]
-			af[k] += complex(real(f)*xr-imag(f)*xi, real(f)*xi+imag(f)*xr)
-			ab[k] += complex(real(b)*xr-imag(b)*xi, real(b)*xi+imag(b)*xr)
-		}
-	}
-	irfft(&e.tbuf, af, &e.tmp)
-	copy(yf[:], e.tbuf[ecValid:])
-	irfft(&e.tbuf, ab, &e.tmp)
-	copy(yb[:], e.tbuf[ecValid:])
-}
-
 // filter sets y to the last ecBlock samples of the inverse transform of
 // Σ_p w_p·X_p.
 func (e *EchoCanceller) filter(w [][fftBins]complex64, y *[ecBlock]float32) {
@@ -418,7 +398,11 @@ func (e *EchoCanceller) filter(w [][fftBins]complex64, y *[ecBlock]float32) {
 		x := &e.xs[e.part(p)]
 		wp := &w[p]
 		for k := range fftBins {
-			acc[k] += wp[k] * x[k]
+			// acc += w·x, written out: Go's complex64 product compiles
+			// to slower code (measured: 1.6 against 1.1 µs a filter).
+			xr, xi := real(x[k]), imag(x[k])
+			f := wp[k]
+			acc[k] += complex(real(f)*xr-imag(f)*xi, real(f)*xi+imag(f)*xr)
 		}
 	}
 	irfft(&e.tbuf, acc, &e.tmp)
@@ -435,7 +419,8 @@ func (e *EchoCanceller) block() {
 	}
 	xn, pn := &e.xs[e.xsPos], &e.xp[e.xsPos]
 	var yf, eb [ecBlock]float32
-	if e.zeros >= e.span && !e.noSkip {
+	silentRef := e.zeros >= e.span && !e.noSkip
+	if silentRef {
 		// The reference has been exactly zero over every partition's
 		// window: every spectrum in use is zero, and so are both filters'
 		// outputs (what the transforms would give, bit for bit).
@@ -449,18 +434,16 @@ func (e *EchoCanceller) block() {
 		for k := range fftBins {
 			pn[k] = real(xn[k])*real(xn[k]) + imag(xn[k])*imag(xn[k])
 		}
-		e.filter2(&yf, &eb)
+		e.filter(e.wf, &yf)
 	}
-	var sd, sf, sb, sy, sx float64
+	var sd, sf, sy, sx float64
 	xb := e.hist(ecBlock)
 	for i := range ecBlock {
 		d := e.d[i]
 		f := d - yf[i]
-		b := d - eb[i]
-		e.ef[i], eb[i] = f, b
+		e.ef[i] = f
 		sd += float64(d) * float64(d)
 		sf += float64(f) * float64(f)
-		sb += float64(b) * float64(b)
 		sy += float64(yf[i]) * float64(yf[i])
 		sx += float64(xb[i]) * float64(xb[i])
 	}
@@ -520,6 +503,30 @@ func (e *EchoCanceller) block() {
 	} else {
 		e.dtQuiet++
 		e.dtRun = 0
+	}
+
+	// The background has nothing to do in a block of double talk in
+	// which it does not adapt (frozen, or between the slow adaptation's
+	// blocks): no copy can be taken (double talk), its coefficients do not
+	// change, and the far end talks (its noise floor is not measured). Its
+	// output, error spectrum and error power are left out; the floor still
+	// fades where it would.
+	if far && e.dt > 0 && (e.loud > 0 || e.dtRun < echoDTMax || (e.dtRun-echoDTMax)%echoSlowEvery != 0) {
+		if !e.conv {
+			for k := range fftBins {
+				e.nps[k] *= echoFloorFade
+			}
+		}
+		return
+	}
+	if !silentRef {
+		e.filter(e.wb, &eb)
+	}
+	var sb float64
+	for i := range ecBlock {
+		b := e.d[i] - eb[i]
+		eb[i] = b
+		sb += float64(b) * float64(b)
 	}
 
 	// Foreground/background decisions.

@@ -114,9 +114,10 @@ func BenchmarkEchoCancellerToneDoubleTalk(b *testing.B) {
 	benchEchoFrames(b, makeScene(far, near, echoPaths[1], 10, 2, 10))
 }
 
-// BenchmarkEchoFilter2: both filters over the default tail's partitions,
-// one block (the two inverse transforms included).
-func BenchmarkEchoFilter2(b *testing.B) {
+// BenchmarkEchoFilters: both filters (foreground and background) over
+// the default tail's partitions, one block (the two inverse transforms
+// included).
+func BenchmarkEchoFilters(b *testing.B) {
 	e := NewEchoCanceller()
 	tx := noise(8000, 3000, 2)
 	rx := mix(noise(8000, 30, 3), tx)
@@ -127,7 +128,8 @@ func BenchmarkEchoFilter2(b *testing.B) {
 	}
 	var yf, yb [ecBlock]float32
 	for b.Loop() {
-		e.filter2(&yf, &yb)
+		e.filter(e.wf, &yf)
+		e.filter(e.wb, &yb)
 	}
 }
 
