@@ -540,8 +540,8 @@ func TestBoardHistory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if co.history != c.want {
-				t.Errorf("%d+%d ports: line keeps %v, want %v", c.fxs, c.fxo, co.history, c.want)
+			if got, want := co.rec.size, int(c.want/time.Second)*pcm.SampleRate; got != want {
+				t.Errorf("%d+%d ports: line keeps %d samples, want %d (%v)", c.fxs, c.fxo, got, want, c.want)
 			}
 		}
 	}

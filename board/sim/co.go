@@ -82,15 +82,14 @@ type CentralOffice struct {
 	noDial bool // the office gives no dial tone
 
 	// Audio.
-	dial    dsp.ToneGen
-	dialTn  dsp.Tone
-	say     dsp.ToneGen
-	keypad  dsp.DTMFGen
-	det     *dsp.DTMFDetector
-	detOut  [16]byte
-	digits  []byte
-	rec     recording     // what the far party heard (recording.go)
-	history time.Duration // what rec holds
+	dial   dsp.ToneGen
+	dialTn dsp.Tone
+	say    dsp.ToneGen
+	keypad dsp.DTMFGen
+	det    *dsp.DTMFDetector
+	detOut [16]byte
+	digits []byte
+	rec    recording // what the far party heard (recording.go)
 }
 
 var _ fxomodel.Line = (*CentralOffice)(nil)
@@ -103,9 +102,8 @@ func NewCentralOffice(n int) *CentralOffice { return NewCentralOfficeHistory(n, 
 // NewCentralOfficeHistory is NewCentralOffice keeping history (clamped
 // to HistoryMin–HistoryDuration) of what the far party heard.
 func NewCentralOfficeHistory(n int, history time.Duration) *CentralOffice {
-	history = min(max(history, HistoryMin), HistoryDuration)
-	co := &CentralOffice{port: n, state: LineIdle, battery: true, ringHz: CORingHz, history: history,
-		det: dsp.NewDTMFDetector(), rec: newRecording(durationSamples(history)), digits: make([]byte, 0, 64)}
+	co := &CentralOffice{port: n, state: LineIdle, battery: true, ringHz: CORingHz,
+		det: dsp.NewDTMFDetector(), rec: historyRecording(history), digits: make([]byte, 0, 64)}
 	if err := co.SetCountry("us"); err != nil {
 		co.cadence = []int{200, 400}
 	}
@@ -404,7 +402,7 @@ func (co *CentralOffice) Dial(digits string) error {
 
 // Heard returns the last d of what the far party heard from the DAA.
 func (co *CentralOffice) Heard(d time.Duration) []int16 {
-	n := durationSamples(min(max(d, 0), co.history))
+	n := durationSamples(min(max(d, 0), HistoryDuration)) // the recording clamps to what it keeps
 	co.mu.Lock()
 	defer co.mu.Unlock()
 	return co.rec.last(n)

@@ -112,9 +112,8 @@ type Phone struct {
 	lastRing  time.Duration
 	lastPause time.Duration
 	// Earpiece.
-	rec      recording     // the last history heard (recording.go)
-	history  time.Duration // what rec holds
-	quiet    int           // silent earpiece frames in a row, up to phoneQuiet
+	rec      recording // the last history heard (recording.go)
+	quiet    int       // silent earpiece frames in a row, up to phoneQuiet
 	det      *dsp.DTMFDetector
 	detOut   [16]byte
 	dets     [maxDetections]detection
@@ -177,19 +176,23 @@ func HistoryFor(ports int) time.Duration {
 // (clamped to HistoryMin–HistoryDuration) of what it hears for Heard.
 // All its buffers are made here.
 func NewPhoneHistory(n int, history time.Duration) *Phone {
-	history = min(max(history, HistoryMin), HistoryDuration)
 	return &Phone{
-		history: history,
-		flash:   FlashDuration,
-		port:    n,
-		plan:    make([]hookSeg, 0, 64),
-		det:     dsp.NewDTMFDetector(),
-		fsk:     [2]*dsp.CIDRx{mustCIDRx(dsp.Bell202), mustCIDRx(dsp.V23)},
-		fskStd:  [2]string{dsp.Bell202.String(), dsp.V23.String()},
-		msgs:    make([][]byte, 0, 4),
-		cas:     dsp.NewCASDetector(),
-		rec:     newRecording(durationSamples(history)),
+		flash:  FlashDuration,
+		port:   n,
+		plan:   make([]hookSeg, 0, 64),
+		det:    dsp.NewDTMFDetector(),
+		fsk:    [2]*dsp.CIDRx{mustCIDRx(dsp.Bell202), mustCIDRx(dsp.V23)},
+		fskStd: [2]string{dsp.Bell202.String(), dsp.V23.String()},
+		msgs:   make([][]byte, 0, 4),
+		cas:    dsp.NewCASDetector(),
+		rec:    historyRecording(history),
 	}
+}
+
+// historyRecording returns a recording of history, clamped to
+// HistoryMin–HistoryDuration.
+func historyRecording(history time.Duration) recording {
+	return newRecording(durationSamples(min(max(history, HistoryMin), HistoryDuration)))
 }
 
 // durationSamples is d in samples.
@@ -622,12 +625,12 @@ func (p *Phone) Say(tonesHz []float64, levelDBFS float64) error {
 }
 
 // Heard returns the last d of earpiece audio (clamped to what was recorded,
-// at most the phone's history: HistoryDuration unless made with
+// at most what the phone keeps: HistoryDuration unless made with
 // NewPhoneHistory), oldest sample first.
 func (p *Phone) Heard(d time.Duration) []int16 {
 	n := 0
 	if d > 0 {
-		n = durationSamples(min(d, p.history))
+		n = durationSamples(min(d, HistoryDuration)) // the recording clamps to what it keeps
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
