@@ -15,6 +15,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,8 +34,9 @@ import (
 // after one constant delay (no gaps, no slipped or swapped slots), each
 // slot's dominant tone and level, no xruns while the loop was on time,
 // and the frame pacing against the wall clock. An xrun after the loop ran
-// a frame late must cost one slip, bit-exact on either side. It prints one line, "pcm-selftest: PASS ..." or
-// "pcm-selftest: FAIL ...", with the figures, and exits 0 or 1 (2 on a
+// a frame late must cost one slip, bit-exact on either side. It prints
+// one line, "pcm-selftest: PASS ..." or "pcm-selftest: FAIL ...", with
+// the figures, and exits 0 or 1 (2 on a
 // usage error). `loopstart boot` runs it when the kernel command line says
 // loopstart.selftest=pcm (the QEMU image test TestBootALSA does).
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -330,13 +332,7 @@ func analyzeSelftest(tx, rx [][]int16, warm int, levelDBFS float64) selftestRepo
 	}
 	r.Lag, r.Found = lag, true
 	for i < n && i-lag < n {
-		bad := 0
-		for s := range tx {
-			if i-lag < 0 || rx[s][i] != tx[s][i-lag] {
-				bad++
-			}
-		}
-		if bad == 0 {
+		if differing(tx, rx, i, lag) == 0 {
 			r.Compared++
 			i++
 			continue
@@ -351,11 +347,7 @@ func analyzeSelftest(tx, rx [][]int16, warm int, levelDBFS float64) selftestRepo
 		}
 		if l == lag { // corruption: count what differs up to the lock
 			for ; i < at; i++ {
-				for s := range tx {
-					if i-lag < 0 || rx[s][i] != tx[s][i-lag] {
-						r.Mismatch++
-					}
-				}
+				r.Mismatch += differing(tx, rx, i, lag)
 			}
 			continue
 		}
@@ -367,6 +359,18 @@ func analyzeSelftest(tx, rx [][]int16, warm int, levelDBFS float64) selftestRepo
 	return r
 }
 
+// differing returns how many slots' capture sample i differs from the
+// playback lag samples earlier.
+func differing(tx, rx [][]int16, i, lag int) int {
+	bad := 0
+	for s := range tx {
+		if i-lag < 0 || rx[s][i] != tx[s][i-lag] {
+			bad++
+		}
+	}
+	return bad
+}
+
 // matchAt reports whether every slot's capture from sample i equals the
 // playback lag samples earlier over selftestWindow samples.
 func matchAt(tx, rx [][]int16, i, lag int) bool {
@@ -375,7 +379,7 @@ func matchAt(tx, rx [][]int16, i, lag int) bool {
 		return false
 	}
 	for s := range tx {
-		if !equal(rx[s][i:i+selftestWindow], tx[s][i-lag:i-lag+selftestWindow]) {
+		if !slices.Equal(rx[s][i:i+selftestWindow], tx[s][i-lag:i-lag+selftestWindow]) {
 			return false
 		}
 	}
@@ -397,16 +401,4 @@ func (r *selftestReport) measureTones(rx [][]int16) {
 		r.Tones = append(r.Tones, f)
 		r.Levels = append(r.Levels, dsp.LevelDBFS(seg))
 	}
-}
-
-func equal(a, b []int16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
