@@ -83,7 +83,7 @@ func looksLikeDTMF(x []int16) bool {
 			s2[i], s1[i] = s1[i], s0
 		}
 	}
-	if total < float64(len(x))*100*100 { // below about -50 dBm0: no tone
+	if total < float64(len(x))*toneFloor {
 		return false
 	}
 	var lo, hi float64
@@ -362,6 +362,11 @@ func (s *Stream) dtmfPlay(playout []int16) {
 	}
 }
 
+// toneFloor is the mean power per sample (an RMS of 100, about −50
+// dBm0) below which a frame holds no tone for toneShare and
+// looksLikeDTMF.
+const toneFloor = 100 * 100
+
 // toneShare is the share of x's energy at the frequency whose Goertzel
 // coefficient is c (2 cos ω).
 func toneShare(x []int16, c float64) float64 {
@@ -372,7 +377,7 @@ func toneShare(x []int16, c float64) float64 {
 		s0 := f + c*s1 - s2
 		s2, s1 = s1, s0
 	}
-	if total < float64(len(x))*100*100 { // below about -50 dBm0: no tone
+	if total < float64(len(x))*toneFloor {
 		return 0
 	}
 	power := s1*s1 + s2*s2 - c*s1*s2
