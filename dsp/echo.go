@@ -505,13 +505,22 @@ func (e *EchoCanceller) block() {
 		e.dtRun = 0
 	}
 
+	// Whether the background adapts in this block: while the far end
+	// talks, not while the near end is louder than any echo (no echo path
+	// change either), not in the first second of double talk; in
+	// prolonged "double talk" (an echo path change, or both ends talking
+	// on) slowly, on every echoSlowEvery-th block at echoSlowEvery times
+	// the slow step — the same speed for a fraction of the work (a call
+	// where both ends send steady tones stays there for its whole length).
+	adapts := far && e.loud == 0 &&
+		(e.dt == 0 || e.dtRun >= echoDTMax && (e.dtRun-echoDTMax)%echoSlowEvery == 0)
+
 	// The background has nothing to do in a block of double talk in
-	// which it does not adapt (frozen, or between the slow adaptation's
-	// blocks): no copy can be taken (double talk), its coefficients do not
-	// change, and the far end talks (its noise floor is not measured). Its
-	// output, error spectrum and error power are left out; the floor still
-	// fades where it would.
-	if far && e.dt > 0 && (e.loud > 0 || e.dtRun < echoDTMax || (e.dtRun-echoDTMax)%echoSlowEvery != 0) {
+	// which it does not adapt: no copy can be taken (double talk), its
+	// coefficients do not change, and the far end talks (its noise floor
+	// is not measured). Its output, error spectrum and error power are
+	// left out; the floor still fades where it would.
+	if far && e.dt > 0 && !adapts {
 		if !e.conv {
 			for k := range fftBins {
 				e.nps[k] *= echoFloorFade
@@ -576,26 +585,12 @@ func (e *EchoCanceller) block() {
 		e.eps[k] += 0.3 * (m2 - e.eps[k])
 	}
 
-	mu := float32(echoMu)
-	if e.loud > 0 {
-		return // the near end talks louder than any echo: no echo path change either
-	}
-	if e.dt > 0 {
-		if e.dtRun < echoDTMax {
-			return // frozen in double talk
-		}
-		// Prolonged "double talk" (an echo path change, or both ends
-		// talking on): adapt slowly, on every echoSlowEvery-th block at
-		// echoSlowEvery times the slow step — the same speed for a
-		// fraction of the work (a call where both ends send steady
-		// tones stays here for its whole length).
-		if (e.dtRun-echoDTMax)%echoSlowEvery != 0 {
-			return
-		}
-		mu *= echoSlow * echoSlowEvery
-	}
-	if !far || restarted {
+	if !adapts || restarted {
 		return
+	}
+	mu := float32(echoMu)
+	if e.dt > 0 {
+		mu *= echoSlow * echoSlowEvery
 	}
 	e.adapt(E, mu)
 }
