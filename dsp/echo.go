@@ -91,9 +91,7 @@ const (
 // learnt echo path. It freezes adaptation, with 60 ms hangover; after 1 s
 // of continuous detection (more likely an echo path change than speech)
 // the background adapts at a tenth of the step (on every fourth block, at
-// four tenths: the same speed for a quarter of the work; in the blocks
-// between, and while adaptation is frozen, the background is not even
-// run). Whatever the filter has
+// four tenths: the same speed for a quarter of the work). Whatever the filter has
 // learnt, rx louder (by 3 dB) than the loudest reference block the tail
 // spans is the near end — a line's echo is a loss — and freezes adaptation
 // outright: in a call between two lines, each canceller's reference carries
@@ -514,20 +512,11 @@ func (e *EchoCanceller) block() {
 	// where both ends send steady tones stays there for its whole length).
 	adapts := far && e.loud == 0 &&
 		(e.dt == 0 || e.dtRun >= echoDTMax && (e.dtRun-echoDTMax)%echoSlowEvery == 0)
-
-	// The background has nothing to do in a block of double talk in
-	// which it does not adapt: no copy can be taken (double talk), its
-	// coefficients do not change, and the far end talks (its noise floor
-	// is not measured). Its output, error spectrum and error power are
-	// left out; the floor still fades where it would.
-	if far && e.dt > 0 && !adapts {
-		if !e.conv {
-			for k := range fftBins {
-				e.nps[k] *= echoFloorFade
-			}
-		}
-		return
-	}
+	// The background runs in every block, also where it does not adapt:
+	// leaving it out in double talk (its divergence check and error power
+	// with it) let the phone-to-phone tones of TestPortToPortCall come
+	// back with a 1209 Hz spur 25 dB stronger, which the DTMF detector
+	// took for a digit.
 	if !silentRef {
 		e.filter(e.wb, &eb)
 	}
