@@ -30,6 +30,8 @@ run: build
 # test needs, builds meanwhile in the background in the idle scheduling
 # class (CPU no test wants; the test waits for it, then finds it cached;
 # stopped when the suite ends); the other QEMU tests boot Debian's kernel.
+# tools/testdigest ends a failing verbose run with the failing tests' own
+# messages, so that a log cut to its tail still says why.
 KERNEL_LOG ?= .cache/kernel-qemu-amd64.log
 test: peers
 	@mkdir -p .cache; \
@@ -40,7 +42,8 @@ test: peers
 	LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /tools/lab -e /buildroot/qemutest -e /voice/gateway$$) && \
 	$(GO) test -count=1 -timeout 10m ./voice/gateway/ && \
 	$(MAKE) fuzz-sip && \
-	LOOPSTART_REQUIRE_PEERS=1 LOOPSTART_STOCK_KERNEL=1 $(GO) test -count=1 -p 1 -timeout 40m -v ./tools/lab/ ./buildroot/qemutest/
+	LOOPSTART_REQUIRE_PEERS=1 LOOPSTART_STOCK_KERNEL=1 $(GO) run ./tools/testdigest -- \
+		$(GO) test -count=1 -p 1 -timeout 40m -v ./tools/lab/ ./buildroot/qemutest/
 
 # The SIP request path's fuzz targets, each for a fixed time (their seed
 # corpora also run in every `go test`).
