@@ -28,7 +28,7 @@ const ring = 2048
 type Path struct {
 	on    bool
 	delay int
-	h     [taps]float32
+	hr    [taps]float32 // the impulse response reversed: hr[j] weighs the sample taps−1−j old
 	ring  [ring]float32
 	pos   int
 	quiet int // zero samples pushed in a row, up to ring
@@ -53,7 +53,7 @@ func (p *Path) Init(loss float64, delay time.Duration) {
 	}
 	g := math.Pow(10, -loss/20) / math.Sqrt(e)
 	for k := range taps {
-		p.h[k] = float32(raw[k] * g)
+		p.hr[taps-1-k] = float32(raw[k] * g)
 	}
 }
 
@@ -82,22 +82,52 @@ func (p *Path) Echo(out, line []int16) {
 	p.echoFull(out, line)
 }
 
+// chunk is the most samples echoFull filters from one window of history.
+const chunk = 160
+
 // echoFull is Echo without the shortcut for a silent line.
 func (p *Path) echoFull(out, line []int16) {
-	for i, v := range line {
+	for len(line) > 0 {
+		n := min(len(line), chunk)
+		p.echoChunk(out[:n], line[:n])
+		out, line = out[n:], line[n:]
+	}
+}
+
+// echoChunk pushes up to chunk samples and filters them: the history the
+// filter reads is copied out of the ring once (the newest sample the
+// echo of sample i reads is i itself, at no bulk delay, so pushing the
+// chunk first changes nothing), then each output sample is a 32-tap dot
+// product over contiguous memory in four partial sums.
+func (p *Path) echoChunk(out, line []int16) {
+	n := len(line)
+	start := p.pos
+	for _, v := range line {
 		if v == 0 {
 			p.quiet = min(p.quiet+1, ring)
 		} else {
 			p.quiet = 0
 		}
 		p.ring[p.pos] = float32(v)
-		var acc float32
-		q := p.pos - p.delay
-		for k := range taps {
-			acc += p.h[k] * p.ring[(q-k)&(ring-1)]
-		}
 		p.pos = (p.pos + 1) & (ring - 1)
-		out[i] = Sat(acc)
+	}
+	// win[j] is the sample taps−1−j before the chunk's first input at
+	// the bulk delay; sample i's filter reads win[i : i+taps], newest last.
+	var win [chunk + taps - 1]float32
+	first := start - p.delay - (taps - 1)
+	for j := range n + taps - 1 {
+		win[j] = p.ring[(first+j)&(ring-1)]
+	}
+	for i := range out {
+		x := (*[taps]float32)(win[i:])
+		var s0, s1, s2, s3 float32
+		for j := 0; j < taps; j += 4 {
+			s0 += p.hr[j] * x[j]
+			s1 += p.hr[j+1] * x[j+1]
+			s2 += p.hr[j+2] * x[j+2]
+			s3 += p.hr[j+3] * x[j+3]
+		}
+		out[i] = Sat((s0 + s1) + (s2 + s3))
 	}
 }
 

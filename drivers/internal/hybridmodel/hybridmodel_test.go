@@ -122,3 +122,50 @@ func TestQuietShortcut(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEcho is one 10 ms frame of speech-like noise through a line's
+// echo path (the sim board runs one per port with a talking line).
+func BenchmarkEcho(b *testing.B) {
+	var p Path
+	p.Init(DefaultLoss, DefaultDelay)
+	r := rand.New(rand.NewPCG(5, 6))
+	line, out := make([]int16, 80), make([]int16, 80)
+	for i := range line {
+		line[i] = int16(r.NormFloat64() * 3000)
+	}
+	for b.Loop() {
+		p.Echo(out, line)
+	}
+}
+
+// TestEchoConvolution: the echo equals the impulse response convolved
+// with the delayed line audio, written out sample by sample, for frames
+// of any length (shorter and longer than one window of history).
+func TestEchoConvolution(t *testing.T) {
+	for _, delay := range []time.Duration{0, time.Millisecond, MaxDelay} {
+		var p Path
+		p.Init(6, delay)
+		r := rand.New(rand.NewPCG(7, 8))
+		var all []float32
+		for f, n := range []int{80, 1, 7, 160, 161, 400, 80, 33} {
+			line, out := make([]int16, n), make([]int16, n)
+			for i := range line {
+				line[i] = int16(r.NormFloat64() * 4000)
+			}
+			p.Echo(out, line)
+			for i, v := range line {
+				all = append(all, float32(v))
+				now := len(all) - 1
+				var want float64
+				for j := range taps {
+					if at := now - p.delay - (taps - 1 - j); at >= 0 {
+						want += float64(p.hr[j]) * float64(all[at])
+					}
+				}
+				if d := math.Abs(float64(out[i]) - math.Trunc(want)); d > 1 {
+					t.Fatalf("delay %v, frame %d (%d samples), sample %d: echo %d, convolution %.2f", delay, f, n, i, out[i], want)
+				}
+			}
+		}
+	}
+}
