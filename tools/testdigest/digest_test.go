@@ -65,7 +65,7 @@ func TestDigest(t *testing.T) {
 		{
 			name: "all passed",
 			in:   "=== RUN   TestX\n    x_test.go:1: fine\n--- PASS: TestX (0.00s)\nok  \tpkg\t0.1s\n", keep: 30,
-			not:  []string{"testdigest"},
+			not: []string{"testdigest"},
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
