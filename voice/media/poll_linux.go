@@ -46,14 +46,35 @@ type poller struct {
 	discard bool  // read drops what it reads (Start's flush, a stale socket)
 	counted bool  // what discard drops is counted as dropped
 	last    int64 // monoNow of the last poll; 0 after Start
-	// Per read, set before each recvmsg(2).
-	msg     unix.Msghdr
-	iov     unix.Iovec
-	rsa     unix.RawSockaddrAny
-	ctrl    [8]uint64 // control messages, aligned for unix.Cmsghdr
-	scratch [maxPacket]byte
+	// Per recvmmsg(2), set before each call: its headers and, for each,
+	// the datagram's buffers.
+	mm [pollBatch]mmsghdr
+	m  [pollBatch]pollMsg
 	// Per poll: the clocks the kernel's stamps are converted with.
 	monoNow, realNow int64
+}
+
+// pollBatch is how many datagrams one recvmmsg(2) asks for. A call's
+// socket holds half a packet a frame at 20 ms packets: a batch of two
+// reads what came and learns that nothing more waits (fewer than two
+// came back) in one system call, where one recvmsg(2) at a time needs a
+// second that finds the socket empty (EAGAIN).
+const pollBatch = 2
+
+// mmsghdr is the kernel's struct mmsghdr: a message header and the
+// length the call received into it (Go pads the struct to the header's
+// alignment, as C does).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+// pollMsg is the storage one datagram of a batch is read into.
+type pollMsg struct {
+	iov  unix.Iovec
+	rsa  unix.RawSockaddrAny
+	ctrl [8]uint64 // control messages, aligned for unix.Cmsghdr
+	buf  [maxPacket]byte
 }
 
 // initPoll makes s a polled stream. It reports false when the socket
@@ -99,61 +120,86 @@ func (s *Stream) pollFlush() {
 	p.last = 0
 }
 
-// pollSocket is the RawConn.Read callback: up to pollMax non-blocking
-// recvmsg(2) calls. It never asks to wait in Go's poller.
+// pollSocket is the RawConn.Read callback: non-blocking recvmmsg(2)
+// calls of pollBatch datagrams, until one returns fewer or pollMax
+// datagrams are read. It never asks to wait in Go's poller.
 func (s *Stream) pollSocket(fd uintptr) bool {
 	p := s.poll
 	limit := pollMax
 	if p.discard {
 		limit = flushMax
 	}
-	for range limit {
-		p.iov.Base = &p.scratch[0]
-		p.iov.SetLen(len(p.scratch))
-		p.msg.Name = (*byte)(unsafe.Pointer(&p.rsa))
-		p.msg.Namelen = unix.SizeofSockaddrAny
-		p.msg.Iov = &p.iov
-		p.msg.SetIovlen(1)
-		p.msg.Control = (*byte)(unsafe.Pointer(&p.ctrl[0]))
-		p.msg.SetControllen(int(unsafe.Sizeof(p.ctrl)))
-		p.msg.Flags = 0
-		r, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&p.msg)), unix.MSG_DONTWAIT)
+	for got := 0; got < limit; {
+		want := min(pollBatch, limit-got)
+		for i := range want {
+			p.prepare(i)
+		}
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&p.mm[0])), uintptr(want), unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EINTR {
 			continue
 		}
 		if e != 0 {
 			return true // EAGAIN: nothing more; anything else: try next frame
 		}
-		if p.discard {
-			if !p.counted {
-				continue // Start's flush
-			}
-			if !p.stamped || p.monoNow-p.arrival() > freshAge {
-				s.dropped.Add(1)
-				continue
-			}
-			// The stale ones are gone: this one and the rest are
-			// recent (they come in order of arrival).
-			p.discard = false
+		for i := range int(r) {
+			s.take(i)
 		}
-		if p.msg.Flags&unix.MSG_TRUNC != 0 {
-			s.dropped.Add(1) // longer than any slot holds
-			continue
+		if got += int(r); int(r) < want {
+			return true // the socket is empty
 		}
-		s.arrived(p.scratch[:int(r)], &s.phdr, rawAddrPort(&p.rsa), p.arrival())
 	}
 	return true
 }
 
-// arrival is the datagram's arrival, in nanoseconds since the stream's
-// epoch, from the kernel's stamp in the last recvmsg's control messages
-// (the poll's time when there is none).
-func (p *poller) arrival() int64 {
+// prepare points batch message i's header at its buffers.
+func (p *poller) prepare(i int) {
+	m, h := &p.m[i], &p.mm[i].hdr
+	m.iov.Base = &m.buf[0]
+	m.iov.SetLen(len(m.buf))
+	h.Name = (*byte)(unsafe.Pointer(&m.rsa))
+	h.Namelen = unix.SizeofSockaddrAny
+	h.Iov = &m.iov
+	h.SetIovlen(1)
+	h.Control = (*byte)(unsafe.Pointer(&m.ctrl[0]))
+	h.SetControllen(int(unsafe.Sizeof(m.ctrl)))
+	h.Flags = 0
+	p.mm[i].n = 0
+}
+
+// take hands batch message i to the stream, or drops it (a flush, a stale
+// socket, a datagram longer than any slot holds).
+func (s *Stream) take(i int) {
+	p := s.poll
+	if p.discard {
+		if !p.counted {
+			return // Start's flush
+		}
+		if !p.stamped || p.monoNow-p.arrival(i) > freshAge {
+			s.dropped.Add(1)
+			return
+		}
+		// The stale ones are gone: this one and the rest are recent
+		// (they come in order of arrival).
+		p.discard = false
+	}
+	if p.mm[i].hdr.Flags&unix.MSG_TRUNC != 0 {
+		s.dropped.Add(1) // longer than any slot holds
+		return
+	}
+	m := &p.m[i]
+	s.arrived(m.buf[:int(p.mm[i].n)], &s.phdr, rawAddrPort(&m.rsa), p.arrival(i))
+}
+
+// arrival is batch message i's arrival, in nanoseconds since the stream's
+// epoch, from the kernel's stamp in its control messages (the poll's time
+// when there is none).
+func (p *poller) arrival(i int) int64 {
 	if !p.stamped {
 		return p.monoNow
 	}
-	clen := int(p.msg.Controllen)
-	ctrl := unsafe.Slice((*byte)(unsafe.Pointer(&p.ctrl[0])), unsafe.Sizeof(p.ctrl))
+	m := &p.m[i]
+	clen := int(p.mm[i].hdr.Controllen)
+	ctrl := unsafe.Slice((*byte)(unsafe.Pointer(&m.ctrl[0])), unsafe.Sizeof(m.ctrl))
 	hdr := unix.CmsgLen(0)
 	for off := 0; off+hdr <= clen; {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&ctrl[off]))

@@ -4,6 +4,9 @@ import (
 	"net"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/loopstart/loopstart/drivers/pcm"
 )
@@ -190,5 +193,71 @@ func TestPolledStaleAfterPause(t *testing.T) {
 	s.Receive(out)
 	if st := s.Stats(); st.PacketsReceived != want+1 {
 		t.Fatalf("received %d after the pause, want %d", st.PacketsReceived, want+1)
+	}
+}
+
+// TestPolledBatch: a poll reads whatever number of datagrams waits — none,
+// one (a batch that comes back short), two (a full batch, then an empty
+// socket), three — each whole, in order, with its sender and its own
+// arrival stamp; a datagram longer than a slot is dropped and counted
+// without taking its batch neighbour with it.
+func TestPolledBatch(t *testing.T) {
+	if got, want := unsafe.Sizeof(mmsghdr{}), (unsafe.Sizeof(unix.Msghdr{})+4+unsafe.Alignof(unix.Msghdr{})-1)/unsafe.Alignof(unix.Msghdr{})*unsafe.Alignof(unix.Msghdr{}); got != want {
+		t.Fatalf("mmsghdr is %d bytes, the kernel's struct mmsghdr %d", got, want)
+	}
+	for _, c := range []struct {
+		name string
+		lens []int // datagram lengths; 0 is a normal RTP packet
+		want int   // packets in the ring
+	}{
+		{"none", nil, 0},
+		{"one", []int{0}, 1},
+		{"two", []int{0, 0}, 2},
+		{"three", []int{0, 0, 0}, 3},
+		{"an oversized one between", []int{0, maxPacket + 100, 0}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, peer := polledStream(t)
+			s.Start(Session{Remote: peer.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: PCMU})
+			for i, l := range c.lens {
+				pkt := rtpPacket(uint16(100 + i))
+				if l > 0 {
+					pkt = append(pkt, make([]byte, l-len(pkt))...)
+				}
+				if _, err := peer.WriteToUDPAddrPort(pkt, s.LocalAddr()); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(5 * time.Millisecond) // distinct arrival stamps
+			}
+			s.pollReceive()
+			var seqs []uint16
+			var last int64
+			for slot := s.ring.peek(); slot != nil; slot = s.ring.peek() {
+				seq := uint16(slot.data[2])<<8 | uint16(slot.data[3])
+				seqs = append(seqs, seq)
+				if slot.n != len(rtpPacket(0)) {
+					t.Errorf("packet %d: %d bytes, sent %d", seq, slot.n, len(rtpPacket(0)))
+				}
+				if slot.from != peer.LocalAddr().(*net.UDPAddr).AddrPort() {
+					t.Errorf("packet %d from %v, sent from %v", seq, slot.from, peer.LocalAddr())
+				}
+				if s.poll.stamped && slot.at <= last {
+					t.Errorf("packet %d arrived at %v, not after the one before (%v)", seq, slot.at, last)
+				}
+				last = slot.at
+				s.ring.release()
+			}
+			if len(seqs) != c.want {
+				t.Fatalf("%d packets read (%v), want %d", len(seqs), seqs, c.want)
+			}
+			for i := 1; i < len(seqs); i++ {
+				if seqs[i] <= seqs[i-1] {
+					t.Errorf("packets out of order: %v", seqs)
+				}
+			}
+			if d, want := s.dropped.Load(), uint64(len(c.lens)-c.want); d != want {
+				t.Errorf("%d dropped, want %d", d, want)
+			}
+		})
 	}
 }
