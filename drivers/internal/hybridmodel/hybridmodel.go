@@ -98,7 +98,9 @@ func (p *Path) echoFull(out, line []int16) {
 // filter reads is copied out of the ring once (the newest sample the
 // echo of sample i reads is i itself, at no bulk delay, so pushing the
 // chunk first changes nothing), then each output sample is a 32-tap dot
-// product over contiguous memory in four partial sums.
+// product over contiguous memory, summed newest sample first as the
+// model always did (the same echo to the bit: the sim board's calls,
+// whose cancellers react to every bit of it, stay as they were).
 func (p *Path) echoChunk(out, line []int16) {
 	n := len(line)
 	start := p.pos
@@ -120,14 +122,11 @@ func (p *Path) echoChunk(out, line []int16) {
 	}
 	for i := range out {
 		x := (*[taps]float32)(win[i:])
-		var s0, s1, s2, s3 float32
-		for j := 0; j < taps; j += 4 {
-			s0 += p.hr[j] * x[j]
-			s1 += p.hr[j+1] * x[j+1]
-			s2 += p.hr[j+2] * x[j+2]
-			s3 += p.hr[j+3] * x[j+3]
+		var acc float32
+		for j := taps - 1; j >= 0; j-- {
+			acc += p.hr[j] * x[j]
 		}
-		out[i] = Sat((s0 + s1) + (s2 + s3))
+		out[i] = Sat(acc)
 	}
 }
 

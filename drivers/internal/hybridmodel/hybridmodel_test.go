@@ -155,15 +155,17 @@ func TestEchoConvolution(t *testing.T) {
 			p.Echo(out, line)
 			for i, v := range line {
 				all = append(all, float32(v))
+				// The newest sample first, in float32, as the model
+				// always summed: the same echo to the bit.
 				now := len(all) - 1
-				var want float64
-				for j := range taps {
-					if at := now - p.delay - (taps - 1 - j); at >= 0 {
-						want += float64(p.hr[j]) * float64(all[at])
+				var acc float32
+				for k := range taps {
+					if at := now - p.delay - k; at >= 0 {
+						acc += p.hr[taps-1-k] * all[at]
 					}
 				}
-				if d := math.Abs(float64(out[i]) - math.Trunc(want)); d > 1 {
-					t.Fatalf("delay %v, frame %d (%d samples), sample %d: echo %d, convolution %.2f", delay, f, n, i, out[i], want)
+				if want := Sat(acc); out[i] != want {
+					t.Fatalf("delay %v, frame %d (%d samples), sample %d: echo %d, convolution %d", delay, f, n, i, out[i], want)
 				}
 			}
 		}
