@@ -153,10 +153,11 @@ type EchoCanceller struct {
 
 	wtDirty bool
 
-	tmp  [fftHalf]complex64
-	tbuf [fftN]float32
-	spec [fftBins]complex64
-	ef   [ecBlock]float32
+	tmp   [fftHalf]complex64
+	tbuf  [fftN]float32
+	spec  [fftBins]complex64
+	spec2 [fftBins]complex64 // the background's, in filters
+	ef    [ecBlock]float32
 
 	dt      int                   // blocks of double-talk hangover left
 	loud    int                   // blocks of hangover left after rx was louder than any echo could be
@@ -407,6 +408,28 @@ func (e *EchoCanceller) filter(w [][fftBins]complex64, y *[ecBlock]float32) {
 	copy(y[:], e.tbuf[ecValid:])
 }
 
+// filters sets yf and yb to the foreground's and the background's
+// outputs: filter for both, in one pass over the reference spectra (each
+// bin of X_p read once for both products).
+func (e *EchoCanceller) filters(yf, yb *[ecBlock]float32) {
+	accF, accB := &e.spec, &e.spec2
+	*accF, *accB = [fftBins]complex64{}, [fftBins]complex64{}
+	for p := range e.parts {
+		x := &e.xs[e.part(p)]
+		f, b := &e.wf[p], &e.wb[p]
+		for k := range fftBins {
+			xr, xi := real(x[k]), imag(x[k])
+			wf, wb := f[k], b[k]
+			accF[k] += complex(real(wf)*xr-imag(wf)*xi, real(wf)*xi+imag(wf)*xr)
+			accB[k] += complex(real(wb)*xr-imag(wb)*xi, real(wb)*xi+imag(wb)*xr)
+		}
+	}
+	irfft(&e.tbuf, accF, &e.tmp)
+	copy(yf[:], e.tbuf[ecValid:])
+	irfft(&e.tbuf, accB, &e.tmp)
+	copy(yb[:], e.tbuf[ecValid:])
+}
+
 // block runs one 5 ms block: the new reference spectrum, both filters'
 // outputs, the double-talk and foreground/background decisions, and the
 // background's adaptation. It leaves the foreground's residual in e.ef.
@@ -432,7 +455,13 @@ func (e *EchoCanceller) block() {
 		for k := range fftBins {
 			pn[k] = real(xn[k])*real(xn[k]) + imag(xn[k])*imag(xn[k])
 		}
-		e.filter(e.wf, &yf)
+		// Both filters' outputs: the foreground's is the echo estimate;
+		// the background's, which runs in every block, also where it
+		// does not adapt (leaving it out in double talk, its divergence
+		// check and error power with it, let the phone-to-phone tones of
+		// TestPortToPortCall come back with a 1209 Hz spur 25 dB
+		// stronger, which the DTMF detector took for a digit).
+		e.filters(&yf, &eb)
 	}
 	var sd, sf, sy, sx float64
 	xb := e.hist(ecBlock)
@@ -512,14 +541,6 @@ func (e *EchoCanceller) block() {
 	// where both ends send steady tones stays there for its whole length).
 	adapts := far && e.loud == 0 &&
 		(e.dt == 0 || e.dtRun >= echoDTMax && (e.dtRun-echoDTMax)%echoSlowEvery == 0)
-	// The background runs in every block, also where it does not adapt:
-	// leaving it out in double talk (its divergence check and error power
-	// with it) let the phone-to-phone tones of TestPortToPortCall come
-	// back with a 1209 Hz spur 25 dB stronger, which the DTMF detector
-	// took for a digit.
-	if !silentRef {
-		e.filter(e.wb, &eb)
-	}
 	var sb float64
 	for i := range ecBlock {
 		b := e.d[i] - eb[i]

@@ -116,7 +116,7 @@ func BenchmarkEchoCancellerToneDoubleTalk(b *testing.B) {
 
 // BenchmarkEchoFilters: both filters (foreground and background) over
 // the default tail's partitions, one block (the two inverse transforms
-// included).
+// included): one at a time, and in the one pass a block runs them in.
 func BenchmarkEchoFilters(b *testing.B) {
 	e := NewEchoCanceller()
 	tx := noise(8000, 3000, 2)
@@ -127,9 +127,36 @@ func BenchmarkEchoFilters(b *testing.B) {
 		e.Process(fr, tx[i:i+80])
 	}
 	var yf, yb [ecBlock]float32
-	for b.Loop() {
-		e.filter(e.wf, &yf)
-		e.filter(e.wb, &yb)
+	b.Run("apart", func(b *testing.B) {
+		for b.Loop() {
+			e.filter(e.wf, &yf)
+			e.filter(e.wb, &yb)
+		}
+	})
+	b.Run("together", func(b *testing.B) {
+		for b.Loop() {
+			e.filters(&yf, &yb)
+		}
+	})
+}
+
+// TestEchoFiltersTogether: the one-pass filters give each filter's output
+// bit for bit.
+func TestEchoFiltersTogether(t *testing.T) {
+	e := NewEchoCanceller()
+	tx := noise(8000, 3000, 2)
+	rx := mix(noise(8000, 300, 3), tx)
+	fr := make([]int16, 80)
+	for i := 0; i < 8000; i += 80 {
+		copy(fr, rx[i:i+80])
+		e.Process(fr, tx[i:i+80])
+		var f1, b1, f2, b2 [ecBlock]float32
+		e.filter(e.wf, &f1)
+		e.filter(e.wb, &b1)
+		e.filters(&f2, &b2)
+		if f1 != f2 || b1 != b2 {
+			t.Fatalf("frame %d: the filters together differ from each alone", i/80)
+		}
 	}
 }
 
