@@ -19,14 +19,16 @@ import (
 //     gateway generates, a concealed frame, a test's ramp) is also kept
 //     as 16-bit samples, in a queue of such blocks in the order they were
 //     written: the oldest leaves it when the ring overwrites it. The
-//     queue grows by doubling from an eighth of the window;
+//     queue is made with the codes, an eighth of the window (its pages
+//     unused until blocks are queued), and grows by doubling;
 //   - once more than half the window's blocks would need the queue, the
 //     recording is kept as plain 16-bit samples instead (what it cost
 //     before, the most it costs now), and goes back to codes once the
 //     whole window holds µ-law values only.
 //
 // Storage is allocated when the recording changes form or its queue
-// grows, never per frame once it has its size.
+// grows past an eighth of the window, never per frame once it has its
+// size.
 
 // recBlock is the stretch (samples) over which exactness is tracked.
 const recBlock = 80
@@ -101,13 +103,9 @@ func (r *recording) write(in []int16) {
 			r.advance(len(in))
 			return
 		}
-		r.codes, r.codesM = makeOff[byte](r.size) // the silence so far
+		r.makeCompact()
 		for i := range r.codes {
-			r.codes[i] = ulawSilence
-		}
-		r.slot, r.slotM = makeOff[int32](r.blocks)
-		for i := range r.slot {
-			r.slot[i] = -1
+			r.codes[i] = ulawSilence // the silence so far
 		}
 	}
 	for len(in) > 0 {
@@ -241,15 +239,27 @@ func (r *recording) widen() {
 	r.codesM, r.slotM, r.queueM = nil, nil, nil
 }
 
-// narrow goes back to codes: every sample of the window is a µ-law value.
-func (r *recording) narrow() {
+// makeCompact allocates the compact form's storage: the codes (to be
+// filled by the caller), no block odd, and the odd-block queue at its
+// first size. The queue is made with the codes, not at the first odd
+// block: that block comes mid-call (the first digit the gateway plays
+// into a call), and the queue's pages cost nothing until blocks are
+// queued (offheap.go maps them untouched).
+func (r *recording) makeCompact() {
 	r.codes, r.codesM = makeOff[byte](r.size)
-	for j, v := range r.wide {
-		r.codes[j] = dsp.MulawEncode(v)
-	}
 	r.slot, r.slotM = makeOff[int32](r.blocks)
 	for i := range r.slot {
 		r.slot[i] = -1
+	}
+	r.queue, r.queueM = makeOff[oddBlock](max(r.blocks/8, 1))
+	r.tail, r.count = 0, 0
+}
+
+// narrow goes back to codes: every sample of the window is a µ-law value.
+func (r *recording) narrow() {
+	r.makeCompact()
+	for j, v := range r.wide {
+		r.codes[j] = dsp.MulawEncode(v)
 	}
 	r.wide, r.oddIn, r.odd = nil, nil, 0
 	r.wideM, r.oddInM = nil, nil
