@@ -119,13 +119,7 @@ func BenchmarkEchoCancellerToneDoubleTalk(b *testing.B) {
 // included): one at a time, and in the one pass a block runs them in.
 func BenchmarkEchoFilters(b *testing.B) {
 	e := NewEchoCanceller()
-	tx := noise(8000, 3000, 2)
-	rx := mix(noise(8000, 30, 3), tx)
-	fr := make([]int16, 80)
-	for i := 0; i < 8000; i += 80 {
-		copy(fr, rx[i:i+80])
-		e.Process(fr, tx[i:i+80])
-	}
+	noiseSecond(e, 30, nil)
 	var yf, yb [ecBlock]float32
 	b.Run("apart", func(b *testing.B) {
 		for b.Loop() {
@@ -144,18 +138,29 @@ func BenchmarkEchoFilters(b *testing.B) {
 // bit for bit.
 func TestEchoFiltersTogether(t *testing.T) {
 	e := NewEchoCanceller()
-	tx := noise(8000, 3000, 2)
-	rx := mix(noise(8000, 300, 3), tx)
-	fr := make([]int16, 80)
-	for i := 0; i < 8000; i += 80 {
-		copy(fr, rx[i:i+80])
-		e.Process(fr, tx[i:i+80])
+	noiseSecond(e, 300, func(frame int) {
 		var f1, b1, f2, b2 [ecBlock]float32
 		e.filter(e.wf, &f1)
 		e.filter(e.wb, &b1)
 		e.filters(&f2, &b2)
 		if f1 != f2 || b1 != b2 {
-			t.Fatalf("frame %d: the filters together differ from each alone", i/80)
+			t.Fatalf("frame %d: the filters together differ from each alone", frame)
+		}
+	})
+}
+
+// noiseSecond runs e over a second of white noise sent to the line and
+// its echo plus near-end noise of rms nearRMS, calling after (if not nil)
+// after each 10 ms frame.
+func noiseSecond(e *EchoCanceller, nearRMS float64, after func(frame int)) {
+	tx := noise(8000, 3000, 2)
+	rx := mix(noise(8000, nearRMS, 3), tx)
+	fr := make([]int16, 80)
+	for i := 0; i < 8000; i += 80 {
+		copy(fr, rx[i:i+80])
+		e.Process(fr, tx[i:i+80])
+		if after != nil {
+			after(i / 80)
 		}
 	}
 }
