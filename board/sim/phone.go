@@ -546,6 +546,11 @@ func (p *Phone) schedule(segs ...hookSeg) {
 // "pulse" (loop breaks at 10 pulses per second, "0" is ten pulses, InterDigit
 // between digits). The phone must be off hook. Invalid input queues nothing.
 func (p *Phone) Dial(digits string, mode string) error {
+	return p.dial(digits, mode, DTMFOn)
+}
+
+// dial is Dial with each DTMF key held for on.
+func (p *Phone) dial(digits, mode string, on time.Duration) error {
 	if digits == "" {
 		return errors.New("board/sim: dial: no digits")
 	}
@@ -594,10 +599,20 @@ func (p *Phone) Dial(digits string, mode string) error {
 		p.schedule(pulses...)
 		return nil
 	}
-	if err := p.keypad.Queue(digits, DTMFOn, DTMFOff, DTMFLevel); err != nil {
+	if err := p.keypad.Queue(digits, on, DTMFOff, DTMFLevel); err != nil {
 		return fmt.Errorf("board/sim: dial: %w", err)
 	}
 	return nil
+}
+
+// DialDTMF keys digits on the keypad as Dial does in DTMF mode, holding
+// each key down for on (40 ms to 2 s) instead of DTMFOn: a caller who was
+// not understood presses longer.
+func (p *Phone) DialDTMF(digits string, on time.Duration) error {
+	if on < 40*time.Millisecond || on > 2*time.Second {
+		return fmt.Errorf("board/sim: dial: a key held %v, want 40ms to 2s", on)
+	}
+	return p.dial(digits, "dtmf", on)
 }
 
 // Say sends the given tones (up to four) into the mouthpiece at levelDBFS in

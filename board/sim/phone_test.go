@@ -538,3 +538,41 @@ func TestFlashFor(t *testing.T) {
 		}
 	}
 }
+
+// TestDialDTMFHeld: a key held longer sends its digit for that long (the
+// mouthpiece carries the tone for the whole hold), once; a hold outside
+// 40 ms–2 s is refused and queues nothing.
+func TestDialDTMFHeld(t *testing.T) {
+	for _, c := range []struct {
+		on     time.Duration
+		frames int // tone frames; 0: refused
+	}{
+		{100 * time.Millisecond, 10},
+		{400 * time.Millisecond, 40},
+		{30 * time.Millisecond, 0},
+		{3 * time.Second, 0},
+	} {
+		r := newRig()
+		if err := r.p.SetHook("off"); err != nil {
+			t.Fatal(err)
+		}
+		r.step()
+		err := r.p.DialDTMF("5", c.on)
+		if (err != nil) != (c.frames == 0) {
+			t.Fatalf("hold %v: error %v", c.on, err)
+		}
+		out := r.run(100)
+		got := 0
+		for f := 0; f+pcm.FrameSamples <= len(out); f += pcm.FrameSamples {
+			if !silent(out[f : f+pcm.FrameSamples]) {
+				got++
+			}
+		}
+		if got != c.frames {
+			t.Errorf("hold %v: %d frames of tone, want %d", c.on, got, c.frames)
+		}
+		if d := string(dsp.NewDTMFDetector().Process(out, nil)); c.frames > 0 && d != "5" {
+			t.Errorf("hold %v: the mouthpiece carries %q, want \"5\"", c.on, d)
+		}
+	}
+}

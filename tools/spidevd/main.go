@@ -17,7 +17,7 @@
 //	                              tones, level, DTMF)
 //	POST /hil/say?port=1&hz=1000,1500&dbfs=-12   the phone's tone sender
 //	                              (no hz: stop)
-//	POST /hil/dial?port=1&digits=5   the phone's keypad (DTMF)
+//	POST /hil/dial?port=1&digits=5[&ms=100]   the phone's keypad (DTMF), each key held ms (40–2000)
 //
 // The models' PCM: on a board whose highway is an ALSA device of the
 // snd-aloop card ("alsa:hw:0,0"), spidevd runs the models on the
@@ -55,6 +55,7 @@ import (
 	"github.com/loopstart/loopstart/board/factory"
 	"github.com/loopstart/loopstart/board/hil"
 	"github.com/loopstart/loopstart/board/hil/cuse"
+	"github.com/loopstart/loopstart/board/sim"
 	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/drivers/pcm/alsa"
 )
@@ -250,7 +251,16 @@ func handler(r *hil.Rig) http.Handler {
 			http.Error(w, err.Error(), http.StatusNotFound)
 			return
 		}
-		if err := p.Dial(q.URL.Query().Get("digits"), "dtmf"); err != nil {
+		on := sim.DTMFOn
+		if v := q.URL.Query().Get("ms"); v != "" {
+			ms, err := strconv.Atoi(v)
+			if err != nil {
+				http.Error(w, "ms: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			on = time.Duration(ms) * time.Millisecond
+		}
+		if err := p.DialDTMF(q.URL.Query().Get("digits"), on); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
