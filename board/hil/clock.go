@@ -47,6 +47,8 @@ type Clock struct {
 	chips    []transferer
 	slots    int
 	from, to [][]int16
+	levels   slotLevels
+	xruns    func() (capture, playback int) // the ALSA highway's, when it counts them
 	stop     chan struct{}
 	done     chan struct{}
 	once     sync.Once
@@ -82,6 +84,11 @@ func (c *Clock) transfer(seq uint64) {
 	for _, ch := range c.chips {
 		ch.Transfer(seq, c.from, c.to)
 	}
+	if to, from, ok := c.levels.add(c.to, c.from); ok {
+		c.r.pcm.mu.Lock()
+		c.r.pcm.toGW, c.r.pcm.fromGW = append(c.r.pcm.toGW[:0], to...), append(c.r.pcm.fromGW[:0], from...)
+		c.r.pcm.mu.Unlock()
+	}
 }
 
 // count records frame seq in the rig's PCM status.
@@ -93,6 +100,9 @@ func (c *Clock) count(seq uint64) {
 	}
 	s.frames++
 	s.last = seq
+	if c.xruns != nil {
+		s.capXrun, s.playXrun = c.xruns()
+	}
 	s.mu.Unlock()
 }
 
@@ -142,6 +152,9 @@ func (c *Clock) runTimer(base uint64) {
 func (c *Clock) StartPCM(h pcm.Highway, name string, onThread func()) {
 	c.started = true
 	c.setSource(name)
+	if x, ok := h.(interface{ Xruns() (int, int) }); ok {
+		c.xruns = x.Xruns // read on the exchanging goroutine only (count)
+	}
 	go func() {
 		defer close(c.done)
 		runtime.LockOSThread()

@@ -12,6 +12,7 @@ package hil
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -67,6 +68,10 @@ type pcmStats struct {
 	last    uint64
 	errors  uint64
 	lastErr string
+	// Levels of the last complete window of levelFrames frames, per slot
+	// (levels.go), and the highway's xruns.
+	toGW, fromGW      []float64
+	capXrun, playXrun int
 }
 
 // New builds the rig for def: one model per chip (Si3215s on a shared
@@ -237,6 +242,18 @@ type PCMStatus struct {
 	// is the last one.
 	Errors    uint64 `json:"errors"`
 	LastError string `json:"last_error,omitempty"`
+	// ToGatewayDBFS and FromGatewayDBFS are the RMS level of each slot's
+	// 16-bit words over the last half second: what the chips sent the
+	// gateway (its capture) and what they got from it (its playback).
+	// A linear slot's level is its audio's; a G.711 slot's words carry
+	// the code in their high byte, so only silent or not is meaningful.
+	// Silence reads SilentDBFS.
+	ToGatewayDBFS   []float64 `json:"to_gateway_dbfs"`
+	FromGatewayDBFS []float64 `json:"from_gateway_dbfs"`
+	// CaptureXruns and PlaybackXruns count the ALSA highway's overruns
+	// and underruns on the models' side.
+	CaptureXruns  int `json:"capture_xruns"`
+	PlaybackXruns int `json:"playback_xruns"`
 }
 
 // Status returns the rig's state.
@@ -251,7 +268,9 @@ func (r *Rig) Status() Status {
 		s.Phones[n] = PhoneStatus{OffHook: st.Hook == "off", Ringing: st.Ringing, Rings: st.Rings}
 	}
 	r.pcm.mu.Lock()
-	s.PCM = PCMStatus{Source: r.pcm.source, Frames: r.pcm.frames, Missed: r.pcm.missed, Errors: r.pcm.errors, LastError: r.pcm.lastErr}
+	s.PCM = PCMStatus{Source: r.pcm.source, Frames: r.pcm.frames, Missed: r.pcm.missed, Errors: r.pcm.errors, LastError: r.pcm.lastErr,
+		ToGatewayDBFS: slices.Clone(r.pcm.toGW), FromGatewayDBFS: slices.Clone(r.pcm.fromGW),
+		CaptureXruns: r.pcm.capXrun, PlaybackXruns: r.pcm.playXrun}
 	r.pcm.mu.Unlock()
 	return s
 }

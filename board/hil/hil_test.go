@@ -208,6 +208,9 @@ type fakeHighway struct {
 
 func (f *fakeHighway) Slots() int   { return 2 }
 func (f *fakeHighway) Close() error { return nil }
+
+// Xruns is what the ALSA highway counts: the status passes it on.
+func (f *fakeHighway) Xruns() (int, int) { return 1, 2 }
 func (f *fakeHighway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.Duration, error) {
 	if f.fails > 0 {
 		f.fails--
@@ -274,8 +277,19 @@ func TestRigPCM(t *testing.T) {
 	if got := dsp.DominantTones(h.sent[len(h.sent)-4000:], 4); !hears(got, 1000) {
 		t.Errorf("the chip sends %v on slot 0, want 1000 Hz", got)
 	}
-	if s := r.Status().PCM; s.Source != "fake" || s.Frames != 100 || s.Missed != 0 || s.Errors != 3 || s.LastError != "broken pipe" {
-		t.Errorf("pcm status %+v, want 100 frames from fake after 3 errors", s)
+	s := r.Status().PCM
+	if s.Source != "fake" || s.Frames != 100 || s.Missed != 0 || s.Errors != 3 || s.LastError != "broken pipe" ||
+		s.CaptureXruns != 1 || s.PlaybackXruns != 2 {
+		t.Errorf("pcm status %+v, want 100 frames from fake after 3 errors, the highway's 1 and 2 xruns", s)
+	}
+	// Per slot: the phone's tone goes out on slot 0, the DAA (no driver:
+	// PCM off) sends nothing on slot 1; the highway's 8000-peak sine
+	// (−12.3 dBFS) comes in on slot 0, silence on slot 1.
+	if len(s.ToGatewayDBFS) != 2 || s.ToGatewayDBFS[0] < -40 || s.ToGatewayDBFS[1] != SilentDBFS {
+		t.Errorf("levels sent to the gateway %v dBFS, want the phone's tone on slot 0, silence on 1", s.ToGatewayDBFS)
+	}
+	if len(s.FromGatewayDBFS) != 2 || math.Abs(s.FromGatewayDBFS[0]+12.3) > 0.2 || s.FromGatewayDBFS[1] != SilentDBFS {
+		t.Errorf("levels from the gateway %v dBFS, want −12.3 on slot 0, silence on 1", s.FromGatewayDBFS)
 	}
 	if _, err := r.Phone(2); err == nil {
 		t.Error("the FXO port has a phone")

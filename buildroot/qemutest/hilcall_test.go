@@ -316,6 +316,12 @@ func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 				}
 				t.Logf("SLIC writes to registers 1-5, 8, 64: %v", w)
 			}
+			// Where the call's audio stopped: the levels the models sent
+			// and got per slot (in /hil/status, logged by the test's end),
+			// and which loopback substreams each side holds and runs.
+			if a, err := hilGet(hp.addr, "/hil/asound"); err == nil {
+				t.Logf("the guest's PCM substreams:\n%s", a)
+			}
 		}
 	})
 	lab.Eventually(t, 40*time.Second, "baresip receives DTMF 5", func() error {

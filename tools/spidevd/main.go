@@ -9,6 +9,8 @@
 //
 //	GET  /hil/status              devices' counters, framing violations, phones
 //	GET  /hil/cpu                 the guest's CPU ticks, total, idle and per command
+//	GET  /hil/asound              every PCM substream's status and parameters
+//	                              (/proc/asound), as text
 //	GET  /hil/trace?dev=spidev0.0 the device's register accesses, one a line,
 //	                              in the drivers' golden-file form
 //	POST /hil/hook?port=1&state=off|on
@@ -195,6 +197,15 @@ func handler(r *hil.Rig) http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(c)
+	})
+	mux.HandleFunc("GET /hil/asound", func(w http.ResponseWriter, _ *http.Request) {
+		s, err := readASound("/proc")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte(s))
 	})
 	mux.HandleFunc("GET /hil/trace", func(w http.ResponseWriter, q *http.Request) {
 		name := q.URL.Query().Get("dev")
