@@ -323,6 +323,17 @@ func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 				t.Logf("the guest's PCM substreams:\n%s", a)
 			}
 		}
+		// What reached baresip: hang up, let it close its recording, and
+		// list the recording's tones (the uplink's audio, or not).
+		if err := ph.hook("on"); err == nil {
+			for end := time.Now().Add(10 * time.Second); b.EventCount("CALL_CLOSED") == 0 && time.Now().Before(end); {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		if recs := b.Recordings(); len(recs) > 0 {
+			err := lab.RecordingHasSomewhere(recs[len(recs)-1], phoneHz)
+			t.Logf("baresip's recording (%d files): %d Hz somewhere: %v", len(recs), phoneHz, err)
+		}
 	})
 	lab.Eventually(t, 40*time.Second, "baresip receives DTMF 5", func() error {
 		if e := b.LastEvent("CALL_DTMF_START"); e != nil && fmt.Sprint(e["param"]) == "5" {
