@@ -332,7 +332,8 @@ func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 		}
 		if recs := b.Recordings(); len(recs) > 0 {
 			err := lab.RecordingHasSomewhere(recs[len(recs)-1], phoneHz)
-			t.Logf("baresip's recording (%d files): %d Hz somewhere: %v", len(recs), phoneHz, err)
+			digits, derr := lab.RecordingDigits(recs[len(recs)-1])
+			t.Logf("baresip's recording (%d files): %d Hz somewhere: %v; DTMF in band: %q %v", len(recs), phoneHz, err, digits, derr)
 		}
 	})
 	lab.Eventually(t, 40*time.Second, "baresip receives DTMF 5", func() error {

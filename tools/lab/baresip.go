@@ -283,6 +283,16 @@ func RecordingHasSomewhere(path string, hz float64) error {
 	return fmt.Errorf("%s: no half second with %v Hz; tones per quarter second %v", path, hz, seen)
 }
 
+// RecordingDigits returns the DTMF digits a WAV recording (8 or 16 kHz)
+// carries in band, in order.
+func RecordingDigits(path string) (string, error) {
+	s, err := recordingAt8k(path)
+	if err != nil {
+		return "", err
+	}
+	return string(dsp.NewDTMFDetector().Process(s, nil)), nil
+}
+
 // recordingAt8k reads a WAV recording as 8 kHz samples.
 func recordingAt8k(path string) ([]int16, error) {
 	s, rate, err := ReadWAV(path)
