@@ -286,6 +286,20 @@ func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 	t.Logf("call: the phone hears %v Hz at %.1f dBFS", p.Hearing.TonesHz, p.Hearing.LevelDBFS)
 	// Let baresip record a few seconds of the phone's tone, then a digit.
 	time.Sleep(4 * time.Second)
+	// The port's canceller before the key press (a digit it hides, or
+	// not, is judged against passing calls).
+	if _, body, err := v.api("GET", "/api/status", "", nil); err == nil {
+		var st struct {
+			Ports []struct {
+				Call *struct {
+					Echo json.RawMessage `json:"echo"`
+				} `json:"call"`
+			} `json:"ports"`
+		}
+		if json.Unmarshal(body, &st) == nil && len(st.Ports) > 0 && st.Ports[0].Call != nil {
+			t.Logf("call: port 1's echo canceller before the key press: %s", st.Ports[0].Call.Echo)
+		}
+	}
 	// A key press, again (at most 4 presses) while baresip has not seen
 	// it: on a loaded host the models' PCM in spidevd (normal class) can
 	// fall behind and drop frames of a press (the guest's whole audio
