@@ -295,9 +295,14 @@ func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 					Echo json.RawMessage `json:"echo"`
 				} `json:"call"`
 			} `json:"ports"`
+			Loop struct {
+				Ticks  uint64 `json:"ticks"`
+				Late   uint64 `json:"late"`
+				Missed uint64 `json:"missed"`
+			} `json:"loop"`
 		}
 		if json.Unmarshal(body, &st) == nil && len(st.Ports) > 0 && st.Ports[0].Call != nil {
-			t.Logf("call: port 1's echo canceller before the key press: %s", st.Ports[0].Call.Echo)
+			t.Logf("call: before the key press, port 1's echo canceller %s; the loop %+v", st.Ports[0].Call.Echo, st.Loop)
 		}
 	}
 	// A key press, again (at most 4 presses) while baresip has not seen
@@ -372,6 +377,17 @@ func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 		return fmt.Errorf("after %d presses, last DTMF event %v; events %v", presses, b.LastEvent("CALL_DTMF_START"), b.Events())
 	})
 	t.Logf("call: baresip got DTMF 5 after %d key press(es)", presses)
+	if hp, ok := ph.(hilPhone); ok {
+		// The models' PCM in a passing call, beside the failing ones'.
+		if b, err := hilGet(hp.addr, "/hil/status"); err == nil {
+			var st struct {
+				PCM json.RawMessage `json:"pcm"`
+			}
+			if json.Unmarshal(b, &st) == nil {
+				t.Logf("call: the models' pcm: %s", st.PCM)
+			}
+		}
+	}
 	time.Sleep(2 * time.Second)
 	if err := ph.hook("on"); err != nil {
 		t.Fatal(err)
