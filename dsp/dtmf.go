@@ -128,6 +128,12 @@ func (g *DTMFGen) Fill(dst []int16) { g.render(dst, false) }
 func (g *DTMFGen) Add(dst []int16) { g.render(dst, true) }
 
 func (g *DTMFGen) render(dst []int16, add bool) {
+	// Each tone's sine comes from a phasor started at its phase and turned
+	// by its step every sample (as ToneGen does): four trigonometric calls
+	// per digit and call instead of two per sample. The phases still
+	// advance exactly as before.
+	var sl, cl, sh, ch, rsl, rcl, rsh, rch float64
+	fresh := true
 	for i := range dst {
 		if !g.active {
 			if g.count == 0 {
@@ -142,10 +148,20 @@ func (g *DTMFGen) render(dst []int16, add bool) {
 			g.active = true
 			g.pos = 0
 			g.phLow, g.phHigh = 0, 0
+			fresh = true
 		}
 		var v float64
 		if g.pos < g.cur.on {
-			v = g.cur.ampLow*math.Sin(2*math.Pi*g.phLow) + g.cur.ampHigh*math.Sin(2*math.Pi*g.phHigh)
+			if fresh {
+				sl, cl = math.Sincos(2 * math.Pi * g.phLow)
+				sh, ch = math.Sincos(2 * math.Pi * g.phHigh)
+				rsl, rcl = math.Sincos(2 * math.Pi * g.cur.low / SampleRate)
+				rsh, rch = math.Sincos(2 * math.Pi * g.cur.high / SampleRate)
+				fresh = false
+			}
+			v = g.cur.ampLow*sl + g.cur.ampHigh*sh
+			sl, cl = sl*rcl+cl*rsl, cl*rcl-sl*rsl
+			sh, ch = sh*rch+ch*rsh, ch*rch-sh*rsh
 			g.phLow += g.cur.low / SampleRate
 			if g.phLow >= 1 {
 				g.phLow--

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -323,19 +324,45 @@ func hilDo(method, addr, path string) ([]byte, error) {
 }
 
 // hilCPU is spidevd's /hil/cpu sample of the guest's CPU ticks.
-func hilCPU(addr string) (struct {
-	Total, Idle int64
-	Procs       map[string]int64
-}, error) {
-	var c struct {
-		Total, Idle int64
-		Procs       map[string]int64
-	}
+func hilCPU(addr string) (hilCPUTicks, error) {
+	var c hilCPUTicks
 	b, err := hilGet(addr, "/hil/cpu")
 	if err != nil {
 		return c, err
 	}
 	return c, json.Unmarshal(b, &c)
+}
+
+// hilCPUTicks is spidevd's /hil/cpu: the guest's CPU ticks in all, idle,
+// and per command name.
+type hilCPUTicks struct {
+	Total, Idle int64
+	Procs       map[string]int64
+}
+
+// cpuShares names the guest's busiest commands between two readings, with
+// their shares of its CPU, and the share it was idle.
+func cpuShares(a, b hilCPUTicks) string {
+	total := float64(b.Total - a.Total)
+	type share struct {
+		name string
+		v    float64
+	}
+	var l []share
+	for name, v := range b.Procs {
+		if d := float64(v - a.Procs[name]); d > 0 {
+			l = append(l, share{name, d / total})
+		}
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].v > l[j].v })
+	out := fmt.Sprintf("idle %.1f %%", 100*float64(b.Idle-a.Idle)/total)
+	for i, s := range l {
+		if i == 6 {
+			break
+		}
+		out += fmt.Sprintf(", %s %.1f %%", s.name, 100*s.v)
+	}
+	return out
 }
 
 // hwsmokeAccesses returns the register accesses hwsmoke printed on the

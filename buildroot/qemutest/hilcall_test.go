@@ -284,8 +284,20 @@ func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 	})
 	p, _ := ph.state()
 	t.Logf("call: the phone hears %v Hz at %.1f dBFS", p.Hearing.TonesHz, p.Hearing.LevelDBFS)
+	hp, isHIL := ph.(hilPhone)
+	var cpu0 hilCPUTicks
+	if isHIL {
+		cpu0, _ = hilCPU(hp.addr)
+	}
 	// Let baresip record a few seconds of the phone's tone, then a digit.
 	time.Sleep(4 * time.Second)
+	if isHIL {
+		// Who had the guest's CPU during the call (a call whose audio
+		// breaks up has the gateway's loop missing frames).
+		if cpu1, err := hilCPU(hp.addr); err == nil && cpu1.Total > cpu0.Total {
+			t.Logf("call: the guest's CPU over 4 s: %s", cpuShares(cpu0, cpu1))
+		}
+	}
 	// The port's canceller before the key press (a digit it hides, or
 	// not, is judged against passing calls).
 	if _, body, err := v.api("GET", "/api/status", "", nil); err == nil {

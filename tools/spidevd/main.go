@@ -34,7 +34,13 @@
 // emulated CPU from the gateway's normal-class goroutines (the kernel's
 // RT throttling kicked in and the phone's answer was not seen for 20 s).
 // Falling behind costs frames (counted in /hil/status pcm.missed), not
-// the gateway.
+// the gateway. So that it costs as few as it can, the models' side of the
+// loopback keeps pcmPrime frames (80 ms) queued towards the gateway, in a
+// buffer of pcmPeriods: with the 20 ms of the product's own defaults each
+// stall of the emulated CPU longer than that underran the playback, and
+// each underrun put 20 ms of silence and a restart into what the gateway
+// captured (7 to 75 underruns in the HIL calls that lost their key
+// presses, 0 to 2 in calls that did not).
 //
 // Usage: spidevd [-board qemu-hil] [-cuse /dev/cuse] [-listen :8082] [-ready FILE] [-priority 50] [-pcm auto|none|hw:C,D] [-pcm-priority 0]
 package main
@@ -60,6 +66,13 @@ import (
 	"github.com/loopstart/loopstart/board/sim"
 	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/drivers/pcm/alsa"
+)
+
+// pcmPeriods and pcmPrime are the models' ALSA buffer and how much of it
+// is kept queued towards the gateway (see the package doc).
+const (
+	pcmPeriods = 16
+	pcmPrime   = 8
 )
 
 // DefaultListen is the control API's address.
@@ -102,7 +115,7 @@ func run(boardName, cusePath, listen, ready, pcmDev string, prio, pcmPrio int) e
 		return err
 	}
 	if ok {
-		h, err := alsa.Open(alsa.Opts{Card: card, Device: dev, Slots: def.Slots})
+		h, err := alsa.Open(alsa.Opts{Card: card, Device: dev, Slots: def.Slots, Periods: pcmPeriods, Prime: pcmPrime})
 		if err != nil {
 			return fmt.Errorf("the models' pcm: %w", err)
 		}
