@@ -464,13 +464,7 @@ func TestDTMFGenPhasor(t *testing.T) {
 		}
 	}
 	n := 4 * len(keys) * 6000
-	got := make([]int16, n)
-	for i, chunk := 0, 80; i < n; i += chunk {
-		if i > n/2 {
-			chunk = 37
-		}
-		g.Fill(got[i:min(i+chunk, n)])
-	}
+	got := fillInChunks(n, g.Fill)
 	var bad int
 	i := 0
 	for range 4 {

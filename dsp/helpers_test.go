@@ -54,3 +54,17 @@ func mix(a, b []int16) []int16 {
 	}
 	return a
 }
+
+// fillInChunks returns n samples of fill, asked for in frames of 80
+// samples and, from the middle on, of 37: a generator must carry its
+// state across calls of any length.
+func fillInChunks(n int, fill func([]int16)) []int16 {
+	got := make([]int16, n)
+	for i, chunk := 0, 80; i < n; i += chunk {
+		if i > n/2 {
+			chunk = 37
+		}
+		fill(got[i:min(i+chunk, n)])
+	}
+	return got
+}

@@ -312,13 +312,7 @@ func TestToneGenPhasor(t *testing.T) {
 	var ref ToneGen
 	ref.PlayFreqs(freqs, level)
 	n := 60 * SampleRate
-	got := make([]int16, n)
-	for i, chunk := 0, 80; i < n; i += chunk {
-		if i > n/2 {
-			chunk = 37
-		}
-		g.Fill(got[i:min(i+chunk, n)])
-	}
+	got := fillInChunks(n, g.Fill)
 	var bad int
 	for i := range n {
 		var v float64
