@@ -48,7 +48,7 @@ func (p *port) endCallStats(log *slog.Logger) {
 		"sent", cs.PacketsSent, "received", cs.PacketsReceived, "lost", cs.Lost, "loss_pct", round1(cs.LossPercent),
 		"late", cs.Late, "duplicates", cs.Duplicates, "auth_failures", cs.AuthFailures,
 		"concealed_ms", round1(cs.ConcealedMS), "jitter_ms", round1(cs.JitterMS), "mos", round1(cs.MOS),
-		"dtmf_sent", cs.DTMFSent, "dtmf_received", cs.DTMFReceived, "rtt_ms", round1(cs.RTTMS),
+		"dtmf_sent", cs.DTMFSent, "dtmf_received", cs.DTMFReceived, "dtmf_echoes", cs.DTMFEchoes, "rtt_ms", round1(cs.RTTMS),
 		"rtcp_sent", cs.RTCPSent, "rtcp_received", cs.RTCPReceived, "remote_lost", cs.RemoteLost)
 }
 
@@ -85,6 +85,7 @@ func (cm *callMedia) stats(now media.StreamStats) status.CallStats {
 		BufferMS:        float64(now.BufferDelay) / float64(time.Millisecond),
 		DTMFSent:        now.DTMFSent - b.DTMFSent,
 		DTMFReceived:    now.DTMFReceived - b.DTMFReceived,
+		DTMFEchoes:      now.DTMFEchoes - b.DTMFEchoes,
 		RTCPSent:        now.RTCPSent - b.RTCPSent,
 		RTCPReceived:    now.RTCPReceived - b.RTCPReceived,
 		RTTMS:           float64(now.RTT) / float64(time.Millisecond),

@@ -204,8 +204,12 @@ func (s *Stream) dtmfCapture(capture []int16) []int16 {
 	}
 	for _, key := range d.det.Process(capture, d.found[:0]) {
 		code := eventCode(key)
-		if code < 0 || d.txOn || (echo && key == d.echoKey) || s.echoTalkOff(key, capture) {
-			continue // not a digit, one already sent, our own digit's echo, or the far end's tone's echo
+		if code < 0 || d.txOn {
+			continue // not a digit, or one already sent
+		}
+		if echo && key == d.echoKey || s.echoTalkOff(key, capture) {
+			s.dtmfEchoes.Add(1) // the far end's digit's echo, or its tones' echo
+			continue
 		}
 		// A digit in the call's first 100 ms is the tail of the key
 		// that ended dialing: muted, but not sent.

@@ -190,6 +190,10 @@ type StreamStats struct {
 	// DTMFSent and DTMFReceived count RFC 4733 telephone-events (digits)
 	// sent and received.
 	DTMFSent, DTMFReceived uint64
+	// DTMFEchoes counts digits heard in the capture but not sent: taken
+	// for the line's echo of what the far end played (the far end's own
+	// digit, or its audio at the digit's frequencies).
+	DTMFEchoes uint64
 	// RTCPSent and RTCPReceived count RTCP compound packets; RTCPErrors
 	// received ones that failed SRTCP authentication or did not parse.
 	RTCPSent, RTCPReceived, RTCPErrors uint64
@@ -282,7 +286,7 @@ type Stream struct {
 
 	// Published copies of loop-owned jitter buffer figures.
 	dups, lost, slipped, stretched, resyncs, cnSamples atomic.Uint64
-	dtmfSent, dtmfRecv                                 atomic.Uint64
+	dtmfSent, dtmfRecv, dtmfEchoes                     atomic.Uint64
 	jitterQ, bufLevel                                  atomic.Int64
 
 	sent, received, dropped, late, concealed, ssrcChanges atomic.Uint64
@@ -812,6 +816,7 @@ func (s *Stream) Stats() StreamStats {
 		ComfortNoise:    s.cnSamples.Load(),
 		DTMFSent:        s.dtmfSent.Load(),
 		DTMFReceived:    s.dtmfRecv.Load(),
+		DTMFEchoes:      s.dtmfEchoes.Load(),
 		RTCPSent:        s.rtcpSent.Load(),
 		RTCPReceived:    s.rtcpRecv.Load(),
 		RTCPErrors:      s.rtcpBad.Load() + s.rtcpAuthFails.Load(),

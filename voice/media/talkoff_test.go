@@ -92,6 +92,10 @@ func TestDTMFEchoTalkOff(t *testing.T) {
 			if got := st.DTMFSent > 0; got != tc.digit {
 				t.Errorf("digit sent %v (DTMFSent %d), want %v", got, st.DTMFSent, tc.digit)
 			}
+			// A digit heard but taken for the far end's echo is counted.
+			if got := st.DTMFEchoes > 0; got == tc.digit {
+				t.Errorf("DTMFEchoes %d with a digit sent %v", st.DTMFEchoes, tc.digit)
+			}
 			if muted > tc.maxMuted {
 				t.Errorf("%d frames muted, want at most %d", muted, tc.maxMuted)
 			}

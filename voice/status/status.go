@@ -218,6 +218,9 @@ type CallStats struct {
 	// DTMFSent and DTMFReceived count RFC 4733 telephone-events (digits).
 	DTMFSent     uint64 `json:"dtmf_sent,omitempty"`
 	DTMFReceived uint64 `json:"dtmf_received,omitempty"`
+	// DTMFEchoes counts digits the phone's side carried that were taken
+	// for the line's echo of the far end's audio and not sent.
+	DTMFEchoes uint64 `json:"dtmf_echoes,omitempty"`
 	// RTCPSent and RTCPReceived count RTCP reports (SRTCP on SRTP calls).
 	RTCPSent     uint64 `json:"rtcp_sent"`
 	RTCPReceived uint64 `json:"rtcp_received"`
