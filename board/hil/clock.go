@@ -87,6 +87,7 @@ func (c *Clock) transfer(seq uint64) {
 	if to, from, ok := c.levels.add(c.to, c.from); ok {
 		c.r.pcm.mu.Lock()
 		c.r.pcm.toGW, c.r.pcm.fromGW = append(c.r.pcm.toGW[:0], to...), append(c.r.pcm.fromGW[:0], from...)
+		c.r.pcm.digits = c.levels.sentDigits()
 		c.r.pcm.mu.Unlock()
 	}
 }

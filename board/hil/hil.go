@@ -71,6 +71,7 @@ type pcmStats struct {
 	// Levels of the last complete window of levelFrames frames, per slot
 	// (levels.go), and the highway's xruns.
 	toGW, fromGW      []float64
+	digits            []string
 	capXrun, playXrun int
 }
 
@@ -252,8 +253,11 @@ type PCMStatus struct {
 	FromGatewayDBFS []float64 `json:"from_gateway_dbfs"`
 	// CaptureXruns and PlaybackXruns count the ALSA highway's overruns
 	// and underruns on the models' side.
-	CaptureXruns  int `json:"capture_xruns"`
-	PlaybackXruns int `json:"playback_xruns"`
+	// ToGatewayDigits are the DTMF digits each slot sent to the gateway
+	// carried (the last 32; only a linear slot's mean anything).
+	ToGatewayDigits []string `json:"to_gateway_digits"`
+	CaptureXruns    int      `json:"capture_xruns"`
+	PlaybackXruns   int      `json:"playback_xruns"`
 }
 
 // Status returns the rig's state.
@@ -270,7 +274,7 @@ func (r *Rig) Status() Status {
 	r.pcm.mu.Lock()
 	s.PCM = PCMStatus{Source: r.pcm.source, Frames: r.pcm.frames, Missed: r.pcm.missed, Errors: r.pcm.errors, LastError: r.pcm.lastErr,
 		ToGatewayDBFS: slices.Clone(r.pcm.toGW), FromGatewayDBFS: slices.Clone(r.pcm.fromGW),
-		CaptureXruns: r.pcm.capXrun, PlaybackXruns: r.pcm.playXrun}
+		ToGatewayDigits: slices.Clone(r.pcm.digits), CaptureXruns: r.pcm.capXrun, PlaybackXruns: r.pcm.playXrun}
 	r.pcm.mu.Unlock()
 	return s
 }

@@ -258,6 +258,9 @@ func TestRigPCM(t *testing.T) {
 	if err := ph.Say([]float64{1000}, -12); err != nil {
 		t.Fatal(err)
 	}
+	if err := ph.DialDTMF("5", 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
 	h := &fakeHighway{frames: 100, fails: 3, hz: 600, done: make(chan struct{})}
 	clock := r.NewClock()
 	clock.StartPCM(h, "fake", nil)
@@ -287,6 +290,9 @@ func TestRigPCM(t *testing.T) {
 	// (−12.3 dBFS) comes in on slot 0, silence on slot 1.
 	if len(s.ToGatewayDBFS) != 2 || s.ToGatewayDBFS[0] < -40 || s.ToGatewayDBFS[1] != SilentDBFS {
 		t.Errorf("levels sent to the gateway %v dBFS, want the phone's tone on slot 0, silence on 1", s.ToGatewayDBFS)
+	}
+	if len(s.ToGatewayDigits) != 2 || s.ToGatewayDigits[0] != "5" || s.ToGatewayDigits[1] != "" {
+		t.Errorf("digits sent to the gateway %q, want the key pressed, 5, on slot 0", s.ToGatewayDigits)
 	}
 	if len(s.FromGatewayDBFS) != 2 || math.Abs(s.FromGatewayDBFS[0]+12.3) > 0.2 || s.FromGatewayDBFS[1] != SilentDBFS {
 		t.Errorf("levels from the gateway %v dBFS, want −12.3 on slot 0, silence on 1", s.FromGatewayDBFS)
