@@ -277,6 +277,10 @@ func (e *EchoCanceller) SetNLP(on bool) { e.noNLP = !on }
 // adaptation.
 func (e *EchoCanceller) DoubleTalk() bool { return e.dt > 0 }
 
+// Suppressing reports whether the non-linear processor replaces the
+// residual by comfort noise at the last sample processed.
+func (e *EchoCanceller) Suppressing() bool { return !e.noNLP && e.nlpHang > 0 }
+
 // Process cancels echo in rx, in place. tx holds the samples sent to the
 // line at the same instants (the reference); rx and tx should have the same
 // length, extra samples of the longer one are ignored (rx beyond tx is left

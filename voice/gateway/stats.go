@@ -138,6 +138,7 @@ func echoStats(e media.EchoStats) *status.EchoStats {
 		Active:        e.Active,
 		ERLEDB:        round1(e.ERLE),
 		DoubleTalkPct: round1(100 * e.DoubleTalk),
+		SuppressedPct: round1(100 * e.Suppressed),
 		DisabledBy:    e.DisabledBy,
 		Passthrough:   e.Passthrough,
 	}

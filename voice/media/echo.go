@@ -90,6 +90,9 @@ type EchoStats struct {
 	// DoubleTalk is the share (0..1) of the frames in which the far end
 	// talked that the double-talk detector held adaptation.
 	DoubleTalk float64
+	// Suppressed is the share (0..1) of those frames at whose end the
+	// non-linear processor replaced the residual by comfort noise.
+	Suppressed float64
 	// DisabledBy is empty or one of the DisabledBy* reasons.
 	DisabledBy string
 	// Passthrough is empty or why the call is in fax/modem pass-through
@@ -125,9 +128,11 @@ type echoState struct {
 
 	pin, pout  float64 // smoothed powers for ERLE
 	far, dt    uint64  // far-active frames, of which in double talk
+	nlp        uint64  // far-active frames the non-linear processor ended suppressing
 	erleQ      atomic.Int64
 	farPub     atomic.Uint64
 	dtPub      atomic.Uint64
+	nlpPub     atomic.Uint64
 	statePub   atomic.Uint32 // disabled reason index, active bit, pass-through
 	tailPub    atomic.Int64
 	fromLinePb atomic.Bool
@@ -174,7 +179,8 @@ func (e *echoState) start(o EchoOpts) {
 	e.lineTones.Reset()
 	e.netTones.Reset()
 	e.nlpOff, e.reversals, e.passthrough, e.fromLine = false, false, "", false
-	e.pin, e.pout, e.far, e.dt = 0, 0, 0, 0
+	e.pin, e.pout, e.far, e.dt, e.nlp = 0, 0, 0, 0, 0
+	e.nlpPub.Store(0)
 	e.erleQ.Store(0)
 	e.tailPub.Store(int64(tail))
 	switch {
@@ -229,6 +235,10 @@ func (e *echoState) cancel(capture []int16) []int16 {
 			e.pin += 0.05 * (pin/n - e.pin)
 			e.pout += 0.05 * (pout/n - e.pout)
 			e.erleQ.Store(int64(100 * 10 * math.Log10(max(e.pin, 1)/max(e.pout, 1))))
+		}
+		if e.ec.Suppressing() {
+			e.nlp++
+			e.nlpPub.Store(e.nlp)
 		}
 		e.farPub.Store(e.far)
 		e.dtPub.Store(e.dt)
@@ -334,6 +344,7 @@ func (e *echoState) stats() EchoStats {
 	}
 	if far := e.farPub.Load(); far > 0 {
 		s.DoubleTalk = float64(e.dtPub.Load()) / float64(far)
+		s.Suppressed = float64(e.nlpPub.Load()) / float64(far)
 	}
 	return s
 }

@@ -248,6 +248,10 @@ type EchoStats struct {
 	// DoubleTalkPct is the share of the far end's talk during which the
 	// near end talked too (adaptation held).
 	DoubleTalkPct float64 `json:"double_talk_pct"`
+	// SuppressedPct is the share of the far end's talk during which the
+	// non-linear processor replaced what was left of the echo by comfort
+	// noise.
+	SuppressedPct float64 `json:"suppressed_pct"`
 	// DisabledBy says why the canceller (or its non-linear processor) is
 	// off: "reversals" (2100 Hz answer tone with phase reversals: off for
 	// the call), "passthrough" (fax/modem pass-through), "ans" (2100 Hz
