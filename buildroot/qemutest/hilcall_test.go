@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -297,6 +298,15 @@ func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 		if cpu1, err := hilCPU(hp.addr); err == nil && cpu1.Total > cpu0.Total {
 			t.Logf("call: the guest's CPU over 4 s: %s", cpuShares(cpu0, cpu1))
 		}
+		// Whether the phone's own tone comes back to it: a line's
+		// canceller whose reference carries the phone's own signal
+		// cancels the phone (its tone, then its key presses).
+		if b, err := hilGet(hp.addr, "/hil/heard.wav?port=1&ms=3000"); err == nil {
+			if x, err := wavSamples(b); err == nil && len(x) > 0 {
+				t.Logf("call: the phone's earpiece over 3 s: baresip's %d Hz at %.1f dBFS, the phone's own %d Hz at %.1f dBFS",
+					farHz, toneDBFS(x, farHz), phoneHz, toneDBFS(x, phoneHz))
+			}
+		}
 	}
 	// The port's canceller before the key press (a digit it hides, or
 	// not, is judged against passing calls).
@@ -429,4 +439,31 @@ func lastMatch(log, s string) string {
 		}
 	}
 	return ""
+}
+
+// wavSamples returns the 16-bit samples of a WAV file's data chunk (the
+// canonical 44-byte header spidevd writes).
+func wavSamples(b []byte) ([]int16, error) {
+	if len(b) < 44 || string(b[:4]) != "RIFF" || string(b[36:40]) != "data" {
+		return nil, fmt.Errorf("not a canonical WAV file (%d bytes)", len(b))
+	}
+	b = b[44:]
+	x := make([]int16, len(b)/2)
+	for i := range x {
+		x[i] = int16(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+	}
+	return x, nil
+}
+
+// toneDBFS is the level of hz in x (Goertzel over all of it), in dBFS of
+// a full-scale sine.
+func toneDBFS(x []int16, hz float64) float64 {
+	c := 2 * math.Cos(2*math.Pi*hz/8000)
+	var s1, s2 float64
+	for _, v := range x {
+		s1, s2 = float64(v)+c*s1-s2, s1
+	}
+	p := s1*s1 + s2*s2 - c*s1*s2 // |X(hz)|²
+	amp := 2 * math.Sqrt(max(p, 1e-9)) / float64(len(x))
+	return 20 * math.Log10(max(amp, 1e-6)/32767)
 }

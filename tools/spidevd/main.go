@@ -14,6 +14,7 @@
 //	GET  /hil/trace?dev=spidev0.0 the device's register accesses, one a line,
 //	                              in the drivers' golden-file form
 //	POST /hil/hook?port=1&state=off|on
+//	GET  /hil/heard.wav?port=1[&ms=3000]  what the phone's earpiece heard, as WAV
 //	GET  /hil/phone?port=1        the FXS port's phone as the sim control API
 //	                              reports one (hook, rings, what it hears:
 //	                              tones, level, DTMF)
@@ -66,6 +67,7 @@ import (
 	"github.com/loopstart/loopstart/board/sim"
 	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/drivers/pcm/alsa"
+	"github.com/loopstart/loopstart/dsp/wav"
 )
 
 // pcmPeriods and pcmPrime are the models' ALSA buffer and how much of it
@@ -243,6 +245,28 @@ func handler(r *hil.Rig) http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(st)
+	})
+	mux.HandleFunc("GET /hil/heard.wav", func(w http.ResponseWriter, q *http.Request) {
+		port, ok := portParam(w, q)
+		if !ok {
+			return
+		}
+		ms := simapi.DefaultHeardMS
+		if v := q.URL.Query().Get("ms"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > simapi.MaxHeardMS {
+				http.Error(w, fmt.Sprintf("ms: want 1-%d", simapi.MaxHeardMS), http.StatusBadRequest)
+				return
+			}
+			ms = n
+		}
+		p, err := r.Phone(port)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "audio/wav")
+		_ = wav.Write(w, p.Heard(time.Duration(ms)*time.Millisecond), simapi.HeardRate)
 	})
 	mux.HandleFunc("POST /hil/say", func(w http.ResponseWriter, q *http.Request) {
 		port, ok := portParam(w, q)

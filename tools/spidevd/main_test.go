@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/loopstart/loopstart/board"
@@ -78,11 +79,20 @@ func TestHandlerPhone(t *testing.T) {
 		{"GET", "/hil/phone?port=1", http.StatusOK},
 		{"GET", "/hil/phone?port=2", http.StatusNotFound},
 		{"GET", "/hil/phone?port=one", http.StatusBadRequest},
+		{"GET", "/hil/heard.wav?port=1&ms=100", http.StatusOK},
+		{"GET", "/hil/heard.wav?port=1&ms=0", http.StatusBadRequest},
+		{"GET", "/hil/heard.wav?port=2", http.StatusNotFound},
 	} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(c.method, c.path, nil))
 		if w.Code != c.code {
 			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, w.Code, w.Body, c.code)
+		}
+		if strings.HasPrefix(c.path, "/hil/heard.wav") && w.Code == http.StatusOK {
+			// A WAV file (of nothing yet: no frame has run).
+			if b := w.Body.Bytes(); len(b) < 44 || string(b[:4]) != "RIFF" {
+				t.Errorf("heard.wav: %d bytes beginning %q, want a WAV file", len(b), b[:min(4, len(b))])
+			}
 		}
 	}
 	if st, _ := rig.PhoneState(1); st.Hook != "off" {
