@@ -33,27 +33,29 @@ const (
 
 // Echo canceller tuning.
 const (
-	echoMu        = 0.8   // step size (normalised per frequency bin)
-	echoPropAlpha = -0.5  // IPNLMS α of the per-partition proportionate gains
-	echoReg       = 0.03  // per-bin regularisation, relative to the mean bin power
-	echoDelta     = 1e4   // absolute regularisation (per sample²)
-	echoVSS       = 1.5   // step · (1 − 1.5·σ_noise/σ_error) per bin
-	echoConstrain = 4     // partitions constrained per block (in turn)
-	echoDTRatio   = 4.0   // double talk when rx power > 4 × (echo estimate + noise)
-	echoLouder    = 2.0   // near end present when rx power > 2 × the loudest reference block in the tail
-	echoDTHang    = 12    // blocks (60 ms) of hangover after double talk
-	echoDTQuiet   = 20    // blocks (100 ms) without double talk before a copy
-	echoFloorSpan = 100   // blocks (0.5 s) per span of the noise floor's minimum statistics
-	echoDTMax     = 200   // blocks (1 s) of continuous double talk before adapting slowly
-	echoFloorFade = 0.97  // per block, of the per-bin noise floor while the far end talks
-	echoSlow      = 0.1   // step factor in prolonged "double talk" (an echo path change)
-	echoSlowEvery = 4     // ... taken on every fourth block, at four times the factor
-	echoConverged = 10.0  // the detector works once the filter removes 10 dB
-	echoNLPRatio  = 0.25  // NLP suppresses when the residual is 6 dB below rx
-	echoFarActive = 20.0  // far end active above ~ −60 dBm0 mean power
-	echoNLPNear   = 2.0   // ... and rx is below twice the echo estimate plus noise
-	echoNLPHang   = 160   // the NLP stays on 20 ms after its condition ends
-	echoSmooth    = 0.016 // one-pole smoothing of the NLP's power estimates (~8 ms)
+	echoMu          = 0.8   // step size (normalised per frequency bin)
+	echoPropAlpha   = -0.5  // IPNLMS α of the per-partition proportionate gains
+	echoReg         = 0.03  // per-bin regularisation, relative to the mean bin power
+	echoDelta       = 1e4   // absolute regularisation (per sample²)
+	echoVSS         = 1.5   // step · (1 − 1.5·σ_noise/σ_error) per bin
+	echoConstrain   = 4     // partitions constrained per block (in turn)
+	echoDTRatio     = 4.0   // double talk when rx power > 4 × (echo estimate + noise)
+	echoLouder      = 2.0   // near end present when rx power > 2 × the loudest reference block in the tail
+	echoDTHang      = 12    // blocks (60 ms) of hangover after double talk
+	echoDTQuiet     = 20    // blocks (100 ms) without double talk before a copy
+	echoFloorSpan   = 100   // blocks (0.5 s) per span of the noise floor's minimum statistics
+	echoDTMax       = 200   // blocks (1 s) of continuous double talk before adapting slowly
+	echoFloorFade   = 0.97  // per block, of the per-bin noise floor while the far end talks
+	echoSlow        = 0.1   // step factor in prolonged "double talk" (an echo path change)
+	echoSlowEvery   = 4     // ... taken on every fourth block, at four times the factor
+	echoConverged   = 10.0  // the detector works once the filter removes 10 dB
+	echoMaxGain     = 4.0   // a line returns at most +12 dB at any frequency (boundGain)
+	echoBoundRounds = 3     // rounds of bound and constraint of a candidate
+	echoNLPRatio    = 0.25  // NLP suppresses when the residual is 6 dB below rx
+	echoFarActive   = 20.0  // far end active above ~ −60 dBm0 mean power
+	echoNLPNear     = 2.0   // ... and rx is below twice the echo estimate plus noise
+	echoNLPHang     = 160   // the NLP stays on 20 ms after its condition ends
+	echoSmooth      = 0.016 // one-pole smoothing of the NLP's power estimates (~8 ms)
 )
 
 // EchoCanceller removes the echo of the signal sent to a 2-wire line
@@ -100,7 +102,10 @@ const (
 // tracked in double talk (a steady near-end tone would become the floor),
 // and the per-bin noise floor, measured while the far end is silent, fades
 // while it talks until the filter first converges (a near-end tone learnt
-// as "noise" would otherwise hold the variable step at zero). A block whose
+// as "noise" would otherwise hold the variable step at zero). A
+// foreground candidate is also held, at every frequency, to a response of
+// at most +12 dB (echoMaxGain): no line returns more, and a filter that
+// learnt more has learnt the near end. A block whose
 // foreground residual is over 3 dB louder than rx (a filter learnt on a
 // tone, arbitrary at other frequencies) passes rx through, so two
 // cancelled lines in a call cannot sing. A non-linear processor
@@ -633,6 +638,17 @@ func (e *EchoCanceller) constrainedBetter(sf, sd float64) bool {
 	for p := range e.parts {
 		e.constrain(&e.wc[p], p)
 	}
+	// The constraint spreads a bounded bin over its neighbours a little:
+	// bound and constrain again, a few times at most (rare: a filter that
+	// learnt what no line returns).
+	for range echoBoundRounds {
+		if !e.boundGain() {
+			break
+		}
+		for p := range e.parts {
+			e.constrain(&e.wc[p], p)
+		}
+	}
 	var y [ecBlock]float32
 	e.filter(e.wc, &y)
 	var s float64
@@ -642,6 +658,69 @@ func (e *EchoCanceller) constrainedBetter(sf, sd float64) bool {
 	}
 	return s < 0.7*sf && s < 0.25*sd
 }
+
+// boundGain holds the candidate foreground in e.wc (constrained) to what
+// a line can return: at each of the transform's frequencies its whole
+// response Σ_p W_p(k)·e^{−2πi·k·ecPart·p/fftN} may not exceed echoMaxGain.
+// A 2-wire line's echo is a loss at every frequency, but a filter that
+// adapts while a steady near-end tone goes undetected as double talk (the
+// far end's signal nearly empty at that frequency: a tone of its own, a
+// gap) learns a huge gain there, and with it "cancels" the near end from
+// the faint reference content — the phone's own tone and then its key
+// presses, under the junk the gain makes of the next far-end burst. Each
+// bin above the bound is scaled down to it, in the candidate and in the
+// background (which would otherwise keep the excess); it reports whether
+// any was, the candidate then needing its constraint again.
+func (e *EchoCanceller) boundGain() bool {
+	cand, back := false, false
+	for k := range fftBins {
+		var hc, hb complex64
+		for p := range e.parts {
+			hc += e.wc[p][k] * echoPartShift[p][k]
+			hb += e.wb[p][k] * echoPartShift[p][k]
+		}
+		if g, over := gainOver(hc); over {
+			for p := range e.parts {
+				e.wc[p][k] *= complex(g, 0)
+			}
+			cand = true
+		}
+		if g, over := gainOver(hb); over {
+			for p := range e.parts {
+				e.wb[p][k] *= complex(g, 0)
+			}
+			back = true
+		}
+	}
+	if back {
+		for p := range e.parts {
+			e.wn[p] = specEnergy(&e.wb[p])
+		}
+	}
+	return cand
+}
+
+// gainOver returns the factor that brings response h down to
+// echoMaxGain, and whether h is above it.
+func gainOver(h complex64) (float32, bool) {
+	m2 := real(h)*real(h) + imag(h)*imag(h)
+	if m2 <= echoMaxGain*echoMaxGain {
+		return 1, false
+	}
+	return echoMaxGain / float32(math.Sqrt(float64(m2))), true
+}
+
+// echoPartShift[p][k] is e^{−2πi·k·ecPart·p/fftN}: partition p's delay at
+// frequency bin k.
+var echoPartShift = func() (t [ecParts][fftBins]complex64) {
+	for p := range t {
+		for k := range t[p] {
+			s, c := math.Sincos(-2 * math.Pi * float64(k*ecPart*p) / fftN)
+			t[p][k] = complex(float32(c), float32(s))
+		}
+	}
+	return t
+}()
 
 // constrain zeroes the taps of partition w (number p) beyond its length:
 // the circular wrap-around of the frequency-domain update.

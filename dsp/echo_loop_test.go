@@ -136,7 +136,9 @@ func TestEchoCancellersPhoneToPhoneTones(t *testing.T) {
 							t.Errorf("%s: phone %d hears phone %d's %.0f Hz at %.1f to %.1f dBFS, want %.0f ± 2",
 								ph.name, 1-i, i, hz[i], lo, hi, level)
 						}
-						if own := blockLevels(c.heard[i][from*80:to*80], hz[i]); maxOf(own) > level-20 {
+						own := blockLevels(c.heard[i][from*80:to*80], hz[i])
+						t.Logf("%s: phone %d hears its own tone back at %.1f dBFS", ph.name, i, maxOf(own))
+						if maxOf(own) > level-20 {
 							t.Errorf("%s: phone %d hears its own tone back at %.1f dBFS", ph.name, i, maxOf(own))
 						}
 						// Nothing new at a DTMF frequency: a canceller whose
