@@ -107,7 +107,7 @@ var allow = map[string][]string{
 	"board/factory":   {"board", "board/hw", "board/sim", "drivers/pcm", "drivers/pcm/alsa", "drivers/pcm/sim", periphConn, periphHost},
 	// The qemu-hil chip side: the models behind spidev devices served
 	// through CUSE (tools/spidevd runs it in the test image).
-	"board/hil":        {"board", "board/hil/spidev", "board/sim", "board/simapi", "drivers/pcm", "drivers/si3215/model", "drivers/si3050/model", periphConn},
+	"board/hil":        {"board", "board/hil/spidev", "board/sim", "board/simapi", "drivers/pcm", "drivers/si3215/model", "drivers/si3050/model", "dsp", periphConn},
 	"board/hil/cuse":   {xsys},
 	"board/hil/spidev": {"board/hil/cuse", periphConn},
 
