@@ -251,13 +251,13 @@ type PCMStatus struct {
 	// Silence reads SilentDBFS.
 	ToGatewayDBFS   []float64 `json:"to_gateway_dbfs"`
 	FromGatewayDBFS []float64 `json:"from_gateway_dbfs"`
-	// CaptureXruns and PlaybackXruns count the ALSA highway's overruns
-	// and underruns on the models' side.
 	// ToGatewayDigits are the DTMF digits each slot sent to the gateway
 	// carried (the last 32; only a linear slot's mean anything).
 	ToGatewayDigits []string `json:"to_gateway_digits"`
-	CaptureXruns    int      `json:"capture_xruns"`
-	PlaybackXruns   int      `json:"playback_xruns"`
+	// CaptureXruns and PlaybackXruns count the ALSA highway's overruns
+	// and underruns on the models' side.
+	CaptureXruns  int `json:"capture_xruns"`
+	PlaybackXruns int `json:"playback_xruns"`
 }
 
 // Status returns the rig's state.

@@ -3,9 +3,8 @@ package hil
 import (
 	"math"
 
-	"github.com/loopstart/loopstart/dsp"
-
 	"github.com/loopstart/loopstart/drivers/pcm"
+	"github.com/loopstart/loopstart/dsp"
 )
 
 // levelFrames is the window the clock's slot levels are taken over: half
