@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/loopstart/loopstart/board/simapi"
 	"github.com/loopstart/loopstart/dsp/wav"
@@ -263,16 +262,12 @@ func (s *Server) handleHeard(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ms := simapi.DefaultHeardMS
-	if v := r.URL.Query().Get("ms"); v != "" {
-		var err error
-		ms, err = strconv.Atoi(v)
-		if err != nil || ms < 1 || ms > simapi.MaxHeardMS {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("ms %q must be a number 1..%d", v, simapi.MaxHeardMS))
-			return
-		}
+	d, err := simapi.HeardLength(r.URL.Query().Get("ms"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
-	samples, err := s.opts.Sim.Heard(n, time.Duration(ms)*time.Millisecond)
+	samples, err := s.opts.Sim.Heard(n, d)
 	if err != nil {
 		s.simError(w, r, err)
 		return

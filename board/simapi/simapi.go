@@ -9,6 +9,8 @@ package simapi
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -213,3 +215,17 @@ const (
 	// HeardRate is the sample rate of heard.wav: the line's 8 kHz.
 	HeardRate = 8000
 )
+
+// HeardLength reads heard.wav's ms parameter: DefaultHeardMS when v is
+// empty, an error unless v is a whole number of milliseconds from 1 to
+// MaxHeardMS.
+func HeardLength(v string) (time.Duration, error) {
+	if v == "" {
+		return DefaultHeardMS * time.Millisecond, nil
+	}
+	ms, err := strconv.Atoi(v)
+	if err != nil || ms < 1 || ms > MaxHeardMS {
+		return 0, fmt.Errorf("ms %q must be a number 1..%d", v, MaxHeardMS)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func float(v float64) *float64 { return &v }
@@ -155,4 +156,26 @@ func FuzzPortJSON(f *testing.F) {
 			t.Fatalf("not stable: %s then %s", b, b2)
 		}
 	})
+}
+
+// TestHeardLength: heard.wav's ms, both APIs' reading of it.
+func TestHeardLength(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want time.Duration
+		ok   bool
+	}{
+		{"", DefaultHeardMS * time.Millisecond, true},
+		{"1", time.Millisecond, true},
+		{"60000", MaxHeardMS * time.Millisecond, true},
+		{"0", 0, false},
+		{"60001", 0, false},
+		{"long", 0, false},
+		{"1.5", 0, false},
+	} {
+		d, err := HeardLength(c.v)
+		if (err == nil) != c.ok || d != c.want {
+			t.Errorf("HeardLength(%q) = %v, %v; want %v, ok %v", c.v, d, err, c.want, c.ok)
+		}
+	}
 }

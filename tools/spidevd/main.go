@@ -251,14 +251,10 @@ func handler(r *hil.Rig) http.Handler {
 		if !ok {
 			return
 		}
-		ms := simapi.DefaultHeardMS
-		if v := q.URL.Query().Get("ms"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > simapi.MaxHeardMS {
-				http.Error(w, fmt.Sprintf("ms: want 1-%d", simapi.MaxHeardMS), http.StatusBadRequest)
-				return
-			}
-			ms = n
+		d, err := simapi.HeardLength(q.URL.Query().Get("ms"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
 		}
 		p, err := r.Phone(port)
 		if err != nil {
@@ -266,7 +262,7 @@ func handler(r *hil.Rig) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "audio/wav")
-		_ = wav.Write(w, p.Heard(time.Duration(ms)*time.Millisecond), simapi.HeardRate)
+		_ = wav.Write(w, p.Heard(d), simapi.HeardRate)
 	})
 	mux.HandleFunc("POST /hil/say", func(w http.ResponseWriter, q *http.Request) {
 		port, ok := portParam(w, q)
