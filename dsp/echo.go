@@ -634,19 +634,23 @@ func specEnergy(w *[fftBins]complex64) float32 {
 // filter may become the foreground. It runs only when the background
 // looks better, mostly while converging.
 func (e *EchoCanceller) constrainedBetter(sf, sd float64) bool {
-	copy(e.wc[:e.parts], e.wb[:e.parts])
-	for p := range e.parts {
-		e.constrain(&e.wc[p], p)
-	}
-	// The constraint spreads a bounded bin over its neighbours a little:
-	// bound and constrain again, a few times at most (rare: a filter that
-	// learnt what no line returns).
-	for range echoBoundRounds {
-		if !e.boundGain() {
-			break
+	// The background is held to what a line can return (boundGain), so
+	// that it does not keep an excess it learnt; its constrained copy
+	// too, since the constraint spreads a bounded bin over its neighbours
+	// a little: bound and constrain again, a few times at most (rare: a
+	// filter that learnt what no line returns).
+	if e.boundGain(e.wb) {
+		for p := range e.parts {
+			e.wn[p] = specEnergy(&e.wb[p])
 		}
+	}
+	copy(e.wc[:e.parts], e.wb[:e.parts])
+	for round := 0; ; round++ {
 		for p := range e.parts {
 			e.constrain(&e.wc[p], p)
+		}
+		if round == echoBoundRounds || !e.boundGain(e.wc) {
+			break
 		}
 	}
 	var y [ecBlock]float32
@@ -659,55 +663,34 @@ func (e *EchoCanceller) constrainedBetter(sf, sd float64) bool {
 	return s < 0.7*sf && s < 0.25*sd
 }
 
-// boundGain holds the candidate foreground in e.wc (constrained) to what
-// a line can return: at each of the transform's frequencies its whole
-// response Σ_p W_p(k)·e^{−2πi·k·ecPart·p/fftN} may not exceed echoMaxGain.
-// A 2-wire line's echo is a loss at every frequency, but a filter that
-// adapts while a steady near-end tone goes undetected as double talk (the
-// far end's signal nearly empty at that frequency: a tone of its own, a
-// gap) learns a huge gain there, and with it "cancels" the near end from
-// the faint reference content — the phone's own tone and then its key
-// presses, under the junk the gain makes of the next far-end burst. Each
-// bin above the bound is scaled down to it, in the candidate and in the
-// background (which would otherwise keep the excess); it reports whether
-// any was, the candidate then needing its constraint again.
-func (e *EchoCanceller) boundGain() bool {
-	cand, back := false, false
+// boundGain holds filter w to what a line can return: at each of the
+// transform's frequencies its whole response Σ_p W_p(k)·e^{−2πi·k·ecPart·p/fftN}
+// may not exceed echoMaxGain. A 2-wire line's echo is a loss at every
+// frequency, but a filter that adapts while a steady near-end tone goes
+// undetected as double talk (the far end's signal nearly empty at that
+// frequency: a tone of its own, a gap) learns a huge gain there, and with
+// it "cancels" the near end from the faint reference content — the
+// phone's own tone and then its key presses, under the junk the gain makes
+// of the next far-end burst. Each bin above the bound is scaled down to
+// it; boundGain reports whether any was.
+func (e *EchoCanceller) boundGain(w [][fftBins]complex64) bool {
+	scaled := false
 	for k := range fftBins {
-		var hc, hb complex64
+		var h complex64
 		for p := range e.parts {
-			hc += e.wc[p][k] * echoPartShift[p][k]
-			hb += e.wb[p][k] * echoPartShift[p][k]
+			h += w[p][k] * echoPartShift[p][k]
 		}
-		if g, over := gainOver(hc); over {
-			for p := range e.parts {
-				e.wc[p][k] *= complex(g, 0)
-			}
-			cand = true
+		m2 := real(h)*real(h) + imag(h)*imag(h)
+		if m2 <= echoMaxGain*echoMaxGain {
+			continue
 		}
-		if g, over := gainOver(hb); over {
-			for p := range e.parts {
-				e.wb[p][k] *= complex(g, 0)
-			}
-			back = true
-		}
-	}
-	if back {
+		g := complex(echoMaxGain/float32(math.Sqrt(float64(m2))), 0)
 		for p := range e.parts {
-			e.wn[p] = specEnergy(&e.wb[p])
+			w[p][k] *= g
 		}
+		scaled = true
 	}
-	return cand
-}
-
-// gainOver returns the factor that brings response h down to
-// echoMaxGain, and whether h is above it.
-func gainOver(h complex64) (float32, bool) {
-	m2 := real(h)*real(h) + imag(h)*imag(h)
-	if m2 <= echoMaxGain*echoMaxGain {
-		return 1, false
-	}
-	return echoMaxGain / float32(math.Sqrt(float64(m2))), true
+	return scaled
 }
 
 // echoPartShift[p][k] is e^{−2πi·k·ecPart·p/fftN}: partition p's delay at
