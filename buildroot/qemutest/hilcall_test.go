@@ -17,6 +17,7 @@ import (
 	"github.com/pion/stun/v3"
 
 	"github.com/loopstart/loopstart/board/simapi"
+	"github.com/loopstart/loopstart/dsp/wav"
 	"github.com/loopstart/loopstart/tools/lab"
 )
 
@@ -228,14 +229,14 @@ func (p simPhone) dial(digits string) error {
 // and spidevd); on the sim board (simPhone) through the sim models.
 func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 	const farHz, phoneHz = 600, 1000
-	wav := filepath.Join(t.TempDir(), "far.wav")
+	farWAV := filepath.Join(t.TempDir(), "far.wav")
 	// baresip ends the call when its source file ends: longer than the
 	// call can take.
-	if err := lab.WriteToneWAV(wav, farHz, -12, 120); err != nil {
+	if err := lab.WriteToneWAV(farWAV, farHz, -12, 120); err != nil {
 		t.Fatal(err)
 	}
 	b := lab.StartBaresip(t, lab.BaresipOpts{User: "1003", Password: "secret3",
-		Registrar: fmt.Sprintf("127.0.0.1:%d", k.Port), SourceWAV: wav})
+		Registrar: fmt.Sprintf("127.0.0.1:%d", k.Port), SourceWAV: farWAV})
 	lab.Eventually(t, 60*time.Second, "account 1 registered at Kamailio", func() error {
 		s, err := v.accountState("1")
 		if err == nil && s != "registered" {
@@ -302,7 +303,7 @@ func hilCall(t *testing.T, v *vm, ph guestPhone, k *lab.Kamailio) {
 		// canceller whose reference carries the phone's own signal
 		// cancels the phone (its tone, then its key presses).
 		if b, err := hilGet(hp.addr, "/hil/heard.wav?port=1&ms=3000"); err == nil {
-			if x, err := wavSamples(b); err == nil && len(x) > 0 {
+			if x, _, err := wav.Read(bytes.NewReader(b)); err == nil && len(x) > 0 {
 				t.Logf("call: the phone's earpiece over 3 s: baresip's %d Hz at %.1f dBFS, the phone's own %d Hz at %.1f dBFS",
 					farHz, toneDBFS(x, farHz), phoneHz, toneDBFS(x, phoneHz))
 			}
@@ -439,20 +440,6 @@ func lastMatch(log, s string) string {
 		}
 	}
 	return ""
-}
-
-// wavSamples returns the 16-bit samples of a WAV file's data chunk (the
-// canonical 44-byte header spidevd writes).
-func wavSamples(b []byte) ([]int16, error) {
-	if len(b) < 44 || string(b[:4]) != "RIFF" || string(b[36:40]) != "data" {
-		return nil, fmt.Errorf("not a canonical WAV file (%d bytes)", len(b))
-	}
-	b = b[44:]
-	x := make([]int16, len(b)/2)
-	for i := range x {
-		x[i] = int16(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
-	}
-	return x, nil
 }
 
 // toneDBFS is the level of hz in x (Goertzel over all of it), in dBFS of
