@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package dsp
+
+// filterPairs is filterPairsGo where there is no kernel of the
+// architecture's own.
+func filterPairs(accF, accB *[fftBins]complex64, xs *[ecParts]*[fftBins]complex64, wf, wb *[fftBins]complex64, parts int) {
+	filterPairsGo(accF, accB, xs, wf, wb, parts)
+}
