@@ -789,16 +789,13 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 		x := &e.xs[e.part(p)]
 		wp := &e.wb[p]
 		g := gp[p]
-		var n float32
-		for k := range fftBins {
-			// w += g·conj(X)·E
-			xr, xi := g*real(x[k]), g*imag(x[k])
-			er, ei := real(E[k]), imag(E[k])
-			w := wp[k] + complex(xr*er+xi*ei, xr*ei-xi*er)
-			wp[k] = w
-			n += real(w)*real(w) + imag(w)*imag(w)
-		}
-		e.wn[p] = n
+		// w += g·conj(X)·E: bins 0..fftHalf−1 in gradientPairs (two at
+		// a time on amd64), the last here.
+		gradientPairs(wp, x, E, g)
+		xr, xi := g*real(x[fftHalf]), g*imag(x[fftHalf])
+		er, ei := real(E[fftHalf]), imag(E[fftHalf])
+		wp[fftHalf] += complex(xr*er+xi*ei, xr*ei-xi*er)
+		e.wn[p] = specEnergy(wp)
 	}
 	// Constrain partitions to their taps (no circular wrap-around), a few
 	// per block in turn.

@@ -26,3 +26,14 @@ func filterPairsGo(accF, accB *[fftBins]complex64, xs *[ecParts]*[fftBins]comple
 		accF[k], accB[k] = complex(fr, fi), complex(br, bi)
 	}
 }
+
+// gradientPairsGo is gradientPairs in Go: for bins 0..fftHalf−1,
+// w[k] += g·conj(X(k))·E(k), written out in the order the amd64 kernel
+// computes it (the same bits).
+func gradientPairsGo(w, x, E *[fftBins]complex64, g float32) {
+	for k := range fftHalf {
+		xr, xi := g*real(x[k]), g*imag(x[k])
+		er, ei := real(E[k]), imag(E[k])
+		w[k] += complex(xr*er+xi*ei, xr*ei-xi*er)
+	}
+}

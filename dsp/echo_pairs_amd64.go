@@ -6,3 +6,9 @@ package dsp
 //
 //go:noescape
 func filterPairs(accF, accB *[fftBins]complex64, xs *[ecParts]*[fftBins]complex64, wf, wb *[fftBins]complex64, parts int)
+
+// gradientPairs is gradientPairsGo in SSE (echo_pairs_amd64.s), two bins
+// at a time: the same bits (TestGradientPairs).
+//
+//go:noescape
+func gradientPairs(w, x, E *[fftBins]complex64, gain float32)

@@ -71,3 +71,45 @@ store:
 	CMPQ CX, $512
 	JLT pair
 	RET
+
+// Lanes 1 and 3 (the imaginary parts of a pair of complex64) negated.
+DATA negImag<>+0(SB)/4, $0
+DATA negImag<>+4(SB)/4, $0x80000000
+DATA negImag<>+8(SB)/4, $0
+DATA negImag<>+12(SB)/4, $0x80000000
+GLOBL negImag<>(SB), RODATA|NOPTR, $16
+
+// func gradientPairs(w, x, E *[fftBins]complex64, gain float32)
+//
+// For each pair of bins k, k+1 (k < 64): gx = gain·X[k:k+2] = (xr0 xi0 xr1 xi1),
+//   (xr xr)·(er ei) + (xi·ei, −xi·er) = (xr·er + xi·ei, xr·ei − xi·er)
+// added to W[k:k+2].
+TEXT ·gradientPairs(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ E+16(FP), DX
+	MOVSS gain+24(FP), X7
+	SHUFPS $0x00, X7, X7 // gain in every lane
+	MOVUPS negImag<>(SB), X8
+	XORQ CX, CX // byte offset of the pair: 8·k
+
+pair:
+	MOVUPS (SI)(CX*1), X2
+	MULPS X7, X2 // (xr0 xi0 xr1 xi1), scaled by g
+	MOVAPS X2, X3
+	SHUFPS $0xA0, X3, X3 // (xr0 xr0 xr1 xr1)
+	SHUFPS $0xF5, X2, X2 // (xi0 xi0 xi1 xi1)
+	MOVUPS (DX)(CX*1), X4 // (er0 ei0 er1 ei1)
+	MOVAPS X4, X5
+	SHUFPS $0xB1, X5, X5 // (ei0 er0 ei1 er1)
+	MULPS X4, X3 // (xr·er, xr·ei, …)
+	MULPS X5, X2 // (xi·ei, xi·er, …)
+	XORPS X8, X2 // (xi·ei, −xi·er, …)
+	ADDPS X2, X3
+	MOVUPS (DI)(CX*1), X6
+	ADDPS X3, X6
+	MOVUPS X6, (DI)(CX*1)
+	ADDQ $16, CX
+	CMPQ CX, $512
+	JLT pair
+	RET

@@ -7,25 +7,10 @@ import (
 )
 
 // TestFilterPairs: the architecture's filterPairs gives filterPairsGo's
-// sums bit for bit, for every partition count a tail can have and spectra
-// of widely different magnitudes and signs (zeros and negative zeros
-// among them).
+// sums bit for bit, for every partition count a tail can have, on
+// random spectra (randomSpectra).
 func TestFilterPairs(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	val := func() float32 {
-		switch r.IntN(8) {
-		case 0:
-			return 0
-		case 1:
-			return float32(math.Copysign(0, -1))
-		}
-		return float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(9)-4)))
-	}
-	spec := func(s *[fftBins]complex64) {
-		for k := range s {
-			s[k] = complex(val(), val())
-		}
-	}
+	spec := randomSpectra(1)
 	var xsBuf [ecParts][fftBins]complex64
 	var xs [ecParts]*[fftBins]complex64
 	wf := make([][fftBins]complex64, ecParts)
@@ -43,16 +28,65 @@ func TestFilterPairs(t *testing.T) {
 			filterPairsGo(&f1, &b1, &xs, &wf[0], &wb[0], parts)
 			filterPairs(&f2, &b2, &xs, &wf[0], &wb[0], parts)
 			for k := range fftHalf {
-				if math.Float32bits(real(f1[k])) != math.Float32bits(real(f2[k])) ||
-					math.Float32bits(imag(f1[k])) != math.Float32bits(imag(f2[k])) ||
-					math.Float32bits(real(b1[k])) != math.Float32bits(real(b2[k])) ||
-					math.Float32bits(imag(b1[k])) != math.Float32bits(imag(b2[k])) {
+				if !same(f1[k], f2[k]) || !same(b1[k], b2[k]) {
 					t.Fatalf("round %d, %d partitions, bin %d: %v %v, want %v %v", round, parts, k, f2[k], b2[k], f1[k], b1[k])
 				}
 			}
 			if f2[fftHalf] != 0 || b2[fftHalf] != 0 {
 				t.Fatalf("%d partitions: the last bin was written", parts)
 			}
+		}
+	}
+}
+
+// randomSpectra returns a function that fills a spectrum with values of
+// widely different magnitudes and both signs, zeros and negative zeros
+// among them.
+func randomSpectra(seed uint64) func(s *[fftBins]complex64) {
+	r := rand.New(rand.NewPCG(seed, 2))
+	val := func() float32 {
+		switch r.IntN(8) {
+		case 0:
+			return 0
+		case 1:
+			return float32(math.Copysign(0, -1))
+		}
+		return float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(9)-4)))
+	}
+	return func(s *[fftBins]complex64) {
+		for k := range s {
+			s[k] = complex(val(), val())
+		}
+	}
+}
+
+// same reports whether a and b hold the same bits.
+func same(a, b complex64) bool {
+	return math.Float32bits(real(a)) == math.Float32bits(real(b)) &&
+		math.Float32bits(imag(a)) == math.Float32bits(imag(b))
+}
+
+// TestGradientPairs: the architecture's gradientPairs updates the bins
+// 0..fftHalf−1 as gradientPairsGo does, bit for bit, and leaves the last
+// alone.
+func TestGradientPairs(t *testing.T) {
+	spec := randomSpectra(3)
+	for round := range 200 {
+		var w, x, E [fftBins]complex64
+		spec(&w)
+		spec(&x)
+		spec(&E)
+		g := float32(round%5) * 0.37
+		w1, w2 := w, w
+		gradientPairsGo(&w1, &x, &E, g)
+		gradientPairs(&w2, &x, &E, g)
+		for k := range fftBins {
+			if !same(w1[k], w2[k]) {
+				t.Fatalf("round %d, bin %d: %v, want %v", round, k, w2[k], w1[k])
+			}
+		}
+		if !same(w2[fftHalf], w[fftHalf]) {
+			t.Fatalf("round %d: the last bin was written", round)
 		}
 	}
 }
