@@ -113,3 +113,104 @@ pair:
 	CMPQ CX, $512
 	JLT pair
 	RET
+
+// func radix4Pairs(z, twp *complex64, n, y1, y3 int)
+//
+// Butterflies k, k+1 at a time: b_m = a_m[k:k+2]·tw_m (m = 1, 2, 3; a
+// complex product as in cmul, (ar ar)·w + (−ai·wi, ai·wr)), then
+// s02 = b0 + b2, d02 = b0 − b2, s13 = b1 + b3, d13 = b1 − b3,
+// t = (im d13, −re d13); a0 = s02 + s13, a2 = s02 − s13, y1 = d02 + t,
+// y3 = d02 − t. Butterfly 0 takes its inputs unmultiplied (its twiddles
+// are 1, and a product by 1 + 0i may turn −0 into +0).
+TEXT ·radix4Pairs(SB), NOSPLIT, $0-40
+	MOVQ z+0(FP), DI
+	MOVQ twp+8(FP), SI
+	MOVQ n+16(FP), BX
+	MOVQ y1+24(FP), R8
+	MOVQ y3+32(FP), R9
+	MOVUPS negReal<>(SB), X14
+	MOVUPS negImag<>(SB), X13
+	SHLQ $3, BX // bytes in a quarter
+	LEAQ (DI)(BX*1), R10 // a1
+	LEAQ (R10)(BX*1), R11 // a2
+	LEAQ (R11)(BX*1), R12 // a3
+	ADDQ DI, R8 // y1
+	ADDQ DI, R9 // y3
+	XORQ CX, CX
+
+pair:
+	// b1 = a1·tw1 in X1
+	MOVUPS (R10)(CX*1), X1
+	MOVUPS (SI)(CX*1), X4
+	MOVAPS X1, X5
+	MOVAPS X1, X9
+	SHUFPS $0xA0, X5, X5
+	SHUFPS $0xF5, X1, X1
+	MOVAPS X4, X6
+	SHUFPS $0xB1, X6, X6
+	MULPS X4, X5
+	MULPS X6, X1
+	XORPS X14, X1
+	ADDPS X5, X1
+
+	// b2 = a2·tw2 in X2
+	LEAQ (SI)(BX*1), AX
+	MOVUPS (R11)(CX*1), X2
+	MOVUPS (AX)(CX*1), X4
+	MOVAPS X2, X5
+	MOVAPS X2, X10
+	SHUFPS $0xA0, X5, X5
+	SHUFPS $0xF5, X2, X2
+	MOVAPS X4, X6
+	SHUFPS $0xB1, X6, X6
+	MULPS X4, X5
+	MULPS X6, X2
+	XORPS X14, X2
+	ADDPS X5, X2
+
+	// b3 = a3·tw3 in X3
+	LEAQ (AX)(BX*1), AX
+	MOVUPS (R12)(CX*1), X3
+	MOVUPS (AX)(CX*1), X4
+	MOVAPS X3, X5
+	MOVAPS X3, X11
+	SHUFPS $0xA0, X5, X5
+	SHUFPS $0xF5, X3, X3
+	MOVAPS X4, X6
+	SHUFPS $0xB1, X6, X6
+	MULPS X4, X5
+	MULPS X6, X3
+	XORPS X14, X3
+	ADDPS X5, X3
+
+	TESTQ CX, CX
+	JNE butterfly
+	MOVSD X9, X1 // butterfly 0: the inputs as they are
+	MOVSD X10, X2
+	MOVSD X11, X3
+
+butterfly:
+	MOVUPS (DI)(CX*1), X0
+	MOVAPS X0, X4
+	ADDPS X2, X4 // s02
+	SUBPS X2, X0 // d02
+	MOVAPS X1, X5
+	ADDPS X3, X5 // s13
+	SUBPS X3, X1 // d13
+	SHUFPS $0xB1, X1, X1
+	XORPS X13, X1 // t = (im d13, −re d13)
+	MOVAPS X4, X6
+	ADDPS X5, X6
+	MOVUPS X6, (DI)(CX*1) // a0 = s02 + s13
+	SUBPS X5, X4
+	MOVUPS X4, (R11)(CX*1) // a2 = s02 − s13
+	MOVAPS X0, X7
+	ADDPS X1, X7
+	MOVUPS X7, (R8)(CX*1) // y1 = d02 + t
+	SUBPS X1, X0
+	MOVUPS X0, (R9)(CX*1) // y3 = d02 − t
+
+	ADDQ $16, CX
+	CMPQ CX, BX
+	JLT pair
+	RET

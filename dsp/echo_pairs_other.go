@@ -11,3 +11,9 @@ func filterPairs(accF, accB *[fftBins]complex64, xs *[ecParts]*[fftBins]complex6
 // gradientPairs is gradientPairsGo where there is no kernel of the
 // architecture's own.
 func gradientPairs(w, x, E *[fftBins]complex64, g float32) { gradientPairsGo(w, x, E, g) }
+
+// radix4 is radix4Go where there is no kernel of the architecture's own
+// (twp, the twiddles by m then k, is for those kernels).
+func radix4(z []complex64, tw [][3]complex64, twp *complex64, o1, o3 int) {
+	radix4Go(z, tw, o1, o3)
+}

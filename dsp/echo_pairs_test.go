@@ -118,3 +118,47 @@ func BenchmarkFilterPairs(b *testing.B) {
 		}
 	})
 }
+
+// TestRadix4Pairs: the architecture's radix4 gives radix4Go's stage bit
+// for bit, for both stages that take twiddles, forward and inverse, on
+// random values (zeros and negative zeros among them).
+func TestRadix4Pairs(t *testing.T) {
+	spec := randomSpectra(5)
+	stages := []struct {
+		tw, twInv   [][3]complex64
+		twp, twpInv *complex64
+	}{
+		{fftTw16[:], fftTw16Inv[:], &fftTw16P[0][0], &fftTw16PInv[0][0]},
+		{fftTw64[:], fftTw64Inv[:], &fftTw64P[0][0], &fftTw64PInv[0][0]},
+	}
+	negZero := float32(math.Copysign(0, -1))
+	for round := range 50 {
+		var in [fftBins]complex64
+		spec(&in)
+		if round == 0 {
+			// Negative zeros everywhere: a product by a twiddle of 1
+			// would make some of them positive.
+			for i := range in {
+				in[i] = complex(negZero, negZero)
+			}
+		}
+		for _, st := range stages {
+			n := 4 * len(st.tw)
+			for _, inv := range []bool{false, true} {
+				tw, twp, o1, o3 := st.tw, st.twp, 1, 3
+				if inv {
+					tw, twp, o1, o3 = st.twInv, st.twpInv, 3, 1
+				}
+				z1 := append([]complex64(nil), in[:n]...)
+				z2 := append([]complex64(nil), in[:n]...)
+				radix4Go(z1, tw, o1, o3)
+				radix4(z2, tw, twp, o1, o3)
+				for i := range z1 {
+					if !same(z1[i], z2[i]) {
+						t.Fatalf("round %d, stage of %d, inverse %v, value %d: %v, want %v", round, n, inv, i, z2[i], z1[i])
+					}
+				}
+			}
+		}
+	}
+}

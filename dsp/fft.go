@@ -18,6 +18,11 @@ var (
 	// their conjugates (inverse).
 	fftTw16, fftTw16Inv [4][3]complex64
 	fftTw64, fftTw64Inv [16][3]complex64
+	// The same by m, then k (fftTw16P[m-1][k] is fftTw16[k][m-1]): a
+	// stage's twiddles for consecutive butterflies side by side, as the
+	// amd64 kernel loads them in pairs.
+	fftTw16P, fftTw16PInv [3][4]complex64
+	fftTw64P, fftTw64PInv [3][16]complex64
 	fftRTw              [fftHalf/2 + 1]complex64 // e^{-2πik/fftN}, k ≤ fftHalf/2
 	fftRev4             [fftHalf]uint8           // base-4 digit reversal of 3 digits
 )
@@ -34,6 +39,14 @@ func init() {
 	}
 	tw(fftTw16[:], fftTw16Inv[:], 16)
 	tw(fftTw64[:], fftTw64Inv[:], 64)
+	for m := range 3 {
+		for k := range 4 {
+			fftTw16P[m][k], fftTw16PInv[m][k] = fftTw16[k][m], fftTw16Inv[k][m]
+		}
+		for k := range 16 {
+			fftTw64P[m][k], fftTw64PInv[m][k] = fftTw64[k][m], fftTw64Inv[k][m]
+		}
+	}
 	for k := range fftRTw {
 		s, c := math.Sincos(-2 * math.Pi * float64(k) / fftN)
 		fftRTw[k] = complex(float32(c), float32(s))
@@ -70,20 +83,22 @@ func cfft(z *[fftHalf]complex64, inv bool) {
 func cfft23(z *[fftHalf]complex64, inv bool) {
 	o1, o3 := 1, 3
 	tw16, tw64 := &fftTw16, &fftTw64
+	tw16p, tw64p := &fftTw16P, &fftTw64P
 	if inv {
 		o1, o3 = 3, 1
 		tw16, tw64 = &fftTw16Inv, &fftTw64Inv
+		tw16p, tw64p = &fftTw16PInv, &fftTw64PInv
 	}
 	for base := 0; base < fftHalf; base += 16 {
-		radix4(z[base:base+16:base+16], tw16[:], o1, o3)
+		radix4(z[base:base+16:base+16], tw16[:], &tw16p[0][0], o1, o3)
 	}
-	radix4(z[:], tw64[:], o1, o3)
+	radix4(z[:], tw64[:], &tw64p[0][0], o1, o3)
 }
 
-// radix4 runs one radix-4 stage over a block of 4·len(tw) values: four
+// radix4Go runs one radix-4 stage over a block of 4·len(tw) values: four
 // sub-transforms of a quarter each become one. Butterfly 0's twiddles
-// are 1.
-func radix4(z []complex64, tw [][3]complex64, o1, o3 int) {
+// are 1. Outputs 1 and 3 of each butterfly go to quarters o1 and o3.
+func radix4Go(z []complex64, tw [][3]complex64, o1, o3 int) {
 	n := len(tw)
 	a0, a1, a2, a3 := z[:n:n], z[n:2*n:2*n], z[2*n:3*n:3*n], z[3*n:4*n:4*n]
 	out := [4][]complex64{a0, a1, a2, a3}
