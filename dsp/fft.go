@@ -23,8 +23,8 @@ var (
 	// amd64 kernel loads them in pairs.
 	fftTw16P, fftTw16PInv [3][4]complex64
 	fftTw64P, fftTw64PInv [3][16]complex64
-	fftRTw              [fftHalf/2 + 1]complex64 // e^{-2πik/fftN}, k ≤ fftHalf/2
-	fftRev4             [fftHalf]uint8           // base-4 digit reversal of 3 digits
+	fftRTw                [fftHalf/2 + 1]complex64 // e^{-2πik/fftN}, k ≤ fftHalf/2
+	fftRev4               [fftHalf]uint8           // base-4 digit reversal of 3 digits
 )
 
 func init() {
