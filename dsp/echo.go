@@ -419,30 +419,18 @@ func (e *EchoCanceller) filter(w [][fftBins]complex64, y *[ecBlock]float32) {
 
 // filters sets yf and yb to the foreground's and the background's
 // outputs: filter for both, in one pass over the reference spectra (each
-// bin of X_p read once for both products). The pass runs bin by bin, the
-// partitions inside, so each bin's two sums stay in registers (on amd64
-// two bins at a time, in SSE registers: filterPairs); every sum still adds
-// the partitions' products in filter's order, from zero, so each output is
+// bin of X_p read once for both products), partition by partition
+// (filterPart: on amd64 two bins at a time in SSE), so that the five
+// arrays stream through in order — a call's spectra are out of the cache
+// by its next frame, and reading them bin by bin across the partitions
+// cost twice as much (docs/PERFORMANCE.md, round 14). Each output is
 // filter's bit for bit (TestEchoFiltersTogether).
 func (e *EchoCanceller) filters(yf, yb *[ecBlock]float32) {
-	var xs [ecParts]*[fftBins]complex64
-	parts := xs[:e.parts]
-	for p := range parts {
-		parts[p] = &e.xs[e.part(p)]
-	}
 	accF, accB := &e.spec, &e.spec2
-	filterPairs(accF, accB, &xs, &e.wf[0], &e.wb[0], len(parts))
-	// The last bin (fftHalf), which the pairs leave out.
-	var fr, fi, br, bi float32
-	for p, x := range parts {
-		xr, xi := real(x[fftHalf]), imag(x[fftHalf])
-		f, b := e.wf[p][fftHalf], e.wb[p][fftHalf]
-		fr += real(f)*xr - imag(f)*xi
-		fi += real(f)*xi + imag(f)*xr
-		br += real(b)*xr - imag(b)*xi
-		bi += real(b)*xi + imag(b)*xr
+	*accF, *accB = [fftBins]complex64{}, [fftBins]complex64{}
+	for p := range e.parts {
+		filterPart(accF, accB, &e.xs[e.part(p)], &e.wf[p], &e.wb[p])
 	}
-	accF[fftHalf], accB[fftHalf] = complex(fr, fi), complex(br, bi)
 	irfft(&e.tbuf, accF, &e.tmp)
 	copy(yf[:], e.tbuf[ecValid:])
 	irfft(&e.tbuf, accB, &e.tmp)

@@ -1,29 +1,16 @@
 package dsp
 
-import "unsafe"
-
-// filterPairsGo is filterPairs in Go: for bins 0..fftHalf−1, accF[k] =
-// Σ_p wf_p(k)·X_p(k) and accB[k] = Σ_p wb_p(k)·X_p(k), p from 0 to
-// parts−1 in order, each sum from zero. wf and wb point at partition 0
-// of parts consecutive partitions; xs holds each partition's reference
-// spectrum. The complex products are written out (Go's complex64 product
-// compiles to slower code) in the order the amd64 kernel computes them,
-// which gives the same bits.
-func filterPairsGo(accF, accB *[fftBins]complex64, xs *[ecParts]*[fftBins]complex64, wf, wb *[fftBins]complex64, parts int) {
-	wfs := unsafe.Slice(wf, parts)
-	wbs := unsafe.Slice(wb, parts)
-	x := xs[:parts]
-	for k := range fftHalf {
-		var fr, fi, br, bi float32
-		for p, xp := range x {
-			xr, xi := real(xp[k]), imag(xp[k])
-			f, b := wfs[p][k], wbs[p][k]
-			fr += real(f)*xr - imag(f)*xi
-			fi += real(f)*xi + imag(f)*xr
-			br += real(b)*xr - imag(b)*xi
-			bi += real(b)*xi + imag(b)*xr
-		}
-		accF[k], accB[k] = complex(fr, fi), complex(br, bi)
+// filterPartGo adds one partition's products to both filters' sums:
+// accF[k] += wf[k]·x[k] and accB[k] += wb[k]·x[k], for every bin. The
+// complex products are written out (Go's complex64 product compiles to
+// slower code), in the order the amd64 kernel computes them: the same
+// bits.
+func filterPartGo(accF, accB, x, wf, wb *[fftBins]complex64) {
+	for k := range fftBins {
+		xr, xi := real(x[k]), imag(x[k])
+		f, b := wf[k], wb[k]
+		accF[k] += complex(real(f)*xr-imag(f)*xi, real(f)*xi+imag(f)*xr)
+		accB[k] += complex(real(b)*xr-imag(b)*xi, real(b)*xi+imag(b)*xr)
 	}
 }
 

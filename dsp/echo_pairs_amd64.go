@@ -1,11 +1,21 @@
 package dsp
 
-// filterPairs is filterPairsGo in SSE (echo_pairs_amd64.s): two bins at a
-// time in one register per sum, the same products and sums in the same
-// order, so the same bits (TestFilterPairs). SSE2 is in every amd64.
+// filterPart is filterPartGo with bins 0..fftHalf−1 in SSE
+// (filterPartPairs, echo_pairs_amd64.s): the same products and sums in the
+// same order, so the same bits (TestFilterPart). SSE2 is in every amd64.
+func filterPart(accF, accB, x, wf, wb *[fftBins]complex64) {
+	filterPartPairs(accF, accB, x, wf, wb)
+	const k = fftHalf
+	xr, xi := real(x[k]), imag(x[k])
+	f, b := wf[k], wb[k]
+	accF[k] += complex(real(f)*xr-imag(f)*xi, real(f)*xi+imag(f)*xr)
+	accB[k] += complex(real(b)*xr-imag(b)*xi, real(b)*xi+imag(b)*xr)
+}
+
+// filterPartPairs is filterPartGo for bins 0..fftHalf−1, two at a time.
 //
 //go:noescape
-func filterPairs(accF, accB *[fftBins]complex64, xs *[ecParts]*[fftBins]complex64, wf, wb *[fftBins]complex64, parts int)
+func filterPartPairs(accF, accB, x, wf, wb *[fftBins]complex64)
 
 // gradientPairs is gradientPairsGo in SSE (echo_pairs_amd64.s), two bins
 // at a time: the same bits (TestGradientPairs).

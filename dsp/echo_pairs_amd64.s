@@ -7,71 +7,6 @@ DATA negReal<>+8(SB)/4, $0x80000000
 DATA negReal<>+12(SB)/4, $0
 GLOBL negReal<>(SB), RODATA|NOPTR, $16
 
-// func filterPairs(accF, accB *[fftBins]complex64, xs *[ecParts]*[fftBins]complex64, wf, wb *[fftBins]complex64, parts int)
-//
-// For each pair of bins k, k+1 (k < 64), over partitions p in order:
-//   x = X_p[k:k+2] = (xr0 xi0 xr1 xi1); w = W_p[k:k+2] = (wr0 wi0 wr1 wi1)
-//   w·(xr xr) + (−wi·xi, wr·xi) = (wr·xr − wi·xi, wi·xr + wr·xi): w·x
-// added to the pair's sum, which starts from zero. A partition's spectra
-// are 65 complex64 (520 bytes) apart in wf and wb.
-TEXT ·filterPairs(SB), NOSPLIT, $0-48
-	MOVQ accF+0(FP), DI
-	MOVQ accB+8(FP), SI
-	MOVQ xs+16(FP), R8
-	MOVQ wf+24(FP), R9
-	MOVQ wb+32(FP), R10
-	MOVQ parts+40(FP), R11
-	MOVUPS negReal<>(SB), X8
-	XORQ CX, CX // byte offset of the pair: 8·k
-
-pair:
-	XORPS X0, X0 // Σ wf·x
-	XORPS X1, X1 // Σ wb·x
-	TESTQ R11, R11
-	JLE store
-	XORQ DX, DX // p
-	MOVQ R9, R12 // &wf[p]
-	MOVQ R10, R13 // &wb[p]
-
-part:
-	MOVQ (R8)(DX*8), AX // xs[p]
-	MOVUPS (AX)(CX*1), X2
-	MOVAPS X2, X3
-	SHUFPS $0xA0, X3, X3 // (xr0 xr0 xr1 xr1)
-	SHUFPS $0xF5, X2, X2 // (xi0 xi0 xi1 xi1)
-
-	MOVUPS (R12)(CX*1), X4
-	MOVAPS X4, X5
-	SHUFPS $0xB1, X5, X5 // (wi0 wr0 wi1 wr1)
-	MULPS X3, X4 // (wr·xr, wi·xr, …)
-	MULPS X2, X5 // (wi·xi, wr·xi, …)
-	XORPS X8, X5 // (−wi·xi, wr·xi, …)
-	ADDPS X5, X4
-	ADDPS X4, X0
-
-	MOVUPS (R13)(CX*1), X6
-	MOVAPS X6, X7
-	SHUFPS $0xB1, X7, X7
-	MULPS X3, X6
-	MULPS X2, X7
-	XORPS X8, X7
-	ADDPS X7, X6
-	ADDPS X6, X1
-
-	ADDQ $520, R12
-	ADDQ $520, R13
-	INCQ DX
-	CMPQ DX, R11
-	JLT part
-
-store:
-	MOVUPS X0, (DI)(CX*1)
-	MOVUPS X1, (SI)(CX*1)
-	ADDQ $16, CX
-	CMPQ CX, $512
-	JLT pair
-	RET
-
 // Lanes 1 and 3 (the imaginary parts of a pair of complex64) negated.
 DATA negImag<>+0(SB)/4, $0
 DATA negImag<>+4(SB)/4, $0x80000000
@@ -213,4 +148,52 @@ butterfly:
 	ADDQ $16, CX
 	CMPQ CX, BX
 	JLT pair
+	RET
+
+// func filterPartPairs(accF, accB, x, wf, wb *[fftBins]complex64)
+//
+// One partition's products added to both sums, bins 0..63 two at a time:
+// with x = (xr0 xi0 xr1 xi1) and w = (wr0 wi0 wr1 wi1),
+//   w·(xr xr) + (−wi·xi, wr·xi) = (wr·xr − wi·xi, wi·xr + wr·xi): w·x,
+// added to acc[k:k+2]. The five arrays are read in order.
+TEXT ·filterPartPairs(SB), NOSPLIT, $0-40
+	MOVQ accF+0(FP), DI
+	MOVQ accB+8(FP), SI
+	MOVQ x+16(FP), AX
+	MOVQ wf+24(FP), R9
+	MOVQ wb+32(FP), R10
+	MOVUPS negReal<>(SB), X8
+	XORQ CX, CX
+
+fpair:
+	MOVUPS (AX)(CX*1), X2
+	MOVAPS X2, X3
+	SHUFPS $0xA0, X3, X3 // (xr0 xr0 xr1 xr1)
+	SHUFPS $0xF5, X2, X2 // (xi0 xi0 xi1 xi1)
+
+	MOVUPS (R9)(CX*1), X4
+	MOVAPS X4, X5
+	SHUFPS $0xB1, X5, X5
+	MULPS X3, X4
+	MULPS X2, X5
+	XORPS X8, X5
+	ADDPS X5, X4
+	MOVUPS (DI)(CX*1), X0
+	ADDPS X4, X0
+	MOVUPS X0, (DI)(CX*1)
+
+	MOVUPS (R10)(CX*1), X6
+	MOVAPS X6, X7
+	SHUFPS $0xB1, X7, X7
+	MULPS X3, X6
+	MULPS X2, X7
+	XORPS X8, X7
+	ADDPS X7, X6
+	MOVUPS (SI)(CX*1), X1
+	ADDPS X6, X1
+	MOVUPS X1, (SI)(CX*1)
+
+	ADDQ $16, CX
+	CMPQ CX, $512
+	JLT fpair
 	RET

@@ -2,11 +2,9 @@
 
 package dsp
 
-// filterPairs is filterPairsGo where there is no kernel of the
+// filterPart is filterPartGo where there is no kernel of the
 // architecture's own.
-func filterPairs(accF, accB *[fftBins]complex64, xs *[ecParts]*[fftBins]complex64, wf, wb *[fftBins]complex64, parts int) {
-	filterPairsGo(accF, accB, xs, wf, wb, parts)
-}
+func filterPart(accF, accB, x, wf, wb *[fftBins]complex64) { filterPartGo(accF, accB, x, wf, wb) }
 
 // gradientPairs is gradientPairsGo where there is no kernel of the
 // architecture's own.

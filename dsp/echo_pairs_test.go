@@ -6,34 +6,24 @@ import (
 	"testing"
 )
 
-// TestFilterPairs: the architecture's filterPairs gives filterPairsGo's
-// sums bit for bit, for every partition count a tail can have, on
-// random spectra (randomSpectra).
-func TestFilterPairs(t *testing.T) {
+// TestFilterPart: the architecture's filterPart adds a partition's
+// products to both sums as filterPartGo does, bit for bit, on random
+// spectra (randomSpectra), over a whole tail's partitions.
+func TestFilterPart(t *testing.T) {
 	spec := randomSpectra(1)
-	var xsBuf [ecParts][fftBins]complex64
-	var xs [ecParts]*[fftBins]complex64
-	wf := make([][fftBins]complex64, ecParts)
-	wb := make([][fftBins]complex64, ecParts)
 	for round := range 20 {
-		for p := range ecParts {
-			spec(&xsBuf[p])
-			spec(&wf[p])
-			spec(&wb[p])
-			// The spectra in use come from a ring, in any order.
-			xs[p] = &xsBuf[(p*7+round)%ecParts]
+		var f1, b1, f2, b2 [fftBins]complex64
+		for range ecParts {
+			var x, wf, wb [fftBins]complex64
+			spec(&x)
+			spec(&wf)
+			spec(&wb)
+			filterPartGo(&f1, &b1, &x, &wf, &wb)
+			filterPart(&f2, &b2, &x, &wf, &wb)
 		}
-		for parts := 0; parts <= ecParts; parts++ {
-			var f1, b1, f2, b2 [fftBins]complex64
-			filterPairsGo(&f1, &b1, &xs, &wf[0], &wb[0], parts)
-			filterPairs(&f2, &b2, &xs, &wf[0], &wb[0], parts)
-			for k := range fftHalf {
-				if !same(f1[k], f2[k]) || !same(b1[k], b2[k]) {
-					t.Fatalf("round %d, %d partitions, bin %d: %v %v, want %v %v", round, parts, k, f2[k], b2[k], f1[k], b1[k])
-				}
-			}
-			if f2[fftHalf] != 0 || b2[fftHalf] != 0 {
-				t.Fatalf("%d partitions: the last bin was written", parts)
+		for k := range fftBins {
+			if !same(f1[k], f2[k]) || !same(b1[k], b2[k]) {
+				t.Fatalf("round %d, bin %d: %v %v, want %v %v", round, k, f2[k], b2[k], f1[k], b1[k])
 			}
 		}
 	}
@@ -91,32 +81,61 @@ func TestGradientPairs(t *testing.T) {
 	}
 }
 
-// BenchmarkFilterPairs: both filters' sums over bins 0..63 of a 64 ms
-// tail (13 partitions), the architecture's kernel and the Go one.
-func BenchmarkFilterPairs(b *testing.B) {
-	var xsBuf [ecParts][fftBins]complex64
-	var xs [ecParts]*[fftBins]complex64
-	wf := make([][fftBins]complex64, ecParts)
-	wb := make([][fftBins]complex64, ecParts)
-	for p := range ecParts {
-		xs[p] = &xsBuf[p]
-		for k := range fftBins {
-			xsBuf[p][k] = complex(float32(k), float32(p))
-			wf[p][k], wb[p][k] = complex(0.5, -0.25), complex(-0.125, 0.75)
-		}
+// BenchmarkEchoFiltersCold: both filters of eight cancellers (the
+// default tail), each from a cache emptied of them, as in the media loop
+// where a call's spectra have left the cache by its next frame (one op:
+// the eight). "bins" is the bin-by-bin order round 14 tried first (both
+// sums of a bin over every partition): fastest from a warm cache,
+// slowest from a cold one.
+func BenchmarkEchoFiltersCold(b *testing.B) {
+	const chans = 8
+	var es [chans]*EchoCanceller
+	for i := range es {
+		es[i] = NewEchoCanceller()
+		noiseSecond(es[i], 30, nil)
 	}
-	parts := EchoTail / ecPart
-	var f, g [fftBins]complex64
-	b.Run("arch", func(b *testing.B) {
-		for b.Loop() {
-			filterPairs(&f, &g, &xs, &wf[0], &wb[0], parts)
+	evict := make([]byte, 8<<20)
+	var yf, yb [ecBlock]float32
+	for _, order := range []string{"partitions", "bins"} {
+		b.Run(order, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				for i := range evict {
+					evict[i]++
+				}
+				b.StartTimer()
+				for _, e := range es {
+					if order == "bins" {
+						e.filtersByBin(&yf, &yb)
+					} else {
+						e.filters(&yf, &yb)
+					}
+				}
+			}
+		})
+	}
+}
+
+// filtersByBin is filters bin by bin, the partitions inside (in Go).
+func (e *EchoCanceller) filtersByBin(yf, yb *[ecBlock]float32) {
+	accF, accB := &e.spec, &e.spec2
+	for k := range fftBins {
+		var fr, fi, br, bi float32
+		for p := range e.parts {
+			x := &e.xs[e.part(p)]
+			xr, xi := real(x[k]), imag(x[k])
+			f, b := e.wf[p][k], e.wb[p][k]
+			fr += real(f)*xr - imag(f)*xi
+			fi += real(f)*xi + imag(f)*xr
+			br += real(b)*xr - imag(b)*xi
+			bi += real(b)*xi + imag(b)*xr
 		}
-	})
-	b.Run("go", func(b *testing.B) {
-		for b.Loop() {
-			filterPairsGo(&f, &g, &xs, &wf[0], &wb[0], parts)
-		}
-	})
+		accF[k], accB[k] = complex(fr, fi), complex(br, bi)
+	}
+	irfft(&e.tbuf, accF, &e.tmp)
+	copy(yf[:], e.tbuf[ecValid:])
+	irfft(&e.tbuf, accB, &e.tmp)
+	copy(yb[:], e.tbuf[ecValid:])
 }
 
 // TestRadix4Pairs: the architecture's radix4 gives radix4Go's stage bit
