@@ -37,6 +37,15 @@ type Highway interface {
 	Close() error
 }
 
+// Modelled is implemented by a highway whose chips are behavioural models
+// running in the host's own process (the simulated board): ModelCPU is the
+// CPU time their work on the highway has taken since it was made, so that
+// what the product itself costs can be told from its test equipment's
+// share (the gateway's status reports it; the benchmarks subtract it).
+type Modelled interface {
+	ModelCPU() time.Duration
+}
+
 // Format is the sample format a chip puts on its timeslot.
 type Format uint8
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/loopstart/loopstart/board"
+	"github.com/loopstart/loopstart/drivers/pcm"
 	"github.com/loopstart/loopstart/dsp"
 	"github.com/loopstart/loopstart/voice/capture"
 	"github.com/loopstart/loopstart/voice/line"
@@ -342,6 +343,9 @@ func (g *Gateway) Status() status.Status {
 		MaxLatenessUS: ls.MaxLateness.Microseconds(), Histogram: loopHistogram(ls), WorkHistogram: workHistogram(ls),
 		Priority: ls.Priority, PriorityError: ls.PriorityError, MaxWorkUS: ls.MaxWork.Microseconds(),
 		Workers: ls.Workers, SplitFrames: ls.Split, HelperTicks: ls.HelperTicks}
+	if m, ok := g.cfg.Board.Highway.(pcm.Modelled); ok {
+		st.Loop.SimModelsCPUUS = m.ModelCPU().Microseconds()
+	}
 	ov := g.ua.Overload()
 	st.SIP = status.SIPStatus{Shed: ov.Shed, DroppedACKs: ov.DroppedACKs, Bans: ov.Bans,
 		DroppedBanned: ov.DroppedBanned, RefusedConns: ov.RefusedConns, ClosedConns: ov.ClosedConns}

@@ -171,6 +171,11 @@ type LoopStatus struct {
 	Workers     int    `json:"workers,omitempty"`
 	SplitFrames uint64 `json:"split_frames,omitempty"`
 	HelperTicks uint64 `json:"helper_ticks,omitempty"`
+	// SimModelsCPUUS is, on the simulated board, the CPU time its chip
+	// models, phones and lines have taken in the loop's frames since it
+	// started, in microseconds: test equipment in the same process, told
+	// apart from the product's own cost (absent on real hardware).
+	SimModelsCPUUS int64 `json:"sim_models_cpu_us,omitempty"`
 }
 
 // LatenessBucket is one bar of the media loop's tick-lateness histogram.

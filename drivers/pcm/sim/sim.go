@@ -67,11 +67,14 @@ type Highway struct {
 	batch    int
 	batchEnd uint64
 	inBatch  bool
+	// modelNS is the devices' CPU time in Transfer, in nanoseconds.
+	modelNS atomic.Int64
 }
 
 var (
-	_ pcm.Highway = (*Highway)(nil)
-	_ pcm.Batcher = (*Highway)(nil)
+	_ pcm.Highway  = (*Highway)(nil)
+	_ pcm.Batcher  = (*Highway)(nil)
+	_ pcm.Modelled = (*Highway)(nil)
 )
 
 // New makes a highway.
@@ -152,9 +155,14 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 		clear(buf[n:])
 		clear(h.toHost[i])
 	}
+	cpu0, wall0 := threadCPU(), time.Now()
 	for _, d := range h.devs {
 		d.Transfer(seq, h.fromHost, h.toHost)
 	}
+	// The thread's CPU clock, bounded by the wall clock's: should the
+	// goroutine have moved to another thread in between, the difference
+	// of two threads' clocks means nothing.
+	h.modelNS.Add(int64(min(max(threadCPU()-cpu0, 0), time.Since(wall0))))
 	for i, dst := range rx {
 		if dst != nil {
 			copy(dst, h.toHost[i])
@@ -162,6 +170,11 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 	}
 	return seq, late, nil
 }
+
+// ModelCPU implements pcm.Modelled: the CPU time the attached devices
+// (the chip models, and the phones and lines behind them) took in their
+// Transfers, measured on the calling thread's CPU clock.
+func (h *Highway) ModelCPU() time.Duration { return time.Duration(h.modelNS.Load()) }
 
 // SetBatch implements pcm.Batcher. On a VirtualClock, which runs as fast
 // as the loop asks and may be stepped frame by frame, n is ignored.

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -374,5 +375,35 @@ func BenchmarkExchange(b *testing.B) {
 		if _, _, err := h.Exchange(ctx, tx, rx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// burner is a device that works for cpu of its thread's CPU time in every
+// Transfer.
+type burner struct{ cpu time.Duration }
+
+func (b burner) Transfer(uint64, [][]int16, [][]int16) {
+	for start := threadCPU(); threadCPU()-start < b.cpu; {
+	}
+}
+
+// TestModelCPU: the highway counts the CPU time its devices take, and no
+// more than the wall time they took.
+func TestModelCPU(t *testing.T) {
+	var clk VirtualClock
+	h := New(Opts{Slots: 1, Clock: &clk})
+	const frames, each = 20, time.Millisecond
+	h.Attach(burner{each})
+	runtime.LockOSThread() // the Transfers' CPU clock is the thread's
+	defer runtime.UnlockOSThread()
+	start := time.Now()
+	for range frames {
+		if _, _, err := h.Exchange(context.Background(), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wall := time.Since(start)
+	if got := h.ModelCPU(); got < frames*each || got > wall {
+		t.Fatalf("ModelCPU %v after %d frames of %v of device work each in %v", got, frames, each, wall)
 	}
 }
