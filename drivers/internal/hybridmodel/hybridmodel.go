@@ -120,13 +120,10 @@ func (p *Path) echoChunk(out, line []int16) {
 	for j := range n + taps - 1 {
 		win[j] = p.ring[(first+j)&(ring-1)]
 	}
-	for i := range out {
-		x := (*[taps]float32)(win[i:])
-		var acc float32
-		for j := taps - 1; j >= 0; j-- {
-			acc += p.hr[j] * x[j]
-		}
-		out[i] = Sat(acc)
+	var acc [chunk]float32
+	dots(acc[:len(out)], win[:len(out)+taps-1], &p.hr)
+	for i, v := range acc[:len(out)] {
+		out[i] = Sat(v)
 	}
 }
 
