@@ -81,17 +81,24 @@ func (d *AnswerToneDetector) Reset() { *d = AnswerToneDetector{} }
 // Process feeds audio to the detector.
 func (d *AnswerToneDetector) Process(x []int16) {
 	a, c := &atTable[0], &atTable[1]
+	// The sums in registers, stored at each block's end and the call's
+	// (the same arithmetic as on the fields: the same bits).
+	ra, ia, rc, ic, pow, n := d.re[0], d.im[0], d.re[1], d.im[1], d.pow, d.n
 	for _, v := range x {
 		f := float32(v)
-		d.re[0] += f * a[d.n][0]
-		d.im[0] -= f * a[d.n][1]
-		d.re[1] += f * c[d.n][0]
-		d.im[1] -= f * c[d.n][1]
-		d.pow += f * f
-		if d.n++; d.n == atBlock {
+		ta, tc := &a[n], &c[n]
+		ra += f * ta[0]
+		ia -= f * ta[1]
+		rc += f * tc[0]
+		ic -= f * tc[1]
+		pow += f * f
+		if n++; n == atBlock {
+			d.re, d.im, d.pow, d.n = [2]float32{ra, rc}, [2]float32{ia, ic}, pow, n
 			d.block()
+			ra, ia, rc, ic, pow, n = 0, 0, 0, 0, 0, 0
 		}
 	}
+	d.re, d.im, d.pow, d.n = [2]float32{ra, rc}, [2]float32{ia, ic}, pow, n
 }
 
 // ANS reports whether a 2100 Hz answer tone is sounding now (for at least
