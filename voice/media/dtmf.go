@@ -75,13 +75,24 @@ var dtmfCoef = func() (c [8]float64) {
 func looksLikeDTMF(x []int16) bool {
 	var s1, s2 [8]float64
 	var total float64
-	for _, v := range x {
-		f := float64(v)
-		total += f * f
-		for i, c := range dtmfCoef {
-			s0 := f + c*s1[i] - s2[i]
-			s2[i], s1[i] = s1[i], s0
+	// Two passes of four filters, each filter's state in registers (eight
+	// at once spill to memory on amd64); every filter's arithmetic is as it
+	// was, sample by sample.
+	for half := 0; half < 8; half += 4 {
+		c0, c1, c2, c3 := dtmfCoef[half], dtmfCoef[half+1], dtmfCoef[half+2], dtmfCoef[half+3]
+		var a1, a2, b1, b2, d1, d2, e1, e2 float64
+		for _, v := range x {
+			f := float64(v)
+			if half == 0 {
+				total += f * f
+			}
+			a1, a2 = f+c0*a1-a2, a1
+			b1, b2 = f+c1*b1-b2, b1
+			d1, d2 = f+c2*d1-d2, d1
+			e1, e2 = f+c3*e1-e2, e1
 		}
+		s1[half], s1[half+1], s1[half+2], s1[half+3] = a1, b1, d1, e1
+		s2[half], s2[half+1], s2[half+2], s2[half+3] = a2, b2, d2, e2
 	}
 	if total < float64(len(x))*toneFloor {
 		return false
