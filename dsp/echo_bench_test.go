@@ -178,3 +178,46 @@ func BenchmarkRFFT(b *testing.B) {
 		irfft(&x, &X, &tmp)
 	}
 }
+
+// BenchmarkEchoCancellerCold: eight cancellers (the default tail, the
+// tone double talk of BenchmarkEchoCancellerToneDoubleTalk, converged),
+// one 10 ms frame each from a cache emptied of them, as in the media loop
+// at eight calls, where a call's canceller has left the cache by its next
+// frame (one op: the eight frames).
+func BenchmarkEchoCancellerCold(b *testing.B) {
+	n := 10 * SampleRate
+	far, near := make([]int16, n), make([]int16, n)
+	a := DBFSToAmplitude(-12)
+	for i := range n {
+		far[i] = int16(a * math.Sin(2*math.Pi*1000*float64(i)/SampleRate))
+		near[i] = int16(a * math.Sin(2*math.Pi*550*float64(i)/SampleRate))
+	}
+	s := makeScene(far, near, echoPaths[1], 10, 2, 10)
+	const chans = 8
+	var es [chans]*EchoCanceller
+	fr := make([]int16, 80)
+	n = len(s.tx) / 80 * 80
+	for c := range es {
+		es[c] = NewEchoCanceller()
+		for i := 0; i < n; i += 80 {
+			copy(fr, s.rx[i:i+80])
+			es[c].Process(fr, s.tx[i:i+80])
+		}
+	}
+	evict := make([]byte, 8<<20)
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		for j := range evict {
+			evict[j]++
+		}
+		b.StartTimer()
+		for _, e := range es {
+			copy(fr, s.rx[i:i+80])
+			e.Process(fr, s.tx[i:i+80])
+		}
+		if i += 80; i == n {
+			i = 0
+		}
+	}
+}
