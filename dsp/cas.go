@@ -81,17 +81,21 @@ func (d *CASDetector) Reset() { *d = *NewCASDetector() }
 // completed their confirmation within them.
 func (d *CASDetector) Process(samples []int16) int {
 	found := 0
+	// The filters' state in registers, stored for block and at the end
+	// (the same arithmetic as on the fields: the same bits).
+	c1, c2 := d.c1, d.c2
+	energy, a1, a2, b1, b2 := d.energy, d.s1[0], d.s2[0], d.s1[1], d.s2[1]
 	for _, s := range samples {
 		x := float64(s)
-		d.energy += x * x
-		v := x + d.c1*d.s1[0] - d.s2[0]
-		d.s2[0], d.s1[0] = d.s1[0], v
-		v = x + d.c2*d.s1[1] - d.s2[1]
-		d.s2[1], d.s1[1] = d.s1[1], v
+		energy += x * x
+		a1, a2 = x+c1*a1-a2, a1
+		b1, b2 = x+c2*b1-b2, b1
 		d.n++
 		if d.n < casBlock {
 			continue
 		}
+		d.energy, d.s1, d.s2 = energy, [2]float64{a1, b1}, [2]float64{a2, b2}
+		energy, a1, a2, b1, b2 = 0, 0, 0, 0, 0
 		if d.block() {
 			d.run++
 			d.miss = 0
@@ -106,9 +110,9 @@ func (d *CASDetector) Process(samples []int16) int {
 				d.held = false
 			}
 		}
-		d.n, d.energy = 0, 0
-		d.s1, d.s2 = [2]float64{}, [2]float64{}
+		d.n = 0
 	}
+	d.energy, d.s1, d.s2 = energy, [2]float64{a1, b1}, [2]float64{a2, b2}
 	return found
 }
 
