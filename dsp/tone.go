@@ -45,6 +45,7 @@ type ToneGen struct {
 	seg     int  // index into cadence
 	left    int  // samples left in the current cadence segment
 	on      bool // current segment is an "on" segment
+	general bool // never take renderSteady (tests: it must change nothing)
 }
 
 // Play starts t from the beginning of its cadence with all phases at zero;
@@ -172,6 +173,8 @@ func (g *ToneGen) Fill(dst []int16) { g.render(dst, false) }
 // limits, advancing phase and cadence. It does not allocate.
 func (g *ToneGen) Add(dst []int16) { g.render(dst, true) }
 
+// render produces the next len(dst) samples into dst (added to it with
+// add).
 func (g *ToneGen) render(dst []int16, add bool) {
 	if g.tone == nil {
 		if !add {
@@ -189,6 +192,10 @@ func (g *ToneGen) render(dst []int16, add bool) {
 	for k := range g.n {
 		sn[k], cs[k] = math.Sincos(2 * math.Pi * g.phase[k])
 		rs[k], rc[k] = math.Sincos(2 * math.Pi * g.step[k])
+	}
+	if g.cadence == nil && g.modStep == 0 && g.n >= 1 && g.n <= 2 && !g.general {
+		g.renderSteady(dst, add, &sn, &cs, &rs, &rc)
+		return
 	}
 	for i := range dst {
 		var v float64
@@ -224,5 +231,44 @@ func (g *ToneGen) render(dst []int16, add bool) {
 				g.nextSegment()
 			}
 		}
+	}
+}
+
+// renderSteady is render for a steady tone of one or two components
+// (no cadence, no modulation: a phone's or a line's test tone), its state
+// in registers for the call: the same arithmetic, sample by sample, so the
+// same samples and phases (TestToneGenSteady).
+func (g *ToneGen) renderSteady(dst []int16, add bool, sn, cs, rs, rc *[maxOsc]float64) {
+	two, on := g.n == 2, g.on
+	s0, c0, s1, c1 := sn[0], cs[0], sn[1], cs[1]
+	rs0, rc0, rs1, rc1 := rs[0], rc[0], rs[1], rc[1]
+	a0, a1 := g.amp[0], g.amp[1]
+	p0, p1, st0, st1 := g.phase[0], g.phase[1], g.step[0], g.step[1]
+	for i := range dst {
+		var v float64
+		if on {
+			v += a0 * s0
+			if two {
+				v += a1 * s1
+			}
+		}
+		s0, c0 = s0*rc0+c0*rs0, c0*rc0-s0*rs0
+		if p0 += st0; p0 >= 1 {
+			p0--
+		}
+		if two {
+			s1, c1 = s1*rc1+c1*rs1, c1*rc1-s1*rs1
+			if p1 += st1; p1 >= 1 {
+				p1--
+			}
+		}
+		if add {
+			v += float64(dst[i])
+		}
+		dst[i] = saturate(v)
+	}
+	g.phase[0] = p0
+	if two {
+		g.phase[1] = p1
 	}
 }

@@ -335,3 +335,53 @@ func TestToneGenPhasor(t *testing.T) {
 	}
 	t.Logf("%d of %d samples differ by one from math.Sin's", bad, n)
 }
+
+// TestToneGenSteady: renderSteady, the path of a steady tone of one or two
+// components, gives the general path's samples and phases bit for bit,
+// filled and added, in chunks of any size.
+func TestToneGenSteady(t *testing.T) {
+	for _, freqs := range [][]float64{{1000}, {350, 440}, {697, 1633}} {
+		var fast, slow ToneGen
+		fast.PlayFreqs(freqs, -9)
+		slow.PlayFreqs(freqs, -9)
+		slow.general = true
+		for i := range 400 {
+			n := 1 + i%97
+			a, b := make([]int16, n), make([]int16, n)
+			for j := range a {
+				a[j] = int16(j * 37)
+				b[j] = a[j]
+			}
+			if i%2 == 0 {
+				fast.Fill(a)
+				slow.Fill(b)
+			} else {
+				fast.Add(a)
+				slow.Add(b)
+			}
+			if !slices.Equal(a, b) || fast.phase != slow.phase {
+				t.Fatalf("%v Hz, chunk %d: samples or phases differ (%v, want %v)", freqs, i, fast.phase, slow.phase)
+			}
+		}
+	}
+}
+
+// BenchmarkToneGenSteady80: a frame of a steady 1000 Hz tone (a phone's
+// test tone), through renderSteady and through the general path.
+func BenchmarkToneGenSteady80(b *testing.B) {
+	for _, general := range []bool{false, true} {
+		name := "steady"
+		if general {
+			name = "general"
+		}
+		b.Run(name, func(b *testing.B) {
+			var g ToneGen
+			g.PlayFreqs([]float64{1000}, -9)
+			g.general = general
+			buf := make([]int16, 80)
+			for b.Loop() {
+				g.Fill(buf)
+			}
+		})
+	}
+}
