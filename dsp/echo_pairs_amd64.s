@@ -30,7 +30,7 @@ TEXT ·gradientPairs(SB), NOSPLIT, $0-28
 
 pair:
 	MOVUPS (SI)(CX*1), X2
-	MULPS X7, X2 // (xr0 xi0 xr1 xi1), scaled by g
+	MULPS X7, X2 // (xr0 xi0 xr1 xi1), scaled by gain
 	MOVAPS X2, X3
 	SHUFPS $0xA0, X3, X3 // (xr0 xr0 xr1 xr1)
 	SHUFPS $0xF5, X2, X2 // (xi0 xi0 xi1 xi1)
@@ -48,6 +48,23 @@ pair:
 	CMPQ CX, $512
 	JLT pair
 	RET
+
+// TWIDDLE(a, tw, b, raw) loads the pair at a+CX into raw and sets b to it
+// times the twiddles at tw+CX, as cmul computes it: (ar ar)·w +
+// (−ai·wi, ai·wr). X4–X6 are scratch; X14 holds negReal.
+#define TWIDDLE(a, tw, b, raw) \
+	MOVUPS (a)(CX*1), b \
+	MOVUPS (tw)(CX*1), X4 \
+	MOVAPS b, raw \
+	MOVAPS b, X5 \
+	SHUFPS $0xA0, X5, X5 \
+	SHUFPS $0xF5, b, b \
+	MOVAPS X4, X6 \
+	SHUFPS $0xB1, X6, X6 \
+	MULPS X4, X5 \
+	MULPS X6, b \
+	XORPS X14, b \
+	ADDPS X5, b
 
 // func radix4Pairs(z, twp *complex64, n, y1, y3 int)
 //
@@ -74,49 +91,11 @@ TEXT ·radix4Pairs(SB), NOSPLIT, $0-40
 	XORQ CX, CX
 
 pair:
-	// b1 = a1·tw1 in X1
-	MOVUPS (R10)(CX*1), X1
-	MOVUPS (SI)(CX*1), X4
-	MOVAPS X1, X5
-	MOVAPS X1, X9
-	SHUFPS $0xA0, X5, X5
-	SHUFPS $0xF5, X1, X1
-	MOVAPS X4, X6
-	SHUFPS $0xB1, X6, X6
-	MULPS X4, X5
-	MULPS X6, X1
-	XORPS X14, X1
-	ADDPS X5, X1
-
-	// b2 = a2·tw2 in X2
+	TWIDDLE(R10, SI, X1, X9) // b1 = a1·tw1
 	LEAQ (SI)(BX*1), AX
-	MOVUPS (R11)(CX*1), X2
-	MOVUPS (AX)(CX*1), X4
-	MOVAPS X2, X5
-	MOVAPS X2, X10
-	SHUFPS $0xA0, X5, X5
-	SHUFPS $0xF5, X2, X2
-	MOVAPS X4, X6
-	SHUFPS $0xB1, X6, X6
-	MULPS X4, X5
-	MULPS X6, X2
-	XORPS X14, X2
-	ADDPS X5, X2
-
-	// b3 = a3·tw3 in X3
+	TWIDDLE(R11, AX, X2, X10) // b2 = a2·tw2
 	LEAQ (AX)(BX*1), AX
-	MOVUPS (R12)(CX*1), X3
-	MOVUPS (AX)(CX*1), X4
-	MOVAPS X3, X5
-	MOVAPS X3, X11
-	SHUFPS $0xA0, X5, X5
-	SHUFPS $0xF5, X3, X3
-	MOVAPS X4, X6
-	SHUFPS $0xB1, X6, X6
-	MULPS X4, X5
-	MULPS X6, X3
-	XORPS X14, X3
-	ADDPS X5, X3
+	TWIDDLE(R12, AX, X3, X11) // b3 = a3·tw3
 
 	TESTQ CX, CX
 	JNE butterfly

@@ -99,11 +99,7 @@ func BenchmarkEchoFiltersCold(b *testing.B) {
 	for _, order := range []string{"partitions", "bins"} {
 		b.Run(order, func(b *testing.B) {
 			for b.Loop() {
-				b.StopTimer()
-				for i := range evict {
-					evict[i]++
-				}
-				b.StartTimer()
+				evictCache(b, evict)
 				for _, e := range es {
 					if order == "bins" {
 						e.filtersByBin(&yf, &yb)
