@@ -415,40 +415,66 @@ type loopThread struct {
 	prio   int  // SCHED_FIFO priority wanted, 0 for none
 	failed bool // setting the priority failed once: not tried again
 	locked bool
-	rt     bool // the locked thread is in SCHED_FIFO
+	rt     bool // thread tid is in SCHED_FIFO
+	tid    int  // the thread raised to SCHED_FIFO (when rt)
 }
 
-// lock locks the goroutine to its thread and puts the thread in SCHED_FIFO;
-// the error is the first failure to do so (the thread stays locked, in the
-// normal class).
+// lock locks the goroutine to its thread and has that thread in
+// SCHED_FIFO; the error is the first failure to do so (the thread stays
+// locked, in the normal class). After a pass through the scheduler
+// (yield) the goroutine is normally back on the thread it left, still in
+// SCHED_FIFO, and lock costs a gettid(2); should another thread have
+// picked it up, the priority moves: this one is raised and the thread
+// left goes back to the normal class, unless a goroutine that locked it
+// since holds it there for itself (fifoHolds).
 func (t *loopThread) lock() error {
-	if t.locked {
-		return nil
+	if !t.locked {
+		runtime.LockOSThread()
+		t.locked = true
 	}
-	runtime.LockOSThread()
-	t.locked = true
 	if t.prio <= 0 || t.failed {
 		return nil
 	}
-	if err := setThreadPolicy(true, t.prio); err != nil {
+	tid := threadID()
+	if t.rt && tid == t.tid {
+		return nil
+	}
+	if t.rt {
+		if err := dropFIFO(t.tid); err != nil {
+			// The thread left would run other goroutines at real-time
+			// priority: give the priority up altogether.
+			t.failed = true
+			return fmt.Errorf("returning thread %d to the normal class: %w", t.tid, err)
+		}
+		t.rt = false
+	}
+	if err := holdFIFO(tid, t.prio); err != nil {
 		t.failed = true
 		return err
 	}
-	t.rt = true
+	t.rt, t.tid = true, tid
 	return nil
 }
 
 // yield passes the goroutine through the scheduler once. A locked
 // goroutine's Gosched stops its thread and hands the P to another, which
 // finds the goroutine, gives the P back and wakes the locked thread
-// again: three thread wake-ups a frame. So the thread leaves the real-time
-// class and is unlocked for the pass — the same thread normally runs the
-// goroutine straight on, from the global run queue — and the loop's next
-// frame locks it again (Run); two sched_setattr(2) calls cost less than
-// the hand-offs (docs/PERFORMANCE.md, round 10). Should another thread
-// pick the goroutine up first, that thread becomes the loop's.
+// again: three thread wake-ups a frame. So the goroutine is unlocked for
+// the pass — the same thread normally runs it straight on, from the
+// global run queue — and the loop's next frame locks it again (lock).
+// The thread stays in SCHED_FIFO through the pass: leaving the real-time
+// class and coming back cost two sched_setattr(2) a frame, and the
+// demotion often had the thread preempted on its way out of the system
+// call (docs/PERFORMANCE.md, round 15). What the thread may run in the
+// pass at real-time priority is what the runtime puts before the loop: a
+// goroutine the frame's work readied, until it blocks or is preempted,
+// while the loop's goroutine waits for that thread or is picked up by
+// another (then lock moves the priority there).
 func (t *loopThread) yield() {
-	t.release()
+	if t.locked {
+		runtime.UnlockOSThread()
+		t.locked = false
+	}
 	runtime.Gosched()
 }
 
@@ -456,17 +482,16 @@ func (t *loopThread) yield() {
 // thread that cannot leave SCHED_FIFO stays locked (it would otherwise run
 // other goroutines at real-time priority) and ends with the goroutine.
 func (t *loopThread) release() {
-	if !t.locked {
-		return
-	}
 	if t.rt {
-		if setThreadPolicy(false, 0) != nil {
+		if dropFIFO(t.tid) != nil {
 			return
 		}
 		t.rt = false
 	}
-	runtime.UnlockOSThread()
-	t.locked = false
+	if t.locked {
+		runtime.UnlockOSThread()
+		t.locked = false
+	}
 }
 
 func (l *Loop) runCommands() {

@@ -37,6 +37,7 @@ func (s *Stream) readRealtime(prio int) {
 	defer s.wg.Done()
 	s.realtime.Store(true)
 	// The thread ends with the goroutine (never unlocked in the FIFO class).
+	defer forgetFIFO(threadID())
 	var (
 		scratch [maxPacket]byte
 		hdr     rtp.Header

@@ -29,10 +29,9 @@ func (c fifoChan) Tick(time.Duration, []int16, []int16) {
 // TestLoopWorkersRealTime: with a Priority, the helpers' threads run at it
 // too, so every Tick of a split frame runs in SCHED_FIFO whoever does it.
 func TestLoopWorkersRealTime(t *testing.T) {
-	if err := setThreadPolicy(true, 1); err != nil {
+	if err := realTimeErr(); err != nil {
 		t.Skipf("no real-time scheduling here: %v", err)
 	}
-	_ = setThreadPolicy(false, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	clk := &stepClock{limit: 60, cancel: cancel}
