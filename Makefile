@@ -83,7 +83,7 @@ bench:
 BENCH_CALLS ?= 8
 .PHONY: bench-peers
 bench-peers: peers
-	LOOPSTART_BENCH_PEERS=1 LOOPSTART_BENCH_CALLS=$(BENCH_CALLS) LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 10m -v -run TestBenchPeers ./tools/lab/
+	LOOPSTART_BENCH_PEERS=1 LOOPSTART_BENCH_CALLS=$(BENCH_CALLS) LOOPSTART_BENCH_WINDOWS=3 LOOPSTART_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 10m -v -run TestBenchPeers ./tools/lab/
 	$(GO) test -run '^$$' -bench OneWayDelay -benchtime 300x ./voice/media/
 
 # N = 1, 2, 8, 16, 32 simultaneous SRTP calls with the echo canceller on

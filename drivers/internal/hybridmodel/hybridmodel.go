@@ -104,15 +104,19 @@ func (p *Path) echoFull(out, line []int16) {
 func (p *Path) echoChunk(out, line []int16) {
 	n := len(line)
 	start := p.pos
+	// pos and quiet in registers for the chunk: through p the compiler
+	// stores and reloads them every sample.
+	pos, quiet := p.pos, p.quiet
 	for _, v := range line {
 		if v == 0 {
-			p.quiet = min(p.quiet+1, ring)
+			quiet = min(quiet+1, ring)
 		} else {
-			p.quiet = 0
+			quiet = 0
 		}
-		p.ring[p.pos] = float32(v)
-		p.pos = (p.pos + 1) & (ring - 1)
+		p.ring[pos] = float32(v)
+		pos = (pos + 1) & (ring - 1)
 	}
+	p.pos, p.quiet = pos, quiet
 	// win[j] is the sample taps−1−j before the chunk's first input at
 	// the bulk delay; sample i's filter reads win[i : i+taps], newest last.
 	var win [chunk + taps - 1]float32

@@ -155,14 +155,27 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 		clear(buf[n:])
 		clear(h.toHost[i])
 	}
-	cpu0, wall0 := threadCPU(), time.Now()
+	// One frame in modelSample is timed, the phase moving on by one
+	// every modelSample frames, so that work repeating every few frames
+	// (a 20 ms packet spans two) is timed at each of its phases; what a
+	// timed frame took counts modelSample times. Reading a thread's CPU
+	// clock is a system call: twice every frame it was a tenth of what
+	// it measured.
+	timed := (seq/modelSample+seq)%modelSample == 0
+	var cpu0 time.Duration
+	var wall0 time.Time
+	if timed {
+		cpu0, wall0 = threadCPU(), time.Now()
+	}
 	for _, d := range h.devs {
 		d.Transfer(seq, h.fromHost, h.toHost)
 	}
-	// The thread's CPU clock, bounded by the wall clock's: should the
-	// goroutine have moved to another thread in between, the difference
-	// of two threads' clocks means nothing.
-	h.modelNS.Add(int64(min(max(threadCPU()-cpu0, 0), time.Since(wall0))))
+	if timed {
+		// The thread's CPU clock, bounded by the wall clock's: should
+		// the goroutine have moved to another thread in between, the
+		// difference of two threads' clocks means nothing.
+		h.modelNS.Add(modelSample * int64(min(max(threadCPU()-cpu0, 0), time.Since(wall0))))
+	}
 	for i, dst := range rx {
 		if dst != nil {
 			copy(dst, h.toHost[i])
@@ -171,9 +184,13 @@ func (h *Highway) Exchange(ctx context.Context, tx, rx [][]int16) (uint64, time.
 	return seq, late, nil
 }
 
+// modelSample is one in how many frames' Transfers ModelCPU times.
+const modelSample = 4
+
 // ModelCPU implements pcm.Modelled: the CPU time the attached devices
 // (the chip models, and the phones and lines behind them) took in their
-// Transfers, measured on the calling thread's CPU clock.
+// Transfers, measured on the calling thread's CPU clock over one frame in
+// modelSample (every phase of a short period in turn) and scaled.
 func (h *Highway) ModelCPU() time.Duration { return time.Duration(h.modelNS.Load()) }
 
 // SetBatch implements pcm.Batcher. On a VirtualClock, which runs as fast

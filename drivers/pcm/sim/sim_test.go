@@ -379,31 +379,46 @@ func BenchmarkExchange(b *testing.B) {
 }
 
 // burner is a device that works for cpu of its thread's CPU time in every
-// Transfer.
-type burner struct{ cpu time.Duration }
+// Transfer, or only in every period-th when period > 1.
+type burner struct {
+	cpu    time.Duration
+	period uint64
+}
 
-func (b burner) Transfer(uint64, [][]int16, [][]int16) {
+func (b burner) Transfer(seq uint64, _ [][]int16, _ [][]int16) {
+	if b.period > 1 && seq%b.period != 0 {
+		return
+	}
 	for start := threadCPU(); threadCPU()-start < b.cpu; {
 	}
 }
 
-// TestModelCPU: the highway counts the CPU time its devices take, and no
-// more than the wall time they took.
+// TestModelCPU: the highway counts the CPU time its devices take, timing
+// one frame in modelSample at a phase that moves on, so that work every
+// frame and work every other frame (a 20 ms packet's) come out right —
+// a fixed phase would count the latter twice or not at all — and no more
+// than the wall time they took.
 func TestModelCPU(t *testing.T) {
-	var clk VirtualClock
-	h := New(Opts{Slots: 1, Clock: &clk})
-	const frames, each = 20, time.Millisecond
-	h.Attach(burner{each})
-	runtime.LockOSThread() // the Transfers' CPU clock is the thread's
-	defer runtime.UnlockOSThread()
-	start := time.Now()
-	for range frames {
-		if _, _, err := h.Exchange(context.Background(), nil, nil); err != nil {
-			t.Fatal(err)
+	const frames, each = 40, time.Millisecond
+	for _, period := range []uint64{1, 2} {
+		var clk VirtualClock
+		h := New(Opts{Slots: 1, Clock: &clk})
+		h.Attach(burner{each, period})
+		runtime.LockOSThread() // the Transfers' CPU clock is the thread's
+		start := time.Now()
+		for range frames {
+			if _, _, err := h.Exchange(context.Background(), nil, nil); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	wall := time.Since(start)
-	if got := h.ModelCPU(); got < frames*each || got > wall {
-		t.Fatalf("ModelCPU %v after %d frames of %v of device work each in %v", got, frames, each, wall)
+		wall := time.Since(start)
+		runtime.UnlockOSThread()
+		worked := time.Duration(frames/period) * each
+		// A timed frame's work counts modelSample times: allow one
+		// frame's reading of the clocks over, in each.
+		slack := time.Duration(frames/modelSample) * modelSample * 20 * time.Microsecond
+		if got := h.ModelCPU(); got < worked || got > min(worked+slack, wall+slack) {
+			t.Errorf("work every %d frames: ModelCPU %v after %d frames, %v of device work in all in %v", period, got, frames, worked, wall)
+		}
 	}
 }
