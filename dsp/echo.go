@@ -311,14 +311,12 @@ func (e *EchoCanceller) process(rx, tx, lin []int16) {
 	for len(rx) > 0 {
 		if e.fill == 0 && len(rx) >= ecBlock {
 			// Fast path: a whole block, filtered in the frequency domain.
+			e.pushBlock(tx[:ecBlock])
 			for i := range ecBlock {
-				e.push(float32(tx[i]))
 				e.d[i] = float32(rx[i])
 			}
 			e.block()
-			for i := range ecBlock {
-				rx[i] = e.nlp(float32(tx[i]), e.d[i], e.ef[i])
-			}
+			e.nlp(rx[:ecBlock], tx[:ecBlock], e.d[:], e.ef[:])
 			if lin != nil {
 				for i := range ecBlock {
 					lin[i] = sat32(e.ef[i])
@@ -329,14 +327,14 @@ func (e *EchoCanceller) process(rx, tx, lin []int16) {
 			continue
 		}
 		// Slow path: one sample, filtered in the time domain.
-		xv, d := float32(tx[0]), float32(rx[0])
-		e.push(xv)
+		d := float32(rx[0])
+		e.pushBlock(tx[:1])
 		e.d[e.fill] = d
 		e.fill++
-		ef := d - e.timeDomain()
-		rx[0] = e.nlp(xv, d, ef)
+		ef := [1]float32{d - e.timeDomain()}
+		e.nlp(rx[:1], tx[:1], e.d[e.fill-1:e.fill], ef[:])
 		if lin != nil {
-			lin[0] = sat32(ef)
+			lin[0] = sat32(ef[0])
 			lin = lin[1:]
 		}
 		if e.fill == ecBlock {
@@ -347,17 +345,26 @@ func (e *EchoCanceller) process(rx, tx, lin []int16) {
 	}
 }
 
-// push appends a reference sample to the history ring.
-func (e *EchoCanceller) push(x float32) {
-	e.ring[e.rpos], e.ring[e.rpos+e.rlen] = x, x
-	if e.rpos++; e.rpos == e.rlen {
-		e.rpos = 0
+// pushBlock appends reference samples to the history ring (kept twice
+// over, so that any window of it is contiguous) and counts the run of
+// exact zeros; the ring's position and the count live in registers over
+// the block.
+func (e *EchoCanceller) pushBlock(tx []int16) {
+	rpos, rlen, zeros := e.rpos, e.rlen, e.zeros
+	ring := e.ring[:2*rlen]
+	for _, v := range tx {
+		x := float32(v)
+		ring[rpos], ring[rpos+rlen] = x, x
+		if rpos++; rpos == rlen {
+			rpos = 0
+		}
+		if x != 0 {
+			zeros = 0
+		} else if zeros < ecZero {
+			zeros++
+		}
 	}
-	if x != 0 {
-		e.zeros = 0
-	} else if e.zeros < ecZero {
-		e.zeros++
-	}
+	e.rpos, e.zeros = rpos, zeros
 }
 
 // hist returns the last n reference samples, oldest first.
@@ -797,55 +804,75 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 	}
 }
 
-// nlp returns the output sample for reference x, rx d and residual r:
-// the residual, or comfort noise while the non-linear processor engages.
-func (e *EchoCanceller) nlp(xv, d, ef float32) int16 {
-	e.px += echoSmooth * (xv*xv - e.px)
-	e.pd += echoSmooth * (d*d - e.pd)
-	e.pe += echoSmooth * (ef*ef - e.pe)
-	y := d - ef // the echo estimate
-	e.py += echoSmooth * (y*y - e.py)
-	if e.px < echoFarActive*echoFarActive {
-		// Far end quiet: the residual is the near end's noise (or speech);
-		// track its floor, falling fast and rising slowly.
-		if e.pe < e.noise {
-			e.noise += 0.05 * (e.pe - e.noise)
+// nlp runs the non-linear processor over a run of samples: out[i] is
+// what goes to the network for reference sample x[i], rx d[i] and the
+// linear canceller's residual ef[i]. It tracks the smoothed powers and
+// the near end's noise floor, and replaces the residual with comfort
+// noise while the far end talks and rx is mostly echo. The state lives in
+// locals over the run (through e the compiler would store and reload it
+// every sample); the arithmetic and its order are those of a sample at a
+// time.
+func (e *EchoCanceller) nlp(out, x []int16, d, ef []float32) {
+	px, pd, pe, py, noise := e.px, e.pd, e.pe, e.py, e.noise
+	hang, seed := e.nlpHang, e.seed
+	x, d, ef = x[:len(out)], d[:len(out)], ef[:len(out)]
+	for i := range out {
+		xv, dv, f := float32(x[i]), d[i], ef[i]
+		px += echoSmooth * (xv*xv - px)
+		pd += echoSmooth * (dv*dv - pd)
+		pe += echoSmooth * (f*f - pe)
+		y := dv - f // the echo estimate
+		py += echoSmooth * (y*y - py)
+		if px < echoFarActive*echoFarActive {
+			// Far end quiet: the residual is the near end's noise (or
+			// speech); track its floor, falling fast and rising slowly.
+			if pe < noise {
+				noise += 0.05 * (pe - noise)
+			} else {
+				noise += 0.0005 * (pe - noise)
+			}
+		}
+		if e.noNLP {
+			out[i] = sat32(f)
+			continue
+		}
+		// Engage while the far end talks, rx is mostly echo (no near-end
+		// speech: rx below twice the echo estimate plus noise, and no
+		// double talk detected) and the residual is 6 dB below rx.
+		if e.dt == 0 && px >= echoFarActive*echoFarActive && pe < echoNLPRatio*pd &&
+			pd < echoNLPNear*(py+noise) {
+			hang = echoNLPHang
+		} else if pe > 2*echoNLPRatio*pd || pd > echoNLPNear*(py+noise) {
+			hang = 0 // near-end speech starts: pass it at once
+		} else if hang > 0 {
+			hang--
+		}
+		if hang > 0 {
+			var cn float32
+			cn, seed = comfortNoise(seed, noise, e.floor)
+			out[i] = sat32(cn)
 		} else {
-			e.noise += 0.0005 * (e.pe - e.noise)
+			out[i] = sat32(f)
 		}
 	}
-	if e.noNLP {
-		return sat32(ef)
-	}
-	// Engage while the far end talks, rx is mostly echo (no near-end
-	// speech: rx below twice the echo estimate plus noise, and no double
-	// talk detected) and the residual is 6 dB below rx.
-	if e.dt == 0 && e.px >= echoFarActive*echoFarActive && e.pe < echoNLPRatio*e.pd &&
-		e.pd < echoNLPNear*(e.py+e.noise) {
-		e.nlpHang = echoNLPHang
-	} else if e.pe > 2*echoNLPRatio*e.pd || e.pd > echoNLPNear*(e.py+e.noise) {
-		e.nlpHang = 0 // near-end speech starts: pass it at once
-	} else if e.nlpHang > 0 {
-		e.nlpHang--
-	}
-	if e.nlpHang > 0 {
-		return sat32(e.comfortNoise())
-	}
-	return sat32(ef)
+	e.px, e.pd, e.pe, e.py, e.noise = px, pd, pe, py, noise
+	e.nlpHang, e.seed = hang, seed
 }
 
-// comfortNoise returns a white noise sample at the noise floor's power.
-func (e *EchoCanceller) comfortNoise() float32 {
+// comfortNoise returns a white noise sample at the power of the noise
+// floor noise, bounded by the residual's minimum floor when that is known,
+// and the generator's next seed.
+func comfortNoise(seed uint32, noise, floor float32) (float32, uint32) {
 	// Sum of two uniform variables (triangular, variance 1/6 of the range²).
-	e.seed = e.seed*1664525 + 1013904223
-	a := float32(int32(e.seed)) / 2147483648
-	e.seed = e.seed*1664525 + 1013904223
-	b := float32(int32(e.seed)) / 2147483648
+	seed = seed*1664525 + 1013904223
+	a := float32(int32(seed)) / 2147483648
+	seed = seed*1664525 + 1013904223
+	b := float32(int32(seed)) / 2147483648
 	// The floor estimate can catch the echo's own tail when the far end
 	// stops; the residual's minimum over 2 s bounds it.
-	n := e.noise
-	if e.floor > 0 {
-		n = min(n, e.floor)
+	n := noise
+	if floor > 0 {
+		n = min(n, floor)
 	}
-	return (a + b) * float32(math.Sqrt(float64(1.5*n)))
+	return (a + b) * float32(math.Sqrt(float64(1.5*n))), seed
 }
