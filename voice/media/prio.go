@@ -1,6 +1,13 @@
 package media
 
-import "sync"
+import (
+	"errors"
+	"sync"
+)
+
+// maxFIFOThreads bounds the threads fifoHolds counts holds on: the loop
+// and its helpers, and an RTP reader per stream in reader mode.
+const maxFIFOThreads = 256
 
 // fifoHolds counts, per OS thread, the goroutines that put the thread in
 // SCHED_FIFO and have not let it go. The loop keeps its thread's priority
@@ -9,9 +16,25 @@ import "sync"
 // there (loopThread.lock); by then a helper or reader goroutine that
 // started on the thread left may have locked it and raised it for itself.
 // The count keeps the thread in SCHED_FIFO until its last holder lets go.
+// A fixed table: a hold taken on the loop's frame path allocates nothing.
 var fifoHolds struct {
 	sync.Mutex
-	n map[int]int // by thread ID; absent: no hold
+	tid [maxFIFOThreads]int // 0: a free entry
+	n   [maxFIFOThreads]int
+}
+
+// errFIFOThreads is holdFIFO's error when the table is full.
+var errFIFOThreads = errors.New("too many real-time threads")
+
+// fifoEntry returns thread tid's entry in fifoHolds, or -1; called with
+// fifoHolds held.
+func fifoEntry(tid int) int {
+	for i, t := range fifoHolds.tid {
+		if t == tid {
+			return i
+		}
+	}
+	return -1
 }
 
 // holdFIFO puts thread tid of this process in SCHED_FIFO at prio and
@@ -19,13 +42,17 @@ var fifoHolds struct {
 func holdFIFO(tid, prio int) error {
 	fifoHolds.Lock()
 	defer fifoHolds.Unlock()
+	i := fifoEntry(tid)
+	if i < 0 {
+		if i = fifoEntry(0); i < 0 {
+			return errFIFOThreads
+		}
+	}
 	if err := setPolicyOf(tid, true, prio); err != nil {
 		return err
 	}
-	if fifoHolds.n == nil {
-		fifoHolds.n = make(map[int]int)
-	}
-	fifoHolds.n[tid]++
+	fifoHolds.tid[i] = tid
+	fifoHolds.n[i]++
 	return nil
 }
 
@@ -34,11 +61,13 @@ func holdFIFO(tid, prio int) error {
 func dropFIFO(tid int) error {
 	fifoHolds.Lock()
 	defer fifoHolds.Unlock()
-	if n := fifoHolds.n[tid]; n > 1 {
-		fifoHolds.n[tid] = n - 1
-		return nil
+	if i := fifoEntry(tid); i >= 0 {
+		if fifoHolds.n[i] > 1 {
+			fifoHolds.n[i]--
+			return nil
+		}
+		fifoHolds.tid[i], fifoHolds.n[i] = 0, 0
 	}
-	delete(fifoHolds.n, tid)
 	return setPolicyOf(tid, false, 0)
 }
 
@@ -47,9 +76,9 @@ func dropFIFO(tid int) error {
 func forgetFIFO(tid int) {
 	fifoHolds.Lock()
 	defer fifoHolds.Unlock()
-	if n := fifoHolds.n[tid]; n > 1 {
-		fifoHolds.n[tid] = n - 1
-	} else {
-		delete(fifoHolds.n, tid)
+	if i := fifoEntry(tid); i >= 0 {
+		if fifoHolds.n[i]--; fifoHolds.n[i] <= 0 {
+			fifoHolds.tid[i], fifoHolds.n[i] = 0, 0
+		}
 	}
 }
