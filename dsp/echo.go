@@ -815,6 +815,7 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 func (e *EchoCanceller) nlp(out, x []int16, d, ef []float32) {
 	px, pd, pe, py, noise := e.px, e.pd, e.pe, e.py, e.noise
 	hang, seed := e.nlpHang, e.seed
+	noNLP, dt, floor := e.noNLP, e.dt, e.floor
 	x, d, ef = x[:len(out)], d[:len(out)], ef[:len(out)]
 	for i := range out {
 		xv, dv, f := float32(x[i]), d[i], ef[i]
@@ -832,14 +833,14 @@ func (e *EchoCanceller) nlp(out, x []int16, d, ef []float32) {
 				noise += 0.0005 * (pe - noise)
 			}
 		}
-		if e.noNLP {
+		if noNLP {
 			out[i] = sat32(f)
 			continue
 		}
 		// Engage while the far end talks, rx is mostly echo (no near-end
 		// speech: rx below twice the echo estimate plus noise, and no
 		// double talk detected) and the residual is 6 dB below rx.
-		if e.dt == 0 && px >= echoFarActive*echoFarActive && pe < echoNLPRatio*pd &&
+		if dt == 0 && px >= echoFarActive*echoFarActive && pe < echoNLPRatio*pd &&
 			pd < echoNLPNear*(py+noise) {
 			hang = echoNLPHang
 		} else if pe > 2*echoNLPRatio*pd || pd > echoNLPNear*(py+noise) {
@@ -849,7 +850,7 @@ func (e *EchoCanceller) nlp(out, x []int16, d, ef []float32) {
 		}
 		if hang > 0 {
 			var cn float32
-			cn, seed = comfortNoise(seed, noise, e.floor)
+			cn, seed = comfortNoise(seed, noise, floor)
 			out[i] = sat32(cn)
 		} else {
 			out[i] = sat32(f)

@@ -23,6 +23,16 @@ var fifoHolds struct {
 	n   [maxFIFOThreads]int
 }
 
+// setThreadPolicy puts the calling OS thread into SCHED_FIFO at prio, or
+// back into the normal class (SCHED_OTHER) when fifo is false and no other
+// hold on the thread is left.
+func setThreadPolicy(fifo bool, prio int) error {
+	if fifo {
+		return holdFIFO(threadID(), prio)
+	}
+	return dropFIFO(threadID())
+}
+
 // errFIFOThreads is holdFIFO's error when the table is full.
 var errFIFOThreads = errors.New("too many real-time threads")
 

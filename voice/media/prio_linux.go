@@ -2,17 +2,8 @@ package media
 
 import "golang.org/x/sys/unix"
 
-// setThreadPolicy puts the calling OS thread into SCHED_FIFO at prio, or
-// back into the normal class (SCHED_OTHER) when fifo is false and no other
-// hold on the thread is left (fifoHolds).
-func setThreadPolicy(fifo bool, prio int) error {
-	if fifo {
-		return holdFIFO(threadID(), prio)
-	}
-	return dropFIFO(threadID())
-}
-
-// setPolicyOf sets thread tid's class as setThreadPolicy does, uncounted.
+// setPolicyOf puts thread tid of this process into SCHED_FIFO at prio, or
+// back into the normal class when fifo is false; uncounted (fifoHolds).
 func setPolicyOf(tid int, fifo bool, prio int) error {
 	a := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: 0} // SCHED_OTHER
 	if fifo {

@@ -4,14 +4,6 @@ package media
 
 import "errors"
 
-// setThreadPolicy is Linux only.
-func setThreadPolicy(fifo bool, prio int) error {
-	if fifo {
-		return holdFIFO(threadID(), prio)
-	}
-	return dropFIFO(threadID())
-}
-
 // setPolicyOf is Linux only.
 func setPolicyOf(tid int, fifo bool, prio int) error {
 	if !fifo {
