@@ -457,11 +457,16 @@ func (t *loopThread) lock() error {
 }
 
 // yield passes the goroutine through the scheduler once. A locked
-// goroutine's Gosched stops its thread and hands the P to another, which
+// goroutine's pass stops its thread and hands the P to another, which
 // finds the goroutine, gives the P back and wakes the locked thread
 // again: three thread wake-ups a frame. So the goroutine is unlocked for
-// the pass — the same thread normally runs it straight on, from the
-// global run queue — and the loop's next frame locks it again (lock).
+// the pass — the same thread normally runs it straight on — and the
+// loop's next frame locks it again (lock). The pass is the runtime's
+// goyield, not Gosched: Gosched queues the goroutine globally and wakes
+// an idle P's thread to look for work, which on a mostly idle gateway
+// spins, finds nothing and sleeps again, a futex wake-up and a cross-CPU
+// interrupt every frame (docs/PERFORMANCE.md, round 16); goyield queues
+// it on its own P and wakes nobody.
 // The thread stays in SCHED_FIFO through the pass: leaving the real-time
 // class and coming back cost two sched_setattr(2) a frame, and the
 // demotion often had the thread preempted on its way out of the system
@@ -475,7 +480,7 @@ func (t *loopThread) yield() {
 		runtime.UnlockOSThread()
 		t.locked = false
 	}
-	runtime.Gosched()
+	goyield()
 }
 
 // release hands the thread back to the runtime in the normal class; a

@@ -68,6 +68,13 @@ func TestLoopThreadYield(t *testing.T) {
 		}
 		seen[tid], last = true, tid
 		th.yield()
+		if i%2 == 1 {
+			// yield keeps the goroutine on its P's run queue, so that
+			// the same thread nearly always runs it on; a pass through
+			// the global queue (Gosched, unlocked) lets the other Ps'
+			// threads take it, as a busy runtime may.
+			runtime.Gosched()
+		}
 	}
 	if err := th.lock(); err != nil {
 		t.Fatal(err)
@@ -79,6 +86,9 @@ func TestLoopThreadYield(t *testing.T) {
 		}
 	}
 	t.Logf("the goroutine changed threads %d times in 3000 passes (%d threads)", moved, len(seen))
+	if moved == 0 && runtime.GOMAXPROCS(0) > 1 {
+		t.Error("the goroutine never changed threads: the move of the priority went untested")
+	}
 }
 
 // TestFIFOHolds: a thread two goroutines raised (the loop's, left in a
