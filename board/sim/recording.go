@@ -96,6 +96,20 @@ func exact(s []int16) bool {
 	return true
 }
 
+// encodeExact writes the µ-law codes of s to dst and reports whether
+// every sample of s is what its code decodes to (exact's answer, one
+// table look-up a sample fewer).
+func encodeExact(dst []byte, s []int16) bool {
+	dst = dst[:len(s)]
+	var odd bool
+	for i, v := range s {
+		c := dsp.MulawEncode(v)
+		dst[i] = c
+		odd = odd || dsp.MulawDecode(c) != v
+	}
+	return !odd
+}
+
 // write appends in, overwriting the oldest samples.
 func (r *recording) write(in []int16) {
 	if !r.held() {
@@ -112,7 +126,13 @@ func (r *recording) write(in []int16) {
 		b, off := r.pos/recBlock, r.pos%recBlock
 		k := min(len(in), recBlock-off)
 		seg := in[:k]
-		ok := exact(seg)
+		var ok bool
+		if r.codes != nil {
+			// The codes are written here, and read back for the check.
+			ok = encodeExact(r.codes[b*recBlock+off:], seg)
+		} else {
+			ok = exact(seg)
+		}
 		if off == 0 {
 			r.oddNow = false
 			r.carried = r.codes != nil && r.slot[b] >= 0
@@ -135,12 +155,9 @@ func (r *recording) write(in []int16) {
 	}
 }
 
-// writeCompact writes seg at offset off of block b in compact form.
+// writeCompact writes seg at offset off of block b in compact form, its
+// codes already written (encodeExact).
 func (r *recording) writeCompact(b, off int, seg []int16, ok bool) {
-	dst := r.codes[b*recBlock+off:]
-	for i, v := range seg {
-		dst[i] = dsp.MulawEncode(v)
-	}
 	if s := r.slot[b]; s >= 0 {
 		copy(r.queue[s].samples[off:], seg)
 	} else if !ok {
