@@ -619,15 +619,6 @@ func (e *EchoCanceller) block() {
 	e.adapt(E, mu)
 }
 
-// specEnergy returns Σ_k |w(k)|².
-func specEnergy(w *[fftBins]complex64) float32 {
-	var n float32
-	for _, v := range w {
-		n += real(v)*real(v) + imag(v)*imag(v)
-	}
-	return n
-}
-
 // constrainedBetter reports whether the background, constrained in every
 // partition to its taps, cancels better than the foreground (residual
 // power sf, rx power sd); when it does, the constrained copy is in e.wc.
@@ -762,10 +753,7 @@ func (e *EchoCanceller) adapt(E *[fftBins]complex64, mu float32) {
 	var pmean float32
 	for p := range e.parts {
 		xp := &e.xp[e.part(p)]
-		g := gp[p]
-		for k := range fftBins {
-			pow[k] += g * xp[k]
-		}
+		addScaled(&pow, xp, gp[p])
 	}
 	for _, v := range pow {
 		pmean += v

@@ -38,3 +38,25 @@ func radix4(z []complex64, tw [][3]complex64, twp *complex64, o1, o3 int) {
 //
 //go:noescape
 func radix4Pairs(z, twp *complex64, n, y1, y3 int)
+
+// specEnergy is specEnergyGo with bins 0..fftHalf−1 in SSE
+// (specEnergyPairs): the same sums in the same order, so the same bits
+// (TestSpecEnergy).
+func specEnergy(w *[fftBins]complex64) float32 { return specEnergyPairs(w) + lastBinEnergy(w) }
+
+// specEnergyPairs is specEnergyGo's sum over bins 0..fftHalf−1.
+//
+//go:noescape
+func specEnergyPairs(w *[fftBins]complex64) float32
+
+// addScaled is addScaledGo with bins 0..fftHalf−1 in SSE (addScaledPairs):
+// the same product and sum per bin, so the same bits (TestAddScaled).
+func addScaled(dst, src *[fftBins]float32, g float32) {
+	addScaledPairs(dst, src, g)
+	dst[fftHalf] += g * src[fftHalf]
+}
+
+// addScaledPairs is addScaledGo for bins 0..fftHalf−1, four at a time.
+//
+//go:noescape
+func addScaledPairs(dst, src *[fftBins]float32, gain float32)

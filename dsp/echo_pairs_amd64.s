@@ -176,3 +176,59 @@ fpair:
 	CMPQ CX, $512
 	JLT fpair
 	RET
+
+// func specEnergyPairs(w *[fftBins]complex64) float32
+//
+// Σ |w(k)|² over bins 0..63: the squares of bins k, k+1 (k ≡ 0 mod 4)
+// summed lane by lane into X0, of bins k+2, k+3 into X1; then X0 + X1,
+// and its lanes as (l0 + l1) + (l2 + l3).
+TEXT ·specEnergyPairs(SB), NOSPLIT, $0-12
+	MOVQ w+0(FP), SI
+	XORPS X0, X0
+	XORPS X1, X1
+	XORQ CX, CX // byte offset of bin k: 8·k
+
+quad:
+	MOVUPS (SI)(CX*1), X2
+	MOVUPS 16(SI)(CX*1), X3
+	MULPS X2, X2
+	MULPS X3, X3
+	ADDPS X2, X0
+	ADDPS X3, X1
+	ADDQ $32, CX
+	CMPQ CX, $512
+	JLT quad
+	ADDPS X1, X0 // (l0 l1 l2 l3)
+	MOVAPS X0, X1
+	SHUFPS $0xB1, X1, X1 // (l1 l0 l3 l2)
+	ADDPS X1, X0 // (l0+l1, ·, l2+l3, ·)
+	MOVHLPS X0, X1 // X1's lane 0: l2+l3
+	ADDSS X1, X0
+	MOVSS X0, ret+8(FP)
+	RET
+
+// func addScaledPairs(dst, src *[fftBins]float32, gain float32)
+//
+// dst[k] += gain·src[k] for k < 64, eight at a time.
+TEXT ·addScaledPairs(SB), NOSPLIT, $0-20
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVSS gain+16(FP), X7
+	SHUFPS $0x00, X7, X7 // gain in every lane
+	XORQ CX, CX // byte offset of bin k: 4·k
+
+oct:
+	MOVUPS (SI)(CX*1), X0
+	MOVUPS 16(SI)(CX*1), X1
+	MULPS X7, X0
+	MULPS X7, X1
+	MOVUPS (DI)(CX*1), X2
+	MOVUPS 16(DI)(CX*1), X3
+	ADDPS X0, X2
+	ADDPS X1, X3
+	MOVUPS X2, (DI)(CX*1)
+	MOVUPS X3, 16(DI)(CX*1)
+	ADDQ $32, CX
+	CMPQ CX, $256
+	JLT oct
+	RET

@@ -177,3 +177,49 @@ func TestRadix4Pairs(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecEnergy: the architecture's specEnergy sums a spectrum's energy
+// as specEnergyGo does, bit for bit, on random spectra, and both are
+// within float32 rounding of the sum in float64.
+func TestSpecEnergy(t *testing.T) {
+	spec := randomSpectra(3)
+	for round := range 200 {
+		var w [fftBins]complex64
+		spec(&w)
+		got, want := specEnergy(&w), specEnergyGo(&w)
+		if math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("round %d: %v, want %v", round, got, want)
+		}
+		var exact float64
+		for _, v := range w {
+			exact += float64(real(v))*float64(real(v)) + float64(imag(v))*float64(imag(v))
+		}
+		if d := math.Abs(float64(got) - exact); d > 1e-5*exact {
+			t.Fatalf("round %d: %v, exact %v", round, got, exact)
+		}
+	}
+}
+
+// TestAddScaled: the architecture's addScaled adds a scaled power
+// spectrum as addScaledGo does, bit for bit, over a whole tail's
+// partitions, the last bin included.
+func TestAddScaled(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 2))
+	for round := range 50 {
+		var a, b [fftBins]float32
+		for range ecParts {
+			var src [fftBins]float32
+			for k := range src {
+				src[k] = float32(r.ExpFloat64() * math.Pow(10, float64(r.IntN(9)-4)))
+			}
+			g := float32(r.Float64() * 2)
+			addScaledGo(&a, &src, g)
+			addScaled(&b, &src, g)
+		}
+		for k := range a {
+			if math.Float32bits(a[k]) != math.Float32bits(b[k]) {
+				t.Fatalf("round %d, bin %d: %v, want %v", round, k, b[k], a[k])
+			}
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package dsp
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // A 128-point real FFT (through a 64-point complex FFT), float32, fixed
 // tables, no allocation: the transform under the echo canceller's
@@ -197,7 +200,8 @@ func irfft(x *[fftN]float32, in *[fftBins]complex64, tmp *[fftHalf]complex64) {
 		tmp[fftRev4[fftHalf-k]&(fftHalf-1)] = complex(er+oi, or-ei)
 	}
 	cfft(tmp, true)
-	for n, v := range tmp {
-		x[2*n], x[2*n+1] = real(v), imag(v)
-	}
+	// Sample 2n is tmp[n]'s real part and 2n+1 its imaginary part: the
+	// layout of a complex64 in memory, so one copy (a loop over the 64
+	// values took a fifth of irfft's own time).
+	*(*[fftHalf]complex64)(unsafe.Pointer(x)) = *tmp
 }
