@@ -109,7 +109,7 @@ func (g *Gateway) newFXOPort(p *port, bp board.Port) (*port, error) {
 		if !addr.IsValid() {
 			addr = netip.IPv4Unspecified()
 		}
-		if p.stream, err = media.NewStream(netip.AddrPortFrom(addr, 0)); err != nil {
+		if p.stream, err = media.NewStreamWith(netip.AddrPortFrom(addr, 0), media.StreamOpts{Batch: g.loop.SendBatch()}); err != nil {
 			return nil, fmt.Errorf("gateway: port %d: %w", p.cfg.N, err)
 		}
 		p.streams[0] = p.stream // the trunk carries one call

@@ -90,7 +90,7 @@ func (g *Gateway) newPort(bp board.Port, pc PortConfig) (*port, error) {
 		addr = netip.IPv4Unspecified()
 	}
 	for i := range p.streams {
-		if p.streams[i], err = media.NewStreamWith(netip.AddrPortFrom(addr, 0), media.StreamOpts{Spare: i > 0}); err != nil {
+		if p.streams[i], err = media.NewStreamWith(netip.AddrPortFrom(addr, 0), media.StreamOpts{Spare: i > 0, Batch: g.loop.SendBatch()}); err != nil {
 			p.closeStreams()
 			return nil, fmt.Errorf("gateway: port %d: %w", pc.N, err)
 		}

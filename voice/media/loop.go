@@ -144,6 +144,7 @@ type Loop struct {
 	tx, rx   [][]int16
 	channels []loopChannel
 	cmds     chan func()
+	sends    SendBatch // the streams' packets, sent together (sendbatch.go)
 
 	workers     int // LoopOpts.Workers as given (0: automatic)
 	splitAt     int // active channels from which frames are split
@@ -247,6 +248,10 @@ func NewLoop(hw pcm.Highway, opts LoopOpts) *Loop {
 	}
 	return l
 }
+
+// SendBatch returns the loop's SendBatch, for StreamOpts.Batch of the
+// streams its channels send on.
+func (l *Loop) SendBatch() *SendBatch { return &l.sends }
 
 // Add attaches ch to highway slot. It must be called before Run.
 func (l *Loop) Add(slot int, ch Channel) error {

@@ -194,10 +194,14 @@ func tickShare(chans []loopChannel, now time.Duration, rx, tx [][]int16) int {
 func (l *Loop) tickFrame(now time.Duration, batched bool) int {
 	var n int
 	if s := l.split; s != nil && !batched && l.active >= l.splitAt {
+		l.sends.Flush() // what the commands made
+		l.sends.direct.Store(true)
 		n = s.frame(l, now)
+		l.sends.direct.Store(false)
 		l.splitFrames.Add(1)
 	} else {
 		n = tickShare(l.channels, now, l.rx, l.tx)
+		l.sends.Flush()
 	}
 	l.active = n
 	return n

@@ -253,6 +253,12 @@ type Stream struct {
 	ehdr      rtp.Header
 	txc       *Crypto
 	hdr       rtp.Header
+	// batch, when set, holds each packet until the frame's others are
+	// made (sendbatch.go); held: s.enc[:heldLen] waits there, for heldTo.
+	batch     *SendBatch
+	held      bool
+	heldLen   int
+	heldTo    netip.AddrPort
 	rhdr      rtp.Header
 	farSSRC   uint32
 	haveFar   bool
@@ -325,6 +331,11 @@ type StreamOpts struct {
 	// what waited); SRTP packets are decrypted by whoever ticks the
 	// channel (the loop goroutine or its helper).
 	Reader bool
+	// Batch, when set, is the loop's SendBatch (Loop.SendBatch): the
+	// stream's packets are sent with the frame's others rather than one
+	// at a time. Set it only for a stream whose Send and Stop run on
+	// that loop's goroutine or its workers.
+	Batch *SendBatch
 }
 
 // NewStreamWith is NewStream with options.
@@ -334,7 +345,7 @@ func NewStreamWith(addr netip.AddrPort, o StreamOpts) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stream{conn: conn, rtcpConn: rtcpConn, cname: newCNAME(), epoch: time.Now(), cnLevel: -1, cnSeed: 22222}
+	s := &Stream{conn: conn, rtcpConn: rtcpConn, cname: newCNAME(), epoch: time.Now(), cnLevel: -1, cnSeed: 22222, batch: o.Batch}
 	if !o.Spare {
 		s.echo.init()
 	}
@@ -486,6 +497,7 @@ func (s *Stream) Start(sess Session) {
 
 // Stop ends the call's media; the socket stays bound for the next call.
 func (s *Stream) Stop() {
+	s.sendHeld()
 	s.active = false
 	s.accepting.Store(false)
 	s.txc = nil
@@ -592,8 +604,11 @@ func (s *Stream) send(capture []int16) {
 	s.transmit(s.pkt[:hl+s.perPacket])
 }
 
-// transmit encrypts (on an SRTP call) and sends one packet.
+// transmit encrypts (on an SRTP call) and sends one packet, or holds it
+// in s.enc for the stream's SendBatch.
 func (s *Stream) transmit(out []byte) {
+	// A packet still held uses s.enc: it leaves first.
+	s.sendHeld()
 	plain := out
 	if s.txc != nil {
 		// Append-style into a fixed buffer: no allocation. A failure
@@ -611,11 +626,15 @@ func (s *Stream) transmit(out []byte) {
 		}
 		s.captureSent(t, out, plain)
 	}
-	if _, err := s.conn.WriteToUDPAddrPort(out, s.sess.Remote); err != nil {
-		s.noteWriteError(err)
+	if s.holding() {
+		if s.txc == nil {
+			copy(s.enc[:], out)
+		}
+		s.held, s.heldLen, s.heldTo = true, len(out), s.sess.Remote
+		s.batch.hold(s)
 		return
 	}
-	s.sent.Add(1)
+	s.write(out, s.sess.Remote)
 }
 
 // Receive drains arrived packets into the jitter buffer and fills playout
