@@ -326,6 +326,17 @@ func (j *jitterBuffer) play(out []int16, miss []bool) (missing int) {
 			}
 		}
 	}
+	if drop < 0 {
+		if i := int(j.playTS & (jbSamples - 1)); i+len(out) <= jbSamples && allTrue(j.valid[i:i+len(out)]) {
+			// The usual frame: every sample there, none dropped, no
+			// wrap of the ring.
+			copy(out, j.samples[i:])
+			clear(j.valid[i : i+len(out)])
+			clear(miss[:len(out)])
+			j.playTS += uint32(len(out))
+			return 0
+		}
+	}
 	src := uint32(0)
 	for k := range out {
 		if int(src) == drop {
@@ -354,6 +365,16 @@ func (j *jitterBuffer) play(out []int16, miss []bool) (missing int) {
 	}
 	j.playTS += src
 	return missing
+}
+
+// allTrue reports whether every element of v is true.
+func allTrue(v []bool) bool {
+	for _, b := range v {
+		if !b {
+			return false
+		}
+	}
+	return true
 }
 
 // track measures the lowest level over a window and decides how many

@@ -483,3 +483,27 @@ func TestJitterBufferZeroJitterDelay(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkJitterPlay is one frame's play-out from a buffer that holds it
+// whole: a steady call's usual frame.
+func BenchmarkJitterPlay(b *testing.B) {
+	j := &jitterBuffer{}
+	j.reset()
+	frame := make([]int16, pcm.FrameSamples)
+	flags := make([]bool, pcm.FrameSamples)
+	ts, seq, now := uint32(7), uint16(0), int64(0)
+	for b.Loop() {
+		if now%160 == 0 {
+			if j.arrive(seq, ts, 160, now) {
+				for k := range uint32(160) {
+					j.put(ts+k, int16(k))
+				}
+			}
+			seq++
+			ts += 160
+		}
+		j.clock(now)
+		j.play(frame, flags)
+		now += pcm.FrameSamples
+	}
+}
