@@ -69,15 +69,7 @@ func TestStreamGains(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := NewStream(loopback)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := NewStream(loopback)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { a.Close(); b.Close() })
+			a, b := bindPair(t, StreamOpts{})
 			off := EchoOpts{Off: true}
 			a.Start(Session{Remote: b.LocalAddr(), Codec: PCMU, Echo: off, TXGainDB: tc.aTX, RXGainDB: tc.aRX})
 			b.Start(Session{Remote: a.LocalAddr(), Codec: PCMU, Echo: off, TXGainDB: tc.bTX, RXGainDB: tc.bRX})

@@ -53,6 +53,21 @@ func newPairOpts(t *testing.T, codec Codec, echo EchoOpts, opts StreamOpts) (a, 
 	return a, b
 }
 
+// bindPair binds two unstarted streams on loopback, a with aOpts and b
+// with the defaults, closed when the test ends.
+func bindPair(t *testing.T, aOpts StreamOpts) (a, b *Stream) {
+	t.Helper()
+	var err error
+	if a, err = NewStreamWith(loopback, aOpts); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = NewStream(loopback); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
 // staticPT is a codec's static RTP payload type (RFC 3551).
 func staticPT(c Codec) uint8 {
 	switch c {

@@ -161,15 +161,7 @@ func TestSendBatchSRTP(t *testing.T) {
 	for _, suite := range allSuites {
 		t.Run(suite, func(t *testing.T) {
 			var batch SendBatch
-			a, err := NewStreamWith(loopback, StreamOpts{Batch: &batch})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := NewStream(loopback)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { a.Close(); b.Close() })
+			a, b := bindPair(t, StreamOpts{Batch: &batch})
 			ca, cb := cryptoPair(t, suite)
 			a.Start(Session{Remote: b.LocalAddr(), Codec: PCMU, PTime: 10 * time.Millisecond, Crypto: ca, Echo: EchoOpts{Off: true}})
 			b.Start(Session{Remote: a.LocalAddr(), Codec: PCMU, PTime: 10 * time.Millisecond, Crypto: cb, Echo: EchoOpts{Off: true}})

@@ -18,15 +18,7 @@ func TestSymmetricRTP(t *testing.T) {
 		opts StreamOpts
 	}{{"polled", StreamOpts{}}, {"go reader", StreamOpts{Reader: true}}, {"realtime reader", StreamOpts{Priority: 10}}} {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := NewStreamWith(loopback, tt.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := NewStream(loopback)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { a.Close(); b.Close() })
+			a, b := bindPair(t, tt.opts)
 			if tt.opts.Priority > 0 && !a.RealtimeReader() {
 				t.Log("no SCHED_FIFO here: the ordinary reader ran")
 			}
