@@ -1,5 +1,7 @@
 package media
 
+import "slices"
+
 // jbSamples is the jitter buffer's storage in samples (512 ms at 8 kHz); a
 // power of two. The configured maximum delay must leave room for a packet.
 const jbSamples = 4096
@@ -327,7 +329,7 @@ func (j *jitterBuffer) play(out []int16, miss []bool) (missing int) {
 		}
 	}
 	if drop < 0 {
-		if i := int(j.playTS & (jbSamples - 1)); i+len(out) <= jbSamples && allTrue(j.valid[i:i+len(out)]) {
+		if i := int(j.playTS & (jbSamples - 1)); i+len(out) <= jbSamples && !slices.Contains(j.valid[i:i+len(out)], false) {
 			// The usual frame: every sample there, none dropped, no
 			// wrap of the ring.
 			copy(out, j.samples[i:])
@@ -365,16 +367,6 @@ func (j *jitterBuffer) play(out []int16, miss []bool) (missing int) {
 	}
 	j.playTS += src
 	return missing
-}
-
-// allTrue reports whether every element of v is true.
-func allTrue(v []bool) bool {
-	for _, b := range v {
-		if !b {
-			return false
-		}
-	}
-	return true
 }
 
 // track measures the lowest level over a window and decides how many
