@@ -68,8 +68,8 @@ func batchedStream(t *testing.T, batch *SendBatch, far netip.AddrPort) *Stream {
 
 // TestSendBatchHolds: a batched stream's packet leaves at Flush, not at
 // Send; a second packet before the Flush sends the first at once, so the
-// far end gets them in order; Stop sends what is held; a split frame's
-// sends (direct) are not held.
+// far end gets them in order; Stop, and Start (to the old remote), send
+// what is held; a split frame's sends (direct) are not held.
 func TestSendBatchHolds(t *testing.T) {
 	var batch SendBatch
 	far := newFarEnd(t)
@@ -111,6 +111,15 @@ func TestSendBatchHolds(t *testing.T) {
 	}
 
 	s.Start(Session{Remote: far.addr(), Codec: PCMU, PTime: 10 * time.Millisecond, Echo: EchoOpts{Off: true}})
+	s.Send(frame)
+	other := newFarEnd(t)
+	s.Start(Session{Remote: other.addr(), Codec: PCMU, PTime: 10 * time.Millisecond, Echo: EchoOpts{Off: true}})
+	if got, moved := far.seqs(), other.seqs(); len(got) != 1 || len(moved) != 0 {
+		t.Fatalf("Start with a packet held: the old remote got %v, the new %v; want one packet at the old", got, moved)
+	}
+	batch.Flush()
+	s.Start(Session{Remote: far.addr(), Codec: PCMU, PTime: 10 * time.Millisecond, Echo: EchoOpts{Off: true}})
+
 	batch.direct.Store(true)
 	s.Send(frame)
 	if got := far.seqs(); len(got) != 1 {

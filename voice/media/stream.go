@@ -254,11 +254,9 @@ type Stream struct {
 	txc       *Crypto
 	hdr       rtp.Header
 	// batch, when set, holds each packet until the frame's others are
-	// made (sendbatch.go); held: s.enc[:heldLen] waits there, for heldTo.
+	// made (sendbatch.go): s.enc[:held] waits there (0: none).
 	batch     *SendBatch
-	held      bool
-	heldLen   int
-	heldTo    netip.AddrPort
+	held      int
 	rhdr      rtp.Header
 	farSSRC   uint32
 	haveFar   bool
@@ -443,6 +441,7 @@ func (s *Stream) arrived(b []byte, hdr *rtp.Header, from netip.AddrPort, at int6
 
 // Start begins a call's media with sess.
 func (s *Stream) Start(sess Session) {
+	s.sendHeld() // the last call's, to its remote
 	if sess.PTime <= 0 {
 		sess.PTime = 20 * time.Millisecond
 	}
@@ -630,7 +629,7 @@ func (s *Stream) transmit(out []byte) {
 		if s.txc == nil {
 			copy(s.enc[:], out)
 		}
-		s.held, s.heldLen, s.heldTo = true, len(out), s.sess.Remote
+		s.held = len(out)
 		s.batch.hold(s)
 		return
 	}
